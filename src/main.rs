@@ -1,0 +1,5 @@
+//! The `qlab` command-line tool.
+
+fn main() {
+    println!("qlab");
+}
