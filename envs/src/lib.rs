@@ -11,6 +11,8 @@
 
 mod env;
 mod error;
+#[cfg(feature = "gymnasium-rs")]
+pub mod gymnasium_rs;
 pub mod params;
 mod registry;
 mod rng;
