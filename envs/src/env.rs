@@ -184,9 +184,10 @@ pub trait Env {
     /// A one-line name of the env for messages (the registry id where there is one).
     fn name(&self) -> String;
 
-    /// Sets the internal state after a reset: CartPole takes its four `f64` values, a
-    /// GridWorld the cell index. Envs that cannot do this return [`Error::Unsupported`].
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+    /// Sets the internal state after a reset and returns its observation: CartPole takes its
+    /// four `f64` values, a GridWorld the cell index. A state the env cannot take is
+    /// [`Error::InvalidState`]; envs that cannot do this at all return [`Error::Unsupported`].
+    fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs> {
         let _ = state;
         Err(Error::Unsupported {
             operation: "set_state".into(),
@@ -272,7 +273,7 @@ impl<E: Env + ?Sized> Env for Box<E> {
     fn name(&self) -> String {
         (**self).name()
     }
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+    fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs> {
         (**self).set_state(state)
     }
     fn model(&self) -> Option<&dyn Model> {

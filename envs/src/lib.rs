@@ -9,6 +9,7 @@
 //! - [`wrappers`] add time limits, episode statistics, discretization and more.
 #![deny(missing_docs)]
 
+mod checker;
 mod env;
 mod error;
 #[cfg(feature = "gymnasium-rs")]
@@ -19,6 +20,7 @@ mod rng;
 mod space;
 pub mod wrappers;
 
+pub use checker::{CheckFailure, SpaceMember, check_env};
 pub use env::{
     Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition, check_discrete_action,
 };

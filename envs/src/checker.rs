@@ -1,0 +1,206 @@
+//! An env checker: does an env keep the [`Env`] contract? (Gymnasium's `check_env`.)
+
+use std::fmt;
+
+use rand::SeedableRng;
+
+use crate::{Env, EnvRng, Error, Space};
+
+/// An observation whose membership in a [`Space`] can be checked.
+pub trait SpaceMember {
+    /// Whether `self` lies in `space`.
+    fn is_in(&self, space: &Space) -> bool;
+}
+
+impl SpaceMember for usize {
+    fn is_in(&self, space: &Space) -> bool {
+        matches!(space, Space::Discrete(d) if d.contains(*self))
+    }
+}
+
+impl<const N: usize> SpaceMember for [f32; N] {
+    fn is_in(&self, space: &Space) -> bool {
+        matches!(space, Space::Box(b) if b.contains(self))
+    }
+}
+
+impl SpaceMember for Vec<f32> {
+    fn is_in(&self, space: &Space) -> bool {
+        matches!(space, Space::Box(b) if b.contains(self))
+    }
+}
+
+/// What [`check_env`] found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckFailure {
+    /// The env's name.
+    pub env: String,
+    /// The broken rule.
+    pub problem: String,
+}
+
+impl fmt::Display for CheckFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.env, self.problem)
+    }
+}
+
+impl std::error::Error for CheckFailure {}
+
+/// One recorded transition, for comparing two runs.
+#[derive(Debug, PartialEq)]
+struct Record<O> {
+    obs: O,
+    reward: f64,
+    terminated: bool,
+    truncated: bool,
+}
+
+/// Checks that the envs built by `make` keep the [`Env`] contract.
+///
+/// `make` must build a fresh env each call. The checker plays seeded random episodes of at most
+/// `max_steps` steps each and fails on the first broken rule:
+/// - the action space is `Discrete(n)` with `n ≥ 1`, and the spaces do not change;
+/// - `step` before `reset` is [`Error::NotReset`];
+/// - every observation lies in the observation space and every reward is finite;
+/// - the same seed and actions give the same observations, rewards and flags, also across the
+///   unseeded resets that follow;
+/// - an invalid action is [`Error::InvalidAction`] and leaves the env unchanged;
+/// - once an episode has ended, `step` is [`Error::EpisodeEnded`] (checked when an episode
+///   ends within `max_steps`);
+/// - both render modes produce output: non-empty text, and a non-empty frame of
+///   `height × width × 3` bytes.
+pub fn check_env<E, F>(make: F, seed: u64, max_steps: usize) -> Result<(), CheckFailure>
+where
+    E: Env<Action = usize>,
+    E::Obs: SpaceMember + PartialEq,
+    F: Fn() -> E,
+{
+    let mut env = make();
+    let fail = |problem: String| CheckFailure {
+        env: make().name(),
+        problem,
+    };
+    let n_actions = match env.action_space() {
+        Space::Discrete(d) if d.n >= 1 => d.n,
+        other => return Err(fail(format!("action space {other} is not Discrete(n ≥ 1)"))),
+    };
+    if !matches!(env.step(0), Err(Error::NotReset)) {
+        return Err(fail("step before reset is not Error::NotReset".into()));
+    }
+
+    let run = |env: &mut E| -> Result<(Vec<Record<E::Obs>>, bool), CheckFailure> {
+        let mut actions = EnvRng::seed_from_u64(seed ^ 0x5EED);
+        let mut records = Vec::new();
+        let mut ended_once = false;
+        for episode in 0..3 {
+            let reset = env.reset((episode == 0).then_some(seed));
+            records.push(Record {
+                obs: reset.obs,
+                reward: 0.0,
+                terminated: false,
+                truncated: false,
+            });
+            for _ in 0..max_steps {
+                let step = env
+                    .step(actions.below(n_actions))
+                    .map_err(|e| fail(format!("a valid action failed: {e}")))?;
+                let done = step.done();
+                records.push(Record {
+                    obs: step.obs,
+                    reward: step.reward,
+                    terminated: step.terminated,
+                    truncated: step.truncated,
+                });
+                if done {
+                    ended_once = true;
+                    match env.step(0) {
+                        Err(Error::EpisodeEnded) => {}
+                        other => {
+                            return Err(fail(format!(
+                                "step after the episode ended gave {other:?}, not EpisodeEnded"
+                            )));
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        Ok((records, ended_once))
+    };
+
+    let obs_space = env.observation_space().clone();
+    let act_space = env.action_space().clone();
+    let (first, _) = run(&mut env)?;
+    for (i, r) in first.iter().enumerate() {
+        if !r.obs.is_in(&obs_space) {
+            return Err(fail(format!(
+                "observation {i} {:?} is not in {obs_space}",
+                r.obs
+            )));
+        }
+        if !r.reward.is_finite() {
+            return Err(fail(format!("reward {i} is {}", r.reward)));
+        }
+    }
+    if env.observation_space() != &obs_space || env.action_space() != &act_space {
+        return Err(fail("the spaces changed while stepping".into()));
+    }
+    let mut again = make();
+    let (second, _) = run(&mut again)?;
+    if first != second {
+        let at = first.iter().zip(&second).position(|(a, b)| a != b);
+        return Err(fail(format!(
+            "same seed, different trajectory (first difference at record {at:?})"
+        )));
+    }
+
+    // An invalid action in the middle of an episode must change nothing.
+    let mut probe = make();
+    let mut actions = EnvRng::seed_from_u64(seed ^ 0x5EED);
+    probe.reset(Some(seed));
+    let mut k = 1;
+    loop {
+        match probe.step(n_actions) {
+            Err(Error::InvalidAction { .. }) => {}
+            other => {
+                return Err(fail(format!(
+                    "action {n_actions} outside {act_space} gave {other:?}, not InvalidAction"
+                )));
+            }
+        }
+        let step = probe
+            .step(actions.below(n_actions))
+            .map_err(|e| fail(format!("a valid action failed: {e}")))?;
+        let same = first.get(k).is_some_and(|r| {
+            r.obs == step.obs
+                && r.reward == step.reward
+                && r.terminated == step.terminated
+                && r.truncated == step.truncated
+        });
+        if !same {
+            return Err(fail(format!(
+                "an invalid action changed the env (step {k} differs)"
+            )));
+        }
+        if step.done() || k >= max_steps.min(20) {
+            break;
+        }
+        k += 1;
+    }
+
+    let text = env.render_ansi();
+    if text.trim().is_empty() {
+        return Err(fail("render_ansi produced no text".into()));
+    }
+    let frame = env.render_rgb();
+    if frame.height == 0 || frame.width == 0 || frame.data.len() != frame.height * frame.width * 3 {
+        return Err(fail(format!(
+            "render_rgb produced a {}×{} frame with {} bytes",
+            frame.height,
+            frame.width,
+            frame.data.len()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! The `qlab` subcommands. Each returns its output as text so that a failure prints nothing
+//! to stdout.
+
+pub mod envs;
+pub mod rollout;
