@@ -15,6 +15,7 @@ pub mod params;
 mod registry;
 mod rng;
 mod space;
+pub mod vector;
 pub mod wrappers;
 
 pub use env::{
