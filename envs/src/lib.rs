@@ -18,6 +18,7 @@ pub mod params;
 mod registry;
 mod rng;
 mod space;
+pub mod vector;
 pub mod wrappers;
 
 pub use checker::{CheckFailure, SpaceMember, check_env};
