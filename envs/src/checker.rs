@@ -204,3 +204,10 @@ where
     }
     Ok(())
 }
+
+/// Active tiles lie in `Discrete(memory_size)` when every index does.
+impl SpaceMember for crate::wrappers::Tiles {
+    fn is_in(&self, space: &Space) -> bool {
+        matches!(space, Space::Discrete(d) if self.iter().all(|&i| d.contains(i)))
+    }
+}

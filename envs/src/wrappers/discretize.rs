@@ -249,8 +249,9 @@ where
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.env.set_state(state)
+    fn set_state(&mut self, state: &[f64]) -> Result<usize> {
+        let obs = self.env.set_state(state)?;
+        Ok(self.index_of(obs.as_ref()))
     }
 }
 

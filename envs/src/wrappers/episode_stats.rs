@@ -160,7 +160,7 @@ impl<E: Env> Env for EpisodeStats<E> {
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
         self.env.set_state(state)
     }
 

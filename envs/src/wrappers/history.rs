@@ -170,8 +170,13 @@ where
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.env.set_state(state)
+    /// Sets the inner env's state and, as after a reset, fills the history with its observation.
+    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
+        let obs = self.env.set_state(state)?;
+        for slot in self.stack.chunks_exact_mut(self.n.max(1)) {
+            slot.copy_from_slice(obs.as_ref());
+        }
+        Ok(self.stack.clone())
     }
 }
 

@@ -258,8 +258,10 @@ where
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.env.set_state(state)
+    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
+        let mut obs = self.env.set_state(state)?;
+        self.normalize(obs.as_mut());
+        Ok(obs)
     }
 }
 

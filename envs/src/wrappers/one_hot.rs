@@ -131,8 +131,9 @@ impl<E: Env<Obs = usize>> Env for OneHot<E> {
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.env.set_state(state)
+    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
+        let s = self.env.set_state(state)?;
+        Ok(self.encode(s))
     }
 
     fn model(&self) -> Option<&dyn Model> {

@@ -359,8 +359,9 @@ where
         self.env.name()
     }
 
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.env.set_state(state)
+    fn set_state(&mut self, state: &[f64]) -> Result<Tiles> {
+        let obs = self.env.set_state(state)?;
+        Ok(self.tiles_of(obs.as_ref()))
     }
 }
 
