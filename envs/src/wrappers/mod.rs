@@ -138,7 +138,7 @@ pub(crate) mod test_envs {
         fn name(&self) -> String {
             "Walk".into()
         }
-        fn set_state(&mut self, state: &[f64]) -> Result<()> {
+        fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
             if state.len() != 2 {
                 return Err(Error::InvalidState {
                     message: format!("Walk takes 2 values, got {}", state.len()),
@@ -146,7 +146,7 @@ pub(crate) mod test_envs {
             }
             self.x = state[0] as f32;
             self.y = state[1] as f32;
-            Ok(())
+            Ok([self.x, self.y])
         }
     }
 
@@ -234,11 +234,11 @@ pub(crate) mod test_envs {
         fn name(&self) -> String {
             format!("Chain{}", self.len)
         }
-        fn set_state(&mut self, state: &[f64]) -> Result<()> {
+        fn set_state(&mut self, state: &[f64]) -> Result<usize> {
             match state {
                 [s] if *s >= 0.0 && (*s as usize) < self.len => {
                     self.pos = *s as usize;
-                    Ok(())
+                    Ok(self.pos)
                 }
                 _ => Err(Error::InvalidState {
                     message: format!("Chain takes one cell in 0..{}, got {state:?}", self.len),
