@@ -211,3 +211,72 @@ impl SpaceMember for crate::wrappers::Tiles {
         matches!(space, Space::Discrete(d) if self.iter().all(|&i| d.contains(i)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wrappers::TimeLimit;
+    use crate::wrappers::test_envs::Chain;
+
+    #[test]
+    fn a_conforming_env_passes() {
+        check_env(|| Chain::new(5), 3, 50).unwrap();
+        check_env(|| TimeLimit::new(Chain::new(9), 4), 3, 50).unwrap();
+    }
+
+    #[test]
+    fn an_observation_outside_the_space_fails() {
+        let make = || {
+            let mut env = Chain::new(5);
+            env.obs_space = Space::discrete(3);
+            env
+        };
+        let failure = check_env(make, 0, 50).unwrap_err();
+        assert!(
+            failure.problem.contains("is not in Discrete(3)"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn an_env_that_forgets_to_end_fails() {
+        // An env that keeps stepping after its episode ended breaks the contract.
+        struct Forgetful(Chain);
+        impl Env for Forgetful {
+            type Obs = usize;
+            type Action = usize;
+            fn observation_space(&self) -> &Space {
+                self.0.observation_space()
+            }
+            fn action_space(&self) -> &Space {
+                self.0.action_space()
+            }
+            fn reset(&mut self, seed: Option<u64>) -> crate::Reset<usize> {
+                self.0.reset(seed)
+            }
+            fn step(&mut self, action: usize) -> crate::Result<crate::Step<usize>> {
+                match self.0.step(action) {
+                    Err(Error::EpisodeEnded) => self.0.step(action).or(Ok(crate::Step {
+                        obs: 0,
+                        reward: 0.0,
+                        terminated: false,
+                        truncated: false,
+                        info: Default::default(),
+                    })),
+                    other => other,
+                }
+            }
+            fn render_ansi(&self) -> String {
+                self.0.render_ansi()
+            }
+            fn render_rgb(&self) -> crate::Frame {
+                self.0.render_rgb()
+            }
+            fn name(&self) -> String {
+                "Forgetful".into()
+            }
+        }
+        let failure = check_env(|| Forgetful(Chain::new(3)), 0, 50).unwrap_err();
+        assert!(failure.problem.contains("not EpisodeEnded"), "{failure}");
+    }
+}
