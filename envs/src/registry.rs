@@ -1,6 +1,15 @@
 //! Construction by id, and the type-erased form the runner uses.
+//!
+//! | id | env | time limit |
+//! |---|---|---|
+//! | `CartPole-v1` | [`CartPole`] | 500 |
+//! | `CartPoleNoVelocity-v1` | [`CartPoleNoVelocity`] | 500 |
+//! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 
-use crate::{Env, Error, Params, Result};
+use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
+use crate::gridworld::{self, GridWorld, GridWorldConfig};
+use crate::wrappers::TimeLimit;
+use crate::{Env, Error, Frame, Model, Params, Reset, Result, Space, Step};
 
 /// A type-erased env with discrete actions and a state-index observation.
 pub type DiscreteEnv = Box<dyn Env<Obs = usize, Action = usize> + Send>;
@@ -13,10 +22,36 @@ pub type VectorEnv = Box<dyn Env<Obs = Vec<f32>, Action = usize> + Send>;
 
 /// Any registered env, chosen at run time, sorted by the kind of observation it gives.
 pub enum AnyEnv {
-    /// A discrete-state env (every GridWorld, discretized CartPole).
+    /// A discrete-state env (every GridWorld).
     Discrete(DiscreteEnv),
     /// A continuous-observation env (CartPole).
     Vector(VectorEnv),
+}
+
+impl AnyEnv {
+    /// The env's name.
+    pub fn name(&self) -> String {
+        match self {
+            AnyEnv::Discrete(e) => e.name(),
+            AnyEnv::Vector(e) => e.name(),
+        }
+    }
+
+    /// The observation space.
+    pub fn observation_space(&self) -> &Space {
+        match self {
+            AnyEnv::Discrete(e) => e.observation_space(),
+            AnyEnv::Vector(e) => e.observation_space(),
+        }
+    }
+
+    /// The action space.
+    pub fn action_space(&self) -> &Space {
+        match self {
+            AnyEnv::Discrete(e) => e.action_space(),
+            AnyEnv::Vector(e) => e.action_space(),
+        }
+    }
 }
 
 /// One registered env id.
@@ -28,18 +63,166 @@ pub struct EnvSpec {
     pub description: &'static str,
 }
 
-/// Every registered env id.
-pub fn registered() -> &'static [EnvSpec] {
-    &[]
+const CARTPOLES: [EnvSpec; 2] = [
+    EnvSpec {
+        id: "CartPole-v1",
+        description: "balance a pole on a cart by pushing it left or right (Gymnasium 1.4)",
+    },
+    EnvSpec {
+        id: "CartPoleNoVelocity-v1",
+        description: "CartPole with the two velocities hidden: partially observable",
+    },
+];
+
+/// Every registered env id, with a one-line description.
+pub fn registered() -> Vec<EnvSpec> {
+    CARTPOLES
+        .iter()
+        .copied()
+        .chain(
+            gridworld::presets()
+                .iter()
+                .map(|&(id, description)| EnvSpec { id, description }),
+        )
+        .collect()
 }
 
-/// Builds the env registered under `id`, with `params` overriding its defaults.
-///
-/// Unknown ids and unknown or invalid parameters are errors that name the problem.
-pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
-    let _ = params;
-    Err(Error::UnknownEnv {
+fn unknown(id: &str) -> Error {
+    Error::UnknownEnv {
         id: id.to_string(),
         known: registered().iter().map(|s| s.id.to_string()).collect(),
-    })
+    }
+}
+
+/// The CartPole config registered under `id` (`CartPole-v1` or `CartPoleNoVelocity-v1`) with
+/// `params` applied.
+pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
+    if !CARTPOLES.iter().any(|s| s.id == id) {
+        return Err(unknown(id));
+    }
+    let mut config = CartPoleConfig::default();
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// The GridWorld config registered under `id` with `params` applied.
+pub fn gridworld_config(id: &str, params: &Params) -> Result<GridWorldConfig> {
+    let mut config = GridWorldConfig::preset(id).ok_or_else(|| unknown(id))?;
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// Builds the env registered under `id`, with `params` overriding its defaults, wrapped in
+/// its time limit.
+///
+/// Unknown ids and unknown or invalid parameters are errors that name the problem.
+///
+/// ```
+/// use qlab_envs::{make, AnyEnv, Env, Params, ParamValue};
+/// # fn main() -> qlab_envs::Result<()> {
+/// let params = Params::new().with("is_slippery", ParamValue::Bool(false));
+/// let AnyEnv::Discrete(mut env) = make("FrozenLake-v1", &params)? else { unreachable!() };
+/// assert_eq!(env.reset(Some(0)).obs, 0);
+/// assert_eq!(env.step(2)?.obs, 1); // right
+/// assert!(make("FrozenLake-v2", &Params::new()).is_err());
+/// # Ok(())
+/// # }
+/// ```
+pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
+    if let Some(spec) = CARTPOLES.iter().find(|s| s.id == id) {
+        let config = cartpole_config(spec.id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Vector(if spec.id == "CartPole-v1" {
+            Box::new(TimeLimit::new(VecObs(CartPole::new(config)), limit))
+        } else {
+            Box::new(TimeLimit::new(VecObs(CartPoleNoVelocity::new(config)), limit))
+        }));
+    }
+    let config = gridworld_config(id, params)?;
+    let limit = config.max_episode_steps;
+    let env = GridWorld::new(config)?;
+    Ok(AnyEnv::Discrete(match limit {
+        Some(steps) => Box::new(TimeLimit::new(env, steps)),
+        None => Box::new(env),
+    }))
+}
+
+/// Presents an env with a fixed-size array observation as one with a `Vec<f32>` observation.
+struct VecObs<E>(E);
+
+impl<E, const N: usize> Env for VecObs<E>
+where
+    E: Env<Obs = [f32; N], Action = usize>,
+{
+    type Obs = Vec<f32>;
+    type Action = usize;
+
+    fn observation_space(&self) -> &Space {
+        self.0.observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        self.0.action_space()
+    }
+    fn reset(&mut self, seed: Option<u64>) -> Reset<Vec<f32>> {
+        self.0.reset(seed).map_obs(|o| o.to_vec())
+    }
+    fn step(&mut self, action: usize) -> Result<Step<Vec<f32>>> {
+        Ok(self.0.step(action)?.map_obs(|o| o.to_vec()))
+    }
+    fn render_ansi(&self) -> String {
+        self.0.render_ansi()
+    }
+    fn render_rgb(&self) -> Frame {
+        self.0.render_rgb()
+    }
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
+        Ok(self.0.set_state(state)?.to_vec())
+    }
+    fn model(&self) -> Option<&dyn Model> {
+        self.0.model()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check_env;
+
+    /// The conformance checker over every registered env with its default parameters.
+    #[test]
+    fn every_registered_env_passes_the_checker() {
+        for spec in registered() {
+            let result = match make(spec.id, &Params::new()).unwrap() {
+                AnyEnv::Discrete(_) => check_env(
+                    || match make(spec.id, &Params::new()).unwrap() {
+                        AnyEnv::Discrete(e) => e,
+                        AnyEnv::Vector(_) => unreachable!(),
+                    },
+                    7,
+                    300,
+                ),
+                AnyEnv::Vector(_) => check_env(
+                    || match make(spec.id, &Params::new()).unwrap() {
+                        AnyEnv::Vector(e) => e,
+                        AnyEnv::Discrete(_) => unreachable!(),
+                    },
+                    7,
+                    600,
+                ),
+            };
+            result.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn unknown_ids_and_keys_are_named() {
+        let e = make("CartPole-v9", &Params::new()).err().unwrap().to_string();
+        assert!(e.contains("`CartPole-v9`") && e.contains("CartPole-v1"), "{e}");
+        let p = Params::new().with("gravity", crate::ParamValue::Float(1.0));
+        let e = make("CartPole-v1", &p).err().unwrap().to_string();
+        assert!(e.contains("`gravity`") && e.contains("kinematics_integrator"), "{e}");
+    }
 }

@@ -22,6 +22,12 @@ pub struct EnvRng {
 }
 
 impl EnvRng {
+    /// An RNG seeded with `seed`: the same as `SeedableRng::seed_from_u64(seed)`, without
+    /// needing the trait in scope.
+    pub fn new(seed: u64) -> Self {
+        Self::seed_from_u64(seed)
+    }
+
     /// An RNG seeded from the operating system's entropy, for envs that are never given a seed.
     pub fn from_os_entropy() -> Self {
         Self::seed_from_u64(rand::random())

@@ -3,7 +3,12 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use qlab_envs::{AnyEnv, Env, EnvRng, Params};
+use qlab_envs::batched_cartpole::CartPoleBatch;
+use qlab_envs::cartpole::CartPole;
+use qlab_envs::gridworld::GridWorld;
+use qlab_envs::vector::SyncVectorEnv;
+use qlab_envs::wrappers::TimeLimit;
+use qlab_envs::{AnyEnv, Env, EnvRng, Params, registry};
 use rand::SeedableRng;
 
 /// What to measure.
@@ -39,21 +44,80 @@ pub fn run(b: &Bench) -> Result<String> {
     ))
 }
 
+/// One env, through its concrete type where the id names one (as an embedding crate would use
+/// it), else through the type-erased form.
 fn single(b: &Bench) -> Result<f64> {
-    if let Some(rate) = crate::fast_paths::single(&b.env, &b.params, b.steps)? {
-        return Ok(rate);
+    if b.env == "CartPole-v1" {
+        let config = registry::cartpole_config(&b.env, &b.params)?;
+        let limit = config.max_episode_steps;
+        return time_env(&mut TimeLimit::new(CartPole::new(config), limit), b.steps);
     }
-    Ok(match qlab_envs::make(&b.env, &b.params)? {
-        AnyEnv::Discrete(mut env) => time_env(&mut env, b.steps)?,
-        AnyEnv::Vector(mut env) => time_env(&mut env, b.steps)?,
-    })
+    if let Ok(config) = registry::gridworld_config(&b.env, &b.params) {
+        let limit = config.max_episode_steps;
+        let env = GridWorld::new(config)?;
+        return match limit {
+            Some(limit) => time_env(&mut TimeLimit::new(env, limit), b.steps),
+            None => time_env(&mut { env }, b.steps),
+        };
+    }
+    match qlab_envs::make(&b.env, &b.params)? {
+        AnyEnv::Discrete(mut env) => time_env(&mut env, b.steps),
+        AnyEnv::Vector(mut env) => time_env(&mut env, b.steps),
+    }
 }
 
+/// `num_envs` envs together: the native batched CartPole for `CartPole-v1`, otherwise a
+/// synchronous vector env. `steps` counts env-steps over all envs.
 fn vectorised(b: &Bench) -> Result<f64> {
-    if let Some(rate) = crate::fast_paths::batched(&b.env, &b.params, b.num_envs, b.steps)? {
-        return Ok(rate);
+    let rounds = b.steps.div_ceil(b.num_envs as u64);
+    let mut rng = EnvRng::seed_from_u64(0);
+    let mut actions = vec![0usize; b.num_envs];
+    if b.env == "CartPole-v1" {
+        let config = registry::cartpole_config(&b.env, &b.params)?;
+        let mut batch = CartPoleBatch::new(b.num_envs, config);
+        batch.reset(Some(0));
+        let start = Instant::now();
+        for _ in 0..rounds {
+            actions.iter_mut().for_each(|a| *a = rng.below(2));
+            batch.step(&actions)?;
+        }
+        return Ok((rounds * b.num_envs as u64) as f64 / start.elapsed().as_secs_f64());
     }
-    crate::fast_paths::sync_vector(&b.env, &b.params, b.num_envs, b.steps)
+    let any = (0..b.num_envs)
+        .map(|_| qlab_envs::make(&b.env, &b.params))
+        .collect::<qlab_envs::Result<Vec<_>>>()?;
+    match any.first() {
+        Some(AnyEnv::Discrete(_)) => {
+            let envs = any.into_iter().filter_map(|e| match e {
+                AnyEnv::Discrete(e) => Some(e),
+                AnyEnv::Vector(_) => None,
+            });
+            time_vector(SyncVectorEnv::new(envs.collect())?, rounds, &mut rng)
+        }
+        _ => {
+            let envs = any.into_iter().filter_map(|e| match e {
+                AnyEnv::Vector(e) => Some(e),
+                AnyEnv::Discrete(_) => None,
+            });
+            time_vector(SyncVectorEnv::new(envs.collect())?, rounds, &mut rng)
+        }
+    }
+}
+
+fn time_vector<E: Env<Action = usize>>(
+    mut envs: SyncVectorEnv<E>,
+    rounds: u64,
+    rng: &mut EnvRng,
+) -> Result<f64> {
+    let n = envs.single_action_space().flat_dim();
+    let mut actions = vec![0usize; envs.num_envs()];
+    envs.reset(Some(0));
+    let start = Instant::now();
+    for _ in 0..rounds {
+        actions.iter_mut().for_each(|a| *a = rng.below(n));
+        envs.step(&actions)?;
+    }
+    Ok((rounds * envs.num_envs() as u64) as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Steps `env` `steps` times with uniformly random actions; returns steps per second.
