@@ -11,6 +11,7 @@
 
 mod env;
 mod error;
+pub mod gridworld;
 pub mod params;
 mod registry;
 mod rng;
