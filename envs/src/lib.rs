@@ -6,16 +6,22 @@
 //! - [`Env`]: seeded [`reset`](Env::reset), [`step`](Env::step) returning a [`Step`] with
 //!   `terminated` and `truncated` kept apart, typed [`Space`]s, ANSI and RGB rendering.
 //! - [`make`] builds any registered env by id with [`Params`], as an [`AnyEnv`].
-//! - [`wrappers`] add time limits, episode statistics, discretization and more.
+//! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
+//!   maps) and [`cartpole`]; [`batched_cartpole`] and [`vector`] step many at once.
+//! - [`wrappers`] add time limits, episode statistics, discretization and more;
+//!   [`check_env`] checks any env against the contract.
 #![deny(missing_docs)]
 
+pub mod batched_cartpole;
+pub mod cartpole;
 mod checker;
 mod env;
 mod error;
+pub mod gridworld;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
 pub mod params;
-mod registry;
+pub mod registry;
 mod rng;
 mod space;
 pub mod vector;

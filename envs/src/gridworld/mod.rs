@@ -1,0 +1,637 @@
+//! The GridWorld family: one [`GridWorld`] type, driven by a text map and a
+//! [`GridWorldConfig`], reproduces Gymnasium's FrozenLake and CliffWalking exactly and Sutton &
+//! Barto's windy grid world and random walk.
+//!
+//! | id | map | actions | slip | step / goal / hole / cliff reward | time limit |
+//! |---|---|---|---|---|---|
+//! | `FrozenLake-v1` | 4×4 | [`Move::FROZEN_LAKE`] | 1/3 | 0 / 1 / 0 / – | 100 |
+//! | `FrozenLake8x8-v1` | 8×8 | [`Move::FROZEN_LAKE`] | 1/3 | 0 / 1 / 0 / – | 200 |
+//! | `CliffWalking-v1` | 4×12 | [`Move::CLIFF_WALKING`] | none | −1 / −1 / – / −100 | none |
+//! | `CliffWalkingSlippery-v1` | 4×12 | [`Move::CLIFF_WALKING`] | 1/3 | −1 / −1 / – / −100 | none |
+//! | `WindyGridworld-v0` | 7×10, wind | [`Move::CLIFF_WALKING`] (+ [`Move::DIAGONALS`], [`Move::Stay`]) | none | −1 / −1 / – / – | none |
+//! | `RandomWalk19-v0` | 1×21 | [`Move::LeftOrRight`] | – | 0 / +1 / −1 / – | none |
+//! | `GridWorld-v0` | yours | [`Move::CLIFF_WALKING`] | none | 0 / 1 / 0 / −100 | 100 |
+//!
+//! [`presets`] lists the ids, [`GridWorldConfig::preset`] gives their configs and
+//! [`GridWorldConfig::apply_params`] changes them by name, as the registry does.
+
+mod config;
+mod map;
+mod model;
+mod presets;
+mod render;
+
+pub use config::{ALLOWED_PARAMS, GridWorldConfig, Move, TerminalTransitions};
+pub use map::Cell;
+pub use presets::presets;
+
+use rand::SeedableRng;
+
+use crate::{
+    Env, EnvRng, Error, Frame, Info, Model, Reset, Result, Space, Step, Transition,
+    check_discrete_action,
+};
+use map::Grid;
+use model::Table;
+
+/// A grid world read from a text map: FrozenLake, CliffWalking, Sutton & Barto's windy grid
+/// world and random walk, or a map of your own.
+///
+/// ## Description
+/// An agent moves between the cells of a rectangular map. Each map character is one cell:
+///
+/// | char | cell | entering it |
+/// |---|---|---|
+/// | `S` | start | as free; several `S` make a uniform start distribution |
+/// | `.` or `F` | free | `reward_step` |
+/// | `G` | goal | `reward_goal`, and the episode terminates |
+/// | `H` | hole | `reward_hole`, and the episode terminates |
+/// | `C` | cliff | `reward_cliff`, and the agent is back on a start cell; the episode goes on |
+/// | `#` | wall | impossible: the move leaves the agent in place (`reward_step`) |
+///
+/// One action resolves in this order, every stochastic choice listed as its own entry of the
+/// exact model (see [`Model`]):
+/// 1. **Slip.** With probability `success_rate` the move goes where intended, otherwise to
+///    either side at right angles, `(1 − success_rate) / 2` each (FrozenLake's slip).
+/// 2. **Move.** A move that would leave the grid or enter a wall leaves the agent in place
+///    (for a diagonal move too: it is not slid along the edge).
+/// 3. **Wind.** The wind `w` of the column the move *started from* pushes the agent `w` cells
+///    towards row 0 (negative: towards the last row), cell by cell, stopping at the edge or
+///    before a wall (Sutton & Barto, Example 6.5). With `stochastic_wind`, a non-zero push is
+///    `w − 1`, `w` or `w + 1` with probability 1/3 each (Exercise 6.10).
+/// 4. **Landing.** Only the final cell counts: its reward, and whether it ends the episode.
+///
+/// ## Action space
+/// `Discrete(n)`, `n = config.actions.len()`: action `i` makes the move `config.actions[i]`.
+/// Gymnasium's presets number their four moves differently:
+///
+/// | preset | 0 | 1 | 2 | 3 | 4–7 | 8 |
+/// |---|---|---|---|---|---|---|
+/// | FrozenLake | Left | Down | Right | Up | | |
+/// | CliffWalking, windy, `GridWorld-v0` | Up | Right | Down | Left | with `king_moves`: UpRight, DownRight, DownLeft, UpLeft | with `stay` (and king's moves): Stay |
+/// | RandomWalk19 | left or right, 1/2 each | | | | | |
+///
+/// Slip outcomes are listed as Gymnasium lists them: the move at right angles that comes just
+/// before the intended one in the turning of the action order, the intended move, the one just
+/// after — for four moves, actions `a − 1`, `a`, `a + 1` (mod 4). `Stay` and the random-walk
+/// action never slip.
+///
+/// ## Observation space
+/// `Discrete(rows · cols)`: the agent's cell `row · cols + col` (Gymnasium's encoding), from
+/// 0 (top left) to `rows · cols − 1` (bottom right). Walls and cliffs are never observed.
+/// [`GridWorld::coordinates`] and [`GridWorld::coordinate_features`] decode it.
+///
+/// ## Rewards
+/// The reward of a transition is that of the cell it lands on (table above); bumping into a
+/// wall or the edge is a step. FrozenLake: 1 at the goal, 0 elsewhere. CliffWalking: −1 per
+/// move (the goal included), −100 for the cliff. Windy: −1 per move. RandomWalk19: −1 for the
+/// left end, +1 for the right end, 0 elsewhere.
+///
+/// ## Starting state
+/// A start cell, uniformly among the `S` cells: cell 0 in FrozenLake, 36 (row 3, column 0) in
+/// CliffWalking, 30 (row 3, column 0) in the windy grid world, 10 (the middle) in RandomWalk19.
+///
+/// ## Episode end
+/// - Termination: entering a goal or a hole (FrozenLake's holes and goal, CliffWalking's goal
+///   at cell 47, the windy goal at row 3, column 7, either end of the random walk).
+/// - Truncation: never by the env itself; the registry wraps it in
+///   [`TimeLimit`](crate::wrappers::TimeLimit) with `config.max_episode_steps` — 100 steps
+///   for FrozenLake-v1, 200 for FrozenLake8x8-v1, none for the others but `GridWorld-v0`
+///   (100), as `gymnasium.spec(id).max_episode_steps`.
+///
+/// ## Parameters
+/// All fields of [`GridWorldConfig`]; by name (see [`GridWorldConfig::apply_params`]): `map`,
+/// `map_file`, `king_moves`, `stay`, `wind`, `stochastic_wind`, `success_rate`, `is_slippery`,
+/// `reward_step`, `reward_goal`, `reward_hole`, `reward_cliff`, `max_episode_steps`.
+///
+/// ## Version notes
+/// - The FrozenLake and CliffWalking presets reproduce Gymnasium 1.4.0: map, action numbers,
+///   rewards, termination, the start distribution, the time limit and the transition table
+///   `env.unwrapped.P`, entry by entry and in the same order (tested against data dumped from
+///   Gymnasium by `tools/gen_gridworld_reference.py`). As in Gymnasium, the cliff cells and
+///   CliffWalking's goal are states with ordinary moves in the table
+///   ([`TerminalTransitions::Moves`]), FrozenLake's holes and goal stay put
+///   ([`TerminalTransitions::Absorbing`]), and `Info::prob` is the probability of the entry
+///   taken (1 at reset). The random streams differ: the same seed does not give Gymnasium's
+///   trajectory.
+/// - `CliffWalkingSlippery-v1` is Gymnasium's `CliffWalking-v1` with `is_slippery=True`:
+///   every move goes where intended or to either side with probability 1/3 each.
+/// - `WindyGridworld-v0` and `RandomWalk19-v0` follow Sutton & Barto (2nd edition), Examples
+///   6.5 and 7.1; Gymnasium has neither.
+///
+/// ```
+/// use qlab_envs::gridworld::{GridWorld, GridWorldConfig};
+/// use qlab_envs::{Env, Model};
+/// # fn main() -> qlab_envs::Result<()> {
+/// let mut env = GridWorld::new(GridWorldConfig::preset("FrozenLake-v1").unwrap())?;
+/// assert_eq!(env.reset(Some(42)).obs, 0);
+/// let step = env.step(2)?; // Right, but the ice is slippery
+/// assert!([4, 1, 0].contains(&step.obs)); // slipped down, went right, or slipped up
+/// assert_eq!(env.transitions(0, 2).len(), 3); // the exact model lists all three
+///
+/// let mut maze = GridWorld::from_map("S.#\n..G")?; // 0 = Up, 1 = Right, 2 = Down, 3 = Left
+/// maze.reset(Some(0));
+/// assert_eq!(maze.step(2)?.obs, 3);
+/// assert_eq!(maze.step(1)?.obs, 4);
+/// let last = maze.step(1)?;
+/// assert!(last.terminated && last.obs == 5 && last.reward == 1.0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct GridWorld {
+    config: GridWorldConfig,
+    grid: Grid,
+    table: Table,
+    observation_space: Space,
+    action_space: Space,
+    rng: EnvRng,
+    state: usize,
+    phase: Phase,
+    last_action: Option<usize>,
+}
+
+/// Where the env is in the episode cycle, for the trait's `NotReset` and `EpisodeEnded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    NotReset,
+    Running,
+    Ended,
+}
+
+impl GridWorld {
+    /// Builds the env of a config, with its exact model.
+    ///
+    /// # Errors
+    /// [`Error::Map`] for a malformed map (line and column from 1), [`Error::InvalidParam`]
+    /// for a field out of its range (see [`GridWorldConfig`]).
+    pub fn new(config: GridWorldConfig) -> Result<GridWorld> {
+        let grid = map::parse(&config.map)?;
+        config.validate_fields(grid.cols)?;
+        let table = model::build(&grid, &config);
+        Ok(GridWorld {
+            observation_space: Space::discrete(grid.rows * grid.cols),
+            action_space: Space::discrete(config.actions.len()),
+            rng: EnvRng::from_os_entropy(),
+            state: table.starts[0].0,
+            phase: Phase::NotReset,
+            last_action: None,
+            config,
+            grid,
+            table,
+        })
+    }
+
+    /// A grid world on `map` with the rest of [`GridWorldConfig::default`].
+    ///
+    /// # Errors
+    /// As [`GridWorld::new`].
+    pub fn from_map(map: &str) -> Result<GridWorld> {
+        GridWorld::new(GridWorldConfig {
+            map: map.to_string(),
+            ..GridWorldConfig::default()
+        })
+    }
+
+    /// The config the env was built from.
+    pub fn config(&self) -> &GridWorldConfig {
+        &self.config
+    }
+
+    /// The number of rows of the map.
+    pub fn rows(&self) -> usize {
+        self.grid.rows
+    }
+
+    /// The number of columns of the map.
+    pub fn cols(&self) -> usize {
+        self.grid.cols
+    }
+
+    /// The cell at a state index.
+    ///
+    /// # Panics
+    /// If `state ≥ rows · cols`.
+    pub fn cell(&self, state: usize) -> Cell {
+        self.grid.cells[state]
+    }
+
+    /// The `(row, column)` of a state index, both from 0.
+    ///
+    /// # Panics
+    /// If `state ≥ rows · cols`.
+    pub fn coordinates(&self, state: usize) -> (usize, usize) {
+        assert!(
+            state < self.n_states(),
+            "state {state} is outside the grid (0..{})",
+            self.n_states()
+        );
+        (state / self.grid.cols, state % self.grid.cols)
+    }
+
+    /// Writes the row and column of `state` scaled to `[0, 1]` (`row / (rows − 1)`, 0 for a
+    /// single row; columns alike) into `out`: a two-feature encoding for function
+    /// approximation.
+    ///
+    /// # Panics
+    /// If `out.len() != 2` or `state ≥ rows · cols`.
+    pub fn coordinate_features(&self, state: usize, out: &mut [f32]) {
+        assert_eq!(out.len(), 2, "coordinate features take a buffer of 2");
+        let (row, col) = self.coordinates(state);
+        let scale = |i: usize, n: usize| {
+            if n > 1 {
+                i as f32 / (n - 1) as f32
+            } else {
+                0.0
+            }
+        };
+        out[0] = scale(row, self.grid.rows);
+        out[1] = scale(col, self.grid.cols);
+    }
+
+    /// The agent's current cell (the last observation).
+    pub fn agent(&self) -> usize {
+        self.state
+    }
+}
+
+impl Env for GridWorld {
+    type Obs = usize;
+    type Action = usize;
+
+    fn observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> Reset<usize> {
+        if let Some(seed) = seed {
+            self.rng = EnvRng::seed_from_u64(seed);
+        }
+        let rng = &mut self.rng;
+        self.state = self.table.sample_start(|| rng.next_f64());
+        self.phase = Phase::Running;
+        self.last_action = None;
+        Reset {
+            obs: self.state,
+            // Gymnasium's reset info is `{"prob": 1}` whatever the start distribution.
+            info: Info {
+                prob: Some(1.0),
+                episode: None,
+            },
+        }
+    }
+
+    #[inline]
+    fn step(&mut self, action: usize) -> Result<Step<usize>> {
+        match self.phase {
+            Phase::Running => {}
+            Phase::NotReset => return Err(Error::NotReset),
+            Phase::Ended => return Err(Error::EpisodeEnded),
+        }
+        check_discrete_action(action, &self.action_space)?;
+        let rng = &mut self.rng;
+        let i = self.table.sample(self.state, action, || rng.next_f64());
+        let t = self.table.entries[i];
+        self.state = t.next_state;
+        self.last_action = Some(action);
+        if t.terminated {
+            self.phase = Phase::Ended;
+        }
+        Ok(Step {
+            obs: t.next_state,
+            reward: t.reward,
+            terminated: t.terminated,
+            truncated: false,
+            info: Info {
+                prob: Some(t.prob),
+                episode: None,
+            },
+        })
+    }
+
+    fn render_ansi(&self) -> String {
+        render::ansi(self)
+    }
+
+    fn render_rgb(&self) -> Frame {
+        render::rgb(self)
+    }
+
+    fn name(&self) -> String {
+        self.config.id.clone()
+    }
+
+    /// Puts the agent on a cell: `state` is one value, a cell index in `0..rows·cols` that is
+    /// not a wall. A terminal cell ends the episode (stepping is then
+    /// [`Error::EpisodeEnded`]); any other starts one there, without touching the RNG.
+    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+        let n = self.n_states();
+        let cell = match state {
+            &[v] if v.fract() == 0.0 && v >= 0.0 && v < n as f64 => Some(v as usize),
+            _ => None,
+        }
+        .filter(|&s| self.grid.cells[s] != Cell::Wall);
+        let Some(s) = cell else {
+            return Err(Error::InvalidState {
+                message: format!(
+                    "{} takes one cell index in 0..{n} that is not a wall, got {state:?}",
+                    self.config.id
+                ),
+            });
+        };
+        self.state = s;
+        self.last_action = None;
+        self.phase = if self.grid.cells[s].is_terminal() {
+            Phase::Ended
+        } else {
+            Phase::Running
+        };
+        Ok(())
+    }
+
+    fn model(&self) -> Option<&dyn Model> {
+        Some(self)
+    }
+}
+
+impl Model for GridWorld {
+    fn n_states(&self) -> usize {
+        self.grid.rows * self.grid.cols
+    }
+
+    fn n_actions(&self) -> usize {
+        self.table.n_actions
+    }
+
+    /// The outcomes of `(state, action)`, in Gymnasium's order.
+    ///
+    /// # Panics
+    /// If `state` or `action` is out of range.
+    fn transitions(&self, state: usize, action: usize) -> &[Transition] {
+        assert!(
+            action < self.table.n_actions,
+            "action {action} is outside 0..{}",
+            self.table.n_actions
+        );
+        self.table.outcomes(state, action)
+    }
+
+    fn initial_states(&self) -> &[(usize, f64)] {
+        &self.table.starts
+    }
+
+    fn is_terminal(&self, state: usize) -> bool {
+        self.grid.cells[state].is_terminal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(id: &str) -> GridWorld {
+        GridWorld::new(GridWorldConfig::preset(id).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn step_before_reset_and_after_the_end_are_errors() {
+        let mut e = GridWorld::from_map("SG").unwrap();
+        assert!(matches!(e.step(0), Err(Error::NotReset)));
+        e.reset(Some(1));
+        let right = 1;
+        let s = e.step(right).unwrap();
+        assert!(s.terminated && !s.truncated && s.obs == 1 && s.reward == 1.0);
+        assert!(matches!(e.step(right), Err(Error::EpisodeEnded)));
+        assert_eq!(e.reset(None).obs, 0);
+        assert!(e.step(right).is_ok());
+    }
+
+    #[test]
+    fn invalid_action_is_an_error_and_changes_nothing() {
+        let mut e = env("FrozenLake-v1");
+        e.reset(Some(3));
+        e.set_state(&[6.0]).unwrap();
+        let rng = e.rng.clone();
+        let err = e.step(4).unwrap_err();
+        assert!(matches!(err, Error::InvalidAction { .. }));
+        assert!(err.to_string().contains("Discrete(4)"), "{err}");
+        assert_eq!(
+            (e.agent(), e.last_action, e.phase),
+            (6, None, Phase::Running)
+        );
+        assert_eq!(e.rng, rng);
+    }
+
+    #[test]
+    fn cliff_sends_the_agent_back_to_the_start_without_ending_the_episode() {
+        let mut e = env("CliffWalking-v1");
+        assert_eq!(e.reset(Some(0)).obs, 36);
+        let (up, right, down) = (0, 1, 2);
+        let s = e.step(right).unwrap();
+        assert_eq!((s.obs, s.reward, s.terminated), (36, -100.0, false));
+        assert_eq!(s.info.prob, Some(1.0));
+        let _ = e.step(up).unwrap();
+        for _ in 0..5 {
+            assert_eq!(e.step(right).unwrap().reward, -1.0);
+        }
+        assert_eq!(e.agent(), 24 + 5);
+        let s = e.step(down).unwrap();
+        assert_eq!((s.obs, s.reward, s.terminated), (36, -100.0, false));
+        // The safe way round: up, 11 × right, down.
+        let mut ret = e.step(up).unwrap().reward;
+        for _ in 0..11 {
+            ret += e.step(right).unwrap().reward;
+        }
+        let s = e.step(down).unwrap();
+        assert_eq!((s.obs, s.terminated, ret + s.reward), (47, true, -13.0));
+    }
+
+    fn trajectory(e: &mut GridWorld, seed: Option<u64>, n: usize) -> Vec<(usize, f64)> {
+        let mut out = vec![(e.reset(seed).obs, 0.0)];
+        for i in 0..n {
+            let s = e.step(i % e.n_actions()).unwrap();
+            out.push((s.obs, s.reward));
+            if s.done() {
+                out.push((e.reset(None).obs, 0.0));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn same_seed_same_episode_and_reset_without_seed_continues() {
+        let mut a = env("FrozenLake8x8-v1");
+        let mut b = env("FrozenLake8x8-v1");
+        let first = trajectory(&mut a, Some(11), 300);
+        assert_eq!(first, trajectory(&mut b, Some(11), 300));
+        assert_eq!(first, trajectory(&mut a, Some(11), 300));
+        // Continuing the stream gives a different run than restarting it.
+        let continued = trajectory(&mut a, None, 300);
+        assert_ne!(continued, first);
+        assert_ne!(trajectory(&mut b, Some(12), 300), first);
+    }
+
+    /// Counts where `n` steps from `state` with `action` land, and checks each next state's
+    /// frequency against its model probability within 5 binomial standard deviations.
+    fn check_frequencies(e: &mut GridWorld, state: usize, action: usize, n: usize) {
+        let mut counts = vec![0usize; e.n_states()];
+        e.reset(Some(2024));
+        for _ in 0..n {
+            e.set_state(&[state as f64]).unwrap();
+            let s = e.step(action).unwrap();
+            let listed = e.transitions(state, action).iter().any(|t| {
+                t.next_state == s.obs && Some(t.prob) == s.info.prob && t.reward == s.reward
+            });
+            assert!(
+                listed,
+                "step gave an outcome the model does not list: {s:?}"
+            );
+            counts[s.obs] += 1;
+        }
+        let mut expected = vec![0.0; e.n_states()];
+        for t in e.transitions(state, action) {
+            expected[t.next_state] += t.prob;
+        }
+        for (next, (&c, &p)) in counts.iter().zip(&expected).enumerate() {
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            let diff = (c as f64 - n as f64 * p).abs();
+            assert!(
+                diff <= 5.0 * sd,
+                "{} ({state}, {action}) → {next}: {c} of {n}, expected p = {p}",
+                e.name()
+            );
+        }
+    }
+
+    #[test]
+    fn step_frequencies_match_the_model() {
+        // FrozenLake, down from cell 9: left to 8, down to 13, right to 10, 1/3 each.
+        check_frequencies(&mut env("FrozenLake-v1"), 9, 1, 30_000);
+        // Slip 0.8 on a custom map: 0.8 / 0.1 / 0.1, with walls turning a slip into staying.
+        let mut e = GridWorld::new(GridWorldConfig {
+            map: "S.#\n...\n..G".into(),
+            success_rate: 0.8,
+            ..Default::default()
+        })
+        .unwrap();
+        check_frequencies(&mut e, 1, 0, 30_000);
+        // Stochastic wind: thirds.
+        let mut w = GridWorldConfig::preset("WindyGridworld-v0").unwrap();
+        w.stochastic_wind = true;
+        check_frequencies(&mut GridWorld::new(w).unwrap(), 4 * 10 + 6, 1, 30_000);
+    }
+
+    #[test]
+    fn several_starts_are_drawn_uniformly() {
+        let mut e = GridWorld::from_map("S.S\n.S.\n..G").unwrap();
+        assert_eq!(e.initial_states().len(), 3);
+        let mut counts = [0usize; 9];
+        e.reset(Some(5));
+        let n = 30_000;
+        for _ in 0..n {
+            counts[e.reset(None).obs] += 1;
+        }
+        for s in [0, 2, 4] {
+            let p = 1.0 / 3.0;
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!(
+                (counts[s] as f64 - n as f64 * p).abs() <= 5.0 * sd,
+                "{counts:?}"
+            );
+        }
+        assert_eq!(counts.iter().sum::<usize>(), n);
+    }
+
+    #[test]
+    fn random_walk_ends_with_minus_one_on_the_left_and_plus_one_on_the_right() {
+        let mut e = env("RandomWalk19-v0");
+        let (mut left, mut right) = (0, 0);
+        e.reset(Some(9));
+        for _ in 0..200 {
+            let mut s = e.reset(None).obs;
+            assert_eq!(s, 10);
+            loop {
+                let st = e.step(0).unwrap();
+                assert_eq!(st.obs.abs_diff(s), 1);
+                assert_eq!(st.info.prob, Some(0.5));
+                s = st.obs;
+                if st.terminated {
+                    match s {
+                        0 => (left += 1, assert_eq!(st.reward, -1.0)).0,
+                        20 => (right += 1, assert_eq!(st.reward, 1.0)).0,
+                        _ => panic!("terminated at {s}"),
+                    }
+                    break;
+                }
+                assert_eq!(st.reward, 0.0);
+            }
+        }
+        assert!(left > 0 && right > 0 && left + right == 200);
+    }
+
+    #[test]
+    fn set_state_takes_one_non_wall_cell_index() {
+        let mut e = GridWorld::from_map("S#\n.G").unwrap();
+        e.reset(Some(0));
+        for bad in [
+            &[1.0][..],
+            &[4.0],
+            &[-1.0],
+            &[0.5],
+            &[f64::NAN],
+            &[],
+            &[0.0, 2.0],
+        ] {
+            let err = e.set_state(bad).unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, Error::InvalidState { .. }));
+            assert!(
+                msg.contains("0..4") && msg.contains(&format!("{bad:?}")),
+                "{msg}"
+            );
+        }
+        e.set_state(&[2.0]).unwrap();
+        assert_eq!(e.agent(), 2);
+        let right = 1;
+        assert!(e.step(right).unwrap().terminated);
+        e.set_state(&[3.0]).unwrap();
+        assert!(matches!(e.step(right), Err(Error::EpisodeEnded)));
+    }
+
+    #[test]
+    fn coordinates_and_features() {
+        let e = env("CliffWalking-v1");
+        assert_eq!(e.coordinates(47), (3, 11));
+        assert_eq!(e.coordinates(13), (1, 1));
+        let mut f = [0.0f32; 2];
+        e.coordinate_features(47, &mut f);
+        assert_eq!(f, [1.0, 1.0]);
+        e.coordinate_features(36, &mut f);
+        assert_eq!(f, [1.0, 0.0]);
+        let r = env("RandomWalk19-v0");
+        r.coordinate_features(5, &mut f);
+        assert_eq!(f, [0.0, 0.25]);
+        assert_eq!(r.cell(0), Cell::Hole);
+    }
+
+    #[test]
+    fn the_env_and_its_model_agree() {
+        let e = env("FrozenLake-v1");
+        let m = e.model().expect("GridWorld has a model");
+        assert_eq!(m.n_states(), 16);
+        assert_eq!(
+            m.transitions(5, 0),
+            [Transition {
+                prob: 1.0,
+                next_state: 5,
+                reward: 0.0,
+                terminated: true
+            }]
+        );
+        assert!(m.is_terminal(15) && m.is_terminal(5) && !m.is_terminal(0));
+    }
+}
