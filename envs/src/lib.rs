@@ -9,6 +9,8 @@
 //! - [`wrappers`] add time limits, episode statistics, discretization and more.
 #![deny(missing_docs)]
 
+pub mod batched_cartpole;
+pub mod cartpole;
 mod env;
 mod error;
 pub mod params;

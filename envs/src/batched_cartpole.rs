@@ -1,0 +1,1 @@
+//! [`CartPoleBatch`]: many cart-poles stepped together.
