@@ -1,0 +1,274 @@
+//! [`CartPoleBatch`]: many cart-poles stepped together, for throughput — Gymnasium's
+//! `CartPoleVectorEnv`.
+
+use rand::SeedableRng;
+
+use crate::cartpole::{
+    CartPoleConfig, KERNEL_LIMIT, KinematicsIntegrator, advance, advance_with, draw_start,
+    is_terminal, kernel_sin_cos, reward,
+};
+use crate::{EnvRng, Error, Result};
+
+/// `n` independent [`CartPole`](crate::cartpole::CartPole)s stepped together, with
+/// automatic resets and their own time limit — Gymnasium's `CartPoleVectorEnv`.
+///
+/// The state is stored as one array per variable (structure of arrays), so that the physics of
+/// all sub-envs runs as one loop the compiler vectorizes. The arithmetic is
+/// [`CartPole`](crate::cartpole::CartPole)'s, operation for operation: a sub-env follows
+/// exactly the trajectory of a single `CartPole` in a
+/// [`TimeLimit`](crate::wrappers::TimeLimit) of `max_episode_steps`, given the same start
+/// state and actions. Stepping allocates nothing.
+///
+/// # Seeding
+/// [`reset`](Self::reset)`(Some(seed))` seeds sub-env `i` with `seed + i` (wrapping), as
+/// Gymnasium seeds the sub-envs of a vector env; its start states are then those of a single
+/// `CartPole` reset with `Some(seed + i)`. `reset(None)` continues every sub-env's stream;
+/// sub-envs never seeded draw their seeds from the OS.
+///
+/// # Autoreset (Gymnasium's `NEXT_STEP` mode)
+/// When sub-env `i` ends at step `t` (terminated, or truncated at `max_episode_steps`), step
+/// `t` reports its final observation, its reward and its flags. At step `t + 1` its action is
+/// ignored: it is reset, and reports the new start observation with reward 0 and both flags
+/// `false`. A learner must therefore not store the transition from a final observation to the
+/// next observation of the same sub-env. A sub-env that terminates on the step that reaches the
+/// time limit reports both flags, as [`TimeLimit`](crate::wrappers::TimeLimit) does.
+///
+/// # Layout
+/// [`observations`](Self::observations) is `n × 4` `f32` values, row-major (sub-env `i` at
+/// `4i..4i + 4`: x, x_dot, theta, theta_dot); [`rewards`](Self::rewards),
+/// [`terminated`](Self::terminated) and [`truncated`](Self::truncated) have one entry per
+/// sub-env. All refer to the latest `reset` or `step`.
+///
+/// ```
+/// use qlab_envs::batched_cartpole::CartPoleBatch;
+/// use qlab_envs::cartpole::CartPoleConfig;
+/// # fn main() -> qlab_envs::Result<()> {
+/// let mut envs = CartPoleBatch::new(8, CartPoleConfig::default());
+/// envs.reset(Some(0));
+/// let actions = vec![1; 8];
+/// for _ in 0..100 {
+///     envs.step(&actions)?;
+/// }
+/// assert_eq!(envs.observations().len(), 8 * 4);
+/// assert!(envs.step(&[0, 1]).is_err()); // wrong number of actions
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CartPoleBatch {
+    config: CartPoleConfig,
+    x: Vec<f64>,
+    x_dot: Vec<f64>,
+    theta: Vec<f64>,
+    theta_dot: Vec<f64>,
+    /// Steps since each sub-env's reset.
+    steps: Vec<u64>,
+    /// Whether each sub-env ended on the previous step, and so resets on this one.
+    ended: Vec<bool>,
+    rngs: Vec<Option<EnvRng>>,
+    obs: Vec<f32>,
+    rewards: Vec<f64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    was_reset: bool,
+}
+
+impl CartPoleBatch {
+    /// `n` sub-envs with the same settings. Call [`reset`](Self::reset) before stepping.
+    pub fn new(n: usize, config: CartPoleConfig) -> Self {
+        Self {
+            config,
+            x: vec![0.0; n],
+            x_dot: vec![0.0; n],
+            theta: vec![0.0; n],
+            theta_dot: vec![0.0; n],
+            steps: vec![0; n],
+            ended: vec![false; n],
+            rngs: vec![None; n],
+            obs: vec![0.0; 4 * n],
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+            was_reset: false,
+        }
+    }
+
+    /// The number of sub-envs.
+    pub fn num_envs(&self) -> usize {
+        self.x.len()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CartPoleConfig {
+        &self.config
+    }
+
+    /// Resets every sub-env. With a seed, sub-env `i` is reseeded with `seed + i`.
+    pub fn reset(&mut self, seed: Option<u64>) {
+        for i in 0..self.num_envs() {
+            self.reset_one(i, seed.map(|s| s.wrapping_add(i as u64)));
+        }
+        self.terminated.fill(false);
+        self.truncated.fill(false);
+        self.rewards.fill(0.0);
+        self.ended.fill(false);
+        self.write_observations();
+        self.was_reset = true;
+    }
+
+    /// Steps every sub-env with its action (`actions[i]` for sub-env `i`, `0` left, `1`
+    /// right), autoresetting those that ended on the previous step (see the type's docs).
+    ///
+    /// Errors, with nothing changed: [`Error::NotReset`] before the first reset;
+    /// [`Error::InvalidAction`] when `actions` does not have one entry per sub-env, or some
+    /// action is not 0 or 1 (the message names its index and value). The action of a sub-env
+    /// that is being reset is checked too, although it is ignored.
+    pub fn step(&mut self, actions: &[usize]) -> Result<()> {
+        let n = self.num_envs();
+        if !self.was_reset {
+            return Err(Error::NotReset);
+        }
+        if actions.len() != n {
+            return Err(Error::InvalidAction {
+                action: format!("a slice of {} actions", actions.len()),
+                space: format!("one action in Discrete(2) for each of the {n} sub-envs"),
+            });
+        }
+        if let Some(i) = actions.iter().position(|&a| a > 1) {
+            return Err(Error::InvalidAction {
+                action: format!("actions[{i}] = {}", actions[i]),
+                space: "Discrete(2)".into(),
+            });
+        }
+
+        match self.config.kinematics_integrator {
+            KinematicsIntegrator::Euler => self.physics::<false>(actions),
+            KinematicsIntegrator::SemiImplicitEuler => self.physics::<true>(actions),
+        }
+
+        let max_steps = self.config.max_episode_steps;
+        let sutton_barto = self.config.sutton_barto_reward;
+        for (((steps, truncated), reward_i), &terminated) in self
+            .steps
+            .iter_mut()
+            .zip(&mut self.truncated)
+            .zip(&mut self.rewards)
+            .zip(&self.terminated)
+        {
+            *steps += 1;
+            *truncated = *steps >= max_steps;
+            *reward_i = reward(terminated, sutton_barto);
+        }
+
+        // Sub-envs that ended on the previous step: their stepped state is discarded.
+        for i in 0..n {
+            if self.ended[i] {
+                self.reset_one(i, None);
+                self.rewards[i] = 0.0;
+                self.terminated[i] = false;
+                self.truncated[i] = false;
+            }
+        }
+        for ((ended, &terminated), &truncated) in self
+            .ended
+            .iter_mut()
+            .zip(&self.terminated)
+            .zip(&self.truncated)
+        {
+            *ended = terminated | truncated;
+        }
+        self.write_observations();
+        Ok(())
+    }
+
+    /// The latest observations: `num_envs × 4` values, row-major.
+    pub fn observations(&self) -> &[f32] {
+        &self.obs
+    }
+
+    /// The latest rewards, one per sub-env.
+    pub fn rewards(&self) -> &[f64] {
+        &self.rewards
+    }
+
+    /// Whether each sub-env terminated on the latest step.
+    pub fn terminated(&self) -> &[bool] {
+        &self.terminated
+    }
+
+    /// Whether each sub-env was truncated by the time limit on the latest step.
+    pub fn truncated(&self) -> &[bool] {
+        &self.truncated
+    }
+
+    /// The full-precision state `[x, x_dot, theta, theta_dot]` of sub-env `i`.
+    ///
+    /// # Panics
+    /// If `i >= num_envs()`.
+    pub fn state(&self, i: usize) -> [f64; 4] {
+        [self.x[i], self.x_dot[i], self.theta[i], self.theta_dot[i]]
+    }
+
+    /// Advances every sub-env one step and sets `terminated`.
+    fn physics<const SEMI_IMPLICIT: bool>(&mut self, actions: &[usize]) {
+        let n = self.num_envs();
+        let x = &mut self.x[..n];
+        let x_dot = &mut self.x_dot[..n];
+        let theta = &mut self.theta[..n];
+        let theta_dot = &mut self.theta_dot[..n];
+        let terminated = &mut self.terminated[..n];
+        let actions = &actions[..n];
+        // Every angle an episode reaches lies within the polynomials' domain; then the loop
+        // is branch-free and vectorizes. Otherwise (a diverged sub-env) take the scalar path,
+        // which computes the same values.
+        let all_in_domain = theta
+            .iter()
+            .fold(true, |ok, t| ok & (t.abs() <= KERNEL_LIMIT));
+        if all_in_domain {
+            for i in 0..n {
+                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
+                let s = advance_with(
+                    state,
+                    kernel_sin_cos(theta[i]),
+                    actions[i] == 1,
+                    SEMI_IMPLICIT,
+                );
+                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
+                terminated[i] = is_terminal(s[0], s[2]);
+            }
+        } else {
+            for i in 0..n {
+                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
+                let s = advance(state, actions[i] == 1, SEMI_IMPLICIT);
+                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
+                terminated[i] = is_terminal(s[0], s[2]);
+            }
+        }
+    }
+
+    fn reset_one(&mut self, i: usize, seed: Option<u64>) {
+        if let Some(seed) = seed {
+            self.rngs[i] = Some(EnvRng::seed_from_u64(seed));
+        }
+        let rng = self.rngs[i].get_or_insert_with(EnvRng::from_os_entropy);
+        let (low, high) = (self.config.reset_low, self.config.reset_high);
+        // Drawn in the order of the state, as `CartPole` draws them.
+        self.x[i] = draw_start(rng, low, high);
+        self.x_dot[i] = draw_start(rng, low, high);
+        self.theta[i] = draw_start(rng, low, high);
+        self.theta_dot[i] = draw_start(rng, low, high);
+        self.steps[i] = 0;
+    }
+
+    fn write_observations(&mut self) {
+        for (((obs, &x), (&x_dot, &theta)), &theta_dot) in self
+            .obs
+            .chunks_exact_mut(4)
+            .zip(&self.x)
+            .zip(self.x_dot.iter().zip(&self.theta))
+            .zip(&self.theta_dot)
+        {
+            obs.copy_from_slice(&[x as f32, x_dot as f32, theta as f32, theta_dot as f32]);
+        }
+    }
+}
