@@ -5,8 +5,7 @@
 
 use qlab_envs::wrappers::{EpisodeStats, TimeLimit};
 use qlab_envs::{
-    Env, EnvRng, Error, Frame, Info, Reset, Result, Space, Step, check_discrete_action,
-    check_env,
+    Env, EnvRng, Error, Frame, Info, Reset, Result, Space, Step, check_discrete_action, check_env,
 };
 use rand::SeedableRng;
 

@@ -42,6 +42,21 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         max_steps: usize,
     },
+    /// Measure env throughput with random actions through the public API.
+    Bench {
+        /// The env id (see `qlab envs`).
+        #[arg(long)]
+        env: String,
+        /// Env-steps in total, over all envs.
+        #[arg(long, default_value_t = 10_000_000)]
+        steps: u64,
+        /// Envs stepped together (CartPole-v1 uses the native batched CartPole).
+        #[arg(long, default_value_t = 1)]
+        num_envs: usize,
+        /// Env parameter KEY=VALUE; repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<String> {
@@ -63,6 +78,17 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             actions,
             render: render.is_some(),
             max_steps,
+        }),
+        Command::Bench {
+            env,
+            steps,
+            num_envs,
+            params,
+        } => cmd::bench::run(&cmd::bench::Bench {
+            env,
+            params: qlab::params::parse_params(&params)?,
+            steps,
+            num_envs,
         }),
     }
 }

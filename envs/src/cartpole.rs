@@ -538,7 +538,7 @@ impl Env for CartPole {
     /// Sets `[x, x_dot, theta, theta_dot]` (four finite values) after a reset, as assigning
     /// Gymnasium's `env.unwrapped.state`. The episode's phase is unchanged: after a
     /// termination it is still over.
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 4]> {
         let s = check_state(state)?;
         if self.phase == Phase::NotReset {
             return Err(Error::InvalidState {
@@ -546,7 +546,7 @@ impl Env for CartPole {
             });
         }
         self.state = s;
-        Ok(())
+        Ok(observe(&s))
     }
 }
 
@@ -665,8 +665,9 @@ impl Env for CartPoleNoVelocity {
     }
 
     /// Sets all four state values, velocities included (see [`CartPole`]'s `set_state`).
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
-        self.inner.set_state(state)
+    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
+        self.inner.set_state(state)?;
+        Ok(hide_velocities(&self.inner.state()))
     }
 }
 

@@ -135,7 +135,10 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         return Ok(AnyEnv::Vector(if spec.id == "CartPole-v1" {
             Box::new(TimeLimit::new(VecObs(CartPole::new(config)), limit))
         } else {
-            Box::new(TimeLimit::new(VecObs(CartPoleNoVelocity::new(config)), limit))
+            Box::new(TimeLimit::new(
+                VecObs(CartPoleNoVelocity::new(config)),
+                limit,
+            ))
         }));
     }
     let config = gridworld_config(id, params)?;
@@ -219,10 +222,19 @@ mod tests {
 
     #[test]
     fn unknown_ids_and_keys_are_named() {
-        let e = make("CartPole-v9", &Params::new()).err().unwrap().to_string();
-        assert!(e.contains("`CartPole-v9`") && e.contains("CartPole-v1"), "{e}");
+        let e = make("CartPole-v9", &Params::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("`CartPole-v9`") && e.contains("CartPole-v1"),
+            "{e}"
+        );
         let p = Params::new().with("gravity", crate::ParamValue::Float(1.0));
         let e = make("CartPole-v1", &p).err().unwrap().to_string();
-        assert!(e.contains("`gravity`") && e.contains("kinematics_integrator"), "{e}");
+        assert!(
+            e.contains("`gravity`") && e.contains("kinematics_integrator"),
+            "{e}"
+        );
     }
 }

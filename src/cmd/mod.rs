@@ -1,5 +1,6 @@
 //! The `qlab` subcommands. Each returns its output as text so that a failure prints nothing
 //! to stdout.
 
+pub mod bench;
 pub mod envs;
 pub mod rollout;

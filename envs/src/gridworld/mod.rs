@@ -328,7 +328,7 @@ impl Env for GridWorld {
     /// Puts the agent on a cell: `state` is one value, a cell index in `0..rows·cols` that is
     /// not a wall. A terminal cell ends the episode (stepping is then
     /// [`Error::EpisodeEnded`]); any other starts one there, without touching the RNG.
-    fn set_state(&mut self, state: &[f64]) -> Result<()> {
+    fn set_state(&mut self, state: &[f64]) -> Result<usize> {
         let n = self.n_states();
         let cell = match state {
             &[v] if v.fract() == 0.0 && v >= 0.0 && v < n as f64 => Some(v as usize),
@@ -350,7 +350,7 @@ impl Env for GridWorld {
         } else {
             Phase::Running
         };
-        Ok(())
+        Ok(s)
     }
 
     fn model(&self) -> Option<&dyn Model> {
