@@ -1,8 +1,13 @@
 //! Reinforcement-learning agents for qlab environments.
 //!
-//! This crate will hold the tabular agents (Monte Carlo control, SARSA, Expected SARSA,
-//! Q-learning, TD(λ)), dynamic programming, the network library on candle and the deep
-//! Q-network agents. It builds on [`qlab_envs`].
+//! - [`tabular`]: Monte Carlo control, SARSA, Expected SARSA, Q-learning, TD(λ) and friends, on
+//!   one-hot or tile-coded features.
+//!
+//! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
+mod error;
+pub mod tabular;
+
+pub use error::{Error, Result};
 pub use qlab_envs as envs;
