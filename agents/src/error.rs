@@ -7,7 +7,6 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("tensor error: {0}")]
     /// A configuration value outside its valid range.
     #[error("invalid value {value} for `{key}`: expected {expected}")]
     InvalidConfig {
