@@ -130,8 +130,8 @@ impl CartPoleBatch {
         }
         if actions.len() != n {
             return Err(Error::InvalidAction {
-                action: format!("a slice of {} actions", actions.len()),
-                space: format!("one action in Discrete(2) for each of the {n} sub-envs"),
+                action: format!("[{} actions]", actions.len()),
+                space: format!("MultiDiscrete([2; {n}]) (one action per sub-env)"),
             });
         }
         if let Some(i) = actions.iter().position(|&a| a > 1) {
@@ -270,5 +270,192 @@ impl CartPoleBatch {
         {
             obs.copy_from_slice(&[x as f32, x_dot as f32, theta as f32, theta_dot as f32]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cartpole::CartPole;
+    use crate::wrappers::TimeLimit;
+    use crate::{Env, ParamValue, Params};
+
+    fn config(params: &Params) -> CartPoleConfig {
+        let mut c = CartPoleConfig::default();
+        c.apply_params("CartPole-v1", params).unwrap();
+        c
+    }
+
+    /// Steps a batch of `n` and `n` single `TimeLimit(CartPole)`s side by side, sub-env `i`
+    /// against a single env seeded with `seed + i`, resetting a single env on the step after
+    /// it ended (NEXT_STEP). Everything must agree exactly.
+    fn check_against_singles(n: usize, c: CartPoleConfig, steps: usize) -> (usize, usize) {
+        let seed = 1000;
+        let mut batch = CartPoleBatch::new(n, c.clone());
+        let mut singles: Vec<_> = (0..n)
+            .map(|_| TimeLimit::new(CartPole::new(c.clone()), c.max_episode_steps))
+            .collect();
+        batch.reset(Some(seed));
+        let mut obs: Vec<[f32; 4]> = Vec::new();
+        for (i, env) in singles.iter_mut().enumerate() {
+            obs.push(env.reset(Some(seed + i as u64)).obs);
+        }
+        let mut ended = vec![false; n];
+        let mut rng = EnvRng::seed_from_u64(5);
+        let mut actions = vec![0; n];
+        let (mut terminations, mut truncations) = (0, 0);
+        for t in 0..steps {
+            for (i, o) in obs.iter().enumerate() {
+                assert_eq!(
+                    &batch.observations()[4 * i..4 * i + 4],
+                    o,
+                    "step {t} env {i}"
+                );
+                assert_eq!(
+                    batch.state(i),
+                    singles[i].inner().state(),
+                    "step {t} env {i}"
+                );
+            }
+            // Half the sub-envs balance (so some reach the time limit), half act at random.
+            for (i, a) in actions.iter_mut().enumerate() {
+                *a = if i % 2 == 0 {
+                    usize::from(obs[i][2] + 0.5 * obs[i][3] > 0.0)
+                } else {
+                    rng.below(2)
+                };
+            }
+            batch.step(&actions).unwrap();
+            for i in 0..n {
+                let (reward, terminated, truncated) = if ended[i] {
+                    obs[i] = singles[i].reset(None).obs;
+                    (0.0, false, false)
+                } else {
+                    let step = singles[i].step(actions[i]).unwrap();
+                    obs[i] = step.obs;
+                    (step.reward, step.terminated, step.truncated)
+                };
+                ended[i] = terminated || truncated;
+                terminations += usize::from(terminated);
+                truncations += usize::from(truncated);
+                assert_eq!(
+                    (
+                        batch.rewards()[i],
+                        batch.terminated()[i],
+                        batch.truncated()[i]
+                    ),
+                    (reward, terminated, truncated),
+                    "step {t} env {i}"
+                );
+            }
+        }
+        (terminations, truncations)
+    }
+
+    #[test]
+    fn matches_single_envs_step_for_step() {
+        let short = |extra: Params| config(&extra.with("max_episode_steps", ParamValue::Int(60)));
+        for n in [1, 2, 3, 8, 17] {
+            let (term, trunc) = check_against_singles(n, short(Params::new()), 300);
+            if n >= 2 {
+                assert!(
+                    term > 0 && trunc > 0,
+                    "n = {n}: {term} terminations, {trunc} truncations"
+                );
+            }
+        }
+        let semi = Params::new().with(
+            "kinematics_integrator",
+            ParamValue::Str("semi_implicit_euler".into()),
+        );
+        check_against_singles(5, short(semi), 300);
+        let sb = Params::new().with("sutton_barto_reward", ParamValue::Bool(true));
+        check_against_singles(5, short(sb), 300);
+        check_against_singles(4, CartPoleConfig::default(), 700);
+    }
+
+    #[test]
+    fn diverged_sub_env_takes_the_library_path_and_still_matches() {
+        let mut batch = CartPoleBatch::new(3, CartPoleConfig::default());
+        batch.reset(Some(0));
+        let wild = [0.5, -3.0, 2.0, 40.0];
+        [
+            batch.x[1],
+            batch.x_dot[1],
+            batch.theta[1],
+            batch.theta_dot[1],
+        ] = wild;
+        let mut single = CartPole::new(CartPoleConfig::default());
+        let _ = single.reset(Some(1));
+        single.set_state(&wild).unwrap();
+        let mut other = CartPole::new(CartPoleConfig::default());
+        let _ = other.reset(Some(2));
+        batch.step(&[0, 1, 1]).unwrap();
+        let step = single.step(1).unwrap();
+        assert_eq!(batch.state(1), single.state());
+        assert_eq!(&batch.observations()[4..8], &step.obs);
+        assert!(batch.terminated()[1]);
+        let _ = other.step(1).unwrap();
+        assert_eq!(batch.state(2), other.state());
+    }
+
+    #[test]
+    fn reset_seeds_sub_envs_in_sequence_and_none_continues() {
+        let mut batch = CartPoleBatch::new(4, CartPoleConfig::default());
+        batch.reset(Some(7));
+        let first = batch.observations().to_vec();
+        let mut single = CartPole::new(CartPoleConfig::default());
+        for i in 0..4 {
+            assert_eq!(
+                &first[4 * i..4 * i + 4],
+                &single.reset(Some(7 + i as u64)).obs
+            );
+        }
+        let _ = single.reset(Some(10));
+        batch.reset(None);
+        assert_ne!(batch.observations(), &first[..]);
+        assert_eq!(&batch.observations()[12..16], &single.reset(None).obs);
+        batch.reset(Some(7));
+        assert_eq!(batch.observations(), &first[..]);
+        assert!(batch.rewards().iter().all(|&r| r == 0.0));
+        assert!(!batch.terminated().iter().any(|&b| b) && !batch.truncated().iter().any(|&b| b));
+    }
+
+    #[test]
+    fn bad_actions_are_rejected_and_change_nothing() {
+        let mut batch = CartPoleBatch::new(4, CartPoleConfig::default());
+        assert!(matches!(batch.step(&[0; 4]), Err(Error::NotReset)));
+        batch.reset(Some(0));
+        batch.step(&[1, 0, 1, 0]).unwrap();
+        let before = batch.clone();
+        assert_eq!(
+            batch.step(&[0, 1, 1]).unwrap_err().to_string(),
+            "invalid action [3 actions]: not in the action space MultiDiscrete([2; 4]) \
+             (one action per sub-env)"
+        );
+        assert_eq!(
+            batch.step(&[0, 1, 1, 2]).unwrap_err().to_string(),
+            "invalid action actions[3] = 2: not in the action space Discrete(2)"
+        );
+        assert_eq!(batch.observations(), before.observations());
+        assert_eq!(batch.rewards(), before.rewards());
+        assert_eq!(batch.steps, before.steps);
+        assert_eq!((0..4).map(|i| batch.state(i)).collect::<Vec<_>>(), {
+            (0..4).map(|i| before.state(i)).collect::<Vec<_>>()
+        });
+    }
+
+    #[test]
+    fn accessors_have_one_entry_per_sub_env() {
+        let mut batch = CartPoleBatch::new(5, CartPoleConfig::default());
+        batch.reset(Some(3));
+        batch.step(&[1; 5]).unwrap();
+        assert_eq!(batch.num_envs(), 5);
+        assert_eq!(batch.observations().len(), 20);
+        assert_eq!(batch.rewards(), &[1.0; 5]);
+        assert_eq!(batch.terminated().len(), 5);
+        assert_eq!(batch.truncated().len(), 5);
+        let empty = CartPoleBatch::new(0, CartPoleConfig::default());
+        assert_eq!(empty.num_envs(), 0);
     }
 }

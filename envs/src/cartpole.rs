@@ -209,19 +209,20 @@ impl CartPoleConfig {
 pub(crate) const KERNEL_LIMIT: f64 = FRAC_PI_4;
 
 // Minimax coefficients of the sine and cosine on [-π/4, π/4], from fdlibm's `k_sin.c` and
-// `k_cos.c` (Sun Microsystems, 1993; the same numbers musl and openlibm carry).
-const S1: f64 = -1.666_666_666_666_663_243_48e-1;
-const S2: f64 = 8.333_333_333_322_489_461_24e-3;
-const S3: f64 = -1.984_126_982_985_794_931_34e-4;
-const S4: f64 = 2.755_731_370_707_006_767_89e-6;
-const S5: f64 = -2.505_076_025_340_686_341_95e-8;
-const S6: f64 = 1.589_690_995_211_550_102_21e-10;
-const C1: f64 = 4.166_666_666_666_660_190_37e-2;
-const C2: f64 = -1.388_888_888_887_410_957_49e-3;
-const C3: f64 = 2.480_158_728_947_672_941_78e-5;
-const C4: f64 = -2.755_731_435_139_066_330_35e-7;
-const C5: f64 = 2.087_572_321_298_174_827_90e-9;
-const C6: f64 = -1.135_964_755_778_819_482_65e-11;
+// `k_cos.c` (Sun Microsystems, 1993; the same numbers musl and openlibm carry), given by their
+// bit patterns as published there (S1 = -1.66666666666666324348e-01, …).
+const S1: f64 = f64::from_bits(0xBFC5_5555_5555_5549);
+const S2: f64 = f64::from_bits(0x3F81_1111_1110_F8A6);
+const S3: f64 = f64::from_bits(0xBF2A_01A0_19C1_61D5);
+const S4: f64 = f64::from_bits(0x3EC7_1DE3_57B1_FE7D);
+const S5: f64 = f64::from_bits(0xBE5A_E5E6_8A2B_9CEB);
+const S6: f64 = f64::from_bits(0x3DE5_D93A_5ACF_D57C);
+const C1: f64 = f64::from_bits(0x3FA5_5555_5555_554C);
+const C2: f64 = f64::from_bits(0xBF56_C16C_16C1_5177);
+const C3: f64 = f64::from_bits(0x3EFA_01A0_19CB_1590);
+const C4: f64 = f64::from_bits(0xBE92_7E4F_809C_52AD);
+const C5: f64 = f64::from_bits(0x3E21_EE9E_BDB4_B1C4);
+const C6: f64 = f64::from_bits(0xBDA8_FAE9_BE88_38D4);
 
 /// Sine and cosine for `|theta| ≤ π/4` by polynomials alone: no branches and no library
 /// call, so a loop over many angles vectorizes. Within 1 ulp of the correctly rounded values.
@@ -353,10 +354,11 @@ enum Phase {
 /// A pole is hinged, unactuated, to a cart that moves without friction along a track (Barto,
 /// Sutton & Anderson 1983). The pole starts almost upright; each step the agent pushes the
 /// cart with a fixed force to the left or to the right, and the goal is to keep the pole up and
-/// the cart on the track. The dynamics are Gymnasium's, computed in the same `f64` arithmetic in
-/// the same order: given the same state and actions, observations agree with
-/// `gymnasium.make("CartPole-v1")` to within the rounding of the sine and cosine (pinned in the
-/// tests against trajectories recorded with gymnasium 1.4).
+/// the cart on the track. The dynamics are Gymnasium's, computed in the same `f64` operations
+/// in the same order; only the sine and cosine are qlab's own (polynomials within 1 ulp of the
+/// correctly rounded values, so that a trajectory is the same on every platform). Given the
+/// same state and actions, the observations of the reference trajectories recorded with
+/// gymnasium 1.4's `CartPole-v1` (see the tests) are reproduced bit for bit.
 ///
 /// # Action space
 /// `Discrete(2)`: `0` pushes the cart to the left, `1` to the right, with a force of 10 N. How
@@ -400,7 +402,8 @@ enum Phase {
 /// 200 and 195). Differences: the start state is drawn from qlab's [`EnvRng`], not NumPy's
 /// generator, so a seed gives a different (equally distributed) start state than Gymnasium;
 /// stepping after termination is [`Error::EpisodeEnded`] where Gymnasium warns and continues;
-/// reset bounds are parameters instead of `reset` options, and are limited to `[-0.2, 0.2]`.
+/// reset bounds are parameters instead of `reset` options, and are limited to `[-0.2, 0.2]`;
+/// the sine and cosine may differ from NumPy's in the last bit (see the description).
 ///
 /// ```
 /// use qlab_envs::cartpole::{CartPole, CartPoleConfig};
@@ -834,8 +837,10 @@ mod tests {
     }
 
     /// Replays reference episodes through `TimeLimit(CartPole, 500)`, starting each from its
-    /// recorded state. Observations must agree to 1e-5, rewards and flags exactly, and the
-    /// episode must be over after its last recorded step.
+    /// recorded state. Observations must agree to 1e-5 — and in fact agree bit for bit, which
+    /// is checked too: the arithmetic is Gymnasium's, and our sine and cosine are exact enough
+    /// that no difference survives the rounding to `f32` on these trajectories. Rewards and
+    /// flags must agree exactly, and the episode must be over after its last recorded step.
     fn replay(text: &str, params: Params) -> usize {
         let episodes = parse_reference(text);
         assert!(!episodes.is_empty());
@@ -855,6 +860,12 @@ mod tests {
                         obs
                     );
                 }
+                assert_eq!(
+                    step.obs,
+                    obs,
+                    "episode {e} step {}: not bit-identical",
+                    t + 1
+                );
                 assert_eq!(
                     (step.reward, step.terminated, step.truncated),
                     (reward, terminated, truncated),
@@ -905,6 +916,39 @@ mod tests {
     fn matches_gymnasium_balanced_to_the_time_limit_semi_implicit_euler() {
         let text = include_str!("../tests/data/cartpole_balanced_semi_implicit_euler.csv");
         assert_eq!(replay(text, integrator("semi_implicit_euler")), 500);
+    }
+
+    fn ulps(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    #[test]
+    fn polynomial_sine_and_cosine_are_within_one_ulp() {
+        // Correctly rounded values from mpmath at 200 bits:
+        // `float(mpmath.sin(mpmath.mpf(x))), float(mpmath.cos(mpmath.mpf(x)))`.
+        let reference = [
+            (0.0, 0.0, 1.0),
+            (1e-09, 1e-09, 1.0),
+            (-3.5e-05, -3.499999999285416e-05, 0.9999999993875),
+            (0.001, 0.0009999998333333417, 0.9999995000000417),
+            (-0.0137, -0.01369957144518846, 0.9999061564678048),
+            (0.05, 0.04997916927067833, 0.9987502603949663),
+            (-0.1, -0.09983341664682815, 0.9950041652780258),
+            (0.2, 0.19866933079506122, 0.9800665778412416),
+            (0.20943951023931953, 0.20791169081775931, 0.9781476007338057),
+            (-0.25, -0.24740395925452294, 0.9689124217106447),
+            (0.3, 0.29552020666133955, 0.955336489125606),
+            (-0.5, -0.479425538604203, 0.8775825618903728),
+            (0.7, 0.644217687237691, 0.7648421872844885),
+            (0.78, 0.7032794192004101, 0.7109135380122773),
+        ];
+        for (x, sin, cos) in reference {
+            let (s, c) = sin_cos(x);
+            assert!(ulps(s, sin) <= 1 && ulps(c, cos) <= 1, "{x}: ({s}, {c})");
+        }
+        // Beyond pi/4 the library is used.
+        assert_eq!(sin_cos(1.0), 1.0f64.sin_cos());
+        assert_eq!(sin_cos(-100.0), (-100.0f64).sin_cos());
     }
 
     #[test]
