@@ -112,8 +112,10 @@ use model::Table;
 ///   CliffWalking's goal are states with ordinary moves in the table
 ///   ([`TerminalTransitions::Moves`]), FrozenLake's holes and goal stay put
 ///   ([`TerminalTransitions::Absorbing`]), and `Info::prob` is the probability of the entry
-///   taken (1 at reset). The random streams differ: the same seed does not give Gymnasium's
-///   trajectory.
+///   taken (1 at reset). Probabilities agree to the last bit except the sideways moves of
+///   `CliffWalkingSlippery-v1`, one unit in the last place apart: Gymnasium writes 1/3 there,
+///   and qlab computes FrozenLake's `(1 − success_rate) / 2` for every slip. The random
+///   streams differ: the same seed does not give Gymnasium's trajectory.
 /// - `CliffWalkingSlippery-v1` is Gymnasium's `CliffWalking-v1` with `is_slippery=True`:
 ///   every move goes where intended or to either side with probability 1/3 each.
 /// - `WindyGridworld-v0` and `RandomWalk19-v0` follow Sutton & Barto (2nd edition), Examples
