@@ -621,6 +621,29 @@ mod tests {
     }
 
     #[test]
+    fn boxes_as_a_discrete_env_under_a_time_limit() {
+        let e = env("FrozenLake-v1");
+        let limit = e.config().max_episode_steps.unwrap();
+        let mut boxed: crate::DiscreteEnv = Box::new(crate::wrappers::TimeLimit::new(e, limit));
+        boxed.reset(Some(0));
+        assert!(boxed.model().is_some());
+        assert_eq!(boxed.name(), "FrozenLake-v1");
+        // Left from the corner until the limit: a hole can end it first, nothing else.
+        let mut steps = 0;
+        loop {
+            let s = boxed.step(0).unwrap();
+            steps += 1;
+            if s.done() {
+                assert!(
+                    s.terminated || (s.truncated && steps == 100),
+                    "{s:?} at {steps}"
+                );
+                break;
+            }
+        }
+    }
+
+    #[test]
     fn the_env_and_its_model_agree() {
         let e = env("FrozenLake-v1");
         let m = e.model().expect("GridWorld has a model");
