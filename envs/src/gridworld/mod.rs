@@ -112,8 +112,10 @@ use model::Table;
 ///   CliffWalking's goal are states with ordinary moves in the table
 ///   ([`TerminalTransitions::Moves`]), FrozenLake's holes and goal stay put
 ///   ([`TerminalTransitions::Absorbing`]), and `Info::prob` is the probability of the entry
-///   taken (1 at reset). The random streams differ: the same seed does not give Gymnasium's
-///   trajectory.
+///   taken (1 at reset). Probabilities agree to the last bit except the sideways moves of
+///   `CliffWalkingSlippery-v1`, one unit in the last place apart: Gymnasium writes 1/3 there,
+///   and qlab computes FrozenLake's `(1 − success_rate) / 2` for every slip. The random
+///   streams differ: the same seed does not give Gymnasium's trajectory.
 /// - `CliffWalkingSlippery-v1` is Gymnasium's `CliffWalking-v1` with `is_slippery=True`:
 ///   every move goes where intended or to either side with probability 1/3 each.
 /// - `WindyGridworld-v0` and `RandomWalk19-v0` follow Sutton & Barto (2nd edition), Examples
@@ -616,6 +618,29 @@ mod tests {
         r.coordinate_features(5, &mut f);
         assert_eq!(f, [0.0, 0.25]);
         assert_eq!(r.cell(0), Cell::Hole);
+    }
+
+    #[test]
+    fn boxes_as_a_discrete_env_under_a_time_limit() {
+        let e = env("FrozenLake-v1");
+        let limit = e.config().max_episode_steps.unwrap();
+        let mut boxed: crate::DiscreteEnv = Box::new(crate::wrappers::TimeLimit::new(e, limit));
+        boxed.reset(Some(0));
+        assert!(boxed.model().is_some());
+        assert_eq!(boxed.name(), "FrozenLake-v1");
+        // Left from the corner until the limit: a hole can end it first, nothing else.
+        let mut steps = 0;
+        loop {
+            let s = boxed.step(0).unwrap();
+            steps += 1;
+            if s.done() {
+                assert!(
+                    s.terminated || (s.truncated && steps == 100),
+                    "{s:?} at {steps}"
+                );
+                break;
+            }
+        }
     }
 
     #[test]
