@@ -220,8 +220,10 @@ pub struct Transition {
 /// # Contract
 /// For every state `s < n_states()` and action `a < n_actions()`, `transitions(s, a)` is
 /// non-empty and its probabilities sum to 1 (within 1e-9). Transitions out of a terminal
-/// state are never sampled by the env; they are listed as staying put with reward 0 so that
-/// dynamic programming can iterate over every state uniformly.
+/// state are never sampled by the env. They are listed all the same, so that dynamic
+/// programming can iterate over every state uniformly, in the form the reference lists them:
+/// FrozenLake stays put with reward 0, Gymnasium's CliffWalking lists ordinary moves out of its
+/// goal. Dynamic programming gives terminal states the value 0 and never backs them up.
 pub trait Model {
     /// The number of states.
     fn n_states(&self) -> usize;
