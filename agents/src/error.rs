@@ -49,7 +49,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An [`Error::InvalidConfig`] from its three parts.
-    pub(crate) fn config(
+    pub fn config(
         key: impl Into<String>,
         value: impl std::fmt::Display,
         expected: impl Into<String>,
