@@ -17,8 +17,9 @@
 //!   transition marked `terminated` never bootstraps from its next state. (CliffWalking lists
 //!   ordinary moves out of its goal, as Gymnasium does; they are ignored.)
 //! - The greedy policy picks, in each state, the action with the highest value
-//!   `Q(s, a) = Σ p · (r + γ · V(s'))`; actions whose values are within `θ` of the best are
-//!   ties, and the **lowest action index** among them wins. Terminal states get action 0.
+//!   `Q(s, a) = Σ p · (r + γ · V(s'))`; actions whose values are within `θ` of the best (or
+//!   within rounding, a relative `1e-12`, when that is larger) are ties, and the **lowest
+//!   action index** among them wins. Terminal states get action 0.
 //! - Policies as matrices are row-major, `n_states × n_actions`: `policy[s * n_actions + a]`
 //!   is `π(a|s)`.
 //!
@@ -48,7 +49,7 @@ use crate::{Error, Result};
 /// | field | default | valid | meaning |
 /// |---|---|---|---|
 /// | `gamma` | `1.0` | `[0, 1]` | discount factor γ |
-/// | `theta` | `1e-10` | finite, `> 0` | stop when a sweep changes no value by `θ` or more; also the tie tolerance of greedy policies |
+/// | `theta` | `1e-10` | finite, `≥ 0` | stop when a sweep changes no value by more than θ (`0`: until no value changes at all); also the tie tolerance of greedy policies |
 /// | `max_iterations` | `100_000` | `≥ 1` | the most sweeps of value iteration or of one policy evaluation, and the most improvement rounds of policy iteration |
 /// | `horizon` | `None` | `None`, or `Some(H)` with `H ≥ 1` | `None`: the infinite-horizon problem; `Some(H)`: the value of the next `H` steps only |
 ///
@@ -62,9 +63,14 @@ use crate::{Error, Result};
 pub struct DpConfig {
     /// Discount factor γ. In `[0, 1]`; default `1.0` (undiscounted).
     pub gamma: f64,
-    /// Convergence tolerance θ: the sweeps stop when the largest change of a value in one
-    /// sweep is below θ. Greedy policies count actions within θ of the best as ties. Finite
-    /// and `> 0`; default `1e-10`.
+    /// Convergence tolerance θ: the sweeps stop when no value changed by more than θ in one
+    /// sweep. `0` sweeps until the values stop changing, to the last bit: a fixed point of the
+    /// rounded backups, which the sweeps always reach when the rewards all have one sign (the
+    /// rounded backups are monotone, so the values move one way and must stop), and in
+    /// practice otherwise too; `max_iterations` guards the rest. The error left by a positive
+    /// θ is about θ times the number of sweeps a change takes to die out (for `gamma = 1`, the
+    /// expected number of steps to the end of an episode). Greedy policies count actions
+    /// within θ of the best as ties. Finite and `≥ 0`; default `1e-10`.
     pub theta: f64,
     /// The most sweeps of value iteration or of one policy evaluation, and the most
     /// improvement rounds of policy iteration, before giving up with an error. Unused with a
@@ -96,12 +102,8 @@ impl DpConfig {
         if !(0.0..=1.0).contains(&self.gamma) {
             return Err(Error::config("gamma", self.gamma, "a discount in [0, 1]"));
         }
-        if !(self.theta.is_finite() && self.theta > 0.0) {
-            return Err(Error::config(
-                "theta",
-                self.theta,
-                "a finite tolerance > 0",
-            ));
+        if !(self.theta.is_finite() && self.theta >= 0.0) {
+            return Err(Error::config("theta", self.theta, "a finite tolerance ≥ 0"));
         }
         if self.max_iterations == 0 {
             return Err(Error::config("max_iterations", 0, "at least 1"));
@@ -179,7 +181,14 @@ fn action_value(model: &dyn Model, values: &[f64], gamma: f64, state: usize, act
         .sum()
 }
 
-/// The best action value in `state` and the lowest action within `tie` of it.
+/// How far below the best action value `best` another still ties with it: `tie`, or
+/// rounding (a relative `1e-12`) when that is larger.
+#[inline]
+fn tie_tolerance(tie: f64, best: f64) -> f64 {
+    tie.max(1e-12 * best.abs().max(1.0))
+}
+
+/// The best action value in `state` and the lowest action that ties with it.
 #[inline]
 fn best_action(
     model: &dyn Model,
@@ -194,6 +203,7 @@ fn best_action(
         *qa = action_value(model, values, gamma, state, a);
         best = best.max(*qa);
     }
+    let tie = tie_tolerance(tie, best);
     let action = q.iter().position(|&qa| qa >= best - tie).unwrap_or(0);
     (best, action)
 }
@@ -216,7 +226,8 @@ pub fn action_values(model: &dyn Model, values: &[f64], gamma: f64) -> Vec<f64> 
 }
 
 /// The greedy policy of `values` under discount `gamma`: in each state the lowest action
-/// whose value is within `tie` of the best (action 0 in terminal states).
+/// whose value is within `tie` of the best, or within rounding (a relative `1e-12`) when that
+/// is larger; action 0 in terminal states.
 ///
 /// # Panics
 /// If `values.len() != model.n_states()`.
@@ -365,7 +376,10 @@ fn check_policy(model: &dyn Model, policy: &[f64]) -> Result<()> {
         return Err(Error::config(
             "policy",
             format!("{} numbers", policy.len()),
-            format!("a row-major n_states × n_actions matrix ({ns} × {na} = {})", ns * na),
+            format!(
+                "a row-major n_states × n_actions matrix ({ns} × {na} = {})",
+                ns * na
+            ),
         ));
     }
     for s in (0..ns).filter(|&s| !model.is_terminal(s)) {
@@ -407,7 +421,7 @@ impl Backup<'_> {
     }
 }
 
-/// In-place (Gauss–Seidel) sweeps from `values` until no value changes by θ; returns the
+/// In-place (Gauss–Seidel) sweeps from `values` until no value changes by more than θ; returns the
 /// number of sweeps.
 fn sweep_to_convergence(
     model: &dyn Model,
@@ -424,7 +438,7 @@ fn sweep_to_convergence(
             delta = f64::max(delta, (v - values[s]).abs());
             values[s] = v;
         }
-        if delta < config.theta {
+        if delta <= config.theta {
             return Ok(sweep);
         }
     }
@@ -449,8 +463,8 @@ fn backward_induction(
     let mut k = 0u64;
     let mut settled = false;
     while k < horizon {
-        for s in 0..ns {
-            next[s] = match model.is_terminal(s) {
+        for (s, x) in next.iter_mut().enumerate() {
+            *x = match model.is_terminal(s) {
                 true => 0.0,
                 false => backup.value(model, &v, config.gamma, s),
             };
@@ -503,11 +517,7 @@ fn backward_induction(
 /// # Ok(())
 /// # }
 /// ```
-pub fn evaluate_policy(
-    model: &dyn Model,
-    policy: &[f64],
-    config: &DpConfig,
-) -> Result<DpSolution> {
+pub fn evaluate_policy(model: &dyn Model, policy: &[f64], config: &DpConfig) -> Result<DpSolution> {
     check(model, config)?;
     check_policy(model, policy)?;
     let backup = Backup::Policy(policy);
@@ -527,7 +537,7 @@ pub fn evaluate_policy(
 }
 
 /// `V*` and a greedy optimal policy by value iteration (Sutton & Barto §4.4, in place): sweep
-/// `V(s) ← max_a Σ p · (r + γ · V(s'))` from `V = 0` until no value changes by θ. With a
+/// `V(s) ← max_a Σ p · (r + γ · V(s'))` from `V = 0` until no value changes by more than θ. With a
 /// horizon `H`, backward induction: the optimal value of the next `H` steps.
 ///
 /// # Errors
@@ -560,7 +570,7 @@ pub fn value_iteration(model: &dyn Model, config: &DpConfig) -> Result<DpSolutio
 /// the terminal transitions). With `gamma = 1` the evaluation of a policy that never ends an
 /// episode need not converge; starting from one that does keeps every later policy proper on
 /// models where never ending is infinitely bad (Bertsekas, stochastic shortest paths). A
-/// state's action changes only when another is better by more than θ, so near-ties do not
+/// state's action changes only when another is better by more than θ (or than rounding), so near-ties do not
 /// make it cycle; the solution's `policy` is then the greedy policy of the final values, with
 /// the same tie rule as [`value_iteration`].
 ///
@@ -594,7 +604,7 @@ pub fn policy_iteration(model: &dyn Model, config: &DpConfig) -> Result<DpSoluti
         let mut stable = true;
         for s in (0..ns).filter(|&s| !model.is_terminal(s)) {
             let (best, a) = best_action(model, &values, config.gamma, config.theta, s, &mut q);
-            if best > q[actions[s]] + config.theta {
+            if best > q[actions[s]] + tie_tolerance(config.theta, best) {
                 actions[s] = a;
                 stable = false;
             }
@@ -857,7 +867,10 @@ mod tests {
             let env = preset(id);
             let v = value_iteration(&env, &config(1.0, Some(h))).unwrap();
             let got = start_value(&env, &v.values);
-            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "{id} H={h}: {got}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{id} H={h}: {got}"
+            );
         }
         // Infinite horizon: in-place sweeps stop at a change below θ = 1e-10; the error left
         // is at most θ times the expected number of steps still to go (under 1000 here).
@@ -876,9 +889,22 @@ mod tests {
                 assert!((got - want).abs() < 1e-7, "{id}: {got} vs {want}");
             }
         }
-        let cliff = preset("CliffWalking-v1");
-        let v = value_iteration(&cliff, &DpConfig::default()).unwrap();
-        assert_eq!(start_value(&cliff, &v.values), -13.0);
+        // θ = 0: to the last bit. The fixed points of in-place and of Jacobi sweeps differ
+        // only by rounding, a few ulps a step over a few hundred steps at most.
+        for (id, want) in [
+            ("FrozenLake-v1", 0.8235294117647044), // 14/17 but for the last digits
+            ("FrozenLake8x8-v1", 1.0),
+            ("CliffWalking-v1", -13.0),
+            ("CliffWalkingSlippery-v1", -64.70917590996208),
+        ] {
+            let env = preset(id);
+            let exact = DpConfig {
+                theta: 0.0,
+                ..DpConfig::default()
+            };
+            let got = start_value(&env, &value_iteration(&env, &exact).unwrap().values);
+            assert!((got - want).abs() < 1e-12, "{id}: {got} vs {want}");
+        }
     }
 
     #[test]
@@ -943,25 +969,26 @@ mod tests {
     #[test]
     fn rms_error_ignores_terminal_and_unreachable_states() {
         let cliff = preset("CliffWalking-v1");
-        let v = value_iteration(&cliff, &DpConfig::default()).unwrap().values;
+        let v = value_iteration(&cliff, &DpConfig::default())
+            .unwrap()
+            .values;
         let mut other = v.clone();
         other[47] = 1e6; // the goal: terminal
-        for cliff_cell in 37..47 {
-            other[cliff_cell] = -1e6; // entering one sends the agent back: never occupied
-        }
+        // Entering a cliff cell sends the agent back: they are never occupied.
+        other[37..47].fill(-1e6);
         assert_eq!(rms_error(&v, &other, &cliff), 0.0);
         other[0] += 2.0;
         // 48 cells, less 10 cliff cells and the goal: 37 states count.
         assert!((rms_error(&v, &other, &cliff) - (4.0f64 / 37.0).sqrt()).abs() < 1e-15);
-        assert_eq!(
-            rms_error(&other, &v, &cliff),
-            rms_error(&v, &other, &cliff)
-        );
+        assert_eq!(rms_error(&other, &v, &cliff), rms_error(&v, &other, &cliff));
 
         let walls = GridWorld::from_map("S#\n.G").unwrap();
         let reachable = reachable_states(&walls);
         assert_eq!(reachable, [true, false, true, true]);
-        assert_eq!(rms_error(&[0.0, 5.0, 1.0, 9.0], &[0.0; 4], &walls), 0.5f64.sqrt());
+        assert_eq!(
+            rms_error(&[0.0, 5.0, 1.0, 9.0], &[0.0; 4], &walls),
+            0.5f64.sqrt()
+        );
     }
 
     #[test]
@@ -981,7 +1008,7 @@ mod tests {
             (config(1.0, Some(0)), "horizon"),
             (
                 DpConfig {
-                    theta: 0.0,
+                    theta: -1e-3,
                     ..DpConfig::default()
                 },
                 "theta",
@@ -1005,9 +1032,11 @@ mod tests {
             "invalid value 1.5 for `gamma`: expected a discount in [0, 1]"
         );
         let c = DpConfig::default();
-        for bad in [vec![0.5; 5], vec![0.7, 0.7, 0.5, 0.5, 0.0, 0.0], vec![
-            1.5, -0.5, 0.5, 0.5, 0.0, 0.0,
-        ]] {
+        for bad in [
+            vec![0.5; 5],
+            vec![0.7, 0.7, 0.5, 0.5, 0.0, 0.0],
+            vec![1.5, -0.5, 0.5, 0.5, 0.0, 0.0],
+        ] {
             let e = evaluate_policy(&m, &bad, &c).unwrap_err();
             assert!(e.to_string().contains("`policy`"), "{e}");
         }
