@@ -56,13 +56,14 @@ impl std::str::FromStr for Horizon {
     }
 }
 
-/// The dynamic-programming method for the infinite horizon.
+/// The dynamic-programming method for the infinite horizon: [`dp::value_iteration`] or
+/// [`dp::policy_iteration`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Method {
-    /// Value iteration ([`dp::value_iteration`]).
+    /// Value iteration: sweep the best action's backup until the values settle.
     #[value(name = "value_iteration")]
     ValueIteration,
-    /// Policy iteration ([`dp::policy_iteration`]).
+    /// Policy iteration: evaluate the policy, make it greedy, until it stops changing.
     #[value(name = "policy_iteration")]
     PolicyIteration,
 }
@@ -132,11 +133,10 @@ pub fn run(r: &Solve) -> Result<String> {
     };
     let _ = writeln!(out, "method={method}");
     let _ = writeln!(out, "iterations={}", solution.iterations);
-    // `{}` prints the shortest text that reads back as the same f64; `+ 0.0` turns −0 into 0.
     let _ = writeln!(
         out,
         "value={}",
-        dp::start_value(model, &solution.values) + 0.0
+        full_precision(dp::start_value(model, &solution.values))
     );
     if r.show {
         let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
@@ -146,6 +146,18 @@ pub fn run(r: &Solve) -> Result<String> {
         out.push_str(&draw(&grid, &solution));
     }
     Ok(out)
+}
+
+/// The shortest text that reads back as the same `f64`: plain digits, or with an exponent
+/// below `1e-4` in size (as Python's `repr`), where plain digits would run to a long row of
+/// zeros. `-0` prints as `0`.
+fn full_precision(v: f64) -> String {
+    let v = v + 0.0;
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 fn no_model(id: &str) -> anyhow::Error {
@@ -244,6 +256,20 @@ mod tests {
         for bad in ["0", "-3", "1.5", "forever", ""] {
             let e = bad.parse::<Horizon>().unwrap_err().to_string();
             assert!(e.contains(&format!("`{bad}`")) && e.contains("inf"), "{e}");
+        }
+    }
+
+    #[test]
+    fn values_print_at_full_precision_and_small_ones_with_an_exponent() {
+        for (v, text) in [
+            (-13.0, "-13"),
+            (0.7441902878292689, "0.7441902878292689"),
+            (-1.5404344466674047e-15, "-1.5404344466674047e-15"),
+            (1e-4, "0.0001"),
+            (-0.0, "0"),
+        ] {
+            assert_eq!(full_precision(v), text);
+            assert_eq!(text.parse::<f64>().unwrap(), v);
         }
     }
 
