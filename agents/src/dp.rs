@@ -65,9 +65,10 @@ pub struct DpConfig {
     pub gamma: f64,
     /// Convergence tolerance θ: the sweeps stop when no value changed by more than θ in one
     /// sweep. `0` sweeps until the values stop changing, to the last bit: a fixed point of the
-    /// rounded backups, which the sweeps always reach when the rewards all have one sign (the
-    /// rounded backups are monotone, so the values move one way and must stop), and in
-    /// practice otherwise too; `max_iterations` guards the rest. The error left by a positive
+    /// rounded backups. Where the rewards all have one sign and the values are finite, the
+    /// sweeps reach one (rounding keeps the backups monotone, so from `V = 0` the values move
+    /// one way only, through finitely many floats); elsewhere they do in practice, and
+    /// `max_iterations` guards the rest. The error left by a positive
     /// θ is about θ times the number of sweeps a change takes to die out (for `gamma = 1`, the
     /// expected number of steps to the end of an episode). Greedy policies count actions
     /// within θ of the best as ties. Finite and `≥ 0`; default `1e-10`.
@@ -453,10 +454,8 @@ fn backward_induction(
     horizon: u64,
 ) -> DpSolution {
     let ns = model.n_states();
-    let keep = usize::try_from(horizon)
-        .ok()
-        .and_then(|h| h.checked_add(1)?.checked_mul(ns))
-        .is_some_and(|n| n <= MAX_KEPT_VALUES);
+    // Kept while the table stays within MAX_KEPT_VALUES numbers, dropped whole past it.
+    let mut keep = ns <= MAX_KEPT_VALUES;
     let mut v = vec![0.0; ns]; // V_k
     let mut next = vec![0.0; ns]; // V_{k+1}
     let mut kept = if keep { vec![v.clone()] } else { Vec::new() };
@@ -477,8 +476,11 @@ fn backward_induction(
             break;
         }
         std::mem::swap(&mut v, &mut next);
-        if keep {
+        if keep && (kept.len() + 1) * ns <= MAX_KEPT_VALUES {
             kept.push(v.clone());
+        } else if keep {
+            keep = false;
+            kept = Vec::new();
         }
     }
     // The best first action with H steps left looks ahead with V_{H−1}: `next` after the
@@ -934,7 +936,10 @@ mod tests {
         // Discounted, going at once is strictly better.
         assert_eq!(discounted.policy[0], right);
         assert_eq!(discounted.iterations, 6);
-        assert_eq!(discounted.values_at(1_000_000), discounted.values_at(5));
+        assert_eq!(discounted.values_by_steps_left.len(), 6);
+        assert_eq!(discounted.values_at(1_000_000), Some(&discounted.values[..]));
+        assert_eq!(discounted.values_at(5), Some(&discounted.values[..]));
+        assert_ne!(discounted.values_at(4), Some(&discounted.values[..]));
     }
 
     #[test]
