@@ -937,7 +937,10 @@ mod tests {
         assert_eq!(discounted.policy[0], right);
         assert_eq!(discounted.iterations, 6);
         assert_eq!(discounted.values_by_steps_left.len(), 6);
-        assert_eq!(discounted.values_at(1_000_000), Some(&discounted.values[..]));
+        assert_eq!(
+            discounted.values_at(1_000_000),
+            Some(&discounted.values[..])
+        );
         assert_eq!(discounted.values_at(5), Some(&discounted.values[..]));
         assert_ne!(discounted.values_at(4), Some(&discounted.values[..]));
     }
