@@ -4,3 +4,4 @@
 pub mod bench;
 pub mod envs;
 pub mod rollout;
+pub mod solve;
