@@ -2,6 +2,8 @@
 //!
 //! - [`tabular`]: Monte Carlo control, SARSA, Expected SARSA, Q-learning, TD(λ) and friends, on
 //!   one-hot or tile-coded features.
+//! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
+//!   discounted or within a horizon.
 //!
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
