@@ -158,3 +158,181 @@ fn solve_errors_are_one_line_with_exit_code_2() {
         "{e}"
     );
 }
+
+#[test]
+fn envs_lists_every_registered_id_with_its_spaces() {
+    let out = qlab(&["envs"]).ok();
+    for id in [
+        "CartPole-v1",
+        "CartPoleNoVelocity-v1",
+        "FrozenLake-v1",
+        "FrozenLake8x8-v1",
+        "CliffWalking-v1",
+        "CliffWalkingSlippery-v1",
+        "WindyGridworld-v0",
+        "RandomWalk19-v0",
+        "GridWorld-v0",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(id)),
+            "{id} missing:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("Discrete(48)") && out.contains("Box("),
+        "{out}"
+    );
+}
+
+/// `rollout` from a fixed state reproduces the first episode of the Gymnasium reference data
+/// (`envs/tests/data/cartpole_euler.csv`, made by `tools/gen_cartpole_reference.py`).
+#[test]
+fn rollout_replays_a_gymnasium_trajectory() {
+    let data = include_str!("../envs/tests/data/cartpole_euler.csv");
+    let rows: Vec<Vec<&str>> = data
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("episode"))
+        .map(|l| l.split(',').collect())
+        .filter(|r: &Vec<&str>| r[0] == "0")
+        .collect();
+    let state = rows[0][3..7].join(",");
+    let actions: Vec<&str> = rows[1..].iter().map(|r| r[2]).collect();
+    let out = qlab(&[
+        "rollout",
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "0",
+        "--state",
+        &state,
+        "--actions",
+        &actions.join(","),
+    ])
+    .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "t,action,reward,terminated,truncated,obs_0,obs_1,obs_2,obs_3"
+    );
+    assert_eq!(lines.len(), rows.len() + 1, "{out}");
+    for (line, reference) in lines[1..].iter().zip(&rows) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[1], reference[2], "action");
+        for i in 0..4 {
+            let ours: f64 = cells[5 + i].parse().unwrap();
+            let theirs: f64 = reference[3 + i].parse().unwrap();
+            assert!((ours - theirs).abs() <= 1e-5, "{line} vs {reference:?}");
+        }
+        if cells[0] != "0" {
+            assert_eq!(
+                cells[2].parse::<f64>().unwrap(),
+                reference[7].parse::<f64>().unwrap()
+            );
+            assert_eq!(cells[3] == "true", reference[8] == "1", "terminated");
+            assert_eq!(cells[4] == "true", reference[9] == "1", "truncated");
+        }
+    }
+    assert!(
+        lines.last().unwrap().contains(",true,false,"),
+        "ends by termination"
+    );
+}
+
+#[test]
+fn rollout_takes_env_parameters_and_stops_when_the_actions_run_out() {
+    // Not slippery: right, right from the start cell 0 of FrozenLake reaches cell 2.
+    let out = qlab(&[
+        "rollout",
+        "--env",
+        "FrozenLake-v1",
+        "--param",
+        "is_slippery=false",
+        "--seed",
+        "1",
+        "--actions",
+        "2,2",
+    ])
+    .ok();
+    assert_eq!(
+        out,
+        "t,action,reward,terminated,truncated,obs_0\n0,,,,,0\n1,2,0,false,false,1\n2,2,0,false,false,2\n"
+    );
+}
+
+#[test]
+fn rollout_with_random_actions_is_seeded() {
+    let args = [
+        "rollout",
+        "--env",
+        "CliffWalking-v1",
+        "--seed",
+        "5",
+        "--max-steps",
+        "50",
+    ];
+    assert_eq!(qlab(&args).ok(), qlab(&args).ok());
+}
+
+#[test]
+fn rollout_and_bench_reject_bad_input_with_one_line_and_code_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["rollout", "--env", "CartPole-v9"],
+            "unknown env id `CartPole-v9`",
+        ),
+        (
+            &["rollout", "--env", "CartPole-v1", "--param", "gravity=3"],
+            "unknown parameter `gravity`",
+        ),
+        (
+            &["rollout", "--env", "CartPole-v1", "--actions", "0,2"],
+            "invalid action 2",
+        ),
+        (
+            &["rollout", "--env", "CartPole-v1", "--state", "0.1,0.2"],
+            "CartPole takes 4 values",
+        ),
+        (
+            &["rollout", "--env", "WindyGridworld-v0", "--state", "70"],
+            "not a wall",
+        ),
+        (&["bench", "--env", "Nope-v0"], "unknown env id `Nope-v0`"),
+    ];
+    for (args, expected) in cases {
+        let line = qlab(args).usage_error();
+        assert!(line.contains(expected), "{args:?}: {line}");
+    }
+}
+
+#[test]
+fn bench_prints_one_line_in_the_documented_format() {
+    for args in [
+        &["bench", "--env", "FrozenLake-v1", "--steps", "1000"][..],
+        &[
+            "bench",
+            "--env",
+            "CartPole-v1",
+            "--steps",
+            "1000",
+            "--num-envs",
+            "8",
+        ],
+        &[
+            "bench",
+            "--env",
+            "WindyGridworld-v0",
+            "--steps",
+            "1000",
+            "--num-envs",
+            "3",
+        ],
+    ] {
+        let out = qlab(args).ok();
+        let env = args[2];
+        let k = args.get(6).unwrap_or(&"1");
+        let prefix = format!("env={env} num_envs={k} steps=1000 steps_per_second=");
+        assert!(out.starts_with(&prefix) && out.ends_with('\n'), "{out}");
+        let rate: f64 = out[prefix.len()..].trim().parse().unwrap();
+        assert!(rate > 0.0);
+    }
+}
