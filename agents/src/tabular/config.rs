@@ -3,8 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::Agent;
+use super::double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
+use super::expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
+use super::mc_control::{McControl, McControlConfig};
+use super::n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
+use super::q_lambda::{QLambda, QLambdaConfig};
 use super::q_learning::{QLearning, QLearningConfig};
+use super::sarsa::{Sarsa, SarsaConfig};
+use super::sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
 use super::schedule::{Schedule, StepSize};
+use super::td_lambda::{TdLambda, TdLambdaConfig};
+use super::true_online::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
+use super::true_online::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
 use crate::{Error, Result};
 
 /// The defaults shared by the configs, in one place.
@@ -31,7 +41,17 @@ pub(crate) mod defaults {
 ///
 /// | `algorithm` | config | agent |
 /// |---|---|---|
-/// | `q_learning` | [`QLearningConfig`] | [`QLearning`] |
+/// | `mc_control` | [`McControlConfig`] | [`McControl`](super::McControl) |
+/// | `sarsa` | [`SarsaConfig`] | [`Sarsa`](super::Sarsa) |
+/// | `expected_sarsa` | [`ExpectedSarsaConfig`] | [`ExpectedSarsa`](super::ExpectedSarsa) |
+/// | `q_learning` | [`QLearningConfig`] | [`QLearning`](super::QLearning) |
+/// | `double_q_learning` | [`DoubleQLearningConfig`] | [`DoubleQLearning`](super::DoubleQLearning) |
+/// | `n_step_sarsa` | [`NStepSarsaConfig`] | [`NStepSarsa`](super::NStepSarsa) |
+/// | `td_lambda` | [`TdLambdaConfig`] | [`TdLambda`](super::TdLambda) |
+/// | `sarsa_lambda` | [`SarsaLambdaConfig`] | [`SarsaLambda`](super::SarsaLambda) |
+/// | `q_lambda` | [`QLambdaConfig`] | [`QLambda`](super::QLambda) |
+/// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](super::TrueOnlineSarsaLambda) |
+/// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](super::TrueOnlineTdLambda) |
 ///
 /// ```
 /// use qlab_agents::tabular::{AgentConfig, QLearningConfig, StepSize};
@@ -49,22 +69,62 @@ pub(crate) mod defaults {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algorithm", rename_all = "snake_case")]
 pub enum AgentConfig {
+    /// Monte Carlo control.
+    McControl(McControlConfig),
+    /// SARSA.
+    Sarsa(SarsaConfig),
+    /// Expected SARSA.
+    ExpectedSarsa(ExpectedSarsaConfig),
     /// Q-learning.
     QLearning(QLearningConfig),
+    /// Double Q-learning.
+    DoubleQLearning(DoubleQLearningConfig),
+    /// n-step SARSA.
+    NStepSarsa(NStepSarsaConfig),
+    /// TD(λ) prediction of the uniformly random policy.
+    TdLambda(TdLambdaConfig),
+    /// SARSA(λ).
+    SarsaLambda(SarsaLambdaConfig),
+    /// Watkins's Q(λ).
+    QLambda(QLambdaConfig),
+    /// True online SARSA(λ).
+    TrueOnlineSarsaLambda(TrueOnlineSarsaLambdaConfig),
+    /// True online TD(λ) prediction of the uniformly random policy.
+    TrueOnlineTdLambda(TrueOnlineTdLambdaConfig),
 }
 
 impl AgentConfig {
     /// The `algorithm` tag, e.g. `"q_learning"`.
     pub fn algorithm(&self) -> &'static str {
         match self {
+            AgentConfig::McControl(_) => "mc_control",
+            AgentConfig::Sarsa(_) => "sarsa",
+            AgentConfig::ExpectedSarsa(_) => "expected_sarsa",
             AgentConfig::QLearning(_) => "q_learning",
+            AgentConfig::DoubleQLearning(_) => "double_q_learning",
+            AgentConfig::NStepSarsa(_) => "n_step_sarsa",
+            AgentConfig::TdLambda(_) => "td_lambda",
+            AgentConfig::SarsaLambda(_) => "sarsa_lambda",
+            AgentConfig::QLambda(_) => "q_lambda",
+            AgentConfig::TrueOnlineSarsaLambda(_) => "true_online_sarsa_lambda",
+            AgentConfig::TrueOnlineTdLambda(_) => "true_online_td_lambda",
         }
     }
 
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
         match self {
+            AgentConfig::McControl(c) => c.validate(),
+            AgentConfig::Sarsa(c) => c.validate(),
+            AgentConfig::ExpectedSarsa(c) => c.validate(),
             AgentConfig::QLearning(c) => c.validate(),
+            AgentConfig::DoubleQLearning(c) => c.validate(),
+            AgentConfig::NStepSarsa(c) => c.validate(),
+            AgentConfig::TdLambda(c) => c.validate(),
+            AgentConfig::SarsaLambda(c) => c.validate(),
+            AgentConfig::QLambda(c) => c.validate(),
+            AgentConfig::TrueOnlineSarsaLambda(c) => c.validate(),
+            AgentConfig::TrueOnlineTdLambda(c) => c.validate(),
         }
     }
 
@@ -72,8 +132,26 @@ impl AgentConfig {
     /// episode in a uniformly random non-terminal state
     /// ([`run_episode_exploring_starts`](super::run_episode_exploring_starts)).
     pub fn exploring_starts(&self) -> bool {
-        false
+        match self {
+            AgentConfig::McControl(c) => c.exploring_starts(),
+            _ => false,
+        }
     }
+
+    /// Every `algorithm` name, in the order of the table above.
+    pub const ALGORITHMS: [&'static str; 11] = [
+        "mc_control",
+        "sarsa",
+        "expected_sarsa",
+        "q_learning",
+        "double_q_learning",
+        "n_step_sarsa",
+        "td_lambda",
+        "sarsa_lambda",
+        "q_lambda",
+        "true_online_sarsa_lambda",
+        "true_online_td_lambda",
+    ];
 
     /// Builds the agent for `n_features` binary features (the number of states of a tabular
     /// env, the feature-table size of a tile coder) and `n_actions` actions.
@@ -82,7 +160,25 @@ impl AgentConfig {
     /// An invalid config, or a size of 0.
     pub fn build(&self, n_features: usize, n_actions: usize) -> Result<Box<dyn Agent>> {
         Ok(match self {
+            AgentConfig::McControl(c) => Box::new(McControl::new(c, n_features, n_actions)?),
+            AgentConfig::Sarsa(c) => Box::new(Sarsa::new(c, n_features, n_actions)?),
+            AgentConfig::ExpectedSarsa(c) => {
+                Box::new(ExpectedSarsa::new(c, n_features, n_actions)?)
+            }
             AgentConfig::QLearning(c) => Box::new(QLearning::new(c, n_features, n_actions)?),
+            AgentConfig::DoubleQLearning(c) => {
+                Box::new(DoubleQLearning::new(c, n_features, n_actions)?)
+            }
+            AgentConfig::NStepSarsa(c) => Box::new(NStepSarsa::new(c, n_features, n_actions)?),
+            AgentConfig::TdLambda(c) => Box::new(TdLambda::new(c, n_features, n_actions)?),
+            AgentConfig::SarsaLambda(c) => Box::new(SarsaLambda::new(c, n_features, n_actions)?),
+            AgentConfig::QLambda(c) => Box::new(QLambda::new(c, n_features, n_actions)?),
+            AgentConfig::TrueOnlineSarsaLambda(c) => {
+                Box::new(TrueOnlineSarsaLambda::new(c, n_features, n_actions)?)
+            }
+            AgentConfig::TrueOnlineTdLambda(c) => {
+                Box::new(TrueOnlineTdLambda::new(c, n_features, n_actions)?)
+            }
         })
     }
 }
@@ -98,7 +194,11 @@ pub(crate) fn check_unit(key: &str, v: f64) -> Result<()> {
 
 /// A constant step size: `(0, 1]`.
 pub(crate) fn check_alpha(v: f64) -> Result<()> {
-    StepSize::Constant(v).validate("alpha")
+    if v > 0.0 && v <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::config("alpha", v, "a number in (0, 1]"))
+    }
 }
 
 /// A trace cutoff: `[0, 1)`.
@@ -128,6 +228,16 @@ pub(crate) fn check_control(
     initial_value: f64,
 ) -> Result<()> {
     alpha.validate("alpha")?;
+    check_policy(gamma, epsilon, temperature, initial_value)
+}
+
+/// The fields of a control config but the step size.
+pub(crate) fn check_policy(
+    gamma: f64,
+    epsilon: &Schedule,
+    temperature: &Schedule,
+    initial_value: f64,
+) -> Result<()> {
     check_unit("gamma", gamma)?;
     epsilon.validate(
         "epsilon",

@@ -20,20 +20,43 @@
 //!   [`evaluate_greedy`].
 
 mod config;
+mod double_q_learning;
 mod episode;
+mod expected_sarsa;
+mod mc_control;
+mod n_step_sarsa;
 pub mod policy;
+mod q_lambda;
 mod q_learning;
+mod sarsa;
+mod sarsa_lambda;
 mod schedule;
+mod td_lambda;
+mod traces;
+mod true_online;
 mod values;
 
 pub use config::AgentConfig;
+pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
     EpisodeOutcome, Evaluation, Features, evaluate_greedy, exploring_start_states, run_episode,
     run_episode_exploring_starts,
 };
+pub use expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
+pub use mc_control::{ImportanceSampling, McControl, McControlConfig, McVariant, Visits};
+pub use n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
 pub use policy::{Policy, PolicyKind};
+pub use q_lambda::{QLambda, QLambdaConfig};
 pub use q_learning::{QLearning, QLearningConfig};
+pub use sarsa::{Sarsa, SarsaConfig};
+pub use sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
 pub use schedule::{Schedule, StepSize};
+pub use td_lambda::{TdLambda, TdLambdaConfig};
+pub use traces::{SparseTraces, TraceKind};
+pub use true_online::{
+    TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig, TrueOnlineTdLambda,
+    TrueOnlineTdLambdaConfig,
+};
 pub use values::ActionValues;
 
 use qlab_envs::EnvRng;

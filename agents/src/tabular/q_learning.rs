@@ -6,7 +6,7 @@ use super::Agent;
 use super::config::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
-use super::values::ActionValues;
+use super::values::{ActionValues, copy_features};
 use crate::Result;
 use qlab_envs::EnvRng;
 
@@ -111,10 +111,8 @@ impl QLearning {
 
     #[inline]
     fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        let q = &self.q;
-        self.a = self.policy.sample(q.n_actions(), |a| q.q(x, a), rng);
-        self.x.clear();
-        self.x.extend_from_slice(x);
+        self.a = self.q.sample(&self.policy, x, rng);
+        copy_features(&mut self.x, x);
         self.a
     }
 }
