@@ -100,31 +100,44 @@ where
     run_from(env, agent, &first, rng, limit)
 }
 
-/// The states an exploring start may begin in: every non-terminal state the env can be in —
-/// a start state, or the next state of some transition. Walls, and CliffWalking's cliff
-/// cells (stepping into one lands on the start), are never such states.
+/// The states an exploring start may begin in: every non-terminal state the env can reach
+/// from its start states, in increasing order. Walls, and CliffWalking's cliff cells
+/// (stepping into one lands on the start), are not among them.
+///
+/// ```
+/// use qlab_agents::tabular::exploring_start_states;
+/// use qlab_envs::gridworld::GridWorld;
+/// # fn main() -> qlab_envs::Result<()> {
+/// let maze = GridWorld::from_map("S#\n.G")?;
+/// assert_eq!(exploring_start_states(&maze), [0, 2]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn exploring_start_states(model: &dyn Model) -> Vec<usize> {
     let n = model.n_states();
-    let mut reachable = vec![false; n];
+    let mut reached = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
     for &(s, p) in model.initial_states() {
-        if p > 0.0 {
-            reachable[s] = true;
+        if p > 0.0 && !reached[s] {
+            reached[s] = true;
+            stack.push(s);
         }
     }
-    for s in 0..n {
+    while let Some(s) = stack.pop() {
         if model.is_terminal(s) {
             continue;
         }
         for a in 0..model.n_actions() {
             for t in model.transitions(s, a) {
-                if t.prob > 0.0 {
-                    reachable[t.next_state] = true;
+                if t.prob > 0.0 && !reached[t.next_state] {
+                    reached[t.next_state] = true;
+                    stack.push(t.next_state);
                 }
             }
         }
     }
     (0..n)
-        .filter(|&s| reachable[s] && !model.is_terminal(s))
+        .filter(|&s| reached[s] && !model.is_terminal(s))
         .collect()
 }
 

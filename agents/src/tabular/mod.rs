@@ -32,6 +32,8 @@ mod sarsa;
 mod sarsa_lambda;
 mod schedule;
 mod td_lambda;
+#[cfg(test)]
+mod testing;
 mod traces;
 mod true_online;
 mod values;
