@@ -466,4 +466,142 @@ mod tests {
         let e = AgentConfig::QLearning(d()).build(0, 4).err().unwrap();
         assert!(e.to_string().contains("`n_features`"), "{e}");
     }
+
+    /// One config of every algorithm, with its defaults.
+    fn every_default() -> Vec<AgentConfig> {
+        AgentConfig::ALGORITHMS
+            .iter()
+            .map(|&name| from_table(vec![("algorithm", Value::Str(name))]).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_algorithm_name_round_trips() {
+        let configs = every_default();
+        for (config, name) in configs.iter().zip(AgentConfig::ALGORITHMS) {
+            assert_eq!(config.algorithm(), name);
+            config.validate().unwrap();
+        }
+        assert!(configs.iter().filter(|c| c.exploring_starts()).count() == 0);
+        let es: AgentConfig = from_table(vec![
+            ("algorithm", Value::Str("mc_control")),
+            ("variant", Value::Str("exploring_starts")),
+        ])
+        .unwrap();
+        assert!(es.exploring_starts());
+    }
+
+    /// parameters() then load_parameters() into a fresh agent gives the same values; a
+    /// wrong length is an error naming both lengths.
+    #[test]
+    fn parameters_round_trip_and_wrong_lengths_are_errors() {
+        use crate::tabular::testing::{build, discrete, learn};
+        for config in every_default() {
+            let mut env = discrete("CliffWalking-v1", false);
+            let mut agent = build(&config, &env);
+            learn(&mut env, agent.as_mut(), 20, 1);
+            let params = agent.parameters();
+            assert!(params.iter().any(|&p| p != 0.0), "{}", config.algorithm());
+            let mut fresh = build(&config, &env);
+            fresh.load_parameters(&params).unwrap();
+            assert_eq!(fresh.parameters(), params);
+            for s in 0..48 {
+                assert_eq!(
+                    fresh.value(&[s]),
+                    agent.value(&[s]),
+                    "{}",
+                    config.algorithm()
+                );
+            }
+            let e = fresh.load_parameters(&params[1..]).unwrap_err().to_string();
+            let (got, want) = (params.len() - 1, params.len());
+            assert!(
+                e.contains("`parameters`")
+                    && e.contains(&format!("{got} values"))
+                    && e.contains(&format!("expected {want} values")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_config_names_its_bad_key() {
+        let bad = |table: Vec<(&'static str, Value)>, key: &str| {
+            let config: AgentConfig = from_table(table).unwrap();
+            let e = config.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+            assert!(config.build(4, 2).is_err());
+        };
+        let s = Value::Str;
+        bad(
+            vec![("algorithm", s("n_step_sarsa")), ("n", Value::Int(0))],
+            "n",
+        );
+        for name in [
+            "td_lambda",
+            "sarsa_lambda",
+            "q_lambda",
+            "true_online_sarsa_lambda",
+            "true_online_td_lambda",
+        ] {
+            bad(
+                vec![("algorithm", s(name)), ("lambda", Value::Float(1.1))],
+                "lambda",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("trace_cutoff", Value::Float(1.0))],
+                "trace_cutoff",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("alpha", Value::Float(0.0))],
+                "alpha",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("gamma", Value::Float(-0.5))],
+                "gamma",
+            );
+        }
+        for name in [
+            "mc_control",
+            "sarsa",
+            "expected_sarsa",
+            "double_q_learning",
+            "sarsa_lambda",
+            "q_lambda",
+            "true_online_sarsa_lambda",
+        ] {
+            bad(
+                vec![("algorithm", s(name)), ("epsilon", Value::Float(2.0))],
+                "epsilon",
+            );
+        }
+        bad(
+            vec![
+                ("algorithm", s("mc_control")),
+                ("variant", s("off_policy")),
+                ("alpha", Value::Float(0.1)),
+            ],
+            "alpha",
+        );
+        // Keys of another algorithm are unknown here.
+        for (name, key) in [
+            ("td_lambda", "epsilon"),
+            ("sarsa", "lambda"),
+            ("true_online_td_lambda", "trace"),
+            ("q_learning", "n"),
+        ] {
+            let e =
+                from_table::<AgentConfig>(vec![("algorithm", s(name)), (key, Value::Float(0.5))])
+                    .unwrap_err()
+                    .to_string();
+            assert!(e.contains(&format!("unknown field `{key}`")), "{name}: {e}");
+        }
+        let e = from_table::<AgentConfig>(vec![
+            ("algorithm", s("sarsa_lambda")),
+            ("trace", s("dutchy")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`dutchy`") && e.contains("`replacing`"), "{e}");
+    }
 }

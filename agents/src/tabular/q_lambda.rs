@@ -218,3 +218,91 @@ impl Agent for QLambda {
         self.q.load(params)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tabular::td_lambda::tests::{EPISODE, feed};
+    use crate::tabular::testing::*;
+    use crate::tabular::{TdLambda, TdLambdaConfig};
+
+    /// With one action every action is greedy: Q(λ) is TD(λ) on `Q(·, 0)`.
+    #[test]
+    fn one_action_is_td_lambda() {
+        for trace in [
+            TraceKind::Accumulating,
+            TraceKind::Replacing,
+            TraceKind::Dutch,
+        ] {
+            let (alpha, lambda, trace_cutoff) = (0.5, 0.5, 0.0);
+            let mut td = TdLambda::new(
+                &TdLambdaConfig {
+                    alpha,
+                    lambda,
+                    trace,
+                    trace_cutoff,
+                    ..Default::default()
+                },
+                3,
+                1,
+            )
+            .unwrap();
+            let mut q = QLambda::new(
+                &QLambdaConfig {
+                    alpha,
+                    lambda,
+                    trace,
+                    trace_cutoff,
+                    ..Default::default()
+                },
+                3,
+                1,
+            )
+            .unwrap();
+            feed(&mut td, 0, &EPISODE);
+            feed(&mut q, 0, &EPISODE);
+            assert_eq!(td.parameters(), q.parameters(), "{trace:?}");
+        }
+    }
+
+    /// Watkins's cut: after every step whose next action is exploratory (not greedy in the
+    /// values it was chosen from) the traces are empty; after a greedy one they are not.
+    #[test]
+    fn traces_are_cut_after_exploratory_actions() {
+        let config = QLambdaConfig {
+            alpha: 0.5,
+            epsilon: Schedule::Constant(0.5),
+            ..Default::default()
+        };
+        let mut env = discrete("CliffWalking-v1", false);
+        let mut agent = QLambda::new(&config, 48, 4).unwrap();
+        let mut rng = EnvRng::new(2);
+        learn(&mut env, &mut agent, 20, 2);
+        let (mut cut, mut kept) = (0, 0);
+        let mut x = env.reset(Some(5)).obs;
+        let mut a = agent.start(&[x], &mut rng);
+        for _ in 0..2000 {
+            let step = env.step(a).unwrap();
+            // Whether `next` will be greedy is judged on the values before this update.
+            let before = agent.clone();
+            let next = agent.step(step.reward, &[step.obs], step.terminated, false, &mut rng);
+            if step.terminated {
+                x = env.reset(None).obs;
+                a = agent.start(&[x], &mut rng);
+                continue;
+            }
+            let greedy = before.values().q(&[step.obs], next) == before.values().max(&[step.obs]);
+            if greedy {
+                kept += 1;
+                assert!(!agent.traces().is_empty());
+            } else {
+                cut += 1;
+                assert!(agent.traces().is_empty());
+            }
+            x = step.obs;
+            a = next;
+        }
+        assert!(cut > 100 && kept > 100, "{cut} cut, {kept} kept");
+        let _ = x;
+    }
+}
