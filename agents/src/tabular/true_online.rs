@@ -448,15 +448,15 @@ mod tests {
                 g
             };
             let mut w = w0.to_vec();
-            for t in 0..h {
+            for (t, x) in xs.iter().enumerate().take(h) {
                 let mut g = 0.0;
                 for n in 1..h - t {
                     g += (1.0 - lambda) * lambda.powi(n as i32 - 1) * n_step(t, n);
                 }
                 g += lambda.powi((h - t - 1) as i32) * n_step(t, h - t);
-                let err = g - v(&w, &xs[t]);
-                let step = alpha / xs[t].len() as f64;
-                for &i in &xs[t] {
+                let err = g - v(&w, x);
+                let step = alpha / x.len() as f64;
+                for &i in x {
                     w[i] += step * err;
                 }
             }
