@@ -107,3 +107,66 @@ pub fn greedy_success(
     }
     model.initial_states().iter().map(|&(s, p)| p * v[s]).sum()
 }
+
+/// A minimal self-describing value, to deserialize configs in tests as a TOML or JSON parser
+/// would hand them over (this crate does not depend on a format crate).
+pub mod value {
+    use serde::de::value::{Error, MapDeserializer};
+    use serde::de::{Deserializer, IntoDeserializer, Visitor};
+    use serde::forward_to_deserialize_any;
+
+    /// A TOML-like value.
+    #[derive(Clone, Debug)]
+    pub enum Value {
+        Int(i64),
+        Float(f64),
+        Str(&'static str),
+        Table(Vec<(&'static str, Value)>),
+    }
+
+    impl<'de> IntoDeserializer<'de, Error> for Value {
+        type Deserializer = Value;
+        fn into_deserializer(self) -> Value {
+            self
+        }
+    }
+
+    impl<'de> Deserializer<'de> for Value {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+            match self {
+                Value::Int(i) => v.visit_i64(i),
+                Value::Float(f) => v.visit_f64(f),
+                Value::Str(s) => v.visit_str(s),
+                Value::Table(t) => v.visit_map(MapDeserializer::new(t.into_iter())),
+            }
+        }
+        fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+            v.visit_some(self)
+        }
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            v: V,
+        ) -> Result<V::Value, Error> {
+            match self {
+                // A unit variant written as a string, as TOML writes `policy = "softmax"`.
+                Value::Str(s) => s.into_deserializer().deserialize_enum(name, variants, v),
+                other => other.deserialize_any(v),
+            }
+        }
+        forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct
+            identifier ignored_any
+        }
+    }
+
+    /// Deserializes a `T` from a table.
+    pub fn from_table<T: serde::de::DeserializeOwned>(
+        table: Vec<(&'static str, Value)>,
+    ) -> Result<T, Error> {
+        T::deserialize(Value::Table(table))
+    }
+}
