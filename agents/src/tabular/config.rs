@@ -37,7 +37,16 @@ pub(crate) mod defaults {
 ///
 /// In a config file it is one flat table: `algorithm` names the agent, the other keys are the
 /// fields of that agent's config (each documented there, with its default and valid range);
-/// keys that agent does not take are errors.
+/// keys that agent does not take are errors (each config is `deny_unknown_fields`, which
+/// holds under the `algorithm` tag; tested), and missing keys take their defaults.
+///
+/// ```toml
+/// [agent]
+/// algorithm = "sarsa"
+/// alpha = 0.5
+/// epsilon = 0.1            # or { schedule = "linear", start = 1.0, end = 0.05, episodes = 500 }
+/// gamma = 1.0
+/// ```
 ///
 /// | `algorithm` | config | agent |
 /// |---|---|---|
