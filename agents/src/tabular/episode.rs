@@ -206,9 +206,9 @@ where
         // the struct with wide loads that stall on the callee's narrower stores, which cost
         // a third of the loop's time on CliffWalking.
         let result = env.step(action);
-        let step = match &result {
-            Ok(step) => step,
-            Err(_) => return Err(result.err().expect("an error").into()),
+        let step = match result {
+            Ok(ref step) => step,
+            Err(e) => return Err(e.into()),
         };
         ret += step.reward;
         length += 1;
