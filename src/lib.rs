@@ -9,3 +9,4 @@ pub use qlab_envs as envs;
 
 pub mod cmd;
 pub mod params;
+pub mod plot;

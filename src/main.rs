@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 use qlab::cmd;
+use qlab::plot::{Band, CurveSpec, XAxis};
 
 /// qlab: reinforcement-learning environments, agents and experiments.
 #[derive(Parser, Debug)]
@@ -57,6 +60,45 @@ enum Command {
         #[arg(long = "param", value_name = "KEY=VALUE")]
         params: Vec<String>,
     },
+    /// Draw learning curves: one line per run (the mean over its seeds) with a shaded band.
+    Plot {
+        /// Run directories written by `qlab train`.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// The metrics.csv column to plot (return, length, epsilon, value_rmse, loss, ...).
+        #[arg(long, default_value = "return")]
+        metric: String,
+        /// The x axis: `episode` (seeds aligned by episode) or `step` (seeds interpolated
+        /// onto a common grid of env steps).
+        #[arg(long, default_value = "episode")]
+        x: XAxis,
+        /// Trailing moving mean over this many episodes, per seed, before averaging.
+        #[arg(long, default_value_t = 1)]
+        smooth: usize,
+        /// The band around the mean: std, ci95 (95% confidence interval of the mean), minmax
+        /// or none.
+        #[arg(long, default_value = "std")]
+        band: Band,
+        /// The image file: .png or .svg.
+        #[arg(long, default_value = "curves.png")]
+        out: PathBuf,
+        /// Comma-separated legend entries, one per run (default: the algorithms from the runs'
+        /// configs, or the directory names).
+        #[arg(long, value_delimiter = ',')]
+        labels: Option<Vec<String>>,
+        /// The title (default: the env and what the band shows).
+        #[arg(long)]
+        title: Option<String>,
+        /// Image width in pixels.
+        #[arg(long, default_value_t = 1024)]
+        width: u32,
+        /// Image height in pixels.
+        #[arg(long, default_value_t = 640)]
+        height: u32,
+        /// Also write the plotted data (run,x,mean,lower,upper,seeds) to this CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        data: Option<PathBuf>,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<String> {
@@ -89,6 +131,34 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             params: qlab::params::parse_params(&params)?,
             steps,
             num_envs,
+        }),
+        Command::Plot {
+            runs,
+            metric,
+            x,
+            smooth,
+            band,
+            out,
+            labels,
+            title,
+            width,
+            height,
+            data,
+        } => cmd::plot::run(&cmd::plot::Plot {
+            runs,
+            spec: CurveSpec {
+                metric,
+                x,
+                smooth,
+                band,
+                ..CurveSpec::default()
+            },
+            out,
+            labels,
+            title,
+            width,
+            height,
+            data,
         }),
     }
 }

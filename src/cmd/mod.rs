@@ -3,4 +3,5 @@
 
 pub mod bench;
 pub mod envs;
+pub mod plot;
 pub mod rollout;
