@@ -99,6 +99,31 @@ enum Command {
         #[arg(long, value_name = "FILE.csv")]
         data: Option<PathBuf>,
     },
+    /// Compare runs in a table: final metric (mean ± std over seeds), episodes and steps to
+    /// reach a threshold, wall time, steps/s; printed, and written as Markdown and CSV.
+    Compare {
+        /// Run directories written by `qlab train`.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        runs: Vec<PathBuf>,
+        /// The metrics.csv column compared.
+        #[arg(long, default_value = "return")]
+        metric: String,
+        /// Report the first episode where the moving mean over --window episodes reaches this.
+        #[arg(long, allow_hyphen_values = true)]
+        threshold: Option<f64>,
+        /// Episodes in the final mean (the last N) and in the moving mean for --threshold.
+        #[arg(long, default_value_t = 100)]
+        window: usize,
+        /// Comma-separated row names, one per run.
+        #[arg(long, value_delimiter = ',')]
+        labels: Option<Vec<String>>,
+        /// The Markdown file (default: compare.md beside the first run directory).
+        #[arg(long, value_name = "FILE.md")]
+        out_md: Option<PathBuf>,
+        /// The CSV file (default: compare.csv beside the first run directory).
+        #[arg(long, value_name = "FILE.csv")]
+        out_csv: Option<PathBuf>,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<String> {
@@ -159,6 +184,25 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             width,
             height,
             data,
+        }),
+        Command::Compare {
+            runs,
+            metric,
+            threshold,
+            window,
+            labels,
+            out_md,
+            out_csv,
+        } => cmd::compare::run(&cmd::compare::Compare {
+            runs,
+            spec: qlab::plot::compare::CompareSpec {
+                metric,
+                threshold,
+                window,
+            },
+            labels,
+            out_md,
+            out_csv,
         }),
     }
 }

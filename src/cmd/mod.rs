@@ -2,6 +2,7 @@
 //! to stdout.
 
 pub mod bench;
+pub mod compare;
 pub mod envs;
 pub mod plot;
 pub mod rollout;

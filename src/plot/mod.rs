@@ -5,6 +5,7 @@
 
 mod canvas;
 pub mod chart;
+pub mod compare;
 pub mod curve;
 pub mod runs;
 
