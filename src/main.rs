@@ -124,6 +124,44 @@ enum Command {
         #[arg(long, value_name = "FILE.csv")]
         out_csv: Option<PathBuf>,
     },
+    /// Watch episodes as an animated GIF (--out) or as text frames in the terminal: a run's
+    /// greedy agent (RUN_DIR), or random actions (--env).
+    Render {
+        /// A run directory written by `qlab train`: render its greedy agent.
+        #[arg(
+            value_name = "RUN_DIR",
+            required_unless_present = "env",
+            conflicts_with = "env"
+        )]
+        run_dir: Option<PathBuf>,
+        /// Render this env with random actions instead (see `qlab envs`).
+        #[arg(long)]
+        env: Option<String>,
+        /// Episodes to play.
+        #[arg(long, default_value_t = 1)]
+        episodes: usize,
+        /// Seed of the first reset (and of the random actions).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The GIF file; without it, text frames go to stdout.
+        #[arg(long, value_name = "FILE.gif")]
+        out: Option<PathBuf>,
+        /// GIF frames per second (default: the env's, CartPole 50, grid worlds 4).
+        #[arg(long)]
+        fps: Option<f64>,
+        /// Cut an episode after this many steps if its time limit has not ended it.
+        #[arg(long, default_value_t = 1000)]
+        max_steps: usize,
+        /// Leave out the caption (episode, step, return) above each GIF frame.
+        #[arg(long)]
+        no_caption: bool,
+        /// Draw each pixel of the env's frames as a SCALE × SCALE square (1 to 16).
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+        /// Env parameter KEY=VALUE (with --env); repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<String> {
@@ -203,6 +241,37 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             labels,
             out_md,
             out_csv,
+        }),
+        Command::Render {
+            run_dir,
+            env,
+            episodes,
+            seed,
+            out,
+            fps,
+            max_steps,
+            no_caption,
+            scale,
+            params,
+        } => cmd::render::run(&cmd::render::Render {
+            source: match (run_dir, env) {
+                (_, Some(id)) => cmd::render::Source::Env {
+                    id,
+                    params: qlab::params::parse_params(&params)?,
+                },
+                (Some(dir), None) => cmd::render::Source::Run(dir),
+                (None, None) => unreachable!("clap requires RUN_DIR or --env"),
+            },
+            playback: qlab::plot::render::Playback {
+                episodes,
+                seed,
+                max_steps,
+                caption: !no_caption,
+                scale,
+            },
+            out,
+            fps,
+            loader: None,
         }),
     }
 }

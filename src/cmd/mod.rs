@@ -5,4 +5,5 @@ pub mod bench;
 pub mod compare;
 pub mod envs;
 pub mod plot;
+pub mod render;
 pub mod rollout;

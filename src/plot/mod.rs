@@ -7,6 +7,8 @@ mod canvas;
 pub mod chart;
 pub mod compare;
 pub mod curve;
+pub mod gif;
+pub mod render;
 pub mod runs;
 
 pub use canvas::ImageFormat;
