@@ -8,6 +8,7 @@ pub mod chart;
 pub mod compare;
 pub mod curve;
 pub mod gif;
+pub mod heatmap;
 pub mod render;
 pub mod runs;
 

@@ -75,7 +75,8 @@ impl Table {
         self.columns.iter().position(|c| c == name)
     }
 
-    /// The cells of column `name` as numbers, `None` for an empty cell.
+    /// The cells of column `name` as numbers, `None` for an empty cell; `true` and `false`
+    /// read as 1 and 0.
     ///
     /// # Errors
     /// A column the header lacks (the message lists those it has), or a cell that is not a
@@ -95,6 +96,12 @@ impl Table {
                 let cell = &row[j];
                 if cell.is_empty() {
                     return Ok(None);
+                }
+                // Booleans (the `terminated` column) count as 1 and 0, so they average to rates.
+                match cell.as_str() {
+                    "true" => return Ok(Some(1.0)),
+                    "false" => return Ok(Some(0.0)),
+                    _ => {}
                 }
                 cell.parse::<f64>().map(Some).map_err(|_| {
                     anyhow::anyhow!(
@@ -316,15 +323,16 @@ mod tests {
     fn columns_are_found_by_name_and_empty_cells_are_none() {
         let t = Table::parse(
             Path::new("m.csv"),
-            "episode,step,return,value_rmse\n1,5,-5,\n2,9,-4,0.5\n",
+            "episode,step,return,terminated,value_rmse\n1,5,-5,true,\n2,9,-4,false,0.5\n",
         )
         .unwrap();
+        assert_eq!(t.numbers("terminated").unwrap(), vec![Some(1.0), Some(0.0)]);
         assert_eq!(t.numbers("return").unwrap(), vec![Some(-5.0), Some(-4.0)]);
         assert_eq!(t.numbers("value_rmse").unwrap(), vec![None, Some(0.5)]);
         let e = t.numbers("loss").unwrap_err().to_string();
         assert_eq!(
             e,
-            "m.csv: no column `loss`; the columns are: episode, step, return, value_rmse"
+            "m.csv: no column `loss`; the columns are: episode, step, return, terminated, value_rmse"
         );
     }
 
