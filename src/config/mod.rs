@@ -51,6 +51,9 @@ pub use source::{ConfigError, Document, Origin};
 /// The sections a config may have, in the order they are written.
 pub const SECTIONS: [&str; 5] = ["env", "features", "agent", "train", "output"];
 
+/// Per-dimension ranges of a box observation: `None` keeps the observation space's own.
+pub type Bounds = Vec<Option<(f32, f32)>>;
+
 /// A whole experiment, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -110,7 +113,7 @@ pub struct TileCodingConfig {
     /// Tiles across each dimension's range.
     pub tiles: Vec<usize>,
     /// Per-dimension range; `None` keeps the observation space's.
-    pub bounds: Vec<Option<(f32, f32)>>,
+    pub bounds: Bounds,
     /// The number of features.
     pub memory_size: usize,
 }
@@ -126,7 +129,7 @@ pub struct DiscretizeConfig {
     /// Bins per dimension.
     pub bins: Vec<usize>,
     /// Per-dimension range; `None` keeps the observation space's.
-    pub bounds: Vec<Option<(f32, f32)>>,
+    pub bounds: Bounds,
 }
 
 /// How long each seed trains.
@@ -184,7 +187,7 @@ pub struct OutputConfig {
 impl Config {
     /// Reads `path`, applies `--set` overrides and validates everything but the agent.
     pub fn load(path: &str, sets: &[String]) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{path}"))?;
+        let text = std::fs::read_to_string(path).with_context(|| path.to_string())?;
         Self::parse(path, &text, sets)
     }
 
@@ -395,7 +398,7 @@ fn features(doc: &Document) -> Read<Features> {
                 "missing key `kind`: \"tile_coding\" or \"discretize\"",
             )
         })?;
-    let bounds = |dims: usize| -> Read<Vec<Option<(f32, f32)>>> {
+    let bounds = |dims: usize| -> Read<Bounds> {
         match r.bounds("bounds")? {
             None => Ok(vec![None; dims]),
             Some(b) if b.len() == dims => Ok(b),

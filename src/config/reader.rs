@@ -115,7 +115,7 @@ impl<'a> Reader<'a> {
 
     /// A list of ranges, one per observation dimension: each `[low, high]` (finite numbers,
     /// `low < high`) or `[]` to keep the observation space's bounds.
-    pub(crate) fn bounds(&self, key: &str) -> Read<Option<Vec<Option<(f32, f32)>>>> {
+    pub(crate) fn bounds(&self, key: &str) -> Read<Option<super::Bounds>> {
         let Some(v) = self.value(key) else {
             return Ok(None);
         };
