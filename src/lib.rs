@@ -10,3 +10,4 @@ pub use qlab_envs as envs;
 pub mod cmd;
 pub mod config;
 pub mod params;
+pub mod runner;

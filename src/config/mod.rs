@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use qlab_agents::tabular::AgentConfig;
 use qlab_envs::{ParamValue, Params};
 
 use reader::{Read, Reader, show};
@@ -63,6 +64,8 @@ pub struct Config {
     pub env: EnvConfig,
     /// `[features]`.
     pub features: Features,
+    /// `[agent]`.
+    pub agent: AgentConfig,
     /// `[train]`.
     pub train: TrainConfig,
     /// `[output]`.
@@ -185,7 +188,9 @@ pub struct OutputConfig {
 }
 
 impl Config {
-    /// Reads `path`, applies `--set` overrides and validates everything but the agent.
+    /// Reads `path`, applies `--set` overrides and validates every section. (Whether the env
+    /// can be built with its parameters and features is checked by
+    /// [`Experiment::new`](crate::runner::Experiment::new).)
     pub fn load(path: &str, sets: &[String]) -> Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| path.to_string())?;
         Self::parse(path, &text, sets)
@@ -220,6 +225,7 @@ impl Config {
         Ok(Config {
             env: env(&doc)?,
             features: features(&doc)?,
+            agent: agent_config(&doc)?,
             train: train(&doc)?,
             output: output(&doc)?,
             doc,
@@ -241,10 +247,9 @@ impl Config {
         self.train.seeds = seeds;
     }
 
-    /// The resolved config as TOML: every section with its defaults filled in, the seeds as a
-    /// list, and `agent` (the `[agent]` table) as given. Reading it back gives the same
-    /// experiment.
-    pub fn to_toml(&self, agent: &toml::Table) -> String {
+    /// The resolved config as TOML: every section with its defaults filled in (the env's
+    /// parameters as given) and the seeds as a list. Reading it back gives the same experiment.
+    pub fn to_toml(&self) -> String {
         let mut out = String::new();
         let mut section = |name: &str, entries: Vec<(&str, toml::Value)>| {
             let _ = writeln!(out, "[{name}]");
@@ -289,10 +294,19 @@ impl Config {
                 ],
             ),
         }
-        section(
-            "agent",
-            agent.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+        let agent = match toml::Value::try_from(&self.agent) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("an agent config serializes to a table"),
+        };
+        // `algorithm` first, as people write it.
+        let mut entries = vec![("algorithm", self.agent.algorithm().into())];
+        entries.extend(
+            agent
+                .iter()
+                .filter(|(k, _)| *k != "algorithm")
+                .map(|(k, v)| (k.as_str(), v.clone())),
         );
+        section("agent", entries);
         let t = &self.train;
         let mut train = vec![match t.budget {
             Budget::Episodes(n) => ("episodes", int(n)),
@@ -383,6 +397,22 @@ fn env(doc: &Document) -> Read<EnvConfig> {
         id: id.to_string(),
         params,
     })
+}
+
+fn agent_config(doc: &Document) -> Read<AgentConfig> {
+    let config: AgentConfig = agent::deserialize(doc)?;
+    config.validate().map_err(|e| agent_error(doc, &e))?;
+    Ok(config)
+}
+
+/// An agent's error, at the line of the key it names.
+pub(crate) fn agent_error(doc: &Document, e: &qlab_agents::Error) -> ConfigError {
+    let key = match e {
+        // `epsilon.decay` is written under `epsilon`.
+        qlab_agents::Error::InvalidConfig { key, .. } => key.split(['.', '[']).next(),
+        _ => None,
+    };
+    doc.error("agent", key, e)
 }
 
 fn features(doc: &Document) -> Read<Features> {
@@ -587,7 +617,7 @@ mod tests {
 id = \"CliffWalking-v1\"
 
 [agent]
-algorithm = \"sarsa\"
+algorithm = \"q_learning\"
 alpha = 0.5
 
 [train]
@@ -676,7 +706,7 @@ eval_every = 100
 
     #[test]
     fn features_are_checked() {
-        let base = "[env]\nid = 'CartPole-v1'\n[train]\nsteps = 1\n[features]\n";
+        let base = "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'q_learning'\n[train]\nsteps = 1\n[features]\n";
         let c = parse(
             &format!("{base}kind = 'tile_coding'\ntiles = [4, 4, 4, 4]\nbounds = [[-2.4, 2.4], [-3, 3], [], [-3.5, 3.5]]\n"),
             &[],
@@ -698,18 +728,18 @@ eval_every = 100
         );
         assert_eq!(
             err(&format!("{base}kind = 'tiles'\n"), &[]),
-            "c.toml:6: [features] `kind` must be one of `tile_coding`, `discretize`, got \"tiles\""
+            "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got \"tiles\""
         );
         assert_eq!(
             err(&format!("{base}kind = 'discretize'\nbins = [3, 0]\n"), &[]),
-            "c.toml:7: [features] `bins` must be a non-empty list of integers ≥ 1, got [3, 0]"
+            "c.toml:9: [features] `bins` must be a non-empty list of integers ≥ 1, got [3, 0]"
         );
         assert_eq!(
             err(
                 &format!("{base}kind = 'discretize'\nbins = [3, 3]\nbounds = [[1, 0], []]\n"),
                 &[]
             ),
-            "c.toml:8: [features] `bounds[0]` must be two finite numbers `[low, high]` with \
+            "c.toml:10: [features] `bounds[0]` must be two finite numbers `[low, high]` with \
              low < high, got [1, 0]"
         );
         assert_eq!(
@@ -717,32 +747,31 @@ eval_every = 100
                 &format!("{base}kind = 'discretize'\nbins = [3, 3]\nbounds = [[]]\n"),
                 &[]
             ),
-            "c.toml:8: [features] `bounds` has 1 ranges but there are 2 dimensions (from `bins`)"
+            "c.toml:10: [features] `bounds` has 1 ranges but there are 2 dimensions (from `bins`)"
         );
         assert_eq!(
             err(
                 &format!("{base}kind = 'tile_coding'\ntiles = [2]\ntilings = 65\n"),
                 &[]
             ),
-            "c.toml:8: [features] `tilings` must be an integer from 1 to 64, got 65"
+            "c.toml:10: [features] `tilings` must be an integer from 1 to 64, got 65"
         );
         assert_eq!(
             err(
                 &format!("{base}kind = 'discretize'\nbins = [3]\ntilings = 8\n"),
                 &[]
             ),
-            "c.toml:8: [features] unknown key `tilings`; allowed: kind, bins, bounds"
+            "c.toml:10: [features] unknown key `tilings`; allowed: kind, bins, bounds"
         );
     }
 
     #[test]
     fn resolved_config_reads_back_the_same() {
-        let text = "[env]\nid = 'CartPole-v1'\nmax_episode_steps = 200\n[agent]\nalgorithm = 'x'\n\
+        let text = "[env]\nid = 'CartPole-v1'\nmax_episode_steps = 200\n[agent]\nalgorithm = 'q_learning'\nalpha = 0.25\n\
                     [train]\nsteps = 10\nseeds = '1..3'\n[features]\nkind = 'tile_coding'\n\
                     tiles = [4, 4, 4, 4]\nbounds = [[-2.4, 2.4], [-3, 3], [], [-3.5, 3.5]]\n";
         let c = parse(text, &[]).unwrap();
-        let agent = c.doc.section("agent").unwrap().table();
-        let resolved = c.to_toml(&agent);
+        let resolved = c.to_toml();
         assert!(
             resolved.contains("bounds = [[-2.4, 2.4], [-3.0, 3.0], [], [-3.5, 3.5]]"),
             "{resolved}"
@@ -750,9 +779,10 @@ eval_every = 100
         let again = parse(&resolved, &[]).unwrap();
         assert_eq!(again.env, c.env);
         assert_eq!(again.features, c.features);
+        assert_eq!(again.agent, c.agent);
         assert_eq!(again.train, c.train);
         assert_eq!(again.output, c.output);
-        assert_eq!(again.to_toml(&agent), resolved);
+        assert_eq!(again.to_toml(), resolved);
     }
 
     #[test]
