@@ -3,4 +3,6 @@
 
 pub mod bench;
 pub mod envs;
+pub mod eval;
 pub mod rollout;
+pub mod train;
