@@ -97,11 +97,7 @@ impl DpConfig {
             return Err(Error::config("gamma", self.gamma, "a discount in [0, 1]"));
         }
         if !(self.theta.is_finite() && self.theta > 0.0) {
-            return Err(Error::config(
-                "theta",
-                self.theta,
-                "a finite tolerance > 0",
-            ));
+            return Err(Error::config("theta", self.theta, "a finite tolerance > 0"));
         }
         if self.max_iterations == 0 {
             return Err(Error::config("max_iterations", 0, "at least 1"));
@@ -365,7 +361,10 @@ fn check_policy(model: &dyn Model, policy: &[f64]) -> Result<()> {
         return Err(Error::config(
             "policy",
             format!("{} numbers", policy.len()),
-            format!("a row-major n_states × n_actions matrix ({ns} × {na} = {})", ns * na),
+            format!(
+                "a row-major n_states × n_actions matrix ({ns} × {na} = {})",
+                ns * na
+            ),
         ));
     }
     for s in (0..ns).filter(|&s| !model.is_terminal(s)) {
@@ -503,11 +502,7 @@ fn backward_induction(
 /// # Ok(())
 /// # }
 /// ```
-pub fn evaluate_policy(
-    model: &dyn Model,
-    policy: &[f64],
-    config: &DpConfig,
-) -> Result<DpSolution> {
+pub fn evaluate_policy(model: &dyn Model, policy: &[f64], config: &DpConfig) -> Result<DpSolution> {
     check(model, config)?;
     check_policy(model, policy)?;
     let backup = Backup::Policy(policy);
@@ -857,7 +852,10 @@ mod tests {
             let env = preset(id);
             let v = value_iteration(&env, &config(1.0, Some(h))).unwrap();
             let got = start_value(&env, &v.values);
-            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "{id} H={h}: {got}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{id} H={h}: {got}"
+            );
         }
         // Infinite horizon: in-place sweeps stop at a change below θ = 1e-10; the error left
         // is at most θ times the expected number of steps still to go (under 1000 here).
@@ -943,7 +941,9 @@ mod tests {
     #[test]
     fn rms_error_ignores_terminal_and_unreachable_states() {
         let cliff = preset("CliffWalking-v1");
-        let v = value_iteration(&cliff, &DpConfig::default()).unwrap().values;
+        let v = value_iteration(&cliff, &DpConfig::default())
+            .unwrap()
+            .values;
         let mut other = v.clone();
         other[47] = 1e6; // the goal: terminal
         for cliff_cell in 37..47 {
@@ -953,15 +953,15 @@ mod tests {
         other[0] += 2.0;
         // 48 cells, less 10 cliff cells and the goal: 37 states count.
         assert!((rms_error(&v, &other, &cliff) - (4.0f64 / 37.0).sqrt()).abs() < 1e-15);
-        assert_eq!(
-            rms_error(&other, &v, &cliff),
-            rms_error(&v, &other, &cliff)
-        );
+        assert_eq!(rms_error(&other, &v, &cliff), rms_error(&v, &other, &cliff));
 
         let walls = GridWorld::from_map("S#\n.G").unwrap();
         let reachable = reachable_states(&walls);
         assert_eq!(reachable, [true, false, true, true]);
-        assert_eq!(rms_error(&[0.0, 5.0, 1.0, 9.0], &[0.0; 4], &walls), 0.5f64.sqrt());
+        assert_eq!(
+            rms_error(&[0.0, 5.0, 1.0, 9.0], &[0.0; 4], &walls),
+            0.5f64.sqrt()
+        );
     }
 
     #[test]
@@ -1005,9 +1005,11 @@ mod tests {
             "invalid value 1.5 for `gamma`: expected a discount in [0, 1]"
         );
         let c = DpConfig::default();
-        for bad in [vec![0.5; 5], vec![0.7, 0.7, 0.5, 0.5, 0.0, 0.0], vec![
-            1.5, -0.5, 0.5, 0.5, 0.0, 0.0,
-        ]] {
+        for bad in [
+            vec![0.5; 5],
+            vec![0.7, 0.7, 0.5, 0.5, 0.0, 0.0],
+            vec![1.5, -0.5, 0.5, 0.5, 0.0, 0.0],
+        ] {
             let e = evaluate_policy(&m, &bad, &c).unwrap_err();
             assert!(e.to_string().contains("`policy`"), "{e}");
         }

@@ -186,7 +186,7 @@ mod tests {
         p.slots[1].finish(10, 100);
         let line = p.line(true);
         assert!(
-            line.starts_with("[#################-------] 14/20 episodes · 1/2 seeds done · "),
+            line.starts_with("[################--------] 14/20 episodes · 1/2 seeds done · "),
             "{line}"
         );
         assert!(line.ends_with(" steps/s · recent return -2.00"), "{line}");
