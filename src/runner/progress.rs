@@ -10,13 +10,24 @@ use crate::config::Budget;
 
 /// One seed's counters, on its own cache line so that workers never share one.
 #[repr(align(64))]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Slot {
     episodes: AtomicU64,
     steps: AtomicU64,
     /// The recent mean return's bits; `u64::MAX` (a NaN) for none yet.
     recent: AtomicU64,
     done: AtomicBool,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self {
+            episodes: AtomicU64::new(0),
+            steps: AtomicU64::new(0),
+            recent: AtomicU64::new(u64::MAX),
+            done: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Slot {
