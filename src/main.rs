@@ -20,6 +20,34 @@ struct Cli {
 enum Command {
     /// List every registered env with its spaces and a description.
     Envs,
+    /// Run an experiment config once per seed, seeds in parallel; write a run directory.
+    Train {
+        /// The experiment config (TOML; see `configs/`).
+        config: String,
+        /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.
+        #[arg(long)]
+        seeds: Option<String>,
+        /// Override a config value, e.g. `--set agent.alpha=0.3`; repeatable.
+        #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+        sets: Vec<String>,
+        /// The run directory; it must not exist [default: runs/<env>_<algorithm>_<time>].
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// The most seeds run at once [default: the number of cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Reload a run's learned agents and evaluate them greedily; print CSV, one row per seed.
+    Eval {
+        /// The run directory written by `qlab train`.
+        run_dir: std::path::PathBuf,
+        /// Episodes per seed [default: the config's `eval_episodes`].
+        #[arg(long)]
+        episodes: Option<u64>,
+    },
     /// Play one episode and print it as CSV: t,action,reward,terminated,truncated,obs_0,...
     Rollout {
         /// The env id (see `qlab envs`).
@@ -167,6 +195,24 @@ enum Command {
 fn run(cli: Cli) -> anyhow::Result<String> {
     match cli.command {
         Command::Envs => cmd::envs::run(),
+        Command::Train {
+            config,
+            seeds,
+            sets,
+            out,
+            threads,
+            quiet,
+        } => cmd::train::run(&cmd::train::Train {
+            config,
+            seeds,
+            sets,
+            out,
+            threads,
+            quiet,
+        }),
+        Command::Eval { run_dir, episodes } => {
+            cmd::eval::run(&cmd::eval::Eval { run_dir, episodes })
+        }
         Command::Rollout {
             env,
             seed,
@@ -284,8 +330,13 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            // Every failure of these commands comes from their input: usage error code.
-            ExitCode::from(2)
+            // A failure while running exits 1; anything else comes from the command's input
+            // (a config, a flag): the usage error code.
+            if e.chain().any(|c| c.is::<qlab::runner::Failure>()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum Error {
         /// Which tensor is wrong and what was expected.
         message: String,
     },
+    /// The environment refused a call: an invalid action or state, a step after the end.
+    #[error("env: {0}")]
+    Env(#[from] qlab_envs::Error),
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

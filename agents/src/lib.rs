@@ -6,6 +6,7 @@
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
+pub mod dp;
 mod error;
 pub mod tabular;
 

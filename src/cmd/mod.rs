@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod compare;
 pub mod envs;
+pub mod eval;
 pub mod plot;
 pub mod render;
 pub mod rollout;
+pub mod train;

@@ -5,6 +5,36 @@
 //! one index per tiling. Action values are linear in the features,
 //! `Q(s, a) = Σ_{i active in s} w[a][i]`, so the same code is tabular with one-hot features and
 //! linear function approximation with tile-coded ones (Sutton & Barto ch. 9–12).
+//!
+//! - Configs: [`AgentConfig`] holds any agent's config, tagged by `algorithm`; each agent has
+//!   its own `XConfig` (serde + `Default`) documenting every key's default and valid range.
+//!   Hyperparameters carry Sutton & Barto's names: `alpha`, `gamma`, `epsilon`, `lambda`, `n`,
+//!   `trace`.
+//! - Step sizes: with several active features α is divided by their number (S&B's
+//!   `α / numTilings` convention, §9.5.4), so that α is the fraction of the error one update
+//!   removes from `Q(s, a)`; tabular states have one feature and take α as it is. See
+//!   [`StepSize`].
+//! - Exploration: [`policy`] (ε-greedy, softmax, greedy, ties always broken uniformly at
+//!   random) with [`Schedule`]s over episodes.
+//! - The episode loop: [`run_episode`], [`run_episode_exploring_starts`],
+//!   [`evaluate_greedy`].
+
+mod config;
+mod episode;
+pub mod policy;
+mod q_learning;
+mod schedule;
+mod values;
+
+pub use config::AgentConfig;
+pub use episode::{
+    EpisodeOutcome, Evaluation, Features, evaluate_greedy, exploring_start_states, run_episode,
+    run_episode_exploring_starts,
+};
+pub use policy::{Policy, PolicyKind};
+pub use q_learning::{QLearning, QLearningConfig};
+pub use schedule::{Schedule, StepSize};
+pub use values::ActionValues;
 
 use qlab_envs::EnvRng;
 

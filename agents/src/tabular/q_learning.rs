@@ -1,0 +1,173 @@
+//! Q-learning (Watkins 1989; Sutton & Barto §6.5).
+
+use serde::{Deserialize, Serialize};
+
+use super::Agent;
+use super::config::{check_control, defaults};
+use super::policy::{Policy, PolicyKind};
+use super::schedule::{Schedule, StepSize};
+use super::values::ActionValues;
+use crate::Result;
+use qlab_envs::EnvRng;
+
+/// Hyperparameters of [`QLearning`].
+///
+/// | key | default | valid | meaning |
+/// |---|---|---|---|
+/// | `alpha` | `0.1` | `(0, 1]` or `"1/n"` | step size ([`StepSize`]; divided by the number of active features) |
+/// | `gamma` | `1.0` | `[0, 1]` | discount |
+/// | `policy` | `"epsilon_greedy"` | [`PolicyKind`] | behaviour policy |
+/// | `epsilon` | `0.1` | `[0, 1]`, a [`Schedule`] | ε of the ε-greedy policy |
+/// | `temperature` | `1.0` | `> 0`, a [`Schedule`] | temperature of the softmax policy |
+/// | `initial_value` | `0.0` | finite | every weight's initial value (`Q` of a tabular state) |
+///
+/// ```toml
+/// [agent]
+/// algorithm = "q_learning"
+/// alpha = 0.5
+/// epsilon = 0.1
+/// gamma = 1.0
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QLearningConfig {
+    /// Step size. Default `0.1`; `(0, 1]` or `"1/n"`.
+    pub alpha: StepSize,
+    /// Discount factor γ. Default `1.0`; `[0, 1]`.
+    pub gamma: f64,
+    /// Behaviour policy. Default ε-greedy.
+    pub policy: PolicyKind,
+    /// ε of the ε-greedy policy, by episode. Default `0.1`; values in `[0, 1]`.
+    pub epsilon: Schedule,
+    /// Temperature of the softmax policy, by episode. Default `1.0`; values `> 0`.
+    pub temperature: Schedule,
+    /// Initial value of every weight. Default `0.0`; finite.
+    pub initial_value: f64,
+}
+
+impl Default for QLearningConfig {
+    fn default() -> Self {
+        Self {
+            alpha: StepSize::Constant(defaults::ALPHA),
+            gamma: defaults::GAMMA,
+            policy: PolicyKind::EpsilonGreedy,
+            epsilon: Schedule::Constant(defaults::EPSILON),
+            temperature: Schedule::Constant(defaults::TEMPERATURE),
+            initial_value: 0.0,
+        }
+    }
+}
+
+impl QLearningConfig {
+    /// Checks every field; the error names the first bad key, its value and the valid range.
+    pub fn validate(&self) -> Result<()> {
+        check_control(
+            self.alpha,
+            self.gamma,
+            &self.epsilon,
+            &self.temperature,
+            self.initial_value,
+        )
+    }
+}
+
+/// Q-learning: off-policy TD control,
+/// `Q(S, A) ← Q(S, A) + α [R + γ max_a Q(S', a) − Q(S, A)]` (S&B §6.5).
+///
+/// The behaviour policy ([`PolicyKind`]) chooses each action from the values after the
+/// update, as in S&B's pseudocode; the target is the greedy policy. On a truncated step the
+/// target bootstraps from `S'`; on a terminal one it is `R`.
+///
+/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
+#[derive(Clone, Debug)]
+pub struct QLearning {
+    q: ActionValues,
+    policy: Policy,
+    gamma: f64,
+    x: Vec<usize>,
+    a: usize,
+}
+
+impl QLearning {
+    /// A Q-learning agent over `n_features` binary features and `n_actions` actions.
+    ///
+    /// # Errors
+    /// An invalid config, or a size of 0.
+    pub fn new(config: &QLearningConfig, n_features: usize, n_actions: usize) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            q: ActionValues::new(n_features, n_actions, config.initial_value, config.alpha)?,
+            policy: Policy::new(config.policy, config.epsilon, config.temperature),
+            gamma: config.gamma,
+            x: Vec::new(),
+            a: 0,
+        })
+    }
+
+    /// The action values.
+    pub fn values(&self) -> &ActionValues {
+        &self.q
+    }
+
+    #[inline]
+    fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
+        let q = &self.q;
+        self.a = self.policy.sample(q.n_actions(), |a| q.q(x, a), rng);
+        self.x.clear();
+        self.x.extend_from_slice(x);
+        self.a
+    }
+}
+
+impl Agent for QLearning {
+    fn n_actions(&self) -> usize {
+        self.q.n_actions()
+    }
+
+    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
+        self.policy.begin_episode();
+        self.act(x, rng)
+    }
+
+    #[inline]
+    fn step(
+        &mut self,
+        reward: f64,
+        x: &[usize],
+        terminated: bool,
+        truncated: bool,
+        rng: &mut EnvRng,
+    ) -> usize {
+        let target = if terminated {
+            reward
+        } else {
+            reward + self.gamma * self.q.max(x)
+        };
+        let error = target - self.q.q(&self.x, self.a);
+        self.q.update(&self.x, self.a, error);
+        if terminated || truncated {
+            return 0;
+        }
+        self.act(x, rng)
+    }
+
+    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
+        self.q.greedy(x, rng)
+    }
+
+    fn value(&self, x: &[usize]) -> f64 {
+        self.q.max(x)
+    }
+
+    fn epsilon(&self) -> f64 {
+        self.policy.epsilon()
+    }
+
+    fn parameters(&self) -> Vec<f64> {
+        self.q.weights().to_vec()
+    }
+
+    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
+        self.q.load(params)
+    }
+}

@@ -1,0 +1,204 @@
+//! [`ActionValues`]: the weights of a linear action-value function on binary features, shared
+//! by every control agent.
+
+use super::policy;
+use super::schedule::StepSize;
+use crate::{Error, Result};
+use qlab_envs::EnvRng;
+
+/// `Q(x, a) = Σ_{i ∈ x} w[i · n_actions + a]`: one weight per (feature, action), stored
+/// feature-major so that the values of all actions of a tabular state are contiguous.
+///
+/// Updates follow the agent's [`StepSize`]: `α / |x|` per active weight for a constant α, or
+/// `1 / (n(i, a) · |x|)` with `n(i, a)` counting the updates of weight `(i, a)`.
+#[derive(Clone, Debug)]
+pub struct ActionValues {
+    w: Vec<f64>,
+    n_features: usize,
+    n_actions: usize,
+    alpha: StepSize,
+    /// Updates per weight, for `1/n` step sizes; empty otherwise.
+    counts: Vec<f64>,
+}
+
+impl ActionValues {
+    /// `n_features × n_actions` weights, each `initial_value`.
+    ///
+    /// # Errors
+    /// If either size is 0.
+    pub fn new(
+        n_features: usize,
+        n_actions: usize,
+        initial_value: f64,
+        alpha: StepSize,
+    ) -> Result<Self> {
+        check_sizes(n_features, n_actions)?;
+        let len = n_features * n_actions;
+        Ok(Self {
+            w: vec![initial_value; len],
+            n_features,
+            n_actions,
+            alpha,
+            counts: match alpha {
+                StepSize::SampleAverage => vec![0.0; len],
+                StepSize::Constant(_) => Vec::new(),
+            },
+        })
+    }
+
+    /// The number of actions.
+    #[inline]
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// The number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// The weights, `w[i · n_actions + a]`.
+    #[inline]
+    pub fn weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    /// The weights, mutably.
+    #[inline]
+    pub fn weights_mut(&mut self) -> &mut [f64] {
+        &mut self.w
+    }
+
+    /// `Q(x, a)`.
+    #[inline]
+    pub fn q(&self, x: &[usize], a: usize) -> f64 {
+        let n = self.n_actions;
+        x.iter().map(|&i| self.w[i * n + a]).sum()
+    }
+
+    /// `max_a Q(x, a)`.
+    #[inline]
+    pub fn max(&self, x: &[usize]) -> f64 {
+        policy::max_value(self.n_actions, |a| self.q(x, a))
+    }
+
+    /// The greedy action in `x`, ties broken uniformly at random.
+    #[inline]
+    pub fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
+        policy::greedy(self.n_actions, |a| self.q(x, a), rng)
+    }
+
+    /// Moves `Q(x, a)` by the step size times `error` (the target minus `Q(x, a)`).
+    #[inline]
+    pub fn update(&mut self, x: &[usize], a: usize, error: f64) {
+        let n = self.n_actions;
+        let m = x.len() as f64;
+        match self.alpha {
+            StepSize::Constant(alpha) => {
+                let step = alpha / m * error;
+                for &i in x {
+                    self.w[i * n + a] += step;
+                }
+            }
+            StepSize::SampleAverage => {
+                for &i in x {
+                    let k = i * n + a;
+                    self.counts[k] += 1.0;
+                    self.w[k] += error / (self.counts[k] * m);
+                }
+            }
+        }
+    }
+
+    /// Restores the weights from `params`.
+    ///
+    /// # Errors
+    /// If `params` does not hold exactly `n_features × n_actions` values.
+    pub fn load(&mut self, params: &[f64]) -> Result<()> {
+        check_len(params.len(), self.n_features, self.n_actions, 1)?;
+        self.w.copy_from_slice(params);
+        Ok(())
+    }
+}
+
+/// Both sizes at least 1.
+pub(crate) fn check_sizes(n_features: usize, n_actions: usize) -> Result<()> {
+    if n_features == 0 {
+        return Err(Error::config("n_features", 0, "at least 1"));
+    }
+    if n_actions == 0 {
+        return Err(Error::config("n_actions", 0, "at least 1"));
+    }
+    Ok(())
+}
+
+/// A parameter vector of `tables × n_features × n_actions` values.
+pub(crate) fn check_len(
+    len: usize,
+    n_features: usize,
+    n_actions: usize,
+    tables: usize,
+) -> Result<()> {
+    let want = tables * n_features * n_actions;
+    if len == want {
+        return Ok(());
+    }
+    let shape = if tables == 1 {
+        format!("{n_features} features × {n_actions} actions")
+    } else {
+        format!("{tables} tables × {n_features} features × {n_actions} actions")
+    };
+    Err(Error::config(
+        "parameters",
+        format!("{len} values"),
+        format!("{want} values ({shape})"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_sums_over_active_features() {
+        let mut v = ActionValues::new(4, 2, 0.0, StepSize::Constant(0.5)).unwrap();
+        v.weights_mut()
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+        assert_eq!(v.q(&[0], 1), 2.0);
+        assert_eq!(v.q(&[1, 3], 0), 3.0 + 7.0);
+        assert_eq!(v.max(&[1, 3]), 4.0 + 8.0);
+        // Constant α is split over the active features: Q(x, a) moves by α · error.
+        v.update(&[1, 3], 0, 2.0);
+        assert_eq!(v.q(&[1, 3], 0), 10.0 + 0.5 * 2.0);
+        assert_eq!(v.weights()[2], 3.5);
+    }
+
+    #[test]
+    fn one_over_n_averages_the_targets() {
+        let mut v = ActionValues::new(2, 1, 0.0, StepSize::SampleAverage).unwrap();
+        for target in [4.0, 8.0, 3.0] {
+            let err = target - v.q(&[1], 0);
+            v.update(&[1], 0, err);
+        }
+        assert!((v.q(&[1], 0) - 5.0).abs() < 1e-12);
+        assert_eq!(v.q(&[0], 0), 0.0);
+    }
+
+    #[test]
+    fn sizes_and_lengths_are_checked() {
+        let e = ActionValues::new(0, 2, 0.0, StepSize::Constant(0.1)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value 0 for `n_features`: expected at least 1"
+        );
+        assert!(ActionValues::new(3, 0, 0.0, StepSize::Constant(0.1)).is_err());
+        let mut v = ActionValues::new(3, 2, 0.0, StepSize::Constant(0.1)).unwrap();
+        let e = v.load(&[0.0; 5]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value 5 values for `parameters`: expected 6 values (3 features × 2 actions)"
+        );
+        v.load(&[1.0; 6]).unwrap();
+        assert_eq!(v.weights(), &[1.0; 6]);
+    }
+}
