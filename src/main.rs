@@ -126,6 +126,22 @@ enum Command {
         /// Also write the plotted data (run,x,mean,lower,upper,seeds) to this CSV file.
         #[arg(long, value_name = "FILE.csv")]
         data: Option<PathBuf>,
+        /// The x axis's range LO,HI (default: the data's).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            allow_hyphen_values = true,
+            value_name = "LO,HI"
+        )]
+        xlim: Option<Vec<f64>>,
+        /// The y axis's range LO,HI (default: the data's); what lies outside is cut off.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            allow_hyphen_values = true,
+            value_name = "LO,HI"
+        )]
+        ylim: Option<Vec<f64>>,
     },
     /// Compare runs in a table: final metric (mean ± std over seeds), episodes and steps to
     /// reach a threshold, wall time, steps/s; printed, and written as Markdown and CSV.
@@ -253,6 +269,8 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             width,
             height,
             data,
+            xlim,
+            ylim,
         } => cmd::plot::run(&cmd::plot::Plot {
             runs,
             spec: CurveSpec {
@@ -268,6 +286,8 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             width,
             height,
             data,
+            xlim,
+            ylim,
         }),
         Command::Compare {
             runs,

@@ -25,6 +25,26 @@ pub struct Plot {
     pub height: u32,
     /// Where to write the data behind the chart as CSV ([`to_csv`]), if anywhere.
     pub data: Option<PathBuf>,
+    /// The x axis's range, `[LO, HI]`; `None` for the data's.
+    pub xlim: Option<Vec<f64>>,
+    /// The y axis's range, `[LO, HI]`; `None` for the data's.
+    pub ylim: Option<Vec<f64>>,
+}
+
+/// Two numbers of `--xlim` or `--ylim` as a range.
+fn limits(flag: &str, v: &Option<Vec<f64>>) -> Result<Option<(f64, f64)>> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(&[lo, hi]) if lo < hi && lo.is_finite() && hi.is_finite() => Ok(Some((lo, hi))),
+        Some(other) => bail!(
+            "--{flag} takes two finite numbers LO,HI with LO < HI, got {}",
+            other
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
 }
 
 /// Draws the chart; returns the line naming the file written.
@@ -35,6 +55,7 @@ pub fn run(p: &Plot) -> Result<String> {
     if p.spec.smooth == 0 {
         bail!("--smooth must be at least 1 episode, got 0");
     }
+    let (x_range, y_range) = (limits("xlim", &p.xlim)?, limits("ylim", &p.ylim)?);
     let runs = p
         .runs
         .iter()
@@ -60,6 +81,8 @@ pub fn run(p: &Plot) -> Result<String> {
     }
     style.width = p.width;
     style.height = p.height;
+    style.x_range = x_range;
+    style.y_range = y_range;
     draw_curves(&curves, &style, &p.out)?;
     if let Some(data) = &p.data {
         std::fs::write(data, to_csv(&curves))

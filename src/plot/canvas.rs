@@ -110,9 +110,13 @@ pub(crate) fn write_png(out: &Path, width: u32, height: u32, rgb: &[u8]) -> Resu
         .with_context(|| format!("cannot write {}", out.display()))
 }
 
-/// A font size scaled with the image: `size` pixels on a 1024×640 image, scaled by the smaller
-/// of the two ratios, 8 pixels at least.
+/// A length scaled with the image: `size` pixels on a 1024×640 image, scaled by the smaller
+/// of the two ratios.
+pub(crate) fn scaled(width: u32, height: u32, size: f64) -> f64 {
+    size * (width as f64 / 1024.0).min(height as f64 / 640.0)
+}
+
+/// A font size scaled with the image as [`scaled`], 8 pixels at least.
 pub(crate) fn font_px(width: u32, height: u32, size: f64) -> f64 {
-    let scale = (width as f64 / 1024.0).min(height as f64 / 640.0);
-    (size * scale).max(8.0)
+    scaled(width, height, size).max(8.0)
 }

@@ -29,6 +29,7 @@ pub const PALETTE: [RGBColor; 7] = [
 /// |---|---|
 /// | `width`, `height` | 1024 × 640 pixels (≥ 16 each) |
 /// | `title`, `x_label`, `y_label` | empty: none drawn |
+/// | `x_range`, `y_range` | `None`: the data's (y widened by 4% each side) |
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartStyle {
     /// Image width in pixels.
@@ -41,6 +42,10 @@ pub struct ChartStyle {
     pub x_label: String,
     /// The y axis's label.
     pub y_label: String,
+    /// The x axis's range; what lies outside is cut off.
+    pub x_range: Option<(f64, f64)>,
+    /// The y axis's range; what lies outside is cut off.
+    pub y_range: Option<(f64, f64)>,
 }
 
 impl Default for ChartStyle {
@@ -51,6 +56,8 @@ impl Default for ChartStyle {
             title: String::new(),
             x_label: String::new(),
             y_label: String::new(),
+            x_range: None,
+            y_range: None,
         }
     }
 }
@@ -103,6 +110,13 @@ pub fn draw_curves(curves: &[Curve], style: &ChartStyle, out: &Path) -> Result<(
     if curves.is_empty() {
         anyhow::bail!("nothing to plot: no curve");
     }
+    for (name, r) in [("x", style.x_range), ("y", style.y_range)] {
+        if let Some((lo, hi)) = r
+            && !(lo < hi && lo.is_finite() && hi.is_finite())
+        {
+            anyhow::bail!("the {name} range must be two finite numbers LO < HI, got {lo},{hi}");
+        }
+    }
     canvas::save(
         &CurveChart { curves, style },
         out,
@@ -146,22 +160,28 @@ impl Picture for CurveChart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let (w, h) = (self.style.width, self.style.height);
         let px = |size: f64| canvas::font_px(w, h, size);
+        let len = |size: f64| canvas::scaled(w, h, size);
         root.fill(&WHITE).map_err(plot_error)?;
 
-        let (x_lo, x_hi) = range(self.curves.iter().flat_map(|c| c.x.iter().copied()));
-        let (y_lo, y_hi) = range(
-            self.curves
-                .iter()
-                .flat_map(|c| c.lower.iter().chain(&c.upper).copied()),
-        );
-        let pad = 0.04 * (y_hi - y_lo);
-        let (y_lo, y_hi) = (y_lo - pad, y_hi + pad);
+        let (x_lo, x_hi) = self
+            .style
+            .x_range
+            .unwrap_or_else(|| range(self.curves.iter().flat_map(|c| c.x.iter().copied())));
+        let (y_lo, y_hi) = self.style.y_range.unwrap_or_else(|| {
+            let (lo, hi) = range(
+                self.curves
+                    .iter()
+                    .flat_map(|c| c.lower.iter().chain(&c.upper).copied()),
+            );
+            let pad = 0.04 * (hi - lo);
+            (lo - pad, hi + pad)
+        });
 
         let mut builder = ChartBuilder::on(root);
         builder
-            .margin(px(18.0))
-            .x_label_area_size(px(56.0))
-            .y_label_area_size(px(84.0));
+            .margin(len(18.0))
+            .x_label_area_size(len(56.0).max(px(16.0) * 3.0))
+            .y_label_area_size(len(84.0).max(px(16.0) * 5.0));
         if !self.style.title.is_empty() {
             builder.caption(&self.style.title, (FAMILY, px(24.0)));
         }
@@ -188,11 +208,14 @@ impl Picture for CurveChart<'_> {
         for (i, c) in self.curves.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
             if c.lower != c.mean || c.upper != c.mean {
+                // Clamped into the axes, so that a band running past them fills to the edge.
+                let clamp = |(x, y): (f64, f64)| (x.clamp(x_lo, x_hi), y.clamp(y_lo, y_hi));
                 let outline: Vec<(f64, f64)> =
                     c.x.iter()
                         .copied()
                         .zip(c.upper.iter().copied())
                         .chain(c.x.iter().copied().zip(c.lower.iter().copied()).rev())
+                        .map(clamp)
                         .collect();
                 chart
                     .draw_series(std::iter::once(Polygon::new(
@@ -202,7 +225,7 @@ impl Picture for CurveChart<'_> {
                     .map_err(plot_error)?;
             }
         }
-        let stroke = px(2.0).round().max(1.0) as u32;
+        let stroke = len(2.0).round().max(1.0) as u32;
         for (i, c) in self.curves.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
             let seeds = c.count.iter().copied().max().unwrap_or(0);
@@ -212,10 +235,15 @@ impl Picture for CurveChart<'_> {
                 seeds,
                 if seeds == 1 { "" } else { "s" }
             );
-            let points = c.x.iter().copied().zip(c.mean.iter().copied());
-            let swatch = px(24.0) as i32;
+            let points: Vec<(f64, f64)> = c.x.iter().copied().zip(c.mean.iter().copied()).collect();
+            let pieces = clip_polyline(&points, (x_lo, x_hi), (y_lo, y_hi));
+            let swatch = len(24.0).max(12.0) as i32;
             chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(stroke)))
+                .draw_series(
+                    pieces
+                        .into_iter()
+                        .map(|piece| PathElement::new(piece, colour.stroke_width(stroke))),
+                )
                 .map_err(plot_error)?
                 .label(label)
                 .legend(move |(x, y)| {
@@ -228,7 +256,7 @@ impl Picture for CurveChart<'_> {
         chart
             .configure_series_labels()
             .position(legend_corner(self.curves, y_lo, y_hi))
-            .margin(px(12.0))
+            .margin(len(12.0))
             .label_font((FAMILY, px(16.0)))
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(160, 160, 160))
@@ -236,6 +264,69 @@ impl Picture for CurveChart<'_> {
             .map_err(plot_error)?;
         Ok(())
     }
+}
+
+/// The parts of a polyline inside the rectangle `x_range × y_range`, each a polyline of its
+/// own (Liang–Barsky clipping of each segment), so that a line leaving the axes is cut at
+/// their edge rather than drawn along it.
+pub fn clip_polyline(
+    points: &[(f64, f64)],
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> Vec<Vec<(f64, f64)>> {
+    let inside = |(x, y): (f64, f64)| x >= x_lo && x <= x_hi && y >= y_lo && y <= y_hi;
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    if points.len() == 1 && inside(points[0]) {
+        return vec![points.to_vec()];
+    }
+    for w in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        let (dx, dy) = (x1 - x0, y1 - y0);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut visible = true;
+        for (p, q) in [
+            (-dx, x0 - x_lo),
+            (dx, x_hi - x0),
+            (-dy, y0 - y_lo),
+            (dy, y_hi - y0),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    visible = false;
+                }
+            } else {
+                let t = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(t);
+                } else {
+                    t1 = t1.min(t);
+                }
+            }
+        }
+        if !visible || t0 > t1 {
+            if !current.is_empty() {
+                pieces.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let a = (x0 + t0 * dx, y0 + t0 * dy);
+        let b = (x0 + t1 * dx, y0 + t1 * dy);
+        if current.last() != Some(&a) {
+            if !current.is_empty() {
+                pieces.push(std::mem::take(&mut current));
+            }
+            current.push(a);
+        }
+        current.push(b);
+        if t1 < 1.0 {
+            pieces.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
 }
 
 /// The smallest and largest of finite values, widened to a range of at least 1 when equal.
@@ -307,6 +398,24 @@ mod tests {
         assert_eq!(tick(0.1, 0.5), "0.1");
         assert_eq!(tick(-0.0001, 0.5), "-0.0001");
         assert_eq!(tick(0.0, 0.5), "0");
+    }
+
+    #[test]
+    fn lines_are_cut_at_the_axes() {
+        let line = [(0.0, 0.0), (1.0, 2.0), (2.0, 0.0), (3.0, 0.5)];
+        // The peak above y = 1 is cut out: two pieces, meeting the edge at x = 0.5 and 1.5.
+        assert_eq!(
+            clip_polyline(&line, (0.0, 3.0), (0.0, 1.0)),
+            vec![
+                vec![(0.0, 0.0), (0.5, 1.0)],
+                vec![(1.5, 1.0), (2.0, 0.0), (3.0, 0.5)]
+            ]
+        );
+        assert_eq!(
+            clip_polyline(&line, (0.0, 3.0), (-1.0, 3.0)),
+            vec![line.to_vec()]
+        );
+        assert!(clip_polyline(&line, (0.0, 3.0), (5.0, 6.0)).is_empty());
     }
 
     #[test]
