@@ -8,4 +8,5 @@ pub mod eval;
 pub mod plot;
 pub mod render;
 pub mod rollout;
+pub mod solve;
 pub mod train;
