@@ -229,6 +229,9 @@ enum Command {
         /// Also print the values and the greedy policy on the map (GridWorlds).
         #[arg(long)]
         show: bool,
+        /// Also draw the values and the greedy policy as a heat map, PNG or SVG (GridWorlds).
+        #[arg(long, value_name = "FILE.png")]
+        plot: Option<PathBuf>,
         /// The method for an infinite horizon (a finite one is always backward induction).
         #[arg(long, value_enum, default_value_t = cmd::solve::Method::ValueIteration)]
         method: cmd::solve::Method,
@@ -373,6 +376,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             theta,
             params,
             show,
+            plot,
             method,
         } => cmd::solve::run(&cmd::solve::Solve {
             env,
@@ -382,6 +386,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             horizon: horizon.as_deref().map(str::parse).transpose()?,
             method,
             show,
+            plot,
         }),
     }
 }

@@ -26,7 +26,11 @@ pub struct HeatMap {
     /// What each cell is: walls, goals, holes and cliffs are drawn in their own colours
     /// instead of a value.
     pub cells: Vec<Cell>,
-    /// The cells the greedy policy visits from the start, in order.
+    /// The wind of each column (cells pushed up), written under the grid when any is non-zero.
+    pub wind: Vec<i64>,
+    /// The start cell, outlined.
+    pub start: Option<usize>,
+    /// The cells the greedy policy visits from the start, in order (empty: none drawn).
     pub path: Vec<usize>,
     /// The title above the grid.
     pub title: String,
@@ -34,9 +38,10 @@ pub struct HeatMap {
 
 impl HeatMap {
     /// The heat map of a grid world's state values and greedy actions (one action index per
-    /// state, as `dp::greedy_policy` gives). The path follows the most likely outcome of each
-    /// greedy action from the first start state, until a terminal cell, a repeated cell or
-    /// `rows · cols` steps.
+    /// state, as `dp::greedy_policy` gives). The path follows the greedy actions from the
+    /// first start state until a terminal cell, a repeated cell or `rows · cols` steps — only
+    /// where every move along it is certain: in a slippery or stochastically windy world no
+    /// path is drawn.
     ///
     /// # Errors
     /// `values` or `policy` of a length other than the number of states; an action outside
@@ -62,12 +67,15 @@ impl HeatMap {
             })
             .collect();
         let model = env.model().expect("every GridWorld has a model");
+        let start = model.initial_states().first().map(|&(s, _)| s);
         let mut path = Vec::new();
-        if let Some(&(start, _)) = model.initial_states().first() {
-            let mut s = start;
+        if let Some(mut s) = start {
             path.push(s);
             while !model.is_terminal(s) && path.len() <= n {
-                let next = most_likely(model, s, policy[s]);
+                let Some(next) = certain_outcome(model, s, policy[s]) else {
+                    path.clear();
+                    break;
+                };
                 if path.contains(&next) {
                     break;
                 }
@@ -81,21 +89,22 @@ impl HeatMap {
             values: values.to_vec(),
             arrows,
             cells,
+            wind: env.config().wind.clone(),
+            start,
             path,
             title: format!("{}: state values and greedy policy", env.name()),
         })
     }
 }
 
-/// The most probable next state of `action` in `state` (the first listed on ties).
-fn most_likely(model: &dyn Model, state: usize, action: usize) -> usize {
-    let mut best = (f64::NEG_INFINITY, state);
-    for t in model.transitions(state, action) {
-        if t.prob > best.0 {
-            best = (t.prob, t.next_state);
-        }
-    }
-    best.1
+/// The next state of `action` in `state` when it is certain (all outcomes lead there).
+fn certain_outcome(model: &dyn Model, state: usize, action: usize) -> Option<usize> {
+    let outcomes = model.transitions(state, action);
+    let next = outcomes.first()?.next_state;
+    outcomes
+        .iter()
+        .all(|t| t.next_state == next || t.prob == 0.0)
+        .then_some(next)
 }
 
 /// Draws a heat map as a PNG or SVG file (by `out`'s extension), cells `cell_px` pixels wide
@@ -109,7 +118,7 @@ pub fn value_heatmap(map: &HeatMap, out: &Path, cell_px: u32) -> Result<(u32, u3
         || map.values.len() != n
         || map.arrows.len() != n
         || map.cells.len() != n
-        || map.path.iter().any(|&s| s >= n)
+        || map.path.iter().chain(&map.start).any(|&s| s >= n)
     {
         bail!(
             "a heat map of {}×{} cells needs {n} values, arrows and cells and a path inside the grid",
@@ -149,7 +158,12 @@ impl Layout {
         let bar_x = left + grid_w + 24;
         let width = (bar_x + 110).max(title_w + 32);
         // Room for the colour bar's labels when the grid is short.
-        let height = top + grid_h.max(160) + 16;
+        let wind_row = if map.wind.iter().any(|&w| w != 0) {
+            28
+        } else {
+            0
+        };
+        let height = top + (grid_h + wind_row).max(160) + 16;
         Layout {
             cell,
             left,
@@ -332,8 +346,19 @@ impl Picture for Drawing<'_> {
             root.draw_text(&short(m.values[s]), &style, (cx, cy + c * 3 / 10))
                 .map_err(plot_error)?;
         }
-        // Start marker: an outline on the path's first cell.
-        if let Some(&s) = m.path.first() {
+        // Wind strengths under their columns, as Sutton & Barto's Example 6.5 writes them.
+        if m.wind.iter().any(|&w| w != 0) {
+            let style = TextStyle::from((FAMILY, l.font).into_font())
+                .color(&RGBColor(40, 110, 200))
+                .pos(centred);
+            let y = l.top + m.rows as i32 * c + 14;
+            for (k, w) in m.wind.iter().enumerate().take(m.cols) {
+                root.draw_text(&w.to_string(), &style, (l.left + k as i32 * c + c / 2, y))
+                    .map_err(plot_error)?;
+            }
+        }
+        // Start marker: an outline.
+        if let Some(s) = m.start {
             let (x, y) = corner(s);
             root.draw(&Rectangle::new(
                 [(x + 2, y + 2), (x + c - 2, y + c - 2)],
