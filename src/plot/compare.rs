@@ -169,7 +169,7 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
             let mut c = vec![
                 r.label.clone(),
                 r.seeds.to_string(),
-                format!("{} ± {}", number(r.final_mean), number(r.final_std)),
+                mean_std(r.final_mean, r.final_std),
             ];
             if spec.threshold.is_some() {
                 c.push(opt(r.episodes_to_threshold, 1));
@@ -184,15 +184,17 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
     (header, body)
 }
 
-/// Three significant digits at least, no exponent for ordinary returns.
-fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.1}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
+/// `mean ± std`, both with the decimals that give the mean three significant digits at least
+/// (one from 100 up, two from 1 up, four below).
+fn mean_std(mean: f64, std: f64) -> String {
+    let d = if mean.abs() >= 100.0 {
+        1
+    } else if mean.abs() >= 1.0 {
+        2
     } else {
-        format!("{v:.4}")
-    }
+        4
+    };
+    format!("{mean:.d$} ± {std:.d$}")
 }
 
 /// The table as Markdown, columns padded so that it also reads aligned as plain text.
