@@ -116,9 +116,9 @@ fn the_plotted_series_are_the_metrics_by_episode() {
     assert_eq!(c.count, [2, 2, 2]);
     // Sample std of two values a, b: |a − b| / √2.
     let s = [6.0 / 2f64.sqrt(), 1.0 / 2f64.sqrt(), 1.0 / 2f64.sqrt()];
-    for i in 0..3 {
-        assert!((c.lower[i] - (c.mean[i] - s[i])).abs() < 1e-12);
-        assert!((c.upper[i] - (c.mean[i] + s[i])).abs() < 1e-12);
+    for (i, s) in s.iter().enumerate() {
+        assert!((c.lower[i] - (c.mean[i] - s)).abs() < 1e-12);
+        assert!((c.upper[i] - (c.mean[i] + s)).abs() < 1e-12);
     }
     // An empty cell leaves a seed out of its point: value_rmse at episode 1 is nobody's.
     let spec = CurveSpec {

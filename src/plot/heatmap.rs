@@ -227,9 +227,7 @@ fn ink_on(c: RGBColor) -> RGBColor {
 /// A value in at most five characters where possible: `-12.3`, `0.59`, `-100`.
 fn short(v: f64) -> String {
     let a = v.abs();
-    if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
+    if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
