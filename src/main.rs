@@ -367,7 +367,6 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             },
             out,
             fps,
-            loader: None,
         }),
         Command::Solve {
             env,

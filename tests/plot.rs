@@ -434,7 +434,7 @@ fn bad_input_is_one_line_on_stderr_with_exit_code_2() {
             "must end in .gif",
         ),
         (
-            vec!["render", a],
+            vec!["render", dir.to_str().unwrap()],
             "RUN_DIR rendering needs a run written by qlab train",
         ),
         (
@@ -450,4 +450,106 @@ fn bad_input_is_one_line_on_stderr_with_exit_code_2() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
+    let dir = temp_dir("train");
+    let run = dir.join("run");
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/cliffwalking_q_learning.toml"
+    );
+    let out = qlab(&[
+        "train",
+        config,
+        "--seeds",
+        "0,1",
+        "--set",
+        "train.episodes=30",
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_dir = run.to_str().unwrap();
+
+    // The curve is the mean of the two metrics.csv files' returns, episode by episode.
+    let loaded = Run::load(&run).unwrap();
+    assert_eq!(
+        default_labels(std::slice::from_ref(&loaded)),
+        ["q_learning"]
+    );
+    let c = curve(&loaded, "q", &CurveSpec::default()).unwrap();
+    let returns: Vec<Vec<f64>> = (0..2)
+        .map(|k| {
+            let text = fs::read_to_string(run.join(format!("seed_{k}/metrics.csv"))).unwrap();
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let j = header.iter().position(|&h| h == "return").unwrap();
+            lines
+                .map(|l| l.split(',').nth(j).unwrap().parse().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(c.x.len(), 30);
+    for (i, m) in c.mean.iter().enumerate() {
+        assert_eq!(
+            *m,
+            (returns[0][i] + returns[1][i]) / 2.0,
+            "episode {}",
+            i + 1
+        );
+    }
+    assert_eq!(png_size(&write_curve(&run).unwrap()), (1024, 640));
+
+    let (md, csv) = (dir.join("t.md"), dir.join("t.csv"));
+    let table = qlab(&[
+        "compare",
+        run_dir,
+        "--window",
+        "10",
+        "--out-md",
+        md.to_str().unwrap(),
+        "--out-csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("| q_learning |     2 |"),
+        "{text}"
+    );
+    assert_eq!(fs::read_to_string(&md).unwrap(), text);
+
+    // The greedy agent, reloaded, acts in the env of the run's config.
+    let gif_path = dir.join("agent.gif");
+    let out = qlab(&[
+        "render",
+        run_dir,
+        "--out",
+        gif_path.to_str().unwrap(),
+        "--max-steps",
+        "6",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (w, _, frames) = gif_frames(&fs::read(&gif_path).unwrap());
+    // CliffWalking is 12 cells of 32 pixels and a line wide.
+    assert_eq!(w, 12 * 32 + 1);
+    assert!((2..=7).contains(&frames.len()), "{}", frames.len());
 }

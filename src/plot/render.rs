@@ -1,9 +1,8 @@
 //! Playing episodes for a viewer: frames for a GIF, or text for a terminal.
 //!
-//! A [`Policy`] chooses the actions: [`RandomPolicy`] for `qlab render --env`, or the greedy
-//! agent of a run, which a [`PolicyLoader`] (the runner's) rebuilds from a run directory.
-
-use std::path::Path;
+//! [`play`] plays any registered env with a [`Policy`] ([`RandomPolicy`] for
+//! `qlab render --env`); [`play_with`] plays an env of any type with any action function, as
+//! `qlab render RUN_DIR` does with a run's reloaded greedy agent.
 
 use anyhow::{Result, bail};
 use plotters::prelude::*;
@@ -29,11 +28,6 @@ pub trait Policy {
     /// The action to take on `obs`.
     fn act(&mut self, obs: Observation<'_>) -> usize;
 }
-
-/// Loads what a run learned: the env of its `config.toml` and the greedy policy of one of its
-/// seeds (`None`: its first). The runner provides it, since only the runner knows how its
-/// agents are saved; `qlab render RUN_DIR` is an error without one.
-pub type PolicyLoader = fn(run_dir: &Path, seed: Option<u64>) -> Result<(AnyEnv, Box<dyn Policy>)>;
 
 /// Uniformly random actions from a seeded stream.
 #[derive(Clone, Debug)]
@@ -162,6 +156,23 @@ pub fn play(
     playback: &Playback,
     view: View,
 ) -> Result<Recording> {
+    match env {
+        AnyEnv::Discrete(e) => play_with(e, |o| policy.act(Observation::State(*o)), playback, view),
+        AnyEnv::Vector(e) => play_with(e, |o| policy.act(Observation::Vector(o)), playback, view),
+    }
+}
+
+/// Plays `playback.episodes` episodes of `env`, taking `act(observation)` at each step, and
+/// records each moment.
+///
+/// # Errors
+/// As [`play`].
+pub fn play_with<E: Env<Action = usize>>(
+    env: &mut E,
+    mut act: impl FnMut(&E::Obs) -> usize,
+    playback: &Playback,
+    view: View,
+) -> Result<Recording> {
     if playback.episodes == 0 {
         bail!("--episodes must be at least 1, got 0");
     }
@@ -171,19 +182,6 @@ pub fn play(
     if !(1..=16).contains(&playback.scale) {
         bail!("--scale must be in 1..=16, got {}", playback.scale);
     }
-    match env {
-        AnyEnv::Discrete(e) => play_env(e, |o| Observation::State(*o), policy, playback, view),
-        AnyEnv::Vector(e) => play_env(e, |o| Observation::Vector(o), policy, playback, view),
-    }
-}
-
-fn play_env<E: Env<Action = usize>>(
-    env: &mut E,
-    observe: impl for<'a> Fn(&'a E::Obs) -> Observation<'a>,
-    policy: &mut dyn Policy,
-    playback: &Playback,
-    view: View,
-) -> Result<Recording> {
     let mut rec = Recording::default();
     let shoot = |env: &E, m: &Moment, rec: &mut Recording| -> Result<()> {
         match view {
@@ -223,7 +221,7 @@ fn play_env<E: Env<Action = usize>>(
         };
         shoot(env, &m, &mut rec)?;
         while m.step < playback.max_steps {
-            let action = policy.act(observe(&obs));
+            let action = act(&obs);
             let step = env.step(action)?;
             m.step += 1;
             m.ret += step.reward;
