@@ -155,9 +155,12 @@ enum Command {
         /// Report the first episode where the moving mean over --window episodes reaches this.
         #[arg(long, allow_hyphen_values = true)]
         threshold: Option<f64>,
-        /// Episodes in the final mean (the last N) and in the moving mean for --threshold.
+        /// Episodes in the moving mean tested against --threshold (a full window).
         #[arg(long, default_value_t = 100)]
         window: usize,
+        /// Episodes at the end of each seed averaged into its final value.
+        #[arg(long, default_value_t = 100)]
+        last: usize,
         /// Comma-separated row names, one per run.
         #[arg(long, value_delimiter = ',')]
         labels: Option<Vec<String>>,
@@ -324,6 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             metric,
             threshold,
             window,
+            last,
             labels,
             out_md,
             out_csv,
@@ -333,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                 metric,
                 threshold,
                 window,
+                last,
             },
             labels,
             out_md,

@@ -265,6 +265,7 @@ fn compare_tables_a_hand_made_run() {
     let spec = CompareSpec {
         threshold: Some(-5.0),
         window: 2,
+        last: 2,
         ..CompareSpec::default()
     };
     let rows = compare(&runs, &["sarsa".to_string()], &spec).unwrap();
@@ -292,6 +293,8 @@ fn compare_tables_a_hand_made_run() {
         "--threshold",
         "-5",
         "--window",
+        "2",
+        "--last",
         "2",
     ]);
     assert!(
@@ -511,7 +514,7 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
     let table = qlab(&[
         "compare",
         run_dir,
-        "--window",
+        "--last",
         "10",
         "--out-md",
         md.to_str().unwrap(),

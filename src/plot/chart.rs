@@ -208,21 +208,20 @@ impl Picture for CurveChart<'_> {
         for (i, c) in self.curves.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
             if c.lower != c.mean || c.upper != c.mean {
-                // Clamped into the axes, so that a band running past them fills to the edge.
-                let clamp = |(x, y): (f64, f64)| (x.clamp(x_lo, x_hi), y.clamp(y_lo, y_hi));
-                let outline: Vec<(f64, f64)> =
-                    c.x.iter()
-                        .copied()
-                        .zip(c.upper.iter().copied())
-                        .chain(c.x.iter().copied().zip(c.lower.iter().copied()).rev())
-                        .map(clamp)
+                for (a, b) in band_pieces(c, (x_lo, x_hi), (y_lo, y_hi)) {
+                    // Clamped into the axes, so that a band running past them fills to the edge.
+                    let clamp = |x: f64, y: f64| (x.clamp(x_lo, x_hi), y.clamp(y_lo, y_hi));
+                    let outline: Vec<(f64, f64)> = (a..b)
+                        .map(|k| clamp(c.x[k], c.upper[k]))
+                        .chain((a..b).rev().map(|k| clamp(c.x[k], c.lower[k])))
                         .collect();
-                chart
-                    .draw_series(std::iter::once(Polygon::new(
-                        outline,
-                        colour.mix(0.18).filled(),
-                    )))
-                    .map_err(plot_error)?;
+                    chart
+                        .draw_series(std::iter::once(Polygon::new(
+                            outline,
+                            colour.mix(0.18).filled(),
+                        )))
+                        .map_err(plot_error)?;
+                }
             }
         }
         let stroke = len(2.0).round().max(1.0) as u32;
@@ -264,6 +263,33 @@ impl Picture for CurveChart<'_> {
             .map_err(plot_error)?;
         Ok(())
     }
+}
+
+/// The index ranges `[a, b)` of the runs of consecutive points whose band meets the axes'
+/// rectangle: a band wholly outside is left out rather than squashed onto the edge.
+fn band_pieces(
+    c: &Curve,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> Vec<(usize, usize)> {
+    let visible =
+        |k: usize| c.x[k] >= x_lo && c.x[k] <= x_hi && c.upper[k] >= y_lo && c.lower[k] <= y_hi;
+    let mut pieces = Vec::new();
+    let mut start = None;
+    for k in 0..c.x.len() {
+        match (visible(k), start) {
+            (true, None) => start = Some(k),
+            (false, Some(a)) => {
+                pieces.push((a, k));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(a) = start {
+        pieces.push((a, c.x.len()));
+    }
+    pieces
 }
 
 /// The parts of a polyline inside the rectangle `x_range × y_range`, each a polyline of its
@@ -416,6 +442,20 @@ mod tests {
             vec![line.to_vec()]
         );
         assert!(clip_polyline(&line, (0.0, 3.0), (5.0, 6.0)).is_empty());
+    }
+
+    #[test]
+    fn bands_wholly_outside_the_axes_are_left_out() {
+        let c = Curve {
+            label: "a".into(),
+            x: vec![0.0, 1.0, 2.0, 3.0, 4.0],
+            mean: vec![0.0; 5],
+            lower: vec![-9.0, -1.0, -9.0, -9.0, 0.5],
+            upper: vec![-8.0, 1.0, -8.0, -8.0, 2.0],
+            count: vec![2; 5],
+        };
+        assert_eq!(band_pieces(&c, (0.0, 4.0), (-2.0, 2.0)), [(1, 2), (4, 5)]);
+        assert_eq!(band_pieces(&c, (0.0, 0.5), (-10.0, 2.0)), [(0, 1)]);
     }
 
     #[test]

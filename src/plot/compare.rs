@@ -1,7 +1,7 @@
 //! Comparing runs in a table: final performance, how fast a threshold is reached, and speed.
 //!
 //! For each run, over its seeds:
-//! - **final**: each seed's mean of the metric over its last `window` episodes (all of them
+//! - **final**: each seed's mean of the metric over its last `last` episodes (all of them
 //!   when it has fewer); the table shows the mean ± the sample standard deviation of those
 //!   per-seed means.
 //! - **to threshold** (with a threshold): the first episode at which the mean of the metric
@@ -26,14 +26,17 @@ use super::runs::Run;
 /// | `metric` | `"return"` | a column of `metrics.csv` |
 /// | `threshold` | none | any number |
 /// | `window` | 100 | ≥ 1 episodes |
+/// | `last` | 100 | ≥ 1 episodes |
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompareSpec {
     /// The `metrics.csv` column compared.
     pub metric: String,
     /// The level whose first reaching is reported.
     pub threshold: Option<f64>,
-    /// Episodes in the final mean and in the moving mean tested against the threshold.
+    /// Episodes in the moving mean tested against the threshold.
     pub window: usize,
+    /// Episodes at the end of each seed in its final mean.
+    pub last: usize,
 }
 
 impl Default for CompareSpec {
@@ -42,6 +45,7 @@ impl Default for CompareSpec {
             metric: "return".into(),
             threshold: None,
             window: 100,
+            last: 100,
         }
     }
 }
@@ -78,6 +82,9 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
     if spec.window == 0 {
         bail!("--window must be at least 1 episode, got 0");
     }
+    if spec.last == 0 {
+        bail!("--last must be at least 1 episode, got 0");
+    }
     let mut rows = Vec::with_capacity(runs.len());
     for (run, label) in runs.iter().zip(labels) {
         let available = run.metric_names();
@@ -93,13 +100,13 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
         let (mut episodes, mut steps) = (Vec::new(), Vec::new());
         for seed in &run.seeds {
             let values = seed.metrics.numbers(&spec.metric)?;
-            let tail = &values[values.len().saturating_sub(spec.window)..];
+            let tail = &values[values.len().saturating_sub(spec.last)..];
             let Some(m) = mean(tail.iter().flatten().copied()) else {
                 bail!(
                     "{}: no value of `{}` in the last {} episodes",
                     seed.metrics.path.display(),
                     spec.metric,
-                    spec.window
+                    spec.last
                 );
             };
             finals.push(m);
@@ -152,7 +159,7 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header = vec![
         "run".to_string(),
         "seeds".to_string(),
-        format!("final {} (last {} ep.)", spec.metric, spec.window),
+        format!("final {} (last {} ep.)", spec.metric, spec.last),
     ];
     if let Some(t) = spec.threshold {
         header.push(format!("episodes to {} ≥ {t}", spec.metric));
@@ -176,12 +183,21 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
                 c.push(opt(r.steps_to_threshold, 0));
                 c.push(format!("{}/{}", r.reached, r.seeds));
             }
-            c.push(opt(r.wall_seconds, 2));
+            c.push(r.wall_seconds.map_or("–".to_string(), significant));
             c.push(opt(r.steps_per_second, 0));
             c
         })
         .collect();
     (header, body)
+}
+
+/// Three significant digits, no exponent (`0.00213`, `2.13`, `213`).
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let d = (2 - v.abs().log10().floor() as i64).max(0) as usize;
+    format!("{v:.d$}")
 }
 
 /// `mean ± std`, both with the decimals that give the mean three significant digits at least
@@ -285,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn times_have_three_significant_digits() {
+        assert_eq!(significant(0.0021349), "0.00213");
+        assert_eq!(significant(2.1349), "2.13");
+        assert_eq!(significant(213.49), "213");
+        assert_eq!(significant(21349.0), "21349");
+    }
+
+    #[test]
     fn markdown_is_aligned_and_numbers_are_right_aligned() {
         let rows = vec![Row {
             label: "sarsa".into(),
@@ -299,7 +323,8 @@ mod tests {
         }];
         let spec = CompareSpec {
             threshold: Some(-30.0),
-            window: 2,
+            window: 3,
+            last: 2,
             ..CompareSpec::default()
         };
         let md = to_markdown(&rows, &spec);

@@ -1,6 +1,14 @@
 //! Pictures of runs and envs: learning curves, run comparisons, value heat maps and GIFs.
 //!
-//! Everything here reads the files a run directory holds ([`runs`]) and never the runner's
+//! - [`runs`]: reading a run directory — `metrics.csv` columns by header name, the config's
+//!   env and algorithm, `summary.json`.
+//! - [`curve`](mod@curve): the data behind a learning-curve chart (smoothing, seed alignment, bands), as
+//!   pure functions; [`chart`] draws it as PNG or SVG and writes a run's `curve.png`.
+//! - [`compare`]: the table of final returns, time to a threshold and speed.
+//! - [`heatmap`]: a grid world's values and greedy policy.
+//! - [`render`] plays episodes into frames or text; [`gif`] encodes frames as a GIF.
+//!
+//! The learning-curve and comparison code reads only a run's files, never the runner's
 //! memory, so a plot can be redrawn from a finished run at any time.
 
 mod canvas;
