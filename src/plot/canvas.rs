@@ -116,7 +116,7 @@ pub(crate) fn scaled(width: u32, height: u32, size: f64) -> f64 {
     size * (width as f64 / 1024.0).min(height as f64 / 640.0)
 }
 
-/// A font size scaled with the image as [`scaled`], 8 pixels at least.
+/// A font size scaled with the image as [`scaled`], 10 pixels at least (smaller is hard to read).
 pub(crate) fn font_px(width: u32, height: u32, size: f64) -> f64 {
-    scaled(width, height, size).max(8.0)
+    scaled(width, height, size).max(10.0)
 }
