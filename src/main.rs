@@ -94,6 +94,33 @@ enum Command {
         #[arg(long = "param", value_name = "KEY=VALUE", conflicts_with = "config")]
         params: Vec<String>,
     },
+    /// Solve an env's exact model by dynamic programming; print the optimal value of the start
+    /// state as `value=X`.
+    Solve {
+        /// The env id (see `qlab envs`); it must have an exact model (every GridWorld).
+        #[arg(long)]
+        env: String,
+        /// Discount factor γ, in [0, 1].
+        #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+        gamma: f64,
+        /// Steps to look ahead, or `inf` for no limit [default: the env's time limit, `inf`
+        /// when it has none].
+        #[arg(long, value_name = "STEPS|inf", allow_hyphen_values = true)]
+        horizon: Option<String>,
+        /// Infinite horizon: stop when a sweep changes no value by more than this; 0 sweeps
+        /// until the values stop changing, to the last bit.
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+        theta: f64,
+        /// Env parameter KEY=VALUE; repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Also print the values and the greedy policy on the map (GridWorlds).
+        #[arg(long)]
+        show: bool,
+        /// The method for an infinite horizon (a finite one is always backward induction).
+        #[arg(long, value_enum, default_value_t = cmd::solve::Method::ValueIteration)]
+        method: cmd::solve::Method,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<String> {
@@ -160,6 +187,23 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             params: qlab::params::parse_params(&params)?,
             steps: steps.unwrap_or(10_000_000),
             num_envs,
+        }),
+        Command::Solve {
+            env,
+            gamma,
+            horizon,
+            theta,
+            params,
+            show,
+            method,
+        } => cmd::solve::run(&cmd::solve::Solve {
+            env,
+            params: qlab::params::parse_params(&params)?,
+            gamma,
+            theta,
+            horizon: horizon.as_deref().map(str::parse).transpose()?,
+            method,
+            show,
         }),
     }
 }

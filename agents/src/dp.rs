@@ -17,8 +17,9 @@
 //!   transition marked `terminated` never bootstraps from its next state. (CliffWalking lists
 //!   ordinary moves out of its goal, as Gymnasium does; they are ignored.)
 //! - The greedy policy picks, in each state, the action with the highest value
-//!   `Q(s, a) = Σ p · (r + γ · V(s'))`; actions whose values are within `θ` of the best are
-//!   ties, and the **lowest action index** among them wins. Terminal states get action 0.
+//!   `Q(s, a) = Σ p · (r + γ · V(s'))`; actions whose values are within `θ` of the best (or
+//!   within rounding, a relative `1e-12`, when that is larger) are ties, and the **lowest
+//!   action index** among them wins. Terminal states get action 0.
 //! - Policies as matrices are row-major, `n_states × n_actions`: `policy[s * n_actions + a]`
 //!   is `π(a|s)`.
 //!
@@ -48,7 +49,7 @@ use crate::{Error, Result};
 /// | field | default | valid | meaning |
 /// |---|---|---|---|
 /// | `gamma` | `1.0` | `[0, 1]` | discount factor γ |
-/// | `theta` | `1e-10` | finite, `> 0` | stop when a sweep changes no value by `θ` or more; also the tie tolerance of greedy policies |
+/// | `theta` | `1e-10` | finite, `≥ 0` | stop when a sweep changes no value by more than θ (`0`: until no value changes at all); also the tie tolerance of greedy policies |
 /// | `max_iterations` | `100_000` | `≥ 1` | the most sweeps of value iteration or of one policy evaluation, and the most improvement rounds of policy iteration |
 /// | `horizon` | `None` | `None`, or `Some(H)` with `H ≥ 1` | `None`: the infinite-horizon problem; `Some(H)`: the value of the next `H` steps only |
 ///
@@ -62,9 +63,15 @@ use crate::{Error, Result};
 pub struct DpConfig {
     /// Discount factor γ. In `[0, 1]`; default `1.0` (undiscounted).
     pub gamma: f64,
-    /// Convergence tolerance θ: the sweeps stop when the largest change of a value in one
-    /// sweep is below θ. Greedy policies count actions within θ of the best as ties. Finite
-    /// and `> 0`; default `1e-10`.
+    /// Convergence tolerance θ: the sweeps stop when no value changed by more than θ in one
+    /// sweep. `0` sweeps until the values stop changing, to the last bit: a fixed point of the
+    /// rounded backups. Where the rewards all have one sign and the values are finite, the
+    /// sweeps reach one (rounding keeps the backups monotone, so from `V = 0` the values move
+    /// one way only, through finitely many floats); elsewhere they do in practice, and
+    /// `max_iterations` guards the rest. The error left by a positive
+    /// θ is about θ times the number of sweeps a change takes to die out (for `gamma = 1`, the
+    /// expected number of steps to the end of an episode). Greedy policies count actions
+    /// within θ of the best as ties. Finite and `≥ 0`; default `1e-10`.
     pub theta: f64,
     /// The most sweeps of value iteration or of one policy evaluation, and the most
     /// improvement rounds of policy iteration, before giving up with an error. Unused with a
@@ -96,8 +103,8 @@ impl DpConfig {
         if !(0.0..=1.0).contains(&self.gamma) {
             return Err(Error::config("gamma", self.gamma, "a discount in [0, 1]"));
         }
-        if !(self.theta.is_finite() && self.theta > 0.0) {
-            return Err(Error::config("theta", self.theta, "a finite tolerance > 0"));
+        if !(self.theta.is_finite() && self.theta >= 0.0) {
+            return Err(Error::config("theta", self.theta, "a finite tolerance ≥ 0"));
         }
         if self.max_iterations == 0 {
             return Err(Error::config("max_iterations", 0, "at least 1"));
@@ -175,7 +182,14 @@ fn action_value(model: &dyn Model, values: &[f64], gamma: f64, state: usize, act
         .sum()
 }
 
-/// The best action value in `state` and the lowest action within `tie` of it.
+/// How far below the best action value `best` another still ties with it: `tie`, or
+/// rounding (a relative `1e-12`) when that is larger.
+#[inline]
+fn tie_tolerance(tie: f64, best: f64) -> f64 {
+    tie.max(1e-12 * best.abs().max(1.0))
+}
+
+/// The best action value in `state` and the lowest action that ties with it.
 #[inline]
 fn best_action(
     model: &dyn Model,
@@ -190,6 +204,7 @@ fn best_action(
         *qa = action_value(model, values, gamma, state, a);
         best = best.max(*qa);
     }
+    let tie = tie_tolerance(tie, best);
     let action = q.iter().position(|&qa| qa >= best - tie).unwrap_or(0);
     (best, action)
 }
@@ -212,7 +227,8 @@ pub fn action_values(model: &dyn Model, values: &[f64], gamma: f64) -> Vec<f64> 
 }
 
 /// The greedy policy of `values` under discount `gamma`: in each state the lowest action
-/// whose value is within `tie` of the best (action 0 in terminal states).
+/// whose value is within `tie` of the best, or within rounding (a relative `1e-12`) when that
+/// is larger; action 0 in terminal states.
 ///
 /// # Panics
 /// If `values.len() != model.n_states()`.
@@ -406,7 +422,7 @@ impl Backup<'_> {
     }
 }
 
-/// In-place (Gauss–Seidel) sweeps from `values` until no value changes by θ; returns the
+/// In-place (Gauss–Seidel) sweeps from `values` until no value changes by more than θ; returns the
 /// number of sweeps.
 fn sweep_to_convergence(
     model: &dyn Model,
@@ -423,7 +439,7 @@ fn sweep_to_convergence(
             delta = f64::max(delta, (v - values[s]).abs());
             values[s] = v;
         }
-        if delta < config.theta {
+        if delta <= config.theta {
             return Ok(sweep);
         }
     }
@@ -438,18 +454,16 @@ fn backward_induction(
     horizon: u64,
 ) -> DpSolution {
     let ns = model.n_states();
-    let keep = usize::try_from(horizon)
-        .ok()
-        .and_then(|h| h.checked_add(1)?.checked_mul(ns))
-        .is_some_and(|n| n <= MAX_KEPT_VALUES);
+    // Kept while the table stays within MAX_KEPT_VALUES numbers, dropped whole past it.
+    let mut keep = ns <= MAX_KEPT_VALUES;
     let mut v = vec![0.0; ns]; // V_k
     let mut next = vec![0.0; ns]; // V_{k+1}
     let mut kept = if keep { vec![v.clone()] } else { Vec::new() };
     let mut k = 0u64;
     let mut settled = false;
     while k < horizon {
-        for s in 0..ns {
-            next[s] = match model.is_terminal(s) {
+        for (s, x) in next.iter_mut().enumerate() {
+            *x = match model.is_terminal(s) {
                 true => 0.0,
                 false => backup.value(model, &v, config.gamma, s),
             };
@@ -462,8 +476,11 @@ fn backward_induction(
             break;
         }
         std::mem::swap(&mut v, &mut next);
-        if keep {
+        if keep && (kept.len() + 1) * ns <= MAX_KEPT_VALUES {
             kept.push(v.clone());
+        } else if keep {
+            keep = false;
+            kept = Vec::new();
         }
     }
     // The best first action with H steps left looks ahead with V_{H−1}: `next` after the
@@ -522,7 +539,7 @@ pub fn evaluate_policy(model: &dyn Model, policy: &[f64], config: &DpConfig) -> 
 }
 
 /// `V*` and a greedy optimal policy by value iteration (Sutton & Barto §4.4, in place): sweep
-/// `V(s) ← max_a Σ p · (r + γ · V(s'))` from `V = 0` until no value changes by θ. With a
+/// `V(s) ← max_a Σ p · (r + γ · V(s'))` from `V = 0` until no value changes by more than θ. With a
 /// horizon `H`, backward induction: the optimal value of the next `H` steps.
 ///
 /// # Errors
@@ -555,7 +572,7 @@ pub fn value_iteration(model: &dyn Model, config: &DpConfig) -> Result<DpSolutio
 /// the terminal transitions). With `gamma = 1` the evaluation of a policy that never ends an
 /// episode need not converge; starting from one that does keeps every later policy proper on
 /// models where never ending is infinitely bad (Bertsekas, stochastic shortest paths). A
-/// state's action changes only when another is better by more than θ, so near-ties do not
+/// state's action changes only when another is better by more than θ (or than rounding), so near-ties do not
 /// make it cycle; the solution's `policy` is then the greedy policy of the final values, with
 /// the same tie rule as [`value_iteration`].
 ///
@@ -589,7 +606,7 @@ pub fn policy_iteration(model: &dyn Model, config: &DpConfig) -> Result<DpSoluti
         let mut stable = true;
         for s in (0..ns).filter(|&s| !model.is_terminal(s)) {
             let (best, a) = best_action(model, &values, config.gamma, config.theta, s, &mut q);
-            if best > q[actions[s]] + config.theta {
+            if best > q[actions[s]] + tie_tolerance(config.theta, best) {
                 actions[s] = a;
                 stable = false;
             }
@@ -874,9 +891,22 @@ mod tests {
                 assert!((got - want).abs() < 1e-7, "{id}: {got} vs {want}");
             }
         }
-        let cliff = preset("CliffWalking-v1");
-        let v = value_iteration(&cliff, &DpConfig::default()).unwrap();
-        assert_eq!(start_value(&cliff, &v.values), -13.0);
+        // θ = 0: to the last bit. The fixed points of in-place and of Jacobi sweeps differ
+        // only by rounding, a few ulps a step over a few hundred steps at most.
+        for (id, want) in [
+            ("FrozenLake-v1", 0.8235294117647044), // 14/17 but for the last digits
+            ("FrozenLake8x8-v1", 1.0),
+            ("CliffWalking-v1", -13.0),
+            ("CliffWalkingSlippery-v1", -64.70917590996208),
+        ] {
+            let env = preset(id);
+            let exact = DpConfig {
+                theta: 0.0,
+                ..DpConfig::default()
+            };
+            let got = start_value(&env, &value_iteration(&env, &exact).unwrap().values);
+            assert!((got - want).abs() < 1e-12, "{id}: {got} vs {want}");
+        }
     }
 
     #[test]
@@ -906,7 +936,13 @@ mod tests {
         // Discounted, going at once is strictly better.
         assert_eq!(discounted.policy[0], right);
         assert_eq!(discounted.iterations, 6);
-        assert_eq!(discounted.values_at(1_000_000), discounted.values_at(5));
+        assert_eq!(discounted.values_by_steps_left.len(), 6);
+        assert_eq!(
+            discounted.values_at(1_000_000),
+            Some(&discounted.values[..])
+        );
+        assert_eq!(discounted.values_at(5), Some(&discounted.values[..]));
+        assert_ne!(discounted.values_at(4), Some(&discounted.values[..]));
     }
 
     #[test]
@@ -946,9 +982,8 @@ mod tests {
             .values;
         let mut other = v.clone();
         other[47] = 1e6; // the goal: terminal
-        for cliff_cell in 37..47 {
-            other[cliff_cell] = -1e6; // entering one sends the agent back: never occupied
-        }
+        // Entering a cliff cell sends the agent back: they are never occupied.
+        other[37..47].fill(-1e6);
         assert_eq!(rms_error(&v, &other, &cliff), 0.0);
         other[0] += 2.0;
         // 48 cells, less 10 cliff cells and the goal: 37 states count.
@@ -981,7 +1016,7 @@ mod tests {
             (config(1.0, Some(0)), "horizon"),
             (
                 DpConfig {
-                    theta: 0.0,
+                    theta: -1e-3,
                     ..DpConfig::default()
                 },
                 "theta",

@@ -5,4 +5,5 @@ pub mod bench;
 pub mod envs;
 pub mod eval;
 pub mod rollout;
+pub mod solve;
 pub mod train;

@@ -1,0 +1,325 @@
+//! `qlab solve`: the optimal value of an env's start state, by dynamic programming on its
+//! exact model.
+//!
+//! Output, one `key=value` a line (`value` at full precision, readable back as the same
+//! `f64`):
+//!
+//! ```text
+//! env=CliffWalking-v1
+//! gamma=1
+//! horizon=inf
+//! theta=0
+//! method=value_iteration
+//! iterations=15
+//! value=-13
+//! ```
+//!
+//! The horizon is the env's time limit unless `--horizon` says otherwise (`inf` for none):
+//! FrozenLake-v1's `value` is the best probability of reaching the goal within its 100 steps.
+//! With a finite horizon both methods are backward induction (exact in `H` steps), reported
+//! as `method=backward_induction`. For the infinite horizon the sweeps go on, by default
+//! (`--theta 0`), until the values stop changing to the last bit, so that the digits printed
+//! are the fixed point's, not a tolerance's. `--show` adds, for a GridWorld, the values and the greedy
+//! policy drawn on the map.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result, anyhow, bail};
+use qlab_agents::dp::{self, DpConfig, DpSolution};
+use qlab_envs::gridworld::{Cell, GridWorld, Move};
+use qlab_envs::{AnyEnv, Model, Params};
+
+/// How far ahead to look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Horizon {
+    /// The next `n ≥ 1` steps.
+    Steps(u64),
+    /// No limit: the infinite-horizon problem.
+    Infinite,
+}
+
+impl std::str::FromStr for Horizon {
+    type Err = anyhow::Error;
+
+    /// `inf` (or `infinite`, `none`) for no limit, or a whole number of steps ≥ 1. `0` is
+    /// refused rather than read as "no limit" (as `max_episode_steps=0` is): zero steps ahead
+    /// is worth nothing, and saying `inf` is clearer.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if ["inf", "infinite", "none"].contains(&s) {
+            return Ok(Horizon::Infinite);
+        }
+        match s.parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Horizon::Steps(n)),
+            _ => bail!("--horizon `{s}`: expected a number of steps ≥ 1, or `inf` for no limit"),
+        }
+    }
+}
+
+/// The dynamic-programming method for the infinite horizon: [`dp::value_iteration`] or
+/// [`dp::policy_iteration`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Value iteration: sweep the best action's backup until the values settle.
+    #[value(name = "value_iteration")]
+    ValueIteration,
+    /// Policy iteration: evaluate the policy, make it greedy, until it stops changing.
+    #[value(name = "policy_iteration")]
+    PolicyIteration,
+}
+
+/// What one `qlab solve` needs.
+#[derive(Clone, Debug)]
+pub struct Solve {
+    /// The env id.
+    pub env: String,
+    /// Env parameters.
+    pub params: Params,
+    /// Discount factor.
+    pub gamma: f64,
+    /// Convergence tolerance of the infinite-horizon sweeps ([`DpConfig::theta`]).
+    pub theta: f64,
+    /// The horizon; `None` for the env's time limit (infinite when it has none).
+    pub horizon: Option<Horizon>,
+    /// The method for the infinite horizon.
+    pub method: Method,
+    /// Also draw the values and the policy (GridWorlds).
+    pub show: bool,
+}
+
+/// Solves the env; returns the text to print (nothing is printed, so an error leaves stdout
+/// empty).
+pub fn run(r: &Solve) -> Result<String> {
+    let env = qlab_envs::make(&r.env, &r.params)?;
+    let (model, time_limit): (&dyn Model, Option<u64>) = match &env {
+        AnyEnv::Discrete(e) => (
+            e.model().ok_or_else(|| no_model(&r.env))?,
+            qlab_envs::registry::gridworld_config(&r.env, &r.params)
+                .ok()
+                .and_then(|c| c.max_episode_steps),
+        ),
+        AnyEnv::Vector(_) => return Err(no_model(&r.env)),
+    };
+    let horizon = match r.horizon {
+        Some(Horizon::Steps(n)) => Some(n),
+        Some(Horizon::Infinite) => None,
+        None => time_limit,
+    };
+    let config = DpConfig {
+        gamma: r.gamma,
+        theta: r.theta,
+        horizon,
+        ..DpConfig::default()
+    };
+    let solution = match r.method {
+        Method::ValueIteration => dp::value_iteration(model, &config),
+        Method::PolicyIteration => dp::policy_iteration(model, &config),
+    }
+    .with_context(|| format!("solving {}", r.env))?;
+
+    let mut out = String::new();
+    let _ = writeln!(out, "env={}", r.env);
+    let _ = writeln!(out, "gamma={}", r.gamma);
+    let _ = writeln!(
+        out,
+        "horizon={}",
+        horizon.map_or("inf".into(), |h| h.to_string())
+    );
+    let _ = writeln!(out, "theta={}", r.theta);
+    let method = match (horizon, r.method) {
+        (Some(_), _) => "backward_induction",
+        (None, Method::ValueIteration) => "value_iteration",
+        (None, Method::PolicyIteration) => "policy_iteration",
+    };
+    let _ = writeln!(out, "method={method}");
+    let _ = writeln!(out, "iterations={}", solution.iterations);
+    let _ = writeln!(
+        out,
+        "value={}",
+        full_precision(dp::start_value(model, &solution.values))
+    );
+    if r.show {
+        let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
+            .map_err(|_| anyhow!("--show draws GridWorld envs only; {} is not one", r.env))?;
+        let grid = GridWorld::new(config)?;
+        out.push('\n');
+        out.push_str(&draw(&grid, &solution));
+    }
+    Ok(out)
+}
+
+/// The shortest text that reads back as the same `f64`: plain digits, or with an exponent
+/// below `1e-4` in size (as Python's `repr`), where plain digits would run to a long row of
+/// zeros. `-0` prints as `0`.
+fn full_precision(v: f64) -> String {
+    let v = v + 0.0;
+    if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn no_model(id: &str) -> anyhow::Error {
+    anyhow!(
+        "{id} has no exact model to solve; `qlab solve` takes an env with one (a GridWorld, \
+         e.g. FrozenLake-v1 or CliffWalking-v1)"
+    )
+}
+
+/// The arrow of a move: `← ↓ → ↑`, diagonals `↖ ↗ ↙ ↘`, `·` for staying, `↔` for a random
+/// walk's left-or-right.
+fn arrow(m: Move) -> char {
+    match m {
+        Move::Up => '↑',
+        Move::Down => '↓',
+        Move::Left => '←',
+        Move::Right => '→',
+        Move::UpLeft => '↖',
+        Move::UpRight => '↗',
+        Move::DownLeft => '↙',
+        Move::DownRight => '↘',
+        Move::Stay => '·',
+        Move::LeftOrRight => '↔',
+    }
+}
+
+/// The letter drawn instead of a value or an arrow, for cells that have none worth drawing:
+/// walls `#`, cliffs `C` (never occupied), goals `G` and holes `H` (terminal, value 0).
+fn marker(cell: Cell) -> Option<char> {
+    match cell {
+        Cell::Wall => Some('#'),
+        Cell::Cliff => Some('C'),
+        Cell::Goal => Some('G'),
+        Cell::Hole => Some('H'),
+        Cell::Free | Cell::Start => None,
+    }
+}
+
+/// The values as a grid of right-aligned numbers (no decimals when every value is a whole
+/// number, else three), then the greedy policy as arrows.
+fn draw(grid: &GridWorld, solution: &DpSolution) -> String {
+    let (rows, cols) = (grid.rows(), grid.cols());
+    let n = rows * cols;
+    let whole = solution.values.iter().all(|v| (v - v.round()).abs() < 1e-9);
+    let decimals = if whole { 0 } else { 3 };
+    let text: Vec<String> = (0..n)
+        .map(|s| match marker(grid.cell(s)) {
+            Some(c) => c.to_string(),
+            None => {
+                // Rounded first, then `+ 0.0`, so that a value rounding to zero prints as 0,
+                // never as `-0.000`.
+                let scale = 10f64.powi(decimals as i32);
+                let v = (solution.values[s] * scale).round() / scale + 0.0;
+                format!("{v:.decimals$}")
+            }
+        })
+        .collect();
+    let width = text.iter().map(|t| t.chars().count()).max().unwrap_or(1);
+
+    let mut out = String::new();
+    let _ = match solution.horizon {
+        Some(h) => writeln!(out, "values with {h} steps left:"),
+        None => writeln!(out, "values:"),
+    };
+    for r in 0..rows {
+        let line: Vec<String> = (0..cols)
+            .map(|c| format!("{:>width$}", text[r * cols + c]))
+            .collect();
+        let _ = writeln!(out, "{}", line.join(" "));
+    }
+    let _ = writeln!(out, "\ngreedy policy:");
+    let actions = &grid.config().actions;
+    for r in 0..rows {
+        let line: String = (0..cols)
+            .map(|c| {
+                let s = r * cols + c;
+                marker(grid.cell(s)).unwrap_or_else(|| arrow(actions[solution.policy[s]]))
+            })
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn horizons_are_steps_or_inf_and_zero_is_refused() {
+        assert_eq!("100".parse::<Horizon>().unwrap(), Horizon::Steps(100));
+        assert_eq!("inf".parse::<Horizon>().unwrap(), Horizon::Infinite);
+        assert_eq!("none".parse::<Horizon>().unwrap(), Horizon::Infinite);
+        for bad in ["0", "-3", "1.5", "forever", ""] {
+            let e = bad.parse::<Horizon>().unwrap_err().to_string();
+            assert!(e.contains(&format!("`{bad}`")) && e.contains("inf"), "{e}");
+        }
+    }
+
+    #[test]
+    fn values_print_at_full_precision_and_small_ones_with_an_exponent() {
+        for (v, text) in [
+            (-13.0, "-13"),
+            (0.7441902878292689, "0.7441902878292689"),
+            (-1.5404344466674047e-15, "-1.5404344466674047e-15"),
+            (1e-4, "0.0001"),
+            (-0.0, "0"),
+        ] {
+            assert_eq!(full_precision(v), text);
+            assert_eq!(text.parse::<f64>().unwrap(), v);
+        }
+    }
+
+    fn solve(env: &str, horizon: Option<Horizon>, method: Method) -> Result<String> {
+        run(&Solve {
+            env: env.into(),
+            params: Params::new(),
+            gamma: 1.0,
+            theta: 0.0,
+            horizon,
+            method,
+            show: true,
+        })
+    }
+
+    #[test]
+    fn the_cliff_walk_is_drawn_with_its_values_and_arrows() {
+        let out = solve("CliffWalking-v1", None, Method::PolicyIteration).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            &lines[..7],
+            [
+                "env=CliffWalking-v1",
+                "gamma=1",
+                "horizon=inf",
+                "theta=0",
+                "method=policy_iteration",
+                lines[5],
+                "value=-13"
+            ]
+        );
+        // −1 a step, cliffs and the goal marked; ties go to the lowest action (0 = up).
+        assert_eq!(lines[8], "values:");
+        assert_eq!(lines[12], "-13   C   C   C   C   C   C   C   C   C   C   G");
+        assert_eq!(lines[11], "-12 -11 -10  -9  -8  -7  -6  -5  -4  -3  -2  -1");
+        assert_eq!(lines[14], "greedy policy:");
+        assert_eq!(lines[17], "→ → → → → → → → → → → ↓");
+        assert_eq!(lines[18], "↑ C C C C C C C C C C G");
+    }
+
+    #[test]
+    fn frozen_lake_values_have_three_decimals_and_holes_are_marked() {
+        let out = solve("FrozenLake-v1", None, Method::ValueIteration).unwrap();
+        assert!(out.contains("horizon=100\ntheta=0\nmethod=backward_induction\niterations=100\n"));
+        assert!(out.contains("values with 100 steps left:\n0.744 0.718 0.699 0.690\n"));
+        assert!(out.contains("0.750     H 0.473     H\n"), "{out}");
+        // Left (←) in the start cell: the classic optimal FrozenLake policy hugs the edge.
+        assert!(
+            out.contains("greedy policy:\n← ↑ ↑ ↑\n← H ← H\n↑ ↓ ← H\nH → ↓ G\n"),
+            "{out}"
+        );
+    }
+}
