@@ -73,19 +73,28 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         max_steps: usize,
     },
-    /// Measure env throughput with random actions through the public API.
+    /// Measure env throughput with random actions through the public API, or (with
+    /// `--config`) the training throughput of an experiment config's first seed through the
+    /// runner's training loop.
     Bench {
         /// The env id (see `qlab envs`).
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        env: Option<String>,
+        /// An experiment config: time its first seed's training on one thread.
         #[arg(long)]
-        env: String,
-        /// Env-steps in total, over all envs.
-        #[arg(long, default_value_t = 10_000_000)]
-        steps: u64,
+        config: Option<String>,
+        /// With `--config`: override a config value; repeatable.
+        #[arg(long = "set", value_name = "SECTION.KEY=VALUE", requires = "config")]
+        sets: Vec<String>,
+        /// Env-steps in total, over all envs; with `--config`, the training budget in steps
+        /// [default: 10000000; with `--config`, the config's budget].
+        #[arg(long)]
+        steps: Option<u64>,
         /// Envs stepped together (CartPole-v1 uses the native batched CartPole).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, conflicts_with = "config")]
         num_envs: usize,
         /// Env parameter KEY=VALUE; repeatable.
-        #[arg(long = "param", value_name = "KEY=VALUE")]
+        #[arg(long = "param", value_name = "KEY=VALUE", conflicts_with = "config")]
         params: Vec<String>,
     },
     /// Draw learning curves: one line per run (the mean over its seeds) with a shaded band.
@@ -281,13 +290,29 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         }),
         Command::Bench {
             env,
+            config: Some(config),
+            sets,
+            steps,
+            ..
+        } => {
+            debug_assert!(env.is_none());
+            cmd::bench::run_config(&cmd::bench::TrainBench {
+                config,
+                sets,
+                steps,
+            })
+        }
+        Command::Bench {
+            env,
+            config: None,
             steps,
             num_envs,
             params,
+            ..
         } => cmd::bench::run(&cmd::bench::Bench {
-            env,
+            env: env.expect("clap requires --env without --config"),
             params: qlab::params::parse_params(&params)?,
-            steps,
+            steps: steps.unwrap_or(10_000_000),
             num_envs,
         }),
         Command::Plot {

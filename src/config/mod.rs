@@ -242,6 +242,11 @@ impl Config {
         self.doc.error(section, key, message)
     }
 
+    /// Replaces the budget (as `qlab bench --config … --steps N` does).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.train.budget = budget;
+    }
+
     /// Applies `--seeds` (replacing `[train] seeds`).
     pub fn set_seeds(&mut self, seeds: Vec<u64>) {
         self.train.seeds = seeds;

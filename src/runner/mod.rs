@@ -52,7 +52,7 @@ pub struct Truth {
     pub values: Vec<f64>,
     /// The states compared: non-terminal states an episode can reach, as
     /// [`dp::rms_error`] counts them.
-    states: Vec<usize>,
+    pub(crate) states: Vec<usize>,
 }
 
 impl Truth {

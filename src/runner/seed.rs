@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 use qlab_agents::tabular::{Agent, Evaluation, Features, evaluate_greedy};
 use qlab_envs::{Env, EnvRng};
 
-use super::Experiment;
 use super::progress::Slot;
 use super::record::{EpisodeRow, Recorder, SeedSummary, save_agent};
+use super::{Experiment, Truth};
 use crate::config::Budget;
 
 /// The random streams of a seed's run, each derived from the seed alone (SplitMix64 of the
@@ -97,15 +97,148 @@ impl Window {
         }
     }
 
-    /// The mean of the episodes in the window (all of them, before it fills).
-    fn mean(&self) -> Option<f64> {
-        let k = if self.filled {
+    fn len(&self) -> usize {
+        if self.filled {
             self.returns.len()
         } else {
             self.next
-        };
+        }
+    }
+
+    /// The mean of the episodes in the window (all of them, before it fills), from the
+    /// running sum: for progress displays.
+    #[inline]
+    fn recent(&self) -> Option<f64> {
+        let k = self.len();
+        (k > 0).then(|| self.sum / k as f64)
+    }
+
+    /// The same, summed afresh: for the summary.
+    fn mean(&self) -> Option<f64> {
+        let k = self.len();
         (k > 0).then(|| self.returns[..k].iter().sum::<f64>() / k as f64)
     }
+}
+
+/// Where the states an episode visits are noted: nowhere, or a list.
+trait Visits {
+    fn visit(&mut self, x: &[usize]);
+    fn clear(&mut self);
+    fn as_slice(&self) -> &[usize];
+}
+
+impl Visits for () {
+    #[inline(always)]
+    fn visit(&mut self, _: &[usize]) {}
+    #[inline(always)]
+    fn clear(&mut self) {}
+    fn as_slice(&self) -> &[usize] {
+        &[]
+    }
+}
+
+impl Visits for Vec<usize> {
+    #[inline(always)]
+    fn visit(&mut self, x: &[usize]) {
+        // A loop of pushes: one feature per state here, where `extend_from_slice` would call
+        // `memcpy`.
+        for &i in x {
+            self.push(i);
+        }
+    }
+    #[inline(always)]
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+    fn as_slice(&self) -> &[usize] {
+        self
+    }
+}
+
+/// An episode under way.
+struct Episode {
+    /// The action to take next.
+    action: usize,
+    ret: f64,
+    length: u64,
+}
+
+/// Why [`play`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pause {
+    /// The episode ended.
+    Ended {
+        /// By termination (else by truncation: a time limit or the step budget).
+        terminated: bool,
+    },
+    /// The step count reached `stop_at` in the middle of the episode.
+    Event,
+}
+
+/// The hot loop: steps `env` with the agent's actions until the episode ends or `steps`
+/// reaches `stop_at` (an evaluation or the end of the budget, `max_steps`). The step that
+/// reaches the budget in mid-episode is given to the agent as truncated.
+///
+/// The states each step reaches go to `visits`.
+///
+/// Its counters live in locals so that the compiler keeps them in registers: this loop sets
+/// the runner's training throughput.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn play<E, V>(
+    env: &mut E,
+    agent: &mut dyn Agent,
+    ep: &mut Episode,
+    steps: &mut u64,
+    stop_at: u64,
+    max_steps: u64,
+    rng: &mut EnvRng,
+    visits: &mut V,
+) -> Result<Pause>
+where
+    E: Env<Action = usize>,
+    E::Obs: Features,
+    V: Visits,
+{
+    let (mut action, mut ret, mut length, mut t) = (ep.action, ep.ret, ep.length, *steps);
+    let pause = loop {
+        let step = match env.step(action) {
+            Ok(step) => step,
+            Err(e) => {
+                *steps = t;
+                return Err(e.into());
+            }
+        };
+        ret += step.reward;
+        length += 1;
+        t += 1;
+        visits.visit(step.obs.features());
+        let event = t == stop_at;
+        let cut = event && t == max_steps && !step.done();
+        let next = agent.step(
+            step.reward,
+            step.obs.features(),
+            step.terminated,
+            step.truncated || cut,
+            rng,
+        );
+        if step.done() {
+            break Pause::Ended {
+                terminated: step.terminated,
+            };
+        }
+        action = next;
+        if event {
+            break Pause::Event;
+        }
+    };
+    *ep = Episode {
+        action,
+        ret,
+        length,
+    };
+    *steps = t;
+    Ok(pause)
 }
 
 /// Trains one seed with envs from `make`, writing its records under `dir`.
@@ -121,6 +254,29 @@ where
     E::Obs: Features,
     F: Fn() -> Result<E>,
 {
+    // Only where there is a truth to compare with are visited states worth noting.
+    match &exp.truth {
+        Some(truth) => run(exp, make, seed, dir, slot, Some(truth), &mut Vec::new()),
+        None => run(exp, make, seed, dir, slot, None, &mut ()),
+    }
+}
+
+/// [`train`], noting each episode's states in `visits`.
+fn run<E, F, V>(
+    exp: &Experiment,
+    make: &F,
+    seed: u64,
+    dir: &Path,
+    slot: &Slot,
+    truth: Option<&Truth>,
+    visits: &mut V,
+) -> Result<SeedSummary>
+where
+    E: Env<Action = usize>,
+    E::Obs: Features,
+    F: Fn() -> Result<E>,
+    V: Visits,
+{
     let start = Instant::now();
     let config = &exp.config;
     let train = &config.train;
@@ -130,6 +286,7 @@ where
     let mut rng = EnvRng::new(derive(seed, Stream::Agent));
     let mut rec = Recorder::create(dir)?;
     let mut window = Window::new(config.output.window);
+    let mut errors = truth.map(|t| ValueErrors::new(t, agent.as_ref()));
 
     let (max_episodes, max_steps) = match train.budget {
         Budget::Episodes(n) => (n, u64::MAX),
@@ -174,38 +331,42 @@ where
             }
             None => env.reset(first_reset.take()).obs,
         };
-        let mut action = agent.start(first.features(), &mut rng);
-        let (mut ret, mut length) = (0.0, 0u64);
+        visits.clear();
+        visits.visit(first.features());
+        let mut ep = Episode {
+            action: agent.start(first.features(), &mut rng),
+            ret: 0.0,
+            length: 0,
+        };
         loop {
-            let step = env.step(action)?;
-            ret += step.reward;
-            length += 1;
-            steps += 1;
-            let event = steps == stop_at;
-            // The budget cuts the episode: the agent sees it truncated.
-            let cut = event && steps == max_steps && !step.done();
-            let next = agent.step(
-                step.reward,
-                step.obs.features(),
-                step.terminated,
-                step.truncated || cut,
+            let pause = play(
+                &mut env,
+                agent.as_mut(),
+                &mut ep,
+                &mut steps,
+                stop_at,
+                max_steps,
                 &mut rng,
-            );
-            if step.done() {
+                visits,
+            )?;
+            if let Pause::Ended { terminated } = pause {
                 episodes += 1;
-                window.push(ret);
+                window.push(ep.ret);
+                let value_rmse = errors
+                    .as_mut()
+                    .map(|e| e.refresh(agent.as_ref(), visits.as_slice(), episodes));
                 rec.episode(&EpisodeRow {
                     episode: episodes,
                     step: steps,
-                    ret,
-                    length,
-                    terminated: step.terminated,
+                    ret: ep.ret,
+                    length: ep.length,
+                    terminated,
                     epsilon: agent.epsilon(),
-                    value_rmse: exp.truth.as_ref().map(|t| t.rmse(agent.as_ref())),
+                    value_rmse,
                 })?;
-                slot.episode(episodes, steps, window.mean());
+                slot.episode(episodes, steps, window.recent());
             }
-            if event {
+            if steps == stop_at {
                 if steps == next_eval {
                     last_eval = Some(eval(agent.as_ref(), episodes, steps, &mut rec)?);
                     next_eval = next_eval.saturating_add(every);
@@ -215,10 +376,9 @@ where
                     break 'run;
                 }
             }
-            if step.done() {
+            if let Pause::Ended { .. } = pause {
                 break;
             }
-            action = next;
         }
         if !by_steps && every > 0 && episodes % every == 0 {
             last_eval = Some(eval(agent.as_ref(), episodes, steps, &mut rec)?);
@@ -249,6 +409,68 @@ where
         final_window_mean_return: window.mean(),
         best_window_mean_return: window.best,
     })
+}
+
+/// The squared error of the agent's value in each state the truth compares, kept from episode
+/// to episode and refreshed only in the states an episode visited.
+///
+/// A tabular agent learning from an episode changes the values of the states it visited and
+/// of no others (every algorithm here: one-step, n-step and Monte Carlo updates, and traces,
+/// which start empty each episode), so the refreshed errors are the errors afresh and
+/// [`ValueErrors::refresh`] returns exactly [`Truth::rmse`], bit for bit, at a fraction of
+/// its cost. Debug builds check that on every episode.
+struct ValueErrors<'a> {
+    truth: &'a Truth,
+    /// The index of each state in `truth.states`, or `usize::MAX` for states not compared.
+    position: Vec<usize>,
+    /// The squared error of each compared state, in `truth.states` order.
+    squared: Vec<f64>,
+    /// The episode in which each compared state was last refreshed.
+    refreshed: Vec<u64>,
+}
+
+impl<'a> ValueErrors<'a> {
+    fn new(truth: &'a Truth, agent: &dyn Agent) -> Self {
+        let mut position = vec![usize::MAX; truth.values.len()];
+        for (i, &s) in truth.states.iter().enumerate() {
+            position[s] = i;
+        }
+        let squared = truth
+            .states
+            .iter()
+            .map(|&s| (agent.value(&[s]) - truth.values[s]).powi(2))
+            .collect();
+        ValueErrors {
+            truth,
+            position,
+            squared,
+            refreshed: vec![0; truth.states.len()],
+        }
+    }
+
+    /// Refreshes the states in `visited` (episode `episode`, from 1) and returns the RMS error.
+    #[inline]
+    fn refresh(&mut self, agent: &dyn Agent, visited: &[usize], episode: u64) -> f64 {
+        for &s in visited {
+            let i = self.position.get(s).copied().unwrap_or(usize::MAX);
+            if i != usize::MAX && self.refreshed[i] != episode {
+                self.refreshed[i] = episode;
+                self.squared[i] = (agent.value(&[s]) - self.truth.values[s]).powi(2);
+            }
+        }
+        // Summed in state order, as `Truth::rmse` and `dp::rms_error` sum.
+        let rmse = if self.squared.is_empty() {
+            0.0
+        } else {
+            (self.squared.iter().sum::<f64>() / self.squared.len() as f64).sqrt()
+        };
+        debug_assert_eq!(
+            rmse.to_bits(),
+            self.truth.rmse(agent).to_bits(),
+            "an agent changed the value of a state its episode did not visit"
+        );
+        rmse
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::Agent;
+use super::double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
+use super::expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
+use super::mc_control::{McControl, McControlConfig};
+use super::n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
+use super::q_lambda::{QLambda, QLambdaConfig};
 use super::q_learning::{QLearning, QLearningConfig};
+use super::sarsa::{Sarsa, SarsaConfig};
+use super::sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
 use super::schedule::{Schedule, StepSize};
+use super::td_lambda::{TdLambda, TdLambdaConfig};
+use super::true_online::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
+use super::true_online::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
 use crate::{Error, Result};
 
 /// The defaults shared by the configs, in one place.
@@ -27,11 +37,30 @@ pub(crate) mod defaults {
 ///
 /// In a config file it is one flat table: `algorithm` names the agent, the other keys are the
 /// fields of that agent's config (each documented there, with its default and valid range);
-/// keys that agent does not take are errors.
+/// keys that agent does not take are errors (each config is `deny_unknown_fields`, which
+/// holds under the `algorithm` tag; tested), and missing keys take their defaults.
+///
+/// ```toml
+/// [agent]
+/// algorithm = "sarsa"
+/// alpha = 0.5
+/// epsilon = 0.1            # or { schedule = "linear", start = 1.0, end = 0.05, episodes = 500 }
+/// gamma = 1.0
+/// ```
 ///
 /// | `algorithm` | config | agent |
 /// |---|---|---|
-/// | `q_learning` | [`QLearningConfig`] | [`QLearning`] |
+/// | `mc_control` | [`McControlConfig`] | [`McControl`](super::McControl) |
+/// | `sarsa` | [`SarsaConfig`] | [`Sarsa`](super::Sarsa) |
+/// | `expected_sarsa` | [`ExpectedSarsaConfig`] | [`ExpectedSarsa`](super::ExpectedSarsa) |
+/// | `q_learning` | [`QLearningConfig`] | [`QLearning`](super::QLearning) |
+/// | `double_q_learning` | [`DoubleQLearningConfig`] | [`DoubleQLearning`](super::DoubleQLearning) |
+/// | `n_step_sarsa` | [`NStepSarsaConfig`] | [`NStepSarsa`](super::NStepSarsa) |
+/// | `td_lambda` | [`TdLambdaConfig`] | [`TdLambda`](super::TdLambda) |
+/// | `sarsa_lambda` | [`SarsaLambdaConfig`] | [`SarsaLambda`](super::SarsaLambda) |
+/// | `q_lambda` | [`QLambdaConfig`] | [`QLambda`](super::QLambda) |
+/// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](super::TrueOnlineSarsaLambda) |
+/// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](super::TrueOnlineTdLambda) |
 ///
 /// ```
 /// use qlab_agents::tabular::{AgentConfig, QLearningConfig, StepSize};
@@ -49,22 +78,62 @@ pub(crate) mod defaults {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algorithm", rename_all = "snake_case")]
 pub enum AgentConfig {
+    /// Monte Carlo control.
+    McControl(McControlConfig),
+    /// SARSA.
+    Sarsa(SarsaConfig),
+    /// Expected SARSA.
+    ExpectedSarsa(ExpectedSarsaConfig),
     /// Q-learning.
     QLearning(QLearningConfig),
+    /// Double Q-learning.
+    DoubleQLearning(DoubleQLearningConfig),
+    /// n-step SARSA.
+    NStepSarsa(NStepSarsaConfig),
+    /// TD(λ) prediction of the uniformly random policy.
+    TdLambda(TdLambdaConfig),
+    /// SARSA(λ).
+    SarsaLambda(SarsaLambdaConfig),
+    /// Watkins's Q(λ).
+    QLambda(QLambdaConfig),
+    /// True online SARSA(λ).
+    TrueOnlineSarsaLambda(TrueOnlineSarsaLambdaConfig),
+    /// True online TD(λ) prediction of the uniformly random policy.
+    TrueOnlineTdLambda(TrueOnlineTdLambdaConfig),
 }
 
 impl AgentConfig {
     /// The `algorithm` tag, e.g. `"q_learning"`.
     pub fn algorithm(&self) -> &'static str {
         match self {
+            AgentConfig::McControl(_) => "mc_control",
+            AgentConfig::Sarsa(_) => "sarsa",
+            AgentConfig::ExpectedSarsa(_) => "expected_sarsa",
             AgentConfig::QLearning(_) => "q_learning",
+            AgentConfig::DoubleQLearning(_) => "double_q_learning",
+            AgentConfig::NStepSarsa(_) => "n_step_sarsa",
+            AgentConfig::TdLambda(_) => "td_lambda",
+            AgentConfig::SarsaLambda(_) => "sarsa_lambda",
+            AgentConfig::QLambda(_) => "q_lambda",
+            AgentConfig::TrueOnlineSarsaLambda(_) => "true_online_sarsa_lambda",
+            AgentConfig::TrueOnlineTdLambda(_) => "true_online_td_lambda",
         }
     }
 
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
         match self {
+            AgentConfig::McControl(c) => c.validate(),
+            AgentConfig::Sarsa(c) => c.validate(),
+            AgentConfig::ExpectedSarsa(c) => c.validate(),
             AgentConfig::QLearning(c) => c.validate(),
+            AgentConfig::DoubleQLearning(c) => c.validate(),
+            AgentConfig::NStepSarsa(c) => c.validate(),
+            AgentConfig::TdLambda(c) => c.validate(),
+            AgentConfig::SarsaLambda(c) => c.validate(),
+            AgentConfig::QLambda(c) => c.validate(),
+            AgentConfig::TrueOnlineSarsaLambda(c) => c.validate(),
+            AgentConfig::TrueOnlineTdLambda(c) => c.validate(),
         }
     }
 
@@ -72,8 +141,26 @@ impl AgentConfig {
     /// episode in a uniformly random non-terminal state
     /// ([`run_episode_exploring_starts`](super::run_episode_exploring_starts)).
     pub fn exploring_starts(&self) -> bool {
-        false
+        match self {
+            AgentConfig::McControl(c) => c.exploring_starts(),
+            _ => false,
+        }
     }
+
+    /// Every `algorithm` name, in the order of the table above.
+    pub const ALGORITHMS: [&'static str; 11] = [
+        "mc_control",
+        "sarsa",
+        "expected_sarsa",
+        "q_learning",
+        "double_q_learning",
+        "n_step_sarsa",
+        "td_lambda",
+        "sarsa_lambda",
+        "q_lambda",
+        "true_online_sarsa_lambda",
+        "true_online_td_lambda",
+    ];
 
     /// Builds the agent for `n_features` binary features (the number of states of a tabular
     /// env, the feature-table size of a tile coder) and `n_actions` actions.
@@ -82,7 +169,25 @@ impl AgentConfig {
     /// An invalid config, or a size of 0.
     pub fn build(&self, n_features: usize, n_actions: usize) -> Result<Box<dyn Agent>> {
         Ok(match self {
+            AgentConfig::McControl(c) => Box::new(McControl::new(c, n_features, n_actions)?),
+            AgentConfig::Sarsa(c) => Box::new(Sarsa::new(c, n_features, n_actions)?),
+            AgentConfig::ExpectedSarsa(c) => {
+                Box::new(ExpectedSarsa::new(c, n_features, n_actions)?)
+            }
             AgentConfig::QLearning(c) => Box::new(QLearning::new(c, n_features, n_actions)?),
+            AgentConfig::DoubleQLearning(c) => {
+                Box::new(DoubleQLearning::new(c, n_features, n_actions)?)
+            }
+            AgentConfig::NStepSarsa(c) => Box::new(NStepSarsa::new(c, n_features, n_actions)?),
+            AgentConfig::TdLambda(c) => Box::new(TdLambda::new(c, n_features, n_actions)?),
+            AgentConfig::SarsaLambda(c) => Box::new(SarsaLambda::new(c, n_features, n_actions)?),
+            AgentConfig::QLambda(c) => Box::new(QLambda::new(c, n_features, n_actions)?),
+            AgentConfig::TrueOnlineSarsaLambda(c) => {
+                Box::new(TrueOnlineSarsaLambda::new(c, n_features, n_actions)?)
+            }
+            AgentConfig::TrueOnlineTdLambda(c) => {
+                Box::new(TrueOnlineTdLambda::new(c, n_features, n_actions)?)
+            }
         })
     }
 }
@@ -98,7 +203,11 @@ pub(crate) fn check_unit(key: &str, v: f64) -> Result<()> {
 
 /// A constant step size: `(0, 1]`.
 pub(crate) fn check_alpha(v: f64) -> Result<()> {
-    StepSize::Constant(v).validate("alpha")
+    if v > 0.0 && v <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::config("alpha", v, "a number in (0, 1]"))
+    }
 }
 
 /// A trace cutoff: `[0, 1)`.
@@ -128,6 +237,16 @@ pub(crate) fn check_control(
     initial_value: f64,
 ) -> Result<()> {
     alpha.validate("alpha")?;
+    check_policy(gamma, epsilon, temperature, initial_value)
+}
+
+/// The fields of a control config but the step size.
+pub(crate) fn check_policy(
+    gamma: f64,
+    epsilon: &Schedule,
+    temperature: &Schedule,
+    initial_value: f64,
+) -> Result<()> {
     check_unit("gamma", gamma)?;
     epsilon.validate(
         "epsilon",
@@ -142,75 +261,11 @@ pub(crate) fn check_control(
     check_initial_value(initial_value)
 }
 
-/// A minimal self-describing value, to deserialize configs in tests as a TOML or JSON parser
-/// would hand them over (this crate does not depend on a format crate).
-#[cfg(test)]
-pub(crate) mod value {
-    use serde::de::value::{Error, MapDeserializer};
-    use serde::de::{Deserializer, IntoDeserializer, Visitor};
-    use serde::forward_to_deserialize_any;
-
-    /// A TOML-like value.
-    #[derive(Clone, Debug)]
-    pub enum Value {
-        Int(i64),
-        Float(f64),
-        Str(&'static str),
-        Table(Vec<(&'static str, Value)>),
-    }
-
-    impl<'de> IntoDeserializer<'de, Error> for Value {
-        type Deserializer = Value;
-        fn into_deserializer(self) -> Value {
-            self
-        }
-    }
-
-    impl<'de> Deserializer<'de> for Value {
-        type Error = Error;
-        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            match self {
-                Value::Int(i) => v.visit_i64(i),
-                Value::Float(f) => v.visit_f64(f),
-                Value::Str(s) => v.visit_str(s),
-                Value::Table(t) => v.visit_map(MapDeserializer::new(t.into_iter())),
-            }
-        }
-        fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            v.visit_some(self)
-        }
-        fn deserialize_enum<V: Visitor<'de>>(
-            self,
-            name: &'static str,
-            variants: &'static [&'static str],
-            v: V,
-        ) -> Result<V::Value, Error> {
-            match self {
-                // A unit variant written as a string, as TOML writes `policy = "softmax"`.
-                Value::Str(s) => s.into_deserializer().deserialize_enum(name, variants, v),
-                other => other.deserialize_any(v),
-            }
-        }
-        forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf unit unit_struct newtype_struct seq tuple tuple_struct map struct
-            identifier ignored_any
-        }
-    }
-
-    /// Deserializes a `T` from a table.
-    pub fn from_table<T: serde::de::DeserializeOwned>(
-        table: Vec<(&'static str, Value)>,
-    ) -> Result<T, Error> {
-        T::deserialize(Value::Table(table))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::value::{Value, from_table};
     use super::*;
     use crate::tabular::PolicyKind;
+    use crate::tabular::testing::value::{Value, from_table};
 
     #[test]
     fn flat_table_deserializes_with_defaults_for_missing_keys() {
@@ -355,5 +410,143 @@ mod tests {
         );
         let e = AgentConfig::QLearning(d()).build(0, 4).err().unwrap();
         assert!(e.to_string().contains("`n_features`"), "{e}");
+    }
+
+    /// One config of every algorithm, with its defaults.
+    fn every_default() -> Vec<AgentConfig> {
+        AgentConfig::ALGORITHMS
+            .iter()
+            .map(|&name| from_table(vec![("algorithm", Value::Str(name))]).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_algorithm_name_round_trips() {
+        let configs = every_default();
+        for (config, name) in configs.iter().zip(AgentConfig::ALGORITHMS) {
+            assert_eq!(config.algorithm(), name);
+            config.validate().unwrap();
+        }
+        assert!(configs.iter().filter(|c| c.exploring_starts()).count() == 0);
+        let es: AgentConfig = from_table(vec![
+            ("algorithm", Value::Str("mc_control")),
+            ("variant", Value::Str("exploring_starts")),
+        ])
+        .unwrap();
+        assert!(es.exploring_starts());
+    }
+
+    /// parameters() then load_parameters() into a fresh agent gives the same values; a
+    /// wrong length is an error naming both lengths.
+    #[test]
+    fn parameters_round_trip_and_wrong_lengths_are_errors() {
+        use crate::tabular::testing::{build, discrete, learn};
+        for config in every_default() {
+            let mut env = discrete("CliffWalking-v1", false);
+            let mut agent = build(&config, &env);
+            learn(&mut env, agent.as_mut(), 20, 1);
+            let params = agent.parameters();
+            assert!(params.iter().any(|&p| p != 0.0), "{}", config.algorithm());
+            let mut fresh = build(&config, &env);
+            fresh.load_parameters(&params).unwrap();
+            assert_eq!(fresh.parameters(), params);
+            for s in 0..48 {
+                assert_eq!(
+                    fresh.value(&[s]),
+                    agent.value(&[s]),
+                    "{}",
+                    config.algorithm()
+                );
+            }
+            let e = fresh.load_parameters(&params[1..]).unwrap_err().to_string();
+            let (got, want) = (params.len() - 1, params.len());
+            assert!(
+                e.contains("`parameters`")
+                    && e.contains(&format!("{got} values"))
+                    && e.contains(&format!("expected {want} values")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_config_names_its_bad_key() {
+        let bad = |table: Vec<(&'static str, Value)>, key: &str| {
+            let config: AgentConfig = from_table(table).unwrap();
+            let e = config.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+            assert!(config.build(4, 2).is_err());
+        };
+        let s = Value::Str;
+        bad(
+            vec![("algorithm", s("n_step_sarsa")), ("n", Value::Int(0))],
+            "n",
+        );
+        for name in [
+            "td_lambda",
+            "sarsa_lambda",
+            "q_lambda",
+            "true_online_sarsa_lambda",
+            "true_online_td_lambda",
+        ] {
+            bad(
+                vec![("algorithm", s(name)), ("lambda", Value::Float(1.1))],
+                "lambda",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("trace_cutoff", Value::Float(1.0))],
+                "trace_cutoff",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("alpha", Value::Float(0.0))],
+                "alpha",
+            );
+            bad(
+                vec![("algorithm", s(name)), ("gamma", Value::Float(-0.5))],
+                "gamma",
+            );
+        }
+        for name in [
+            "mc_control",
+            "sarsa",
+            "expected_sarsa",
+            "double_q_learning",
+            "sarsa_lambda",
+            "q_lambda",
+            "true_online_sarsa_lambda",
+        ] {
+            bad(
+                vec![("algorithm", s(name)), ("epsilon", Value::Float(2.0))],
+                "epsilon",
+            );
+        }
+        bad(
+            vec![
+                ("algorithm", s("mc_control")),
+                ("variant", s("off_policy")),
+                ("alpha", Value::Float(0.1)),
+            ],
+            "alpha",
+        );
+        // Keys of another algorithm are unknown here.
+        for (name, key) in [
+            ("td_lambda", "epsilon"),
+            ("sarsa", "lambda"),
+            ("true_online_td_lambda", "trace"),
+            ("q_learning", "n"),
+        ] {
+            let e =
+                from_table::<AgentConfig>(vec![("algorithm", s(name)), (key, Value::Float(0.5))])
+                    .unwrap_err()
+                    .to_string();
+            assert!(e.contains(&format!("unknown field `{key}`")), "{name}: {e}");
+        }
+        let e = from_table::<AgentConfig>(vec![
+            ("algorithm", s("sarsa_lambda")),
+            ("trace", s("dutchy")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`dutchy`") && e.contains("`replacing`"), "{e}");
     }
 }

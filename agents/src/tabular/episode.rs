@@ -100,31 +100,44 @@ where
     run_from(env, agent, &first, rng, limit)
 }
 
-/// The states an exploring start may begin in: every non-terminal state the env can be in —
-/// a start state, or the next state of some transition. Walls, and CliffWalking's cliff
-/// cells (stepping into one lands on the start), are never such states.
+/// The states an exploring start may begin in: every non-terminal state the env can reach
+/// from its start states, in increasing order. Walls, and CliffWalking's cliff cells
+/// (stepping into one lands on the start), are not among them.
+///
+/// ```
+/// use qlab_agents::tabular::exploring_start_states;
+/// use qlab_envs::gridworld::GridWorld;
+/// # fn main() -> qlab_envs::Result<()> {
+/// let maze = GridWorld::from_map("S#\n.G")?;
+/// assert_eq!(exploring_start_states(&maze), [0, 2]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn exploring_start_states(model: &dyn Model) -> Vec<usize> {
     let n = model.n_states();
-    let mut reachable = vec![false; n];
+    let mut reached = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
     for &(s, p) in model.initial_states() {
-        if p > 0.0 {
-            reachable[s] = true;
+        if p > 0.0 && !reached[s] {
+            reached[s] = true;
+            stack.push(s);
         }
     }
-    for s in 0..n {
+    while let Some(s) = stack.pop() {
         if model.is_terminal(s) {
             continue;
         }
         for a in 0..model.n_actions() {
             for t in model.transitions(s, a) {
-                if t.prob > 0.0 {
-                    reachable[t.next_state] = true;
+                if t.prob > 0.0 && !reached[t.next_state] {
+                    reached[t.next_state] = true;
+                    stack.push(t.next_state);
                 }
             }
         }
     }
     (0..n)
-        .filter(|&s| reachable[s] && !model.is_terminal(s))
+        .filter(|&s| reached[s] && !model.is_terminal(s))
         .collect()
 }
 
@@ -189,7 +202,14 @@ where
     let mut ret = 0.0;
     let mut length = 0u64;
     loop {
-        let step = env.step(action)?;
+        // Read the step in place rather than moving it out of the `Result`: the move copies
+        // the struct with wide loads that stall on the callee's narrower stores, which cost
+        // a third of the loop's time on CliffWalking.
+        let result = env.step(action);
+        let step = match result {
+            Ok(ref step) => step,
+            Err(e) => return Err(e.into()),
+        };
         ret += step.reward;
         length += 1;
         let truncated = step.truncated || length >= limit;
@@ -274,4 +294,212 @@ where
         std: (m2 / episodes as f64).sqrt(),
         episodes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tabular::testing::{build, discrete, mean_sd};
+    use crate::tabular::{
+        AgentConfig, QLearning, QLearningConfig, SarsaLambda, SarsaLambdaConfig, Schedule,
+    };
+    use qlab_envs::cartpole::{CartPole, CartPoleConfig};
+    use qlab_envs::wrappers::{TileCoding, TimeLimit};
+
+    #[test]
+    fn max_steps_truncates_and_the_agent_sees_it() {
+        let mut env = discrete("WindyGridworld-v0", false);
+        let mut agent = build(&AgentConfig::QLearning(QLearningConfig::default()), &env);
+        let mut rng = EnvRng::new(0);
+        let out = run_episode(&mut env, agent.as_mut(), Some(0), &mut rng, Some(5)).unwrap();
+        assert_eq!(
+            out,
+            EpisodeOutcome {
+                ret: -5.0,
+                length: 5,
+                terminated: false,
+                truncated: true
+            }
+        );
+        let e = run_episode(&mut env, agent.as_mut(), None, &mut rng, Some(0)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value 0 for `max_steps`: expected at least 1"
+        );
+        // The env's own time limit truncates too: GridWorld-v0 after 100 steps, for an agent
+        // that keeps walking Left (action 3) into the edge from the top-left start.
+        let mut grid = discrete("GridWorld-v0", false);
+        let config = QLearningConfig {
+            epsilon: Schedule::Constant(0.0),
+            ..Default::default()
+        };
+        let mut agent = QLearning::new(&config, 16, 4).unwrap();
+        let mut left = vec![0.0; 64];
+        left[3] = 1.0;
+        agent.load_parameters(&left).unwrap();
+        let out = run_episode(&mut grid, &mut agent, Some(1), &mut rng, None).unwrap();
+        assert_eq!(
+            (out.length, out.truncated, out.terminated),
+            (100, true, false)
+        );
+    }
+
+    #[test]
+    fn evaluate_greedy_reports_mean_and_std() {
+        // "S G" in one row: only Right (action 1) reaches the goal, in 2 steps.
+        let config = qlab_envs::gridworld::GridWorldConfig {
+            map: "S.G".into(),
+            ..Default::default()
+        };
+        let mut env = qlab_envs::gridworld::GridWorld::new(config).unwrap();
+        let mut agent = QLearning::new(&QLearningConfig::default(), 3, 4).unwrap();
+        let mut rng = EnvRng::new(0);
+        let mut right = vec![0.0; 12];
+        right[1] = 1.0;
+        right[4 + 1] = 1.0;
+        agent.load_parameters(&right).unwrap();
+        let eval = evaluate_greedy(&mut env, &agent, 5, Some(0), &mut rng, None).unwrap();
+        assert_eq!((eval.mean, eval.std, eval.episodes), (1.0, 0.0, 5));
+        // With all values equal the greedy actions are random; a cap stops the wandering.
+        let fresh = QLearning::new(&QLearningConfig::default(), 3, 4).unwrap();
+        let eval = evaluate_greedy(&mut env, &fresh, 200, None, &mut rng, Some(4)).unwrap();
+        assert!(
+            eval.mean > 0.0 && eval.mean < 1.0 && eval.std > 0.0,
+            "{eval:?}"
+        );
+        let e = evaluate_greedy(&mut env, &fresh, 0, None, &mut rng, None).unwrap_err();
+        assert!(e.to_string().contains("`episodes`"));
+    }
+
+    #[test]
+    fn env_errors_and_empty_start_sets_are_errors() {
+        // An agent with more actions than the env: its action 4 is not in Discrete(4).
+        let mut env = discrete("CliffWalking-v1", false);
+        let mut agent = QLearning::new(
+            &QLearningConfig {
+                epsilon: Schedule::Constant(0.0),
+                ..Default::default()
+            },
+            48,
+            5,
+        )
+        .unwrap();
+        let mut w = vec![0.0; 48 * 5];
+        w[36 * 5 + 4] = 1.0;
+        agent.load_parameters(&w).unwrap();
+        let mut rng = EnvRng::new(0);
+        let e = run_episode(&mut env, &mut agent, Some(0), &mut rng, None).unwrap_err();
+        assert!(matches!(e, Error::Env(_)), "{e}");
+        assert!(e.to_string().contains("Discrete(4)"), "{e}");
+        let e = run_episode_exploring_starts(&mut env, &mut agent, &[], None, &mut rng, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("`exploring_starts`"), "{e}");
+    }
+
+    #[test]
+    fn exploring_starts_cover_every_reachable_state() {
+        let env = discrete("CliffWalking-v1", false);
+        let states = exploring_start_states(env.model().unwrap());
+        // 48 cells less the 10 cliff cells and the goal.
+        assert_eq!(states.len(), 37);
+        assert!(states.contains(&36) && !states.contains(&37) && !states.contains(&47));
+        let mut env = discrete("CliffWalking-v1", false);
+        let mut agent = build(&AgentConfig::QLearning(QLearningConfig::default()), &env);
+        let mut rng = EnvRng::new(1);
+        let mut first = [0usize; 48];
+        for _ in 0..3700 {
+            let mut probe = FirstState {
+                inner: agent.as_mut(),
+                first: None,
+            };
+            run_episode_exploring_starts(&mut env, &mut probe, &states, None, &mut rng, Some(1))
+                .unwrap();
+            first[probe.first.unwrap()] += 1;
+        }
+        for &s in &states {
+            // 100 expected each; 5 binomial standard deviations.
+            assert!(
+                (first[s] as f64 - 100.0).abs() < 5.0 * 9.9,
+                "{s}: {}",
+                first[s]
+            );
+        }
+    }
+
+    /// Records the first state an agent is started in.
+    struct FirstState<'a> {
+        inner: &'a mut dyn Agent,
+        first: Option<usize>,
+    }
+
+    impl Agent for FirstState<'_> {
+        fn n_actions(&self) -> usize {
+            self.inner.n_actions()
+        }
+        fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
+            self.first = Some(x[0]);
+            self.inner.start(x, rng)
+        }
+        fn step(&mut self, r: f64, x: &[usize], te: bool, tr: bool, rng: &mut EnvRng) -> usize {
+            self.inner.step(r, x, te, tr, rng)
+        }
+        fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
+            self.inner.greedy(x, rng)
+        }
+        fn value(&self, x: &[usize]) -> f64 {
+            self.inner.value(x)
+        }
+        fn epsilon(&self) -> f64 {
+            self.inner.epsilon()
+        }
+        fn parameters(&self) -> Vec<f64> {
+            self.inner.parameters()
+        }
+        fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
+            self.inner.load_parameters(params)
+        }
+    }
+
+    /// Linear function approximation through the same code: SARSA(λ) (α = 0.5, divided by
+    /// the 8 tilings; λ = 0.9, replacing traces, γ = 0.99, greedy) on tile-coded CartPole
+    /// with S&B's reward (−1 on failure, 0 otherwise, so that zero initial values are
+    /// optimistic). Over 10 seeds the mean length of episodes 181–200 was 468–500 (of 500),
+    /// up from 105–352 for episodes 1–20.
+    #[test]
+    fn tile_coded_cart_pole_learns_to_balance() {
+        let env = TimeLimit::new(
+            CartPole::new(CartPoleConfig {
+                sutton_barto_reward: true,
+                ..Default::default()
+            }),
+            500,
+        );
+        let bounds = [
+            Some((-2.4, 2.4)),
+            Some((-3.0, 3.0)),
+            Some((-0.21, 0.21)),
+            Some((-3.5, 3.5)),
+        ];
+        let mut env = TileCoding::with_bounds(env, 8, &[4; 4], &bounds, 1 << 14).unwrap();
+        let config = SarsaLambdaConfig {
+            alpha: 0.5,
+            lambda: 0.9,
+            gamma: 0.99,
+            epsilon: Schedule::Constant(0.0),
+            ..Default::default()
+        };
+        let mut agent = SarsaLambda::new(&config, 1 << 14, 2).unwrap();
+        let mut rng = EnvRng::new(0);
+        let lengths: Vec<f64> = (0..200)
+            .map(|e| {
+                let seed = (e == 0).then_some(0);
+                run_episode(&mut env, &mut agent, seed, &mut rng, None)
+                    .unwrap()
+                    .length as f64
+            })
+            .collect();
+        let (first, _) = mean_sd(&lengths[..20]);
+        let (last, _) = mean_sd(&lengths[180..]);
+        assert!(last > 450.0 && last > first, "{first} → {last}");
+    }
 }

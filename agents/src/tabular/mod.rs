@@ -3,8 +3,23 @@
 //! Every agent here sees a state as the indices of its **active binary features**. A tabular
 //! state is a single index (the env's state index, i.e. one-hot features); tile coding gives
 //! one index per tiling. Action values are linear in the features,
-//! `Q(s, a) = Σ_{i active in s} w[a][i]`, so the same code is tabular with one-hot features and
-//! linear function approximation with tile-coded ones (Sutton & Barto ch. 9–12).
+//! `Q(s, a) = Σ_{i active in s} w[i · n_actions + a]`, so the same code is tabular with
+//! one-hot features and linear function approximation with tile-coded ones (Sutton & Barto,
+//! *Reinforcement Learning*, 2nd ed., ch. 9–12).
+//!
+//! | `algorithm` | agent | S&B |
+//! |---|---|---|
+//! | `mc_control` | [`McControl`]: exploring starts, on-policy ε-soft, off-policy (weighted or ordinary importance sampling) | §5.3–5.7 |
+//! | `sarsa` | [`Sarsa`] | §6.4 |
+//! | `q_learning` | [`QLearning`] | §6.5 |
+//! | `expected_sarsa` | [`ExpectedSarsa`] | §6.6 |
+//! | `double_q_learning` | [`DoubleQLearning`] | §6.7 |
+//! | `n_step_sarsa` | [`NStepSarsa`] | §7.2 |
+//! | `td_lambda` | [`TdLambda`]: prediction of the uniformly random policy | §12.2 |
+//! | `true_online_td_lambda` | [`TrueOnlineTdLambda`]: prediction | §12.5 |
+//! | `sarsa_lambda` | [`SarsaLambda`] | §12.7 |
+//! | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambda`] | §12.7 |
+//! | `q_lambda` | [`QLambda`]: Watkins's Q(λ) | §12.10 |
 //!
 //! - Configs: [`AgentConfig`] holds any agent's config, tagged by `algorithm`; each agent has
 //!   its own `XConfig` (serde + `Default`) documenting every key's default and valid range.
@@ -16,24 +31,74 @@
 //!   [`StepSize`].
 //! - Exploration: [`policy`] (ε-greedy, softmax, greedy, ties always broken uniformly at
 //!   random) with [`Schedule`]s over episodes.
+//! - Traces: accumulating, replacing or dutch ([`TraceKind`]), kept sparse with a cutoff
+//!   ([`SparseTraces`]).
 //! - The episode loop: [`run_episode`], [`run_episode_exploring_starts`],
 //!   [`evaluate_greedy`].
+//!
+//! ```
+//! use qlab_agents::tabular::{AgentConfig, SarsaConfig, StepSize, evaluate_greedy, run_episode};
+//! use qlab_envs::{make, AnyEnv, EnvRng, Params};
+//! # fn main() -> qlab_agents::Result<()> {
+//! let AnyEnv::Discrete(mut env) = make("WindyGridworld-v0", &Params::new())? else {
+//!     unreachable!()
+//! };
+//! let config = AgentConfig::Sarsa(SarsaConfig { alpha: StepSize::Constant(0.5), ..Default::default() });
+//! config.validate()?;
+//! let mut agent = config.build(70, 4)?;
+//! let mut rng = EnvRng::new(0);
+//! let first = run_episode(&mut env, agent.as_mut(), Some(0), &mut rng, None)?;
+//! for _ in 0..300 {
+//!     run_episode(&mut env, agent.as_mut(), None, &mut rng, None)?;
+//! }
+//! // The first episode wanders for hundreds of steps; the greedy policy learned is short
+//! // (15 steps is the shortest path; a greedy policy can also loop, hence the cap).
+//! let greedy = evaluate_greedy(&mut env, agent.as_ref(), 1, None, &mut rng, Some(1000))?;
+//! assert!(first.length > 100 && -greedy.mean < 30.0);
+//! # Ok(())
+//! # }
+//! ```
 
 mod config;
+mod double_q_learning;
 mod episode;
+mod expected_sarsa;
+mod mc_control;
+mod n_step_sarsa;
 pub mod policy;
+mod q_lambda;
 mod q_learning;
+mod sarsa;
+mod sarsa_lambda;
 mod schedule;
+mod td_lambda;
+#[cfg(test)]
+mod testing;
+mod traces;
+mod true_online;
 mod values;
 
 pub use config::AgentConfig;
+pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
     EpisodeOutcome, Evaluation, Features, evaluate_greedy, exploring_start_states, run_episode,
     run_episode_exploring_starts,
 };
+pub use expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
+pub use mc_control::{ImportanceSampling, McControl, McControlConfig, McVariant, Visits};
+pub use n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
 pub use policy::{Policy, PolicyKind};
+pub use q_lambda::{QLambda, QLambdaConfig};
 pub use q_learning::{QLearning, QLearningConfig};
+pub use sarsa::{Sarsa, SarsaConfig};
+pub use sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
 pub use schedule::{Schedule, StepSize};
+pub use td_lambda::{TdLambda, TdLambdaConfig};
+pub use traces::{SparseTraces, TraceKind};
+pub use true_online::{
+    TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig, TrueOnlineTdLambda,
+    TrueOnlineTdLambdaConfig,
+};
 pub use values::ActionValues;
 
 use qlab_envs::EnvRng;
@@ -42,15 +107,24 @@ use qlab_envs::EnvRng;
 ///
 /// The runner drives it as RL-Glue does: `start` with the first state, then `step` with each
 /// reward and next state, until a step reports the end of the episode. `step` returns the next
-/// action, which the runner takes unless the episode ended.
+/// action, which the runner takes unless the episode ended ([`run_episode`] is that loop).
 ///
 /// # Contract
-/// - Features are indices below the `n_features` the agent was built with; an agent never
-///   panics on them being out of range in release builds only because the runner checks them.
+/// An implementor guarantees:
+/// - Features are indices below the `n_features` the agent was built with (the runner builds
+///   it with the size of the observation space). An index out of range panics on slice
+///   indexing; it is a bug of the caller, not an input error.
 /// - `terminated` means the next state is terminal: its value is 0 and the agent must not
 ///   bootstrap from it. `truncated` (without `terminated`) ends the episode but the next state
 ///   is an ordinary state: TD agents bootstrap from it; Monte Carlo agents end the return there.
+/// - After a step that ends the episode, the action returned is meaningless (0 here), and
+///   the next call is `start`.
 /// - All randomness comes from the `rng` passed in, so a seeded run is bit-identical.
+/// - `step` allocates nothing once the agent has seen its largest state (Monte Carlo control
+///   records the episode in buffers that grow to the longest episode).
+/// - [`parameters`](Agent::parameters) are the learned weights only (visit counts, traces and
+///   the episode number are learner state and are not included): `w[i · n_actions + a]` for
+///   the control agents (Double Q-learning: `Q₁` then `Q₂`), `w[i]` for the prediction agents.
 pub trait Agent: Send {
     /// The number of actions.
     fn n_actions(&self) -> usize;

@@ -65,7 +65,16 @@ pub fn max_and_ties(n: usize, q: impl Fn(usize) -> f64) -> (f64, usize) {
 /// The largest of `q(0), …, q(n − 1)`.
 #[inline]
 pub fn max_value(n: usize, q: impl Fn(usize) -> f64) -> f64 {
-    (1..n).fold(q(0), |m, a| m.max(q(a)))
+    // A plain comparison rather than `f64::max`, whose NaN handling lengthens the dependency
+    // chain of this hot loop; values are never NaN unless learning has diverged.
+    let mut m = q(0);
+    for a in 1..n {
+        let v = q(a);
+        if v > m {
+            m = v;
+        }
+    }
+    m
 }
 
 /// With probability `epsilon` a uniformly random action (any of the `n`, the greedy ones

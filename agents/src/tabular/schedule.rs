@@ -92,7 +92,7 @@ impl Schedule {
                 end,
                 episodes,
             } => {
-                if k - 1 >= episodes {
+                if k > episodes {
                     end
                 } else {
                     start + (end - start) * ((k - 1) as f64 / episodes as f64)

@@ -1,7 +1,7 @@
 //! [`ActionValues`]: the weights of a linear action-value function on binary features, shared
 //! by every control agent.
 
-use super::policy;
+use super::policy::{self, Policy};
 use super::schedule::StepSize;
 use crate::{Error, Result};
 use qlab_envs::EnvRng;
@@ -73,34 +73,80 @@ impl ActionValues {
     #[inline]
     pub fn q(&self, x: &[usize], a: usize) -> f64 {
         let n = self.n_actions;
-        x.iter().map(|&i| self.w[i * n + a]).sum()
+        match *x {
+            [i] => self.w[i * n + a],
+            _ => x.iter().map(|&i| self.w[i * n + a]).sum(),
+        }
     }
 
     /// `max_a Q(x, a)`.
     #[inline]
     pub fn max(&self, x: &[usize]) -> f64 {
-        policy::max_value(self.n_actions, |a| self.q(x, a))
+        match *x {
+            [i] => {
+                let row = self.row(i);
+                policy::max_value(row.len(), |a| row[a])
+            }
+            _ => policy::max_value(self.n_actions, |a| self.q(x, a)),
+        }
     }
 
     /// The greedy action in `x`, ties broken uniformly at random.
     #[inline]
     pub fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        policy::greedy(self.n_actions, |a| self.q(x, a), rng)
+        match *x {
+            [i] => {
+                let row = self.row(i);
+                policy::greedy(row.len(), |a| row[a], rng)
+            }
+            _ => policy::greedy(self.n_actions, |a| self.q(x, a), rng),
+        }
+    }
+
+    /// An action in `x` drawn from `policy`.
+    #[inline]
+    pub fn sample(&self, policy: &Policy, x: &[usize], rng: &mut EnvRng) -> usize {
+        match *x {
+            [i] => {
+                let row = self.row(i);
+                policy.sample(row.len(), |a| row[a], rng)
+            }
+            _ => policy.sample(self.n_actions, |a| self.q(x, a), rng),
+        }
+    }
+
+    /// `Σ_a π(a | x) Q(x, a)` under `policy`.
+    #[inline]
+    pub fn expectation(&self, policy: &Policy, x: &[usize]) -> f64 {
+        match *x {
+            [i] => {
+                let row = self.row(i);
+                policy.expectation(row.len(), |a| row[a])
+            }
+            _ => policy.expectation(self.n_actions, |a| self.q(x, a)),
+        }
+    }
+
+    /// The weights of feature `i`, one per action: `Q(s, ·)` of tabular state `i`.
+    #[inline]
+    fn row(&self, i: usize) -> &[f64] {
+        &self.w[i * self.n_actions..(i + 1) * self.n_actions]
     }
 
     /// Moves `Q(x, a)` by the step size times `error` (the target minus `Q(x, a)`).
     #[inline]
     pub fn update(&mut self, x: &[usize], a: usize, error: f64) {
         let n = self.n_actions;
-        let m = x.len() as f64;
-        match self.alpha {
-            StepSize::Constant(alpha) => {
-                let step = alpha / m * error;
+        match (self.alpha, x) {
+            (StepSize::Constant(alpha), &[i]) => self.w[i * n + a] += alpha * error,
+            (StepSize::Constant(alpha), _) => {
+                let step = alpha / x.len() as f64 * error;
                 for &i in x {
                     self.w[i * n + a] += step;
                 }
             }
-            StepSize::SampleAverage => {
+            (StepSize::SampleAverage, _) => {
+                let m = x.len() as f64;
                 for &i in x {
                     let k = i * n + a;
                     self.counts[k] += 1.0;
@@ -115,9 +161,24 @@ impl ActionValues {
     /// # Errors
     /// If `params` does not hold exactly `n_features × n_actions` values.
     pub fn load(&mut self, params: &[f64]) -> Result<()> {
-        check_len(params.len(), self.n_features, self.n_actions, 1)?;
+        let (nf, na) = (self.n_features, self.n_actions);
+        check_len(params.len(), nf * na, || {
+            format!("{nf} features × {na} actions")
+        })?;
         self.w.copy_from_slice(params);
         Ok(())
+    }
+}
+
+/// Overwrites `dst` with `src`, without allocating once `dst` has grown to the largest
+/// state seen.
+#[inline]
+pub(crate) fn copy_features(dst: &mut Vec<usize>, src: &[usize]) {
+    dst.clear();
+    if let [i] = *src {
+        dst.push(i);
+    } else {
+        dst.extend_from_slice(src);
     }
 }
 
@@ -132,26 +193,15 @@ pub(crate) fn check_sizes(n_features: usize, n_actions: usize) -> Result<()> {
     Ok(())
 }
 
-/// A parameter vector of `tables × n_features × n_actions` values.
-pub(crate) fn check_len(
-    len: usize,
-    n_features: usize,
-    n_actions: usize,
-    tables: usize,
-) -> Result<()> {
-    let want = tables * n_features * n_actions;
+/// A parameter vector of `want` values; `shape` says what they are, for the message.
+pub(crate) fn check_len(len: usize, want: usize, shape: impl FnOnce() -> String) -> Result<()> {
     if len == want {
         return Ok(());
     }
-    let shape = if tables == 1 {
-        format!("{n_features} features × {n_actions} actions")
-    } else {
-        format!("{tables} tables × {n_features} features × {n_actions} actions")
-    };
     Err(Error::config(
         "parameters",
         format!("{len} values"),
-        format!("{want} values ({shape})"),
+        format!("{want} values ({})", shape()),
     ))
 }
 
