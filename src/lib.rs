@@ -8,4 +8,7 @@ pub use qlab_agents as agents;
 pub use qlab_envs as envs;
 
 pub mod cmd;
+pub mod config;
 pub mod params;
+pub mod plot;
+pub mod runner;

@@ -1,4 +1,5 @@
-//! `qlab bench`: env throughput through the public API.
+//! `qlab bench`: env throughput through the public API, or the runner's training throughput
+//! on an experiment config.
 
 use std::time::Instant;
 
@@ -118,6 +119,61 @@ fn time_vector<E: Env<Action = usize>>(
         envs.step(&actions)?;
     }
     Ok((rounds * envs.num_envs() as u64) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// A training-throughput measurement: one seed of a config through the runner's training
+/// loop, on one thread, with everything it records (metrics, evaluations, the saved agent)
+/// written to a temporary run directory that is removed afterwards.
+#[derive(Clone, Debug)]
+pub struct TrainBench {
+    /// The config file.
+    pub config: String,
+    /// `--set` overrides.
+    pub sets: Vec<String>,
+    /// Replaces the budget with this many env steps, if given.
+    pub steps: Option<u64>,
+}
+
+/// Runs the config's first seed and reports one line:
+/// `config=… env=… algorithm=… steps=N episodes=M seconds=S steps_per_second=X`.
+///
+/// The time is the seed's whole run: building the env and agent, training, recording, the
+/// evaluations the config asks for and saving the agent.
+pub fn run_config(b: &TrainBench) -> Result<String> {
+    use crate::config::{Budget, Config};
+    use crate::runner::{self, Experiment, Failure, progress::Display};
+
+    let mut config = Config::load(&b.config, &b.sets)?;
+    if let Some(steps) = b.steps {
+        if steps == 0 {
+            bail!("--steps must be at least 1, got 0");
+        }
+        config.set_budget(Budget::Steps(steps));
+    }
+    let first = config.train.seeds[0];
+    config.set_seeds(vec![first]);
+    let exp = Experiment::new(config)?;
+    let dir = std::env::temp_dir().join(format!(
+        "qlab-bench-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    crate::runner::record::create_run_dir(&dir).map_err(Failure)?;
+    let summary = runner::train(&exp, &dir, 1, Display::Quiet);
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = &summary?.per_seed[0];
+    Ok(format!(
+        "config={} env={} algorithm={} steps={} episodes={} seconds={:.3} steps_per_second={:.0}\n",
+        b.config,
+        exp.config.env.id,
+        exp.config.agent.algorithm(),
+        s.steps,
+        s.episodes,
+        s.wall_seconds,
+        s.steps_per_second
+    ))
 }
 
 /// Steps `env` `steps` times with uniformly random actions; returns steps per second.

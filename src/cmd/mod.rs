@@ -2,6 +2,11 @@
 //! to stdout.
 
 pub mod bench;
+pub mod compare;
 pub mod envs;
+pub mod eval;
+pub mod plot;
+pub mod render;
 pub mod rollout;
 pub mod solve;
+pub mod train;

@@ -20,14 +20,18 @@
 //! as `method=backward_induction`. For the infinite horizon the sweeps go on, by default
 //! (`--theta 0`), until the values stop changing to the last bit, so that the digits printed
 //! are the fixed point's, not a tolerance's. `--show` adds, for a GridWorld, the values and the greedy
-//! policy drawn on the map.
+//! policy drawn on the map; `--plot FILE.png` draws them as a heat map
+//! ([`crate::plot::heatmap`]) and adds the line `plot=FILE.png`.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use qlab_agents::dp::{self, DpConfig, DpSolution};
 use qlab_envs::gridworld::{Cell, GridWorld, Move};
 use qlab_envs::{AnyEnv, Model, Params};
+
+use crate::plot::heatmap::{HeatMap, value_heatmap};
 
 /// How far ahead to look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +89,8 @@ pub struct Solve {
     pub method: Method,
     /// Also draw the values and the policy (GridWorlds).
     pub show: bool,
+    /// Also draw them as a heat map into this PNG or SVG file (GridWorlds).
+    pub plot: Option<PathBuf>,
 }
 
 /// Solves the env; returns the text to print (nothing is printed, so an error leaves stdout
@@ -138,6 +144,20 @@ pub fn run(r: &Solve) -> Result<String> {
         "value={}",
         full_precision(dp::start_value(model, &solution.values))
     );
+    if let Some(path) = &r.plot {
+        let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
+            .map_err(|_| anyhow!("--plot draws GridWorld envs only; {} is not one", r.env))?;
+        let grid = GridWorld::new(config)?;
+        let mut map = HeatMap::for_gridworld(&grid, &solution.values, &solution.policy)?;
+        map.title = match solution.horizon {
+            Some(h) => format!("{}: values with {h} steps left, greedy policy", r.env),
+            None => format!("{}: optimal values and greedy policy", r.env),
+        };
+        // Cells of 40 to 96 pixels, about 800 pixels across the grid.
+        let cell = (800 / grid.cols() as u32).clamp(40, 96);
+        value_heatmap(&map, path, cell)?;
+        let _ = writeln!(out, "plot={}", path.display());
+    }
     if r.show {
         let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
             .map_err(|_| anyhow!("--show draws GridWorld envs only; {} is not one", r.env))?;
@@ -282,6 +302,7 @@ mod tests {
             horizon,
             method,
             show: true,
+            plot: None,
         })
     }
 

@@ -1,0 +1,35 @@
+//! `qlab eval`: reload a run's learned agents and evaluate them greedily.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::runner;
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct Eval {
+    /// The run directory written by `qlab train`.
+    pub run_dir: PathBuf,
+    /// Episodes per seed (default: the config's `eval_episodes`).
+    pub episodes: Option<u64>,
+}
+
+/// Evaluates every saved agent of the run; returns CSV, one row per seed:
+/// `seed,mean_return,std_return,episodes`. The mean over seeds goes to stderr.
+///
+/// The episodes are seeded as the run's own evaluations were, so with the config's
+/// `eval_episodes` each row repeats the seed's `final_eval_mean_return` exactly.
+pub fn run(e: &Eval) -> Result<String> {
+    let results = runner::evaluate(&e.run_dir, e.episodes)?;
+    let mut out = String::from("seed,mean_return,std_return,episodes\n");
+    for r in &results {
+        let v = &r.evaluation;
+        let _ = writeln!(out, "{},{},{},{}", r.seed, v.mean, v.std, v.episodes);
+    }
+    let n = results.len() as f64;
+    let mean = results.iter().map(|r| r.evaluation.mean).sum::<f64>() / n;
+    eprintln!("mean return over {} seeds: {mean:.4}", results.len());
+    Ok(out)
+}

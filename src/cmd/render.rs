@@ -1,0 +1,159 @@
+//! `qlab render`: watch episodes of an env with random actions, or of a run's greedy agent,
+//! as an animated GIF or as text in the terminal.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use qlab_agents::tabular::Features;
+use qlab_envs::{AnyEnv, Env, EnvRng, Params};
+use rand::SeedableRng;
+
+use crate::config::Config;
+use crate::plot::gif::write_gif;
+use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
+use crate::runner::envs::EnvVisitor;
+use crate::runner::{Experiment, record};
+
+/// Whose episodes to render.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A registered env with random actions.
+    Env {
+        /// The env id.
+        id: String,
+        /// Env parameters.
+        params: Params,
+    },
+    /// The greedy agent of a run directory written by `qlab train`: the agent saved by its
+    /// first seed that saved one, in the env its `config.toml` describes (features included).
+    Run(PathBuf),
+}
+
+/// What one rendering needs.
+#[derive(Clone, Debug)]
+pub struct Render {
+    /// Whose episodes.
+    pub source: Source,
+    /// Episodes, seed, step limit, captions.
+    pub playback: Playback,
+    /// The GIF file; `None` prints text frames to stdout.
+    pub out: Option<PathBuf>,
+    /// GIF frames per second; `None` for the env's own rate (Gymnasium's `render_fps`:
+    /// CartPole 50, grid worlds 4).
+    pub fps: Option<f64>,
+}
+
+/// Plays the episodes; returns the text frames, or a line describing the GIF written.
+pub fn run(r: &Render) -> Result<String> {
+    if let Some(out) = &r.out {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if ext.as_deref() != Some("gif") {
+            bail!("--out {}: the file name must end in .gif", out.display());
+        }
+    }
+    let view = if r.out.is_some() {
+        View::Rgb
+    } else {
+        View::Ansi
+    };
+    let (rec, default_fps) = match &r.source {
+        Source::Env { id, params } => {
+            let mut env = qlab_envs::make(id, params)?;
+            let n = env.action_space().flat_dim();
+            let mut policy = RandomPolicy::new(n, r.playback.seed.wrapping_add(1));
+            let fps = match env {
+                AnyEnv::Vector(_) => 50.0,
+                AnyEnv::Discrete(_) => 4.0,
+            };
+            (play(&mut env, &mut policy, &r.playback, view)?, fps)
+        }
+        Source::Run(dir) => render_run(dir, &r.playback, view)?,
+    };
+    let Some(out) = &r.out else {
+        return Ok(rec.text);
+    };
+    let fps = r.fps.unwrap_or(default_fps);
+    write_gif(out, &rec.frames, fps)?;
+    let returns: Vec<String> = rec
+        .episodes
+        .iter()
+        .map(|(ret, _)| ret.to_string())
+        .collect();
+    Ok(format!(
+        "{}: {} episode{}, {} frames at {fps} fps, returns {}\n",
+        out.display(),
+        rec.episodes.len(),
+        if rec.episodes.len() == 1 { "" } else { "s" },
+        rec.frames.len(),
+        returns.join(", ")
+    ))
+}
+
+/// Plays the greedy agent of a run: the config rebuilt as `qlab train` built it, the first
+/// seed's saved agent loaded into it, ties between actions broken by a stream seeded with
+/// the playback's seed.
+fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording, f64)> {
+    let config_path = dir.join("config.toml");
+    if !config_path.is_file() {
+        bail!(
+            "{}: RUN_DIR rendering needs a run written by qlab train (no config.toml here); \
+             use --env ID to render random actions",
+            dir.display()
+        );
+    }
+    let config = Config::load(&config_path.display().to_string(), &[])?;
+    let exp = Experiment::new(config)?;
+    let seed_dir = exp
+        .config
+        .train
+        .seeds
+        .iter()
+        .map(|s| dir.join(format!("seed_{s}")))
+        .find(|d| d.join("agent.json").is_file())
+        .with_context(|| {
+            format!(
+                "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
+                 (no seed_<k>/agent.json here)",
+                dir.display()
+            )
+        })?;
+    let (_, params) = record::load_agent(&seed_dir)?;
+    let mut agent = exp.config.agent.build(exp.n_features, exp.n_actions)?;
+    agent
+        .load_parameters(&params)
+        .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+    struct Greedy<'a> {
+        agent: &'a dyn qlab_agents::tabular::Agent,
+        playback: &'a Playback,
+        view: View,
+    }
+    impl EnvVisitor for Greedy<'_> {
+        type Output = Result<(Recording, f64)>;
+        fn visit<E, F>(self, make: F) -> Self::Output
+        where
+            E: Env<Action = usize>,
+            E::Obs: Features,
+            F: Fn() -> Result<E> + Sync,
+        {
+            let mut env = make()?;
+            // Box observations are CartPoles (50 fps), state indices grid worlds (4 fps).
+            let fps = if env.model().is_some() { 4.0 } else { 50.0 };
+            let mut rng = EnvRng::seed_from_u64(self.playback.seed);
+            let rec = play_with(
+                &mut env,
+                |obs| self.agent.greedy(obs.features(), &mut rng),
+                self.playback,
+                self.view,
+            )?;
+            Ok((rec, fps))
+        }
+    }
+    exp.spec.visit(Greedy {
+        agent: agent.as_ref(),
+        playback,
+        view,
+    })
+}

@@ -1,0 +1,112 @@
+//! `qlab train`: run an experiment config once per seed.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::config::{Config, parse_seeds};
+use crate::runner::progress::Display;
+use crate::runner::record::{self, Summary};
+use crate::runner::{self, Experiment, Failure};
+
+/// What to run.
+#[derive(Clone, Debug, Default)]
+pub struct Train {
+    /// The config file.
+    pub config: String,
+    /// `--seeds`, replacing `[train] seeds`: `0..10`, `0,3,7` or `5`.
+    pub seeds: Option<String>,
+    /// `--set SECTION.KEY=VALUE` overrides, in order.
+    pub sets: Vec<String>,
+    /// `--out`: the run directory, which must not exist.
+    pub out: Option<PathBuf>,
+    /// `--threads`: the most seeds run at once (default: the number of cores).
+    pub threads: Option<usize>,
+    /// `--quiet`: no progress on stderr.
+    pub quiet: bool,
+}
+
+/// Reads and checks the config with its overrides, as `train` and `bench` take them.
+pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<Experiment> {
+    let mut config = Config::load(config, sets)?;
+    if let Some(seeds) = seeds {
+        config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
+    }
+    Experiment::new(config)
+}
+
+/// Runs the experiment; returns the run directory and a table of the seeds' results.
+///
+/// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+pub fn run(t: &Train) -> Result<String> {
+    let exp = experiment(&t.config, &t.sets, t.seeds.as_deref())?;
+    let threads = match t.threads {
+        Some(0) => bail!("--threads must be at least 1, got 0"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    for w in &exp.warnings {
+        eprintln!("warning: {w}");
+    }
+    let dir = match &t.out {
+        Some(dir) => {
+            record::create_run_dir(dir)?;
+            dir.clone()
+        }
+        None => record::default_run_dir(
+            &exp.config.output.dir,
+            &exp.config.env.id,
+            exp.config.agent.algorithm(),
+        )
+        .map_err(Failure)?,
+    };
+    let display = if t.quiet {
+        Display::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Display::Bar
+    } else {
+        Display::Lines
+    };
+    eprintln!("run directory: {}", dir.display());
+    let summary = runner::train(&exp, &dir, threads, display)?;
+    Ok(report(&dir, &summary))
+}
+
+/// The run directory and one line per seed, then the aggregate.
+pub fn report(dir: &std::path::Path, s: &Summary) -> String {
+    let mut out = format!("{}\n", dir.display());
+    let _ = writeln!(
+        out,
+        "{:>6} {:>9} {:>12} {:>9} {:>12} {:>12} {:>12}",
+        "seed", "episodes", "steps", "seconds", "steps/s", "final eval", "last window"
+    );
+    let opt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3}"));
+    for p in &s.per_seed {
+        let _ = writeln!(
+            out,
+            "{:>6} {:>9} {:>12} {:>9.3} {:>12.0} {:>12.3} {:>12}",
+            p.seed,
+            p.episodes,
+            p.steps,
+            p.wall_seconds,
+            p.steps_per_second,
+            p.final_eval_mean_return,
+            opt(p.final_window_mean_return)
+        );
+    }
+    let a = &s.aggregate;
+    let _ = writeln!(
+        out,
+        "{:>6} {:>9} {:>12} {:>9.3} {:>12.0} {:>12.3} {:>12}",
+        "all",
+        a.episodes,
+        a.steps,
+        a.wall_seconds,
+        a.steps_per_second,
+        a.final_eval_mean_return,
+        opt(a.final_window_mean_return)
+    );
+    out
+}

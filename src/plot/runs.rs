@@ -1,0 +1,365 @@
+//! Reading the run directories `qlab train` writes.
+//!
+//! ```text
+//! RUN_DIR/
+//!   config.toml          the resolved config: [env] id, [agent] algorithm, ...
+//!   summary.json         per seed: seed, episodes, steps, wall_seconds, steps_per_second, ...
+//!   seed_<k>/
+//!     metrics.csv        one row per training episode: episode,step,return,length,...
+//!     eval.csv           one row per evaluation: step,mean_return,std_return,episodes
+//! ```
+//!
+//! Every column is found by its header name, never by its position, so that runs with more
+//! columns (DQN's `loss`, ...) read the same way.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// A CSV file of numbers and empty cells, read whole.
+///
+/// No quoting: the run files hold numbers, booleans and empty cells only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Where it was read from (for error messages).
+    pub path: PathBuf,
+    /// The header's column names, in order.
+    pub columns: Vec<String>,
+    /// The cells of each data row, as written.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Reads a CSV file.
+    pub fn read(path: &Path) -> Result<Table> {
+        let text =
+            fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Table::parse(path, &text)
+    }
+
+    /// Parses CSV text; `path` names it in errors. Every row must have the header's number of
+    /// cells; blank lines are skipped.
+    pub fn parse(path: &Path, text: &str) -> Result<Table> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((_, header)) = lines.next() else {
+            bail!("{}: empty file, expected a CSV header", path.display());
+        };
+        let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
+        let mut rows = Vec::new();
+        for (i, line) in lines {
+            let cells: Vec<String> = line.split(',').map(|c| c.trim().to_string()).collect();
+            if cells.len() != columns.len() {
+                bail!(
+                    "{}:{}: {} cells, but the header has {} columns",
+                    path.display(),
+                    i + 1,
+                    cells.len(),
+                    columns.len()
+                );
+            }
+            rows.push(cells);
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            columns,
+            rows,
+        })
+    }
+
+    /// The index of a column, if the header has it.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The cells of column `name` as numbers, `None` for an empty cell; `true` and `false`
+    /// read as 1 and 0.
+    ///
+    /// # Errors
+    /// A column the header lacks (the message lists those it has), or a cell that is not a
+    /// number (with its line).
+    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let Some(j) = self.index(name) else {
+            bail!(
+                "{}: no column `{name}`; the columns are: {}",
+                self.path.display(),
+                self.columns.join(", ")
+            );
+        };
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let cell = &row[j];
+                if cell.is_empty() {
+                    return Ok(None);
+                }
+                // Booleans (the `terminated` column) count as 1 and 0, so they average to rates.
+                match cell.as_str() {
+                    "true" => return Ok(Some(1.0)),
+                    "false" => return Ok(Some(0.0)),
+                    _ => {}
+                }
+                cell.parse::<f64>().map(Some).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}:{}: column `{name}` holds `{cell}`, not a number",
+                        self.path.display(),
+                        i + 2
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// One seed's records in a run directory.
+#[derive(Clone, Debug)]
+pub struct SeedRun {
+    /// The seed, from the directory name `seed_<k>`.
+    pub seed: u64,
+    /// The directory `RUN_DIR/seed_<k>`.
+    pub dir: PathBuf,
+    /// `metrics.csv`: one row per training episode.
+    pub metrics: Table,
+}
+
+impl SeedRun {
+    /// `eval.csv`, if the seed has one.
+    pub fn eval(&self) -> Result<Option<Table>> {
+        let path = self.dir.join("eval.csv");
+        if !path.exists() {
+            return Ok(None);
+        }
+        Table::read(&path).map(Some)
+    }
+}
+
+/// A run directory: its name, what its config says it ran, and its seeds.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The directory's own name.
+    pub name: String,
+    /// `[env] id` of `config.toml`, if it has one.
+    pub env_id: Option<String>,
+    /// `[agent] algorithm` of `config.toml`, if it has one.
+    pub algorithm: Option<String>,
+    /// The seeds, in increasing order.
+    pub seeds: Vec<SeedRun>,
+}
+
+impl Run {
+    /// Reads a run directory: `config.toml` (optional) and every `seed_<k>/metrics.csv`.
+    ///
+    /// # Errors
+    /// A directory that does not exist, or holds no `seed_<k>/metrics.csv`; an unreadable or
+    /// malformed file.
+    pub fn load(dir: &Path) -> Result<Run> {
+        if !dir.is_dir() {
+            bail!("run directory {} does not exist", dir.display());
+        }
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        let (env_id, algorithm) = read_config(&dir.join("config.toml"))?;
+        let mut seeds = Vec::new();
+        let entries =
+            fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+            let file_name = entry.file_name();
+            let Some(seed) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix("seed_"))
+                .and_then(|k| k.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let seed_dir = entry.path();
+            let metrics_path = seed_dir.join("metrics.csv");
+            if !metrics_path.is_file() {
+                bail!("{} has no metrics.csv", seed_dir.display());
+            }
+            seeds.push(SeedRun {
+                seed,
+                metrics: Table::read(&metrics_path)?,
+                dir: seed_dir,
+            });
+        }
+        if seeds.is_empty() {
+            bail!(
+                "{} is not a run directory: it has no seed_<k>/metrics.csv (qlab train writes them)",
+                dir.display()
+            );
+        }
+        seeds.sort_by_key(|s| s.seed);
+        Ok(Run {
+            dir: dir.to_path_buf(),
+            name,
+            env_id,
+            algorithm,
+            seeds,
+        })
+    }
+
+    /// The metric columns every seed's `metrics.csv` has (all but `episode` and `step`).
+    pub fn metric_names(&self) -> Vec<String> {
+        let first = &self.seeds[0].metrics.columns;
+        first
+            .iter()
+            .filter(|c| *c != "episode" && *c != "step")
+            .filter(|c| self.seeds.iter().all(|s| s.metrics.index(c).is_some()))
+            .cloned()
+            .collect()
+    }
+
+    /// `summary.json`, if the run has one (a run still going has none).
+    pub fn summary(&self) -> Result<Option<Summary>> {
+        let path = self.dir.join("summary.json");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Summary::parse(&path, &text).map(Some)
+    }
+}
+
+/// `[env] id` and `[agent] algorithm` of a config file; both `None` when there is no file.
+fn read_config(path: &Path) -> Result<(Option<String>, Option<String>)> {
+    if !path.exists() {
+        return Ok((None, None));
+    }
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?;
+    let get = |section: &str, key: &str| {
+        table
+            .get(section)
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Ok((get("env", "id"), get("agent", "algorithm")))
+}
+
+/// One seed's entry of `summary.json`. Each field is `None` when the file does not have it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeedSummary {
+    /// The seed.
+    pub seed: u64,
+    /// Training episodes.
+    pub episodes: Option<f64>,
+    /// Training env steps.
+    pub steps: Option<f64>,
+    /// Wall-clock seconds of the seed's training.
+    pub wall_seconds: Option<f64>,
+    /// Training env steps per wall-clock second.
+    pub steps_per_second: Option<f64>,
+    /// The mean return of the final greedy evaluation.
+    pub final_eval_mean_return: Option<f64>,
+}
+
+/// The per-seed part of `summary.json`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// One entry per seed.
+    pub seeds: Vec<SeedSummary>,
+}
+
+impl Summary {
+    /// Parses `summary.json`: the per-seed entries are the objects with a `seed` key, in the
+    /// first array of such objects (the document itself, or one of its top-level values).
+    pub fn parse(path: &Path, text: &str) -> Result<Summary> {
+        let doc: serde_json::Value = serde_json::from_str(text)
+            .with_context(|| format!("{}: not valid JSON", path.display()))?;
+        let is_seed_list = |v: &serde_json::Value| {
+            v.as_array().is_some_and(|a| {
+                !a.is_empty() && a.iter().all(|e| e.get("seed").is_some_and(|s| s.is_u64()))
+            })
+        };
+        let list = if is_seed_list(&doc) {
+            Some(&doc)
+        } else {
+            doc.as_object()
+                .and_then(|o| o.values().find(|v| is_seed_list(v)))
+        };
+        let Some(list) = list.and_then(|l| l.as_array()) else {
+            bail!(
+                "{}: no per-seed entries (a list of objects with a `seed` key)",
+                path.display()
+            );
+        };
+        let seeds = list
+            .iter()
+            .map(|e| {
+                let num = |k: &str| e.get(k).and_then(|v| v.as_f64());
+                SeedSummary {
+                    seed: e["seed"].as_u64().unwrap_or_default(),
+                    episodes: num("episodes"),
+                    steps: num("steps"),
+                    wall_seconds: num("wall_seconds"),
+                    steps_per_second: num("steps_per_second"),
+                    final_eval_mean_return: num("final_eval_mean_return"),
+                }
+            })
+            .collect();
+        Ok(Summary { seeds })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_found_by_name_and_empty_cells_are_none() {
+        let t = Table::parse(
+            Path::new("m.csv"),
+            "episode,step,return,terminated,value_rmse\n1,5,-5,true,\n2,9,-4,false,0.5\n",
+        )
+        .unwrap();
+        assert_eq!(t.numbers("terminated").unwrap(), vec![Some(1.0), Some(0.0)]);
+        assert_eq!(t.numbers("return").unwrap(), vec![Some(-5.0), Some(-4.0)]);
+        assert_eq!(t.numbers("value_rmse").unwrap(), vec![None, Some(0.5)]);
+        let e = t.numbers("loss").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "m.csv: no column `loss`; the columns are: episode, step, return, terminated, value_rmse"
+        );
+    }
+
+    #[test]
+    fn ragged_rows_and_text_cells_name_their_line() {
+        let e = Table::parse(Path::new("m.csv"), "a,b\n1,2\n3\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "m.csv:3: 1 cells, but the header has 2 columns");
+        let t = Table::parse(Path::new("m.csv"), "a,b\n1,2\nx,4\n").unwrap();
+        let e = t.numbers("a").unwrap_err().to_string();
+        assert_eq!(e, "m.csv:3: column `a` holds `x`, not a number");
+    }
+
+    #[test]
+    fn summary_entries_are_found_under_any_key() {
+        let text = r#"{"aggregate": {"episodes": 10},
+            "seeds": [{"seed": 0, "episodes": 10, "steps": 100, "wall_seconds": 0.5,
+                       "steps_per_second": 200.0, "final_eval_mean_return": -13.0},
+                      {"seed": 1, "episodes": 10}]}"#;
+        let s = Summary::parse(Path::new("summary.json"), text).unwrap();
+        assert_eq!(s.seeds.len(), 2);
+        assert_eq!(s.seeds[0].steps_per_second, Some(200.0));
+        assert_eq!(s.seeds[1].wall_seconds, None);
+        let e = Summary::parse(Path::new("summary.json"), "{}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no per-seed entries"), "{e}");
+    }
+}

@@ -1,0 +1,239 @@
+//! Building a config's env, wrapped so that the agents see active features, as a concrete type.
+//!
+//! The training loop is generic over the env, so the registered GridWorlds and CartPoles are
+//! built as their concrete types (stepped without dynamic dispatch or allocation); any other
+//! registered id goes through [`qlab_envs::make`]'s boxed form.
+
+use anyhow::Result;
+use qlab_agents::tabular::Features as ActiveFeatures;
+use qlab_envs::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
+use qlab_envs::gridworld::{GridWorld, GridWorldConfig};
+use qlab_envs::wrappers::{Discretize, TileCoding, TimeLimit};
+use qlab_envs::{AnyEnv, Env, Params, registry};
+
+use crate::config::{Config, Features};
+
+/// The env of a config, resolved: which concrete type, its settings, and its features.
+#[derive(Clone, Debug)]
+pub struct EnvSpec {
+    kind: Kind,
+    features: Features,
+    /// `[train] max_steps_per_episode`, applied under the env's own limit.
+    max_steps: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Grid(GridWorldConfig),
+    CartPole(CartPoleConfig),
+    CartPoleNoVelocity(CartPoleConfig),
+    /// Any other registered id, through `make`.
+    Other(String, Params),
+}
+
+/// What to do with the env type: [`EnvSpec::visit`] calls [`EnvVisitor::visit`] with a maker of
+/// fresh envs of the concrete type (one call per env needed: training, evaluation).
+pub trait EnvVisitor {
+    /// What the visit gives back.
+    type Output;
+
+    /// Works with envs made by `make`.
+    fn visit<E, F>(self, make: F) -> Self::Output
+    where
+        E: Env<Action = usize>,
+        E::Obs: ActiveFeatures,
+        F: Fn() -> Result<E> + Sync;
+}
+
+/// Why a config's env cannot be built.
+#[derive(Debug)]
+pub enum SpecError {
+    /// The env rejected its id or parameters.
+    Env(qlab_envs::Error),
+    /// A box observation without a `[features]` section (the message says which env).
+    NeedsFeatures(String),
+    /// A `[features]` section for an env that observes a state index.
+    NoFeaturesNeeded(String),
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecError::Env(e) => write!(f, "{e}"),
+            SpecError::NeedsFeatures(m) => write!(
+                f,
+                "{m}; add a [features] section (kind = \"tile_coding\" or \"discretize\")"
+            ),
+            SpecError::NoFeaturesNeeded(m) => write!(f, "{m}; remove the [features] section"),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl From<qlab_envs::Error> for SpecError {
+    fn from(e: qlab_envs::Error) -> Self {
+        SpecError::Env(e)
+    }
+}
+
+impl EnvSpec {
+    /// Resolves the config's `[env]`, `[features]` and `max_steps_per_episode`, checking that
+    /// the features suit the observation. The feature wrapper itself is checked by
+    /// [`EnvSpec::probe`].
+    pub fn new(config: &Config) -> std::result::Result<EnvSpec, SpecError> {
+        let (id, params) = (&config.env.id, &config.env.params);
+        let (kind, observes_box) = match id.as_str() {
+            "CartPole-v1" => (Kind::CartPole(registry::cartpole_config(id, params)?), true),
+            "CartPoleNoVelocity-v1" => (
+                Kind::CartPoleNoVelocity(registry::cartpole_config(id, params)?),
+                true,
+            ),
+            _ if GridWorldConfig::preset(id).is_some() => {
+                (Kind::Grid(registry::gridworld_config(id, params)?), false)
+            }
+            _ => {
+                let observes_box = matches!(qlab_envs::make(id, params)?, AnyEnv::Vector(_));
+                (Kind::Other(id.clone(), params.clone()), observes_box)
+            }
+        };
+        let space = || -> std::result::Result<String, SpecError> {
+            Ok(match qlab_envs::make(id, params)? {
+                AnyEnv::Discrete(e) => e.observation_space().to_string(),
+                AnyEnv::Vector(e) => e.observation_space().to_string(),
+            })
+        };
+        match (&config.features, observes_box) {
+            (Features::State, true) => {
+                return Err(SpecError::NeedsFeatures(format!(
+                    "{id} observes {}",
+                    space()?
+                )));
+            }
+            (Features::TileCoding(_) | Features::Discretize(_), false) => {
+                return Err(SpecError::NoFeaturesNeeded(format!(
+                    "{id} observes {}, already a state index",
+                    space()?
+                )));
+            }
+            _ => {}
+        }
+        Ok(EnvSpec {
+            kind,
+            features: config.features.clone(),
+            max_steps: config.train.max_steps_per_episode,
+        })
+    }
+
+    /// The env's time limit combined with `max_steps_per_episode`: the smaller.
+    fn limit(&self, registered: Option<u64>) -> u64 {
+        registered
+            .unwrap_or(u64::MAX)
+            .min(self.max_steps.unwrap_or(u64::MAX))
+    }
+
+    /// Calls `visitor` with a maker of this env, wrapped in its time limit and features.
+    pub fn visit<V: EnvVisitor>(&self, visitor: V) -> V::Output {
+        match &self.kind {
+            Kind::Grid(c) => {
+                let limit = self.limit(c.max_episode_steps);
+                // A GridWorld observes its state index: `Features::State` (checked by `probe`).
+                visitor.visit(move || Ok(TimeLimit::new(GridWorld::new(c.clone())?, limit)))
+            }
+            Kind::CartPole(c) => {
+                let limit = self.limit(Some(c.max_episode_steps));
+                self.with_features(visitor, move || {
+                    TimeLimit::new(CartPole::new(c.clone()), limit)
+                })
+            }
+            Kind::CartPoleNoVelocity(c) => {
+                let limit = self.limit(Some(c.max_episode_steps));
+                self.with_features(visitor, move || {
+                    TimeLimit::new(CartPoleNoVelocity::new(c.clone()), limit)
+                })
+            }
+            Kind::Other(id, params) => {
+                let limit = self.max_steps.unwrap_or(u64::MAX);
+                // `new` has built this env with these params, and matched the features to
+                // its kind of observation.
+                match self.features {
+                    Features::State => visitor.visit(move || match qlab_envs::make(id, params)? {
+                        AnyEnv::Discrete(e) => Ok(TimeLimit::new(e, limit)),
+                        AnyEnv::Vector(_) => unreachable!("{id} was checked to observe states"),
+                    }),
+                    _ => self.with_features(visitor, move || match qlab_envs::make(id, params) {
+                        Ok(AnyEnv::Vector(e)) => TimeLimit::new(e, limit),
+                        _ => unreachable!("{id} was checked to observe a box"),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Wraps envs of a box observation in the configured features.
+    fn with_features<V, E, F>(&self, visitor: V, make: F) -> V::Output
+    where
+        V: EnvVisitor,
+        E: Env<Action = usize>,
+        E::Obs: AsRef<[f32]>,
+        F: Fn() -> E + Sync,
+    {
+        match &self.features {
+            Features::TileCoding(t) => visitor.visit(move || {
+                Ok(TileCoding::with_bounds(
+                    make(),
+                    t.tilings,
+                    &t.tiles,
+                    &t.bounds,
+                    t.memory_size,
+                )?)
+            }),
+            Features::Discretize(d) => {
+                visitor.visit(move || Ok(Discretize::with_bounds(make(), &d.bins, &d.bounds)?))
+            }
+            Features::State => unreachable!("`EnvSpec::new` requires features for a box"),
+        }
+    }
+
+    /// Whether the observation goes through a `[features]` wrapper.
+    pub fn has_features(&self) -> bool {
+        self.features != Features::State
+    }
+
+    /// Builds one env to check that the config can make it, and returns its number of
+    /// features and of actions. Errors are the env's or the feature wrapper's.
+    pub fn probe(&self) -> Result<Probe> {
+        struct P;
+        impl EnvVisitor for P {
+            type Output = Result<Probe>;
+            fn visit<E, F>(self, make: F) -> Result<Probe>
+            where
+                E: Env<Action = usize>,
+                E::Obs: ActiveFeatures,
+                F: Fn() -> Result<E> + Sync,
+            {
+                let env = make()?;
+                Ok(Probe {
+                    name: env.name(),
+                    n_features: env.observation_space().as_discrete().map(|d| d.n),
+                    n_actions: env.action_space().as_discrete().map(|d| d.n),
+                    has_model: env.model().is_some(),
+                })
+            }
+        }
+        self.visit(P)
+    }
+}
+
+/// What [`EnvSpec::probe`] learns from one env.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The env's name.
+    pub name: String,
+    /// The number of features (the observation space's size), if it is discrete.
+    pub n_features: Option<usize>,
+    /// The number of actions, if discrete.
+    pub n_actions: Option<usize>,
+    /// Whether the env has an exact model.
+    pub has_model: bool,
+}

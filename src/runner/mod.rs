@@ -1,0 +1,444 @@
+//! The experiment runner: trains a config's agent once per seed, seeds in parallel, and
+//! records every run.
+//!
+//! [`Experiment::new`] checks everything a config implies before anything runs — the env with
+//! its parameters, the features, the agent at its real size, the dynamic-programming truth —
+//! and reports a problem as a [`ConfigError`] at the line that caused it. [`train`] then runs
+//! the seeds on a pool of threads and writes the run directory (see [`record`]); [`evaluate`]
+//! reloads a run's agents and plays them greedily.
+//!
+//! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
+//! config and seed give bit-identical metrics, whatever the number of threads.
+
+pub mod envs;
+pub mod progress;
+pub mod record;
+pub mod seed;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use qlab_agents::dp::{self, DpConfig};
+use qlab_agents::tabular::{Agent, AgentConfig, Evaluation, Features, exploring_start_states};
+use qlab_envs::{AnyEnv, Env, Model};
+
+use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
+use envs::{EnvSpec, EnvVisitor, SpecError};
+use progress::{Display, Progress};
+use record::{SeedSummary, Summary};
+
+/// A failure while running (as opposed to a problem with the config or the command line):
+/// `qlab` exits with status 1 for these, 2 for the others.
+#[derive(Debug)]
+pub struct Failure(pub anyhow::Error);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The true state values the agent's estimates are compared with: `V*` for control agents,
+/// `V^π` of the uniform random policy for prediction agents, by dynamic programming on the
+/// env's model with the agent's discount (infinite horizon: the env's time limit is left out).
+#[derive(Clone, Debug)]
+pub struct Truth {
+    /// The value of every state.
+    pub values: Vec<f64>,
+    /// The states compared: non-terminal states an episode can reach, as
+    /// [`dp::rms_error`] counts them.
+    pub(crate) states: Vec<usize>,
+}
+
+impl Truth {
+    fn new(model: &dyn Model, values: Vec<f64>) -> Truth {
+        let reachable = dp::reachable_states(model);
+        let states = (0..model.n_states())
+            .filter(|&s| reachable[s] && !model.is_terminal(s))
+            .collect();
+        Truth { values, states }
+    }
+
+    /// The RMS difference between `agent.value` and the truth over the compared states: the
+    /// same number as [`dp::rms_error`], without its per-call search of the reachable states.
+    #[inline]
+    pub fn rmse(&self, agent: &dyn Agent) -> f64 {
+        if self.states.is_empty() {
+            return 0.0;
+        }
+        let mut sum = 0.0;
+        for &s in &self.states {
+            sum += (agent.value(&[s]) - self.values[s]).powi(2);
+        }
+        (sum / self.states.len() as f64).sqrt()
+    }
+}
+
+/// Algorithms that learn the values of a fixed policy (the uniform random one) rather than
+/// control.
+pub const PREDICTION_ALGORITHMS: [&str; 2] = ["td_lambda", "true_online_td_lambda"];
+
+/// A config with everything it implies resolved and checked.
+pub struct Experiment {
+    /// The config.
+    pub config: Config,
+    /// How to build its env.
+    pub spec: EnvSpec,
+    /// The number of features the agent sees.
+    pub n_features: usize,
+    /// The number of actions.
+    pub n_actions: usize,
+    /// The true values, for envs with a model and no feature wrapper.
+    pub truth: Option<Truth>,
+    /// The start states of exploring starts, for agents that learn from them.
+    pub exploring_starts: Option<Vec<usize>>,
+    /// Things worth telling that do not stop the run (e.g. the truth could not be computed).
+    pub warnings: Vec<String>,
+}
+
+/// The discount the agent's config gives (every tabular config has a `gamma`).
+pub fn gamma(agent: &AgentConfig) -> f64 {
+    match toml::Value::try_from(agent) {
+        Ok(toml::Value::Table(t)) => t.get("gamma").and_then(toml::Value::as_float),
+        _ => None,
+    }
+    .unwrap_or(1.0)
+}
+
+impl Experiment {
+    /// Checks the config's env, features and agent together, and computes the truth.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] pointing at the key at fault.
+    pub fn new(config: Config) -> Result<Experiment> {
+        let spec = EnvSpec::new(&config).map_err(|e| spec_error(&config, e))?;
+        let probe = spec.probe().map_err(|e| probe_error(&config, &spec, e))?;
+        let n_features = probe
+            .n_features
+            .expect("`EnvSpec::new` checked the features");
+        let Some(n_actions) = probe.n_actions else {
+            bail!(config.error(
+                "env",
+                Some("id"),
+                format!(
+                    "{} has continuous actions; these agents need discrete ones",
+                    probe.name
+                )
+            ));
+        };
+        config
+            .agent
+            .build(n_features, n_actions)
+            .map_err(|e| agent_error(&config.doc, &e))?;
+
+        let mut warnings = Vec::new();
+        let model_env = match (&config.features, probe.has_model) {
+            (FeatureConfig::State, true) => {
+                match qlab_envs::make(&config.env.id, &config.env.params)? {
+                    AnyEnv::Discrete(e) => Some(e),
+                    AnyEnv::Vector(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let model = model_env.as_ref().and_then(|e| e.model());
+        let truth = model.and_then(|m| match solve(m, &config.agent) {
+            Ok(values) => Some(Truth::new(m, values)),
+            Err(e) => {
+                warnings.push(format!(
+                    "value_rmse left empty: the true values could not be computed: {e}"
+                ));
+                None
+            }
+        });
+        let exploring_starts = if config.agent.exploring_starts() {
+            let Some(m) = model else {
+                bail!(config.error(
+                    "agent",
+                    Some("algorithm"),
+                    format!(
+                        "{} learns from exploring starts, which need an env with a model \
+                         (a GridWorld); {} has none",
+                        config.agent.algorithm(),
+                        config.env.id
+                    )
+                ));
+            };
+            Some(exploring_start_states(m))
+        } else {
+            None
+        };
+        Ok(Experiment {
+            config,
+            spec,
+            n_features,
+            n_actions,
+            truth,
+            exploring_starts,
+            warnings,
+        })
+    }
+}
+
+/// The values the agent should learn: `V*`, or `V^π` of the uniform random policy for
+/// prediction algorithms.
+fn solve(model: &dyn Model, agent: &AgentConfig) -> qlab_agents::Result<Vec<f64>> {
+    let config = DpConfig {
+        gamma: gamma(agent),
+        ..DpConfig::default()
+    };
+    let solution = if PREDICTION_ALGORITHMS.contains(&agent.algorithm()) {
+        dp::evaluate_policy(model, &dp::uniform_random_policy(model), &config)?
+    } else {
+        dp::value_iteration(model, &config)?
+    };
+    Ok(solution.values)
+}
+
+/// The `[env]` or `[features]` key an env error is about.
+fn env_key(e: &qlab_envs::Error) -> Option<String> {
+    use qlab_envs::Error as E;
+    match e {
+        E::UnknownParam { key, .. } | E::InvalidParam { key, .. } => {
+            Some(key.split(['[', '.']).next().unwrap_or(key).to_string())
+        }
+        E::UnknownEnv { .. } => Some("id".into()),
+        E::Map { .. } => Some("map".into()),
+        E::Io { .. } => Some("map_file".into()),
+        _ => None,
+    }
+}
+
+fn spec_error(config: &Config, e: SpecError) -> ConfigError {
+    match &e {
+        SpecError::Env(inner) => config.error("env", env_key(inner).as_deref(), inner),
+        SpecError::NeedsFeatures(_) => config.error("env", Some("id"), &e),
+        SpecError::NoFeaturesNeeded(_) => config.error("features", Some("kind"), &e),
+    }
+}
+
+fn probe_error(config: &Config, spec: &EnvSpec, e: anyhow::Error) -> ConfigError {
+    let Some(inner) = e.downcast_ref::<qlab_envs::Error>() else {
+        return config.error("env", None, format!("{e:#}"));
+    };
+    if spec.has_features() {
+        // The wrapper names its arguments `n_tilings` and `bins`/`tiles`; the config `tilings`.
+        let key = env_key(inner).map(|k| {
+            if k == "n_tilings" {
+                "tilings".into()
+            } else {
+                k
+            }
+        });
+        config.error("features", key.as_deref(), inner)
+    } else {
+        config.error("env", env_key(inner).as_deref(), inner)
+    }
+}
+
+/// Runs every seed of `exp` into the new run directory `dir` on up to `threads` threads,
+/// showing progress as `display` says; returns the summary, also written to
+/// `dir/summary.json`.
+///
+/// Seeds that fail do not stop the others; the first failure is returned (as a [`Failure`])
+/// after the summary of the rest has been written.
+pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
+    let config_path = dir.join("config.toml");
+    std::fs::write(&config_path, exp.config.to_toml())
+        .with_context(|| format!("{}", config_path.display()))
+        .map_err(Failure)?;
+    let seeds = &exp.config.train.seeds;
+    let progress = Progress::new(seeds, exp.config.train.budget);
+    let start = Instant::now();
+    let results = exp.spec.visit(TrainSeeds {
+        exp,
+        dir,
+        threads: threads.clamp(1, seeds.len()),
+        progress: &progress,
+        display,
+    });
+    let wall = start.elapsed().as_secs_f64();
+    let mut done = Vec::new();
+    let mut failure = None;
+    for (seed, r) in seeds.iter().zip(results) {
+        match r {
+            Ok(s) => done.push(s),
+            Err(e) => {
+                failure.get_or_insert(e.context(format!("seed {seed}")));
+            }
+        }
+    }
+    let summary = Summary::new(
+        &exp.config.env.id,
+        exp.config.agent.algorithm(),
+        exp.config.output.window,
+        done,
+        wall,
+    );
+    summary.write(dir).map_err(Failure)?;
+    match failure {
+        Some(e) => Err(Failure(e).into()),
+        None => Ok(summary),
+    }
+}
+
+struct TrainSeeds<'a> {
+    exp: &'a Experiment,
+    dir: &'a Path,
+    threads: usize,
+    progress: &'a Progress,
+    display: Display,
+}
+
+impl EnvVisitor for TrainSeeds<'_> {
+    type Output = Vec<Result<SeedSummary>>;
+
+    fn visit<E, F>(self, make: F) -> Self::Output
+    where
+        E: Env<Action = usize>,
+        E::Obs: Features,
+        F: Fn() -> Result<E> + Sync,
+    {
+        let seeds = &self.exp.config.train.seeds;
+        let results: Vec<Mutex<Option<Result<SeedSummary>>>> =
+            seeds.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let finished = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let display = scope.spawn(|| self.progress.show(self.display, &finished));
+            let workers: Vec<_> = (0..self.threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&seed) = seeds.get(i) else { break };
+                            let dir = self.dir.join(format!("seed_{seed}"));
+                            let r =
+                                seed::train(self.exp, &make, seed, &dir, &self.progress.slots[i]);
+                            *results[i].lock().expect("no worker panics holding it") = Some(r);
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                if let Err(panic) = w.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            finished.store(true, Ordering::Release);
+            display.thread().unpark();
+        });
+        results
+            .into_iter()
+            .map(|r| {
+                r.into_inner()
+                    .expect("no worker panics holding it")
+                    .unwrap_or_else(|| Err(anyhow::anyhow!("not run")))
+            })
+            .collect()
+    }
+}
+
+/// One seed's reloaded agent, evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedEvaluation {
+    /// The seed.
+    pub seed: u64,
+    /// Its greedy evaluation.
+    pub evaluation: Evaluation,
+}
+
+/// Reloads the agents of the run in `dir` (written by [`train`]) and evaluates each greedily
+/// over `episodes` episodes (the config's `eval_episodes` if `None`), with the same episode
+/// seeds as the run's own evaluations: with the same number of episodes, the result equals
+/// the run's final evaluation.
+pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
+    let config_path = dir.join("config.toml");
+    if !config_path.is_file() {
+        bail!(
+            "{} is not a run directory: it has no config.toml",
+            dir.display()
+        );
+    }
+    let config = Config::load(&config_path.display().to_string(), &[])?;
+    let exp = Experiment::new(config)?;
+    let episodes = episodes.unwrap_or(exp.config.train.eval_episodes);
+    if episodes == 0 {
+        bail!("--episodes must be at least 1, got 0");
+    }
+    exp.spec.visit(EvalSeeds {
+        exp: &exp,
+        dir,
+        episodes,
+    })
+}
+
+struct EvalSeeds<'a> {
+    exp: &'a Experiment,
+    dir: &'a Path,
+    episodes: u64,
+}
+
+impl EnvVisitor for EvalSeeds<'_> {
+    type Output = Result<Vec<SeedEvaluation>>;
+
+    fn visit<E, F>(self, make: F) -> Self::Output
+    where
+        E: Env<Action = usize>,
+        E::Obs: Features,
+        F: Fn() -> Result<E> + Sync,
+    {
+        let exp = self.exp;
+        let mut out = Vec::new();
+        for &seed in &exp.config.train.seeds {
+            let seed_dir: PathBuf = self.dir.join(format!("seed_{seed}"));
+            if !seed_dir.join("agent.json").is_file() {
+                continue;
+            }
+            let (saved, params) = record::load_agent(&seed_dir)?;
+            let algorithm = exp.config.agent.algorithm();
+            if saved.algorithm != algorithm
+                || saved.n_features != exp.n_features
+                || saved.n_actions != exp.n_actions
+            {
+                bail!(
+                    "{}: a {} agent of {} features and {} actions, but config.toml makes a {} \
+                     agent of {} features and {} actions",
+                    seed_dir.join("agent.json").display(),
+                    saved.algorithm,
+                    saved.n_features,
+                    saved.n_actions,
+                    algorithm,
+                    exp.n_features,
+                    exp.n_actions
+                );
+            }
+            let mut agent = exp.config.agent.build(exp.n_features, exp.n_actions)?;
+            agent
+                .load_parameters(&params)
+                .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+            let mut env = make()?;
+            let evaluation = seed::evaluate(
+                &mut env,
+                agent.as_ref(),
+                seed,
+                self.episodes,
+                exp.config.train.eval_max_steps,
+            )
+            .map_err(Failure)?;
+            out.push(SeedEvaluation { seed, evaluation });
+        }
+        if out.is_empty() {
+            bail!(
+                "{} holds no saved agent (seed_<k>/agent.json)",
+                self.dir.display()
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,524 @@
+//! The files of a run: the run directory, `metrics.csv`, `eval.csv`, the saved agent and
+//! `summary.json`.
+//!
+//! ```text
+//! RUN_DIR/
+//!   config.toml          the resolved config: `qlab train RUN_DIR/config.toml` runs it again
+//!   summary.json         per seed and aggregated: episodes, steps, time, final evaluation
+//!   seed_<k>/
+//!     metrics.csv        one row per training episode
+//!     eval.csv           one row per greedy evaluation
+//!     agent.json         the agent's algorithm, sizes and the parameter file's layout
+//!     agent.bin          its parameters: little-endian f64, in `Agent::parameters` order
+//! ```
+//!
+//! Floats are written with Rust's shortest round-trip form, so that runs with bit-identical
+//! numbers give byte-identical files.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use qlab_agents::tabular::{Agent, Evaluation};
+use serde::{Deserialize, Serialize};
+
+/// The header of `metrics.csv`.
+pub const METRICS_HEADER: &str = "episode,step,return,length,terminated,epsilon,value_rmse";
+
+/// The header of `eval.csv`.
+pub const EVAL_HEADER: &str = "episode,step,mean_return,std_return,episodes";
+
+/// Creates the run directory `dir`; it must not exist yet, so that no run is overwritten.
+pub fn create_run_dir(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).with_context(|| format!("{}", parent.display()))?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+            "{} already exists; runs are never overwritten: choose another --out",
+            dir.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("{}", dir.display())),
+    }
+}
+
+/// A new run directory under `parent` named `<env>_<algorithm>_<UTC time>`, with `-2`, `-3`, …
+/// appended if that name is taken. The directory is created, so two runs started in the same
+/// second get different names.
+pub fn default_run_dir(parent: &Path, env: &str, algorithm: &str) -> Result<PathBuf> {
+    fs::create_dir_all(parent).with_context(|| format!("{}", parent.display()))?;
+    let base = format!("{env}_{algorithm}_{}", utc_timestamp());
+    for k in 1.. {
+        let name = if k == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{k}")
+        };
+        let dir = parent.join(name);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}", dir.display())),
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
+/// The current UTC time as `YYYYMMDD-HHMMSS`.
+fn utc_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// One row of `metrics.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpisodeRow {
+    /// The episode's number, from 1.
+    pub episode: u64,
+    /// Env steps taken in training when the episode ended.
+    pub step: u64,
+    /// Its undiscounted return.
+    pub ret: f64,
+    /// Its number of steps.
+    pub length: u64,
+    /// Whether it ended in a terminal state (else it was truncated).
+    pub terminated: bool,
+    /// The behaviour policy's ε when it ended.
+    pub epsilon: f64,
+    /// RMS error of the agent's values against the DP truth, where there is a model.
+    pub value_rmse: Option<f64>,
+}
+
+/// Writes `metrics.csv` and `eval.csv` of one seed as the run goes.
+pub struct Recorder {
+    metrics: BufWriter<File>,
+    eval: BufWriter<File>,
+    dir: PathBuf,
+    /// The last ε written, and its text with the comma (ε rarely changes between episodes).
+    epsilon: (u64, String),
+    row: Row,
+}
+
+fn create(path: &Path, header: &str) -> Result<BufWriter<File>> {
+    let file = File::create(path).with_context(|| format!("{}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 16, file);
+    writeln!(w, "{header}").with_context(|| format!("{}", path.display()))?;
+    Ok(w)
+}
+
+impl Recorder {
+    /// Creates `dir` (a seed's directory) and its two CSV files with their headers.
+    pub fn create(dir: &Path) -> Result<Recorder> {
+        fs::create_dir(dir).with_context(|| format!("{}", dir.display()))?;
+        Ok(Recorder {
+            metrics: create(&dir.join("metrics.csv"), METRICS_HEADER)?,
+            eval: create(&dir.join("eval.csv"), EVAL_HEADER)?,
+            dir: dir.to_path_buf(),
+            epsilon: (f64::NAN.to_bits(), String::new()),
+            row: Row::default(),
+        })
+    }
+
+    /// Appends one episode.
+    #[inline]
+    pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {
+        // One row is built in a stack buffer and handed over whole: formatting it costs less
+        // than the steps of a short episode.
+        let row = &mut self.row;
+        row.buf.clear();
+        row.u64(r.episode);
+        row.u64(r.step);
+        row.f64(r.ret);
+        row.u64(r.length);
+        row.text(if r.terminated { "true," } else { "false," });
+        if r.epsilon.to_bits() != self.epsilon.0 {
+            self.epsilon = (r.epsilon.to_bits(), Row::of(r.epsilon));
+        }
+        row.text(&self.epsilon.1);
+        if let Some(e) = r.value_rmse {
+            row.f64(e);
+        }
+        row.end();
+        self.metrics
+            .write_all(&row.buf)
+            .with_context(|| format!("{}", self.dir.join("metrics.csv").display()))
+    }
+
+    /// Appends one evaluation, and flushes both files so that a run stopped later keeps them.
+    pub fn evaluation(&mut self, episode: u64, step: u64, e: &Evaluation) -> Result<()> {
+        writeln!(
+            self.eval,
+            "{episode},{step},{},{},{}",
+            e.mean, e.std, e.episodes
+        )
+        .and_then(|()| self.eval.flush())
+        .with_context(|| format!("{}", self.dir.join("eval.csv").display()))?;
+        self.flush()
+    }
+
+    /// Flushes `metrics.csv`.
+    pub fn flush(&mut self) -> Result<()> {
+        self.metrics
+            .flush()
+            .with_context(|| format!("{}", self.dir.join("metrics.csv").display()))
+    }
+}
+
+/// One CSV row under construction: fields each followed by a comma, the last comma replaced
+/// by the line end. The buffer is kept from row to row.
+#[derive(Default)]
+struct Row {
+    buf: Vec<u8>,
+}
+
+impl Row {
+    /// `x` and a comma, as a new string.
+    fn of(x: f64) -> String {
+        let mut r = Row::default();
+        r.f64(x);
+        String::from_utf8_lossy(&r.buf).into_owned()
+    }
+
+    #[inline]
+    fn text(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    #[inline]
+    fn u64(&mut self, mut n: u64) {
+        let mut digits = [0u8; 21];
+        let mut i = digits.len() - 1;
+        digits[i] = b',';
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.buf.extend_from_slice(&digits[i..]);
+    }
+
+    /// `x` exactly as `format!("{x}")` writes it (the shortest text that reads back as the
+    /// same number, never in exponent form), and a comma.
+    #[inline]
+    fn f64(&mut self, x: f64) {
+        // Whole numbers (the returns of most tasks) as integers: below 2^53 every integer is
+        // a double and none shorter reads back as it, so this is `{}`'s text.
+        if x == x.trunc() && x.abs() < 9_007_199_254_740_992.0 {
+            if x.is_sign_negative() {
+                self.text("-");
+            }
+            self.u64(x.abs() as u64);
+            return;
+        }
+        use std::io::Write as _;
+        let _ = write!(self.buf, "{x},");
+    }
+
+    /// Replaces the trailing comma with the line end.
+    #[inline]
+    fn end(&mut self) {
+        if let Some(last) = self.buf.last_mut() {
+            *last = b'\n';
+        }
+    }
+}
+
+/// `agent.json`: what is needed to load `agent.bin` back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedAgent {
+    /// The `algorithm` of the config.
+    pub algorithm: String,
+    /// The number of features the agent was built with.
+    pub n_features: usize,
+    /// The number of actions.
+    pub n_actions: usize,
+    /// The number of parameters in `agent.bin`.
+    pub n_parameters: usize,
+    /// The parameter file's name, next to this one.
+    pub parameters: String,
+    /// Its format: `"f64-le"`, little-endian IEEE 754 doubles, in the agent's documented
+    /// order (`numpy.fromfile(path, "<f8")` reads it).
+    pub format: String,
+}
+
+/// Saves `agent` as `dir/agent.json` and `dir/agent.bin`.
+pub fn save_agent(dir: &Path, algorithm: &str, n_features: usize, agent: &dyn Agent) -> Result<()> {
+    let params = agent.parameters();
+    let mut bytes = Vec::with_capacity(params.len() * 8);
+    for p in &params {
+        bytes.extend_from_slice(&p.to_le_bytes());
+    }
+    let bin = dir.join("agent.bin");
+    fs::write(&bin, bytes).with_context(|| format!("{}", bin.display()))?;
+    let meta = SavedAgent {
+        algorithm: algorithm.to_string(),
+        n_features,
+        n_actions: agent.n_actions(),
+        n_parameters: params.len(),
+        parameters: "agent.bin".into(),
+        format: "f64-le".into(),
+    };
+    let json = dir.join("agent.json");
+    let text = serde_json::to_string_pretty(&meta).expect("plain data serializes") + "\n";
+    fs::write(&json, text).with_context(|| format!("{}", json.display()))
+}
+
+/// Reads `dir/agent.json` and the parameters it names.
+pub fn load_agent(dir: &Path) -> Result<(SavedAgent, Vec<f64>)> {
+    let json = dir.join("agent.json");
+    let text = fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
+    let meta: SavedAgent =
+        serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    if meta.format != "f64-le" {
+        bail!(
+            "{}: unknown parameter format `{}`; expected `f64-le`",
+            json.display(),
+            meta.format
+        );
+    }
+    let bin = dir.join(&meta.parameters);
+    let bytes = fs::read(&bin).with_context(|| format!("{}", bin.display()))?;
+    if bytes.len() != meta.n_parameters * 8 {
+        bail!(
+            "{}: {} bytes, expected {} ({} parameters of 8 bytes)",
+            bin.display(),
+            bytes.len(),
+            meta.n_parameters * 8,
+            meta.n_parameters
+        );
+    }
+    let params = bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    Ok((meta, params))
+}
+
+/// One seed's line of `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedSummary {
+    /// The seed.
+    pub seed: u64,
+    /// Training episodes completed.
+    pub episodes: u64,
+    /// Training env steps.
+    pub steps: u64,
+    /// Wall-clock seconds of the seed's whole run, evaluations and file writes included.
+    pub wall_seconds: f64,
+    /// `steps / wall_seconds`.
+    pub steps_per_second: f64,
+    /// Mean return of the last greedy evaluation.
+    pub final_eval_mean_return: f64,
+    /// Standard deviation of the returns of the last greedy evaluation.
+    pub final_eval_std_return: f64,
+    /// Mean training return over the last `window` episodes (fewer if fewer were played;
+    /// `null` if none).
+    pub final_window_mean_return: Option<f64>,
+    /// The best mean training return over `window` consecutive episodes (`null` if fewer
+    /// than `window` were played).
+    pub best_window_mean_return: Option<f64>,
+}
+
+/// The aggregate over seeds in `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    /// Seeds that finished.
+    pub seeds: usize,
+    /// Training episodes, all seeds together.
+    pub episodes: u64,
+    /// Training env steps, all seeds together.
+    pub steps: u64,
+    /// Wall-clock seconds of the whole run (seeds run in parallel).
+    pub wall_seconds: f64,
+    /// `steps / wall_seconds`: the run's throughput over all cores.
+    pub steps_per_second: f64,
+    /// Mean over seeds of `final_eval_mean_return`.
+    pub final_eval_mean_return: f64,
+    /// Standard deviation over seeds of `final_eval_mean_return` (population).
+    pub final_eval_mean_return_std: f64,
+    /// Mean over seeds of `final_window_mean_return` (`null` if a seed has none).
+    pub final_window_mean_return: Option<f64>,
+    /// Mean over seeds of `best_window_mean_return` (`null` if a seed has none).
+    pub best_window_mean_return: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The env id.
+    pub env: String,
+    /// The algorithm.
+    pub algorithm: String,
+    /// Episodes in the moving windows (`[output] window`).
+    pub window: u64,
+    /// One entry per finished seed, in the order of the seeds.
+    pub per_seed: Vec<SeedSummary>,
+    /// The same, over all finished seeds.
+    pub aggregate: Aggregate,
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> (f64, f64) {
+    let xs: Vec<f64> = xs.collect();
+    let n = xs.len().max(1) as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+    (m, var.sqrt())
+}
+
+impl Summary {
+    /// Aggregates `per_seed` (in seed order), run in `wall_seconds`.
+    pub fn new(
+        env: &str,
+        algorithm: &str,
+        window: u64,
+        per_seed: Vec<SeedSummary>,
+        wall_seconds: f64,
+    ) -> Summary {
+        let steps: u64 = per_seed.iter().map(|s| s.steps).sum();
+        let (final_eval, final_eval_std) = mean(per_seed.iter().map(|s| s.final_eval_mean_return));
+        let all = |f: fn(&SeedSummary) -> Option<f64>| -> Option<f64> {
+            let v: Option<Vec<f64>> = per_seed.iter().map(f).collect();
+            v.filter(|v| !v.is_empty()).map(|v| mean(v.into_iter()).0)
+        };
+        let aggregate = Aggregate {
+            seeds: per_seed.len(),
+            episodes: per_seed.iter().map(|s| s.episodes).sum(),
+            steps,
+            wall_seconds,
+            steps_per_second: steps as f64 / wall_seconds,
+            final_eval_mean_return: final_eval,
+            final_eval_mean_return_std: final_eval_std,
+            final_window_mean_return: all(|s| s.final_window_mean_return),
+            best_window_mean_return: all(|s| s.best_window_mean_return),
+        };
+        Summary {
+            env: env.to_string(),
+            algorithm: algorithm.to_string(),
+            window,
+            per_seed,
+            aggregate,
+        }
+    }
+
+    /// Writes `dir/summary.json`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("summary.json");
+        let text = serde_json::to_string_pretty(self).expect("plain data serializes") + "\n";
+        fs::write(&path, text).with_context(|| format!("{}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row writer's numbers are exactly `{}`'s, over whole numbers, ordinary fractions,
+    /// extremes and random bit patterns.
+    #[test]
+    fn rows_write_floats_as_display_does() {
+        let mut rng = qlab_envs::EnvRng::new(7);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -13.0,
+            0.1,
+            1e-7,
+            1.5e-300,
+            1e15,
+            9.0e15,
+            1e16,
+            1e300,
+            -2.5,
+            6.536416763623292,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            123456789.125,
+            0.30000000000000004,
+        ];
+        for _ in 0..20_000 {
+            use rand::RngCore;
+            values.push(f64::from_bits(rng.next_u64()));
+            values.push(rng.next_f64() * 1000.0 - 500.0);
+        }
+        for x in values {
+            let mut row = Row::default();
+            row.f64(x);
+            row.u64(u64::MAX);
+            row.end();
+            let want = format!("{x},{}\n", u64::MAX);
+            assert_eq!(std::str::from_utf8(&row.buf).unwrap(), want, "{:e}", x);
+        }
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // 2024-12-31 is day 20088 (`date -d 2024-12-31 +%s` / 86400).
+        assert_eq!(civil_from_days(20_088), (2024, 12, 31));
+        assert_eq!(civil_from_days(20_089), (2025, 1, 1));
+    }
+
+    #[test]
+    fn aggregate_means_over_seeds() {
+        let seed = |s, ret, best| SeedSummary {
+            seed: s,
+            episodes: 10,
+            steps: 100,
+            wall_seconds: 1.0,
+            steps_per_second: 100.0,
+            final_eval_mean_return: ret,
+            final_eval_std_return: 0.0,
+            final_window_mean_return: Some(ret),
+            best_window_mean_return: best,
+        };
+        let s = Summary::new(
+            "X",
+            "q_learning",
+            10,
+            vec![seed(0, -1.0, Some(1.0)), seed(1, -3.0, None)],
+            0.5,
+        );
+        let a = &s.aggregate;
+        assert_eq!((a.seeds, a.episodes, a.steps), (2, 20, 200));
+        assert_eq!(a.steps_per_second, 400.0);
+        assert_eq!(a.final_eval_mean_return, -2.0);
+        assert_eq!(a.final_eval_mean_return_std, 1.0);
+        assert_eq!(a.final_window_mean_return, Some(-2.0));
+        assert_eq!(a.best_window_mean_return, None);
+    }
+}
