@@ -13,5 +13,5 @@ mod error;
 pub mod tabular;
 
 pub use error::{Error, Result};
-pub use tabular::{Agent, AgentConfig};
 pub use qlab_envs as envs;
+pub use tabular::{Agent, AgentConfig};
