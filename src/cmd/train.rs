@@ -69,7 +69,9 @@ pub fn run(t: &Train) -> Result<String> {
     } else {
         Display::Lines
     };
-    eprintln!("run directory: {}", dir.display());
+    if !t.quiet {
+        eprintln!("run directory: {}", dir.display());
+    }
     let summary = runner::train(&exp, &dir, threads, display)?;
     Ok(report(&dir, &summary))
 }
