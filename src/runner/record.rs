@@ -160,10 +160,14 @@ impl Recorder {
             self.epsilon = (r.epsilon.to_bits(), Row::of(r.epsilon));
         }
         row.text(&self.epsilon.1);
-        if let Some(e) = r.value_rmse {
-            row.f64(e);
+        match r.value_rmse {
+            Some(e) => {
+                row.f64(e);
+                row.end();
+            }
+            // An empty last field: the comma after ε stays.
+            None => row.text("\n"),
         }
-        row.end();
         self.metrics
             .write_all(&row.buf)
             .with_context(|| format!("{}", self.dir.join("metrics.csv").display()))
