@@ -467,19 +467,16 @@ mod tests {
         let truth = exp.truth.as_ref().unwrap();
         let agent = exp.config.agent.build(48, 4).unwrap();
         let values: Vec<f64> = (0..48).map(|s| agent.value(&[s])).collect();
-        let env = GridWorldEnv::new("CliffWalking-v1");
+        let env = grid_world("CliffWalking-v1");
         let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
         assert_eq!(truth.rmse(agent.as_ref()).to_bits(), want.to_bits());
         // V* of the cliff walk from the start is −13 (the path along the cliff).
         assert_eq!(truth.values[36], -13.0);
     }
 
-    struct GridWorldEnv;
-    impl GridWorldEnv {
-        fn new(id: &str) -> qlab_envs::gridworld::GridWorld {
-            let config = qlab_envs::registry::gridworld_config(id, &qlab_envs::Params::new());
-            qlab_envs::gridworld::GridWorld::new(config.unwrap()).unwrap()
-        }
+    fn grid_world(id: &str) -> qlab_envs::gridworld::GridWorld {
+        let config = qlab_envs::registry::gridworld_config(id, &qlab_envs::Params::new());
+        qlab_envs::gridworld::GridWorld::new(config.unwrap()).unwrap()
     }
 
     /// Every algorithm keeps the runner's `value_rmse` exact: learning from an episode changes
