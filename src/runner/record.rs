@@ -226,7 +226,10 @@ impl Row {
                 break;
             }
         }
-        self.buf.extend_from_slice(&digits[i..]);
+        // Byte by byte: for a few bytes, `extend_from_slice` calls `memcpy`, which costs more.
+        for &d in &digits[i..] {
+            self.buf.push(d);
+        }
     }
 
     /// `x` exactly as `format!("{x}")` writes it (the shortest text that reads back as the
