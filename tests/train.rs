@@ -448,6 +448,51 @@ fn runs_are_never_overwritten() {
     assert!(names[0].starts_with("CliffWalking-v1_sarsa_"), "{names:?}");
 }
 
+/// A failure while running (here: the run directory cannot be made) exits 1, not 2.
+#[test]
+fn failures_while_running_exit_1() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let run = qlab(&["train", &config, "--out", "/dev/null/run", "-q"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.starts_with("error: /dev/null: "), "{run:?}");
+}
+
+/// `max_steps_per_episode` truncates episodes under the env's own limit, in training and in
+/// evaluation.
+#[test]
+fn max_steps_per_episode_truncates() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("run");
+    qlab(&[
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--set",
+        "train.max_steps_per_episode=5",
+        "-q",
+    ])
+    .ok();
+    let metrics = read(out.join("seed_0/metrics.csv"));
+    for row in metrics.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        // The goal is 13 steps away: every episode is cut at 5 steps.
+        assert_eq!((f[3], f[4]), ("5", "false"), "{row}");
+    }
+    let eval = read(out.join("seed_0/eval.csv"));
+    assert!(
+        eval.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap() >= -500.0),
+        "{eval}"
+    );
+}
+
 /// Without a terminal, progress is plain lines on stderr, and stdout holds the table.
 #[test]
 fn progress_is_plain_lines_off_a_terminal() {

@@ -30,24 +30,36 @@ pub const METRICS_HEADER: &str = "episode,step,return,length,terminated,epsilon,
 pub const EVAL_HEADER: &str = "episode,step,mean_return,std_return,episodes";
 
 /// Creates the run directory `dir`; it must not exist yet, so that no run is overwritten.
+///
+/// # Errors
+/// An existing `dir` is the caller's mistake (a plain error); any other failure to create it
+/// is a [`Failure`](super::Failure).
 pub fn create_run_dir(dir: &Path) -> Result<()> {
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).with_context(|| format!("{}", parent.display()))?;
-    }
-    match fs::create_dir(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+    if dir.exists() {
+        bail!(
             "{} already exists; runs are never overwritten: choose another --out",
             dir.display()
-        ),
-        Err(e) => Err(e).with_context(|| format!("{}", dir.display())),
+        );
     }
+    let made = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => fs::create_dir_all(parent).with_context(|| format!("{}", parent.display())),
+        None => Ok(()),
+    }
+    .and_then(|()| fs::create_dir(dir).with_context(|| format!("{}", dir.display())));
+    made.map_err(|e| super::Failure(e).into())
 }
 
 /// A new run directory under `parent` named `<env>_<algorithm>_<UTC time>`, with `-2`, `-3`, …
 /// appended if that name is taken. The directory is created, so two runs started in the same
 /// second get different names.
+///
+/// # Errors
+/// A [`Failure`](super::Failure) when a directory cannot be created.
 pub fn default_run_dir(parent: &Path, env: &str, algorithm: &str) -> Result<PathBuf> {
+    create_named(parent, env, algorithm).map_err(|e| super::Failure(e).into())
+}
+
+fn create_named(parent: &Path, env: &str, algorithm: &str) -> Result<PathBuf> {
     fs::create_dir_all(parent).with_context(|| format!("{}", parent.display()))?;
     let base = format!("{env}_{algorithm}_{}", utc_timestamp());
     for k in 1.. {
