@@ -507,7 +507,7 @@ fn progress_is_plain_lines_off_a_terminal() {
     );
     let last = run.stderr.lines().last().unwrap();
     assert!(
-        last.starts_with("120/120 episodes · 4/4 seeds done · "),
+        last.starts_with("120/120 episodes · 4/4 seeds · "),
         "{run:?}"
     );
     assert!(run.stdout.lines().nth(1).unwrap().contains("final eval"));
