@@ -1,7 +1,12 @@
 //! qlab: a reinforcement-learning and control toolkit.
 //!
 //! This crate is the facade over [`qlab_envs`] (environments) and [`qlab_agents`] (agents),
-//! and holds the `qlab` command-line tool's commands.
+//! and holds the experiment runner and the `qlab` command-line tool's commands:
+//!
+//! - [`config`]: experiment configs (TOML), checked whole, every error at its file and line;
+//! - [`runner`]: trains a config once per seed, seeds in parallel, and writes the run
+//!   directory;
+//! - [`cmd`]: the subcommands.
 #![deny(missing_docs)]
 
 pub use qlab_agents as agents;

@@ -141,7 +141,7 @@ pub struct TrainBench {
 /// evaluations the config asks for and saving the agent.
 pub fn run_config(b: &TrainBench) -> Result<String> {
     use crate::config::{Budget, Config};
-    use crate::runner::{self, Experiment, Failure, progress::Display};
+    use crate::runner::{self, Experiment, progress::Display};
 
     let mut config = Config::load(&b.config, &b.sets)?;
     if let Some(steps) = b.steps {
@@ -160,7 +160,7 @@ pub fn run_config(b: &TrainBench) -> Result<String> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
-    crate::runner::record::create_run_dir(&dir).map_err(Failure)?;
+    crate::runner::record::create_run_dir(&dir)?;
     let summary = runner::train(&exp, &dir, 1, Display::Quiet);
     let _ = std::fs::remove_dir_all(&dir);
     let s = &summary?.per_seed[0];

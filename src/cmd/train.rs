@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::config::{Config, parse_seeds};
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
-use crate::runner::{self, Experiment, Failure};
+use crate::runner::{self, Experiment};
 
 /// What to run.
 #[derive(Clone, Debug, Default)]
@@ -59,8 +59,7 @@ pub fn run(t: &Train) -> Result<String> {
             &exp.config.output.dir,
             &exp.config.env.id,
             exp.config.agent.algorithm(),
-        )
-        .map_err(Failure)?,
+        )?,
     };
     let display = if t.quiet {
         Display::Quiet
@@ -69,7 +68,9 @@ pub fn run(t: &Train) -> Result<String> {
     } else {
         Display::Lines
     };
-    eprintln!("run directory: {}", dir.display());
+    if !t.quiet {
+        eprintln!("run directory: {}", dir.display());
+    }
     let summary = runner::train(&exp, &dir, threads, display)?;
     Ok(report(&dir, &summary))
 }

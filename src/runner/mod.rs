@@ -442,3 +442,114 @@ impl EnvVisitor for EvalSeeds<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn experiment(text: &str) -> Experiment {
+        Experiment::new(Config::parse("t.toml", text, &[]).unwrap()).unwrap()
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("qlab-runner-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// `Truth::rmse` is `dp::rms_error` of the agent's values, bit for bit.
+    #[test]
+    fn truth_rmse_is_dp_rms_error() {
+        let exp = experiment(
+            "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'q_learning'\n\
+             initial_value = -3.25\n[train]\nepisodes = 1\n",
+        );
+        let truth = exp.truth.as_ref().unwrap();
+        let agent = exp.config.agent.build(48, 4).unwrap();
+        let values: Vec<f64> = (0..48).map(|s| agent.value(&[s])).collect();
+        let env = grid_world("CliffWalking-v1");
+        let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
+        assert_eq!(truth.rmse(agent.as_ref()).to_bits(), want.to_bits());
+        // V* of the cliff walk from the start is −13 (the path along the cliff).
+        assert_eq!(truth.values[36], -13.0);
+    }
+
+    fn grid_world(id: &str) -> qlab_envs::gridworld::GridWorld {
+        let config = qlab_envs::registry::gridworld_config(id, &qlab_envs::Params::new());
+        qlab_envs::gridworld::GridWorld::new(config.unwrap()).unwrap()
+    }
+
+    /// Every algorithm keeps the runner's `value_rmse` exact: learning from an episode changes
+    /// only the values of the states it visited. Debug builds compare the incrementally kept
+    /// error with the full sum after every episode; this runs each algorithm long enough for
+    /// that comparison to mean something (traces, n-step tails, Monte Carlo returns, exploring
+    /// starts).
+    #[test]
+    fn every_algorithm_keeps_the_value_error_exact() {
+        let control = [
+            ("mc_control", "variant = 'on_policy'\n"),
+            ("mc_control", "variant = 'exploring_starts'\n"),
+            ("mc_control", "variant = 'off_policy'\n"),
+            ("sarsa", "alpha = 0.3\n"),
+            ("expected_sarsa", "alpha = 0.3\n"),
+            ("q_learning", "alpha = 0.3\n"),
+            ("double_q_learning", "alpha = 0.3\n"),
+            ("n_step_sarsa", "alpha = 0.3\nn = 3\n"),
+            ("sarsa_lambda", "alpha = 0.3\ntrace = 'accumulating'\n"),
+            ("sarsa_lambda", "alpha = 0.3\ntrace = 'replacing'\n"),
+            ("q_lambda", "alpha = 0.3\n"),
+            ("true_online_sarsa_lambda", "alpha = 0.3\n"),
+        ];
+        let prediction = [
+            ("td_lambda", "alpha = 0.3\n"),
+            ("true_online_td_lambda", "alpha = 0.3\n"),
+        ];
+        let runs = control
+            .iter()
+            .map(|c| ("FrozenLake-v1", c))
+            .chain(prediction.iter().map(|p| ("RandomWalk19-v0", p)));
+        for (i, (env, (algorithm, extra))) in runs.enumerate() {
+            let exp = experiment(&format!(
+                "[env]\nid = '{env}'\n[agent]\nalgorithm = '{algorithm}'\n{extra}\
+                 [train]\nepisodes = 150\nseeds = [3]\neval_episodes = 1\n"
+            ));
+            assert!(exp.truth.is_some());
+            let dir = temp_dir(&format!("exact-{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let summary = train(&exp, &dir, 1, Display::Quiet)
+                .unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
+            assert_eq!(summary.per_seed[0].episodes, 150);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn prediction_truth_is_the_random_policy_value() {
+        let exp = experiment(
+            "[env]\nid = 'RandomWalk19-v0'\n[agent]\nalgorithm = 'td_lambda'\n[train]\nepisodes = 1\n",
+        );
+        // S&B Example 7.1: the true values of the 19 states run from −0.9 to 0.9 in steps of 0.1.
+        let v = &exp.truth.as_ref().unwrap().values;
+        for (k, s) in (1..=19).enumerate() {
+            // Iterative policy evaluation stops within θ = 1e-10 per sweep; the slow walk leaves
+            // about 1e-9.
+            assert!(
+                (v[s] - (-0.9 + 0.1 * k as f64)).abs() < 1e-8,
+                "{s}: {}",
+                v[s]
+            );
+        }
+    }
+
+    #[test]
+    fn gamma_comes_from_the_agent_config() {
+        let exp = experiment(
+            "[env]\nid = 'FrozenLake-v1'\n[agent]\nalgorithm = 'sarsa'\ngamma = 0.9\n[train]\nepisodes = 1\n",
+        );
+        assert_eq!(gamma(&exp.config.agent), 0.9);
+        // V*(start) of FrozenLake with γ = 0.9 (`qlab solve --env FrozenLake-v1 --gamma 0.9
+        // --horizon inf`): 0.0689.
+        let v0 = exp.truth.as_ref().unwrap().values[0];
+        assert!((v0 - 0.068_9).abs() < 1e-4, "{v0}");
+    }
+}

@@ -101,7 +101,7 @@ impl Progress {
         (episodes, steps, done, (n > 0).then(|| sum / n as f64))
     }
 
-    /// The current state in one line: `[bar] done/total unit · rate · recent return`.
+    /// The current state in one line: `[bar] done/total unit · seeds · rate · recent return`.
     pub fn line(&self, bar: bool) -> String {
         let (episodes, steps, done, recent) = self.totals();
         let seeds = self.slots.len() as u64;
@@ -112,7 +112,7 @@ impl Progress {
         let elapsed = self.start.elapsed().as_secs_f64().max(1e-9);
         let mut out = String::new();
         if bar {
-            let width = 24;
+            let width = 20;
             let filled = ((count as f64 / total.max(1) as f64) * width as f64) as usize;
             let filled = filled.min(width);
             out.push('[');
@@ -121,13 +121,13 @@ impl Progress {
             out.push_str("] ");
         }
         out.push_str(&format!(
-            "{count}/{total} {unit} · {}/{} seeds done · {} steps/s",
+            "{count}/{total} {unit} · {}/{} seeds · {} steps/s",
             done,
             seeds,
             si(steps as f64 / elapsed)
         ));
         if let Some(r) = recent {
-            out.push_str(&format!(" · recent return {r:.2}"));
+            out.push_str(&format!(" · return {r:.2}"));
         }
         out
     }
@@ -197,10 +197,10 @@ mod tests {
         p.slots[1].finish(10, 100);
         let line = p.line(true);
         assert!(
-            line.starts_with("[################--------] 14/20 episodes · 1/2 seeds done · "),
+            line.starts_with("[##############------] 14/20 episodes · 1/2 seeds · "),
             "{line}"
         );
-        assert!(line.ends_with(" steps/s · recent return -2.00"), "{line}");
+        assert!(line.ends_with(" steps/s · return -2.00"), "{line}");
         assert_eq!(si(12_345_678.0), "12.3M");
         assert_eq!(si(999.0), "999");
     }

@@ -202,30 +202,28 @@ where
 {
     let (mut action, mut ret, mut length, mut t) = (ep.action, ep.ret, ep.length, *steps);
     let pause = loop {
-        let step = match env.step(action) {
-            Ok(step) => step,
+        // Read the step in place: moving it out of the `Result` copies it with wide loads
+        // that stall on the callee's narrower stores (the same fix as `run_episode`'s).
+        let result = env.step(action);
+        let step = match result {
+            Ok(ref step) => step,
             Err(e) => {
                 *steps = t;
                 return Err(e.into());
             }
         };
-        ret += step.reward;
+        let (reward, terminated, done) = (step.reward, step.terminated, step.done());
+        let x = step.obs.features();
+        ret += reward;
         length += 1;
         t += 1;
-        visits.visit(step.obs.features());
         let event = t == stop_at;
-        let cut = event && t == max_steps && !step.done();
-        let next = agent.step(
-            step.reward,
-            step.obs.features(),
-            step.terminated,
-            step.truncated || cut,
-            rng,
-        );
-        if step.done() {
-            break Pause::Ended {
-                terminated: step.terminated,
-            };
+        // The budget cuts the episode: the agent sees it truncated.
+        let cut = event && t == max_steps && !done;
+        let next = agent.step(reward, x, terminated, step.truncated || cut, rng);
+        visits.visit(x);
+        if done {
+            break Pause::Ended { terminated };
         }
         action = next;
         if event {

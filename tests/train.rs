@@ -1,0 +1,557 @@
+//! `qlab train`, `qlab eval` and `qlab bench --config` run as a user runs them, and the
+//! runner's guarantees: every shipped config runs, seeds are bit-identical, config errors point
+//! at their line, runs are never overwritten.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What one run of `qlab` gave.
+#[derive(Debug)]
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+fn qlab<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_qlab"))
+        .args(args)
+        .output()
+        .expect("the qlab binary runs");
+    Run {
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+impl Run {
+    fn ok(self) -> String {
+        assert_eq!(self.code, 0, "{self:?}");
+        self.stdout
+    }
+
+    /// Exit code 2, nothing on stdout, one `error:` line; returns the line after `error: `.
+    fn usage_error(self) -> String {
+        assert_eq!(self.code, 2, "{self:?}");
+        assert!(self.stdout.is_empty(), "{self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
+        self.stderr
+            .trim_end()
+            .strip_prefix("error: ")
+            .unwrap_or_else(|| panic!("{self:?}"))
+            .to_string()
+    }
+}
+
+/// A fresh directory under the system's temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "qlab-train-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes `text` to `name` in this directory and returns its path as a string.
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.path(name);
+        fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn configs() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut all: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    all.sort();
+    all
+}
+
+/// `--set` flags that shrink a config's budget: a config gives `episodes` or `steps`.
+fn tiny(config: &Path) -> Vec<String> {
+    let text = fs::read_to_string(config).unwrap();
+    let budget = if text.lines().any(|l| l.trim_start().starts_with("steps =")) {
+        "train.steps=60"
+    } else {
+        "train.episodes=3"
+    };
+    vec![
+        "--set".into(),
+        budget.into(),
+        "--set".into(),
+        "train.eval_episodes=2".into(),
+        "--set".into(),
+        "train.eval_every=2".into(),
+        "--seeds".into(),
+        "0,1".into(),
+        "-q".into(),
+    ]
+}
+
+fn read(path: PathBuf) -> String {
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json(path: PathBuf) -> serde_json::Value {
+    serde_json::from_str(&read(path)).unwrap()
+}
+
+/// Every shipped config, at a tiny budget, through the command line: it trains, writes the
+/// whole run directory, and `qlab eval` reloads its agents and repeats the final evaluation.
+#[test]
+fn every_shipped_config_runs_at_a_tiny_budget() {
+    let tmp = TempDir::new();
+    let all = configs();
+    for name in [
+        "cliffwalking_sarsa",
+        "cliffwalking_q_learning",
+        "cliffwalking_expected_sarsa",
+        "windy_sarsa",
+        "randomwalk_td_lambda",
+        "frozenlake_q_learning",
+        "frozenlake_mc_control",
+        "cartpole_sarsa_lambda",
+    ] {
+        assert!(
+            all.iter().any(|p| p.file_stem().unwrap() == name),
+            "configs/{name}.toml is missing"
+        );
+    }
+    let mut algorithms = std::collections::BTreeSet::new();
+    for config in &all {
+        let stem = config.file_stem().unwrap().to_str().unwrap();
+        let out = tmp.path(stem);
+        let mut args = vec![
+            "train".to_string(),
+            config.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        args.extend(tiny(config));
+        let stdout = qlab(&args).ok();
+        assert!(stdout.starts_with(&out.display().to_string()), "{stdout}");
+
+        let resolved = read(out.join("config.toml"));
+        let algorithm = resolved
+            .lines()
+            .find_map(|l| l.strip_prefix("algorithm = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_string();
+        algorithms.insert(algorithm);
+        let summary = json(out.join("summary.json"));
+        assert_eq!(summary["per_seed"].as_array().unwrap().len(), 2, "{stem}");
+        for seed in [0, 1] {
+            let dir = out.join(format!("seed_{seed}"));
+            let metrics = read(dir.join("metrics.csv"));
+            let mut lines = metrics.lines();
+            assert_eq!(
+                lines.next(),
+                Some("episode,step,return,length,terminated,epsilon,value_rmse")
+            );
+            let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+            assert!(rows.iter().all(|r| r.len() == 7), "{stem}");
+            // Envs with a model and no feature wrapper fill `value_rmse`; the others leave it.
+            let has_truth = !resolved.contains("[features]");
+            assert!(
+                rows.iter().all(|r| r[6].is_empty() != has_truth),
+                "{stem}: {metrics}"
+            );
+            let eval = read(dir.join("eval.csv"));
+            assert!(eval.starts_with("episode,step,mean_return,std_return,episodes\n"));
+            assert!(dir.join("agent.json").is_file() && dir.join("agent.bin").is_file());
+        }
+        // `qlab eval` plays the same episodes as the run's final evaluation.
+        let evaluated = qlab(&["eval".to_string(), out.display().to_string()]).ok();
+        let mut rows = evaluated.lines();
+        assert_eq!(rows.next(), Some("seed,mean_return,std_return,episodes"));
+        for (seed, row) in rows.enumerate() {
+            let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+            let want = summary["per_seed"][seed]["final_eval_mean_return"]
+                .as_f64()
+                .unwrap();
+            assert_eq!(mean.to_bits(), want.to_bits(), "{stem} seed {seed}");
+        }
+    }
+    let every = [
+        "mc_control",
+        "sarsa",
+        "expected_sarsa",
+        "q_learning",
+        "double_q_learning",
+        "n_step_sarsa",
+        "td_lambda",
+        "sarsa_lambda",
+        "q_lambda",
+        "true_online_sarsa_lambda",
+        "true_online_td_lambda",
+    ];
+    for a in every {
+        assert!(algorithms.contains(a), "no shipped config runs {a}");
+    }
+}
+
+const CLIFF: &str = "\
+[env]
+id = \"CliffWalking-v1\"
+
+[agent]
+algorithm = \"sarsa\"
+alpha = 0.5
+epsilon = 0.1
+
+[train]
+episodes = 30
+seeds = \"0..4\"
+eval_every = 10
+eval_episodes = 3
+";
+
+/// The files of one seed that must be identical from run to run.
+fn seed_files(run: &Path, seed: u64) -> Vec<Vec<u8>> {
+    let dir = run.join(format!("seed_{seed}"));
+    ["metrics.csv", "eval.csv", "agent.bin", "agent.json"]
+        .iter()
+        .map(|f| fs::read(dir.join(f)).unwrap())
+        .collect()
+}
+
+/// The same config and seed give byte-identical records, whatever else runs beside them and
+/// on however many threads.
+#[test]
+fn seeds_are_bit_identical_across_runs_and_thread_counts() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path(name);
+        let mut args = vec!["train", &config, "--out", out.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        qlab(&args).ok();
+        out
+    };
+    let a = run("a", &["--threads", "1"]);
+    let b = run("b", &["--threads", "4"]);
+    let c = run("c", &["--seeds", "2"]);
+    for seed in 0..4 {
+        assert_eq!(seed_files(&a, seed), seed_files(&b, seed), "seed {seed}");
+    }
+    assert_eq!(seed_files(&a, 2), seed_files(&c, 2));
+    // Different seeds differ.
+    assert_ne!(seed_files(&a, 0)[0], seed_files(&a, 1)[0]);
+    // The resolved config runs the same experiment again.
+    let d = tmp.path("d");
+    qlab(&[
+        "train",
+        a.join("config.toml").to_str().unwrap(),
+        "--out",
+        d.to_str().unwrap(),
+        "-q",
+    ])
+    .ok();
+    assert_eq!(seed_files(&a, 3), seed_files(&d, 3));
+}
+
+/// `metrics.csv` pins: the step column counts env steps, lengths add up, the evaluation rows
+/// come at the cadence, and a step budget stops exactly there without a partial episode.
+#[test]
+fn records_follow_the_budget_and_cadence() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("steps");
+    qlab(&[
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "5",
+        "--set",
+        "train.steps=1000",
+        "--set",
+        "train.episodes=1",
+        "-q",
+    ])
+    .usage_error();
+    let text = CLIFF.replace("episodes = 30", "steps = 1000");
+    let config = tmp.file("steps.toml", &text);
+    qlab(&[
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "5",
+        "--set",
+        "train.eval_every=250",
+        "-q",
+    ])
+    .ok();
+    let metrics = read(out.join("seed_5/metrics.csv"));
+    let mut total = 0;
+    for (i, row) in metrics.lines().skip(1).enumerate() {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f[0], (i + 1).to_string());
+        total += f[3].parse::<u64>().unwrap();
+        assert_eq!(f[1], total.to_string(), "{row}");
+        assert_eq!(f[4], "true", "CliffWalking has no time limit: {row}");
+        assert_eq!(f[5], "0.1");
+    }
+    assert!(total <= 1000);
+    let summary = json(out.join("summary.json"));
+    assert_eq!(summary["per_seed"][0]["steps"], 1000);
+    assert_eq!(
+        summary["per_seed"][0]["episodes"],
+        metrics.lines().count() as u64 - 1
+    );
+    let eval = read(out.join("seed_5/eval.csv"));
+    let steps: Vec<&str> = eval
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(steps, ["250", "500", "750", "1000"]);
+}
+
+/// Config errors: exit code 2, one line naming the file and line (or the flag), the key and
+/// what is allowed, and no run directory.
+#[test]
+fn config_errors_point_at_file_line_and_key() {
+    let tmp = TempDir::new();
+    let out = tmp.path("never");
+    let cases: [(&str, &str, &[&str], &str); 8] = [
+        (
+            "alpah = 0.5\n",
+            "alpha = 0.5\n",
+            &[],
+            ":6: [agent] unknown key `alpah`; allowed: algorithm, alpha, gamma, policy, epsilon, \
+             temperature, initial_value",
+        ),
+        (
+            "alpha = 1.5\n",
+            "alpha = 0.5\n",
+            &[],
+            ":6: [agent] invalid value 1.5 for `alpha`: expected",
+        ),
+        ("", "", &["--set", "agent.gamma=2"], ""),
+        (
+            "id = \"CliffWalking-v1\"\nslippery = true\n",
+            "id = \"CliffWalking-v1\"\n",
+            &[],
+            ":3: [env] unknown parameter `slippery` for CliffWalking-v1; allowed: map,",
+        ),
+        (
+            "id = \"CartPole-v1\"\n",
+            "id = \"CliffWalking-v1\"\n",
+            &[],
+            ":2: [env] CartPole-v1 observes Box([-4.8, -inf,",
+        ),
+        (
+            "seeds = [1, 1]\n",
+            "seeds = \"0..4\"\n",
+            &[],
+            ":11: [train] `seeds`: seed 1 is listed twice",
+        ),
+        (
+            "[features]\nkind = \"discretize\"\nbins = [4]\n",
+            "",
+            &[],
+            "[features] CliffWalking-v1 observes Discrete(48), already a state index; remove \
+             the [features] section",
+        ),
+        ("", "", &["--set", "train.episode=3"], ""),
+    ];
+    for (i, (new, old, flags, want)) in cases.iter().enumerate() {
+        let text = if old.is_empty() {
+            format!("{CLIFF}{new}")
+        } else {
+            CLIFF.replacen(old, new, 1)
+        };
+        let config = tmp.file(&format!("bad{i}.toml"), &text);
+        let mut args = vec!["train", &config, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let err = qlab(&args).usage_error();
+        if flags.is_empty() {
+            assert!(err.starts_with(&config), "{err}");
+            assert!(err.contains(want), "{err}\nwanted: {want}");
+        } else {
+            assert!(err.starts_with(&format!("--set {}: ", flags[1])), "{err}");
+        }
+        assert!(!out.exists());
+    }
+    // A missing file and bad flags are usage errors too.
+    let missing = qlab(&["train", "no/such.toml"]).usage_error();
+    assert!(missing.starts_with("no/such.toml: "), "{missing}");
+    let config = tmp.file("good.toml", CLIFF);
+    let err = qlab(&["train", &config, "--seeds", "3..1"]).usage_error();
+    assert_eq!(
+        err,
+        "--seeds 3..1: the range 3..1 is empty; `A..B` means seeds A to B − 1"
+    );
+}
+
+#[test]
+fn runs_are_never_overwritten() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("run");
+    let args = [
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "-q",
+    ];
+    qlab(&args).ok();
+    let before = fs::read(out.join("seed_0/metrics.csv")).unwrap();
+    let err = qlab(&args).usage_error();
+    assert!(err.ends_with("already exists; runs are never overwritten: choose another --out"));
+    assert_eq!(fs::read(out.join("seed_0/metrics.csv")).unwrap(), before);
+    // Default names under `[output] dir` never collide: a second run the same second gets
+    // a suffix.
+    let parent = tmp.path("runs");
+    let set = format!("output.dir={}", parent.display());
+    for _ in 0..2 {
+        qlab(&["train", &config, "--set", &set, "--seeds", "0", "-q"]).ok();
+    }
+    let mut names: Vec<String> = fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("CliffWalking-v1_sarsa_"), "{names:?}");
+}
+
+/// A failure while running (here: the run directory cannot be made) exits 1, not 2.
+#[test]
+fn failures_while_running_exit_1() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let run = qlab(&["train", &config, "--out", "/dev/null/run", "-q"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.starts_with("error: /dev/null: "), "{run:?}");
+}
+
+/// `max_steps_per_episode` truncates episodes under the env's own limit, in training and in
+/// evaluation.
+#[test]
+fn max_steps_per_episode_truncates() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("run");
+    qlab(&[
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--set",
+        "train.max_steps_per_episode=5",
+        "-q",
+    ])
+    .ok();
+    let metrics = read(out.join("seed_0/metrics.csv"));
+    for row in metrics.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        // The goal is 13 steps away: every episode is cut at 5 steps.
+        assert_eq!((f[3], f[4]), ("5", "false"), "{row}");
+    }
+    let eval = read(out.join("seed_0/eval.csv"));
+    assert!(
+        eval.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap() >= -500.0),
+        "{eval}"
+    );
+}
+
+/// Without a terminal, progress is plain lines on stderr, and stdout holds the table.
+#[test]
+fn progress_is_plain_lines_off_a_terminal() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("run");
+    let run = qlab(&["train", &config, "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stderr.contains('\r') && !run.stderr.contains('\x1b'),
+        "{run:?}"
+    );
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("120/120 episodes · 4/4 seeds · "),
+        "{run:?}"
+    );
+    assert!(run.stdout.lines().nth(1).unwrap().contains("final eval"));
+}
+
+#[test]
+fn eval_takes_an_episode_count_and_rejects_other_directories() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let out = tmp.path("run");
+    qlab(&[
+        "train",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "0,1",
+        "-q",
+    ])
+    .ok();
+    let csv = qlab(&["eval", out.to_str().unwrap(), "--episodes", "7"]).ok();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows[1].starts_with("0,") && rows[1].ends_with(",7"),
+        "{csv}"
+    );
+    let err = qlab(&["eval", tmp.0.to_str().unwrap()]).usage_error();
+    assert!(
+        err.ends_with("is not a run directory: it has no config.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bench_times_a_config_through_the_training_loop() {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    let line = qlab(&["bench", "--config", &config, "--steps", "5000"]).ok();
+    assert!(
+        line.starts_with(&format!(
+            "config={config} env=CliffWalking-v1 algorithm=sarsa steps=5000 episodes="
+        )),
+        "{line}"
+    );
+    assert!(line.contains(" steps_per_second="), "{line}");
+}
