@@ -116,6 +116,10 @@ fn read(path: PathBuf) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+fn read_bytes(path: PathBuf) -> Vec<u8> {
+    fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn json(path: PathBuf) -> serde_json::Value {
     serde_json::from_str(&read(path)).unwrap()
 }
@@ -165,6 +169,14 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         algorithms.insert(algorithm);
         let summary = json(out.join("summary.json"));
         assert_eq!(summary["per_seed"].as_array().unwrap().len(), 2, "{stem}");
+        // The curve needs at least one finished episode (a steps budget of 60 may end none).
+        if read(out.join("seed_0/metrics.csv")).lines().count() > 1 {
+            let curve = read_bytes(out.join("curve.png"));
+            assert!(
+                curve.starts_with(b"\x89PNG"),
+                "{stem}: curve.png is not a PNG"
+            );
+        }
         for seed in [0, 1] {
             let dir = out.join(format!("seed_{seed}"));
             let metrics = read(dir.join("metrics.csv"));

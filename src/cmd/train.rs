@@ -72,6 +72,10 @@ pub fn run(t: &Train) -> Result<String> {
         eprintln!("run directory: {}", dir.display());
     }
     let summary = runner::train(&exp, &dir, threads, display)?;
+    // The run's results are on disk already: a failed plot warns instead of failing the run.
+    if let Err(e) = crate::plot::write_curve(&dir) {
+        eprintln!("warning: curve.png: {e:#}");
+    }
     Ok(report(&dir, &summary))
 }
 
