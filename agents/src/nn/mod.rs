@@ -1,0 +1,103 @@
+//! Neural-network building blocks on candle, shaped like candle-nn.
+//!
+//! Each block is a struct implementing candle's [`Module`](candle_core::Module), made by a
+//! builder function that takes its sizes, a `…Config` (serde + `Default`, so networks are
+//! described in TOML) and a [`VarBuilder`](candle_nn::VarBuilder) — usually one from a
+//! [`ParamStore`], which seeds the initial weights and saves and loads them as safetensors.
+//!
+//! Every block is built from differentiable candle ops and passes a finite-difference
+//! [gradient check](gradcheck) in `f64`: candle's fused kernels without a backward pass
+//! (`softmax_last_dim`, the fused layer norm) are not used.
+//!
+//! | file            | blocks |
+//! |-----------------|--------|
+//! | `linear.rs`     | [`Linear`] |
+//! | `activation.rs` | [`Activation`]: relu, tanh, sigmoid, gelu, identity |
+//! | `mlp.rs`        | [`Mlp`] with optional layer norm and dropout |
+//! | `conv.rs`       | [`Conv2d`], max / average / global average pooling |
+//! | `cnn.rs`        | [`ResidualBlock`], [`SqueezeExcitation`], the configurable [`Cnn`] with the Nature-DQN preset |
+//! | `recurrent.rs`  | Elman RNN, LSTM and GRU cells and the multi-layer, optionally bidirectional [`Recurrent`] runner |
+//! | `attention.rs`  | scaled dot-product attention, [`MultiHeadSelfAttention`] |
+//! | `transformer.rs`| the pre-norm [`TransformerBlock`], sinusoidal and learned positional encodings |
+//! | `heads.rs`      | the linear Q head and the [`DuelingHead`] |
+//! | `qnet.rs`       | [`QNetwork`]: a torso and a head from one config |
+//! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
+//! | `dropout.rs`    | seeded [`Dropout`] |
+//! | `loss.rs`       | Huber and squared-error losses |
+//! | `optim.rs`      | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping |
+//! | `schedule.rs`   | learning-rate schedules: constant, linear, cosine |
+//! | `gradcheck.rs`  | the finite-difference gradient check |
+//! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
+//! | `store.rs`, `io.rs` | [`ParamStore`]; safetensors save and load |
+//!
+//! # Threads
+//!
+//! candle's CPU kernels use `RAYON_NUM_THREADS` threads (default: the physical cores). For the
+//! small networks of reinforcement learning one thread is fastest; see [`cpu_threads`].
+
+pub mod activation;
+pub mod attention;
+pub mod cnn;
+pub mod conv;
+pub mod device;
+pub mod dropout;
+pub mod gradcheck;
+pub mod heads;
+pub mod io;
+pub mod linear;
+pub mod loss;
+pub mod mlp;
+pub mod norm;
+pub mod optim;
+pub mod qnet;
+pub mod recurrent;
+pub mod schedule;
+pub mod store;
+pub mod transformer;
+
+pub use activation::Activation;
+pub use attention::{
+    AttentionConfig, MultiHeadSelfAttention, causal_mask, multi_head_self_attention,
+    scaled_dot_product_attention, softmax,
+};
+pub use cnn::{
+    Cnn, CnnConfig, CnnLayer, ResidualBlock, SqueezeExcitation, cnn, residual_block,
+    squeeze_excitation,
+};
+pub use conv::{Conv2d, Conv2dConfig, GlobalAvgPool, Pool2d, PoolKind, conv2d};
+pub use device::{DeviceConfig, cpu_threads, set_cpu_threads};
+pub use dropout::Dropout;
+pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
+pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
+pub use linear::{Linear, linear};
+pub use loss::{huber_loss, mse_loss};
+pub use mlp::{Mlp, MlpConfig, mlp};
+pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_norm, layer_norm};
+pub use optim::{
+    AdamConfig, Algorithm, Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, clip_grad_norm,
+    global_grad_norm,
+};
+pub use qnet::{HeadConfig, QNetwork, QNetworkConfig, TorsoConfig, q_network};
+pub use recurrent::{
+    CellKind, CellState, Recurrent, RecurrentCell, RecurrentConfig, RecurrentState, recurrent,
+    recurrent_cell,
+};
+pub use schedule::LrSchedule;
+pub use store::ParamStore;
+pub use transformer::{
+    LearnedPositionalEncoding, SinusoidalPositionalEncoding, TransformerBlock, TransformerConfig,
+    learned_positional_encoding, transformer_block,
+};
+
+/// Blocks that behave differently when training and when evaluating (dropout, batch norm),
+/// like PyTorch's `module.train()` / `module.eval()`.
+///
+/// Blocks start in training mode. Containers forward the setting to every block inside them.
+/// The flag is atomic, so it can be switched through a shared reference.
+pub trait TrainMode {
+    /// Switches to training (`true`) or evaluation (`false`) behaviour.
+    fn set_training(&self, training: bool);
+
+    /// Whether the block is in training mode.
+    fn is_training(&self) -> bool;
+}
