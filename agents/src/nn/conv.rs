@@ -123,9 +123,10 @@ pub enum PoolKind {
 
 /// Max or average pooling over `kernel`×`kernel` windows, `stride` apart, without padding.
 ///
-/// candle's own pooling ops have a backward pass only when the stride equals the kernel size;
-/// for overlapping windows (stride < kernel) this block gathers each window offset with
-/// differentiable index selects and reduces over them, so gradients always flow.
+/// Built from differentiable reductions, not candle's pooling kernels: those have a backward
+/// pass only when the stride equals the kernel size, and in candle 0.11 the max-pool one
+/// scales the gradient by 1/kernel². Disjoint windows (stride = kernel) are a reshape and two
+/// reductions; overlapping or gapped windows gather each window offset with index selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool2d {
     kind: PoolKind,
@@ -175,11 +176,18 @@ impl Module for Pool2d {
             )
         };
         let (k, s) = (self.kernel, self.stride);
-        if k == s && h % k == 0 && w % k == 0 {
-            // candle's kernels, whose backward pass exists when stride == kernel.
+        if k == s {
+            // Disjoint windows: view the (cropped) input as (N, C, oh, k, ow, k) and reduce the
+            // two window axes. candle's own `max_pool2d` is not used: its backward pass (0.11)
+            // scales the gradient by 1/k², which the gradient check caught.
+            let (n, c) = (xs.dim(0)?, xs.dim(1)?);
+            let win = xs
+                .narrow(2, 0, oh * k)?
+                .narrow(3, 0, ow * k)?
+                .reshape((n, c, oh, k, ow, k))?;
             return match self.kind {
-                PoolKind::Max => xs.max_pool2d(k),
-                PoolKind::Avg => xs.avg_pool2d(k),
+                PoolKind::Max => win.max(5)?.max(3),
+                PoolKind::Avg => win.mean(5)?.mean(3),
             };
         }
         // Window offset (i, j) picks rows i, i+s, … and columns j, j+s, … .
