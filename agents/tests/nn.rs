@@ -367,3 +367,377 @@ mod gradcheck {
         }
     }
 }
+
+mod optim {
+    use super::*;
+
+    const P0: [f64; 5] = [0.5, -1.0, 2.0, 0.1, -0.3];
+    const C: [f64; 5] = [1.0, 2.0, 0.5, 3.0, 1.5];
+    const B: [f64; 5] = [0.1, -0.2, 0.3, 0.0, -0.1];
+
+    /// Five steps on L(p) = Σ ½c·p² + b·p, from `tools/nn_optim_reference.py` (PyTorch 2.15,
+    /// float64).
+    const TORCH: [(&str, [f64; 5]); 8] = [
+        ("sgd", [2.54293999999999965e-01, -2.60448000000000013e-01, 1.41183043750000015e+00, 1.68069999999999990e-02, -9.60252812499999969e-02]),
+        ("sgd_momentum", [-8.96717766148471124e-02, 6.90416604329460948e-01, 5.57063654781252082e-01, -7.71284817488378377e-02, 1.78564912227313799e-01]),
+        ("sgd_nesterov", [-1.62749010340000083e-01, 5.57289338880000207e-01, 2.21449993170624915e-01, -3.47852239700000010e-02, 1.87504176427812530e-01]),
+        ("rmsprop", [3.96895457366513271e-01, -8.95322523491325128e-01, 1.89428367725869484e+00, 1.99795198006380223e-02, -1.99246566594047991e-01]),
+        ("rmsprop_centered", [3.06817526472248581e-01, -8.01699554648185542e-01, 1.79860465967552230e+00, -1.56413831474533395e-02, -1.14673747811664214e-01]),
+        ("adam", [1.96799413093342174e-02, -5.06887144393771027e-01, 1.50217538071424328e+00, -1.08520773748781232e-02, 1.45318020675230725e-01]),
+        ("adamw", [6.12996950420861830e-03, -4.68665324254272153e-01, 1.41448903266653714e+00, -8.95833586897375189e-03, 1.48766649118354799e-01]),
+        ("adam_clipped", [9.63056768922902762e-03, -5.00379677316778793e-01, 1.49817992560605040e+00, 1.00540122636927493e-02, 1.53700756435514230e-01]),
+    ];
+
+    fn config(name: &str) -> OptimizerConfig {
+        let algorithm = match name {
+            "sgd" => Algorithm::Sgd(SgdConfig { lr: 0.1, ..Default::default() }),
+            "sgd_momentum" => Algorithm::Sgd(SgdConfig {
+                lr: 0.1,
+                momentum: 0.9,
+                dampening: 0.1,
+                weight_decay: 0.01,
+                ..Default::default()
+            }),
+            "sgd_nesterov" => Algorithm::Sgd(SgdConfig {
+                lr: 0.1,
+                momentum: 0.9,
+                nesterov: true,
+                ..Default::default()
+            }),
+            "rmsprop" => Algorithm::RmsProp(RmsPropConfig { lr: 0.01, alpha: 0.9, ..Default::default() }),
+            "rmsprop_centered" => Algorithm::RmsProp(RmsPropConfig {
+                lr: 0.01,
+                alpha: 0.9,
+                momentum: 0.5,
+                centered: true,
+                weight_decay: 0.1,
+                ..Default::default()
+            }),
+            "adam" => Algorithm::Adam(AdamConfig { lr: 0.1, weight_decay: 0.05, ..Default::default() }),
+            "adamw" => Algorithm::AdamW(AdamConfig { lr: 0.1, weight_decay: 0.1, ..Default::default() }),
+            "adam_clipped" => {
+                return OptimizerConfig {
+                    algorithm: Algorithm::Adam(AdamConfig { lr: 0.1, ..Default::default() }),
+                    max_grad_norm: Some(0.5),
+                };
+            }
+            _ => unreachable!(),
+        };
+        algorithm.into()
+    }
+
+    fn run(name: &str, dtype: DType, tensor_ops: bool) -> Vec<f64> {
+        let dev = Device::Cpu;
+        let p = Var::from_tensor(&Tensor::new(&P0, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let c = Tensor::new(&C, &dev).unwrap().to_dtype(dtype).unwrap();
+        let b = Tensor::new(&B, &dev).unwrap().to_dtype(dtype).unwrap();
+        let mut opt = Optimizer::new(vec![p.clone()], config(name)).unwrap();
+        if tensor_ops {
+            opt = opt.with_tensor_ops();
+        }
+        for _ in 0..5 {
+            let pt = p.as_tensor();
+            let loss = ((pt.sqr().unwrap() * &c).unwrap() * 0.5).unwrap();
+            let loss = (loss + (pt * &b).unwrap()).unwrap().sum_all().unwrap();
+            opt.backward_step(&loss).unwrap();
+        }
+        p.as_tensor().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn fused_f64_matches_pytorch() {
+        for (name, expected) in TORCH {
+            let got = run(name, DType::F64, false);
+            for (g, e) in got.iter().zip(expected) {
+                assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tensor_path_matches_pytorch() {
+        for (name, expected) in TORCH {
+            let got = run(name, DType::F64, true);
+            for (g, e) in got.iter().zip(expected) {
+                assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_f32_matches_pytorch_to_single_precision() {
+        for (name, expected) in TORCH {
+            let got = run(name, DType::F32, false);
+            for (g, e) in got.iter().zip(expected) {
+                assert!((g - e).abs() <= 1e-5 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn clip_grad_norm_scales_to_the_max_norm() {
+        let dev = Device::Cpu;
+        let a = Var::new(&[3.0f64, 0.0], &dev).unwrap();
+        let b = Var::new(&[0.0f64, 4.0], &dev).unwrap();
+        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap();
+        let loss = (loss + (b.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap()).unwrap();
+        let mut grads = loss.backward().unwrap();
+        let vars = [a.clone(), b.clone()];
+        let norm = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
+        assert_eq!(norm, 5.0);
+        let after = global_grad_norm(&vars, &grads).unwrap();
+        // PyTorch's coefficient: max_norm / (norm + 1e-6).
+        assert!((after - 5.0 / (5.0 + 1e-6)).abs() < 1e-12, "{after}");
+        assert!(clip_grad_norm(&vars, &mut grads, 0.0).is_err());
+    }
+
+    #[test]
+    fn invalid_hyperparameters_are_named() {
+        let bad = OptimizerConfig::from(Algorithm::Adam(AdamConfig { beta1: 1.0, ..Default::default() }));
+        let err = Optimizer::new(vec![], bad).unwrap_err().to_string();
+        assert!(err.contains("beta1") && err.contains("[0, 1)"), "{err}");
+        let bad = OptimizerConfig::from(Algorithm::Sgd(SgdConfig { nesterov: true, ..Default::default() }));
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("nesterov"), "{err}");
+    }
+
+    #[test]
+    fn optimizer_config_from_toml() {
+        let cfg: OptimizerConfig = toml::from_str("type = \"adamw\"\nlr = 3e-4\nmax_grad_norm = 10.0").unwrap();
+        assert_eq!(cfg.max_grad_norm, Some(10.0));
+        match cfg.algorithm {
+            Algorithm::AdamW(c) => {
+                assert_eq!(c.lr, 3e-4);
+                assert_eq!(c.weight_decay, 0.0, "fields not given take AdamConfig's serde defaults");
+            }
+            other => panic!("{other:?}"),
+        }
+        let cfg: OptimizerConfig = toml::from_str("type = \"rmsprop\"\ncentered = true").unwrap();
+        assert!(matches!(cfg.algorithm, Algorithm::RmsProp(RmsPropConfig { centered: true, .. })));
+        assert!(toml::from_str::<OptimizerConfig>("type = \"adam\"\nlearning_rate = 1.0").is_err());
+    }
+
+    #[test]
+    fn schedules() {
+        let lin = LrSchedule::Linear { end_lr: 0.1, steps: 10 };
+        assert_eq!(lin.lr(1.0, 0), 1.0);
+        assert!((lin.lr(1.0, 5) - 0.55).abs() < 1e-15);
+        assert_eq!(lin.lr(1.0, 10), 0.1);
+        assert_eq!(lin.lr(1.0, 99), 0.1);
+        let cos = LrSchedule::Cosine { end_lr: 0.0, steps: 100 };
+        assert_eq!(cos.lr(2.0, 0), 2.0);
+        assert!((cos.lr(2.0, 50) - 1.0).abs() < 1e-12);
+        assert!(cos.lr(2.0, 100).abs() < 1e-15);
+        assert_eq!(LrSchedule::Constant.lr(0.3, 7), 0.3);
+        assert!(LrSchedule::Cosine { end_lr: 0.0, steps: 0 }.validate().is_err());
+        let s: LrSchedule = toml::from_str("type = \"cosine\"\nsteps = 1000").unwrap();
+        assert_eq!(s, LrSchedule::Cosine { end_lr: 0.0, steps: 1000 });
+    }
+}
+
+mod store {
+    use super::*;
+
+    fn net(seed: u64, hidden: usize) -> (QNetwork, ParamStore) {
+        let cfg = QNetworkConfig {
+            torso: TorsoConfig::Mlp {
+                hidden: vec![hidden],
+                activation: Activation::Relu,
+                layer_norm: true,
+                dropout: 0.0,
+            },
+            head: HeadConfig::Dueling { hidden: vec![], activation: Activation::Relu },
+            ..Default::default()
+        };
+        QNetwork::new(&[3], 2, &cfg, seed).unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_weights_and_stable_names() {
+        let (_, a) = net(5, 8);
+        let (_, b) = net(5, 8);
+        let (_, c) = net(6, 8);
+        assert_eq!(
+            a.names(),
+            [
+                "torso.layers.0.weight",
+                "torso.layers.0.bias",
+                "head.value.layers.0.weight",
+                "head.value.layers.0.bias",
+                "head.advantage.layers.0.weight",
+                "head.advantage.layers.0.bias",
+            ]
+        );
+        for name in a.names() {
+            let x: Vec<f32> = a.get(&name).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let y: Vec<f32> = b.get(&name).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(x, y, "{name}");
+        }
+        let x: Vec<f32> = a.get("torso.layers.0.weight").unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let z: Vec<f32> = c.get("torso.layers.0.weight").unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert_ne!(x, z);
+        // PyTorch's nn.Linear range: ±1/√in.
+        assert!(x.iter().all(|w| w.abs() <= 1.0 / 3f32.sqrt()));
+    }
+
+    #[test]
+    fn layer_norm_is_the_mlp_torso_without_a_norm_on_the_output() {
+        // The torso's only layer is its output layer (followed by the activation), so no norm.
+        let (_, s) = net(0, 8);
+        assert!(!s.names().iter().any(|n| n.contains("norms")));
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dir = std::env::temp_dir().join(format!("qlab-nn-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("q.safetensors");
+        let (net_a, a) = net(1, 8);
+        let (net_b, b) = net(2, 8);
+        let x = uniform(&[4, 3], 3, DType::F32);
+        let qa: Vec<Vec<f32>> = net_a.forward(&x).unwrap().to_vec2().unwrap();
+        assert_ne!(qa, net_b.forward(&x).unwrap().to_vec2::<f32>().unwrap());
+        a.save(&path).unwrap();
+        b.load(&path).unwrap();
+        assert_eq!(qa, net_b.forward(&x).unwrap().to_vec2::<f32>().unwrap());
+        // Bytes are deterministic.
+        assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_reports_the_mismatched_tensor() {
+        let (_, small) = net(1, 8);
+        let (_, wide) = net(1, 16);
+        let bytes = small.to_bytes().unwrap();
+        let err = wide.load_bytes(&bytes, "small.safetensors").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "checkpoint small.safetensors: tensor `torso.layers.0.weight` has shape [8, 3], the network expects [16, 3]"
+        );
+        // Nothing was changed by the failed load.
+        let (_, fresh) = net(1, 16);
+        assert_eq!(wide.to_bytes().unwrap(), fresh.to_bytes().unwrap());
+
+        let linear_head = QNetworkConfig {
+            torso: TorsoConfig::Mlp {
+                hidden: vec![8],
+                activation: Activation::Relu,
+                layer_norm: false,
+                dropout: 0.0,
+            },
+            ..Default::default()
+        };
+        let plain = QNetwork::new(&[3], 2, &linear_head, 0).unwrap().1;
+        let err = plain.load_bytes(&bytes, "small.safetensors").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "checkpoint small.safetensors: missing tensor `head.weight`: the network expects shape [2, 8]"
+        );
+
+        // A file with one tensor too many.
+        let extra = ParamStore::new(0, DType::F32, &Device::Cpu);
+        linear(3, 8, true, extra.var_builder().pp("torso").pp("layers").pp(0)).unwrap();
+        linear(3, 8, true, extra.var_builder().pp("extra")).unwrap();
+        let only = ParamStore::new(0, DType::F32, &Device::Cpu);
+        linear(3, 8, true, only.var_builder().pp("torso").pp("layers").pp(0)).unwrap();
+        let err = only.load_bytes(&extra.to_bytes().unwrap(), "x").unwrap_err().to_string();
+        assert_eq!(err, "checkpoint x: unexpected tensor `extra.bias`: the network has no parameter of that name");
+
+        let err = only.load_bytes(b"not safetensors", "junk").unwrap_err().to_string();
+        assert!(err.starts_with("checkpoint junk: not a readable safetensors file"), "{err}");
+        let err = only.load("/nonexistent/q.safetensors").unwrap_err().to_string();
+        assert!(err.starts_with("/nonexistent/q.safetensors: "), "{err}");
+    }
+
+    #[test]
+    fn target_network_copy_and_polyak() {
+        let (net_a, a) = net(1, 8);
+        let (net_b, b) = net(2, 8);
+        let x = uniform(&[2, 3], 4, DType::F32);
+        b.soft_update_from(&a, 0.5).unwrap();
+        let wa: Vec<f32> = a.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
+        let (_, fresh_b) = net(2, 8);
+        let wb0: Vec<f32> = fresh_b.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
+        let wb: Vec<f32> = b.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
+        for i in 0..wa.len() {
+            assert!((wb[i] - 0.5 * (wa[i] + wb0[i])).abs() < 1e-6);
+        }
+        b.copy_from(&a).unwrap();
+        assert_eq!(
+            net_a.forward(&x).unwrap().to_vec2::<f32>().unwrap(),
+            net_b.forward(&x).unwrap().to_vec2::<f32>().unwrap()
+        );
+        assert!(b.soft_update_from(&a, 1.5).is_err());
+    }
+
+    #[test]
+    fn batch_norm_buffers_are_saved_but_not_trained() {
+        let store = store32(0);
+        let bn = batch_norm(3, BatchNormConfig::default(), store.var_builder().pp("bn")).unwrap();
+        assert_eq!(store.names(), ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
+        assert_eq!(store.trainable_vars().len(), 2);
+        assert_eq!(store.num_params(), 6);
+        // Running statistics follow PyTorch: momentum 0.1, unbiased variance.
+        let x = Tensor::new(&[[1.0f32, 0.0, 2.0], [3.0, 0.0, 2.0]], &Device::Cpu).unwrap();
+        bn.forward(&x).unwrap();
+        let mean: Vec<f32> = bn.running_mean().to_vec1().unwrap();
+        let var: Vec<f32> = bn.running_var().to_vec1().unwrap();
+        assert_eq!(mean, [0.2, 0.0, 0.2]);
+        // unbiased var of [1, 3] = 2: 0.9 * 1 + 0.1 * 2
+        assert!((var[0] - 1.1).abs() < 1e-6 && (var[1] - 0.9).abs() < 1e-6, "{var:?}");
+        // Evaluation mode uses (and keeps) the running statistics.
+        bn.set_training(false);
+        let y: Vec<Vec<f32>> = bn.forward(&x).unwrap().to_vec2().unwrap();
+        assert!((y[0][0] - (1.0 - 0.2) / (1.1f32 + 1e-5).sqrt()).abs() < 1e-5);
+        assert_eq!(bn.running_mean().to_vec1::<f32>().unwrap(), mean);
+    }
+}
+
+mod config {
+    use super::*;
+
+    #[test]
+    fn device_selection() {
+        assert!(DeviceConfig::Cpu.resolve().unwrap().is_cpu());
+        assert!(DeviceConfig::Auto.resolve().is_ok());
+        let d: QNetworkConfig = toml::from_str("device = \"auto\"").unwrap();
+        assert_eq!(d.device, DeviceConfig::Auto);
+        assert!("gpu".parse::<DeviceConfig>().is_err());
+        #[cfg(not(feature = "cuda"))]
+        {
+            let err = DeviceConfig::Cuda.resolve().unwrap_err().to_string();
+            assert_eq!(
+                err,
+                "device `cuda` is not available: this build has no CUDA support; rebuild with `--features cuda`"
+            );
+            assert!(DeviceConfig::Auto.resolve().unwrap().is_cpu());
+        }
+    }
+
+    #[test]
+    fn network_configs_from_toml() {
+        let cfg: MlpConfig = toml::from_str("hidden = [32]\nactivation = \"gelu\"\ndropout = 0.1").unwrap();
+        assert_eq!(cfg.hidden, [32]);
+        assert_eq!(cfg.activation, Activation::Gelu);
+        assert!(!cfg.layer_norm);
+        let err = toml::from_str::<MlpConfig>("hiden = [32]").unwrap_err().to_string();
+        assert!(err.contains("hiden"), "{err}");
+        let err = mlp(2, 1, &MlpConfig { dropout: 1.0, ..Default::default() }, store32(0).var_builder())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "invalid value 1 for `dropout`: expected a probability in [0, 1)");
+
+        let nature: QNetworkConfig = toml::from_str("torso = { type = \"cnn\" }").unwrap();
+        let store = store32(0);
+        let net = q_network(&[4, 84, 84], 6, &nature, store.var_builder()).unwrap();
+        // 32·4·8·8+32 + 64·32·4·4+64 + 64·64·3·3+64 + 3136·512+512 + 512·6+6 (Mnih et al., 2015).
+        assert_eq!(store.num_params(), 1_687_206);
+        let q = net.forward(&Tensor::zeros((1, 4, 84, 84), DType::F32, &Device::Cpu).unwrap()).unwrap();
+        assert_eq!(q.dims(), [1, 6]);
+        let err = q_network(&[4, 20, 20], 6, &nature, store32(0).var_builder()).unwrap_err().to_string();
+        assert!(err.contains("layers[2]"), "{err}");
+        let err = q_network(&[4, 84], 6, &nature, store32(0).var_builder()).unwrap_err().to_string();
+        assert!(err.contains("[C, H, W]"), "{err}");
+    }
+}

@@ -176,8 +176,9 @@ impl AdamConfig {
 ///
 /// `max_grad_norm` (default none) clips the global gradient norm before every update, as
 /// [`clip_grad_norm`] does.
+// No `deny_unknown_fields` here: serde does not support it together with `flatten`; the
+// algorithm structs deny unknown keys themselves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// The algorithm and its hyperparameters.
     #[serde(flatten)]
@@ -329,6 +330,7 @@ pub struct Optimizer {
     lr: f64,
     steps: u64,
     last_grad_norm: Option<f64>,
+    fused: bool,
 }
 
 impl std::fmt::Debug for Optimizer {
@@ -361,7 +363,16 @@ impl Optimizer {
             config,
             steps: 0,
             last_grad_norm: None,
+            fused: true,
         })
+    }
+
+    /// Makes this optimizer update through tensor ops even on the CPU — the path other devices
+    /// and dtypes take — instead of the fused in-place kernels. Slower; it exists so that the
+    /// two paths can be checked against each other without a GPU.
+    pub fn with_tensor_ops(mut self) -> Self {
+        self.fused = false;
+        self
     }
 
     /// The configuration.
@@ -418,7 +429,7 @@ impl Optimizer {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            update_one(var, grad, state, &self.config, &hyper)?;
+            update_one(var, grad, state, &self.config, &hyper, self.fused)?;
         }
         Ok(())
     }
@@ -715,11 +726,12 @@ fn update_one(
     state: &mut State,
     config: &OptimizerConfig,
     hyper: &Hyper,
+    fused: bool,
 ) -> Result<()> {
     let first = matches!(state.bufs, Bufs::Empty);
     if first {
         let (n, k) = (var.elem_count(), config.buffers());
-        let on_cpu = var.device().is_cpu();
+        let on_cpu = fused && var.device().is_cpu();
         state.bufs = match var.dtype() {
             candle_core::DType::F32 if on_cpu => Bufs::F32(vec![vec![0.0; n]; k]),
             candle_core::DType::F64 if on_cpu => Bufs::F64(vec![vec![0.0; n]; k]),

@@ -69,7 +69,7 @@ impl LrSchedule {
             LrSchedule::Constant => start_lr,
             LrSchedule::Linear { end_lr, steps } => {
                 let f = (step.min(steps) as f64) / steps.max(1) as f64;
-                start_lr + (end_lr - start_lr) * f
+                start_lr * (1.0 - f) + end_lr * f
             }
             LrSchedule::Cosine { end_lr, steps } => {
                 let f = (step.min(steps) as f64) / steps.max(1) as f64;
