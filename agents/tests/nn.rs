@@ -219,7 +219,7 @@ mod gradcheck {
     fn recurrent_cells() {
         for kind in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
             let store = store64(23);
-            let cell = recurrent_cell(kind, 3, 4, "", store.var_builder()).unwrap();
+            let cell = recurrent_cell(kind, 3, 4, 1.0, "", store.var_builder()).unwrap();
             let x = input_var(&[2, 3], 24);
             let h = input_var(&[2, 4], 25);
             let c = input_var(&[2, 4], 26);
@@ -250,6 +250,7 @@ mod gradcheck {
                     hidden: 3,
                     layers: 2,
                     bidirectional,
+                    forget_bias: 1.0,
                 };
                 let store = store64(27);
                 let net = recurrent(2, &cfg, store.var_builder()).unwrap();
@@ -739,5 +740,255 @@ mod config {
         assert!(err.contains("layers[2]"), "{err}");
         let err = q_network(&[4, 84], 6, &nature, store32(0).var_builder()).unwrap_err().to_string();
         assert!(err.contains("[C, H, W]"), "{err}");
+    }
+}
+
+mod learning {
+    use super::*;
+
+    fn adam(store: &ParamStore, lr: f64) -> Optimizer {
+        let cfg = Algorithm::Adam(AdamConfig { lr, ..Default::default() });
+        Optimizer::new(store.trainable_vars(), cfg.into()).unwrap()
+    }
+
+    fn accuracy(logits: &Tensor, labels: &[u32]) -> f64 {
+        let pred: Vec<u32> = logits.argmax(1).unwrap().to_vec1().unwrap();
+        pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64
+    }
+
+    #[test]
+    fn mlp_learns_xor_where_a_perceptron_cannot() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[0f32, 0.], [0., 1.], [1., 0.], [1., 1.]], &dev).unwrap();
+        let y = Tensor::new(&[[0f32], [1.], [1.], [0.]], &dev).unwrap();
+        let train = |hidden: Vec<usize>| {
+            let store = store32(0);
+            let cfg = MlpConfig { hidden, activation: Activation::Tanh, ..Default::default() };
+            let net = mlp(2, 1, &cfg, store.var_builder()).unwrap();
+            let mut opt = adam(&store, 0.05);
+            for _ in 0..300 {
+                let loss = mse_loss(&net.forward(&x).unwrap(), &y).unwrap();
+                opt.backward_step(&loss).unwrap();
+            }
+            let out: Vec<f32> = net.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let correct = out.iter().zip([0., 1., 1., 0.]).filter(|(o, t)| ((**o > 0.5) as u8 as f32) == *t).count();
+            let loss = mse_loss(&net.forward(&x).unwrap(), &y).unwrap().to_scalar::<f32>().unwrap();
+            (correct, loss)
+        };
+        let (correct, loss) = train(vec![8]);
+        assert_eq!(correct, 4);
+        assert!(loss < 0.01, "mlp loss {loss}");
+        // A single linear unit: the best it can do on XOR is 0.5 everywhere, loss 0.25, and no
+        // threshold separates the classes.
+        let (correct, loss) = train(vec![]);
+        assert!(correct <= 3, "perceptron got {correct}/4");
+        assert!(loss >= 0.249, "perceptron loss {loss}");
+    }
+
+    /// 12×12 images with either a straight bar (9 pixels, horizontal or vertical) or a cross
+    /// (two 5-pixel arms, 9 pixels), at a random position, on weak noise. Equal pixel counts,
+    /// so only the shape tells them apart. Label 0 = bar, 1 = cross.
+    fn bars_and_crosses(n: usize, seed: u64) -> (Tensor, Vec<u32>) {
+        let mut rng = EnvRng::seed_from_u64(seed);
+        let mut pixels = vec![0f32; n * 144];
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let img = &mut pixels[i * 144..(i + 1) * 144];
+            for p in img.iter_mut() {
+                *p = 0.2 * rng.next_f64() as f32;
+            }
+            let label = rng.below(2) as u32;
+            if label == 0 {
+                let (along, across) = (rng.below(12 - 8), rng.below(12));
+                let vertical = rng.below(2) == 1;
+                for k in 0..9 {
+                    let (r, c) = if vertical { (along + k, across) } else { (across, along + k) };
+                    img[r * 12 + c] = 1.0;
+                }
+            } else {
+                let (r0, c0) = (2 + rng.below(8), 2 + rng.below(8));
+                for k in 0..5 {
+                    img[(r0 + k - 2) * 12 + c0] = 1.0;
+                    img[r0 * 12 + c0 + k - 2] = 1.0;
+                }
+            }
+            labels.push(label);
+        }
+        (Tensor::from_vec(pixels, (n, 1, 12, 12), &Device::Cpu).unwrap(), labels)
+    }
+
+    #[test]
+    fn cnn_tells_bars_from_crosses() {
+        let (train_x, train_y) = bars_and_crosses(512, 1);
+        let (test_x, test_y) = bars_and_crosses(256, 2);
+        let cfg: CnnConfig = toml::from_str(
+            r#"layers = [
+                 { type = "conv", channels = 8, kernel = 3, padding = 1 },
+                 { type = "max_pool", kernel = 2 },
+                 { type = "conv", channels = 16, kernel = 3, padding = 1 },
+                 { type = "global_avg_pool" } ]"#,
+        )
+        .unwrap();
+        let store = store32(3);
+        let torso = cnn((1, 12, 12), &cfg, store.var_builder().pp("cnn")).unwrap();
+        let head = linear(16, 2, true, store.var_builder().pp("head")).unwrap();
+        let net = |x: &Tensor| head.forward(&torso.forward(x)?);
+        let mut opt = adam(&store, 1e-2);
+        let labels = Tensor::new(train_y.as_slice(), &Device::Cpu).unwrap();
+        for step in 0..150 {
+            let i = (step * 32) % 512;
+            let loss = cross_entropy(&net(&train_x.narrow(0, i, 32).unwrap()).unwrap(), &labels.narrow(0, i, 32).unwrap()).unwrap();
+            opt.backward_step(&loss).unwrap();
+        }
+        let acc = accuracy(&net(&test_x).unwrap(), &test_y);
+        assert!(acc >= 0.95, "held-out accuracy {acc}");
+    }
+
+    /// Delayed recall: a cue of ±1 at the first step, then weak noise (uniform in ±0.1) for
+    /// the remaining steps; the label is the cue's sign, asked for after the last step. Only
+    /// a network that carries the cue through the whole sequence beats chance.
+    fn recall_batch(rng: &mut EnvRng, n: usize, t: usize) -> (Tensor, Vec<u32>) {
+        let mut xs = vec![0f32; n * t];
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let label = rng.below(2) as u32;
+            xs[i * t] = if label == 1 { 1.0 } else { -1.0 };
+            for s in 1..t {
+                xs[i * t + s] = 0.2 * (rng.next_f64() as f32 - 0.5);
+            }
+            labels.push(label);
+        }
+        (Tensor::from_vec(xs, (n, t, 1), &Device::Cpu).unwrap(), labels)
+    }
+
+    #[test]
+    fn lstm_and_gru_recall_across_24_steps_where_a_feed_forward_net_cannot() {
+        const T: usize = 24;
+        for kind in [CellKind::Lstm, CellKind::Gru] {
+            let store = store32(4);
+            let cfg = RecurrentConfig { cell: kind, hidden: 16, ..Default::default() };
+            let rnn = recurrent(1, &cfg, store.var_builder().pp("rnn")).unwrap();
+            let head = linear(16, 2, true, store.var_builder().pp("head")).unwrap();
+            let net = |x: &Tensor| -> candle_core::Result<Tensor> {
+                let (_, state) = rnn.forward_seq(x, None)?;
+                head.forward(&state.h.get(0)?)
+            };
+            let mut opt = adam(&store, 1e-2);
+            let mut rng = EnvRng::seed_from_u64(5);
+            for _ in 0..150 {
+                let (x, y) = recall_batch(&mut rng, 32, T);
+                let loss = cross_entropy(&net(&x).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+                opt.backward_step(&loss).unwrap();
+            }
+            let (x, y) = recall_batch(&mut EnvRng::seed_from_u64(6), 256, T);
+            let acc = accuracy(&net(&x).unwrap(), &y);
+            assert!(acc >= 0.95, "{kind:?} held-out accuracy {acc}");
+        }
+        // The baseline: the same training for an MLP that sees one step at a time, read at the
+        // last step. The first element is independent of the last, so it stays near chance.
+        let store = store32(4);
+        let ff = mlp(1, 2, &MlpConfig { hidden: vec![16], ..Default::default() }, store.var_builder()).unwrap();
+        let mut opt = adam(&store, 1e-2);
+        let mut rng = EnvRng::seed_from_u64(5);
+        let last = |x: &Tensor| x.narrow(1, T - 1, 1).unwrap().squeeze(1).unwrap();
+        for _ in 0..150 {
+            let (x, y) = recall_batch(&mut rng, 32, T);
+            let loss = cross_entropy(&ff.forward(&last(&x)).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+            opt.backward_step(&loss).unwrap();
+        }
+        let (x, y) = recall_batch(&mut EnvRng::seed_from_u64(6), 256, T);
+        let acc = accuracy(&ff.forward(&last(&x)).unwrap(), &y);
+        assert!(acc < 0.6, "feed-forward held-out accuracy {acc}");
+    }
+
+    #[test]
+    fn forget_bias_shifts_only_fresh_weights() {
+        for (kind, gates) in [(CellKind::Lstm, 4), (CellKind::Gru, 3)] {
+            let plain = store64(1);
+            let biased = store64(1);
+            recurrent_cell(kind, 2, 3, 0.0, "", plain.var_builder()).unwrap();
+            let cell = recurrent_cell(kind, 2, 3, 1.5, "", biased.var_builder()).unwrap();
+            let a: Vec<f64> = plain.get("bias_ih").unwrap().to_vec1().unwrap();
+            let b: Vec<f64> = biased.get("bias_ih").unwrap().to_vec1().unwrap();
+            assert_eq!(a.len(), 3 * gates);
+            for j in 0..a.len() {
+                let shift = if j / 3 == 1 { 1.5 } else { 0.0 };
+                assert!((b[j] - a[j] - shift).abs() < 1e-12, "{kind:?} entry {j}");
+            }
+            // Building again on existing weights (as when loading) leaves them alone.
+            recurrent_cell(kind, 2, 3, 1.5, "", biased.var_builder()).unwrap();
+            let c: Vec<f64> = biased.get("bias_ih").unwrap().to_vec1().unwrap();
+            assert_eq!(b, c);
+            assert_eq!(cell.kind(), kind);
+        }
+    }
+
+    #[test]
+    fn causal_attention_ignores_the_future() {
+        let store = store64(7);
+        let causal = TransformerConfig { heads: 2, causal: true, ..Default::default() };
+        let block = transformer_block(8, &causal, store.var_builder().pp("causal")).unwrap();
+        let open = TransformerConfig { causal: false, ..causal };
+        let open_block = transformer_block(8, &open, store.var_builder().pp("open")).unwrap();
+        let x = uniform(&[2, 6, 8], 8, DType::F64);
+        for t in 0..5 {
+            // Change every input after position t.
+            let tail = uniform(&[2, 5 - t, 8], 9 + t as u64, DType::F64);
+            let x2 = Tensor::cat(&[x.narrow(1, 0, t + 1).unwrap(), tail], 1).unwrap();
+            let diff = |b: &TransformerBlock| -> f64 {
+                let y1 = b.forward(&x).unwrap().narrow(1, 0, t + 1).unwrap();
+                let y2 = b.forward(&x2).unwrap().narrow(1, 0, t + 1).unwrap();
+                (y1 - y2).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap()
+            };
+            assert_eq!(diff(&block), 0.0, "causal output up to {t} changed");
+            assert!(diff(&open_block) > 1e-3, "the non-causal block should see the change");
+        }
+    }
+
+    /// Token sequences; the target at position t ≥ 1 is the token at t − 1.
+    fn previous_token_batch(rng: &mut EnvRng, n: usize, t: usize, vocab: usize) -> (Tensor, Vec<u32>) {
+        let mut tokens = Vec::with_capacity(n * t);
+        for _ in 0..n * t {
+            tokens.push(rng.below(vocab) as u32);
+        }
+        let mut one_hot = vec![0f32; n * t * vocab];
+        for (i, &tok) in tokens.iter().enumerate() {
+            one_hot[i * vocab + tok as usize] = 1.0;
+        }
+        let mut targets = Vec::with_capacity(n * (t - 1));
+        for i in 0..n {
+            targets.extend_from_slice(&tokens[i * t..i * t + t - 1]);
+        }
+        (Tensor::from_vec(one_hot, (n, t, vocab), &Device::Cpu).unwrap(), targets)
+    }
+
+    #[test]
+    fn transformer_learns_to_recall_the_previous_token() {
+        const T: usize = 8;
+        const V: usize = 8;
+        const E: usize = 32;
+        let store = store32(10);
+        let vb = store.var_builder();
+        let embed = linear(V, E, false, vb.pp("embed")).unwrap();
+        let pos = learned_positional_encoding(E, T, vb.pp("pos")).unwrap();
+        let cfg = TransformerConfig { heads: 2, causal: true, ..Default::default() };
+        let block = transformer_block(E, &cfg, vb.pp("block")).unwrap();
+        let out = linear(E, V, true, vb.pp("out")).unwrap();
+        // Logits for positions 1..T, flattened to (N·(T−1), V).
+        let net = |x: &Tensor| -> candle_core::Result<Tensor> {
+            let h = block.forward(&pos.forward(&embed.forward(x)?)?)?;
+            let logits = out.forward(&h.narrow(1, 1, T - 1)?)?;
+            logits.reshape(((), V))
+        };
+        let mut opt = adam(&store, 3e-3);
+        let mut rng = EnvRng::seed_from_u64(11);
+        for _ in 0..200 {
+            let (x, y) = previous_token_batch(&mut rng, 32, T, V);
+            let loss = cross_entropy(&net(&x).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+            opt.backward_step(&loss).unwrap();
+        }
+        let (x, y) = previous_token_batch(&mut EnvRng::seed_from_u64(12), 128, T, V);
+        let acc = accuracy(&net(&x).unwrap(), &y);
+        assert!(acc >= 0.95, "held-out accuracy {acc}");
     }
 }

@@ -38,3 +38,28 @@ pub fn mse_loss(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
     }
     (pred - target)?.sqr()?.mean_all()
 }
+
+/// Log-softmax along `dim`, from differentiable ops (the max is detached: the result does not
+/// depend on the shift).
+pub fn log_softmax(xs: &Tensor, dim: candle_core::D) -> Result<Tensor> {
+    let max = xs.max_keepdim(dim)?.detach();
+    let shifted = xs.broadcast_sub(&max)?;
+    let lse = shifted.exp()?.sum_keepdim(dim)?.log()?;
+    shifted.broadcast_sub(&lse)
+}
+
+/// Cross-entropy of `logits` `(N, K)` against class indices `targets` `(N)` (`u32`), averaged
+/// over the batch.
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let (n, _) = logits.dims2()?;
+    if targets.dims() != [n] {
+        candle_core::bail!(
+            "cross entropy: targets of shape {:?} for logits of shape {:?}; expected [{n}]",
+            targets.dims(),
+            logits.dims()
+        )
+    }
+    let logp = log_softmax(logits, candle_core::D::Minus1)?;
+    let picked = logp.gather(&targets.unsqueeze(1)?, 1)?;
+    picked.mean_all()?.neg()
+}

@@ -23,7 +23,7 @@
 //! | `qnet.rs`       | [`QNetwork`]: a torso and a head from one config |
 //! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
 //! | `dropout.rs`    | seeded [`Dropout`] |
-//! | `loss.rs`       | Huber and squared-error losses |
+//! | `loss.rs`       | Huber, squared-error and cross-entropy losses |
 //! | `optim.rs`      | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping |
 //! | `schedule.rs`   | learning-rate schedules: constant, linear, cosine |
 //! | `gradcheck.rs`  | the finite-difference gradient check |
@@ -70,7 +70,7 @@ pub use dropout::Dropout;
 pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
 pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
 pub use linear::{Linear, linear};
-pub use loss::{huber_loss, mse_loss};
+pub use loss::{cross_entropy, huber_loss, log_softmax, mse_loss};
 pub use mlp::{Mlp, MlpConfig, mlp};
 pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_norm, layer_norm};
 pub use optim::{

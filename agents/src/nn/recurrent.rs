@@ -62,11 +62,14 @@ pub struct RecurrentCell {
 /// Builds a [`RecurrentCell`] from `input` features to `hidden` units.
 ///
 /// `suffix` is appended to every parameter name (PyTorch's `_l0`, `_l1_reverse`, …); pass `""`
-/// for a standalone cell.
+/// for a standalone cell. `forget_bias` is added, when the weights are first created (not when
+/// they are loaded), to the `bias_ih` entries of the gate that keeps the state: the LSTM's
+/// forget gate, the GRU's update gate (see [`RecurrentConfig::forget_bias`]).
 pub fn recurrent_cell(
     kind: CellKind,
     input: usize,
     hidden: usize,
+    forget_bias: f64,
     suffix: &str,
     vb: VarBuilder,
 ) -> Result<RecurrentCell> {
@@ -79,13 +82,28 @@ pub fn recurrent_cell(
         lo: -bound,
         up: bound,
     };
+    let bias_ih_name = format!("bias_ih{suffix}");
+    let fresh = !vb.contains_tensor(&bias_ih_name);
+    let weight_ih = vb.get_with_hints((g, input), &format!("weight_ih{suffix}"), init)?;
+    let weight_hh = vb.get_with_hints((g, hidden), &format!("weight_hh{suffix}"), init)?;
+    let bias_ih = vb.get_with_hints(g, &bias_ih_name, init)?;
+    let bias_hh = vb.get_with_hints(g, &format!("bias_hh{suffix}"), init)?;
+    // Gate 1 is the LSTM's forget gate (order i, f, g, o) and the GRU's update gate (r, z, n).
+    if fresh && forget_bias != 0.0 && kind != CellKind::Rnn && bias_ih.is_variable() {
+        let shift: Vec<f64> = (0..g)
+            .map(|j| if j / hidden == 1 { forget_bias } else { 0.0 })
+            .collect();
+        let shift = Tensor::from_vec(shift, g, bias_ih.device())?.to_dtype(bias_ih.dtype())?;
+        let shifted = (bias_ih.detach() + shift)?;
+        candle_core::Var::from_tensor(&bias_ih)?.set(&shifted)?;
+    }
     Ok(RecurrentCell {
         kind,
         hidden,
-        weight_ih: vb.get_with_hints((g, input), &format!("weight_ih{suffix}"), init)?,
-        weight_hh: vb.get_with_hints((g, hidden), &format!("weight_hh{suffix}"), init)?,
-        bias_ih: vb.get_with_hints(g, &format!("bias_ih{suffix}"), init)?,
-        bias_hh: vb.get_with_hints(g, &format!("bias_hh{suffix}"), init)?,
+        weight_ih,
+        weight_hh,
+        bias_ih,
+        bias_hh,
     })
 }
 
@@ -178,7 +196,13 @@ impl RecurrentCell {
 /// | `hidden`        | `64`     | `≥ 1` | hidden units per direction                |
 /// | `layers`        | `1`      | `≥ 1` | stacked layers; layer `l+1` reads layer `l`'s outputs |
 /// | `bidirectional` | `false`  |       | also run each layer backwards in time and concatenate |
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// | `forget_bias`   | `1.0`    | finite | added at initialisation to the bias of the gate that keeps the state (LSTM forget gate, GRU update gate) |
+///
+/// `forget_bias = 1` follows Jozefowicz et al. (2015) and Keras' `unit_forget_bias`: with
+/// PyTorch's zero-mean initialisation the forget gate starts near ½, the state halves every
+/// step, and a cue 20 steps back reaches the loss through a factor of about 10⁻⁶. Set it to 0
+/// for PyTorch's initialisation.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecurrentConfig {
     /// The cell kind.
@@ -189,6 +213,8 @@ pub struct RecurrentConfig {
     pub layers: usize,
     /// Run each layer in both directions.
     pub bidirectional: bool,
+    /// Initial bias towards keeping the state.
+    pub forget_bias: f64,
 }
 
 impl Default for RecurrentConfig {
@@ -198,6 +224,7 @@ impl Default for RecurrentConfig {
             hidden: 64,
             layers: 1,
             bidirectional: false,
+            forget_bias: 1.0,
         }
     }
 }
@@ -210,6 +237,9 @@ impl RecurrentConfig {
         }
         if self.layers == 0 {
             return Err(crate::Error::config("layers", 0, "at least 1"));
+        }
+        if !self.forget_bias.is_finite() {
+            return Err(crate::Error::config("forget_bias", self.forget_bias, "a finite number"));
         }
         Ok(())
     }
@@ -268,7 +298,14 @@ pub fn recurrent(input: usize, config: &RecurrentConfig, vb: VarBuilder) -> crat
             } else {
                 format!("_l{l}_reverse")
             };
-            cells.push(recurrent_cell(config.cell, layer_in, config.hidden, &suffix, vb.clone())?);
+            cells.push(recurrent_cell(
+                config.cell,
+                layer_in,
+                config.hidden,
+                config.forget_bias,
+                &suffix,
+                vb.clone(),
+            )?);
         }
     }
     Ok(Recurrent {
