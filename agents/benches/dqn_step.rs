@@ -179,6 +179,17 @@ fn main() -> qlab_agents::Result<()> {
         );
     }
 
+    {
+        let (online, store, target) = nets()?;
+        let grads = loss(&online, &target, &b)?.backward()?;
+        let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
+        let mut opt = Optimizer::new(store.trainable_vars(), OptimizerConfig::from(adam))?;
+        report(
+            "  part: adam update only",
+            time_calls(|| opt.step(&grads).expect("step")),
+        );
+    }
+
     // Acting: one observation, forward + argmax, back on the host.
     {
         let (online, _store, _target) = nets()?;

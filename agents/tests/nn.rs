@@ -84,6 +84,40 @@ mod gradcheck {
     }
 
     #[test]
+    fn fused_linear_matches_the_generic_ops() {
+        // The fused CPU op (`Linear::forward_act`) against candle's generic ops
+        // (`forward_unfused` + activation): outputs and every gradient.
+        for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
+            for bias in [true, false] {
+                for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Identity] {
+                    let store = ParamStore::new(50, dtype, &Device::Cpu);
+                    let lin = linear(6, 5, bias, store.var_builder()).unwrap();
+                    // Rank 3 and non-contiguous (a transposed view).
+                    let x = Var::from_tensor(&uniform(&[3, 6, 4], 51, dtype)).unwrap();
+                    let xt = x.as_tensor().transpose(1, 2).unwrap();
+                    let run = |fused: bool| {
+                        let y = if fused {
+                            lin.forward_act(&xt, act).unwrap()
+                        } else {
+                            act.forward(&lin.forward_unfused(&xt).unwrap()).unwrap()
+                        };
+                        let grads = probe_loss(&y, 52).unwrap().backward().unwrap();
+                        let mut out = vec![y.flatten_all().unwrap()];
+                        for (_, v) in store.named_vars() {
+                            out.push(grads.get(v.as_tensor()).unwrap().flatten_all().unwrap());
+                        }
+                        out.push(grads.get(x.as_tensor()).unwrap().flatten_all().unwrap());
+                        Tensor::cat(&out, 0).unwrap().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap()
+                    };
+                    let (a, b) = (run(true), run(false));
+                    let err = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+                    assert!(err <= tol, "{dtype:?} bias={bias} {act:?}: max difference {err}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mlp_with_layer_norm_and_dropout() {
         let store = store64(3);
         let cfg = MlpConfig {

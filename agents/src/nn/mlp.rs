@@ -152,14 +152,14 @@ impl Module for Mlp {
         let last = self.layers.len() - 1;
         let mut h = xs.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
             if i == last {
-                return self.output_activation.forward(&h);
+                return layer.forward_act(&h, self.output_activation);
             }
-            if let Some(norm) = self.norms.get(i) {
-                h = norm.forward(&h)?;
-            }
-            h = self.activation.forward(&h)?;
+            h = match self.norms.get(i) {
+                // The norm sits between the product and the activation.
+                Some(norm) => self.activation.forward(&norm.forward(&layer.forward(&h)?)?)?,
+                None => layer.forward_act(&h, self.activation)?,
+            };
             if let Some(d) = self.dropouts.get(i) {
                 h = d.forward(&h)?;
             }

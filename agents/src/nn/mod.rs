@@ -41,6 +41,7 @@ pub mod cnn;
 pub mod conv;
 pub mod device;
 pub mod dropout;
+mod fused;
 pub mod gradcheck;
 pub mod heads;
 pub mod io;
