@@ -2,7 +2,7 @@
 
 Five steps of each optimizer on the loss  L(p) = sum(0.5 * c * p**2 + b * p)  in float64,
 from the same start, with PyTorch's optimizers (and `clip_grad_norm_` where a max norm is
-given). Prints the final parameters as Rust array literals.
+given). Prints the final parameters (shortest round-trip decimal form) as Rust array literals.
 
 Usage: python3 tools/nn_optim_reference.py
 """
@@ -38,5 +38,5 @@ for name, make, max_norm in CASES:
         if max_norm is not None:
             torch.nn.utils.clip_grad_norm_([p], max_norm)
         opt.step()
-    vals = ", ".join(f"{x:.17e}" for x in p.detach().tolist())
+    vals = ", ".join(repr(x) for x in p.detach().tolist())
     print(f'("{name}", [{vals}]),')

@@ -83,7 +83,9 @@ fn batch() -> candle_core::Result<Batch> {
     let dev = Device::Cpu;
     let obs: Vec<f32> = (0..BATCH * OBS).map(|_| 2.0 * next() - 1.0).collect();
     let next_obs: Vec<f32> = (0..BATCH * OBS).map(|_| 2.0 * next() - 1.0).collect();
-    let actions: Vec<u32> = (0..BATCH).map(|_| (next() * ACTIONS as f32) as u32 % 2).collect();
+    let actions: Vec<u32> = (0..BATCH)
+        .map(|_| (next() * ACTIONS as f32) as u32 % 2)
+        .collect();
     let rewards: Vec<f32> = (0..BATCH).map(|_| next()).collect();
     let discount: Vec<f32> = (0..BATCH)
         .map(|_| if next() < 0.1 { 0.0 } else { GAMMA as f32 })
@@ -120,16 +122,33 @@ fn main() -> qlab_agents::Result<()> {
         "mimalloc"
     };
     println!(
-        "candle {}, {} thread(s), allocator {allocator}",
-        "0.11",
+        "candle 0.11, {} thread(s), allocator {allocator}",
         qlab_agents::nn::cpu_threads()
     );
     let b = batch()?;
 
     for (name, algorithm) in [
-        ("dqn_step adam  (64 x 4-256-256-2)", Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() })),
-        ("dqn_step adamw (64 x 4-256-256-2)", Algorithm::AdamW(AdamConfig { lr: 1e-4, ..AdamConfig::adamw() })),
-        ("dqn_step sgd   (64 x 4-256-256-2)", Algorithm::Sgd(SgdConfig { lr: 1e-4, ..Default::default() })),
+        (
+            "dqn_step adam  (64 x 4-256-256-2)",
+            Algorithm::Adam(AdamConfig {
+                lr: 1e-4,
+                ..Default::default()
+            }),
+        ),
+        (
+            "dqn_step adamw (64 x 4-256-256-2)",
+            Algorithm::AdamW(AdamConfig {
+                lr: 1e-4,
+                ..AdamConfig::adamw()
+            }),
+        ),
+        (
+            "dqn_step sgd   (64 x 4-256-256-2)",
+            Algorithm::Sgd(SgdConfig {
+                lr: 1e-4,
+                ..Default::default()
+            }),
+        ),
     ] {
         let (online, store, target) = nets()?;
         let mut opt = Optimizer::new(store.trainable_vars(), OptimizerConfig::from(algorithm))?;
@@ -182,7 +201,10 @@ fn main() -> qlab_agents::Result<()> {
     {
         let (online, store, target) = nets()?;
         let grads = loss(&online, &target, &b)?.backward()?;
-        let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
+        let adam = Algorithm::Adam(AdamConfig {
+            lr: 1e-4,
+            ..Default::default()
+        });
         let mut opt = Optimizer::new(store.trainable_vars(), OptimizerConfig::from(adam))?;
         report(
             "  part: adam update only",

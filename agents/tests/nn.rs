@@ -89,7 +89,12 @@ mod gradcheck {
         // (`forward_unfused` + activation): outputs and every gradient.
         for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
             for bias in [true, false] {
-                for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::Identity] {
+                for act in [
+                    Activation::Relu,
+                    Activation::Tanh,
+                    Activation::Sigmoid,
+                    Activation::Identity,
+                ] {
                     let store = ParamStore::new(50, dtype, &Device::Cpu);
                     let lin = linear(6, 5, bias, store.var_builder()).unwrap();
                     // Rank 3 and non-contiguous (a transposed view).
@@ -107,11 +112,23 @@ mod gradcheck {
                             out.push(grads.get(v.as_tensor()).unwrap().flatten_all().unwrap());
                         }
                         out.push(grads.get(x.as_tensor()).unwrap().flatten_all().unwrap());
-                        Tensor::cat(&out, 0).unwrap().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap()
+                        Tensor::cat(&out, 0)
+                            .unwrap()
+                            .to_dtype(DType::F64)
+                            .unwrap()
+                            .to_vec1::<f64>()
+                            .unwrap()
                     };
                     let (a, b) = (run(true), run(false));
-                    let err = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-                    assert!(err <= tol, "{dtype:?} bias={bias} {act:?}: max difference {err}");
+                    let err = a
+                        .iter()
+                        .zip(&b)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0.0, f64::max);
+                    assert!(
+                        err <= tol,
+                        "{dtype:?} bias={bias} {act:?}: max difference {err}"
+                    );
                 }
             }
         }
@@ -142,25 +159,34 @@ mod gradcheck {
         let store = store64(5);
         let ln = layer_norm(6, LayerNormConfig::default(), store.var_builder().pp("ln")).unwrap();
         let x = input_var(&[3, 4, 6], 6);
-        check("layer norm", &store, &[("x", &x)], || ln.forward(x.as_tensor()));
+        check("layer norm", &store, &[("x", &x)], || {
+            ln.forward(x.as_tensor())
+        });
 
         for training in [true, false] {
             let store = store64(7);
-            let bn = batch_norm(3, BatchNormConfig::default(), store.var_builder().pp("bn")).unwrap();
+            let bn =
+                batch_norm(3, BatchNormConfig::default(), store.var_builder().pp("bn")).unwrap();
             // Non-trivial running statistics for evaluation mode.
             bn.forward(&uniform(&[8, 3, 2, 2], 8, DType::F64)).unwrap();
             bn.set_training(training);
             let x = input_var(&[4, 3, 2, 2], 9);
-            check(&format!("batch norm 4d training={training}"), &store, &[("x", &x)], || {
-                bn.forward(x.as_tensor())
-            });
+            check(
+                &format!("batch norm 4d training={training}"),
+                &store,
+                &[("x", &x)],
+                || bn.forward(x.as_tensor()),
+            );
             let store = store64(10);
             let bn = batch_norm(5, BatchNormConfig::default(), store.var_builder()).unwrap();
             bn.set_training(training);
             let x = input_var(&[6, 5], 11);
-            check(&format!("batch norm 2d training={training}"), &store, &[("x", &x)], || {
-                bn.forward(x.as_tensor())
-            });
+            check(
+                &format!("batch norm 2d training={training}"),
+                &store,
+                &[("x", &x)],
+                || bn.forward(x.as_tensor()),
+            );
         }
     }
 
@@ -175,9 +201,12 @@ mod gradcheck {
             };
             let conv = conv2d(2, 3, 3, cfg, store.var_builder()).unwrap();
             let x = input_var(&[2, 2, 7, 7], 13);
-            check(&format!("conv2d s{stride} p{padding}"), &store, &[("x", &x)], || {
-                conv.forward(x.as_tensor())
-            });
+            check(
+                &format!("conv2d s{stride} p{padding}"),
+                &store,
+                &[("x", &x)],
+                || conv.forward(x.as_tensor()),
+            );
         }
     }
 
@@ -193,9 +222,12 @@ mod gradcheck {
             (PoolKind::Max, 3, 3),
         ] {
             let pool = Pool2d::new(kind, k, s).unwrap();
-            check(&format!("{kind:?} pool k{k} s{s}"), &store, &[("x", &x)], || {
-                pool.forward(x.as_tensor())
-            });
+            check(
+                &format!("{kind:?} pool k{k} s{s}"),
+                &store,
+                &[("x", &x)],
+                || pool.forward(x.as_tensor()),
+            );
         }
         check("global avg pool", &store, &[("x", &x)], || {
             GlobalAvgPool.forward(x.as_tensor())
@@ -207,12 +239,16 @@ mod gradcheck {
         let store = store64(15);
         let res = residual_block(3, Activation::Relu, store.var_builder().pp("res")).unwrap();
         let x = input_var(&[2, 3, 5, 5], 16);
-        check("residual block", &store, &[("x", &x)], || res.forward(x.as_tensor()));
+        check("residual block", &store, &[("x", &x)], || {
+            res.forward(x.as_tensor())
+        });
 
         let store = store64(17);
         let se = squeeze_excitation(8, 4, store.var_builder().pp("se")).unwrap();
         let x = input_var(&[2, 8, 3, 3], 18);
-        check("squeeze-excitation", &store, &[("x", &x)], || se.forward(x.as_tensor()));
+        check("squeeze-excitation", &store, &[("x", &x)], || {
+            se.forward(x.as_tensor())
+        });
     }
 
     #[test]
@@ -222,7 +258,9 @@ mod gradcheck {
         let net = cnn((2, 36, 36), &CnnConfig::nature_dqn(), store.var_builder()).unwrap();
         assert_eq!(net.output_dim(), 64);
         let x = input_var(&[2, 2, 36, 36], 20);
-        check("nature dqn torso", &store, &[("x", &x)], || net.forward(x.as_tensor()));
+        check("nature dqn torso", &store, &[("x", &x)], || {
+            net.forward(x.as_tensor())
+        });
     }
 
     #[test]
@@ -246,7 +284,9 @@ mod gradcheck {
         let net = cnn((1, 6, 6), &cfg, store.var_builder()).unwrap();
         assert_eq!(net.output_dim(), 4);
         let x = input_var(&[3, 1, 6, 6], 22);
-        check("configurable cnn", &store, &[("x", &x)], || net.forward(x.as_tensor()));
+        check("configurable cnn", &store, &[("x", &x)], || {
+            net.forward(x.as_tensor())
+        });
     }
 
     #[test]
@@ -298,18 +338,23 @@ mod gradcheck {
                 }
                 // The loss sees the outputs and the returned state, so gradients flow through
                 // both, and to the state passed in.
-                check(&format!("{kind:?} seq bidir={bidirectional}"), &store, &inputs, || {
-                    let s0 = RecurrentState {
-                        h: h0.as_tensor().clone(),
-                        c: (kind == CellKind::Lstm).then(|| c0.as_tensor().clone()),
-                    };
-                    let (out, s) = net.forward_seq(x.as_tensor(), Some(&s0))?;
-                    let mut parts = vec![out.flatten_all()?, s.h.flatten_all()?];
-                    if let Some(c) = s.c {
-                        parts.push(c.flatten_all()?);
-                    }
-                    Tensor::cat(&parts, 0)
-                });
+                check(
+                    &format!("{kind:?} seq bidir={bidirectional}"),
+                    &store,
+                    &inputs,
+                    || {
+                        let s0 = RecurrentState {
+                            h: h0.as_tensor().clone(),
+                            c: (kind == CellKind::Lstm).then(|| c0.as_tensor().clone()),
+                        };
+                        let (out, s) = net.forward_seq(x.as_tensor(), Some(&s0))?;
+                        let mut parts = vec![out.flatten_all()?, s.h.flatten_all()?];
+                        if let Some(c) = s.c {
+                            parts.push(c.flatten_all()?);
+                        }
+                        Tensor::cat(&parts, 0)
+                    },
+                );
             }
         }
     }
@@ -321,20 +366,35 @@ mod gradcheck {
         let k = input_var(&[2, 5, 4], 32);
         let v = input_var(&[2, 5, 3], 33);
         for causal in [false, true] {
-            check(&format!("sdpa causal={causal}"), &store, &[("q", &q), ("k", &k), ("v", &v)], || {
-                scaled_dot_product_attention(q.as_tensor(), k.as_tensor(), v.as_tensor(), causal)
-            });
+            check(
+                &format!("sdpa causal={causal}"),
+                &store,
+                &[("q", &q), ("k", &k), ("v", &v)],
+                || {
+                    scaled_dot_product_attention(
+                        q.as_tensor(),
+                        k.as_tensor(),
+                        v.as_tensor(),
+                        causal,
+                    )
+                },
+            );
         }
-        check("softmax", &store, &[("q", &q)], || softmax(q.as_tensor(), D::Minus1));
+        check("softmax", &store, &[("q", &q)], || {
+            softmax(q.as_tensor(), D::Minus1)
+        });
 
         for causal in [false, true] {
             let store = store64(34);
             let cfg = AttentionConfig { heads: 2, causal };
             let attn = multi_head_self_attention(8, cfg, store.var_builder()).unwrap();
             let x = input_var(&[2, 5, 8], 35);
-            check(&format!("mhsa causal={causal}"), &store, &[("x", &x)], || {
-                attn.forward(x.as_tensor())
-            });
+            check(
+                &format!("mhsa causal={causal}"),
+                &store,
+                &[("x", &x)],
+                || attn.forward(x.as_tensor()),
+            );
         }
     }
 
@@ -351,9 +411,12 @@ mod gradcheck {
         let pos = learned_positional_encoding(8, 6, store.var_builder().pp("pos")).unwrap();
         let sin = SinusoidalPositionalEncoding::new(8, 6, DType::F64, &Device::Cpu).unwrap();
         let x = input_var(&[2, 5, 8], 37);
-        check("transformer block + positions", &store, &[("x", &x)], || {
-            block.forward(&pos.forward(&sin.forward(x.as_tensor())?)?)
-        });
+        check(
+            "transformer block + positions",
+            &store,
+            &[("x", &x)],
+            || block.forward(&pos.forward(&sin.forward(x.as_tensor())?)?),
+        );
     }
 
     #[test]
@@ -367,15 +430,21 @@ mod gradcheck {
         let duel = dueling_head(5, 3, &cfg, store.var_builder().pp("duel")).unwrap();
         let x = input_var(&[4, 5], 39);
         check("q head + dueling head", &store, &[("x", &x)], || {
-            Tensor::cat(&[q.forward(x.as_tensor())?, duel.forward(x.as_tensor())?], 1)
+            Tensor::cat(
+                &[q.forward(x.as_tensor())?, duel.forward(x.as_tensor())?],
+                1,
+            )
         });
         // Pairs inside and outside the quadratic band (|d| ≤ 1).
         let store = store64(0);
         let pred = Var::from_tensor(&(uniform(&[12], 40, DType::F64) * 3.0).unwrap()).unwrap();
         let target = Var::from_tensor(&uniform(&[12], 41, DType::F64)).unwrap();
-        check("huber", &store, &[("pred", &pred), ("target", &target)], || {
-            huber_loss(pred.as_tensor(), target.as_tensor(), 1.0)
-        });
+        check(
+            "huber",
+            &store,
+            &[("pred", &pred), ("target", &target)],
+            || huber_loss(pred.as_tensor(), target.as_tensor(), 1.0),
+        );
     }
 
     #[test]
@@ -398,7 +467,9 @@ mod gradcheck {
             let mut shape = vec![3];
             shape.extend(obs_shape);
             let x = input_var(&shape, 43);
-            check(&format!("q network {i}"), &store, &[("x", &x)], || net.forward(x.as_tensor()));
+            check(&format!("q network {i}"), &store, &[("x", &x)], || {
+                net.forward(x.as_tensor())
+            });
         }
     }
 }
@@ -413,19 +484,94 @@ mod optim {
     /// Five steps on L(p) = Σ ½c·p² + b·p, from `tools/nn_optim_reference.py` (PyTorch 2.15,
     /// float64).
     const TORCH: [(&str, [f64; 5]); 8] = [
-        ("sgd", [2.54293999999999965e-01, -2.60448000000000013e-01, 1.41183043750000015e+00, 1.68069999999999990e-02, -9.60252812499999969e-02]),
-        ("sgd_momentum", [-8.96717766148471124e-02, 6.90416604329460948e-01, 5.57063654781252082e-01, -7.71284817488378377e-02, 1.78564912227313799e-01]),
-        ("sgd_nesterov", [-1.62749010340000083e-01, 5.57289338880000207e-01, 2.21449993170624915e-01, -3.47852239700000010e-02, 1.87504176427812530e-01]),
-        ("rmsprop", [3.96895457366513271e-01, -8.95322523491325128e-01, 1.89428367725869484e+00, 1.99795198006380223e-02, -1.99246566594047991e-01]),
-        ("rmsprop_centered", [3.06817526472248581e-01, -8.01699554648185542e-01, 1.79860465967552230e+00, -1.56413831474533395e-02, -1.14673747811664214e-01]),
-        ("adam", [1.96799413093342174e-02, -5.06887144393771027e-01, 1.50217538071424328e+00, -1.08520773748781232e-02, 1.45318020675230725e-01]),
-        ("adamw", [6.12996950420861830e-03, -4.68665324254272153e-01, 1.41448903266653714e+00, -8.95833586897375189e-03, 1.48766649118354799e-01]),
-        ("adam_clipped", [9.63056768922902762e-03, -5.00379677316778793e-01, 1.49817992560605040e+00, 1.00540122636927493e-02, 1.53700756435514230e-01]),
+        (
+            "sgd",
+            [
+                0.25429399999999996,
+                -0.260448,
+                1.4118304375000001,
+                0.016807,
+                -0.09602528125,
+            ],
+        ),
+        (
+            "sgd_momentum",
+            [
+                -0.08967177661484711,
+                0.690416604329461,
+                0.5570636547812521,
+                -0.07712848174883784,
+                0.1785649122273138,
+            ],
+        ),
+        (
+            "sgd_nesterov",
+            [
+                -0.16274901034000008,
+                0.5572893388800002,
+                0.22144999317062491,
+                -0.03478522397,
+                0.18750417642781253,
+            ],
+        ),
+        (
+            "rmsprop",
+            [
+                0.39689545736651327,
+                -0.8953225234913251,
+                1.8942836772586948,
+                0.019979519800638022,
+                -0.199246566594048,
+            ],
+        ),
+        (
+            "rmsprop_centered",
+            [
+                0.3068175264722486,
+                -0.8016995546481855,
+                1.7986046596755223,
+                -0.01564138314745334,
+                -0.11467374781166421,
+            ],
+        ),
+        (
+            "adam",
+            [
+                0.019679941309334217,
+                -0.506887144393771,
+                1.5021753807142433,
+                -0.010852077374878123,
+                0.14531802067523072,
+            ],
+        ),
+        (
+            "adamw",
+            [
+                0.006129969504208618,
+                -0.46866532425427215,
+                1.4144890326665371,
+                -0.008958335868973752,
+                0.1487666491183548,
+            ],
+        ),
+        (
+            "adam_clipped",
+            [
+                0.009630567689229028,
+                -0.5003796773167788,
+                1.4981799256060504,
+                0.01005401226369275,
+                0.15370075643551423,
+            ],
+        ),
     ];
 
     fn config(name: &str) -> OptimizerConfig {
         let algorithm = match name {
-            "sgd" => Algorithm::Sgd(SgdConfig { lr: 0.1, ..Default::default() }),
+            "sgd" => Algorithm::Sgd(SgdConfig {
+                lr: 0.1,
+                ..Default::default()
+            }),
             "sgd_momentum" => Algorithm::Sgd(SgdConfig {
                 lr: 0.1,
                 momentum: 0.9,
@@ -439,7 +585,11 @@ mod optim {
                 nesterov: true,
                 ..Default::default()
             }),
-            "rmsprop" => Algorithm::RmsProp(RmsPropConfig { lr: 0.01, alpha: 0.9, ..Default::default() }),
+            "rmsprop" => Algorithm::RmsProp(RmsPropConfig {
+                lr: 0.01,
+                alpha: 0.9,
+                ..Default::default()
+            }),
             "rmsprop_centered" => Algorithm::RmsProp(RmsPropConfig {
                 lr: 0.01,
                 alpha: 0.9,
@@ -448,11 +598,22 @@ mod optim {
                 weight_decay: 0.1,
                 ..Default::default()
             }),
-            "adam" => Algorithm::Adam(AdamConfig { lr: 0.1, weight_decay: 0.05, ..Default::default() }),
-            "adamw" => Algorithm::AdamW(AdamConfig { lr: 0.1, weight_decay: 0.1, ..Default::default() }),
+            "adam" => Algorithm::Adam(AdamConfig {
+                lr: 0.1,
+                weight_decay: 0.05,
+                ..Default::default()
+            }),
+            "adamw" => Algorithm::AdamW(AdamConfig {
+                lr: 0.1,
+                weight_decay: 0.1,
+                ..Default::default()
+            }),
             "adam_clipped" => {
                 return OptimizerConfig {
-                    algorithm: Algorithm::Adam(AdamConfig { lr: 0.1, ..Default::default() }),
+                    algorithm: Algorithm::Adam(AdamConfig {
+                        lr: 0.1,
+                        ..Default::default()
+                    }),
                     max_grad_norm: Some(0.5),
                 };
             }
@@ -463,7 +624,8 @@ mod optim {
 
     fn run(name: &str, dtype: DType, tensor_ops: bool) -> Vec<f64> {
         let dev = Device::Cpu;
-        let p = Var::from_tensor(&Tensor::new(&P0, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let p =
+            Var::from_tensor(&Tensor::new(&P0, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
         let c = Tensor::new(&C, &dev).unwrap().to_dtype(dtype).unwrap();
         let b = Tensor::new(&B, &dev).unwrap().to_dtype(dtype).unwrap();
         let mut opt = Optimizer::new(vec![p.clone()], config(name)).unwrap();
@@ -476,7 +638,11 @@ mod optim {
             let loss = (loss + (pt * &b).unwrap()).unwrap().sum_all().unwrap();
             opt.backward_step(&loss).unwrap();
         }
-        p.as_tensor().to_dtype(DType::F64).unwrap().to_vec1().unwrap()
+        p.as_tensor()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1()
+            .unwrap()
     }
 
     #[test]
@@ -484,7 +650,10 @@ mod optim {
         for (name, expected) in TORCH {
             let got = run(name, DType::F64, false);
             for (g, e) in got.iter().zip(expected) {
-                assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+                assert!(
+                    (g - e).abs() <= 1e-12 * e.abs().max(1.0),
+                    "{name}: {got:?} vs {expected:?}"
+                );
             }
         }
     }
@@ -494,7 +663,10 @@ mod optim {
         for (name, expected) in TORCH {
             let got = run(name, DType::F64, true);
             for (g, e) in got.iter().zip(expected) {
-                assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+                assert!(
+                    (g - e).abs() <= 1e-12 * e.abs().max(1.0),
+                    "{name}: {got:?} vs {expected:?}"
+                );
             }
         }
     }
@@ -504,7 +676,10 @@ mod optim {
         for (name, expected) in TORCH {
             let got = run(name, DType::F32, false);
             for (g, e) in got.iter().zip(expected) {
-                assert!((g - e).abs() <= 1e-5 * e.abs().max(1.0), "{name}: {got:?} vs {expected:?}");
+                assert!(
+                    (g - e).abs() <= 1e-5 * e.abs().max(1.0),
+                    "{name}: {got:?} vs {expected:?}"
+                );
             }
         }
     }
@@ -515,7 +690,8 @@ mod optim {
         let a = Var::new(&[3.0f64, 0.0], &dev).unwrap();
         let b = Var::new(&[0.0f64, 4.0], &dev).unwrap();
         let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap();
-        let loss = (loss + (b.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap()).unwrap();
+        let loss =
+            (loss + (b.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap()).unwrap();
         let mut grads = loss.backward().unwrap();
         let vars = [a.clone(), b.clone()];
         let norm = clip_grad_norm(&vars, &mut grads, 1.0).unwrap();
@@ -528,45 +704,77 @@ mod optim {
 
     #[test]
     fn invalid_hyperparameters_are_named() {
-        let bad = OptimizerConfig::from(Algorithm::Adam(AdamConfig { beta1: 1.0, ..Default::default() }));
+        let bad = OptimizerConfig::from(Algorithm::Adam(AdamConfig {
+            beta1: 1.0,
+            ..Default::default()
+        }));
         let err = Optimizer::new(vec![], bad).unwrap_err().to_string();
         assert!(err.contains("beta1") && err.contains("[0, 1)"), "{err}");
-        let bad = OptimizerConfig::from(Algorithm::Sgd(SgdConfig { nesterov: true, ..Default::default() }));
+        let bad = OptimizerConfig::from(Algorithm::Sgd(SgdConfig {
+            nesterov: true,
+            ..Default::default()
+        }));
         let err = bad.validate().unwrap_err().to_string();
         assert!(err.contains("nesterov"), "{err}");
     }
 
     #[test]
     fn optimizer_config_from_toml() {
-        let cfg: OptimizerConfig = toml::from_str("type = \"adamw\"\nlr = 3e-4\nmax_grad_norm = 10.0").unwrap();
+        let cfg: OptimizerConfig =
+            toml::from_str("type = \"adamw\"\nlr = 3e-4\nmax_grad_norm = 10.0").unwrap();
         assert_eq!(cfg.max_grad_norm, Some(10.0));
         match cfg.algorithm {
             Algorithm::AdamW(c) => {
                 assert_eq!(c.lr, 3e-4);
-                assert_eq!(c.weight_decay, 0.0, "fields not given take AdamConfig's serde defaults");
+                assert_eq!(
+                    c.weight_decay, 0.0,
+                    "fields not given take AdamConfig's serde defaults"
+                );
             }
             other => panic!("{other:?}"),
         }
         let cfg: OptimizerConfig = toml::from_str("type = \"rmsprop\"\ncentered = true").unwrap();
-        assert!(matches!(cfg.algorithm, Algorithm::RmsProp(RmsPropConfig { centered: true, .. })));
+        assert!(matches!(
+            cfg.algorithm,
+            Algorithm::RmsProp(RmsPropConfig { centered: true, .. })
+        ));
         assert!(toml::from_str::<OptimizerConfig>("type = \"adam\"\nlearning_rate = 1.0").is_err());
     }
 
     #[test]
     fn schedules() {
-        let lin = LrSchedule::Linear { end_lr: 0.1, steps: 10 };
+        let lin = LrSchedule::Linear {
+            end_lr: 0.1,
+            steps: 10,
+        };
         assert_eq!(lin.lr(1.0, 0), 1.0);
         assert!((lin.lr(1.0, 5) - 0.55).abs() < 1e-15);
         assert_eq!(lin.lr(1.0, 10), 0.1);
         assert_eq!(lin.lr(1.0, 99), 0.1);
-        let cos = LrSchedule::Cosine { end_lr: 0.0, steps: 100 };
+        let cos = LrSchedule::Cosine {
+            end_lr: 0.0,
+            steps: 100,
+        };
         assert_eq!(cos.lr(2.0, 0), 2.0);
         assert!((cos.lr(2.0, 50) - 1.0).abs() < 1e-12);
         assert!(cos.lr(2.0, 100).abs() < 1e-15);
         assert_eq!(LrSchedule::Constant.lr(0.3, 7), 0.3);
-        assert!(LrSchedule::Cosine { end_lr: 0.0, steps: 0 }.validate().is_err());
+        assert!(
+            LrSchedule::Cosine {
+                end_lr: 0.0,
+                steps: 0
+            }
+            .validate()
+            .is_err()
+        );
         let s: LrSchedule = toml::from_str("type = \"cosine\"\nsteps = 1000").unwrap();
-        assert_eq!(s, LrSchedule::Cosine { end_lr: 0.0, steps: 1000 });
+        assert_eq!(
+            s,
+            LrSchedule::Cosine {
+                end_lr: 0.0,
+                steps: 1000
+            }
+        );
     }
 }
 
@@ -581,7 +789,10 @@ mod store {
                 layer_norm: true,
                 dropout: 0.0,
             },
-            head: HeadConfig::Dueling { hidden: vec![], activation: Activation::Relu },
+            head: HeadConfig::Dueling {
+                hidden: vec![],
+                activation: Activation::Relu,
+            },
             ..Default::default()
         };
         QNetwork::new(&[3], 2, &cfg, seed).unwrap()
@@ -604,12 +815,36 @@ mod store {
             ]
         );
         for name in a.names() {
-            let x: Vec<f32> = a.get(&name).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-            let y: Vec<f32> = b.get(&name).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let x: Vec<f32> = a
+                .get(&name)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let y: Vec<f32> = b
+                .get(&name)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             assert_eq!(x, y, "{name}");
         }
-        let x: Vec<f32> = a.get("torso.layers.0.weight").unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let z: Vec<f32> = c.get("torso.layers.0.weight").unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let x: Vec<f32> = a
+            .get("torso.layers.0.weight")
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let z: Vec<f32> = c
+            .get("torso.layers.0.weight")
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         assert_ne!(x, z);
         // PyTorch's nn.Linear range: ±1/√in.
         assert!(x.iter().all(|w| w.abs() <= 1.0 / 3f32.sqrt()));
@@ -645,7 +880,10 @@ mod store {
         let (_, small) = net(1, 8);
         let (_, wide) = net(1, 16);
         let bytes = small.to_bytes().unwrap();
-        let err = wide.load_bytes(&bytes, "small.safetensors").unwrap_err().to_string();
+        let err = wide
+            .load_bytes(&bytes, "small.safetensors")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "checkpoint small.safetensors: tensor `torso.layers.0.weight` has shape [8, 3], the network expects [16, 3]"
@@ -664,7 +902,10 @@ mod store {
             ..Default::default()
         };
         let plain = QNetwork::new(&[3], 2, &linear_head, 0).unwrap().1;
-        let err = plain.load_bytes(&bytes, "small.safetensors").unwrap_err().to_string();
+        let err = plain
+            .load_bytes(&bytes, "small.safetensors")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "checkpoint small.safetensors: missing tensor `head.weight`: the network expects shape [2, 8]"
@@ -672,16 +913,43 @@ mod store {
 
         // A file with one tensor too many.
         let extra = ParamStore::new(0, DType::F32, &Device::Cpu);
-        linear(3, 8, true, extra.var_builder().pp("torso").pp("layers").pp(0)).unwrap();
+        linear(
+            3,
+            8,
+            true,
+            extra.var_builder().pp("torso").pp("layers").pp(0),
+        )
+        .unwrap();
         linear(3, 8, true, extra.var_builder().pp("extra")).unwrap();
         let only = ParamStore::new(0, DType::F32, &Device::Cpu);
-        linear(3, 8, true, only.var_builder().pp("torso").pp("layers").pp(0)).unwrap();
-        let err = only.load_bytes(&extra.to_bytes().unwrap(), "x").unwrap_err().to_string();
-        assert_eq!(err, "checkpoint x: unexpected tensor `extra.bias`: the network has no parameter of that name");
+        linear(
+            3,
+            8,
+            true,
+            only.var_builder().pp("torso").pp("layers").pp(0),
+        )
+        .unwrap();
+        let err = only
+            .load_bytes(&extra.to_bytes().unwrap(), "x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "checkpoint x: unexpected tensor `extra.bias`: the network has no parameter of that name"
+        );
 
-        let err = only.load_bytes(b"not safetensors", "junk").unwrap_err().to_string();
-        assert!(err.starts_with("checkpoint junk: not a readable safetensors file"), "{err}");
-        let err = only.load("/nonexistent/q.safetensors").unwrap_err().to_string();
+        let err = only
+            .load_bytes(b"not safetensors", "junk")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("checkpoint junk: not a readable safetensors file"),
+            "{err}"
+        );
+        let err = only
+            .load("/nonexistent/q.safetensors")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("/nonexistent/q.safetensors: "), "{err}");
     }
 
@@ -693,7 +961,11 @@ mod store {
         b.soft_update_from(&a, 0.5).unwrap();
         let wa: Vec<f32> = a.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
         let (_, fresh_b) = net(2, 8);
-        let wb0: Vec<f32> = fresh_b.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
+        let wb0: Vec<f32> = fresh_b
+            .get("torso.layers.0.bias")
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let wb: Vec<f32> = b.get("torso.layers.0.bias").unwrap().to_vec1().unwrap();
         for i in 0..wa.len() {
             assert!((wb[i] - 0.5 * (wa[i] + wb0[i])).abs() < 1e-6);
@@ -710,7 +982,10 @@ mod store {
     fn batch_norm_buffers_are_saved_but_not_trained() {
         let store = store32(0);
         let bn = batch_norm(3, BatchNormConfig::default(), store.var_builder().pp("bn")).unwrap();
-        assert_eq!(store.names(), ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]);
+        assert_eq!(
+            store.names(),
+            ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+        );
         assert_eq!(store.trainable_vars().len(), 2);
         assert_eq!(store.num_params(), 6);
         // Running statistics follow PyTorch: momentum 0.1, unbiased variance.
@@ -720,7 +995,10 @@ mod store {
         let var: Vec<f32> = bn.running_var().to_vec1().unwrap();
         assert_eq!(mean, [0.2, 0.0, 0.2]);
         // unbiased var of [1, 3] = 2: 0.9 * 1 + 0.1 * 2
-        assert!((var[0] - 1.1).abs() < 1e-6 && (var[1] - 0.9).abs() < 1e-6, "{var:?}");
+        assert!(
+            (var[0] - 1.1).abs() < 1e-6 && (var[1] - 0.9).abs() < 1e-6,
+            "{var:?}"
+        );
         // Evaluation mode uses (and keeps) the running statistics.
         bn.set_training(false);
         let y: Vec<Vec<f32>> = bn.forward(&x).unwrap().to_vec2().unwrap();
@@ -752,27 +1030,47 @@ mod config {
 
     #[test]
     fn network_configs_from_toml() {
-        let cfg: MlpConfig = toml::from_str("hidden = [32]\nactivation = \"gelu\"\ndropout = 0.1").unwrap();
+        let cfg: MlpConfig =
+            toml::from_str("hidden = [32]\nactivation = \"gelu\"\ndropout = 0.1").unwrap();
         assert_eq!(cfg.hidden, [32]);
         assert_eq!(cfg.activation, Activation::Gelu);
         assert!(!cfg.layer_norm);
-        let err = toml::from_str::<MlpConfig>("hiden = [32]").unwrap_err().to_string();
-        assert!(err.contains("hiden"), "{err}");
-        let err = mlp(2, 1, &MlpConfig { dropout: 1.0, ..Default::default() }, store32(0).var_builder())
+        let err = toml::from_str::<MlpConfig>("hiden = [32]")
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "invalid value 1 for `dropout`: expected a probability in [0, 1)");
+        assert!(err.contains("hiden"), "{err}");
+        let err = mlp(
+            2,
+            1,
+            &MlpConfig {
+                dropout: 1.0,
+                ..Default::default()
+            },
+            store32(0).var_builder(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "invalid value 1 for `dropout`: expected a probability in [0, 1)"
+        );
 
         let nature: QNetworkConfig = toml::from_str("torso = { type = \"cnn\" }").unwrap();
         let store = store32(0);
         let net = q_network(&[4, 84, 84], 6, &nature, store.var_builder()).unwrap();
         // 32·4·8·8+32 + 64·32·4·4+64 + 64·64·3·3+64 + 3136·512+512 + 512·6+6 (Mnih et al., 2015).
         assert_eq!(store.num_params(), 1_687_206);
-        let q = net.forward(&Tensor::zeros((1, 4, 84, 84), DType::F32, &Device::Cpu).unwrap()).unwrap();
+        let q = net
+            .forward(&Tensor::zeros((1, 4, 84, 84), DType::F32, &Device::Cpu).unwrap())
+            .unwrap();
         assert_eq!(q.dims(), [1, 6]);
-        let err = q_network(&[4, 20, 20], 6, &nature, store32(0).var_builder()).unwrap_err().to_string();
+        let err = q_network(&[4, 20, 20], 6, &nature, store32(0).var_builder())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("layers[2]"), "{err}");
-        let err = q_network(&[4, 84], 6, &nature, store32(0).var_builder()).unwrap_err().to_string();
+        let err = q_network(&[4, 84], 6, &nature, store32(0).var_builder())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("[C, H, W]"), "{err}");
     }
 }
@@ -781,7 +1079,10 @@ mod learning {
     use super::*;
 
     fn adam(store: &ParamStore, lr: f64) -> Optimizer {
-        let cfg = Algorithm::Adam(AdamConfig { lr, ..Default::default() });
+        let cfg = Algorithm::Adam(AdamConfig {
+            lr,
+            ..Default::default()
+        });
         Optimizer::new(store.trainable_vars(), cfg.into()).unwrap()
     }
 
@@ -797,16 +1098,33 @@ mod learning {
         let y = Tensor::new(&[[0f32], [1.], [1.], [0.]], &dev).unwrap();
         let train = |hidden: Vec<usize>| {
             let store = store32(0);
-            let cfg = MlpConfig { hidden, activation: Activation::Tanh, ..Default::default() };
+            let cfg = MlpConfig {
+                hidden,
+                activation: Activation::Tanh,
+                ..Default::default()
+            };
             let net = mlp(2, 1, &cfg, store.var_builder()).unwrap();
             let mut opt = adam(&store, 0.05);
             for _ in 0..300 {
                 let loss = mse_loss(&net.forward(&x).unwrap(), &y).unwrap();
                 opt.backward_step(&loss).unwrap();
             }
-            let out: Vec<f32> = net.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-            let correct = out.iter().zip([0., 1., 1., 0.]).filter(|(o, t)| ((**o > 0.5) as u8 as f32) == *t).count();
-            let loss = mse_loss(&net.forward(&x).unwrap(), &y).unwrap().to_scalar::<f32>().unwrap();
+            let out: Vec<f32> = net
+                .forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let correct = out
+                .iter()
+                .zip([0., 1., 1., 0.])
+                .filter(|(o, t)| ((**o > 0.5) as u8 as f32) == *t)
+                .count();
+            let loss = mse_loss(&net.forward(&x).unwrap(), &y)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             (correct, loss)
         };
         let (correct, loss) = train(vec![8]);
@@ -836,7 +1154,11 @@ mod learning {
                 let (along, across) = (rng.below(12 - 8), rng.below(12));
                 let vertical = rng.below(2) == 1;
                 for k in 0..9 {
-                    let (r, c) = if vertical { (along + k, across) } else { (across, along + k) };
+                    let (r, c) = if vertical {
+                        (along + k, across)
+                    } else {
+                        (across, along + k)
+                    };
                     img[r * 12 + c] = 1.0;
                 }
             } else {
@@ -848,7 +1170,10 @@ mod learning {
             }
             labels.push(label);
         }
-        (Tensor::from_vec(pixels, (n, 1, 12, 12), &Device::Cpu).unwrap(), labels)
+        (
+            Tensor::from_vec(pixels, (n, 1, 12, 12), &Device::Cpu).unwrap(),
+            labels,
+        )
     }
 
     #[test]
@@ -871,7 +1196,11 @@ mod learning {
         let labels = Tensor::new(train_y.as_slice(), &Device::Cpu).unwrap();
         for step in 0..150 {
             let i = (step * 32) % 512;
-            let loss = cross_entropy(&net(&train_x.narrow(0, i, 32).unwrap()).unwrap(), &labels.narrow(0, i, 32).unwrap()).unwrap();
+            let loss = cross_entropy(
+                &net(&train_x.narrow(0, i, 32).unwrap()).unwrap(),
+                &labels.narrow(0, i, 32).unwrap(),
+            )
+            .unwrap();
             opt.backward_step(&loss).unwrap();
         }
         let acc = accuracy(&net(&test_x).unwrap(), &test_y);
@@ -892,7 +1221,10 @@ mod learning {
             }
             labels.push(label);
         }
-        (Tensor::from_vec(xs, (n, t, 1), &Device::Cpu).unwrap(), labels)
+        (
+            Tensor::from_vec(xs, (n, t, 1), &Device::Cpu).unwrap(),
+            labels,
+        )
     }
 
     #[test]
@@ -900,7 +1232,11 @@ mod learning {
         const T: usize = 24;
         for kind in [CellKind::Lstm, CellKind::Gru] {
             let store = store32(4);
-            let cfg = RecurrentConfig { cell: kind, hidden: 16, ..Default::default() };
+            let cfg = RecurrentConfig {
+                cell: kind,
+                hidden: 16,
+                ..Default::default()
+            };
             let rnn = recurrent(1, &cfg, store.var_builder().pp("rnn")).unwrap();
             let head = linear(16, 2, true, store.var_builder().pp("head")).unwrap();
             let net = |x: &Tensor| -> candle_core::Result<Tensor> {
@@ -911,7 +1247,11 @@ mod learning {
             let mut rng = EnvRng::seed_from_u64(5);
             for _ in 0..150 {
                 let (x, y) = recall_batch(&mut rng, 32, T);
-                let loss = cross_entropy(&net(&x).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+                let loss = cross_entropy(
+                    &net(&x).unwrap(),
+                    &Tensor::new(y.as_slice(), &Device::Cpu).unwrap(),
+                )
+                .unwrap();
                 opt.backward_step(&loss).unwrap();
             }
             let (x, y) = recall_batch(&mut EnvRng::seed_from_u64(6), 256, T);
@@ -921,13 +1261,26 @@ mod learning {
         // The baseline: the same training for an MLP that sees one step at a time, read at the
         // last step. The first element is independent of the last, so it stays near chance.
         let store = store32(4);
-        let ff = mlp(1, 2, &MlpConfig { hidden: vec![16], ..Default::default() }, store.var_builder()).unwrap();
+        let ff = mlp(
+            1,
+            2,
+            &MlpConfig {
+                hidden: vec![16],
+                ..Default::default()
+            },
+            store.var_builder(),
+        )
+        .unwrap();
         let mut opt = adam(&store, 1e-2);
         let mut rng = EnvRng::seed_from_u64(5);
         let last = |x: &Tensor| x.narrow(1, T - 1, 1).unwrap().squeeze(1).unwrap();
         for _ in 0..150 {
             let (x, y) = recall_batch(&mut rng, 32, T);
-            let loss = cross_entropy(&ff.forward(&last(&x)).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+            let loss = cross_entropy(
+                &ff.forward(&last(&x)).unwrap(),
+                &Tensor::new(y.as_slice(), &Device::Cpu).unwrap(),
+            )
+            .unwrap();
             opt.backward_step(&loss).unwrap();
         }
         let (x, y) = recall_batch(&mut EnvRng::seed_from_u64(6), 256, T);
@@ -960,9 +1313,16 @@ mod learning {
     #[test]
     fn causal_attention_ignores_the_future() {
         let store = store64(7);
-        let causal = TransformerConfig { heads: 2, causal: true, ..Default::default() };
+        let causal = TransformerConfig {
+            heads: 2,
+            causal: true,
+            ..Default::default()
+        };
         let block = transformer_block(8, &causal, store.var_builder().pp("causal")).unwrap();
-        let open = TransformerConfig { causal: false, ..causal };
+        let open = TransformerConfig {
+            causal: false,
+            ..causal
+        };
         let open_block = transformer_block(8, &open, store.var_builder().pp("open")).unwrap();
         let x = uniform(&[2, 6, 8], 8, DType::F64);
         for t in 0..5 {
@@ -972,15 +1332,30 @@ mod learning {
             let diff = |b: &TransformerBlock| -> f64 {
                 let y1 = b.forward(&x).unwrap().narrow(1, 0, t + 1).unwrap();
                 let y2 = b.forward(&x2).unwrap().narrow(1, 0, t + 1).unwrap();
-                (y1 - y2).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap()
+                (y1 - y2)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f64>()
+                    .unwrap()
             };
             assert_eq!(diff(&block), 0.0, "causal output up to {t} changed");
-            assert!(diff(&open_block) > 1e-3, "the non-causal block should see the change");
+            assert!(
+                diff(&open_block) > 1e-3,
+                "the non-causal block should see the change"
+            );
         }
     }
 
     /// Token sequences; the target at position t ≥ 1 is the token at t − 1.
-    fn previous_token_batch(rng: &mut EnvRng, n: usize, t: usize, vocab: usize) -> (Tensor, Vec<u32>) {
+    fn previous_token_batch(
+        rng: &mut EnvRng,
+        n: usize,
+        t: usize,
+        vocab: usize,
+    ) -> (Tensor, Vec<u32>) {
         let mut tokens = Vec::with_capacity(n * t);
         for _ in 0..n * t {
             tokens.push(rng.below(vocab) as u32);
@@ -993,7 +1368,10 @@ mod learning {
         for i in 0..n {
             targets.extend_from_slice(&tokens[i * t..i * t + t - 1]);
         }
-        (Tensor::from_vec(one_hot, (n, t, vocab), &Device::Cpu).unwrap(), targets)
+        (
+            Tensor::from_vec(one_hot, (n, t, vocab), &Device::Cpu).unwrap(),
+            targets,
+        )
     }
 
     #[test]
@@ -1005,7 +1383,11 @@ mod learning {
         let vb = store.var_builder();
         let embed = linear(V, E, false, vb.pp("embed")).unwrap();
         let pos = learned_positional_encoding(E, T, vb.pp("pos")).unwrap();
-        let cfg = TransformerConfig { heads: 2, causal: true, ..Default::default() };
+        let cfg = TransformerConfig {
+            heads: 2,
+            causal: true,
+            ..Default::default()
+        };
         let block = transformer_block(E, &cfg, vb.pp("block")).unwrap();
         let out = linear(E, V, true, vb.pp("out")).unwrap();
         // Logits for positions 1..T, flattened to (N·(T−1), V).
@@ -1018,7 +1400,11 @@ mod learning {
         let mut rng = EnvRng::seed_from_u64(11);
         for _ in 0..200 {
             let (x, y) = previous_token_batch(&mut rng, 32, T, V);
-            let loss = cross_entropy(&net(&x).unwrap(), &Tensor::new(y.as_slice(), &Device::Cpu).unwrap()).unwrap();
+            let loss = cross_entropy(
+                &net(&x).unwrap(),
+                &Tensor::new(y.as_slice(), &Device::Cpu).unwrap(),
+            )
+            .unwrap();
             opt.backward_step(&loss).unwrap();
         }
         let (x, y) = previous_token_batch(&mut EnvRng::seed_from_u64(12), 128, T, V);

@@ -190,10 +190,15 @@ impl CnnConfig {
 
     /// The output shape `(C, H, W)` for an input `(C, H, W)` (for a network ending in global
     /// average pooling, `(C, 1, 1)`), or an error naming the first layer that does not fit.
-    pub fn output_shape(&self, input: (usize, usize, usize)) -> crate::Result<(usize, usize, usize)> {
+    pub fn output_shape(
+        &self,
+        input: (usize, usize, usize),
+    ) -> crate::Result<(usize, usize, usize)> {
         let (mut c, mut h, mut w) = input;
         for (i, layer) in self.layers.iter().enumerate() {
-            let bad = |what: String| crate::Error::config(format!("layers[{i}]"), what, "a layer that fits its input");
+            let bad = |what: String| {
+                crate::Error::config(format!("layers[{i}]"), what, "a layer that fits its input")
+            };
             match *layer {
                 CnnLayer::Conv {
                     channels,
@@ -208,10 +213,18 @@ impl CnnConfig {
                             "channels, kernel and stride of at least 1",
                         ));
                     }
-                    let out = |x: usize| (x + 2 * padding).checked_sub(kernel).map(|r| r / stride + 1);
+                    let out = |x: usize| {
+                        (x + 2 * padding)
+                            .checked_sub(kernel)
+                            .map(|r| r / stride + 1)
+                    };
                     match (out(h), out(w)) {
                         (Some(oh), Some(ow)) => (c, h, w) = (channels, oh, ow),
-                        _ => return Err(bad(format!("a {kernel}x{kernel} kernel on a {h}x{w} input"))),
+                        _ => {
+                            return Err(bad(format!(
+                                "a {kernel}x{kernel} kernel on a {h}x{w} input"
+                            )));
+                        }
                     }
                 }
                 CnnLayer::MaxPool { kernel, stride } | CnnLayer::AvgPool { kernel, stride } => {
@@ -226,7 +239,11 @@ impl CnnConfig {
                     let out = |x: usize| x.checked_sub(kernel).map(|r| r / stride + 1);
                     match (out(h), out(w)) {
                         (Some(oh), Some(ow)) => (h, w) = (oh, ow),
-                        _ => return Err(bad(format!("a {kernel}x{kernel} window on a {h}x{w} input"))),
+                        _ => {
+                            return Err(bad(format!(
+                                "a {kernel}x{kernel} window on a {h}x{w} input"
+                            )));
+                        }
                     }
                 }
                 CnnLayer::SqueezeExcitation { reduction: 0 } => {
@@ -300,12 +317,16 @@ pub fn cnn(input: (usize, usize, usize), config: &CnnConfig, vb: VarBuilder) -> 
                 c = channels;
                 Layer::Conv(conv)
             }
-            CnnLayer::MaxPool { kernel, stride } => {
-                Layer::Pool(Pool2d::new(PoolKind::Max, kernel, stride.unwrap_or(kernel))?)
-            }
-            CnnLayer::AvgPool { kernel, stride } => {
-                Layer::Pool(Pool2d::new(PoolKind::Avg, kernel, stride.unwrap_or(kernel))?)
-            }
+            CnnLayer::MaxPool { kernel, stride } => Layer::Pool(Pool2d::new(
+                PoolKind::Max,
+                kernel,
+                stride.unwrap_or(kernel),
+            )?),
+            CnnLayer::AvgPool { kernel, stride } => Layer::Pool(Pool2d::new(
+                PoolKind::Avg,
+                kernel,
+                stride.unwrap_or(kernel),
+            )?),
             CnnLayer::BatchNorm => Layer::BatchNorm(batch_norm(c, BatchNormConfig::default(), vb)?),
             CnnLayer::Residual => Layer::Residual(residual_block(c, config.activation, vb)?),
             CnnLayer::SqueezeExcitation { reduction } => {

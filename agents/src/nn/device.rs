@@ -55,7 +55,11 @@ impl std::str::FromStr for DeviceConfig {
             "cpu" => Ok(DeviceConfig::Cpu),
             "cuda" => Ok(DeviceConfig::Cuda),
             "auto" => Ok(DeviceConfig::Auto),
-            _ => Err(Error::config("device", s, "one of \"cpu\", \"cuda\", \"auto\"")),
+            _ => Err(Error::config(
+                "device",
+                s,
+                "one of \"cpu\", \"cuda\", \"auto\"",
+            )),
         }
     }
 }

@@ -66,7 +66,13 @@ impl Module for Dropout {
         let mask: Vec<f32> = {
             let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
             (0..xs.elem_count())
-                .map(|_| if rng.next_f64() < keep { scale as f32 } else { 0.0 })
+                .map(|_| {
+                    if rng.next_f64() < keep {
+                        scale as f32
+                    } else {
+                        0.0
+                    }
+                })
                 .collect()
         };
         let mask = Tensor::from_vec(mask, xs.shape(), &candle_core::Device::Cpu)?

@@ -92,7 +92,15 @@ fn contiguous<'a, T: Elem>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<
 }
 
 /// `y = act(x·Wᵀ + b)` for `x` `(rows, k)`, `W` `(n, k)`, `b` `(n)`.
-fn forward<T: Elem>(act: FusedAct, x: &[T], w: &[T], b: Option<&[T]>, rows: usize, k: usize, n: usize) -> Vec<T> {
+fn forward<T: Elem>(
+    act: FusedAct,
+    x: &[T],
+    w: &[T],
+    b: Option<&[T]>,
+    rows: usize,
+    k: usize,
+    n: usize,
+) -> Vec<T> {
     let mut y = vec![T::ZERO; rows * n];
     // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ read through W's strides.
     // SAFETY: the strides describe exactly the row-major buffers x (rows·k), w (n·k) and
@@ -136,8 +144,14 @@ fn forward<T: Elem>(act: FusedAct, x: &[T], w: &[T], b: Option<&[T]>, rows: usiz
                 let z = v.add(b);
                 *v = if z > T::ZERO { z } else { T::ZERO };
             }),
-            FusedAct::Tanh => row.iter_mut().zip(b).for_each(|(v, &b)| *v = v.add(b).tanh()),
-            FusedAct::Sigmoid => row.iter_mut().zip(b).for_each(|(v, &b)| *v = v.add(b).sigmoid()),
+            FusedAct::Tanh => row
+                .iter_mut()
+                .zip(b)
+                .for_each(|(v, &b)| *v = v.add(b).tanh()),
+            FusedAct::Sigmoid => row
+                .iter_mut()
+                .zip(b)
+                .for_each(|(v, &b)| *v = v.add(b).sigmoid()),
         }
     }
     y
@@ -311,7 +325,8 @@ impl FusedLinear {
                     need_dx,
                 );
                 (
-                    dx.map(|v| Tensor::from_vec(v, (rows, k), dev)).transpose()?,
+                    dx.map(|v| Tensor::from_vec(v, (rows, k), dev))
+                        .transpose()?,
                     Tensor::from_vec(dw, (n, k), dev)?,
                     Tensor::from_vec(db, n, dev)?,
                 )

@@ -109,7 +109,11 @@ impl std::fmt::Display for GradCheckReport {
 ///
 /// `loss` recomputes the loss from the variables' current values; it is called twice per
 /// checked entry. Every variable must be `f64`. Variables are restored afterwards.
-pub fn grad_check<F>(loss: F, vars: &[(String, Var)], config: &GradCheckConfig) -> Result<GradCheckReport>
+pub fn grad_check<F>(
+    loss: F,
+    vars: &[(String, Var)],
+    config: &GradCheckConfig,
+) -> Result<GradCheckReport>
 where
     F: Fn() -> candle_core::Result<Tensor>,
 {
@@ -165,7 +169,11 @@ where
             let denom = a.abs().max(numeric.abs()).max(config.floor);
             let rel_error = (a - numeric).abs() / denom;
             report.checked += 1;
-            if report.worst.as_ref().is_none_or(|w| rel_error > w.rel_error) {
+            if report
+                .worst
+                .as_ref()
+                .is_none_or(|w| rel_error > w.rel_error)
+            {
                 report.worst = Some(GradCheckEntry {
                     name: name.clone(),
                     index: i,

@@ -62,7 +62,11 @@ impl MlpConfig {
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(crate::Error::config("dropout", self.dropout, "a probability in [0, 1)"));
+            return Err(crate::Error::config(
+                "dropout",
+                self.dropout,
+                "a probability in [0, 1)",
+            ));
         }
         Ok(())
     }
@@ -95,7 +99,12 @@ pub struct Mlp {
 /// # Ok(())
 /// # }
 /// ```
-pub fn mlp(in_dim: usize, out_dim: usize, config: &MlpConfig, vb: VarBuilder) -> crate::Result<Mlp> {
+pub fn mlp(
+    in_dim: usize,
+    out_dim: usize,
+    config: &MlpConfig,
+    vb: VarBuilder,
+) -> crate::Result<Mlp> {
     config.validate()?;
     let mut widths = vec![in_dim];
     widths.extend(&config.hidden);
@@ -107,7 +116,11 @@ pub fn mlp(in_dim: usize, out_dim: usize, config: &MlpConfig, vb: VarBuilder) ->
         layers.push(linear(w[0], w[1], true, vb.pp("layers").pp(i))?);
         let hidden = i + 2 < widths.len();
         if hidden && config.layer_norm {
-            norms.push(layer_norm(w[1], LayerNormConfig::default(), vb.pp("norms").pp(i))?);
+            norms.push(layer_norm(
+                w[1],
+                LayerNormConfig::default(),
+                vb.pp("norms").pp(i),
+            )?);
         }
         if hidden && config.dropout > 0.0 {
             let name = format!("{}.dropout.{i}", vb.prefix());
@@ -157,7 +170,9 @@ impl Module for Mlp {
             }
             h = match self.norms.get(i) {
                 // The norm sits between the product and the activation.
-                Some(norm) => self.activation.forward(&norm.forward(&layer.forward(&h)?)?)?,
+                Some(norm) => self
+                    .activation
+                    .forward(&norm.forward(&layer.forward(&h)?)?)?,
                 None => layer.forward_act(&h, self.activation)?,
             };
             if let Some(d) = self.dropouts.get(i) {

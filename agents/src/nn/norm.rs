@@ -193,16 +193,20 @@ impl Module for BatchNorm {
             let n = xs.elem_count() / c;
             let m = self.config.momentum;
             let unbiased = (var.detach() * (n as f64 / (n.max(2) - 1) as f64))?.reshape(c)?;
-            let new_mean = ((self.running_mean.as_tensor() * (1.0 - m))?
-                + (mean.detach().reshape(c)? * m)?)?;
+            let new_mean =
+                ((self.running_mean.as_tensor() * (1.0 - m))? + (mean.detach().reshape(c)? * m)?)?;
             let new_var = ((self.running_var.as_tensor() * (1.0 - m))? + (unbiased * m)?)?;
             self.running_mean.set(&new_mean)?;
             self.running_var.set(&new_var)?;
             (mean, var)
         } else {
             (
-                self.running_mean.as_tensor().reshape(stat_shape.as_slice())?,
-                self.running_var.as_tensor().reshape(stat_shape.as_slice())?,
+                self.running_mean
+                    .as_tensor()
+                    .reshape(stat_shape.as_slice())?,
+                self.running_var
+                    .as_tensor()
+                    .reshape(stat_shape.as_slice())?,
             )
         };
         let ys = xs

@@ -237,8 +237,18 @@ impl OptimizerConfig {
             Algorithm::Sgd(c) => {
                 check("lr", c.lr, c.lr > 0.0, "> 0")?;
                 check("momentum", c.momentum, unit(c.momentum), "in [0, 1)")?;
-                check("dampening", c.dampening, (0.0..=1.0).contains(&c.dampening), "in [0, 1]")?;
-                check("weight_decay", c.weight_decay, c.weight_decay >= 0.0, ">= 0")?;
+                check(
+                    "dampening",
+                    c.dampening,
+                    (0.0..=1.0).contains(&c.dampening),
+                    "in [0, 1]",
+                )?;
+                check(
+                    "weight_decay",
+                    c.weight_decay,
+                    c.weight_decay >= 0.0,
+                    ">= 0",
+                )?;
                 if c.nesterov && (c.momentum == 0.0 || c.dampening != 0.0) {
                     return Err(Error::config(
                         "nesterov",
@@ -252,14 +262,24 @@ impl OptimizerConfig {
                 check("alpha", c.alpha, unit(c.alpha), "in [0, 1)")?;
                 check("eps", c.eps, c.eps > 0.0, "> 0")?;
                 check("momentum", c.momentum, unit(c.momentum), "in [0, 1)")?;
-                check("weight_decay", c.weight_decay, c.weight_decay >= 0.0, ">= 0")?;
+                check(
+                    "weight_decay",
+                    c.weight_decay,
+                    c.weight_decay >= 0.0,
+                    ">= 0",
+                )?;
             }
             Algorithm::Adam(c) | Algorithm::AdamW(c) => {
                 check("lr", c.lr, c.lr > 0.0, "> 0")?;
                 check("beta1", c.beta1, unit(c.beta1), "in [0, 1)")?;
                 check("beta2", c.beta2, unit(c.beta2), "in [0, 1)")?;
                 check("eps", c.eps, c.eps > 0.0, "> 0")?;
-                check("weight_decay", c.weight_decay, c.weight_decay >= 0.0, ">= 0")?;
+                check(
+                    "weight_decay",
+                    c.weight_decay,
+                    c.weight_decay >= 0.0,
+                    ">= 0",
+                )?;
             }
         }
         if let Some(m) = self.max_grad_norm {
@@ -470,7 +490,11 @@ pub fn global_grad_norm(vars: &[Var], grads: &GradStore) -> Result<f64> {
         };
         sum += match cpu_sum_squares(g) {
             Some(s) => s,
-            None => g.to_dtype(candle_core::DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?,
+            None => g
+                .to_dtype(candle_core::DType::F64)?
+                .sqr()?
+                .sum_all()?
+                .to_scalar::<f64>()?,
         };
     }
     Ok(sum.sqrt())
@@ -512,9 +536,7 @@ pub fn clip_grad_norm(vars: &[Var], grads: &mut GradStore, max_norm: f64) -> Res
 }
 
 fn contiguous_range(layout: &Layout) -> Option<std::ops::Range<usize>> {
-    layout
-        .contiguous_offsets()
-        .map(|(start, end)| start..end)
+    layout.contiguous_offsets().map(|(start, end)| start..end)
 }
 
 /// Per-step constants shared by all parameters.
@@ -525,7 +547,13 @@ struct Hyper {
 }
 
 /// Float element types the fused CPU kernels run on.
-trait Real: Copy + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self> + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> {
+trait Real:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
     fn of(x: f64) -> Self;
     fn sqrt(self) -> Self;
 }
@@ -655,7 +683,9 @@ fn fused_update<T: Real>(
                     }
                 }
                 (false, true) => {
-                    for (((p, &g), sq), b) in p.iter_mut().zip(g).zip(sq.iter_mut()).zip(mom.iter_mut()) {
+                    for (((p, &g), sq), b) in
+                        p.iter_mut().zip(g).zip(sq.iter_mut()).zip(mom.iter_mut())
+                    {
                         let d = scaled(*p, g, sq);
                         *b = mu * *b + d / (sq.sqrt() + eps);
                         *p = *p - lr * *b;
@@ -691,7 +721,11 @@ fn fused_update<T: Real>(
             let (b1, b2, eps) = (T::of(c.beta1), T::of(c.beta2), T::of(c.eps));
             let (omb1, omb2) = (T::of(1.0 - c.beta1), T::of(1.0 - c.beta2));
             // AdamW shrinks the parameter first; Adam adds the L2 term to the gradient.
-            let decay = T::of(if decoupled { 1.0 - lr * c.weight_decay } else { 1.0 });
+            let decay = T::of(if decoupled {
+                1.0 - lr * c.weight_decay
+            } else {
+                1.0
+            });
             let l2 = T::of(if decoupled { 0.0 } else { c.weight_decay });
             let [m, v] = bufs else {
                 unreachable!("adam keeps two buffers")

@@ -120,7 +120,11 @@ impl RecurrentCell {
 
     /// The all-zeros state for a batch of `n`.
     pub fn zero_state(&self, n: usize) -> Result<CellState> {
-        let h = Tensor::zeros((n, self.hidden), self.weight_hh.dtype(), self.weight_hh.device())?;
+        let h = Tensor::zeros(
+            (n, self.hidden),
+            self.weight_hh.dtype(),
+            self.weight_hh.device(),
+        )?;
         let c = (self.kind == CellKind::Lstm).then(|| h.clone());
         Ok(CellState { h, c })
     }
@@ -171,9 +175,8 @@ impl RecurrentCell {
             }
             CellKind::Gru => {
                 // The reset gate multiplies W_hn h + b_hn, as PyTorch does (not h itself).
-                let r = sigmoid(
-                    &(gx.narrow(D::Minus1, 0, hdim)? + gh.narrow(D::Minus1, 0, hdim)?)?,
-                )?;
+                let r =
+                    sigmoid(&(gx.narrow(D::Minus1, 0, hdim)? + gh.narrow(D::Minus1, 0, hdim)?)?)?;
                 let z = sigmoid(
                     &(gx.narrow(D::Minus1, hdim, hdim)? + gh.narrow(D::Minus1, hdim, hdim)?)?,
                 )?;
@@ -239,7 +242,11 @@ impl RecurrentConfig {
             return Err(crate::Error::config("layers", 0, "at least 1"));
         }
         if !self.forget_bias.is_finite() {
-            return Err(crate::Error::config("forget_bias", self.forget_bias, "a finite number"));
+            return Err(crate::Error::config(
+                "forget_bias",
+                self.forget_bias,
+                "a finite number",
+            ));
         }
         Ok(())
     }
@@ -286,7 +293,11 @@ pub struct Recurrent {
 }
 
 /// Builds a [`Recurrent`] network over `input` features.
-pub fn recurrent(input: usize, config: &RecurrentConfig, vb: VarBuilder) -> crate::Result<Recurrent> {
+pub fn recurrent(
+    input: usize,
+    config: &RecurrentConfig,
+    vb: VarBuilder,
+) -> crate::Result<Recurrent> {
     config.validate()?;
     let dirs = config.directions();
     let mut cells = Vec::with_capacity(config.layers * dirs);

@@ -323,7 +323,12 @@ impl SimpleBackend for ParamStore {
         Ok(out)
     }
 
-    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
         match self.lock().vars.get(name) {
             Some(v) => Ok(v.as_tensor().clone()),
             None => candle_core::bail!("no parameter named `{name}` in the store"),

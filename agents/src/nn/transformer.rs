@@ -67,9 +67,17 @@ pub fn transformer_block(
     vb: VarBuilder,
 ) -> crate::Result<TransformerBlock> {
     if !(0.0..1.0).contains(&config.dropout) {
-        return Err(crate::Error::config("dropout", config.dropout, "a probability in [0, 1)"));
+        return Err(crate::Error::config(
+            "dropout",
+            config.dropout,
+            "a probability in [0, 1)",
+        ));
     }
-    let ff = if config.ff_dim == 0 { 4 * dim } else { config.ff_dim };
+    let ff = if config.ff_dim == 0 {
+        4 * dim
+    } else {
+        config.ff_dim
+    };
     let attn_cfg = AttentionConfig {
         heads: config.heads,
         causal: config.causal,
