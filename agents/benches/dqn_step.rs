@@ -161,18 +161,42 @@ fn main() -> qlab_agents::Result<()> {
         );
     }
 
-    // candle-nn's own AdamW, for comparison with the fused optimizer above.
+    // The starting point: candle-nn's own blocks (Linear, ReLU) and its AdamW.
     {
-        let (online, store, target) = nets()?;
+        let build = |varmap: &candle_nn::VarMap| -> candle_core::Result<candle_nn::Sequential> {
+            let vb =
+                candle_nn::VarBuilder::from_varmap(varmap, candle_core::DType::F32, &Device::Cpu);
+            Ok(candle_nn::seq()
+                .add(candle_nn::linear(OBS, 256, vb.pp("l0"))?)
+                .add(candle_nn::Activation::Relu)
+                .add(candle_nn::linear(256, 256, vb.pp("l1"))?)
+                .add(candle_nn::Activation::Relu)
+                .add(candle_nn::linear(256, ACTIONS, vb.pp("l2"))?))
+        };
+        let (online_vars, target_vars) = (candle_nn::VarMap::new(), candle_nn::VarMap::new());
+        let online = build(&online_vars)?;
+        let target = build(&target_vars)?;
         let params = candle_nn::ParamsAdamW {
             lr: 1e-4,
             ..Default::default()
         };
-        let mut opt = candle_nn::AdamW::new(store.trainable_vars(), params)?;
+        let mut opt = candle_nn::AdamW::new(online_vars.all_vars(), params)?;
         report(
-            "dqn_step candle-nn AdamW (same step)",
+            "dqn_step candle-nn Linear + AdamW",
             time_calls(|| {
-                let l = loss(&online, &target, &b).expect("loss");
+                let next_q = target
+                    .forward(&b.next_obs)
+                    .and_then(|q| q.max(1))
+                    .expect("target");
+                let y = ((next_q * &b.discount).expect("y") + &b.rewards)
+                    .expect("y")
+                    .detach();
+                let q = online
+                    .forward(&b.obs)
+                    .and_then(|q| q.gather(&b.actions, 1))
+                    .and_then(|q| q.squeeze(1))
+                    .expect("q");
+                let l = candle_nn::loss::huber(&q, &y, 1.0).expect("loss");
                 opt.backward_step(&l).expect("step");
             }),
         );

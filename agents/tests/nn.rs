@@ -36,6 +36,16 @@ fn check(
     inputs: &[(&str, &Var)],
     forward: impl Fn() -> candle_core::Result<Tensor>,
 ) {
+    check_with(name, store, inputs, &GradCheckConfig::default(), forward)
+}
+
+fn check_with(
+    name: &str,
+    store: &ParamStore,
+    inputs: &[(&str, &Var)],
+    config: &GradCheckConfig,
+    forward: impl Fn() -> candle_core::Result<Tensor>,
+) {
     let mut vars: Vec<(String, Var)> = inputs
         .iter()
         .map(|(n, v)| (n.to_string(), (*v).clone()))
@@ -46,12 +56,7 @@ fn check(
             .into_iter()
             .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n)),
     );
-    let report = grad_check(
-        || probe_loss(&forward()?, 99),
-        &vars,
-        &GradCheckConfig::default(),
-    )
-    .unwrap();
+    let report = grad_check(|| probe_loss(&forward()?, 99), &vars, config).unwrap();
     assert!(report.checked > 0, "{name}: nothing checked");
     assert!(report.passed(1e-4), "{name}: {report}");
 }
@@ -232,6 +237,21 @@ mod gradcheck {
         check("global avg pool", &store, &[("x", &x)], || {
             GlobalAvgPool.forward(x.as_tensor())
         });
+        // Regression: candle 0.11's own `max_pool2d` backward scales the gradient by
+        // 1/kernel² (it multiplies by the window's share of maxima instead of dividing); the
+        // k2 s2 case above failed with relative error 0.75 before pooling stopped using it.
+        // A 7×7 input drops its last row and column, as PyTorch's floor mode does.
+        let x7 = input_var(&[1, 2, 7, 7], 45);
+        for kind in [PoolKind::Max, PoolKind::Avg] {
+            let pool = Pool2d::new(kind, 2, 2).unwrap();
+            assert_eq!(pool.forward(x7.as_tensor()).unwrap().dims(), [1, 2, 3, 3]);
+            check(
+                &format!("{kind:?} pool on 7x7"),
+                &store,
+                &[("x", &x7)],
+                || pool.forward(x7.as_tensor()),
+            );
+        }
     }
 
     #[test]
@@ -337,11 +357,17 @@ mod gradcheck {
                     inputs.push(("c0", &c0));
                 }
                 // The loss sees the outputs and the returned state, so gradients flow through
-                // both, and to the state passed in.
-                check(
+                // both, and to the state passed in. 12 random entries per tensor keep the six
+                // configurations fast; every tensor is still checked for a missing gradient.
+                let sampled = GradCheckConfig {
+                    max_entries: 12,
+                    ..Default::default()
+                };
+                check_with(
                     &format!("{kind:?} seq bidir={bidirectional}"),
                     &store,
                     &inputs,
+                    &sampled,
                     || {
                         let s0 = RecurrentState {
                             h: h0.as_tensor().clone(),
@@ -420,7 +446,7 @@ mod gradcheck {
     }
 
     #[test]
-    fn heads_and_huber() {
+    fn heads_and_losses() {
         let store = store64(38);
         let q = q_head(5, 3, store.var_builder().pp("q")).unwrap();
         let cfg = DuelingConfig {

@@ -30,6 +30,38 @@
 //! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
 //! | `store.rs`, `io.rs` | [`ParamStore`]; safetensors save and load |
 //!
+//! # Example: one DQN update
+//!
+//! ```
+//! # fn main() -> qlab_agents::Result<()> {
+//! use candle_core::{Device, Module, Tensor};
+//! use qlab_agents::nn::{AdamConfig, Algorithm, Optimizer, QNetwork, QNetworkConfig, huber_loss};
+//!
+//! let config: QNetworkConfig = toml::from_str(r#"torso = { type = "mlp", hidden = [64, 64] }"#)
+//!     .expect("valid TOML");
+//! let (online, params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! target_params.copy_from(&params)?;
+//! let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
+//! let mut opt = Optimizer::new(params.trainable_vars(), adam.into())?;
+//!
+//! let dev = Device::Cpu;
+//! let obs = Tensor::zeros((32, 4), candle_core::DType::F32, &dev)?;
+//! let next_obs = obs.clone();
+//! let actions = Tensor::zeros((32, 1), candle_core::DType::U32, &dev)?;
+//! let rewards = Tensor::ones(32, candle_core::DType::F32, &dev)?;
+//! let discount = (Tensor::ones(32, candle_core::DType::F32, &dev)? * 0.99)?; // γ·(1 − done)
+//!
+//! let next_q = target.forward(&next_obs)?.max(1)?;
+//! let y = ((next_q * &discount)? + &rewards)?.detach();
+//! let q = online.forward(&obs)?.gather(&actions, 1)?.squeeze(1)?;
+//! opt.backward_step(&huber_loss(&q, &y, 1.0)?)?;
+//! let checkpoint: Vec<u8> = params.to_bytes()?; // or params.save("q.safetensors")?
+//! # assert!(!checkpoint.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Threads
 //!
 //! candle's CPU kernels use `RAYON_NUM_THREADS` threads (default: the physical cores). For the
