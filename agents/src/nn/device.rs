@@ -81,8 +81,9 @@ fn cuda_device() -> Result<Device> {
 ///
 /// candle reads it from the `RAYON_NUM_THREADS` environment variable, defaulting to the number
 /// of physical cores. For the small networks of reinforcement learning one thread is fastest:
-/// on a 2-core machine two threads ran a 64×256×256 product about ten times slower than one,
-/// as the threads spend longer synchronising than multiplying. Run with
+/// on a shared 2-core machine a DQN step of a 4-256-256-2 MLP took 0.91 ms (median; 8.2 ms at
+/// the 90th percentile) with two threads against 0.58 ms with one, as the threads spend longer
+/// synchronising than multiplying (see `agents/BENCHMARKS-nn.md`). Run with
 /// `RAYON_NUM_THREADS=1`, or call [`set_cpu_threads`] first thing in `main`.
 pub fn cpu_threads() -> usize {
     candle_core::utils::get_num_threads()
