@@ -434,8 +434,15 @@ mod gradcheck {
             ..Default::default()
         };
         let block = transformer_block(8, &cfg, store.var_builder().pp("block")).unwrap();
-        let pos = learned_positional_encoding(8, 6, store.var_builder().pp("pos")).unwrap();
-        let sin = SinusoidalPositionalEncoding::new(8, 6, DType::F64, &Device::Cpu).unwrap();
+        let learned: PositionalConfig = toml::from_str("type = \"learned\"\nmax_len = 6").unwrap();
+        let pos = positional_encoding(8, &learned, store.var_builder().pp("pos")).unwrap();
+        let sin =
+            positional_encoding(8, &PositionalConfig::default(), store.var_builder()).unwrap();
+        // PE[t, 2i] = sin(t / 10000^(2i/E)), PE[t, 2i+1] = cos(…): t = 1, i = 1, E = 8.
+        let table = SinusoidalPositionalEncoding::new(8, 6, DType::F64, &Device::Cpu).unwrap();
+        let row: Vec<f64> = table.table().get(1).unwrap().to_vec1().unwrap();
+        assert!((row[2] - (1.0f64 / 10000f64.powf(0.25)).sin()).abs() < 1e-15);
+        assert!((row[3] - (1.0f64 / 10000f64.powf(0.25)).cos()).abs() < 1e-15);
         let x = input_var(&[2, 5, 8], 37);
         check(
             "transformer block + positions",

@@ -118,8 +118,9 @@ pub use recurrent::{
 pub use schedule::LrSchedule;
 pub use store::ParamStore;
 pub use transformer::{
-    LearnedPositionalEncoding, SinusoidalPositionalEncoding, TransformerBlock, TransformerConfig,
-    learned_positional_encoding, transformer_block,
+    LearnedPositionalEncoding, PositionalConfig, PositionalEncoding, SinusoidalPositionalEncoding,
+    TransformerBlock, TransformerConfig, learned_positional_encoding, positional_encoding,
+    transformer_block,
 };
 
 /// Blocks that behave differently when training and when evaluating (dropout, batch norm),

@@ -211,3 +211,69 @@ fn add_positions(xs: &Tensor, table: &Tensor) -> Result<Tensor> {
     }
     xs.broadcast_add(&table.narrow(0, 0, t)?)
 }
+
+/// Which position encoding to add, a TOML table with a `type` key:
+/// `{ type = "sinusoidal", max_len = 512 }` (the default) or `{ type = "learned", max_len = 64 }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum PositionalConfig {
+    /// [`SinusoidalPositionalEncoding`]: fixed, no parameters.
+    Sinusoidal {
+        /// Longest sequence (default 512).
+        #[serde(default = "default_max_len")]
+        max_len: usize,
+    },
+    /// [`LearnedPositionalEncoding`]: one learned vector per position.
+    Learned {
+        /// Longest sequence (default 512).
+        #[serde(default = "default_max_len")]
+        max_len: usize,
+    },
+}
+
+fn default_max_len() -> usize {
+    512
+}
+
+impl Default for PositionalConfig {
+    fn default() -> Self {
+        PositionalConfig::Sinusoidal {
+            max_len: default_max_len(),
+        }
+    }
+}
+
+/// Either position encoding, built from a [`PositionalConfig`].
+#[derive(Clone, Debug)]
+pub enum PositionalEncoding {
+    /// Fixed sinusoids.
+    Sinusoidal(SinusoidalPositionalEncoding),
+    /// Learned vectors (parameter `weight`).
+    Learned(LearnedPositionalEncoding),
+}
+
+/// Builds the [`PositionalEncoding`] described by `config` for embeddings of width `dim`, in
+/// the dtype and on the device of `vb`.
+pub fn positional_encoding(
+    dim: usize,
+    config: &PositionalConfig,
+    vb: VarBuilder,
+) -> Result<PositionalEncoding> {
+    Ok(match *config {
+        PositionalConfig::Sinusoidal { max_len } => PositionalEncoding::Sinusoidal(
+            SinusoidalPositionalEncoding::new(dim, max_len, vb.dtype(), vb.device())?,
+        ),
+        PositionalConfig::Learned { max_len } => {
+            PositionalEncoding::Learned(learned_positional_encoding(dim, max_len, vb)?)
+        }
+    })
+}
+
+impl Module for PositionalEncoding {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            PositionalEncoding::Sinusoidal(p) => p.forward(xs),
+            PositionalEncoding::Learned(p) => p.forward(xs),
+        }
+    }
+}
