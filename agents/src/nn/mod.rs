@@ -11,7 +11,7 @@
 //!
 //! | file            | blocks |
 //! |-----------------|--------|
-//! | `linear.rs`     | [`Linear`] |
+//! | `linear.rs`, `fused.rs` | [`Linear`], and its fused CPU op (product, bias, activation) |
 //! | `activation.rs` | [`Activation`]: relu, tanh, sigmoid, gelu, identity |
 //! | `mlp.rs`        | [`Mlp`] with optional layer norm and dropout |
 //! | `conv.rs`       | [`Conv2d`], max / average / global average pooling |
@@ -24,7 +24,7 @@
 //! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
 //! | `dropout.rs`    | seeded [`Dropout`] |
 //! | `loss.rs`       | Huber, squared-error and cross-entropy losses |
-//! | `optim.rs`      | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping |
+//! | `optim/`        | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping; fused CPU kernels |
 //! | `schedule.rs`   | learning-rate schedules: constant, linear, cosine |
 //! | `gradcheck.rs`  | the finite-difference gradient check |
 //! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
