@@ -1,12 +1,17 @@
 //! The `qlab` command-line tool.
 
-use std::process::ExitCode;
-
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use qlab::cmd;
 use qlab::plot::{Band, CurveSpec, XAxis};
+
+// candle allocates a buffer per tensor op, and glibc's malloc serves the 64–256 KiB ones with
+// mmap/munmap: a DQN training step ran 3× slower on it than on mimalloc (page faults
+// 2,963,599 against 1,658 over one benchmark run; BENCHMARKS.md, "Networks").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// qlab: reinforcement-learning environments, agents and experiments.
 #[derive(Parser, Debug)]
@@ -421,6 +426,13 @@ fn run(cli: Cli) -> anyhow::Result<String> {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // One thread per candle kernel: the networks here are small, and on two cores a second
+        // kernel thread made a DQN step slower, not faster (BENCHMARKS.md). Seeds run in
+        // parallel instead.
+        // SAFETY: the first statement of `main`; no other thread exists yet.
+        unsafe { qlab_agents::nn::set_cpu_threads(1) };
+    }
     match run(Cli::parse()) {
         Ok(out) => {
             print!("{out}");

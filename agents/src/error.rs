@@ -7,6 +7,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A tensor operation failed inside candle (shape mismatch, unsupported op, device error).
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
     /// A configuration value outside its valid range.
     #[error("invalid value {value} for `{key}`: expected {expected}")]
     InvalidConfig {

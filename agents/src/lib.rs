@@ -4,12 +4,14 @@
 //!   one-hot or tile-coded features.
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
+//! - [`nn`]: network blocks, optimizers, gradient checking and checkpoints on candle.
 //!
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
 pub mod dp;
 mod error;
+pub mod nn;
 pub mod tabular;
 
 pub use error::{Error, Result};

@@ -1,0 +1,137 @@
+//! Neural-network building blocks on candle, shaped like candle-nn.
+//!
+//! Each block is a struct implementing candle's [`Module`](candle_core::Module), made by a
+//! builder function that takes its sizes, a `…Config` (serde + `Default`, so networks are
+//! described in TOML) and a [`VarBuilder`](candle_nn::VarBuilder) — usually one from a
+//! [`ParamStore`], which seeds the initial weights and saves and loads them as safetensors.
+//!
+//! Every block is built from differentiable candle ops and passes a finite-difference
+//! [gradient check](gradcheck) in `f64`: candle's fused kernels without a backward pass
+//! (`softmax_last_dim`, the fused layer norm) are not used.
+//!
+//! | file            | blocks |
+//! |-----------------|--------|
+//! | `linear.rs`, `fused.rs` | [`Linear`], and its fused CPU op (product, bias, activation) |
+//! | `activation.rs` | [`Activation`]: relu, tanh, sigmoid, gelu, identity |
+//! | `mlp.rs`        | [`Mlp`] with optional layer norm and dropout |
+//! | `conv.rs`       | [`Conv2d`], max / average / global average pooling |
+//! | `cnn.rs`        | [`ResidualBlock`], [`SqueezeExcitation`], the configurable [`Cnn`] with the Nature-DQN preset |
+//! | `recurrent.rs`  | Elman RNN, LSTM and GRU cells and the multi-layer, optionally bidirectional [`Recurrent`] runner |
+//! | `attention.rs`  | scaled dot-product attention, [`MultiHeadSelfAttention`] |
+//! | `transformer.rs`| the pre-norm [`TransformerBlock`], sinusoidal and learned positional encodings |
+//! | `heads.rs`      | the linear Q head and the [`DuelingHead`] |
+//! | `qnet.rs`       | [`QNetwork`]: a torso and a head from one config |
+//! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
+//! | `dropout.rs`    | seeded [`Dropout`] |
+//! | `loss.rs`       | Huber, squared-error and cross-entropy losses |
+//! | `optim/`        | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping; fused CPU kernels |
+//! | `schedule.rs`   | learning-rate schedules: constant, linear, cosine |
+//! | `gradcheck.rs`  | the finite-difference gradient check |
+//! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
+//! | `store.rs`, `io.rs` | [`ParamStore`]; safetensors save and load |
+//!
+//! # Example: one DQN update
+//!
+//! ```
+//! # fn main() -> qlab_agents::Result<()> {
+//! use candle_core::{Device, Module, Tensor};
+//! use qlab_agents::nn::{AdamConfig, Algorithm, Optimizer, QNetwork, QNetworkConfig, huber_loss};
+//!
+//! let config: QNetworkConfig = toml::from_str(r#"torso = { type = "mlp", hidden = [64, 64] }"#)
+//!     .expect("valid TOML");
+//! let (online, params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! target_params.copy_from(&params)?;
+//! let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
+//! let mut opt = Optimizer::new(params.trainable_vars(), adam.into())?;
+//!
+//! let dev = Device::Cpu;
+//! let obs = Tensor::zeros((32, 4), candle_core::DType::F32, &dev)?;
+//! let next_obs = obs.clone();
+//! let actions = Tensor::zeros((32, 1), candle_core::DType::U32, &dev)?;
+//! let rewards = Tensor::ones(32, candle_core::DType::F32, &dev)?;
+//! let discount = (Tensor::ones(32, candle_core::DType::F32, &dev)? * 0.99)?; // γ·(1 − done)
+//!
+//! let next_q = target.forward(&next_obs)?.max(1)?;
+//! let y = ((next_q * &discount)? + &rewards)?.detach();
+//! let q = online.forward(&obs)?.gather(&actions, 1)?.squeeze(1)?;
+//! opt.backward_step(&huber_loss(&q, &y, 1.0)?)?;
+//! let checkpoint: Vec<u8> = params.to_bytes()?; // or params.save("q.safetensors")?
+//! # assert!(!checkpoint.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Threads
+//!
+//! candle's CPU kernels use `RAYON_NUM_THREADS` threads (default: the physical cores). For the
+//! small networks of reinforcement learning one thread is fastest; see [`cpu_threads`].
+
+pub mod activation;
+pub mod attention;
+pub mod cnn;
+pub mod conv;
+pub mod device;
+pub mod dropout;
+mod fused;
+pub mod gradcheck;
+pub mod heads;
+pub mod io;
+pub mod linear;
+pub mod loss;
+pub mod mlp;
+pub mod norm;
+pub mod optim;
+pub mod qnet;
+pub mod recurrent;
+pub mod schedule;
+pub mod store;
+pub mod transformer;
+
+pub use activation::Activation;
+pub use attention::{
+    AttentionConfig, MultiHeadSelfAttention, causal_mask, multi_head_self_attention,
+    scaled_dot_product_attention, softmax,
+};
+pub use cnn::{
+    Cnn, CnnConfig, CnnLayer, ResidualBlock, SqueezeExcitation, cnn, residual_block,
+    squeeze_excitation,
+};
+pub use conv::{Conv2d, Conv2dConfig, GlobalAvgPool, Pool2d, PoolKind, conv2d};
+pub use device::{DeviceConfig, cpu_threads, set_cpu_threads};
+pub use dropout::Dropout;
+pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
+pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
+pub use linear::{Linear, linear};
+pub use loss::{cross_entropy, huber_loss, log_softmax, mse_loss};
+pub use mlp::{Mlp, MlpConfig, mlp};
+pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_norm, layer_norm};
+pub use optim::{
+    AdamConfig, Algorithm, Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, clip_grad_norm,
+    global_grad_norm,
+};
+pub use qnet::{HeadConfig, QNetwork, QNetworkConfig, TorsoConfig, q_network};
+pub use recurrent::{
+    CellKind, CellState, Recurrent, RecurrentCell, RecurrentConfig, RecurrentState, recurrent,
+    recurrent_cell,
+};
+pub use schedule::LrSchedule;
+pub use store::ParamStore;
+pub use transformer::{
+    LearnedPositionalEncoding, PositionalConfig, PositionalEncoding, SinusoidalPositionalEncoding,
+    TransformerBlock, TransformerConfig, learned_positional_encoding, positional_encoding,
+    transformer_block,
+};
+
+/// Blocks that behave differently when training and when evaluating (dropout, batch norm),
+/// like PyTorch's `module.train()` / `module.eval()`.
+///
+/// Blocks start in training mode. Containers forward the setting to every block inside them.
+/// The flag is atomic, so it can be switched through a shared reference.
+pub trait TrainMode {
+    /// Switches to training (`true`) or evaluation (`false`) behaviour.
+    fn set_training(&self, training: bool);
+
+    /// Whether the block is in training mode.
+    fn is_training(&self) -> bool;
+}
