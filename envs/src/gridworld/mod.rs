@@ -287,7 +287,7 @@ impl Env for GridWorld {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, action: usize) -> Result<Step<usize>> {
         match self.phase {
             Phase::Running => {}

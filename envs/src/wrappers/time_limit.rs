@@ -70,6 +70,8 @@ impl<E: Env> Env for TimeLimit<E> {
         self.env.reset(seed)
     }
 
+    // Inlined into training loops: a call here copies the whole step result once more.
+    #[inline(always)]
     fn step(&mut self, action: E::Action) -> Result<Step<E::Obs>> {
         if self.ended {
             return Err(Error::EpisodeEnded);
