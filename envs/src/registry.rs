@@ -11,8 +11,8 @@ use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
 };
-use crate::wrappers::TimeLimit;
 use crate::params::invalid;
+use crate::wrappers::TimeLimit;
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
 /// A type-erased env with discrete actions and a state-index observation.

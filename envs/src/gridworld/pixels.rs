@@ -325,3 +325,314 @@ impl Env for GridPixels {
         self.env.model()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{AnyEnv, make, pixel_gridworld_config};
+    use crate::wrappers::TimeLimit;
+    use crate::{Error, ParamValue, Params, check_env};
+
+    const UP: usize = 0;
+    const RIGHT: usize = 1;
+    const DOWN: usize = 2;
+    const LEFT: usize = 3;
+
+    fn maze(mode: PixelMode) -> GridPixels {
+        GridPixels::new(GridWorld::new(pixel_grid_world_config()).unwrap(), mode)
+    }
+
+    fn registered(params: &Params) -> crate::VectorEnv {
+        match make(PIXEL_GRID_WORLD_ID, params).unwrap() {
+            AnyEnv::Vector(e) => e,
+            AnyEnv::Discrete(_) => panic!("{PIXEL_GRID_WORLD_ID} observes images"),
+        }
+    }
+
+    /// Checks every value of a planes observation against the map and the agent's cell.
+    fn assert_planes(env: &GridPixels, obs: &[f32]) {
+        let g = env.inner();
+        let n = g.rows() * g.cols();
+        assert_eq!(obs.len(), 5 * n);
+        let agent = &obs[..n];
+        assert_eq!(agent.iter().filter(|&&v| v == 1.0).count(), 1, "{agent:?}");
+        assert_eq!(
+            agent[g.agent()],
+            1.0,
+            "agent plane misses {:?}",
+            g.coordinates(g.agent())
+        );
+        for s in 0..n {
+            for (plane, cell) in [
+                (GridPixels::GOAL, Cell::Goal),
+                (GridPixels::HOLE, Cell::Hole),
+                (GridPixels::CLIFF, Cell::Cliff),
+                (GridPixels::WALL, Cell::Wall),
+            ] {
+                let want = if g.cell(s) == cell { 1.0 } else { 0.0 };
+                assert_eq!(obs[plane * n + s], want, "plane {plane} at {s}");
+            }
+        }
+        assert!(obs.iter().all(|&v| v == 0.0 || v == 1.0));
+    }
+
+    #[test]
+    fn planes_follow_the_agent_and_show_the_map() {
+        let mut env = maze(PixelMode::Planes);
+        let obs = env.reset(Some(0)).obs;
+        assert_planes(&env, &obs);
+        assert_eq!(obs[0], 1.0); // the agent at (0, 0)
+        // The map has one goal at (5, 5) and nine walls.
+        assert_eq!(obs[36 + 35], 1.0);
+        assert_eq!(obs[4 * 36..].iter().sum::<f32>(), 9.0);
+        // Down, down, right (into (2, 1)), up (a wall: stays), right.
+        let expected = [
+            (DOWN, (1, 0)),
+            (DOWN, (2, 0)),
+            (RIGHT, (2, 1)),
+            (UP, (2, 1)),
+            (RIGHT, (2, 2)),
+        ];
+        for (action, (row, col)) in expected {
+            let step = env.step(action).unwrap();
+            assert_planes(&env, &step.obs);
+            assert_eq!(step.obs[row * 6 + col], 1.0, "after {action}");
+            assert_eq!(step.reward, -1.0);
+        }
+        let obs = env.set_state(&[29.0]).unwrap(); // (4, 5)
+        assert_planes(&env, &obs);
+        assert_eq!(obs[29], 1.0);
+        let bump = env.step(LEFT).unwrap(); // into the wall at (4, 4)
+        assert_eq!(
+            (bump.obs[29], bump.obs[28], bump.terminated),
+            (1.0, 0.0, false)
+        );
+        assert_eq!(bump.obs, obs);
+        let last = env.step(DOWN).unwrap();
+        assert!(last.terminated && last.reward == 1.0);
+        // On the goal, agent and goal planes are both set.
+        assert_eq!((last.obs[35], last.obs[36 + 35]), (1.0, 1.0));
+        assert_planes(&env, &last.obs);
+    }
+
+    #[test]
+    fn planes_show_holes_and_cliffs() {
+        let env = GridPixels::new(
+            GridWorld::from_map("SH\nCG\n#.").unwrap(),
+            PixelMode::Planes,
+        );
+        let obs = env.encode(5);
+        let n = 6;
+        assert_eq!(&obs[..n], &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(obs[GridPixels::GOAL * n + 3], 1.0);
+        assert_eq!(obs[GridPixels::HOLE * n + 1], 1.0);
+        assert_eq!(obs[GridPixels::CLIFF * n + 2], 1.0);
+        assert_eq!(obs[GridPixels::WALL * n + 4], 1.0);
+        assert_eq!(obs.iter().sum::<f32>(), 5.0);
+    }
+
+    #[test]
+    fn observation_space_is_channels_rows_cols() {
+        let planes = maze(PixelMode::Planes);
+        let space = planes.observation_space().as_box().unwrap();
+        assert_eq!(space.shape(), &[5, 6, 6]);
+        assert_eq!(planes.shape(), [5, 6, 6]);
+        assert_eq!(
+            planes.observation_space().to_string(),
+            "Box(0, 1, (5, 6, 6), float32)"
+        );
+        let rgb = registered(&Params::new().with("mode", ParamValue::Str("rgb".into())));
+        assert_eq!(
+            rgb.observation_space().to_string(),
+            "Box(0, 1, (3, 6, 6), float32)"
+        );
+        let wide = GridPixels::new(GridWorld::from_map("S..#\n...G").unwrap(), PixelMode::Rgb);
+        assert_eq!(wide.shape(), [3, 2, 4]);
+        assert_eq!(wide.action_space(), &Space::discrete(4));
+    }
+
+    #[test]
+    fn rgb_is_the_rendered_frame_at_each_cell_centre() {
+        let mut env = maze(PixelMode::Rgb);
+        env.reset(Some(3));
+        for action in [DOWN, DOWN, RIGHT, RIGHT] {
+            let obs = env.step(action).unwrap().obs;
+            let frame = env.render_rgb();
+            // `render.rs` draws a cell (row, col) as 32 pixels a side after a one-pixel line.
+            for s in 0..36 {
+                let (row, col) = (s / 6, s % 6);
+                let px = frame.pixel(row * 32 + 16, col * 32 + 16);
+                for c in 0..3 {
+                    assert_eq!(obs[c * 36 + s], f32::from(px[c]) / 255.0, "cell {s}");
+                }
+            }
+        }
+        assert!(
+            env.observation_space()
+                .as_box()
+                .unwrap()
+                .contains(&env.encode(0))
+        );
+    }
+
+    #[test]
+    fn the_registered_maze_passes_the_checker_in_both_modes() {
+        for mode in PixelMode::NAMES {
+            let params = Params::new().with("mode", ParamValue::Str(mode.into()));
+            check_env(|| registered(&params), 5, 200).unwrap();
+        }
+        check_env(|| maze(PixelMode::Planes), 9, 100).unwrap();
+    }
+
+    /// The fewest moves from the start into a terminal cell, by breadth-first search over the
+    /// model's outcomes.
+    fn shortest_path(model: &dyn Model) -> Option<usize> {
+        let mut dist = vec![usize::MAX; model.n_states()];
+        let mut queue = std::collections::VecDeque::new();
+        for &(s, _) in model.initial_states() {
+            dist[s] = 0;
+            queue.push_back(s);
+        }
+        while let Some(s) = queue.pop_front() {
+            for a in 0..model.n_actions() {
+                for t in model.transitions(s, a) {
+                    if t.terminated {
+                        return Some(dist[s] + 1);
+                    }
+                    if dist[t.next_state] == usize::MAX {
+                        dist[t.next_state] = dist[s] + 1;
+                        queue.push_back(t.next_state);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_registered_maze_takes_ten_moves_and_returns_minus_eight() {
+        let mut env = registered(&Params::new());
+        assert_eq!(shortest_path(env.model().unwrap()), Some(10));
+        env.reset(Some(0));
+        let mut ret = 0.0;
+        for (i, action) in [[RIGHT; 5], [DOWN; 5]].concat().into_iter().enumerate() {
+            let step = env.step(action).unwrap();
+            ret += step.reward;
+            assert_eq!(step.terminated, i == 9);
+        }
+        assert_eq!(ret, -8.0);
+        // Down first: along the bottom row the wall at (5, 3) stops the agent.
+        env.reset(None);
+        for action in [[DOWN; 5], [RIGHT; 5]].concat() {
+            assert!(!env.step(action).unwrap().done());
+        }
+        assert_eq!(env.set_state(&[32.0]).unwrap()[32], 1.0);
+    }
+
+    /// The chance that a uniformly random policy enters the goal within the 50-step limit,
+    /// from the model. Reference, an independent walk over the map in Python:
+    ///
+    /// ```python
+    /// m = ["S.....", ".####.", "......", ".#..#.", ".#..#.", "...#.G"]
+    /// ok = lambda r, c: 0 <= r < 6 and 0 <= c < 6 and m[r][c] != "#"
+    /// def nxt(r, c, a):
+    ///     dr, dc = [(-1, 0), (0, 1), (1, 0), (0, -1)][a]
+    ///     return (r + dr, c + dc) if ok(r + dr, c + dc) else (r, c)
+    /// p = {(r, c): 0.0 for r in range(6) for c in range(6) if ok(r, c)}
+    /// p[(0, 0)] = 1.0
+    /// hit = 0.0
+    /// for _ in range(50):
+    ///     q = dict.fromkeys(p, 0.0)
+    ///     for s, v in p.items():
+    ///         for a in range(4):
+    ///             q[nxt(*s, a)] += v / 4
+    ///     hit += q[(5, 5)]; q[(5, 5)] = 0.0; p = q
+    /// print(repr(hit))  # 0.04701484392850056
+    /// ```
+    #[test]
+    fn a_random_walk_rarely_finds_the_goal_within_the_limit() {
+        let (config, mode) = pixel_gridworld_config(PIXEL_GRID_WORLD_ID, &Params::new()).unwrap();
+        assert_eq!(
+            (config.max_episode_steps, mode),
+            (Some(50), PixelMode::Planes)
+        );
+        let env = GridWorld::new(config).unwrap();
+        let m: &dyn Model = &env;
+        let mut p = vec![0.0; m.n_states()];
+        p[0] = 1.0;
+        let mut hit = 0.0;
+        for _ in 0..50 {
+            let mut q = vec![0.0; m.n_states()];
+            for (s, &v) in p.iter().enumerate().filter(|&(s, _)| !m.is_terminal(s)) {
+                for a in 0..m.n_actions() {
+                    for t in m.transitions(s, a) {
+                        q[t.next_state] += v * t.prob / 4.0;
+                    }
+                }
+            }
+            hit += q[35];
+            q[35] = 0.0;
+            p = q;
+        }
+        assert!((hit - 0.04701484392850056).abs() < 1e-12, "{hit}");
+    }
+
+    #[test]
+    fn params_choose_the_mode_and_change_the_grid_world() {
+        let params = Params::new()
+            .with("map", ParamValue::Str("S.G".into()))
+            .with("max_episode_steps", ParamValue::Int(3))
+            .with("mode", ParamValue::Str("rgb".into()));
+        let mut env = registered(&params);
+        assert_eq!(
+            env.observation_space().to_string(),
+            "Box(0, 1, (3, 1, 3), float32)"
+        );
+        env.reset(Some(1));
+        let s = env.step(LEFT).unwrap();
+        assert!(!s.done() && s.reward == -1.0);
+        assert_eq!(env.name(), PIXEL_GRID_WORLD_ID);
+
+        let bad = Params::new().with("mode", ParamValue::Str("grey".into()));
+        let msg = make(PIXEL_GRID_WORLD_ID, &bad).err().unwrap().to_string();
+        assert_eq!(
+            msg,
+            "invalid value \"grey\" for `mode`: expected one of planes, rgb"
+        );
+        let typo = Params::new().with("mdoe", ParamValue::Str("rgb".into()));
+        let err = make(PIXEL_GRID_WORLD_ID, &typo).err().unwrap();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::UnknownParam { .. }), "{msg}");
+        assert!(
+            msg.contains("`mdoe`") && msg.contains("map_file") && msg.contains("mode"),
+            "{msg}"
+        );
+        // The GridWorld-only registry function does not take the pixel id.
+        assert!(crate::registry::gridworld_config(PIXEL_GRID_WORLD_ID, &Params::new()).is_err());
+    }
+
+    #[test]
+    fn encode_into_writes_without_allocating_and_checks_the_buffer() {
+        let env = maze(PixelMode::Planes);
+        let mut buf = vec![0.5; 180];
+        env.encode_into(7, &mut buf);
+        assert_eq!(buf, env.encode(7));
+        let short = std::panic::catch_unwind(|| env.encode_into(0, &mut [0.0; 10]));
+        assert!(short.is_err());
+        assert_eq!(PixelMode::from_name("rgb"), Some(PixelMode::Rgb));
+        assert_eq!(PixelMode::Rgb.name(), "rgb");
+        assert!(PixelMode::from_name("RGB").is_none());
+    }
+
+    #[test]
+    fn forwards_the_model_the_time_limit_and_rendering() {
+        let env = maze(PixelMode::Planes);
+        assert_eq!(env.model().unwrap().n_states(), 36);
+        assert!(env.render_ansi().contains("...#.G"));
+        let mut limited = TimeLimit::new(env, 2);
+        limited.reset(Some(0));
+        let _ = limited.step(UP).unwrap();
+        assert!(limited.step(UP).unwrap().truncated);
+        assert_eq!(limited.inner().inner().agent(), 0);
+    }
+}
