@@ -140,8 +140,9 @@ impl PixelMode {
 /// `max_episode_steps`, …) and `mode`: `"planes"` (default) or `"rgb"`.
 ///
 /// ## Version notes
-/// - `PixelGridWorld-v0`: first version. Gymnasium has no counterpart; the planes follow the
-///   layout of MiniGrid-style symbolic observations, channel first as convolutions take them.
+/// - `PixelGridWorld-v0`: first version. Gymnasium has no counterpart. Observations are
+///   channel first (`C × H × W`), the layout convolutions take, where Gymnasium's image
+///   observations are `H × W × C`.
 ///
 /// The model, `set_state` and rendering are the GridWorld's: states are cell indices, and
 /// `set_state(&[s])` returns the image of cell `s`.
