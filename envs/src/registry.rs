@@ -5,11 +5,15 @@
 //! | `CartPole-v1` | [`CartPole`] | 500 |
 //! | `CartPoleNoVelocity-v1` | [`CartPoleNoVelocity`] | 500 |
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
+//! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
 
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
-use crate::gridworld::{self, GridWorld, GridWorldConfig};
+use crate::gridworld::{
+    self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
+};
+use crate::params::invalid;
 use crate::wrappers::TimeLimit;
-use crate::{Env, Error, Frame, Model, Params, Reset, Result, Space, Step};
+use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
 /// A type-erased env with discrete actions and a state-index observation.
 pub type DiscreteEnv = Box<dyn Env<Obs = usize, Action = usize> + Send>;
@@ -24,7 +28,7 @@ pub type VectorEnv = Box<dyn Env<Obs = Vec<f32>, Action = usize> + Send>;
 pub enum AnyEnv {
     /// A discrete-state env (every GridWorld).
     Discrete(DiscreteEnv),
-    /// A continuous-observation env (CartPole).
+    /// A continuous-observation env (CartPole, and `PixelGridWorld-v0`'s images).
     Vector(VectorEnv),
 }
 
@@ -74,6 +78,11 @@ const CARTPOLES: [EnvSpec; 2] = [
     },
 ];
 
+const PIXEL_GRID_WORLD: EnvSpec = EnvSpec {
+    id: PIXEL_GRID_WORLD_ID,
+    description: "a 6x6 maze seen as 5 one-hot planes (agent, goal, hole, cliff, wall) for CNNs; -1 a step, +1 at the goal",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -84,6 +93,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
+        .chain([PIXEL_GRID_WORLD])
         .collect()
 }
 
@@ -106,10 +116,38 @@ pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
 }
 
 /// The GridWorld config registered under `id` with `params` applied.
+/// `PixelGridWorld-v0` is not among them: see [`pixel_gridworld_config`].
 pub fn gridworld_config(id: &str, params: &Params) -> Result<GridWorldConfig> {
     let mut config = GridWorldConfig::preset(id).ok_or_else(|| unknown(id))?;
     config.apply_params(id, params)?;
     Ok(config)
+}
+
+/// The config and observation mode of `PixelGridWorld-v0` with `params` applied: every
+/// GridWorld parameter ([`ALLOWED_PARAMS`]) and `mode` (`"planes"` or `"rgb"`).
+pub fn pixel_gridworld_config(id: &str, params: &Params) -> Result<(GridWorldConfig, PixelMode)> {
+    if id != PIXEL_GRID_WORLD_ID {
+        return Err(unknown(id));
+    }
+    let allowed: Vec<&str> = ALLOWED_PARAMS.iter().copied().chain(["mode"]).collect();
+    params.check_keys(id, &allowed)?;
+    let mode = match params.str("mode")? {
+        None => PixelMode::default(),
+        Some(name) => PixelMode::from_name(name).ok_or_else(|| {
+            invalid(
+                "mode",
+                &ParamValue::Str(name.to_string()),
+                &format!("one of {}", PixelMode::NAMES.join(", ")),
+            )
+        })?,
+    };
+    let mut grid_params = Params::new();
+    for (key, value) in params.iter().filter(|&(key, _)| key != "mode") {
+        grid_params.set(key, value.clone());
+    }
+    let mut config = gridworld::pixel_grid_world_config();
+    config.apply_params(id, &grid_params)?;
+    Ok((config, mode))
 }
 
 /// Builds the env registered under `id`, with `params` overriding its defaults, wrapped in
@@ -139,6 +177,15 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
                 VecObs(CartPoleNoVelocity::new(config)),
                 limit,
             ))
+        }));
+    }
+    if id == PIXEL_GRID_WORLD_ID {
+        let (config, mode) = pixel_gridworld_config(id, params)?;
+        let limit = config.max_episode_steps;
+        let env = GridPixels::new(GridWorld::new(config)?, mode);
+        return Ok(AnyEnv::Vector(match limit {
+            Some(steps) => Box::new(TimeLimit::new(env, steps)),
+            None => Box::new(env),
         }));
     }
     let config = gridworld_config(id, params)?;

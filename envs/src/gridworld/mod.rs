@@ -11,18 +11,25 @@
 //! | `WindyGridworld-v0` | 7×10, wind | [`Move::CLIFF_WALKING`] (+ [`Move::DIAGONALS`], [`Move::Stay`]) | none | −1 / −1 / – / – | none |
 //! | `RandomWalk19-v0` | 1×21 | [`Move::LeftOrRight`] | – | 0 / +1 / −1 / – | none |
 //! | `GridWorld-v0` | yours | [`Move::CLIFF_WALKING`] | none | 0 / 1 / 0 / −100 | 100 |
+//! | `PixelGridWorld-v0` | 6×6 maze, observed as [`GridPixels`] | [`Move::CLIFF_WALKING`] | none | −1 / 1 / 0 / −100 | 50 |
 //!
 //! [`presets`] lists the ids, [`GridWorldConfig::preset`] gives their configs and
 //! [`GridWorldConfig::apply_params`] changes them by name, as the registry does.
+//! `PixelGridWorld-v0` observes an image rather than a cell index, so it stands apart:
+//! [`pixel_grid_world_config`] gives its config and [`GridPixels`] its observations.
 
 mod config;
 mod map;
 mod model;
+mod pixels;
 mod presets;
 mod render;
 
 pub use config::{ALLOWED_PARAMS, GridWorldConfig, Move, TerminalTransitions};
 pub use map::Cell;
+pub use pixels::{
+    GridPixels, PIXEL_GRID_WORLD_ID, PIXEL_GRID_WORLD_MAP, PixelMode, pixel_grid_world_config,
+};
 pub use presets::presets;
 
 use rand::SeedableRng;
