@@ -172,6 +172,7 @@ fn envs_lists_every_registered_id_with_its_spaces() {
         "WindyGridworld-v0",
         "RandomWalk19-v0",
         "GridWorld-v0",
+        "PixelGridWorld-v0",
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(id)),
