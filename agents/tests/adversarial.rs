@@ -64,7 +64,12 @@ fn loss(q: &QNetwork, obs: &[f32], label: usize, targeted: bool) -> f32 {
 
 fn q_values(q: &QNetwork, obs: &[f32]) -> Vec<f32> {
     let x = Tensor::from_slice(obs, (1, 4), &Device::Cpu).unwrap();
-    q.q_values(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    q.q_values(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 fn greedy(q: &QNetwork, obs: &[f32]) -> usize {
@@ -81,7 +86,11 @@ fn fgsm_linf_perturbation_has_norm_exactly_eps_before_clipping() {
     let mut a = attack(AttackMethod::Fgsm, 0.05, |_| {});
     for obs in observations(50, 1) {
         a.perturb(&obs, &q, &mut rng, &mut out).unwrap();
-        assert!(a.last_delta().iter().all(|d| d.abs() == 0.05f32), "{:?}", a.last_delta());
+        assert!(
+            a.last_delta().iter().all(|d| d.abs() == 0.05f32),
+            "{:?}",
+            a.last_delta()
+        );
         assert_eq!(a.ball().scaled_norm(a.last_delta()), 0.05f32);
     }
     // A per-dimension scale: |δ_i| = ε·s_i, to rounding.
@@ -151,7 +160,8 @@ fn clipping_holds_the_observation_at_the_box_edge() {
     let mut out = [0.0; 4];
     let mut rng = EnvRng::new(0);
     for _ in 0..100 {
-        a.perturb(&[4.8, 0.0, 0.0, 0.0], &q, &mut rng, &mut out).unwrap();
+        a.perturb(&[4.8, 0.0, 0.0, 0.0], &q, &mut rng, &mut out)
+            .unwrap();
         assert!(out[0] <= 4.8);
     }
     // The velocities are unbounded: nothing clips them.
@@ -176,7 +186,10 @@ fn gradient_attacks_increase_the_attacked_loss_and_pgd_beats_fgsm_on_average() {
             let lp = loss(&q, &out, a, false);
             // A single signed step can overshoot on a ReLU network, but not often.
             assert!(lf >= clean - 1e-4 || lp >= clean, "{clean} {lf} {lp}");
-            assert!(lp >= clean - 1e-6, "PGD keeps its best iterate: {clean} {lp}");
+            assert!(
+                lp >= clean - 1e-6,
+                "PGD keeps its best iterate: {clean} {lp}"
+            );
             sums[0] += clean as f64;
             sums[1] += lf as f64;
             sums[2] += lp as f64;
@@ -193,7 +206,9 @@ fn targeted_attack_moves_toward_the_target() {
     let mut closer = 0;
     let obs = observations(50, 8);
     for target in [0, 1] {
-        let mut a = attack(AttackMethod::Pgd, 0.2, |c| c.target = Target::Action(target));
+        let mut a = attack(AttackMethod::Pgd, 0.2, |c| {
+            c.target = Target::Action(target)
+        });
         for o in &obs {
             a.perturb(o, &q, &mut EnvRng::new(0), &mut out).unwrap();
             let (before, after) = (q_values(&q, o), q_values(&q, &out));
@@ -229,7 +244,10 @@ fn autodiff_gradient_matches_the_closed_form_used_by_the_attacks() {
 fn timed_attack_strikes_only_above_its_threshold_and_reports_the_fraction() {
     let q = net(4);
     let obs = observations(200, 12);
-    let gaps: Vec<f32> = obs.iter().map(|o| preference_gap(&q_values(&q, o))).collect();
+    let gaps: Vec<f32> = obs
+        .iter()
+        .map(|o| preference_gap(&q_values(&q, o)))
+        .collect();
     let mut sorted = gaps.clone();
     sorted.sort_by(f32::total_cmp);
     let threshold = sorted[100] as f64; // the median: about half the steps
@@ -238,7 +256,11 @@ fn timed_attack_strikes_only_above_its_threshold_and_reports_the_fraction() {
     let mut expected = 0;
     for (o, &gap) in obs.iter().zip(&gaps) {
         let hit = a.perturb(o, &q, &mut EnvRng::new(0), &mut out).unwrap();
-        assert_eq!(hit, gap > threshold as f32, "gap {gap}, threshold {threshold}");
+        assert_eq!(
+            hit,
+            gap > threshold as f32,
+            "gap {gap}, threshold {threshold}"
+        );
         if !hit {
             assert_eq!(&out, o);
         }
@@ -255,7 +277,11 @@ fn timed_attack_strikes_only_above_its_threshold_and_reports_the_fraction() {
 #[test]
 fn seeded_attacks_repeat_exactly() {
     let q = net(5);
-    for method in [AttackMethod::Random, AttackMethod::Gaussian, AttackMethod::Pgd] {
+    for method in [
+        AttackMethod::Random,
+        AttackMethod::Gaussian,
+        AttackMethod::Pgd,
+    ] {
         let run = || {
             let mut a = attack(method, 0.1, |_| {});
             let mut rng = EnvRng::new(42);
@@ -278,7 +304,9 @@ fn invalid_configs_are_errors_naming_the_key() {
     let bad = |f: fn(&mut AttackConfig), key: &str| {
         let mut c = AttackConfig::default();
         f(&mut c);
-        let e = Attack::new(&c, &space, 2, &Device::Cpu).unwrap_err().to_string();
+        let e = Attack::new(&c, &space, 2, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(key), "{e}");
     };
     bad(|c| c.eps = -0.1, "eps");
@@ -291,7 +319,12 @@ fn invalid_configs_are_errors_naming_the_key() {
     bad(|c| c.scale = vec![1.0, 0.0, 1.0, 1.0], "scale");
     bad(|c| c.target = Target::Action(2), "target");
     assert!(AttackMethod::parse("fgsm").is_ok());
-    assert!(AttackMethod::parse("cw").unwrap_err().to_string().contains("cw"));
+    assert!(
+        AttackMethod::parse("cw")
+            .unwrap_err()
+            .to_string()
+            .contains("cw")
+    );
     let toml: AttackConfig =
         toml::from_str("method = \"pgd\"\neps = 0.05\ntarget = { action = 1 }").unwrap();
     assert_eq!(toml.method, AttackMethod::Pgd);
@@ -335,7 +368,9 @@ fn neighbour_attack_stays_within_the_radius_avoids_walls_and_lowers_the_true_val
         };
         let mut attack = NeighbourAttack::new(&grid, &cfg).unwrap();
         let mut lowered = 0;
-        for s in (0..grid.n_states()).filter(|&s| grid.cell(s) != Cell::Wall && !grid.is_terminal(s)) {
+        for s in
+            (0..grid.n_states()).filter(|&s| grid.cell(s) != Cell::Wall && !grid.is_terminal(s))
+        {
             let shown = attack.perturb(s, &table).unwrap();
             let dist = (s / cols).abs_diff(shown / cols) + (s % cols).abs_diff(shown % cols);
             assert!(dist <= radius, "{s} → {shown} at radius {radius}");
@@ -383,7 +418,10 @@ fn wrapper_keeps_cartpole_observations_in_space_and_repeats_with_a_seed() {
     let q = net(6);
     let make = || {
         let a = attack(AttackMethod::Pgd, 0.1, |c| c.iterations = 3);
-        Attacked::new(CartPole::new(CartPoleConfig::default()), AgainstQ::new(a, &q))
+        Attacked::new(
+            CartPole::new(CartPoleConfig::default()),
+            AgainstQ::new(a, &q),
+        )
     };
     qlab_envs::check_env(make, 0, 200).unwrap();
 
@@ -410,7 +448,12 @@ fn wrapper_applies_the_neighbour_attack_to_a_grid() {
     let grid = small_grid();
     let table = optimal_table(&grid);
     let attack = NeighbourAttack::new(&grid, &NeighbourConfig::default()).unwrap();
-    let make = || Attacked::new(small_grid(), AgainstTable::new(attack.clone(), table.clone()));
+    let make = || {
+        Attacked::new(
+            small_grid(),
+            AgainstTable::new(attack.clone(), table.clone()),
+        )
+    };
     qlab_envs::check_env(make, 0, 50).unwrap();
 }
 

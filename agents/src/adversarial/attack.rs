@@ -192,7 +192,8 @@ impl Attack {
                 format!("the {} actions the attack was built for", self.n_actions),
             ));
         }
-        if self.config.method == AttackMethod::Timed && !timed::strikes(&clean.values, self.threshold)
+        if self.config.method == AttackMethod::Timed
+            && !timed::strikes(&clean.values, self.threshold)
         {
             return Ok(false);
         }

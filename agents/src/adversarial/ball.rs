@@ -68,7 +68,11 @@ impl Ball {
             }
         };
         if let Some(s) = scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-            return Err(Error::config("scale", s, "finite and > 0 in every dimension"));
+            return Err(Error::config(
+                "scale",
+                s,
+                "finite and > 0 in every dimension",
+            ));
         }
         Ok(Ball {
             eps: eps as f32,

@@ -143,7 +143,11 @@ impl AttackConfig {
             return Err(Error::config("eps", self.eps, "a finite radius ≥ 0"));
         }
         if let Some(s) = self.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-            return Err(Error::config("scale", s, "finite and > 0 in every dimension"));
+            return Err(Error::config(
+                "scale",
+                s,
+                "finite and > 0 in every dimension",
+            ));
         }
         if self.iterations == 0 {
             return Err(Error::config("iterations", 0, "at least 1"));

@@ -9,8 +9,8 @@
 //! `s` itself included, walls excluded; on equal harm the true state is kept, then the lowest
 //! index wins.
 
-use qlab_envs::gridworld::{Cell, GridWorld};
 use qlab_envs::Model;
+use qlab_envs::gridworld::{Cell, GridWorld};
 use serde::{Deserialize, Serialize};
 
 use super::AttackStats;
