@@ -5,10 +5,13 @@
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
 //! - [`nn`]: network blocks, optimizers, gradient checking and checkpoints on candle.
+//! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
+//!   neighbour) and a wrapper that applies them inside any env.
 //!
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
+pub mod adversarial;
 pub mod dp;
 mod error;
 pub mod nn;

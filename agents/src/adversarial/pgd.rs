@@ -1,0 +1,96 @@
+//! Projected gradient descent on the observation (Madry et al. 2018): gradient ascent on the
+//! attacked loss in scaled coordinates, each step projected back onto the ball and clipped to
+//! the observation box.
+//!
+//! From `u₀` (zero, or uniform in the ball with `random_start`), each of the `k` iterations
+//! takes `u ← Π_ball(u + α · step(s ⊙ ∇ₓL))` with the steepest-ascent step of the norm (the
+//! sign under L∞, the normalised gradient under L2), then clips `x₀ + s ⊙ u` to the box. The
+//! result is the iterate with the largest attacked loss among the `k + 1` visited, so PGD never
+//! ends below its own start.
+
+use candle_core::Device;
+use qlab_envs::EnvRng;
+
+use super::fgsm::{Forward, loss_at};
+use super::{Ball, QFunction, noise};
+use crate::Result;
+
+/// PGD's settings, resolved from the config.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pgd {
+    pub iterations: usize,
+    pub alpha: f32,
+    pub random_start: bool,
+}
+
+/// Work buffers, one observation long each, kept by the attack so that a call allocates
+/// only inside candle.
+#[derive(Clone, Debug)]
+pub(crate) struct Buffers {
+    pub u: Vec<f32>,
+    pub g: Vec<f32>,
+    pub x: Vec<f32>,
+}
+
+impl Buffers {
+    pub fn new(d: usize) -> Buffers {
+        Buffers {
+            u: vec![0.0; d],
+            g: vec![0.0; d],
+            x: vec![0.0; d],
+        }
+    }
+}
+
+impl Pgd {
+    /// Runs PGD from `x0` against the loss about `label`; writes the best iterate into `out`
+    /// and its perturbation (scaled) into `best_u`. `clean` is the forward pass at `x0`,
+    /// reused as the first iterate when there is no random start.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        ball: &Ball,
+        q: &dyn QFunction,
+        x0: &[f32],
+        (label, targeted): (usize, bool),
+        clean: Forward,
+        rng: &mut EnvRng,
+        device: &Device,
+        buf: &mut Buffers,
+        out: &mut [f32],
+        best_u: &mut [f32],
+    ) -> Result<()> {
+        let Buffers { u, g, x } = buf;
+        let mut first = Some(clean);
+        if self.random_start {
+            noise::uniform(ball, rng, u);
+            first = None;
+        } else {
+            u.fill(0.0);
+        }
+        ball.apply(x0, u, x);
+        let mut best = f32::NEG_INFINITY;
+        for _ in 0..self.iterations {
+            let fwd = match first.take() {
+                Some(f) => f,
+                None => Forward::new(q, x, device)?,
+            };
+            let loss = fwd.gradient(label, targeted, g)?;
+            if loss > best {
+                best = loss;
+                out.copy_from_slice(x);
+                best_u.copy_from_slice(u);
+            }
+            ball.to_scaled(g);
+            ball.ascent_step(g, self.alpha);
+            u.iter_mut().zip(g.iter()).for_each(|(ui, gi)| *ui += gi);
+            ball.project(u);
+            ball.apply(x0, u, x);
+        }
+        if loss_at(q, x, label, targeted, device)? > best {
+            out.copy_from_slice(x);
+            best_u.copy_from_slice(u);
+        }
+        Ok(())
+    }
+}
