@@ -4,12 +4,14 @@
 //!   one-hot or tile-coded features.
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
+//! - [`dqn`]: deep Q-networks: DQN, Double DQN, dueling, n-step, prioritized replay.
 //! - [`nn`]: network blocks, optimizers, gradient checking and checkpoints on candle.
 //!
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
 pub mod dp;
+pub mod dqn;
 mod error;
 pub mod nn;
 pub mod tabular;
