@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::config::{Config, parse_seeds};
+use crate::config::{AgentSpec, Config, parse_seeds};
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
+use crate::runner::deep::DeepExperiment;
 use crate::runner::{self, Experiment};
 
 /// What to run.
@@ -41,7 +42,14 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 ///
 /// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 pub fn run(t: &Train) -> Result<String> {
-    let exp = experiment(&t.config, &t.sets, t.seeds.as_deref())?;
+    let mut config = Config::load(&t.config, &t.sets)?;
+    if let Some(seeds) = &t.seeds {
+        config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
+    }
+    if let AgentSpec::Dqn(_) = config.agent {
+        return run_deep(t, DeepExperiment::new(config)?);
+    }
+    let exp = Experiment::new(config)?;
     let threads = match t.threads {
         Some(0) => bail!("--threads must be at least 1, got 0"),
         Some(n) => n,
@@ -61,13 +69,7 @@ pub fn run(t: &Train) -> Result<String> {
             exp.config.agent.algorithm(),
         )?,
     };
-    let display = if t.quiet {
-        Display::Quiet
-    } else if std::io::stderr().is_terminal() {
-        Display::Bar
-    } else {
-        Display::Lines
-    };
+    let display = display(t);
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
@@ -77,6 +79,41 @@ pub fn run(t: &Train) -> Result<String> {
         eprintln!("warning: curve.png: {e:#}");
     }
     Ok(report(&dir, &summary))
+}
+
+/// [`run`] for a deep-Q-network config.
+fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
+    let threads = match t.threads {
+        Some(0) => bail!("--threads must be at least 1, got 0"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let dir = match &t.out {
+        Some(dir) => {
+            record::create_run_dir(dir)?;
+            dir.clone()
+        }
+        None => record::default_run_dir(&exp.config.output.dir, &exp.config.env.id, "dqn")?,
+    };
+    let display = display(t);
+    if !t.quiet {
+        eprintln!("run directory: {}", dir.display());
+    }
+    let summary = runner::deep::train(&exp, &dir, threads, display)?;
+    if let Err(e) = crate::plot::write_curve(&dir) {
+        eprintln!("warning: curve.png: {e:#}");
+    }
+    Ok(report(&dir, &summary))
+}
+
+fn display(t: &Train) -> Display {
+    if t.quiet {
+        Display::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Display::Bar
+    } else {
+        Display::Lines
+    }
 }
 
 /// The run directory and one line per seed, then the aggregate.

@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use qlab_agents::dqn::DqnConfig;
 use qlab_agents::tabular::AgentConfig;
 use qlab_envs::{ParamValue, Params};
 
@@ -65,11 +66,59 @@ pub struct Config {
     /// `[features]`.
     pub features: Features,
     /// `[agent]`.
-    pub agent: AgentConfig,
+    pub agent: AgentSpec,
     /// `[train]`.
     pub train: TrainConfig,
     /// `[output]`.
     pub output: OutputConfig,
+}
+
+/// `[agent]`: a tabular or linear agent ([`AgentConfig`]), or a deep Q-network
+/// (`algorithm = "dqn"`, [`DqnConfig`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentSpec {
+    /// A tabular or linear agent over active features.
+    Tabular(AgentConfig),
+    /// A deep Q-network over the env's own observation vector.
+    Dqn(DqnConfig),
+}
+
+/// The `algorithm` tag of the deep agents, for serde's tagged form of `[agent]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case")]
+enum DeepAgent {
+    Dqn(DqnConfig),
+}
+
+impl AgentSpec {
+    /// The `algorithm` tag, e.g. `"q_learning"` or `"dqn"`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            AgentSpec::Tabular(a) => a.algorithm(),
+            AgentSpec::Dqn(_) => "dqn",
+        }
+    }
+
+    /// The tabular agent's config, or an error saying that `what` takes only those.
+    pub fn tabular(&self, what: &str) -> Result<&AgentConfig> {
+        match self {
+            AgentSpec::Tabular(a) => Ok(a),
+            AgentSpec::Dqn(_) => {
+                anyhow::bail!("{what} takes tabular agents only, not `{}`", self.algorithm())
+            }
+        }
+    }
+
+    fn to_table(&self) -> toml::Table {
+        let value = match self {
+            AgentSpec::Tabular(a) => toml::Value::try_from(a),
+            AgentSpec::Dqn(d) => toml::Value::try_from(DeepAgent::Dqn(d.clone())),
+        };
+        match value {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("an agent config serializes to a table"),
+        }
+    }
 }
 
 /// `[env]`: which env, with which parameters.
@@ -299,10 +348,7 @@ impl Config {
                 ],
             ),
         }
-        let agent = match toml::Value::try_from(&self.agent) {
-            Ok(toml::Value::Table(t)) => t,
-            _ => unreachable!("an agent config serializes to a table"),
-        };
+        let agent = self.agent.to_table();
         // `algorithm` first, as people write it.
         let mut entries = vec![("algorithm", self.agent.algorithm().into())];
         entries.extend(
@@ -404,10 +450,21 @@ fn env(doc: &Document) -> Read<EnvConfig> {
     })
 }
 
-fn agent_config(doc: &Document) -> Read<AgentConfig> {
+fn agent_config(doc: &Document) -> Read<AgentSpec> {
+    let deep = doc.section("agent").is_some_and(|s| {
+        s.table()
+            .get("algorithm")
+            .and_then(toml::Value::as_str)
+            .is_some_and(|a| a == "dqn")
+    });
+    if deep {
+        let DeepAgent::Dqn(config) = agent::deserialize(doc)?;
+        config.validate().map_err(|e| agent_error(doc, &e))?;
+        return Ok(AgentSpec::Dqn(config));
+    }
     let config: AgentConfig = agent::deserialize(doc)?;
     config.validate().map_err(|e| agent_error(doc, &e))?;
-    Ok(config)
+    Ok(AgentSpec::Tabular(config))
 }
 
 /// An agent's error, at the line of the key it names.
@@ -799,5 +856,22 @@ eval_every = 100
             parse_seeds("a..3").unwrap_err(),
             "`a` is not a seed (an integer ≥ 0)"
         );
+    }
+}
+
+#[cfg(test)]
+mod deep_tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_dqn_agent() {
+        let text = std::fs::read_to_string("configs/cartpole_dqn.toml").unwrap();
+        let c = Config::parse("c.toml", &text, &[]).unwrap();
+        let AgentSpec::Dqn(d) = &c.agent else {
+            panic!("{:?}", c.agent)
+        };
+        assert_eq!((d.batch_size, d.train_freq, d.gradient_steps), (64, 256, 128));
+        let again = Config::parse("again.toml", &c.to_toml(), &[]).unwrap();
+        assert_eq!(again.agent, c.agent);
     }
 }
