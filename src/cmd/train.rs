@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use crate::config::{AgentSpec, Config, parse_seeds};
+use crate::runner::deep::DeepExperiment;
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
-use crate::runner::deep::DeepExperiment;
 use crate::runner::{self, Experiment};
 
 /// What to run.

@@ -104,7 +104,10 @@ impl AgentSpec {
         match self {
             AgentSpec::Tabular(a) => Ok(a),
             AgentSpec::Dqn(_) => {
-                anyhow::bail!("{what} takes tabular agents only, not `{}`", self.algorithm())
+                anyhow::bail!(
+                    "{what} takes tabular agents only, not `{}`",
+                    self.algorithm()
+                )
             }
         }
     }
@@ -870,7 +873,10 @@ mod deep_tests {
         let AgentSpec::Dqn(d) = &c.agent else {
             panic!("{:?}", c.agent)
         };
-        assert_eq!((d.batch_size, d.train_freq, d.gradient_steps), (64, 256, 128));
+        assert_eq!(
+            (d.batch_size, d.train_freq, d.gradient_steps),
+            (64, 256, 128)
+        );
         let again = Config::parse("again.toml", &c.to_toml(), &[]).unwrap();
         assert_eq!(again.agent, c.agent);
     }

@@ -94,7 +94,10 @@ impl DeepExperiment {
             bail!(config.error(
                 "env",
                 Some("id"),
-                format!("{} has continuous actions; dqn needs discrete ones", config.env.id)
+                format!(
+                    "{} has continuous actions; dqn needs discrete ones",
+                    config.env.id
+                )
             ));
         };
         // The whole agent, networks and replay buffer, is built once here to check it.
@@ -132,7 +135,12 @@ pub struct SavedNetwork {
 }
 
 /// Trains every seed into the run directory `dir`; see [`super::train`].
-pub fn train(exp: &DeepExperiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
+pub fn train(
+    exp: &DeepExperiment,
+    dir: &Path,
+    threads: usize,
+    display: Display,
+) -> Result<Summary> {
     let config_path = dir.join("config.toml");
     std::fs::write(&config_path, exp.config.to_toml())
         .with_context(|| format!("{}", config_path.display()))
