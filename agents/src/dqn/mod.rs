@@ -8,6 +8,7 @@
 //! | `agent.rs` | [`Dqn`]: acting, learning, the target network |
 //! | `replay.rs` | [`ReplayBuffer`]: a preallocated ring, one array per field |
 //! | `nstep.rs` | [`NStep`]: n-step transitions, cut at termination, bootstrapped at truncation |
+//! | `rng.rs` | [`DqnRng`]: the agent's random stream, saved as `(seed, draws)` |
 //! | `per.rs` | [`SumTree`], [`Prioritized`]: prioritized replay |
 
 mod agent;
@@ -15,9 +16,11 @@ mod config;
 mod nstep;
 mod per;
 mod replay;
+mod rng;
 
 pub use agent::{Dqn, TrainStats};
 pub use config::{DqnConfig, Loss};
 pub use nstep::NStep;
 pub use per::{Prioritized, SumTree};
 pub use replay::{Batch, ReplayBuffer};
+pub use rng::{DqnRng, Uniform};

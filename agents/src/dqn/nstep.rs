@@ -44,6 +44,32 @@ impl NStep {
         self.len
     }
 
+    /// The pending steps for a checkpoint: observations, actions, rewards, oldest first.
+    pub fn pending_steps(&self) -> (Vec<f32>, Vec<usize>, Vec<f64>) {
+        let d = self.obs_dim;
+        let mut obs = Vec::with_capacity(self.len * d);
+        let (mut actions, mut rewards) = (Vec::new(), Vec::new());
+        for k in 0..self.len {
+            let i = (self.head + k) % self.n;
+            obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
+            actions.push(self.actions[i]);
+            rewards.push(self.rewards[i]);
+        }
+        (obs, actions, rewards)
+    }
+
+    /// Restores pending steps saved by [`pending_steps`](Self::pending_steps).
+    pub fn restore(&mut self, obs: &[f32], actions: &[usize], rewards: &[f64]) {
+        let d = self.obs_dim;
+        self.head = 0;
+        self.len = actions.len().min(self.n);
+        for k in 0..self.len {
+            self.obs[k * d..(k + 1) * d].copy_from_slice(&obs[k * d..(k + 1) * d]);
+            self.actions[k] = actions[k];
+            self.rewards[k] = rewards[k];
+        }
+    }
+
     /// Adds a step and writes to `replay` every transition it completes; `written` is called
     /// with each slot written.
     #[allow(clippy::too_many_arguments)]

@@ -1,7 +1,7 @@
 //! Prioritized experience replay (Schaul et al., 2016): a sum tree over priorities, sampling
 //! in proportion to `pᵢ^α`, importance-sampling weights with an annealed β.
 
-use qlab_envs::EnvRng;
+use super::rng::Uniform;
 
 use super::replay::Batch;
 
@@ -117,6 +117,24 @@ impl Prioritized {
         &self.tree
     }
 
+    /// Every slot's `pᵢ^α` and the largest priority so far, for a checkpoint.
+    pub fn state(&self) -> (Vec<f64>, f64) {
+        let leaves = (0..self.tree.capacity())
+            .map(|i| self.tree.get(i))
+            .collect();
+        (leaves, self.max_priority)
+    }
+
+    /// Restores what [`state`](Self::state) saved.
+    pub fn restore(&mut self, leaves: &[f64], max_priority: f64) {
+        for (i, &p) in leaves.iter().enumerate().take(self.tree.capacity()) {
+            if p > 0.0 {
+                self.tree.set(i, p);
+            }
+        }
+        self.max_priority = max_priority;
+    }
+
     /// Gives a newly written slot the largest priority so far.
     pub fn insert(&mut self, slot: usize) {
         self.tree.set(slot, self.max_priority.powf(self.alpha));
@@ -135,7 +153,7 @@ impl Prioritized {
     /// from each of `batch.len()` equal segments of the total (Schaul et al.'s stratified
     /// sampling), and writes their importance weights for exponent `beta` into the batch.
     /// The caller gathers the transitions.
-    pub fn sample(&self, len: usize, beta: f64, batch: &mut Batch, rng: &mut EnvRng) {
+    pub fn sample(&self, len: usize, beta: f64, batch: &mut Batch, rng: &mut impl Uniform) {
         let total = self.tree.total();
         let n = batch.len();
         let segment = total / n as f64;
@@ -155,6 +173,7 @@ impl Prioritized {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qlab_envs::EnvRng;
 
     #[test]
     fn tree_sums_and_finds_prefixes() {

@@ -1,6 +1,10 @@
 //! [`ReplayBuffer`]: a preallocated ring of transitions, one array per field.
 
-use qlab_envs::EnvRng;
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+
+use super::rng::Uniform;
 
 /// A minibatch gathered from a [`ReplayBuffer`], in preallocated host arrays that are reused
 /// from one sample to the next.
@@ -158,6 +162,89 @@ impl ReplayBuffer {
         i
     }
 
+    /// The buffer's arrays as tensors named `{prefix}obs`, `next_obs`, `actions`, `rewards`,
+    /// `gammas`, `terminated`, `truncated` (flags as `u8`), for a checkpoint; with
+    /// [`position`](Self::position) and [`len`](Self::len) they are the whole buffer.
+    pub fn to_tensors(&self, prefix: &str) -> crate::Result<Vec<(String, Tensor)>> {
+        let cpu = &Device::Cpu;
+        let (c, d) = (self.capacity, self.obs_dim);
+        let flags = |v: &[bool]| v.iter().map(|&b| u8::from(b)).collect::<Vec<u8>>();
+        Ok(vec![
+            (
+                format!("{prefix}obs"),
+                Tensor::from_slice(&self.obs, (c, d), cpu)?,
+            ),
+            (
+                format!("{prefix}next_obs"),
+                Tensor::from_slice(&self.next_obs, (c, d), cpu)?,
+            ),
+            (
+                format!("{prefix}actions"),
+                Tensor::from_slice(&self.actions, c, cpu)?,
+            ),
+            (
+                format!("{prefix}rewards"),
+                Tensor::from_slice(&self.rewards, c, cpu)?,
+            ),
+            (
+                format!("{prefix}gammas"),
+                Tensor::from_slice(&self.gammas, c, cpu)?,
+            ),
+            (
+                format!("{prefix}terminated"),
+                Tensor::from_vec(flags(&self.terminated), c, cpu)?,
+            ),
+            (
+                format!("{prefix}truncated"),
+                Tensor::from_vec(flags(&self.truncated), c, cpu)?,
+            ),
+        ])
+    }
+
+    /// Restores what [`to_tensors`](Self::to_tensors) saved, into a buffer of the same
+    /// capacity and observation size.
+    pub fn load_tensors(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        prefix: &str,
+        position: usize,
+        len: usize,
+    ) -> crate::Result<()> {
+        let get = |name: &str, n: usize| -> crate::Result<Tensor> {
+            let key = format!("{prefix}{name}");
+            let t = tensors.get(&key).ok_or_else(|| crate::Error::Checkpoint {
+                path: "replay buffer".into(),
+                message: format!("missing `{key}`"),
+            })?;
+            if t.elem_count() != n {
+                return Err(crate::Error::Checkpoint {
+                    path: "replay buffer".into(),
+                    message: format!("`{key}` has {} values, expected {n}", t.elem_count()),
+                });
+            }
+            Ok(t.flatten_all()?)
+        };
+        if position >= self.capacity || len > self.capacity {
+            return Err(crate::Error::config(
+                "replay position",
+                position,
+                "below the capacity",
+            ));
+        }
+        let (c, d) = (self.capacity, self.obs_dim);
+        self.obs = get("obs", c * d)?.to_vec1()?;
+        self.next_obs = get("next_obs", c * d)?.to_vec1()?;
+        self.actions = get("actions", c)?.to_vec1()?;
+        self.rewards = get("rewards", c)?.to_vec1()?;
+        self.gammas = get("gammas", c)?.to_vec1()?;
+        let flags = |v: Vec<u8>| v.into_iter().map(|b| b != 0).collect();
+        self.terminated = flags(get("terminated", c)?.to_vec1()?);
+        self.truncated = flags(get("truncated", c)?.to_vec1()?);
+        self.pos = position;
+        self.len = len;
+        Ok(())
+    }
+
     /// Whether the transition in `slot` ended its episode by termination.
     pub fn terminated(&self, slot: usize) -> bool {
         self.terminated[slot]
@@ -178,7 +265,7 @@ impl ReplayBuffer {
     ///
     /// # Panics
     /// If the buffer is empty.
-    pub fn sample_uniform(&self, batch: &mut Batch, rng: &mut EnvRng) {
+    pub fn sample_uniform(&self, batch: &mut Batch, rng: &mut impl Uniform) {
         assert!(self.len > 0, "sampling an empty replay buffer");
         for k in 0..batch.len() {
             batch.indices[k] = rng.below(self.len);
@@ -207,6 +294,7 @@ impl ReplayBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qlab_envs::EnvRng;
 
     #[test]
     fn ring_wraps_around_and_keeps_fields_apart() {
