@@ -307,6 +307,73 @@ fn dqn_runs_are_bit_identical_and_reload() {
     }
 }
 
+/// A DQN run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
+/// with records and weights byte-identical to a run that was never interrupted.
+#[test]
+fn a_killed_dqn_run_resumes_bit_identically() {
+    let tmp = TempDir::new();
+    let text = TINY_DQN
+        .replace("steps = 400", "steps = 20000\ncheckpoint_every = 500")
+        .replace("seeds = [0, 1]", "seeds = [0]")
+        .replace("eval_every = 200", "eval_every = 5000");
+    let config = tmp.file("dqn.toml", &text);
+    let whole = tmp.path("whole");
+    qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
+
+    let killed = tmp.path("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
+        .args(["train", &config, "--out", killed.to_str().unwrap(), "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sidecar = killed.join("seed_0/checkpoint.json");
+    while !sidecar.is_file() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    assert!(
+        !killed.join("seed_0/agent.json").exists(),
+        "the run finished first"
+    );
+
+    let out = qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    assert!(out.starts_with(killed.to_str().unwrap()), "{out}");
+    for f in ["metrics.csv", "eval.csv", "agent.json"] {
+        assert_eq!(
+            read(whole.join("seed_0").join(f)),
+            read(killed.join("seed_0").join(f)),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        read_bytes(whole.join("seed_0/q.safetensors")),
+        read_bytes(killed.join("seed_0/q.safetensors"))
+    );
+    let train = |run: &Path| -> Vec<String> {
+        read(run.join("seed_0/train.csv"))
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(train(&whole), train(&killed));
+    let (a, b) = (
+        json(whole.join("summary.json")),
+        json(killed.join("summary.json")),
+    );
+    assert_eq!(
+        a["per_seed"][0]["final_eval_mean_return"],
+        b["per_seed"][0]["final_eval_mean_return"]
+    );
+    // A finished run resumes to the same summary without training again.
+    qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    assert_eq!(
+        json(killed.join("summary.json"))["per_seed"][0]["episodes"],
+        b["per_seed"][0]["episodes"]
+    );
+}
+
 /// DQN config errors name the file, the line and the key.
 #[test]
 fn dqn_config_errors_name_the_key() {

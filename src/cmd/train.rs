@@ -17,6 +17,8 @@ use crate::runner::{self, Experiment};
 pub struct Train {
     /// The config file.
     pub config: String,
+    /// `--resume RUN_DIR`: continue that deep-Q-network run instead.
+    pub resume: Option<PathBuf>,
     /// `--seeds`, replacing `[train] seeds`: `0..10`, `0,3,7` or `5`.
     pub seeds: Option<String>,
     /// `--set SECTION.KEY=VALUE` overrides, in order.
@@ -42,6 +44,17 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 ///
 /// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 pub fn run(t: &Train) -> Result<String> {
+    if let Some(dir) = &t.resume {
+        let threads = threads(t)?;
+        if !t.quiet {
+            eprintln!("resuming: {}", dir.display());
+        }
+        let (_, summary) = runner::deep::resume(dir, threads, display(t))?;
+        if let Err(e) = crate::plot::write_curve(dir) {
+            eprintln!("warning: curve.png: {e:#}");
+        }
+        return Ok(report(dir, &summary));
+    }
     let mut config = Config::load(&t.config, &t.sets)?;
     if let Some(seeds) = &t.seeds {
         config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
@@ -83,11 +96,7 @@ pub fn run(t: &Train) -> Result<String> {
 
 /// [`run`] for a deep-Q-network config.
 fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
-    let threads = match t.threads {
-        Some(0) => bail!("--threads must be at least 1, got 0"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = threads(t)?;
     let dir = match &t.out {
         Some(dir) => {
             record::create_run_dir(dir)?;
@@ -104,6 +113,14 @@ fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
         eprintln!("warning: curve.png: {e:#}");
     }
     Ok(report(&dir, &summary))
+}
+
+fn threads(t: &Train) -> Result<usize> {
+    Ok(match t.threads {
+        Some(0) => bail!("--threads must be at least 1, got 0"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
 }
 
 fn display(t: &Train) -> Display {

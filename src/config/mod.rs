@@ -206,6 +206,7 @@ pub enum Budget {
 /// | `eval_episodes` | 100 | ≥ 1: episodes in each greedy evaluation |
 /// | `max_steps_per_episode` | none | ≥ 1: a time limit under the env's own |
 /// | `eval_max_steps` | 10000 | ≥ 1: the longest evaluation episode (greedy policies can loop forever) |
+/// | `checkpoint_every` | 0 | ≥ 0 env steps: deep-Q-network runs write a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
 ///
 /// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
 /// the same luck and `qlab eval` reproduces the final one exactly.
@@ -223,6 +224,8 @@ pub struct TrainConfig {
     pub max_steps_per_episode: Option<u64>,
     /// The longest evaluation episode.
     pub eval_max_steps: u64,
+    /// Env steps between checkpoints (deep-Q-network runs); 0: none.
+    pub checkpoint_every: u64,
 }
 
 /// `[output]`.
@@ -376,6 +379,9 @@ impl Config {
             train.push(("max_steps_per_episode", int(n)));
         }
         train.push(("eval_max_steps", int(t.eval_max_steps)));
+        if t.checkpoint_every > 0 {
+            train.push(("checkpoint_every", int(t.checkpoint_every)));
+        }
         section("train", train);
         section(
             "output",
@@ -560,6 +566,7 @@ fn train(doc: &Document) -> Read<TrainConfig> {
         "eval_episodes",
         "max_steps_per_episode",
         "eval_max_steps",
+        "checkpoint_every",
     ])?;
     let budget = match (r.uint("episodes", 1)?, r.uint("steps", 1)?) {
         (Some(n), None) => Budget::Episodes(n),
@@ -616,6 +623,7 @@ fn train(doc: &Document) -> Read<TrainConfig> {
         eval_episodes: r.uint("eval_episodes", 1)?.unwrap_or(100),
         max_steps_per_episode: r.uint("max_steps_per_episode", 1)?,
         eval_max_steps: r.uint("eval_max_steps", 1)?.unwrap_or(10_000),
+        checkpoint_every: r.uint("checkpoint_every", 0)?.unwrap_or(0),
     })
 }
 

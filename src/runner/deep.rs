@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::dqn::{Dqn, DqnConfig};
+use qlab_agents::dqn::{Dqn, DqnConfig, DqnState};
 use qlab_agents::tabular::Evaluation;
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,39 @@ pub fn train(
     std::fs::write(&config_path, exp.config.to_toml())
         .with_context(|| format!("{}", config_path.display()))
         .map_err(Failure)?;
+    run_seeds(exp, dir, threads, display, false)
+}
+
+/// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
+/// are kept, seeds with a checkpoint continue from it, the others start again.
+pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(DeepExperiment, Summary)> {
+    let config_path = dir.join("config.toml");
+    if !config_path.is_file() {
+        bail!(
+            "{} is not a run directory: it has no config.toml",
+            dir.display()
+        );
+    }
+    let config = Config::load(&config_path.display().to_string(), &[])?;
+    if !matches!(config.agent, AgentSpec::Dqn(_)) {
+        bail!(
+            "{}: --resume continues deep-Q-network runs; this one is `{}`",
+            dir.display(),
+            config.agent.algorithm()
+        );
+    }
+    let exp = DeepExperiment::new(config)?;
+    let summary = run_seeds(&exp, dir, threads, display, true)?;
+    Ok((exp, summary))
+}
+
+fn run_seeds(
+    exp: &DeepExperiment,
+    dir: &Path,
+    threads: usize,
+    display: Display,
+    resume: bool,
+) -> Result<Summary> {
     let seeds = &exp.config.train.seeds;
     let progress = Progress::new(seeds, exp.config.train.budget);
     let start = Instant::now();
@@ -161,7 +194,7 @@ pub fn train(
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
                         let seed_dir = dir.join(format!("seed_{seed}"));
-                        let r = train_seed(exp, seed, &seed_dir, &progress.slots[i]);
+                        let r = train_seed(exp, seed, &seed_dir, &progress.slots[i], resume);
                         *results[i].lock().expect("no worker panics holding it") = Some(r);
                     }
                 })
@@ -203,6 +236,56 @@ pub fn train(
     }
 }
 
+/// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: everything but the
+/// arrays, which are in the safetensors file it names. Written last (to a temporary file,
+/// then renamed), it is what makes a checkpoint count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    /// The safetensors file beside it.
+    tensors: String,
+    /// The agent's numbers.
+    agent: DqnState,
+    /// Env steps taken.
+    step: u64,
+    /// Episodes finished.
+    episodes: u64,
+    /// Their returns.
+    returns: Vec<f64>,
+    /// The last evaluation: step, mean, std, episodes.
+    last_eval: Option<(u64, f64, f64, usize)>,
+    /// Lengths of `metrics.csv`, `eval.csv`, `train.csv` at the checkpoint.
+    files: (u64, u64, u64),
+    /// Wall time spent so far.
+    wall_seconds: f64,
+}
+
+const CHECKPOINT: &str = "checkpoint.json";
+const SEED_SUMMARY: &str = "seed_summary.json";
+
+/// Writes `path` atomically: to a temporary file beside it, then renamed over it.
+fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .with_context(|| format!("{}", path.display()))?
+        .len())
+}
+
+/// Cuts `path` back to `len` bytes and opens it for appending.
+fn reopen(path: &Path, len: u64) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}", path.display()))?;
+    file.set_len(len)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(file)
+}
+
 /// Greedy episodes of `agent` on `env`, seeded as every evaluation of `seed` is: the first
 /// reset takes the seed's evaluation seed, later ones continue the env's stream.
 fn evaluate_seed(
@@ -237,11 +320,34 @@ fn evaluate_seed(
     })
 }
 
-/// One seed's run.
-fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Result<SeedSummary> {
+/// Where a seed's run stands.
+struct Progressed {
+    t: u64,
+    episodes: u64,
+    returns: Vec<f64>,
+    last_eval: Option<(u64, Evaluation)>,
+    wall_before: f64,
+}
+
+/// One seed's run, from its checkpoint when `resume` and there is one.
+fn train_seed(
+    exp: &DeepExperiment,
+    seed: u64,
+    dir: &Path,
+    slot: &Slot,
+    resume: bool,
+) -> Result<SeedSummary> {
     let start = Instant::now();
     let config = &exp.config;
     let train = &config.train;
+    if resume && dir.join(SEED_SUMMARY).is_file() {
+        let path = dir.join(SEED_SUMMARY);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+        let s: SeedSummary =
+            serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        slot.finish(s.episodes, s.steps);
+        return Ok(s);
+    }
     let mut env = make(config)?;
     let mut eval_env = make(config)?;
     let mut agent = Dqn::new(
@@ -251,22 +357,74 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
         exp.total_steps,
         derive(seed, Stream::Agent),
     )?;
-    let mut rec = Recorder::create(dir)?;
     let train_path = dir.join("train.csv");
-    let mut train_csv = BufWriter::new(
-        File::create(&train_path).with_context(|| format!("{}", train_path.display()))?,
-    );
-    writeln!(
-        train_csv,
-        "step,loss,mean_q,epsilon,gradient_steps,steps_per_second"
-    )?;
+    let checkpoint = dir.join(CHECKPOINT);
+    let (mut rec, train_file, mut at, mut obs) = if resume && checkpoint.is_file() {
+        let text = std::fs::read_to_string(&checkpoint)
+            .with_context(|| format!("{}", checkpoint.display()))?;
+        let c: Checkpoint =
+            serde_json::from_str(&text).with_context(|| format!("{}", checkpoint.display()))?;
+        agent.load_checkpoint(dir.join(&c.tensors), &c.agent)?;
+        let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
+        let train_file = reopen(&train_path, c.files.2)?;
+        // The env's stream is where it was: its first reset took the seed, each later episode
+        // one reset (CartPole draws only when it resets).
+        let mut obs = env.reset(Some(seed)).obs;
+        for _ in 0..c.episodes {
+            obs = env.reset(None).obs;
+        }
+        let at = Progressed {
+            t: c.step,
+            episodes: c.episodes,
+            returns: c.returns,
+            last_eval: c.last_eval.map(|(s, mean, std, episodes)| {
+                (
+                    s,
+                    Evaluation {
+                        mean,
+                        std,
+                        episodes,
+                    },
+                )
+            }),
+            wall_before: c.wall_seconds,
+        };
+        (rec, train_file, at, obs)
+    } else {
+        if resume && dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+        }
+        let rec = Recorder::create(dir)?;
+        let mut train_file =
+            File::create(&train_path).with_context(|| format!("{}", train_path.display()))?;
+        writeln!(
+            train_file,
+            "step,loss,mean_q,epsilon,gradient_steps,steps_per_second"
+        )?;
+        let at = Progressed {
+            t: 0,
+            episodes: 0,
+            returns: Vec::new(),
+            last_eval: None,
+            wall_before: 0.0,
+        };
+        (rec, train_file, at, env.reset(Some(seed)).obs)
+    };
+    let mut train_csv = BufWriter::new(train_file);
     let max_len = train.max_steps_per_episode.unwrap_or(u64::MAX);
     let total = exp.total_steps;
-    let mut returns = Vec::new();
-    let (mut episodes, mut ret, mut length) = (0u64, 0.0, 0u64);
-    let mut last_eval: Option<(u64, Evaluation)> = None;
-    let mut obs = env.reset(Some(seed)).obs;
-    for t in 1..=total {
+    let every = train.checkpoint_every;
+    let next_checkpoint = |t: u64| {
+        if every > 0 {
+            (t / every + 1) * every
+        } else {
+            u64::MAX
+        }
+    };
+    let mut checkpoint_at = next_checkpoint(at.t);
+    let (mut ret, mut length) = (0.0, 0u64);
+    let first = at.t + 1;
+    for t in first..=total {
         let action = agent.act(&obs)?;
         let step = env.step(action)?;
         ret += step.reward;
@@ -284,9 +442,15 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
                 step.terminated,
                 truncated || cut,
             )
-            .with_context(|| format!("{}: keeping the last checkpoint", dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: stopped; the last checkpoint (if any) is kept",
+                    dir.display()
+                )
+            })?;
+        at.t = t;
         if let Some(s) = stats {
-            let rate = t as f64 / start.elapsed().as_secs_f64();
+            let rate = (t - first + 1) as f64 / start.elapsed().as_secs_f64();
             writeln!(
                 train_csv,
                 "{},{},{},{},{},{:.0}",
@@ -299,24 +463,10 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
             )?;
         }
         if done {
-            episodes += 1;
-            returns.push(ret);
-            rec.episode(&EpisodeRow {
-                episode: episodes,
-                step: t,
-                ret,
-                length,
-                terminated: step.terminated,
-                epsilon: agent.epsilon(),
-                value_rmse: None,
-            })?;
-            let k = returns.len().min(config.output.window as usize);
-            let recent = returns[returns.len() - k..].iter().sum::<f64>() / k as f64;
-            slot.episode(episodes, t, Some(recent));
-            (ret, length) = (0.0, 0);
-            obs = env.reset(None).obs;
-        } else {
-            obs = step.obs;
+            at.episodes += 1;
+            at.returns.push(ret);
+            record_episode(&mut rec, &at, &step, length, agent.epsilon())?;
+            slot.episode(at.episodes, t, recent(&at.returns, config.output.window));
         }
         if train.eval_every > 0 && t % train.eval_every == 0 {
             let e = evaluate_seed(
@@ -326,13 +476,23 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
                 train.eval_episodes,
                 train.eval_max_steps,
             )?;
-            rec.evaluation(episodes, t, &e)?;
+            rec.evaluation(at.episodes, t, &e)?;
             train_csv.flush()?;
-            last_eval = Some((t, e));
+            at.last_eval = Some((t, e));
+        }
+        if done {
+            (ret, length) = (0.0, 0);
+            if t >= checkpoint_at && t < total {
+                save_checkpoint(dir, &agent, &at, &mut rec, &mut train_csv, start)?;
+                checkpoint_at = next_checkpoint(t);
+            }
+            obs = env.reset(None).obs;
+        } else {
+            obs = step.obs;
         }
     }
-    let final_eval = match last_eval {
-        Some((at, e)) if at == total => e,
+    let final_eval = match at.last_eval.take() {
+        Some((s, e)) if s == total => e,
         _ => {
             let e = evaluate_seed(
                 &mut eval_env,
@@ -341,23 +501,24 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
                 train.eval_episodes,
                 train.eval_max_steps,
             )?;
-            rec.evaluation(episodes, total, &e)?;
+            rec.evaluation(at.episodes, total, &e)?;
             e
         }
     };
     rec.flush()?;
     train_csv.flush()?;
     save(dir, exp, &agent)?;
-    slot.finish(episodes, total);
-    let wall_seconds = start.elapsed().as_secs_f64();
+    slot.finish(at.episodes, total);
+    let wall_seconds = at.wall_before + start.elapsed().as_secs_f64();
     let window = (config.output.window as usize).max(1);
-    let means: Vec<f64> = returns
+    let means: Vec<f64> = at
+        .returns
         .windows(window)
         .map(|w| w.iter().sum::<f64>() / window as f64)
         .collect();
-    Ok(SeedSummary {
+    let summary = SeedSummary {
         seed,
-        episodes,
+        episodes: at.episodes,
         steps: total,
         wall_seconds,
         steps_per_second: total as f64 / wall_seconds,
@@ -365,7 +526,88 @@ fn train_seed(exp: &DeepExperiment, seed: u64, dir: &Path, slot: &Slot) -> Resul
         final_eval_std_return: final_eval.std,
         final_window_mean_return: means.last().copied(),
         best_window_mean_return: means.iter().copied().reduce(f64::max),
+    };
+    let path = dir.join(SEED_SUMMARY);
+    write_atomic(&path, |tmp| {
+        std::fs::write(tmp, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("{}", tmp.display()))
+    })?;
+    Ok(summary)
+}
+
+/// The mean return of the last `window` episodes.
+fn recent(returns: &[f64], window: u64) -> Option<f64> {
+    let k = returns
+        .len()
+        .min(usize::try_from(window).unwrap_or(usize::MAX));
+    (k > 0).then(|| returns[returns.len() - k..].iter().sum::<f64>() / k as f64)
+}
+
+fn record_episode(
+    rec: &mut Recorder,
+    at: &Progressed,
+    step: &qlab_envs::Step<Vec<f32>>,
+    length: u64,
+    epsilon: f64,
+) -> Result<()> {
+    rec.episode(&EpisodeRow {
+        episode: at.episodes,
+        step: at.t,
+        ret: *at.returns.last().expect("an episode was pushed"),
+        length,
+        terminated: step.terminated,
+        epsilon,
+        value_rmse: None,
     })
+}
+
+/// Writes a checkpoint: the arrays to `checkpoint-<step>.safetensors`, then the sidecar
+/// `checkpoint.json` naming it, each through a temporary file and a rename; the previous
+/// arrays file goes last. A kill at any moment leaves the previous checkpoint or this one.
+fn save_checkpoint(
+    dir: &Path,
+    agent: &Dqn,
+    at: &Progressed,
+    rec: &mut Recorder,
+    train_csv: &mut BufWriter<File>,
+    start: Instant,
+) -> Result<()> {
+    let name = format!("checkpoint-{}.safetensors", at.t);
+    let mut state = None;
+    write_atomic(&dir.join(&name), |tmp| {
+        state = Some(agent.save_checkpoint(tmp)?);
+        Ok(())
+    })?;
+    let state = state.expect("written above");
+    let (metrics_len, eval_len) = rec.lengths()?;
+    train_csv.flush()?;
+    let train_len = file_len(&dir.join("train.csv"))?;
+    let sidecar = dir.join(CHECKPOINT);
+    let previous = std::fs::read_to_string(&sidecar)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Checkpoint>(&t).ok())
+        .map(|c| c.tensors);
+    let c = Checkpoint {
+        tensors: name.clone(),
+        agent: state,
+        step: at.t,
+        episodes: at.episodes,
+        returns: at.returns.clone(),
+        last_eval: at
+            .last_eval
+            .as_ref()
+            .map(|(s, e)| (*s, e.mean, e.std, e.episodes)),
+        files: (metrics_len, eval_len, train_len),
+        wall_seconds: at.wall_before + start.elapsed().as_secs_f64(),
+    };
+    write_atomic(&sidecar, |tmp| {
+        std::fs::write(tmp, serde_json::to_string(&c)? + "\n")
+            .with_context(|| format!("{}", tmp.display()))
+    })?;
+    if let Some(old) = previous.filter(|old| *old != name) {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+    Ok(())
 }
 
 fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {

@@ -327,6 +327,34 @@ impl Dqn {
         Ok(())
     }
 
+    /// Writes [`checkpoint`](Dqn::checkpoint)'s tensors to the safetensors file `path` and
+    /// returns its numbers (for a sidecar).
+    pub fn save_checkpoint(&self, path: impl AsRef<std::path::Path>) -> Result<DqnState> {
+        let path = path.as_ref();
+        let (tensors, state) = self.checkpoint()?;
+        candle_core::safetensors::save(&tensors, path).map_err(|e| Error::Checkpoint {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(state)
+    }
+
+    /// [`restore`](Dqn::restore) from a file written by
+    /// [`save_checkpoint`](Dqn::save_checkpoint) and its numbers.
+    pub fn load_checkpoint(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        state: &DqnState,
+    ) -> Result<()> {
+        let path = path.as_ref();
+        let tensors =
+            candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| Error::Checkpoint {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        self.restore(&tensors, state)
+    }
+
     /// `Q(obs, ·)` for one observation.
     pub fn q_values(&self, obs: &[f32]) -> Result<Vec<f32>> {
         let x = Tensor::from_slice(obs, (1, self.obs_dim), &self.device)?;

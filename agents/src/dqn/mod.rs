@@ -18,7 +18,7 @@ mod per;
 mod replay;
 mod rng;
 
-pub use agent::{Dqn, TrainStats};
+pub use agent::{Dqn, DqnState, TrainStats};
 pub use config::{DqnConfig, Loss};
 pub use nstep::NStep;
 pub use per::{Prioritized, SumTree};
