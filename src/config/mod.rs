@@ -723,6 +723,7 @@ eval_every = 100
                 eval_episodes: 100,
                 max_steps_per_episode: None,
                 eval_max_steps: 10_000,
+                checkpoint_every: 0,
             }
         );
         assert_eq!(c.output.dir, PathBuf::from("runs"));
@@ -743,7 +744,7 @@ eval_every = 100
         assert_eq!(
             err(CLIFF, &["train.episode=3"]),
             "--set train.episode=3: [train] unknown key `episode`; allowed: episodes, steps, \
-             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps"
+             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every"
         );
         assert_eq!(
             err(&CLIFF.replace("episodes = 500", "episodes = -5"), &[]),

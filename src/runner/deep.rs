@@ -415,11 +415,8 @@ fn train_seed(
     let total = exp.total_steps;
     let every = train.checkpoint_every;
     let next_checkpoint = |t: u64| {
-        if every > 0 {
-            (t / every + 1) * every
-        } else {
-            u64::MAX
-        }
+        t.checked_div(every)
+            .map_or(u64::MAX, |k| (k + 1).saturating_mul(every))
     };
     let mut checkpoint_at = next_checkpoint(at.t);
     let (mut ret, mut length) = (0.0, 0u64);

@@ -25,6 +25,9 @@ use crate::error::{Error, Result};
 pub use config::{AdamConfig, Algorithm, OptimizerConfig, RmsPropConfig, SgdConfig};
 use kernels::{FusedStep, tensor_update};
 
+/// Tensors with their names, as [`Optimizer::state_tensors`] gives them.
+pub type NamedTensors = Vec<(String, Tensor)>;
+
 /// Optimizer state of one parameter: its step count (PyTorch counts steps per parameter; a
 /// parameter without a gradient does not advance) and its buffers.
 struct State {
@@ -107,7 +110,7 @@ impl Optimizer {
     /// The optimizer's state for a checkpoint: each variable's buffers as tensors named
     /// `"{variable}.{buffer}"` (variables in the order given to [`Optimizer::new`], buffers in
     /// the algorithm's order; none before its first step), and each variable's step count.
-    pub fn state_tensors(&self) -> Result<(Vec<(String, Tensor)>, Vec<u64>)> {
+    pub fn state_tensors(&self) -> Result<(NamedTensors, Vec<u64>)> {
         let mut tensors = Vec::new();
         for (i, st) in self.state.iter().enumerate() {
             let bufs: Vec<Tensor> = match &st.bufs {
