@@ -683,6 +683,25 @@ mod tests {
         );
     }
 
+    /// β rises linearly from β₀ to 1 over the budget (Schaul et al., 2016, §3.4).
+    #[test]
+    fn beta_anneals_to_one_over_the_budget() {
+        let c = small(|c| c.prioritized = true);
+        let mut a = Dqn::new(5, 2, &c, 100, 0).unwrap();
+        assert_eq!(a.beta(), 0.4);
+        let obs = [0.0f32; 5];
+        for _ in 0..50 {
+            let act = a.act(&obs).unwrap();
+            a.observe(&obs, act, 0.0, &obs, false, false).unwrap();
+        }
+        assert!((a.beta() - 0.7).abs() < 1e-12, "{}", a.beta());
+        for _ in 0..60 {
+            let act = a.act(&obs).unwrap();
+            a.observe(&obs, act, 0.0, &obs, false, false).unwrap();
+        }
+        assert_eq!(a.beta(), 1.0);
+    }
+
     #[test]
     fn a_non_finite_loss_stops_with_the_step() {
         let mut a = Dqn::new(5, 2, &small(|_| {}), 1000, 0).unwrap();
