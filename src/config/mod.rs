@@ -471,7 +471,13 @@ fn agent_config(doc: &Document) -> Read<AgentSpec> {
         config.validate().map_err(|e| agent_error(doc, &e))?;
         return Ok(AgentSpec::Dqn(config));
     }
-    let config: AgentConfig = agent::deserialize(doc)?;
+    let config: AgentConfig = agent::deserialize(doc).map_err(|mut e| {
+        // The deep agents are read apart from the tabular enum; list them too.
+        if e.0.contains("unknown algorithm `") || e.0.contains("missing key `algorithm`") {
+            e.0.push_str(", dqn");
+        }
+        e
+    })?;
     config.validate().map_err(|e| agent_error(doc, &e))?;
     Ok(AgentSpec::Tabular(config))
 }
@@ -888,5 +894,10 @@ mod deep_tests {
         );
         let again = Config::parse("again.toml", &c.to_toml(), &[]).unwrap();
         assert_eq!(again.agent, c.agent);
+        let err = Config::parse("c.toml", &text.replace("\"dqn\"", "\"dqm\""), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:11: [agent] unknown algorithm `dqm`; allowed: mc_control"));
+        assert!(err.ends_with("true_online_td_lambda, dqn"), "{err}");
     }
 }
