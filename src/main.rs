@@ -28,7 +28,12 @@ enum Command {
     /// Run an experiment config once per seed, seeds in parallel; write a run directory.
     Train {
         /// The experiment config (TOML; see `configs/`).
-        config: String,
+        #[arg(required_unless_present = "resume")]
+        config: Option<String>,
+        /// Continue the deep-Q-network run in this directory (killed, even by SIGKILL) from
+        /// each seed's last checkpoint, and finish it.
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
+        resume: Option<std::path::PathBuf>,
         /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.
         #[arg(long)]
         seeds: Option<String>,
@@ -260,13 +265,15 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Envs => cmd::envs::run(),
         Command::Train {
             config,
+            resume,
             seeds,
             sets,
             out,
             threads,
             quiet,
         } => cmd::train::run(&cmd::train::Train {
-            config,
+            config: config.unwrap_or_default(),
+            resume,
             seeds,
             sets,
             out,

@@ -160,13 +160,7 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         assert!(stdout.starts_with(&out.display().to_string()), "{stdout}");
 
         let resolved = read(out.join("config.toml"));
-        let algorithm = resolved
-            .lines()
-            .find_map(|l| l.strip_prefix("algorithm = "))
-            .unwrap()
-            .trim_matches('"')
-            .to_string();
-        algorithms.insert(algorithm);
+        algorithms.insert(algorithm_of(&resolved));
         let summary = json(out.join("summary.json"));
         assert_eq!(summary["per_seed"].as_array().unwrap().len(), 2, "{stem}");
         // The curve needs at least one finished episode (a steps budget of 60 may end none).
@@ -188,14 +182,19 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
             assert!(rows.iter().all(|r| r.len() == 7), "{stem}");
             // Envs with a model and no feature wrapper fill `value_rmse`; the others leave it.
-            let has_truth = !resolved.contains("[features]");
+            let has_truth = !resolved.contains("[features]") && algorithm_of(&resolved) != "dqn";
             assert!(
                 rows.iter().all(|r| r[6].is_empty() != has_truth),
                 "{stem}: {metrics}"
             );
             let eval = read(dir.join("eval.csv"));
             assert!(eval.starts_with("episode,step,mean_return,std_return,episodes\n"));
-            assert!(dir.join("agent.json").is_file() && dir.join("agent.bin").is_file());
+            let weights = if algorithm_of(&resolved) == "dqn" {
+                "q.safetensors"
+            } else {
+                "agent.bin"
+            };
+            assert!(dir.join("agent.json").is_file() && dir.join(weights).is_file());
         }
         // `qlab eval` plays the same episodes as the run's final evaluation.
         let evaluated = qlab(&["eval".to_string(), out.display().to_string()]).ok();
@@ -221,10 +220,194 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         "q_lambda",
         "true_online_sarsa_lambda",
         "true_online_td_lambda",
+        "dqn",
     ];
     for a in every {
         assert!(algorithms.contains(a), "no shipped config runs {a}");
     }
+}
+
+fn algorithm_of(resolved: &str) -> String {
+    resolved
+        .lines()
+        .find_map(|l| l.strip_prefix("algorithm = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
+}
+
+/// A DQN small enough to train in a fraction of a second.
+const TINY_DQN: &str = "\
+[env]
+id = \"CartPole-v1\"
+
+[agent]
+algorithm = \"dqn\"
+learning_starts = 100
+train_freq = 50
+gradient_steps = 4
+batch_size = 16
+buffer_size = 500
+target_update_interval = 20
+n_step = 2
+network = { torso = { type = \"mlp\", hidden = [16] } }
+
+[train]
+steps = 400
+seeds = [0, 1]
+eval_every = 200
+eval_episodes = 2
+";
+
+/// The same DQN config and seed give byte-identical records (all of `train.csv` but its
+/// wall-clock `steps_per_second` column), whatever else runs beside them; `qlab eval`
+/// reloads the networks and repeats the final evaluation.
+#[test]
+fn dqn_runs_are_bit_identical_and_reload() {
+    let tmp = TempDir::new();
+    let config = tmp.file("dqn.toml", TINY_DQN);
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path(name);
+        let mut args = vec!["train", &config, "--out", out.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        qlab(&args).ok();
+        out
+    };
+    let files = |run: &Path, seed: u64| -> Vec<String> {
+        let dir = run.join(format!("seed_{seed}"));
+        let mut v: Vec<String> = ["metrics.csv", "eval.csv", "agent.json"]
+            .iter()
+            .map(|f| read(dir.join(f)))
+            .collect();
+        let train: Vec<String> = read(dir.join("train.csv"))
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect();
+        assert!(train.len() > 2, "{train:?}");
+        assert_eq!(train[0], "step,loss,mean_q,epsilon,gradient_steps");
+        assert!(train[1].starts_with("150,"), "{}", train[1]);
+        v.push(train.join("\n"));
+        v.push(format!("{:?}", read_bytes(dir.join("q.safetensors"))));
+        v
+    };
+    let a = run("a", &["--threads", "1"]);
+    let b = run("b", &["--threads", "2"]);
+    let c = run("c", &["--seeds", "1"]);
+    assert_eq!(files(&a, 0), files(&b, 0));
+    assert_eq!(files(&a, 1), files(&c, 1));
+    assert_ne!(files(&a, 0)[0], files(&a, 1)[0]);
+    let summary = json(a.join("summary.json"));
+    let evaluated = qlab(&["eval".to_string(), a.display().to_string()]).ok();
+    for (seed, row) in evaluated.lines().skip(1).enumerate() {
+        let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        let want = summary["per_seed"][seed]["final_eval_mean_return"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(mean.to_bits(), want.to_bits(), "seed {seed}");
+    }
+}
+
+/// A DQN run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
+/// with records and weights byte-identical to a run that was never interrupted.
+#[test]
+fn a_killed_dqn_run_resumes_bit_identically() {
+    let tmp = TempDir::new();
+    let text = TINY_DQN
+        .replace("steps = 400", "steps = 20000\ncheckpoint_every = 500")
+        .replace("seeds = [0, 1]", "seeds = [0]")
+        .replace("eval_every = 200", "eval_every = 5000");
+    let config = tmp.file("dqn.toml", &text);
+    let whole = tmp.path("whole");
+    qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
+
+    let killed = tmp.path("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
+        .args(["train", &config, "--out", killed.to_str().unwrap(), "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sidecar = killed.join("seed_0/checkpoint.json");
+    while !sidecar.is_file() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    assert!(
+        !killed.join("seed_0/agent.json").exists(),
+        "the run finished first"
+    );
+
+    let out = qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    assert!(out.starts_with(killed.to_str().unwrap()), "{out}");
+    for f in ["metrics.csv", "eval.csv", "agent.json"] {
+        assert_eq!(
+            read(whole.join("seed_0").join(f)),
+            read(killed.join("seed_0").join(f)),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        read_bytes(whole.join("seed_0/q.safetensors")),
+        read_bytes(killed.join("seed_0/q.safetensors"))
+    );
+    let train = |run: &Path| -> Vec<String> {
+        read(run.join("seed_0/train.csv"))
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(train(&whole), train(&killed));
+    let (a, b) = (
+        json(whole.join("summary.json")),
+        json(killed.join("summary.json")),
+    );
+    assert_eq!(
+        a["per_seed"][0]["final_eval_mean_return"],
+        b["per_seed"][0]["final_eval_mean_return"]
+    );
+    // A finished run resumes to the same summary without training again.
+    qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    assert_eq!(
+        json(killed.join("summary.json"))["per_seed"][0]["episodes"],
+        b["per_seed"][0]["episodes"]
+    );
+}
+
+/// DQN config errors name the file, the line and the key.
+#[test]
+fn dqn_config_errors_name_the_key() {
+    let tmp = TempDir::new();
+    let cases = [
+        (
+            "learning_rat = 1e-3\n",
+            "dqn.toml:6: [agent] unknown key `learning_rat`; allowed: algorithm, learning_rate",
+        ),
+        (
+            "gamma = 1.5\n",
+            "dqn.toml:6: [agent] invalid value 1.5 for `gamma`: expected in [0, 1]",
+        ),
+        (
+            "double = 3\n",
+            "dqn.toml:6: [agent] `double` must be a boolean, got integer `3`",
+        ),
+    ];
+    for (line, want) in cases {
+        let text = TINY_DQN.replace(
+            "[agent]\nalgorithm = \"dqn\"\n",
+            &format!("[agent]\nalgorithm = \"dqn\"\n{line}"),
+        );
+        let config = tmp.file("dqn.toml", &text);
+        let err = qlab(&["train", &config, "-q"]).usage_error();
+        assert!(err.contains(want), "{err}");
+    }
+    let text = TINY_DQN.replace("steps = 400", "episodes = 4");
+    let config = tmp.file("dqn.toml", &text);
+    let err = qlab(&["train", &config, "-q"]).usage_error();
+    assert!(
+        err.contains("dqn trains for a number of env steps"),
+        "{err}"
+    );
 }
 
 const CLIFF: &str = "\

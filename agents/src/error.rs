@@ -39,6 +39,16 @@ pub enum Error {
     /// The environment refused a call: an invalid action or state, a step after the end.
     #[error("env: {0}")]
     Env(#[from] qlab_envs::Error),
+    /// Training produced a loss or a value that is not a finite number.
+    #[error("training diverged at env step {step}: the {what} is {value}")]
+    Diverged {
+        /// The env step whose update diverged.
+        step: u64,
+        /// What was not finite (`loss`, `Q-value`).
+        what: String,
+        /// Its value.
+        value: f64,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -4,6 +4,7 @@
 //!   one-hot or tile-coded features.
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
+//! - [`dqn`]: deep Q-networks: DQN, Double DQN, dueling, n-step, prioritized replay.
 //! - [`nn`]: network blocks, optimizers, gradient checking and checkpoints on candle.
 //! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
 //!   neighbour) and a wrapper that applies them inside any env.
@@ -13,6 +14,7 @@
 
 pub mod adversarial;
 pub mod dp;
+pub mod dqn;
 mod error;
 pub mod nn;
 pub mod tabular;

@@ -121,7 +121,11 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
             )
         })?;
     let (_, params) = record::load_agent(&seed_dir)?;
-    let mut agent = exp.config.agent.build(exp.n_features, exp.n_actions)?;
+    let mut agent = exp
+        .config
+        .agent
+        .tabular("qlab render")?
+        .build(exp.n_features, exp.n_actions)?;
     agent
         .load_parameters(&params)
         .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::config::{Config, parse_seeds};
+use crate::config::{AgentSpec, Config, parse_seeds};
+use crate::runner::deep::DeepExperiment;
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
 use crate::runner::{self, Experiment};
@@ -16,6 +17,8 @@ use crate::runner::{self, Experiment};
 pub struct Train {
     /// The config file.
     pub config: String,
+    /// `--resume RUN_DIR`: continue that deep-Q-network run instead.
+    pub resume: Option<PathBuf>,
     /// `--seeds`, replacing `[train] seeds`: `0..10`, `0,3,7` or `5`.
     pub seeds: Option<String>,
     /// `--set SECTION.KEY=VALUE` overrides, in order.
@@ -41,7 +44,25 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 ///
 /// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 pub fn run(t: &Train) -> Result<String> {
-    let exp = experiment(&t.config, &t.sets, t.seeds.as_deref())?;
+    if let Some(dir) = &t.resume {
+        let threads = threads(t)?;
+        if !t.quiet {
+            eprintln!("resuming: {}", dir.display());
+        }
+        let (_, summary) = runner::deep::resume(dir, threads, display(t))?;
+        if let Err(e) = crate::plot::write_curve(dir) {
+            eprintln!("warning: curve.png: {e:#}");
+        }
+        return Ok(report(dir, &summary));
+    }
+    let mut config = Config::load(&t.config, &t.sets)?;
+    if let Some(seeds) = &t.seeds {
+        config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
+    }
+    if let AgentSpec::Dqn(_) = config.agent {
+        return run_deep(t, DeepExperiment::new(config)?);
+    }
+    let exp = Experiment::new(config)?;
     let threads = match t.threads {
         Some(0) => bail!("--threads must be at least 1, got 0"),
         Some(n) => n,
@@ -61,13 +82,7 @@ pub fn run(t: &Train) -> Result<String> {
             exp.config.agent.algorithm(),
         )?,
     };
-    let display = if t.quiet {
-        Display::Quiet
-    } else if std::io::stderr().is_terminal() {
-        Display::Bar
-    } else {
-        Display::Lines
-    };
+    let display = display(t);
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
@@ -77,6 +92,45 @@ pub fn run(t: &Train) -> Result<String> {
         eprintln!("warning: curve.png: {e:#}");
     }
     Ok(report(&dir, &summary))
+}
+
+/// [`run`] for a deep-Q-network config.
+fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
+    let threads = threads(t)?;
+    let dir = match &t.out {
+        Some(dir) => {
+            record::create_run_dir(dir)?;
+            dir.clone()
+        }
+        None => record::default_run_dir(&exp.config.output.dir, &exp.config.env.id, "dqn")?,
+    };
+    let display = display(t);
+    if !t.quiet {
+        eprintln!("run directory: {}", dir.display());
+    }
+    let summary = runner::deep::train(&exp, &dir, threads, display)?;
+    if let Err(e) = crate::plot::write_curve(&dir) {
+        eprintln!("warning: curve.png: {e:#}");
+    }
+    Ok(report(&dir, &summary))
+}
+
+fn threads(t: &Train) -> Result<usize> {
+    Ok(match t.threads {
+        Some(0) => bail!("--threads must be at least 1, got 0"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+fn display(t: &Train) -> Display {
+    if t.quiet {
+        Display::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Display::Bar
+    } else {
+        Display::Lines
+    }
 }
 
 /// The run directory and one line per seed, then the aggregate.

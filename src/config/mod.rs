@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use qlab_agents::dqn::DqnConfig;
 use qlab_agents::tabular::AgentConfig;
 use qlab_envs::{ParamValue, Params};
 
@@ -65,11 +66,62 @@ pub struct Config {
     /// `[features]`.
     pub features: Features,
     /// `[agent]`.
-    pub agent: AgentConfig,
+    pub agent: AgentSpec,
     /// `[train]`.
     pub train: TrainConfig,
     /// `[output]`.
     pub output: OutputConfig,
+}
+
+/// `[agent]`: a tabular or linear agent ([`AgentConfig`]), or a deep Q-network
+/// (`algorithm = "dqn"`, [`DqnConfig`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AgentSpec {
+    /// A tabular or linear agent over active features.
+    Tabular(AgentConfig),
+    /// A deep Q-network over the env's own observation vector.
+    Dqn(DqnConfig),
+}
+
+/// The `algorithm` tag of the deep agents, for serde's tagged form of `[agent]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case")]
+enum DeepAgent {
+    Dqn(DqnConfig),
+}
+
+impl AgentSpec {
+    /// The `algorithm` tag, e.g. `"q_learning"` or `"dqn"`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            AgentSpec::Tabular(a) => a.algorithm(),
+            AgentSpec::Dqn(_) => "dqn",
+        }
+    }
+
+    /// The tabular agent's config, or an error saying that `what` takes only those.
+    pub fn tabular(&self, what: &str) -> Result<&AgentConfig> {
+        match self {
+            AgentSpec::Tabular(a) => Ok(a),
+            AgentSpec::Dqn(_) => {
+                anyhow::bail!(
+                    "{what} takes tabular agents only, not `{}`",
+                    self.algorithm()
+                )
+            }
+        }
+    }
+
+    fn to_table(&self) -> toml::Table {
+        let value = match self {
+            AgentSpec::Tabular(a) => toml::Value::try_from(a),
+            AgentSpec::Dqn(d) => toml::Value::try_from(DeepAgent::Dqn(d.clone())),
+        };
+        match value {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("an agent config serializes to a table"),
+        }
+    }
 }
 
 /// `[env]`: which env, with which parameters.
@@ -154,6 +206,7 @@ pub enum Budget {
 /// | `eval_episodes` | 100 | ≥ 1: episodes in each greedy evaluation |
 /// | `max_steps_per_episode` | none | ≥ 1: a time limit under the env's own |
 /// | `eval_max_steps` | 10000 | ≥ 1: the longest evaluation episode (greedy policies can loop forever) |
+/// | `checkpoint_every` | 0 | ≥ 0 env steps: deep-Q-network runs write a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
 ///
 /// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
 /// the same luck and `qlab eval` reproduces the final one exactly.
@@ -171,6 +224,8 @@ pub struct TrainConfig {
     pub max_steps_per_episode: Option<u64>,
     /// The longest evaluation episode.
     pub eval_max_steps: u64,
+    /// Env steps between checkpoints (deep-Q-network runs); 0: none.
+    pub checkpoint_every: u64,
 }
 
 /// `[output]`.
@@ -299,10 +354,7 @@ impl Config {
                 ],
             ),
         }
-        let agent = match toml::Value::try_from(&self.agent) {
-            Ok(toml::Value::Table(t)) => t,
-            _ => unreachable!("an agent config serializes to a table"),
-        };
+        let agent = self.agent.to_table();
         // `algorithm` first, as people write it.
         let mut entries = vec![("algorithm", self.agent.algorithm().into())];
         entries.extend(
@@ -327,6 +379,9 @@ impl Config {
             train.push(("max_steps_per_episode", int(n)));
         }
         train.push(("eval_max_steps", int(t.eval_max_steps)));
+        if t.checkpoint_every > 0 {
+            train.push(("checkpoint_every", int(t.checkpoint_every)));
+        }
         section("train", train);
         section(
             "output",
@@ -404,10 +459,27 @@ fn env(doc: &Document) -> Read<EnvConfig> {
     })
 }
 
-fn agent_config(doc: &Document) -> Read<AgentConfig> {
-    let config: AgentConfig = agent::deserialize(doc)?;
+fn agent_config(doc: &Document) -> Read<AgentSpec> {
+    let deep = doc.section("agent").is_some_and(|s| {
+        s.table()
+            .get("algorithm")
+            .and_then(toml::Value::as_str)
+            .is_some_and(|a| a == "dqn")
+    });
+    if deep {
+        let DeepAgent::Dqn(config) = agent::deserialize(doc)?;
+        config.validate().map_err(|e| agent_error(doc, &e))?;
+        return Ok(AgentSpec::Dqn(config));
+    }
+    let config: AgentConfig = agent::deserialize(doc).map_err(|mut e| {
+        // The deep agents are read apart from the tabular enum; list them too.
+        if e.0.contains("unknown algorithm `") || e.0.contains("missing key `algorithm`") {
+            e.0.push_str(", dqn");
+        }
+        e
+    })?;
     config.validate().map_err(|e| agent_error(doc, &e))?;
-    Ok(config)
+    Ok(AgentSpec::Tabular(config))
 }
 
 /// An agent's error, at the line of the key it names.
@@ -500,6 +572,7 @@ fn train(doc: &Document) -> Read<TrainConfig> {
         "eval_episodes",
         "max_steps_per_episode",
         "eval_max_steps",
+        "checkpoint_every",
     ])?;
     let budget = match (r.uint("episodes", 1)?, r.uint("steps", 1)?) {
         (Some(n), None) => Budget::Episodes(n),
@@ -556,6 +629,7 @@ fn train(doc: &Document) -> Read<TrainConfig> {
         eval_episodes: r.uint("eval_episodes", 1)?.unwrap_or(100),
         max_steps_per_episode: r.uint("max_steps_per_episode", 1)?,
         eval_max_steps: r.uint("eval_max_steps", 1)?.unwrap_or(10_000),
+        checkpoint_every: r.uint("checkpoint_every", 0)?.unwrap_or(0),
     })
 }
 
@@ -655,6 +729,7 @@ eval_every = 100
                 eval_episodes: 100,
                 max_steps_per_episode: None,
                 eval_max_steps: 10_000,
+                checkpoint_every: 0,
             }
         );
         assert_eq!(c.output.dir, PathBuf::from("runs"));
@@ -675,7 +750,7 @@ eval_every = 100
         assert_eq!(
             err(CLIFF, &["train.episode=3"]),
             "--set train.episode=3: [train] unknown key `episode`; allowed: episodes, steps, \
-             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps"
+             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every"
         );
         assert_eq!(
             err(&CLIFF.replace("episodes = 500", "episodes = -5"), &[]),
@@ -799,5 +874,30 @@ eval_every = 100
             parse_seeds("a..3").unwrap_err(),
             "`a` is not a seed (an integer ≥ 0)"
         );
+    }
+}
+
+#[cfg(test)]
+mod deep_tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_dqn_agent() {
+        let text = std::fs::read_to_string("configs/cartpole_dqn.toml").unwrap();
+        let c = Config::parse("c.toml", &text, &[]).unwrap();
+        let AgentSpec::Dqn(d) = &c.agent else {
+            panic!("{:?}", c.agent)
+        };
+        assert_eq!(
+            (d.batch_size, d.train_freq, d.gradient_steps),
+            (64, 256, 128)
+        );
+        let again = Config::parse("again.toml", &c.to_toml(), &[]).unwrap();
+        assert_eq!(again.agent, c.agent);
+        let err = Config::parse("c.toml", &text.replace("\"dqn\"", "\"dqm\""), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:11: [agent] unknown algorithm `dqm`; allowed: mc_control"));
+        assert!(err.ends_with("true_online_td_lambda, dqn"), "{err}");
     }
 }

@@ -10,6 +10,7 @@
 //! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
 //! config and seed give bit-identical metrics, whatever the number of threads.
 
+pub mod deep;
 pub mod envs;
 pub mod progress;
 pub mod record;
@@ -116,6 +117,7 @@ impl Experiment {
     /// # Errors
     /// A [`ConfigError`] pointing at the key at fault.
     pub fn new(config: Config) -> Result<Experiment> {
+        let agent = config.agent.tabular("this command")?.clone();
         let spec = EnvSpec::new(&config).map_err(|e| spec_error(&config, e))?;
         let probe = spec.probe().map_err(|e| probe_error(&config, &spec, e))?;
         let n_features = probe
@@ -131,8 +133,7 @@ impl Experiment {
                 )
             ));
         };
-        config
-            .agent
+        agent
             .build(n_features, n_actions)
             .map_err(|e| agent_error(&config.doc, &e))?;
 
@@ -147,7 +148,7 @@ impl Experiment {
             _ => None,
         };
         let model = model_env.as_ref().and_then(|e| e.model());
-        let truth = model.and_then(|m| match solve(m, &config.agent) {
+        let truth = model.and_then(|m| match solve(m, &agent) {
             Ok(values) => Some(Truth::new(m, values)),
             Err(e) => {
                 warnings.push(format!(
@@ -156,7 +157,7 @@ impl Experiment {
                 None
             }
         });
-        let exploring_starts = if config.agent.exploring_starts() {
+        let exploring_starts = if agent.exploring_starts() {
             let Some(m) = model else {
                 bail!(config.error(
                     "agent",
@@ -366,6 +367,9 @@ pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>
         );
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
+    if let crate::config::AgentSpec::Dqn(_) = config.agent {
+        return deep::evaluate(&config, dir, episodes);
+    }
     let exp = Experiment::new(config)?;
     let episodes = episodes.unwrap_or(exp.config.train.eval_episodes);
     if episodes == 0 {
@@ -418,7 +422,11 @@ impl EnvVisitor for EvalSeeds<'_> {
                     exp.n_actions
                 );
             }
-            let mut agent = exp.config.agent.build(exp.n_features, exp.n_actions)?;
+            let mut agent = exp
+                .config
+                .agent
+                .tabular("qlab eval")?
+                .build(exp.n_features, exp.n_actions)?;
             agent
                 .load_parameters(&params)
                 .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
@@ -465,7 +473,7 @@ mod tests {
              initial_value = -3.25\n[train]\nepisodes = 1\n",
         );
         let truth = exp.truth.as_ref().unwrap();
-        let agent = exp.config.agent.build(48, 4).unwrap();
+        let agent = exp.config.agent.tabular("t").unwrap().build(48, 4).unwrap();
         let values: Vec<f64> = (0..48).map(|s| agent.value(&[s])).collect();
         let env = grid_world("CliffWalking-v1");
         let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
@@ -546,7 +554,7 @@ mod tests {
         let exp = experiment(
             "[env]\nid = 'FrozenLake-v1'\n[agent]\nalgorithm = 'sarsa'\ngamma = 0.9\n[train]\nepisodes = 1\n",
         );
-        assert_eq!(gamma(&exp.config.agent), 0.9);
+        assert_eq!(gamma(exp.config.agent.tabular("t").unwrap()), 0.9);
         // V*(start) of FrozenLake with γ = 0.9 (`qlab solve --env FrozenLake-v1 --gamma 0.9
         // --horizon inf`): 0.0689.
         let v0 = exp.truth.as_ref().unwrap().values[0];

@@ -169,6 +169,49 @@ impl Recorder {
         })
     }
 
+    /// Reopens the CSV files of a seed's directory to continue a run: each is cut back to the
+    /// length it had at the checkpoint (rows written after it are dropped) and appended to.
+    pub fn reopen(dir: &Path, metrics_len: u64, eval_len: u64) -> Result<Recorder> {
+        let open = |name: &str, len: u64| -> Result<File> {
+            let path = dir.join(name);
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| {
+                    f.set_len(len)?;
+                    Ok(f)
+                })
+                .with_context(|| format!("{}", path.display()))?;
+            let mut file = file;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))
+                .with_context(|| format!("{}", path.display()))?;
+            Ok(file)
+        };
+        Ok(Recorder {
+            metrics: open("metrics.csv", metrics_len)?,
+            rows: Row {
+                buf: Vec::with_capacity(METRICS_BUFFER + 1024),
+            },
+            eval: BufWriter::new(open("eval.csv", eval_len)?),
+            dir: dir.to_path_buf(),
+            epsilon: (f64::NAN.to_bits(), String::new()),
+        })
+    }
+
+    /// Writes everything kept and returns the lengths of `metrics.csv` and `eval.csv`, for a
+    /// checkpoint.
+    pub fn lengths(&mut self) -> Result<(u64, u64)> {
+        self.flush()?;
+        self.eval.flush()?;
+        let len = |name: &str| -> Result<u64> {
+            let path = self.dir.join(name);
+            Ok(fs::metadata(&path)
+                .with_context(|| format!("{}", path.display()))?
+                .len())
+        };
+        Ok((len("metrics.csv")?, len("eval.csv")?))
+    }
+
     /// Appends one episode.
     #[inline]
     pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {

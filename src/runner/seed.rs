@@ -280,7 +280,10 @@ where
     let train = &config.train;
     let mut env = make()?;
     let mut eval_env = make()?;
-    let mut agent = config.agent.build(exp.n_features, exp.n_actions)?;
+    let mut agent = config
+        .agent
+        .tabular("the tabular runner")?
+        .build(exp.n_features, exp.n_actions)?;
     let mut rng = EnvRng::new(derive(seed, Stream::Agent));
     let mut rec = Recorder::create(dir)?;
     let mut window = Window::new(config.output.window);

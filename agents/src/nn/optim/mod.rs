@@ -25,6 +25,9 @@ use crate::error::{Error, Result};
 pub use config::{AdamConfig, Algorithm, OptimizerConfig, RmsPropConfig, SgdConfig};
 use kernels::{FusedStep, tensor_update};
 
+/// Tensors with their names, as [`Optimizer::state_tensors`] gives them.
+pub type NamedTensors = Vec<(String, Tensor)>;
+
 /// Optimizer state of one parameter: its step count (PyTorch counts steps per parameter; a
 /// parameter without a gradient does not advance) and its buffers.
 struct State {
@@ -102,6 +105,106 @@ impl Optimizer {
             last_grad_norm: None,
             fused: true,
         })
+    }
+
+    /// The optimizer's state for a checkpoint: each variable's buffers as tensors named
+    /// `"{variable}.{buffer}"` (variables in the order given to [`Optimizer::new`], buffers in
+    /// the algorithm's order; none before its first step), and each variable's step count.
+    pub fn state_tensors(&self) -> Result<(NamedTensors, Vec<u64>)> {
+        let mut tensors = Vec::new();
+        for (i, st) in self.state.iter().enumerate() {
+            let bufs: Vec<Tensor> = match &st.bufs {
+                Bufs::Empty => Vec::new(),
+                Bufs::F32(b) => b
+                    .iter()
+                    .map(|v| Tensor::from_slice(v, v.len(), &candle_core::Device::Cpu))
+                    .collect::<candle_core::Result<_>>()?,
+                Bufs::F64(b) => b
+                    .iter()
+                    .map(|v| Tensor::from_slice(v, v.len(), &candle_core::Device::Cpu))
+                    .collect::<candle_core::Result<_>>()?,
+                Bufs::Tensors(b) => b.clone(),
+            };
+            for (k, t) in bufs.into_iter().enumerate() {
+                tensors.push((format!("{i}.{k}"), t));
+            }
+        }
+        Ok((tensors, self.state.iter().map(|s| s.t).collect()))
+    }
+
+    /// Restores a state saved by [`Optimizer::state_tensors`] into an optimizer over the same
+    /// variables; a missing tensor, a wrong count or a wrong size is an error.
+    pub fn load_state_tensors(
+        &mut self,
+        tensors: &std::collections::HashMap<String, Tensor>,
+        steps: &[u64],
+    ) -> Result<()> {
+        let bad = |message: String| Error::Checkpoint {
+            path: "optimizer state".into(),
+            message,
+        };
+        if steps.len() != self.vars.len() {
+            return Err(bad(format!(
+                "{} step counts for {} variables",
+                steps.len(),
+                self.vars.len()
+            )));
+        }
+        let k = self.config.buffers();
+        for (i, (var, st)) in self.vars.iter().zip(self.state.iter_mut()).enumerate() {
+            st.t = steps[i];
+            if steps[i] == 0 {
+                st.bufs = Bufs::Empty;
+                continue;
+            }
+            let n = var.elem_count();
+            let mut bufs = Vec::with_capacity(k);
+            for b in 0..k {
+                let name = format!("{i}.{b}");
+                let t = tensors
+                    .get(&name)
+                    .ok_or_else(|| bad(format!("missing `{name}`")))?;
+                if t.elem_count() != n {
+                    return Err(bad(format!(
+                        "`{name}` has {} values, not {n}",
+                        t.elem_count()
+                    )));
+                }
+                bufs.push(t);
+            }
+            let on_cpu = self.fused && var.device().is_cpu();
+            st.bufs = match var.dtype() {
+                candle_core::DType::F32 if on_cpu => Bufs::F32(
+                    bufs.iter()
+                        .map(|t| {
+                            t.flatten_all()?
+                                .to_dtype(candle_core::DType::F32)?
+                                .to_vec1()
+                        })
+                        .collect::<candle_core::Result<_>>()?,
+                ),
+                candle_core::DType::F64 if on_cpu => Bufs::F64(
+                    bufs.iter()
+                        .map(|t| {
+                            t.flatten_all()?
+                                .to_dtype(candle_core::DType::F64)?
+                                .to_vec1()
+                        })
+                        .collect::<candle_core::Result<_>>()?,
+                ),
+                _ => Bufs::Tensors(
+                    bufs.iter()
+                        .map(|t| {
+                            t.to_device(var.device())?
+                                .to_dtype(var.dtype())?
+                                .reshape(var.shape())
+                        })
+                        .collect::<candle_core::Result<_>>()?,
+                ),
+            };
+        }
+        self.steps = steps.iter().copied().max().unwrap_or(0);
+        Ok(())
     }
 
     /// Makes this optimizer update through tensor ops even on the CPU — the path other devices

@@ -1,0 +1,722 @@
+//! [`Dqn`]: deep Q-learning with a target network, Double DQN, n-step returns and
+//! prioritized replay, stepped as Stable-Baselines3's `DQN` is.
+
+use candle_core::{DType, Device, Module, Tensor};
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{DqnConfig, Loss};
+use super::nstep::NStep;
+use super::per::Prioritized;
+use super::replay::{Batch, ReplayBuffer};
+use super::rng::{DqnRng, Uniform};
+use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
+use crate::nn::{huber_loss, mse_loss};
+use crate::{Error, Result};
+
+/// What one training (the `gradient_steps` updates after `train_freq` env steps) measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainStats {
+    /// The env step it followed.
+    pub step: u64,
+    /// The mean loss over its gradient steps.
+    pub loss: f64,
+    /// The mean `Q(s, a)` of the sampled transitions over its gradient steps.
+    pub mean_q: f64,
+    /// Gradient steps taken.
+    pub gradient_steps: u64,
+}
+
+/// The numbers of a [`Dqn`] checkpoint (its JSON sidecar); the arrays go with
+/// [`Dqn::checkpoint`]'s tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DqnState {
+    /// Env steps observed.
+    pub steps: u64,
+    /// Env steps since the last training.
+    pub since_train: u64,
+    /// Gradient steps taken.
+    pub updates: u64,
+    /// ε now.
+    pub epsilon: f64,
+    /// The agent's RNG: its seed and the number of 64-bit draws taken.
+    pub rng: (u64, u64),
+    /// The replay ring's next slot.
+    pub replay_position: usize,
+    /// Transitions in the replay buffer.
+    pub replay_len: usize,
+    /// Actions of the n-step accumulator's pending steps (observations are tensors).
+    pub pending_actions: Vec<usize>,
+    /// Their rewards.
+    pub pending_rewards: Vec<f64>,
+    /// The largest priority so far (prioritized replay).
+    pub max_priority: Option<f64>,
+    /// The optimizer's step count per variable.
+    pub optimizer_steps: Vec<u64>,
+}
+
+/// A DQN agent over flat observations of `obs_dim` numbers and `n_actions` discrete actions.
+///
+/// The loop, per env step, is Stable-Baselines3's (`OffPolicyAlgorithm.collect_rollouts` and
+/// `DQN._on_step`, `DQN.train`):
+/// 1. [`act`](Dqn::act): a uniformly random action for the first `learning_starts` steps, then
+///    ε-greedy with the current ε;
+/// 2. [`observe`](Dqn::observe) the transition: it enters the replay buffer (through the
+///    n-step accumulator), the step count rises, the target network is updated when the count
+///    is a multiple of `target_update_interval` (Polyak with `tau`; `tau = 1` copies), ε follows
+///    its schedule, and when the count is a multiple of `train_freq` and past `learning_starts`,
+///    `gradient_steps` updates run on minibatches of `batch_size`.
+///
+/// Each update regresses `Q(s, a)` on `r + γᵏ max_a' Q⁻(s', a')` (Double DQN:
+/// `Q⁻(s', argmax_a' Q(s', a'))`), cut to `r` where the transition terminated, with the Huber
+/// or squared loss (weighted by importance weights under prioritized replay), clipping the
+/// gradient's global norm to `max_grad_norm` before Adam's step.
+///
+/// All randomness (exploration, replay sampling) comes from the agent's own RNG, seeded at
+/// construction with the network weights: the same seed and transitions give bit-identical
+/// results on the CPU.
+///
+/// ```
+/// # fn main() -> qlab_agents::Result<()> {
+/// use qlab_agents::dqn::{Dqn, DqnConfig};
+/// let config = DqnConfig { learning_starts: 10, train_freq: 4, batch_size: 8, ..Default::default() };
+/// let mut agent = Dqn::new(3, 2, &config, 1_000, 0)?;
+/// let obs = [0.1f32, 0.2, 0.3];
+/// for _ in 0..20 {
+///     let a = agent.act(&obs)?;
+///     agent.observe(&obs, a, 1.0, &obs, false, false)?;
+/// }
+/// assert_eq!(agent.steps(), 20);
+/// assert_eq!(agent.updates(), 3); // after steps 12, 16 and 20
+/// # Ok(())
+/// # }
+/// ```
+pub struct Dqn {
+    config: DqnConfig,
+    obs_dim: usize,
+    n_actions: usize,
+    total_timesteps: u64,
+    online: QNetwork,
+    params: ParamStore,
+    target: QNetwork,
+    target_params: ParamStore,
+    opt: Optimizer,
+    replay: ReplayBuffer,
+    per: Option<Prioritized>,
+    nstep: NStep,
+    batch: Batch,
+    device: Device,
+    rng: DqnRng,
+    steps: u64,
+    since_train: u64,
+    updates: u64,
+    epsilon: f64,
+}
+
+impl std::fmt::Debug for Dqn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dqn")
+            .field("obs_dim", &self.obs_dim)
+            .field("n_actions", &self.n_actions)
+            .field("steps", &self.steps)
+            .field("updates", &self.updates)
+            .field("epsilon", &self.epsilon)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dqn {
+    /// A fresh agent: networks initialised from `seed`, the target a copy of the online
+    /// network, an empty replay buffer. `total_timesteps` is the budget the ε and β schedules
+    /// run over. The config is validated first.
+    pub fn new(
+        obs_dim: usize,
+        n_actions: usize,
+        config: &DqnConfig,
+        total_timesteps: u64,
+        seed: u64,
+    ) -> Result<Dqn> {
+        config.validate()?;
+        if n_actions == 0 {
+            return Err(Error::config("actions", 0, "at least 1"));
+        }
+        let mut network = config.network.clone();
+        network.device = config.device;
+        let (online, params) = QNetwork::new(&[obs_dim], n_actions, &network, seed)?;
+        let (target, target_params) =
+            QNetwork::new(&[obs_dim], n_actions, &network, seed.wrapping_add(1))?;
+        target_params.copy_from(&params)?;
+        let adam = Algorithm::Adam(AdamConfig {
+            lr: config.learning_rate,
+            ..AdamConfig::default()
+        });
+        let opt = Optimizer::new(
+            params.trainable_vars(),
+            OptimizerConfig {
+                algorithm: adam,
+                max_grad_norm: Some(config.max_grad_norm),
+            },
+        )?;
+        let device = params.device().clone();
+        // The RNG's stream differs from the weights' (SplitMix64 of the seed).
+        let rng = DqnRng::new(seed ^ 0x5851_F42D_4C95_7F2D);
+        Ok(Dqn {
+            replay: ReplayBuffer::new(config.buffer_size, obs_dim)?,
+            per: config
+                .prioritized
+                .then(|| Prioritized::new(config.buffer_size, config.prioritized_alpha)),
+            nstep: NStep::new(config.n_step, config.gamma, obs_dim),
+            batch: Batch::new(config.batch_size, obs_dim),
+            epsilon: config.epsilon(0, total_timesteps),
+            config: config.clone(),
+            obs_dim,
+            n_actions,
+            total_timesteps,
+            online,
+            params,
+            target,
+            target_params,
+            opt,
+            device,
+            rng,
+            steps: 0,
+            since_train: 0,
+            updates: 0,
+        })
+    }
+
+    /// The config.
+    pub fn config(&self) -> &DqnConfig {
+        &self.config
+    }
+
+    /// Env steps observed.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Gradient steps taken.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The current ε of the behaviour policy.
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+
+    /// The number of actions.
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// The online network's parameters (for saving).
+    pub fn params(&self) -> &ParamStore {
+        &self.params
+    }
+
+    /// The target network's parameters.
+    pub fn target_params(&self) -> &ParamStore {
+        &self.target_params
+    }
+
+    /// The replay buffer.
+    pub fn replay(&self) -> &ReplayBuffer {
+        &self.replay
+    }
+
+    /// Loads online weights saved from [`params`](Dqn::params) and copies them into the
+    /// target network.
+    pub fn load_params(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.params.load(path)?;
+        self.target_params.copy_from(&self.params)?;
+        Ok(())
+    }
+
+    /// The whole learner state: tensors named `online.…`, `target.…` (the networks),
+    /// `optim.…` (Adam's moments), `replay.…` (the buffer), `pending_obs`, `priorities`, and
+    /// the numbers in a [`DqnState`]. [`restore`](Dqn::restore) on an agent built with the same
+    /// arguments continues exactly where this one stands.
+    pub fn checkpoint(&self) -> Result<(HashMap<String, Tensor>, DqnState)> {
+        let mut t: HashMap<String, Tensor> = HashMap::new();
+        // Copies: the optimizer updates the variables' storage in place.
+        for (name, v) in self.params.tensors() {
+            t.insert(format!("online.{name}"), v.copy()?);
+        }
+        for (name, v) in self.target_params.tensors() {
+            t.insert(format!("target.{name}"), v.copy()?);
+        }
+        let (opt, optimizer_steps) = self.opt.state_tensors()?;
+        for (name, v) in opt {
+            t.insert(format!("optim.{name}"), v.copy()?);
+        }
+        t.extend(self.replay.to_tensors("replay.")?);
+        let (obs, pending_actions, pending_rewards) = self.nstep.pending_steps();
+        let n = obs.len();
+        t.insert(
+            "pending_obs".into(),
+            Tensor::from_vec(obs, n, &Device::Cpu)?,
+        );
+        let max_priority = match &self.per {
+            Some(p) => {
+                let (leaves, max) = p.state();
+                let n = leaves.len();
+                t.insert(
+                    "priorities".into(),
+                    Tensor::from_vec(leaves, n, &Device::Cpu)?,
+                );
+                Some(max)
+            }
+            None => None,
+        };
+        let state = DqnState {
+            steps: self.steps,
+            since_train: self.since_train,
+            updates: self.updates,
+            epsilon: self.epsilon,
+            rng: self.rng.state(),
+            replay_position: self.replay.position(),
+            replay_len: self.replay.len(),
+            pending_actions,
+            pending_rewards,
+            max_priority,
+            optimizer_steps,
+        };
+        Ok((t, state))
+    }
+
+    /// Restores a [`checkpoint`](Dqn::checkpoint) into an agent built with the same
+    /// arguments.
+    pub fn restore(&mut self, t: &HashMap<String, Tensor>, state: &DqnState) -> Result<()> {
+        let part = |prefix: &str| -> HashMap<String, Tensor> {
+            t.iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+                .collect()
+        };
+        self.params
+            .assign_all(&part("online."), "checkpoint (online network)")?;
+        self.target_params
+            .assign_all(&part("target."), "checkpoint (target network)")?;
+        self.opt
+            .load_state_tensors(&part("optim."), &state.optimizer_steps)?;
+        self.replay
+            .load_tensors(t, "replay.", state.replay_position, state.replay_len)?;
+        let missing = |name: &str| Error::Checkpoint {
+            path: "checkpoint".into(),
+            message: format!("missing `{name}`"),
+        };
+        let obs: Vec<f32> = t
+            .get("pending_obs")
+            .ok_or_else(|| missing("pending_obs"))?
+            .to_vec1()?;
+        self.nstep
+            .restore(&obs, &state.pending_actions, &state.pending_rewards);
+        if let Some(p) = self.per.as_mut() {
+            let leaves: Vec<f64> = t
+                .get("priorities")
+                .ok_or_else(|| missing("priorities"))?
+                .to_vec1()?;
+            p.restore(&leaves, state.max_priority.unwrap_or(1.0));
+        }
+        self.steps = state.steps;
+        self.since_train = state.since_train;
+        self.updates = state.updates;
+        self.epsilon = state.epsilon;
+        self.rng = DqnRng::restore(state.rng.0, state.rng.1);
+        Ok(())
+    }
+
+    /// Writes [`checkpoint`](Dqn::checkpoint)'s tensors to the safetensors file `path` and
+    /// returns its numbers (for a sidecar).
+    pub fn save_checkpoint(&self, path: impl AsRef<std::path::Path>) -> Result<DqnState> {
+        let path = path.as_ref();
+        let (tensors, state) = self.checkpoint()?;
+        candle_core::safetensors::save(&tensors, path).map_err(|e| Error::Checkpoint {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(state)
+    }
+
+    /// [`restore`](Dqn::restore) from a file written by
+    /// [`save_checkpoint`](Dqn::save_checkpoint) and its numbers.
+    pub fn load_checkpoint(
+        &mut self,
+        path: impl AsRef<std::path::Path>,
+        state: &DqnState,
+    ) -> Result<()> {
+        let path = path.as_ref();
+        let tensors =
+            candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| Error::Checkpoint {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        self.restore(&tensors, state)
+    }
+
+    /// `Q(obs, ·)` for one observation.
+    pub fn q_values(&self, obs: &[f32]) -> Result<Vec<f32>> {
+        let x = Tensor::from_slice(obs, (1, self.obs_dim), &self.device)?;
+        Ok(self.online.forward(&x)?.squeeze(0)?.to_vec1::<f32>()?)
+    }
+
+    /// The greedy action `argmax_a Q(obs, a)`, the first of equal values (as PyTorch's
+    /// `argmax`).
+    pub fn greedy(&self, obs: &[f32]) -> Result<usize> {
+        let q = self.q_values(obs)?;
+        let mut best = 0;
+        for (a, &v) in q.iter().enumerate() {
+            if v > q[best] {
+                best = a;
+            }
+        }
+        Ok(best)
+    }
+
+    /// The behaviour policy's action: uniformly random during the first `learning_starts`
+    /// steps, then ε-greedy.
+    pub fn act(&mut self, obs: &[f32]) -> Result<usize> {
+        if self.steps < self.config.learning_starts || self.rng.next_f64() < self.epsilon {
+            Ok(self.rng.below(self.n_actions))
+        } else {
+            self.greedy(obs)
+        }
+    }
+
+    /// Learns from one env step; returns what the training measured when this step trained.
+    ///
+    /// # Errors
+    /// [`Error::Diverged`] when a loss or Q-value is not finite (the update is not applied);
+    /// candle's errors.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        obs: &[f32],
+        action: usize,
+        reward: f64,
+        next_obs: &[f32],
+        terminated: bool,
+        truncated: bool,
+    ) -> Result<Option<TrainStats>> {
+        let per = &mut self.per;
+        self.nstep.push(
+            obs,
+            action,
+            reward,
+            next_obs,
+            terminated,
+            truncated,
+            &mut self.replay,
+            |slot| {
+                if let Some(p) = per.as_mut() {
+                    p.insert(slot);
+                }
+            },
+        );
+        self.steps += 1;
+        self.since_train += 1;
+        // SB3 counts `_n_calls` (env steps) for the target update, whether or not it trains.
+        if self.steps % self.config.target_update_interval == 0 {
+            self.target_params
+                .soft_update_from(&self.params, self.config.tau)?;
+        }
+        self.epsilon = self.config.epsilon(self.steps, self.total_timesteps);
+        if self.steps % self.config.train_freq != 0 {
+            return Ok(None);
+        }
+        let collected = std::mem::take(&mut self.since_train);
+        if self.steps <= self.config.learning_starts || self.replay.is_empty() {
+            return Ok(None);
+        }
+        let n = self.config.gradient_steps_for(collected);
+        let (mut loss_sum, mut q_sum) = (0.0, 0.0);
+        for _ in 0..n {
+            let (loss, q) = self.update()?;
+            loss_sum += loss;
+            q_sum += q;
+        }
+        Ok(Some(TrainStats {
+            step: self.steps,
+            loss: loss_sum / n as f64,
+            mean_q: q_sum / n as f64,
+            gradient_steps: n,
+        }))
+    }
+
+    /// β of the importance weights now: `β₀` rising linearly to 1 over the budget.
+    pub fn beta(&self) -> f64 {
+        let progress = (self.steps as f64 / self.total_timesteps.max(1) as f64).min(1.0);
+        let b0 = self.config.prioritized_beta0;
+        b0 + (1.0 - b0) * progress
+    }
+
+    /// One gradient step; returns the loss and the mean Q of the batch.
+    fn update(&mut self) -> Result<(f64, f64)> {
+        match &self.per {
+            Some(p) => {
+                let beta = self.beta();
+                p.sample(self.replay.len(), beta, &mut self.batch, &mut self.rng);
+                self.replay.gather(&mut self.batch);
+            }
+            None => self.replay.sample_uniform(&mut self.batch, &mut self.rng),
+        }
+        let b = &self.batch;
+        let (n, d, dev) = (b.len(), self.obs_dim, &self.device);
+        let obs = Tensor::from_slice(&b.obs, (n, d), dev)?;
+        let next_obs = Tensor::from_slice(&b.next_obs, (n, d), dev)?;
+        let actions = Tensor::from_slice(&b.actions, (n, 1), dev)?;
+        let rewards = Tensor::from_slice(&b.rewards, n, dev)?;
+        let discounts = Tensor::from_slice(&b.discounts, n, dev)?;
+
+        let next_q_all = self.target.forward(&next_obs)?;
+        let next_q = if self.config.double {
+            let best = self.online.forward(&next_obs)?.argmax_keepdim(1)?;
+            next_q_all.gather(&best, 1)?.squeeze(1)?
+        } else {
+            next_q_all.max(1)?
+        };
+        let y = ((next_q * &discounts)? + &rewards)?.detach();
+        let q = self.online.forward(&obs)?.gather(&actions, 1)?.squeeze(1)?;
+        let loss = match (&self.per, self.config.loss) {
+            (None, Loss::Huber) => huber_loss(&q, &y, 1.0)?,
+            (None, Loss::Mse) => mse_loss(&q, &y)?,
+            (Some(_), kind) => {
+                let w = Tensor::from_slice(&b.weights, n, dev)?;
+                let diff = (&q - &y)?;
+                let per_sample = match kind {
+                    Loss::Mse => diff.sqr()?,
+                    Loss::Huber => {
+                        let a = diff.abs()?;
+                        let c = a.clamp(0.0, 1.0)?;
+                        ((c.sqr()? * 0.5)? + (a - &c)?)?
+                    }
+                };
+                (per_sample * w)?.mean_all()?
+            }
+        };
+        let loss_value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+        let mean_q = f64::from(q.mean_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+        for (what, v) in [("loss", loss_value), ("Q-value", mean_q)] {
+            if !v.is_finite() {
+                return Err(Error::Diverged {
+                    step: self.steps,
+                    what: what.into(),
+                    value: v,
+                });
+            }
+        }
+        let grads = loss.backward()?;
+        self.opt.step(&grads)?;
+        self.updates += 1;
+        if let Some(p) = self.per.as_mut() {
+            let td = (&q - &y)?.detach().to_vec1::<f32>()?;
+            p.update(&self.batch.indices, &td);
+        }
+        Ok((loss_value, mean_q))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::TorsoConfig;
+
+    fn small(extra: impl FnOnce(&mut DqnConfig)) -> DqnConfig {
+        let mut c = DqnConfig {
+            learning_starts: 20,
+            batch_size: 8,
+            buffer_size: 64,
+            train_freq: 4,
+            gradient_steps: 2,
+            target_update_interval: 10,
+            learning_rate: 1e-3,
+            network: crate::nn::QNetworkConfig {
+                torso: TorsoConfig::Mlp {
+                    hidden: vec![8],
+                    activation: Default::default(),
+                    layer_norm: false,
+                    dropout: 0.0,
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        extra(&mut c);
+        c
+    }
+
+    /// A chain of 5 states, one-hot observations, action 1 steps right; reaching the end
+    /// terminates with reward 1, episodes are truncated at 8 steps.
+    fn play(agent: &mut Dqn, steps: usize) -> Vec<f64> {
+        let mut losses = Vec::new();
+        let (mut s, mut t) = (0usize, 0);
+        let one_hot = |s: usize| {
+            let mut o = [0.0f32; 5];
+            o[s] = 1.0;
+            o
+        };
+        for _ in 0..steps {
+            let obs = one_hot(s);
+            let a = agent.act(&obs).unwrap();
+            let next = if a == 1 { s + 1 } else { s.saturating_sub(1) };
+            t += 1;
+            let terminated = next == 4;
+            let truncated = !terminated && t == 8;
+            let r = if terminated { 1.0 } else { 0.0 };
+            if let Some(st) = agent
+                .observe(&obs, a, r, &one_hot(next), terminated, truncated)
+                .unwrap()
+            {
+                losses.push(st.loss);
+                losses.push(st.mean_q);
+            }
+            if terminated || truncated {
+                (s, t) = (0, 0);
+            } else {
+                s = next;
+            }
+        }
+        losses
+    }
+
+    #[test]
+    fn a_seeded_run_is_bit_identical() {
+        for variant in [
+            small(|_| {}),
+            small(|c| {
+                c.double = true;
+                c.n_step = 3;
+                c.prioritized = true;
+                c.tau = 0.5;
+                c.network.head = crate::nn::HeadConfig::Dueling {
+                    hidden: vec![],
+                    activation: Default::default(),
+                };
+            }),
+        ] {
+            let mut a = Dqn::new(5, 2, &variant, 200, 3).unwrap();
+            let mut b = Dqn::new(5, 2, &variant, 200, 3).unwrap();
+            let (la, lb) = (play(&mut a, 200), play(&mut b, 200));
+            assert!(!la.is_empty());
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&la), bits(&lb));
+            assert_eq!(
+                a.params().to_bytes().unwrap(),
+                b.params().to_bytes().unwrap()
+            );
+            let mut c = Dqn::new(5, 2, &variant, 200, 4).unwrap();
+            assert_ne!(bits(&play(&mut c, 200)), bits(&la));
+        }
+    }
+
+    #[test]
+    fn training_and_target_updates_follow_env_steps() {
+        let mut a = Dqn::new(5, 2, &small(|_| {}), 1000, 0).unwrap();
+        let obs = [0.0f32; 5];
+        let mut trained_at = Vec::new();
+        for _ in 0..40 {
+            let before = a.target_params().to_bytes().unwrap();
+            let act = a.act(&obs).unwrap();
+            if let Some(s) = a.observe(&obs, act, 1.0, &obs, false, false).unwrap() {
+                trained_at.push(s.step);
+                assert_eq!(s.gradient_steps, 2);
+            }
+            let changed = a.target_params().to_bytes().unwrap() != before;
+            // The target changes only on multiples of 10, and only once the online network
+            // has moved away from it (training starts after step 20).
+            if changed {
+                assert_eq!(a.steps() % 10, 0, "target updated at step {}", a.steps());
+            }
+            if a.steps() == 30 || a.steps() == 40 {
+                assert!(changed, "no target update at step {}", a.steps());
+            }
+        }
+        // Training on multiples of train_freq = 4 strictly past learning_starts = 20.
+        assert_eq!(trained_at, vec![24, 28, 32, 36, 40]);
+        assert_eq!(a.updates(), 10);
+    }
+
+    #[test]
+    fn learns_the_chain() {
+        let c = small(|c| {
+            c.exploration_fraction = 0.5;
+            c.gamma = 0.9;
+            c.learning_rate = 1e-2;
+            c.target_update_interval = 20;
+        });
+        let mut a = Dqn::new(5, 2, &c, 2000, 1).unwrap();
+        play(&mut a, 2000);
+        for s in 0..4 {
+            let mut o = [0.0f32; 5];
+            o[s] = 1.0;
+            assert_eq!(a.greedy(&o).unwrap(), 1, "state {s}");
+        }
+        // Q(s3, right) = 1, Q(s2, right) = γ.
+        let q3 = a.q_values(&[0.0, 0.0, 0.0, 1.0, 0.0]).unwrap()[1];
+        assert!((q3 - 1.0).abs() < 0.1, "{q3}");
+    }
+
+    /// A run checkpointed half-way and restored into a fresh agent ends bit-identical to the
+    /// run that went straight through.
+    #[test]
+    fn a_restored_checkpoint_continues_exactly() {
+        let c = small(|c| {
+            c.n_step = 3;
+            c.prioritized = true;
+        });
+        let mut straight = Dqn::new(5, 2, &c, 400, 5).unwrap();
+        let first = play(&mut straight, 200);
+        let (tensors, state) = straight.checkpoint().unwrap();
+        let rest = play(&mut straight, 200);
+
+        let mut resumed = Dqn::new(5, 2, &c, 400, 5).unwrap();
+        resumed.restore(&tensors, &state).unwrap();
+        assert_eq!(resumed.checkpoint().unwrap().1, state);
+        let again = play(&mut resumed, 200);
+        assert!(!first.is_empty() && !rest.is_empty());
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&rest), bits(&again));
+        assert_eq!(
+            straight.params().to_bytes().unwrap(),
+            resumed.params().to_bytes().unwrap()
+        );
+    }
+
+    /// β rises linearly from β₀ to 1 over the budget (Schaul et al., 2016, §3.4).
+    #[test]
+    fn beta_anneals_to_one_over_the_budget() {
+        let c = small(|c| c.prioritized = true);
+        let mut a = Dqn::new(5, 2, &c, 100, 0).unwrap();
+        assert_eq!(a.beta(), 0.4);
+        let obs = [0.0f32; 5];
+        for _ in 0..50 {
+            let act = a.act(&obs).unwrap();
+            a.observe(&obs, act, 0.0, &obs, false, false).unwrap();
+        }
+        assert!((a.beta() - 0.7).abs() < 1e-12, "{}", a.beta());
+        for _ in 0..60 {
+            let act = a.act(&obs).unwrap();
+            a.observe(&obs, act, 0.0, &obs, false, false).unwrap();
+        }
+        assert_eq!(a.beta(), 1.0);
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_with_the_step() {
+        let mut a = Dqn::new(5, 2, &small(|_| {}), 1000, 0).unwrap();
+        let obs = [0.0f32; 5];
+        let mut err = None;
+        for _ in 0..30 {
+            let act = a.act(&obs).unwrap();
+            if let Err(e) = a.observe(&obs, act, f64::INFINITY, &obs, false, false) {
+                err = Some(e.to_string());
+                break;
+            }
+        }
+        assert_eq!(
+            err.as_deref(),
+            Some("training diverged at env step 24: the loss is inf")
+        );
+    }
+}

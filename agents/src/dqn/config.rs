@@ -1,0 +1,266 @@
+//! [`DqnConfig`]: DQN's hyperparameters, with Stable-Baselines3's names and meanings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::nn::{DeviceConfig, QNetworkConfig};
+use crate::{Error, Result};
+
+/// The regression loss of the TD error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Huber with δ = 1 (PyTorch's `smooth_l1_loss`): Stable-Baselines3's and the Nature
+    /// paper's.
+    #[default]
+    Huber,
+    /// Squared error.
+    Mse,
+}
+
+/// The hyperparameters of [`Dqn`](super::Dqn), an `[agent]` table with
+/// `algorithm = "dqn"`.
+///
+/// The keys shared with Stable-Baselines3's `DQN` have its names, defaults and meanings, so
+/// RL Zoo's tuned hyperparameters carry over unchanged. Steps are env steps; the budget
+/// (`total_timesteps`) comes from `[train] steps`.
+///
+/// | key | default | valid | meaning |
+/// |---|---|---|---|
+/// | `learning_rate` | `1e-4` | `> 0` | Adam's step size |
+/// | `buffer_size` | `1_000_000` | `≥ 1` | replay capacity, transitions |
+/// | `learning_starts` | `100` | `≥ 0` | env steps of uniformly random actions before learning; updates start once more steps than this have been taken |
+/// | `batch_size` | `32` | `≥ 1` | transitions per gradient step |
+/// | `tau` | `1.0` | `(0, 1]` | target update `θ⁻ ← τθ + (1 − τ)θ⁻`; 1 is a hard copy |
+/// | `gamma` | `0.99` | `[0, 1]` | discount |
+/// | `train_freq` | `4` | `≥ 1` | train every this many env steps |
+/// | `gradient_steps` | `1` | `≥ 1`, or `-1` | gradient steps per training; −1: as many as env steps since the last |
+/// | `target_update_interval` | `10_000` | `≥ 1` | env steps between target updates |
+/// | `exploration_fraction` | `0.1` | `[0, 1]` | fraction of the budget over which ε falls linearly |
+/// | `exploration_initial_eps` | `1.0` | `[0, 1]` | ε at the start |
+/// | `exploration_final_eps` | `0.05` | `[0, 1]` | ε after the fall |
+/// | `max_grad_norm` | `10.0` | `> 0` | clip the global gradient norm to this |
+/// | `double` | `false` | | Double DQN: the online network picks the next action, the target network values it (van Hasselt et al., 2016) |
+/// | `n_step` | `1` | `1 to 100` | rewards summed before bootstrapping: `Σₖ γᵏ r_{t+k} + γⁿ max Q(s_{t+n})` |
+/// | `prioritized` | `false` | | prioritized replay (Schaul et al., 2016) |
+/// | `prioritized_alpha` | `0.6` | `[0, 1]` | priority exponent α |
+/// | `prioritized_beta0` | `0.4` | `[0, 1]` | importance-weight exponent β at the start, annealed linearly to 1 over the budget |
+/// | `loss` | `"huber"` | `"huber"`, `"mse"` | [`Loss`] |
+/// | `network` | MLP `[64, 64]`, linear head | a [`QNetworkConfig`] table | the Q-network; `head = { type = "dueling" }` for the dueling architecture |
+/// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the networks run (it sets `network.device`) |
+///
+/// ε follows Stable-Baselines3's `get_linear_fn`: after `t` of `T` env steps,
+/// `ε = initial + (final − initial) · min(1, t / (fraction · T))`.
+///
+/// ```
+/// use qlab_agents::dqn::DqnConfig;
+/// let c: DqnConfig = toml::from_str("learning_rate = 2.3e-3\nbatch_size = 64\n").unwrap();
+/// assert_eq!((c.batch_size, c.max_grad_norm), (64, 10.0));
+/// c.validate().unwrap();
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DqnConfig {
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Replay capacity.
+    pub buffer_size: usize,
+    /// Random steps before learning.
+    pub learning_starts: u64,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Polyak coefficient of the target update.
+    pub tau: f64,
+    /// Discount.
+    pub gamma: f64,
+    /// Env steps between trainings.
+    pub train_freq: u64,
+    /// Gradient steps per training (−1: as many as env steps since the last).
+    pub gradient_steps: i64,
+    /// Env steps between target updates.
+    pub target_update_interval: u64,
+    /// Fraction of the budget over which ε falls.
+    pub exploration_fraction: f64,
+    /// Initial ε.
+    pub exploration_initial_eps: f64,
+    /// Final ε.
+    pub exploration_final_eps: f64,
+    /// Gradient-norm clip.
+    pub max_grad_norm: f64,
+    /// Double DQN targets.
+    pub double: bool,
+    /// n of n-step returns.
+    pub n_step: usize,
+    /// Prioritized replay.
+    pub prioritized: bool,
+    /// Priority exponent α.
+    pub prioritized_alpha: f64,
+    /// Initial importance exponent β.
+    pub prioritized_beta0: f64,
+    /// The loss.
+    pub loss: Loss,
+    /// The Q-network.
+    pub network: QNetworkConfig,
+    /// Where the networks run.
+    pub device: DeviceConfig,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        // Stable-Baselines3 2.x `DQN.__init__` defaults.
+        DqnConfig {
+            learning_rate: 1e-4,
+            buffer_size: 1_000_000,
+            learning_starts: 100,
+            batch_size: 32,
+            tau: 1.0,
+            gamma: 0.99,
+            train_freq: 4,
+            gradient_steps: 1,
+            target_update_interval: 10_000,
+            exploration_fraction: 0.1,
+            exploration_initial_eps: 1.0,
+            exploration_final_eps: 0.05,
+            max_grad_norm: 10.0,
+            double: false,
+            n_step: 1,
+            prioritized: false,
+            prioritized_alpha: 0.6,
+            prioritized_beta0: 0.4,
+            loss: Loss::Huber,
+            network: QNetworkConfig::default(),
+            device: DeviceConfig::Cpu,
+        }
+    }
+}
+
+fn check(key: &str, value: impl std::fmt::Display, ok: bool, expected: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(key, value, expected))
+    }
+}
+
+impl DqnConfig {
+    /// Checks every key; the error names the first bad one and its valid range.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let lr = self.learning_rate;
+        check("learning_rate", lr, lr > 0.0 && lr.is_finite(), "> 0")?;
+        check(
+            "buffer_size",
+            self.buffer_size,
+            self.buffer_size >= 1,
+            "≥ 1",
+        )?;
+        check("batch_size", self.batch_size, self.batch_size >= 1, "≥ 1")?;
+        check(
+            "tau",
+            self.tau,
+            self.tau > 0.0 && self.tau <= 1.0,
+            "in (0, 1]",
+        )?;
+        check("gamma", self.gamma, unit(self.gamma), "in [0, 1]")?;
+        check("train_freq", self.train_freq, self.train_freq >= 1, "≥ 1")?;
+        let g = self.gradient_steps;
+        check("gradient_steps", g, g >= 1 || g == -1, "≥ 1, or -1")?;
+        let k = self.target_update_interval;
+        check("target_update_interval", k, k >= 1, "≥ 1")?;
+        for (key, v) in [
+            ("exploration_fraction", self.exploration_fraction),
+            ("exploration_initial_eps", self.exploration_initial_eps),
+            ("exploration_final_eps", self.exploration_final_eps),
+            ("prioritized_alpha", self.prioritized_alpha),
+            ("prioritized_beta0", self.prioritized_beta0),
+        ] {
+            check(key, v, unit(v), "in [0, 1]")?;
+        }
+        let m = self.max_grad_norm;
+        check("max_grad_norm", m, m > 0.0 && !m.is_nan(), "> 0")?;
+        let n = self.n_step;
+        check("n_step", n, (1..=100).contains(&n), "1 to 100")?;
+        Ok(())
+    }
+
+    /// ε after `step` of `total_timesteps` env steps (Stable-Baselines3's `get_linear_fn`
+    /// of the progress `step / total_timesteps`).
+    pub fn epsilon(&self, step: u64, total_timesteps: u64) -> f64 {
+        let progress = step as f64 / total_timesteps.max(1) as f64;
+        let (start, end) = (self.exploration_initial_eps, self.exploration_final_eps);
+        if progress > self.exploration_fraction {
+            end
+        } else {
+            start + progress * (end - start) / self.exploration_fraction
+        }
+    }
+
+    /// Gradient steps for a training after `collected` env steps.
+    pub fn gradient_steps_for(&self, collected: u64) -> u64 {
+        if self.gradient_steps < 0 {
+            collected
+        } else {
+            self.gradient_steps as u64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stable-Baselines3's schedule, `stable_baselines3/common/utils.py`:
+    /// ```python
+    /// def get_linear_fn(start, end, end_fraction):
+    ///     def func(progress_remaining):
+    ///         if (1 - progress_remaining) > end_fraction:
+    ///             return end
+    ///         else:
+    ///             return start + (1 - progress_remaining) * (end - start) / end_fraction
+    /// ```
+    /// with `progress_remaining = 1 - num_timesteps / total_timesteps`. The pinned values
+    /// are that formula for RL Zoo's CartPole settings (1.0 → 0.04 over 0.16 of 50,000).
+    #[test]
+    fn epsilon_is_stable_baselines3_linear_schedule() {
+        let c = DqnConfig {
+            exploration_fraction: 0.16,
+            exploration_final_eps: 0.04,
+            ..Default::default()
+        };
+        let t = 50_000;
+        assert_eq!(c.epsilon(0, t), 1.0);
+        assert!((c.epsilon(4_000, t) - 0.52).abs() < 1e-12);
+        assert!((c.epsilon(8_000, t) - 0.04).abs() < 1e-12);
+        assert_eq!(c.epsilon(8_001, t), 0.04);
+        assert_eq!(c.epsilon(50_000, t), 0.04);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let bad = |c: DqnConfig| c.validate().unwrap_err().to_string();
+        let c = || DqnConfig::default();
+        assert_eq!(
+            bad(DqnConfig { gamma: 1.5, ..c() }),
+            "invalid value 1.5 for `gamma`: expected in [0, 1]"
+        );
+        assert_eq!(
+            bad(DqnConfig {
+                gradient_steps: 0,
+                ..c()
+            }),
+            "invalid value 0 for `gradient_steps`: expected ≥ 1, or -1"
+        );
+        assert_eq!(
+            bad(DqnConfig { tau: 0.0, ..c() }),
+            "invalid value 0 for `tau`: expected in (0, 1]"
+        );
+        assert_eq!(
+            bad(DqnConfig { n_step: 0, ..c() }),
+            "invalid value 0 for `n_step`: expected 1 to 100"
+        );
+        let e = toml::from_str::<DqnConfig>("learning_rat = 1.0").unwrap_err();
+        assert!(
+            e.to_string().contains("unknown field `learning_rat`"),
+            "{e}"
+        );
+    }
+}
