@@ -103,7 +103,8 @@ impl Default for NeighbourConfig {
     }
 }
 
-/// The worst-case neighbour attack on a [`GridWorld`] (see the [module docs](self)).
+/// The worst-case neighbour attack on a [`GridWorld`]: the observed state is replaced by the
+/// state within a Manhattan radius that minimises the true value of the action taken there.
 #[derive(Clone, Debug)]
 pub struct NeighbourAttack {
     radius: usize,
