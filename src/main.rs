@@ -58,6 +58,44 @@ enum Command {
         #[arg(long)]
         episodes: Option<u64>,
     },
+    /// Evaluate a dqn run's saved greedy agent under attacks on its observations, for each
+    /// attack and radius ε; write CSV (attack,eps,mean_return,std_return,action_change_rate,
+    /// attacked_fraction) and a plot of mean return against ε; print the table.
+    Attack {
+        /// The run directory written by `qlab train` (a dqn run).
+        run_dir: PathBuf,
+        /// Comma-separated attacks: random, gaussian, fgsm, pgd, timed, none.
+        #[arg(long, value_delimiter = ',', required = true)]
+        attack: Vec<String>,
+        /// Comma-separated radii ε ≥ 0, in observation units.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required = true,
+            allow_hyphen_values = true
+        )]
+        eps: Vec<f64>,
+        /// Episodes per attack and ε [default: the config's `eval_episodes`].
+        #[arg(long)]
+        episodes: Option<u64>,
+        /// Seed of each evaluation's first reset [default: the seed the run's own evaluations
+        /// start from].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The training seed whose network is attacked [default: the first one saved].
+        #[arg(long)]
+        run_seed: Option<u64>,
+        /// The CSV file [default: RUN_DIR/attack.csv]; the PNG plot goes beside it, same stem.
+        #[arg(long, value_name = "FILE.csv")]
+        out: Option<PathBuf>,
+        /// The norm of the ball: linf or l2.
+        #[arg(long, default_value = "linf", value_parser = ["linf", "l2"])]
+        norm: String,
+        /// The timed attack's threshold on the preference gap (max − min of softmax(Q)), in
+        /// [0, 1].
+        #[arg(long, default_value_t = 0.5, allow_hyphen_values = true)]
+        threshold: f64,
+    },
     /// Play one episode and print it as CSV: t,action,reward,terminated,truncated,obs_0,...
     Rollout {
         /// The env id (see `qlab envs`).
@@ -283,6 +321,31 @@ fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Eval { run_dir, episodes } => {
             cmd::eval::run(&cmd::eval::Eval { run_dir, episodes })
         }
+        Command::Attack {
+            run_dir,
+            attack,
+            eps,
+            episodes,
+            seed,
+            run_seed,
+            out,
+            norm,
+            threshold,
+        } => cmd::attack::run(&cmd::attack::Attack {
+            run_dir,
+            attacks: attack,
+            eps,
+            episodes,
+            seed,
+            run_seed,
+            out,
+            norm: if norm == "l2" {
+                qlab_agents::adversarial::Norm::L2
+            } else {
+                qlab_agents::adversarial::Norm::Linf
+            },
+            threshold,
+        }),
         Command::Rollout {
             env,
             seed,

@@ -750,3 +750,106 @@ fn bench_times_a_config_through_the_training_loop() {
     );
     assert!(line.contains(" steps_per_second="), "{line}");
 }
+
+/// `qlab attack` on a DQN trained briefly from the shipped CartPole config: one row per attack
+/// and ε under the fixed header, the same CSV from the same command, ε = 0 repeating `qlab
+/// eval`, and one-line usage errors for bad input.
+#[test]
+fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
+    let tmp = TempDir::new();
+    let run = tmp.path("run");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_dqn.toml");
+    qlab(&[
+        "train",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--set",
+        "train.steps=300",
+        "--set",
+        "train.eval_every=300",
+        "--set",
+        "train.checkpoint_every=300",
+        "--set",
+        "train.eval_episodes=2",
+        "-q",
+    ])
+    .ok();
+    let attack = |extra: &[&str]| {
+        let mut args = vec![
+            "attack",
+            run.to_str().unwrap(),
+            "--attack",
+            "random,gaussian,fgsm,pgd,timed",
+            "--eps",
+            "0,0.05,0.2",
+            "--episodes",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        qlab(&args)
+    };
+    let a = tmp.path("a.csv");
+    attack(&["--out", a.to_str().unwrap()]).ok();
+    attack(&[]).ok();
+    let csv = read(a.clone());
+    assert_eq!(
+        csv,
+        read(run.join("attack.csv")),
+        "the same command, another CSV"
+    );
+    assert!(tmp.path("a.png").is_file() && run.join("attack.png").is_file());
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0].join(","),
+        "attack,eps,mean_return,std_return,action_change_rate,attacked_fraction"
+    );
+    assert_eq!(rows.len(), 1 + 5 * 3, "{csv}");
+    let clean = qlab(&["eval", run.to_str().unwrap(), "--episodes", "2"]).ok();
+    let clean_mean = clean.lines().nth(1).unwrap().split(',').nth(1).unwrap();
+    for r in &rows[1..] {
+        let fraction: f64 = r[5].parse().unwrap();
+        assert!((0.0..=1.0).contains(&fraction), "{r:?}");
+        if r[1] == "0" {
+            // No attack moves an observation by 0: the episodes are `qlab eval`'s.
+            assert_eq!(r[2], clean_mean, "{r:?}");
+            assert_eq!(r[4], "0", "{r:?}");
+        } else if r[0] != "timed" {
+            assert_eq!(fraction, 1.0, "{r:?}");
+        }
+    }
+
+    let err = attack(&["--attack", "fgsm,sticker"]).usage_error();
+    assert!(
+        err.contains("`sticker`") && err.contains("random, gaussian, fgsm, pgd, timed"),
+        "{err}"
+    );
+    let err = attack(&["--eps", "0.1,-0.01"]).usage_error();
+    assert!(err.contains("-0.01"), "{err}");
+    let cliff = tmp.file("cliff.toml", CLIFF);
+    let tabular = tmp.path("tabular");
+    qlab(&[
+        "train",
+        &cliff,
+        "--out",
+        tabular.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--set",
+        "train.episodes=2",
+        "-q",
+    ])
+    .ok();
+    let err = qlab(&[
+        "attack",
+        tabular.to_str().unwrap(),
+        "--attack",
+        "fgsm",
+        "--eps",
+        "0.1",
+    ])
+    .usage_error();
+    assert!(err.contains("is not a dqn run"), "{err}");
+}

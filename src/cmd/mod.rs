@@ -1,6 +1,7 @@
 //! The `qlab` subcommands. Each returns its output as text so that a failure prints nothing
 //! to stdout.
 
+pub mod attack;
 pub mod bench;
 pub mod compare;
 pub mod envs;

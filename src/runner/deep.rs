@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -295,13 +295,41 @@ fn evaluate_seed(
     episodes: u64,
     max_steps: u64,
 ) -> Result<Evaluation> {
+    evaluate_policy(
+        env,
+        |obs| Ok(agent.greedy(obs)?),
+        derive(seed, Stream::EvalEnv),
+        episodes,
+        max_steps,
+    )
+}
+
+/// The episode seed a run's evaluations of `seed` start from: the first reset gets it, the
+/// later ones continue the env's stream.
+pub fn eval_seed(seed: u64) -> u64 {
+    derive(seed, Stream::EvalEnv)
+}
+
+/// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
+/// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
+/// (population) standard deviation of the returns.
+///
+/// # Errors
+/// A failing env step or policy.
+pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
+    env: &mut E,
+    mut policy: impl FnMut(&[f32]) -> Result<usize>,
+    first_seed: u64,
+    episodes: u64,
+    max_steps: u64,
+) -> Result<Evaluation> {
     let (mut mean, mut m2) = (0.0, 0.0);
-    let mut first = Some(derive(seed, Stream::EvalEnv));
+    let mut first = Some(first_seed);
     for e in 0..episodes {
         let mut obs = env.reset(first.take()).obs;
         let mut ret = 0.0;
         for _ in 0..max_steps {
-            let step = env.step(agent.greedy(&obs)?)?;
+            let step = env.step(policy(&obs)?)?;
             ret += step.reward;
             if step.done() {
                 break;
@@ -625,6 +653,56 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
         .with_context(|| format!("{}", path.display()))
 }
 
+/// Reads a seed's `agent.json` in `seed_dir` and checks it against the config; returns the
+/// path of the saved weights, or `None` when the seed saved no agent.
+fn saved_weights(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<PathBuf>> {
+    let json = seed_dir.join("agent.json");
+    if !json.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
+    let saved: SavedNetwork =
+        serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    if saved.obs_dim != exp.obs_dim || saved.n_actions != exp.n_actions {
+        bail!(
+            "{}: a network of {} inputs and {} actions, but config.toml makes one of {} and {}",
+            json.display(),
+            saved.obs_dim,
+            saved.n_actions,
+            exp.obs_dim,
+            exp.n_actions
+        );
+    }
+    Ok(Some(seed_dir.join(&saved.parameters)))
+}
+
+/// Reloads the greedy agent a seed saved in `seed_dir` (`agent.json` and the weights it
+/// names), built as the config builds it; `None` when the seed saved no agent.
+///
+/// # Errors
+/// An `agent.json` that does not match the config, weights that do not load.
+pub fn load_agent(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<Dqn>> {
+    let Some(weights) = saved_weights(exp, seed_dir)? else {
+        return Ok(None);
+    };
+    // No replay buffer is needed to act.
+    let small = DqnConfig {
+        buffer_size: 1,
+        ..exp.agent.clone()
+    };
+    let agent = Dqn::new(exp.obs_dim, exp.n_actions, &small, exp.total_steps, 0)?;
+    agent.load_params(weights)?;
+    Ok(Some(agent))
+}
+
+/// The env a deep run steps, built from its config.
+///
+/// # Errors
+/// An env the registry cannot build, or one that does not observe a vector.
+pub fn make_env(config: &Config) -> Result<VecEnv> {
+    make(config)
+}
+
 /// Reloads each seed's network from the run in `dir` and evaluates it greedily, with the
 /// same episode seeds as the run's own evaluations.
 pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
@@ -636,29 +714,9 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
     let mut out = Vec::new();
     for &seed in &exp.config.train.seeds {
         let seed_dir = dir.join(format!("seed_{seed}"));
-        let json = seed_dir.join("agent.json");
-        if !json.is_file() {
+        let Some(agent) = load_agent(&exp, &seed_dir)? else {
             continue;
-        }
-        let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
-        let saved: SavedNetwork =
-            serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
-        if saved.obs_dim != exp.obs_dim || saved.n_actions != exp.n_actions {
-            bail!(
-                "{}: a network of {} inputs and {} actions, but config.toml makes one of {} and {}",
-                json.display(),
-                saved.obs_dim,
-                saved.n_actions,
-                exp.obs_dim,
-                exp.n_actions
-            );
-        }
-        let small = DqnConfig {
-            buffer_size: 1,
-            ..exp.agent.clone()
         };
-        let agent = Dqn::new(exp.obs_dim, exp.n_actions, &small, exp.total_steps, 0)?;
-        agent.load_params(seed_dir.join(&saved.parameters))?;
         let mut env = make(&exp.config)?;
         let evaluation = evaluate_seed(
             &mut env,

@@ -1,0 +1,308 @@
+//! `qlab attack`: evaluate a run's saved deep Q-network under attacks on its observations, over
+//! a list of radii ε; write the results as CSV and draw mean return against ε.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use qlab_agents::adversarial::{AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm};
+use qlab_agents::dqn::Dqn;
+use qlab_agents::nn::q_network;
+use qlab_envs::{Env, Space};
+
+use crate::config::{AgentSpec, Config};
+use crate::plot::{ChartStyle, Curve, draw_curves};
+use crate::runner::Failure;
+use crate::runner::deep::{self, DeepExperiment};
+
+/// The CSV's header.
+pub const HEADER: &str = "attack,eps,mean_return,std_return,action_change_rate,attacked_fraction";
+
+/// The attacks `--attack` takes.
+const ALLOWED: &str = "none, random, gaussian, fgsm, pgd, timed";
+
+/// What to attack, and how.
+#[derive(Clone, Debug)]
+pub struct Attack {
+    /// The run directory written by `qlab train` (a `dqn` run).
+    pub run_dir: PathBuf,
+    /// The attacks, by name (`random`, `gaussian`, `fgsm`, `pgd`, `timed`, `none`).
+    pub attacks: Vec<String>,
+    /// The radii ε, in observation units (the per-dimension scale is 1).
+    pub eps: Vec<f64>,
+    /// Episodes per attack and ε (default: the config's `eval_episodes`).
+    pub episodes: Option<u64>,
+    /// The seed of the first reset of each evaluation (default: the one the run's own
+    /// evaluations of that seed start from, so that ε = 0 repeats `qlab eval`).
+    pub seed: Option<u64>,
+    /// The training seed whose network is attacked (default: the first one saved).
+    pub run_seed: Option<u64>,
+    /// The CSV file (default: `RUN_DIR/attack.csv`); the plot goes beside it, same stem, `.png`.
+    pub out: Option<PathBuf>,
+    /// The norm of the ball.
+    pub norm: Norm,
+    /// The timed attack's preference-gap threshold, in `[0, 1]`.
+    pub threshold: f64,
+}
+
+/// One attack at one ε: a CSV row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The attack's name.
+    pub attack: String,
+    /// The radius.
+    pub eps: f64,
+    /// Mean return over the episodes.
+    pub mean_return: f64,
+    /// Population standard deviation of the returns.
+    pub std_return: f64,
+    /// The attack's counts over all the episodes.
+    pub stats: AttackStats,
+}
+
+/// Runs the attacks; writes the CSV and the plot; returns the table as text.
+///
+/// Every (attack, ε) pair plays the same episodes: the same reset seeds, the attack's own
+/// randomness reseeded from them, so the same command writes the same CSV.
+///
+/// # Errors
+/// Bad input (not a `dqn` run, an unknown attack, a negative ε, no saved network), or a
+/// failure while playing ([`Failure`]).
+pub fn run(a: &Attack) -> Result<String> {
+    let methods = parse_attacks(&a.attacks)?;
+    if a.eps.is_empty() {
+        bail!("--eps needs at least one radius");
+    }
+    if let Some(e) = a.eps.iter().find(|e| !(e.is_finite() && **e >= 0.0)) {
+        bail!("--eps must be finite radii ≥ 0, got {e}");
+    }
+    if a.episodes == Some(0) {
+        bail!("--episodes must be at least 1, got 0");
+    }
+    let configs: Vec<AttackConfig> = methods
+        .iter()
+        .flat_map(|&method| {
+            a.eps.iter().map(move |&eps| AttackConfig {
+                method,
+                eps,
+                norm: a.norm,
+                threshold: a.threshold,
+                ..AttackConfig::default()
+            })
+        })
+        .collect();
+    for c in &configs {
+        c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    let exp = load_experiment(&a.run_dir)?;
+    let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed)?;
+    // The attacked network shares the agent's weights: the store hands back the variables it
+    // already holds.
+    let net = q_network(
+        &[exp.obs_dim],
+        exp.n_actions,
+        &exp.agent.network,
+        agent.params().var_builder(),
+    )?;
+    let device = agent.params().device();
+    let episodes = a.episodes.unwrap_or(exp.config.train.eval_episodes);
+    let first = a.seed.unwrap_or_else(|| deep::eval_seed(run_seed));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.run_dir.join("attack.csv"));
+    let png = out.with_extension("png");
+
+    let play = |config: &AttackConfig| -> Result<Row> {
+        let env = deep::make_env(&exp.config)?;
+        let Space::Box(space) = env.observation_space().clone() else {
+            bail!("{} does not observe a box of numbers", exp.config.env.id);
+        };
+        let attack = qlab_agents::adversarial::Attack::new(config, &space, exp.n_actions, device)?;
+        let mut env = Attacked::new(env, AgainstQ::new(attack, &net));
+        let v = deep::evaluate_policy(
+            &mut env,
+            |obs| Ok(agent.greedy(obs)?),
+            first,
+            episodes,
+            exp.config.train.eval_max_steps,
+        )
+        .map_err(Failure)?;
+        Ok(Row {
+            attack: config.method.as_str().into(),
+            eps: config.eps,
+            mean_return: v.mean,
+            std_return: v.std,
+            stats: env.stats(),
+        })
+    };
+    let clean = play(&AttackConfig::default())?;
+    let rows = configs.iter().map(play).collect::<Result<Vec<Row>>>()?;
+
+    std::fs::write(&out, to_csv(&rows)).with_context(|| format!("{}", out.display()))?;
+    let title = format!(
+        "{}: greedy DQN (seed {run_seed}) under attack, {} ball, {episodes} episodes",
+        exp.config.env.id,
+        norm_name(a.norm)
+    );
+    draw(&rows, &methods, &title, a.norm, &png)?;
+    eprintln!(
+        "clean mean return {:.2} ± {:.2} over {episodes} episodes; wrote {} and {}",
+        clean.mean_return,
+        clean.std_return,
+        out.display(),
+        png.display()
+    );
+    Ok(table(&rows, clean.mean_return))
+}
+
+/// The attacks named, in order.
+fn parse_attacks(names: &[String]) -> Result<Vec<AttackMethod>> {
+    if names.is_empty() {
+        bail!("--attack needs at least one of {ALLOWED}");
+    }
+    names
+        .iter()
+        .map(|n| {
+            AttackMethod::parse(n.trim())
+                .map_err(|_| anyhow::anyhow!("unknown attack `{n}`: --attack takes {ALLOWED}"))
+        })
+        .collect()
+}
+
+/// The run's config, checked to be a deep-Q-network run.
+fn load_experiment(dir: &Path) -> Result<DeepExperiment> {
+    let config_path = dir.join("config.toml");
+    if !config_path.is_file() {
+        bail!(
+            "{} is not a run directory: it has no config.toml",
+            dir.display()
+        );
+    }
+    let config = Config::load(&config_path.display().to_string(), &[])?;
+    if !matches!(config.agent, AgentSpec::Dqn(_)) {
+        bail!(
+            "{} is not a dqn run: qlab attack needs a saved Q-network ([agent] algorithm = \"dqn\")",
+            dir.display()
+        );
+    }
+    DeepExperiment::new(config)
+}
+
+/// The seed attacked and its network: `run_seed`, or the first seed with a saved network.
+fn load_seed(exp: &DeepExperiment, dir: &Path, run_seed: Option<u64>) -> Result<(u64, Dqn)> {
+    let seeds = &exp.config.train.seeds;
+    if let Some(k) = run_seed {
+        if !seeds.contains(&k) {
+            bail!("--run-seed {k} is not a seed of this run (its seeds: {seeds:?})");
+        }
+        return match deep::load_agent(exp, &dir.join(format!("seed_{k}")))? {
+            Some(net) => Ok((k, net)),
+            None => bail!("seed {k} of {} saved no network", dir.display()),
+        };
+    }
+    for &k in seeds {
+        if let Some(net) = deep::load_agent(exp, &dir.join(format!("seed_{k}")))? {
+            return Ok((k, net));
+        }
+    }
+    bail!(
+        "{} holds no saved agent (seed_<k>/agent.json)",
+        dir.display()
+    )
+}
+
+/// The rows as CSV under [`HEADER`]; numbers printed in full.
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut s = format!("{HEADER}\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{}",
+            r.attack,
+            r.eps,
+            r.mean_return,
+            r.std_return,
+            r.stats.action_change_rate(),
+            r.stats.attacked_fraction()
+        );
+    }
+    s
+}
+
+/// The rows as an aligned table, with each mean return as a percentage of the clean one.
+fn table(rows: &[Row], clean: f64) -> String {
+    let mut s = format!(
+        "{:<9} {:>8} {:>11} {:>10} {:>9} {:>14} {:>17}\n",
+        "attack",
+        "eps",
+        "mean_return",
+        "std_return",
+        "of_clean",
+        "action_changes",
+        "attacked_fraction"
+    );
+    for r in rows {
+        let of_clean = if clean == 0.0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}%", 100.0 * r.mean_return / clean)
+        };
+        let _ = writeln!(
+            s,
+            "{:<9} {:>8} {:>11.2} {:>10.2} {:>9} {:>14.4} {:>17.4}",
+            r.attack,
+            r.eps,
+            r.mean_return,
+            r.std_return,
+            of_clean,
+            r.stats.action_change_rate(),
+            r.stats.attacked_fraction()
+        );
+    }
+    s
+}
+
+fn norm_name(norm: Norm) -> &'static str {
+    match norm {
+        Norm::Linf => "L∞",
+        Norm::L2 => "L2",
+    }
+}
+
+/// Mean return against ε, one line per attack, the band ± one standard deviation.
+fn draw(rows: &[Row], methods: &[AttackMethod], title: &str, norm: Norm, png: &Path) -> Result<()> {
+    let curves: Vec<Curve> = methods
+        .iter()
+        .map(|m| {
+            let mut points: Vec<&Row> = rows.iter().filter(|r| r.attack == m.as_str()).collect();
+            points.sort_by(|a, b| a.eps.total_cmp(&b.eps));
+            Curve {
+                label: m.as_str().into(),
+                x: points.iter().map(|r| r.eps).collect(),
+                mean: points.iter().map(|r| r.mean_return).collect(),
+                lower: points
+                    .iter()
+                    .map(|r| r.mean_return - r.std_return)
+                    .collect(),
+                upper: points
+                    .iter()
+                    .map(|r| r.mean_return + r.std_return)
+                    .collect(),
+                count: points.iter().map(|_| 1).collect(),
+            }
+        })
+        .collect();
+    let xs = || rows.iter().map(|r| r.eps);
+    let (lo, hi) = (xs().fold(f64::INFINITY, f64::min), xs().fold(0.0, f64::max));
+    let style = ChartStyle {
+        title: title.into(),
+        x_label: format!("ε ({} radius)", norm_name(norm)),
+        y_label: "mean return (± std over episodes)".into(),
+        // A single ε gives no width to draw; widen it.
+        x_range: (lo >= hi).then_some((lo - 0.5, lo + 0.5)),
+        ..ChartStyle::default()
+    };
+    draw_curves(&curves, &style, png)
+}
