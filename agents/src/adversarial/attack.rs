@@ -143,7 +143,9 @@ impl Attack {
         self.stats.steps += 1;
         self.delta.fill(0.0);
         let attacked = match self.config.method {
+            // A ball of radius 0 leaves every observation as it is: nothing is attacked.
             AttackMethod::None => false,
+            _ if self.config.eps == 0.0 => false,
             AttackMethod::Random => {
                 noise::uniform(&self.ball, rng, &mut self.u);
                 self.finish_noise(obs, out);
