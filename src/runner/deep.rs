@@ -1,5 +1,6 @@
-//! Runs of deep Q-networks (`[agent] algorithm = "dqn"`): the env's observation vector goes
-//! straight into a [`Dqn`], no `[features]` section.
+//! Runs of deep Q-networks (`[agent] algorithm = "dqn"`): the env's observation goes straight
+//! into a [`Dqn`], no `[features]` section; its box's shape tells the Q-network how to read it
+//! (a CNN torso sees `[C, H, W]` images).
 //!
 //! A seed's directory holds what a tabular run's does — `metrics.csv` (one row per episode;
 //! `value_rmse` empty), `eval.csv` — and `train.csv`, one row per training (every
@@ -41,6 +42,8 @@ pub struct DeepExperiment {
     pub agent: DqnConfig,
     /// Numbers per observation.
     pub obs_dim: usize,
+    /// The observation's shape (the env's box): `[d]` for a vector, `[C, H, W]` for an image.
+    pub obs_shape: Vec<usize>,
     /// Actions.
     pub n_actions: usize,
     /// Env steps per seed.
@@ -90,6 +93,10 @@ impl DeepExperiment {
             Err(e) => e,
         })?;
         let obs_dim = env.observation_space().flat_dim();
+        let obs_shape = match env.observation_space().as_box() {
+            Some(b) => b.shape().to_vec(),
+            None => vec![obs_dim],
+        };
         let Some(n_actions) = env.action_space().as_discrete().map(|d| d.n) else {
             bail!(config.error(
                 "env",
@@ -105,12 +112,13 @@ impl DeepExperiment {
             buffer_size: 1,
             ..agent.clone()
         };
-        Dqn::new(obs_dim, n_actions, &small, total_steps, 0)
+        Dqn::new(&obs_shape, n_actions, &small, total_steps, 0)
             .map_err(|e| agent_error(&config.doc, &e))?;
         Ok(DeepExperiment {
             config,
             agent,
             obs_dim,
+            obs_shape,
             n_actions,
             total_steps,
         })
@@ -351,7 +359,7 @@ fn train_seed(
     let mut env = make(config)?;
     let mut eval_env = make(config)?;
     let mut agent = Dqn::new(
-        exp.obs_dim,
+        &exp.obs_shape,
         exp.n_actions,
         &exp.agent,
         exp.total_steps,
@@ -657,7 +665,7 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
             buffer_size: 1,
             ..exp.agent.clone()
         };
-        let agent = Dqn::new(exp.obs_dim, exp.n_actions, &small, exp.total_steps, 0)?;
+        let agent = Dqn::new(&exp.obs_shape, exp.n_actions, &small, exp.total_steps, 0)?;
         agent.load_params(seed_dir.join(&saved.parameters))?;
         let mut env = make(&exp.config)?;
         let evaluation = evaluate_seed(
