@@ -33,8 +33,8 @@ use crate::config::{AgentSpec, Budget, Config, Features, agent_error};
 /// The boxed env deep runs step.
 type VecEnv = qlab_envs::registry::VectorEnv;
 
-/// A deep-Q-network config, checked: the env observes a vector and has discrete actions, the
-/// budget is in steps, the networks build.
+/// A deep-Q-network config, checked: the env observes a box (a vector or an image) and has
+/// discrete actions, the budget is in steps, the networks build for the box's shape.
 pub struct DeepExperiment {
     /// The config.
     pub config: Config,
@@ -132,6 +132,9 @@ pub struct SavedNetwork {
     pub algorithm: String,
     /// Numbers per observation.
     pub obs_dim: usize,
+    /// The observation's shape (absent from files written before it was recorded).
+    #[serde(default)]
+    pub obs_shape: Vec<usize>,
     /// Actions.
     pub n_actions: usize,
     /// Env steps trained.
@@ -623,6 +626,7 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
     let saved = SavedNetwork {
         algorithm: "dqn".into(),
         obs_dim: exp.obs_dim,
+        obs_shape: exp.obs_shape.clone(),
         n_actions: exp.n_actions,
         steps: agent.steps(),
         parameters: "q.safetensors".into(),
@@ -651,13 +655,18 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
         let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
         let saved: SavedNetwork =
             serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
-        if saved.obs_dim != exp.obs_dim || saved.n_actions != exp.n_actions {
+        let shape_differs = !saved.obs_shape.is_empty() && saved.obs_shape != exp.obs_shape;
+        if saved.obs_dim != exp.obs_dim || shape_differs || saved.n_actions != exp.n_actions {
             bail!(
-                "{}: a network of {} inputs and {} actions, but config.toml makes one of {} and {}",
+                "{}: a network for observations of shape {:?} and {} actions, but config.toml makes one for {:?} and {}",
                 json.display(),
-                saved.obs_dim,
+                if saved.obs_shape.is_empty() {
+                    vec![saved.obs_dim]
+                } else {
+                    saved.obs_shape
+                },
                 saved.n_actions,
-                exp.obs_dim,
+                exp.obs_shape,
                 exp.n_actions
             );
         }

@@ -775,7 +775,11 @@ mod tests {
         let s = trained.expect("trained at step 8");
         assert_eq!((s.step, s.gradient_steps), (8, 1));
         assert!(s.loss.is_finite() && s.mean_q.is_finite());
-        assert_ne!(a.params().to_bytes().unwrap(), before, "the update moved no weight");
+        assert_ne!(
+            a.params().to_bytes().unwrap(),
+            before,
+            "the update moved no weight"
+        );
         assert_eq!(a.q_values(&obs).unwrap().len(), 4);
         // A CNN torso needs [C, H, W]; a flat shape is an error, not a panic.
         let err = Dqn::new(&[180], 4, &c, 100, 0).unwrap_err().to_string();
