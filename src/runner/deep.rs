@@ -1,5 +1,6 @@
-//! Runs of deep Q-networks (`[agent] algorithm = "dqn"`): the env's observation vector goes
-//! straight into a [`Dqn`], no `[features]` section.
+//! Runs of deep Q-networks (`[agent] algorithm = "dqn"`): the env's observation goes straight
+//! into a [`Dqn`], no `[features]` section; its box's shape tells the Q-network how to read it
+//! (a CNN torso sees `[C, H, W]` images).
 //!
 //! A seed's directory holds what a tabular run's does — `metrics.csv` (one row per episode;
 //! `value_rmse` empty), `eval.csv` — and `train.csv`, one row per training (every
@@ -32,8 +33,8 @@ use crate::config::{AgentSpec, Budget, Config, Features, agent_error};
 /// The boxed env deep runs step.
 type VecEnv = qlab_envs::registry::VectorEnv;
 
-/// A deep-Q-network config, checked: the env observes a vector and has discrete actions, the
-/// budget is in steps, the networks build.
+/// A deep-Q-network config, checked: the env observes a box (a vector or an image) and has
+/// discrete actions, the budget is in steps, the networks build for the box's shape.
 pub struct DeepExperiment {
     /// The config.
     pub config: Config,
@@ -41,6 +42,8 @@ pub struct DeepExperiment {
     pub agent: DqnConfig,
     /// Numbers per observation.
     pub obs_dim: usize,
+    /// The observation's shape (the env's box): `[d]` for a vector, `[C, H, W]` for an image.
+    pub obs_shape: Vec<usize>,
     /// Actions.
     pub n_actions: usize,
     /// Env steps per seed.
@@ -90,6 +93,10 @@ impl DeepExperiment {
             Err(e) => e,
         })?;
         let obs_dim = env.observation_space().flat_dim();
+        let obs_shape = match env.observation_space().as_box() {
+            Some(b) => b.shape().to_vec(),
+            None => vec![obs_dim],
+        };
         let Some(n_actions) = env.action_space().as_discrete().map(|d| d.n) else {
             bail!(config.error(
                 "env",
@@ -105,12 +112,13 @@ impl DeepExperiment {
             buffer_size: 1,
             ..agent.clone()
         };
-        Dqn::new(obs_dim, n_actions, &small, total_steps, 0)
+        Dqn::new(&obs_shape, n_actions, &small, total_steps, 0)
             .map_err(|e| agent_error(&config.doc, &e))?;
         Ok(DeepExperiment {
             config,
             agent,
             obs_dim,
+            obs_shape,
             n_actions,
             total_steps,
         })
@@ -124,6 +132,9 @@ pub struct SavedNetwork {
     pub algorithm: String,
     /// Numbers per observation.
     pub obs_dim: usize,
+    /// The observation's shape (absent from files written before it was recorded).
+    #[serde(default)]
+    pub obs_shape: Vec<usize>,
     /// Actions.
     pub n_actions: usize,
     /// Env steps trained.
@@ -379,7 +390,7 @@ fn train_seed(
     let mut env = make(config)?;
     let mut eval_env = make(config)?;
     let mut agent = Dqn::new(
-        exp.obs_dim,
+        &exp.obs_shape,
         exp.n_actions,
         &exp.agent,
         exp.total_steps,
@@ -643,6 +654,7 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
     let saved = SavedNetwork {
         algorithm: "dqn".into(),
         obs_dim: exp.obs_dim,
+        obs_shape: exp.obs_shape.clone(),
         n_actions: exp.n_actions,
         steps: agent.steps(),
         parameters: "q.safetensors".into(),
@@ -663,13 +675,20 @@ fn saved_weights(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<PathBuf
     let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
     let saved: SavedNetwork =
         serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
-    if saved.obs_dim != exp.obs_dim || saved.n_actions != exp.n_actions {
+    // Files written before `obs_shape` was recorded leave it empty: only the length is known.
+    let shape_differs = !saved.obs_shape.is_empty() && saved.obs_shape != exp.obs_shape;
+    if saved.obs_dim != exp.obs_dim || shape_differs || saved.n_actions != exp.n_actions {
+        let saved_shape = if saved.obs_shape.is_empty() {
+            vec![saved.obs_dim]
+        } else {
+            saved.obs_shape
+        };
         bail!(
-            "{}: a network of {} inputs and {} actions, but config.toml makes one of {} and {}",
+            "{}: a network for observations of shape {:?} and {} actions, but config.toml makes one for {:?} and {}",
             json.display(),
-            saved.obs_dim,
+            saved_shape,
             saved.n_actions,
-            exp.obs_dim,
+            exp.obs_shape,
             exp.n_actions
         );
     }
@@ -690,7 +709,7 @@ pub fn load_agent(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<Dqn>> 
         buffer_size: 1,
         ..exp.agent.clone()
     };
-    let agent = Dqn::new(exp.obs_dim, exp.n_actions, &small, exp.total_steps, 0)?;
+    let agent = Dqn::new(&exp.obs_shape, exp.n_actions, &small, exp.total_steps, 0)?;
     agent.load_params(weights)?;
     Ok(Some(agent))
 }

@@ -12,7 +12,7 @@ use super::per::Prioritized;
 use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
-use crate::nn::{huber_loss, mse_loss};
+use crate::nn::{TorsoConfig, huber_loss, mse_loss};
 use crate::{Error, Result};
 
 /// What one training (the `gradient_steps` updates after `train_freq` env steps) measured.
@@ -56,7 +56,11 @@ pub struct DqnState {
     pub optimizer_steps: Vec<u64>,
 }
 
-/// A DQN agent over flat observations of `obs_dim` numbers and `n_actions` discrete actions.
+/// A DQN agent over observations of shape `obs_shape` and `n_actions` discrete actions.
+///
+/// Observations travel as flat `f32` slices of `obs_shape`'s product, row-major (the replay
+/// buffer stores them so); the Q-network sees them as `(N, …obs_shape)` when its torso is a
+/// CNN (`obs_shape = [C, H, W]`) and as `(N, obs_dim)` otherwise.
 ///
 /// The loop, per env step, is Stable-Baselines3's (`OffPolicyAlgorithm.collect_rollouts` and
 /// `DQN._on_step`, `DQN.train`):
@@ -81,7 +85,7 @@ pub struct DqnState {
 /// # fn main() -> qlab_agents::Result<()> {
 /// use qlab_agents::dqn::{Dqn, DqnConfig};
 /// let config = DqnConfig { learning_starts: 10, train_freq: 4, batch_size: 8, ..Default::default() };
-/// let mut agent = Dqn::new(3, 2, &config, 1_000, 0)?;
+/// let mut agent = Dqn::new(&[3], 2, &config, 1_000, 0)?;
 /// let obs = [0.1f32, 0.2, 0.3];
 /// for _ in 0..20 {
 ///     let a = agent.act(&obs)?;
@@ -95,6 +99,8 @@ pub struct DqnState {
 pub struct Dqn {
     config: DqnConfig,
     obs_dim: usize,
+    /// The shape the Q-network reads one observation as.
+    net_shape: Vec<usize>,
     n_actions: usize,
     total_timesteps: u64,
     online: QNetwork,
@@ -118,6 +124,7 @@ impl std::fmt::Debug for Dqn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dqn")
             .field("obs_dim", &self.obs_dim)
+            .field("net_shape", &self.net_shape)
             .field("n_actions", &self.n_actions)
             .field("steps", &self.steps)
             .field("updates", &self.updates)
@@ -130,8 +137,12 @@ impl Dqn {
     /// A fresh agent: networks initialised from `seed`, the target a copy of the online
     /// network, an empty replay buffer. `total_timesteps` is the budget the ε and β schedules
     /// run over. The config is validated first.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `obs_shape` is empty or holds a zero, when `n_actions` is 0, or
+    /// when the torso does not fit the shape (a CNN torso needs `[C, H, W]`).
     pub fn new(
-        obs_dim: usize,
+        obs_shape: &[usize],
         n_actions: usize,
         config: &DqnConfig,
         total_timesteps: u64,
@@ -141,11 +152,24 @@ impl Dqn {
         if n_actions == 0 {
             return Err(Error::config("actions", 0, "at least 1"));
         }
+        if obs_shape.is_empty() || obs_shape.contains(&0) {
+            return Err(Error::config(
+                "obs_shape",
+                format!("{obs_shape:?}"),
+                "at least one axis, none of length 0",
+            ));
+        }
+        let obs_dim = obs_shape.iter().product();
         let mut network = config.network.clone();
         network.device = config.device;
-        let (online, params) = QNetwork::new(&[obs_dim], n_actions, &network, seed)?;
+        // A CNN reads the image as it is; every other torso reads the flat vector.
+        let net_shape = match network.torso {
+            TorsoConfig::Cnn { .. } => obs_shape.to_vec(),
+            _ => vec![obs_dim],
+        };
+        let (online, params) = QNetwork::new(&net_shape, n_actions, &network, seed)?;
         let (target, target_params) =
-            QNetwork::new(&[obs_dim], n_actions, &network, seed.wrapping_add(1))?;
+            QNetwork::new(&net_shape, n_actions, &network, seed.wrapping_add(1))?;
         target_params.copy_from(&params)?;
         let adam = Algorithm::Adam(AdamConfig {
             lr: config.learning_rate,
@@ -171,6 +195,7 @@ impl Dqn {
             epsilon: config.epsilon(0, total_timesteps),
             config: config.clone(),
             obs_dim,
+            net_shape,
             n_actions,
             total_timesteps,
             online,
@@ -355,9 +380,21 @@ impl Dqn {
         self.restore(&tensors, state)
     }
 
+    /// The shape of a batch of `n` observations as the Q-network reads it.
+    fn batch_shape(&self, n: usize) -> Vec<usize> {
+        std::iter::once(n)
+            .chain(self.net_shape.iter().copied())
+            .collect()
+    }
+
+    /// Numbers per observation (the product of its shape).
+    pub fn obs_dim(&self) -> usize {
+        self.obs_dim
+    }
+
     /// `Q(obs, ·)` for one observation.
     pub fn q_values(&self, obs: &[f32]) -> Result<Vec<f32>> {
-        let x = Tensor::from_slice(obs, (1, self.obs_dim), &self.device)?;
+        let x = Tensor::from_slice(obs, self.batch_shape(1), &self.device)?;
         Ok(self.online.forward(&x)?.squeeze(0)?.to_vec1::<f32>()?)
     }
 
@@ -462,9 +499,9 @@ impl Dqn {
             None => self.replay.sample_uniform(&mut self.batch, &mut self.rng),
         }
         let b = &self.batch;
-        let (n, d, dev) = (b.len(), self.obs_dim, &self.device);
-        let obs = Tensor::from_slice(&b.obs, (n, d), dev)?;
-        let next_obs = Tensor::from_slice(&b.next_obs, (n, d), dev)?;
+        let (n, dev) = (b.len(), &self.device);
+        let obs = Tensor::from_slice(&b.obs, self.batch_shape(n), dev)?;
+        let next_obs = Tensor::from_slice(&b.next_obs, self.batch_shape(n), dev)?;
         let actions = Tensor::from_slice(&b.actions, (n, 1), dev)?;
         let rewards = Tensor::from_slice(&b.rewards, n, dev)?;
         let discounts = Tensor::from_slice(&b.discounts, n, dev)?;
@@ -520,7 +557,6 @@ impl Dqn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::TorsoConfig;
 
     fn small(extra: impl FnOnce(&mut DqnConfig)) -> DqnConfig {
         let mut c = DqnConfig {
@@ -595,8 +631,8 @@ mod tests {
                 };
             }),
         ] {
-            let mut a = Dqn::new(5, 2, &variant, 200, 3).unwrap();
-            let mut b = Dqn::new(5, 2, &variant, 200, 3).unwrap();
+            let mut a = Dqn::new(&[5], 2, &variant, 200, 3).unwrap();
+            let mut b = Dqn::new(&[5], 2, &variant, 200, 3).unwrap();
             let (la, lb) = (play(&mut a, 200), play(&mut b, 200));
             assert!(!la.is_empty());
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -605,14 +641,14 @@ mod tests {
                 a.params().to_bytes().unwrap(),
                 b.params().to_bytes().unwrap()
             );
-            let mut c = Dqn::new(5, 2, &variant, 200, 4).unwrap();
+            let mut c = Dqn::new(&[5], 2, &variant, 200, 4).unwrap();
             assert_ne!(bits(&play(&mut c, 200)), bits(&la));
         }
     }
 
     #[test]
     fn training_and_target_updates_follow_env_steps() {
-        let mut a = Dqn::new(5, 2, &small(|_| {}), 1000, 0).unwrap();
+        let mut a = Dqn::new(&[5], 2, &small(|_| {}), 1000, 0).unwrap();
         let obs = [0.0f32; 5];
         let mut trained_at = Vec::new();
         for _ in 0..40 {
@@ -645,7 +681,7 @@ mod tests {
             c.learning_rate = 1e-2;
             c.target_update_interval = 20;
         });
-        let mut a = Dqn::new(5, 2, &c, 2000, 1).unwrap();
+        let mut a = Dqn::new(&[5], 2, &c, 2000, 1).unwrap();
         play(&mut a, 2000);
         for s in 0..4 {
             let mut o = [0.0f32; 5];
@@ -665,12 +701,12 @@ mod tests {
             c.n_step = 3;
             c.prioritized = true;
         });
-        let mut straight = Dqn::new(5, 2, &c, 400, 5).unwrap();
+        let mut straight = Dqn::new(&[5], 2, &c, 400, 5).unwrap();
         let first = play(&mut straight, 200);
         let (tensors, state) = straight.checkpoint().unwrap();
         let rest = play(&mut straight, 200);
 
-        let mut resumed = Dqn::new(5, 2, &c, 400, 5).unwrap();
+        let mut resumed = Dqn::new(&[5], 2, &c, 400, 5).unwrap();
         resumed.restore(&tensors, &state).unwrap();
         assert_eq!(resumed.checkpoint().unwrap().1, state);
         let again = play(&mut resumed, 200);
@@ -687,7 +723,7 @@ mod tests {
     #[test]
     fn beta_anneals_to_one_over_the_budget() {
         let c = small(|c| c.prioritized = true);
-        let mut a = Dqn::new(5, 2, &c, 100, 0).unwrap();
+        let mut a = Dqn::new(&[5], 2, &c, 100, 0).unwrap();
         assert_eq!(a.beta(), 0.4);
         let obs = [0.0f32; 5];
         for _ in 0..50 {
@@ -702,9 +738,68 @@ mod tests {
         assert_eq!(a.beta(), 1.0);
     }
 
+    /// A CNN torso reads `(N, 5, 6, 6)` images (the pixel GridWorld's planes) from flat
+    /// observations: the agent builds, acts, trains a step, and its Q-values have one entry
+    /// per action.
+    #[test]
+    fn a_cnn_torso_reads_image_observations() {
+        let c = small(|c| {
+            c.learning_starts = 4;
+            c.train_freq = 4;
+            c.gradient_steps = 1;
+            c.batch_size = 4;
+            c.network.torso = TorsoConfig::Cnn {
+                layers: vec![crate::nn::CnnLayer::Conv {
+                    channels: 4,
+                    kernel: 3,
+                    stride: 1,
+                    padding: 1,
+                }],
+                activation: Default::default(),
+                fc: vec![8],
+            };
+        });
+        let shape = [5, 6, 6];
+        let mut a = Dqn::new(&shape, 4, &c, 100, 0).unwrap();
+        assert_eq!(a.obs_dim(), 180);
+        let obs: Vec<f32> = (0..180).map(|i| (i % 7 == 0) as u8 as f32).collect();
+        let before = a.params().to_bytes().unwrap();
+        let mut trained = None;
+        for _ in 0..8 {
+            let act = a.act(&obs).unwrap();
+            assert!(act < 4);
+            if let Some(s) = a.observe(&obs, act, -1.0, &obs, false, false).unwrap() {
+                trained = Some(s);
+            }
+        }
+        let s = trained.expect("trained at step 8");
+        assert_eq!((s.step, s.gradient_steps), (8, 1));
+        assert!(s.loss.is_finite() && s.mean_q.is_finite());
+        assert_ne!(
+            a.params().to_bytes().unwrap(),
+            before,
+            "the update moved no weight"
+        );
+        assert_eq!(a.q_values(&obs).unwrap().len(), 4);
+        // A CNN torso needs [C, H, W]; a flat shape is an error, not a panic.
+        let err = Dqn::new(&[180], 4, &c, 100, 0).unwrap_err().to_string();
+        assert!(err.contains("[C, H, W]"), "{err}");
+    }
+
+    /// An MLP torso flattens an image observation.
+    #[test]
+    fn an_mlp_torso_flattens_image_observations() {
+        let mut a = Dqn::new(&[5, 6, 6], 4, &small(|_| {}), 100, 0).unwrap();
+        let obs = [0.5f32; 180];
+        let act = a.act(&obs).unwrap();
+        a.observe(&obs, act, 0.0, &obs, true, false).unwrap();
+        assert_eq!(a.q_values(&obs).unwrap().len(), 4);
+        assert!(Dqn::new(&[5, 0, 6], 4, &small(|_| {}), 100, 0).is_err());
+    }
+
     #[test]
     fn a_non_finite_loss_stops_with_the_step() {
-        let mut a = Dqn::new(5, 2, &small(|_| {}), 1000, 0).unwrap();
+        let mut a = Dqn::new(&[5], 2, &small(|_| {}), 1000, 0).unwrap();
         let obs = [0.0f32; 5];
         let mut err = None;
         for _ in 0..30 {
