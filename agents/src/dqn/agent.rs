@@ -139,7 +139,7 @@ impl Dqn {
     /// run over. The config is validated first.
     ///
     /// # Errors
-    /// [`Error::Config`] when `obs_shape` is empty or holds a zero, when `n_actions` is 0, or
+    /// [`Error::InvalidConfig`] when `obs_shape` is empty or holds a zero, when `n_actions` is 0, or
     /// when the torso does not fit the shape (a CNN torso needs `[C, H, W]`).
     pub fn new(
         obs_shape: &[usize],
