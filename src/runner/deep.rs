@@ -14,8 +14,6 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -27,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::progress::{Display, Progress, Slot};
 use super::record::{EpisodeRow, Recorder, SeedSummary, Summary};
 use super::seed::{Stream, derive};
-use super::{Failure, SeedEvaluation};
+use super::{Failure, SeedEvaluation, for_each_seed};
 use crate::config::{AgentSpec, Budget, Config, Features, agent_error};
 
 /// The boxed env deep runs step.
@@ -192,44 +190,18 @@ fn run_seeds(
     let seeds = &exp.config.train.seeds;
     let progress = Progress::new(seeds, exp.config.train.budget);
     let start = Instant::now();
-    let results: Vec<Mutex<Option<Result<SeedSummary>>>> =
-        seeds.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let shown = scope.spawn(|| progress.show(display, &finished));
-        let workers: Vec<_> = (0..threads.clamp(1, seeds.len()))
-            .map(|_| {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&seed) = seeds.get(i) else { break };
-                        let seed_dir = dir.join(format!("seed_{seed}"));
-                        let r = train_seed(exp, seed, &seed_dir, &progress.slots[i], resume);
-                        *results[i].lock().expect("no worker panics holding it") = Some(r);
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            if let Err(panic) = w.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        finished.store(true, Ordering::Release);
-        shown.thread().unpark();
+    let results = for_each_seed(seeds, threads, &progress, display, |i, seed| {
+        let seed_dir = dir.join(format!("seed_{seed}"));
+        train_seed(exp, seed, &seed_dir, &progress.slots[i], resume)
     });
     let wall = start.elapsed().as_secs_f64();
     let mut done = Vec::new();
     let mut failure = None;
     for (seed, r) in seeds.iter().zip(results) {
-        match r.into_inner().expect("no worker panics holding it") {
-            Some(Ok(s)) => done.push(s),
-            Some(Err(e)) => {
+        match r {
+            Ok(s) => done.push(s),
+            Err(e) => {
                 failure.get_or_insert(e.context(format!("seed {seed}")));
-            }
-            None => {
-                failure.get_or_insert(anyhow::anyhow!("seed {seed} not run"));
             }
         }
     }

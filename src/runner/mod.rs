@@ -305,44 +305,65 @@ impl EnvVisitor for TrainSeeds<'_> {
         E::Obs: Features,
         F: Fn() -> Result<E> + Sync,
     {
-        let seeds = &self.exp.config.train.seeds;
-        let results: Vec<Mutex<Option<Result<SeedSummary>>>> =
-            seeds.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let finished = AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            let display = scope.spawn(|| self.progress.show(self.display, &finished));
-            let workers: Vec<_> = (0..self.threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&seed) = seeds.get(i) else { break };
-                            let dir = self.dir.join(format!("seed_{seed}"));
-                            let r =
-                                seed::train(self.exp, &make, seed, &dir, &self.progress.slots[i]);
-                            *results[i].lock().expect("no worker panics holding it") = Some(r);
-                        }
-                    })
-                })
-                .collect();
-            for w in workers {
-                if let Err(panic) = w.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-            finished.store(true, Ordering::Release);
-            display.thread().unpark();
-        });
-        results
-            .into_iter()
-            .map(|r| {
-                r.into_inner()
-                    .expect("no worker panics holding it")
-                    .unwrap_or_else(|| Err(anyhow::anyhow!("not run")))
-            })
-            .collect()
+        for_each_seed(
+            &self.exp.config.train.seeds,
+            self.threads,
+            self.progress,
+            self.display,
+            |i, seed| {
+                let dir = self.dir.join(format!("seed_{seed}"));
+                seed::train(self.exp, &make, seed, &dir, &self.progress.slots[i])
+            },
+        )
     }
+}
+
+/// Runs `train(i, seed)` for every seed on `threads` worker threads, each taking the next
+/// seed when it is free, while `progress` is shown; returns the results in seed order.
+pub(crate) fn for_each_seed<F>(
+    seeds: &[u64],
+    threads: usize,
+    progress: &Progress,
+    display: Display,
+    train: F,
+) -> Vec<Result<SeedSummary>>
+where
+    F: Fn(usize, u64) -> Result<SeedSummary> + Sync,
+{
+    let results: Vec<Mutex<Option<Result<SeedSummary>>>> =
+        seeds.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let shown = scope.spawn(|| progress.show(display, &finished));
+        let workers: Vec<_> = (0..threads.clamp(1, seeds.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(i) else { break };
+                        let r = train(i, seed);
+                        *results[i].lock().expect("no worker panics holding it") = Some(r);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        finished.store(true, Ordering::Release);
+        shown.thread().unpark();
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .expect("no worker panics holding it")
+                .unwrap_or_else(|| Err(anyhow::anyhow!("not run")))
+        })
+        .collect()
 }
 
 /// One seed's reloaded agent, evaluated.
