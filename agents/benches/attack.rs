@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use qlab_agents::adversarial::{Attack, AttackConfig, AttackMethod};
-use qlab_agents::nn::{QNetwork, QNetworkConfig, TorsoConfig, set_cpu_threads};
+use qlab_agents::nn::{QNetwork, QNetworkConfig, TorsoConfig, q_network, set_cpu_threads};
 use qlab_envs::cartpole::{CartPole, CartPoleConfig};
 use qlab_envs::{Env, EnvRng, Space};
 
@@ -39,7 +39,9 @@ fn main() -> qlab_agents::Result<()> {
         },
         ..Default::default()
     };
-    let (net, _params) = QNetwork::new(&[4], 2, &config, 0)?;
+    let (_, params) = QNetwork::new(&[4], 2, &config, 0)?;
+    // The attacked network: the same weights as constants, as `qlab attack` builds it.
+    let net = q_network(&[4], 2, &config, params.frozen_var_builder())?;
     let mut rng = EnvRng::new(0);
     let observations: Vec<[f32; 4]> = (0..64)
         .map(|_| std::array::from_fn(|_| (rng.next_f64() - 0.5) as f32))

@@ -92,18 +92,22 @@ mod gradcheck {
     fn fused_linear_matches_the_generic_ops() {
         // The fused CPU op (`Linear::forward_act`) against candle's generic ops
         // (`forward_unfused` + activation): outputs and every gradient.
+        // 12 rows take gemm; 1 and 3 rows the few-rows loops.
         for (dtype, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
-            for bias in [true, false] {
-                for act in [
-                    Activation::Relu,
-                    Activation::Tanh,
-                    Activation::Sigmoid,
-                    Activation::Identity,
+            for (bias, lead) in [(true, 3), (false, 3), (true, 1), (false, 1)] {
+                for (act, last) in [
+                    (Activation::Relu, 4),
+                    (Activation::Tanh, 4),
+                    (Activation::Sigmoid, 4),
+                    (Activation::Identity, 4),
+                    (Activation::Relu, 3),
+                    (Activation::Tanh, 1),
                 ] {
                     let store = ParamStore::new(50, dtype, &Device::Cpu);
-                    let lin = linear(6, 5, bias, store.var_builder()).unwrap();
+                    // Wider than the dot product's 32 running sums, with a remainder.
+                    let lin = linear(70, 5, bias, store.var_builder()).unwrap();
                     // Rank 3 and non-contiguous (a transposed view).
-                    let x = Var::from_tensor(&uniform(&[3, 6, 4], 51, dtype)).unwrap();
+                    let x = Var::from_tensor(&uniform(&[lead, 70, last], 51, dtype)).unwrap();
                     let xt = x.as_tensor().transpose(1, 2).unwrap();
                     let run = |fused: bool| {
                         let y = if fused {
@@ -132,7 +136,8 @@ mod gradcheck {
                         .fold(0.0, f64::max);
                     assert!(
                         err <= tol,
-                        "{dtype:?} bias={bias} {act:?}: max difference {err}"
+                        "{dtype:?} bias={bias} {act:?} rows={}: max difference {err}",
+                        lead * last
                     );
                 }
             }
@@ -1009,6 +1014,57 @@ mod store {
             net_b.forward(&x).unwrap().to_vec2::<f32>().unwrap()
         );
         assert!(b.soft_update_from(&a, 1.5).is_err());
+    }
+
+    #[test]
+    fn frozen_view_shares_values_and_passes_only_input_gradients() {
+        let cfg = QNetworkConfig {
+            torso: TorsoConfig::Mlp {
+                hidden: vec![40, 40],
+                activation: Activation::Relu,
+                layer_norm: false,
+                dropout: 0.0,
+            },
+            ..Default::default()
+        };
+        let (net, store) = QNetwork::new(&[3], 2, &cfg, 7).unwrap();
+        let frozen = q_network(&[3], 2, &cfg, store.frozen_var_builder()).unwrap();
+        // One row (the few-rows loops) and a batch (gemm).
+        for rows in [1, 9] {
+            let x = Var::from_tensor(&uniform(&[rows, 3], 8, DType::F32)).unwrap();
+            let grads_of = |n: &QNetwork| {
+                let q = n.forward(x.as_tensor()).unwrap();
+                let g = q.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                let dx = g.get(x.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+                let weights = store
+                    .named_vars()
+                    .iter()
+                    .filter(|(_, v)| g.get(v.as_tensor()).is_some())
+                    .count();
+                (q.to_vec2::<f32>().unwrap(), dx, weights)
+            };
+            let (q, dx, weights) = grads_of(&net);
+            let (qf, dxf, weights_f) = grads_of(&frozen);
+            assert_eq!(q, qf);
+            assert_eq!(dx, dxf);
+            assert_eq!(
+                weights, 6,
+                "the trained view differentiates every parameter"
+            );
+            assert_eq!(weights_f, 0, "the frozen view differentiates none");
+        }
+        // A change to the store's values shows through the frozen view.
+        let (_, other) = QNetwork::new(&[3], 2, &cfg, 9).unwrap();
+        store.copy_from(&other).unwrap();
+        let x = uniform(&[2, 3], 10, DType::F32);
+        assert_eq!(
+            net.forward(&x).unwrap().to_vec2::<f32>().unwrap(),
+            frozen.forward(&x).unwrap().to_vec2::<f32>().unwrap()
+        );
+        assert!(
+            q_network(&[4], 2, &cfg, store.frozen_var_builder()).is_err(),
+            "a shape the store does not hold is refused"
+        );
     }
 
     #[test]

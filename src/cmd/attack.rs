@@ -97,13 +97,13 @@ pub fn run(a: &Attack) -> Result<String> {
 
     let exp = load_experiment(&a.run_dir)?;
     let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed)?;
-    // The attacked network shares the agent's weights: the store hands back the variables it
-    // already holds.
+    // The attacked network shares the agent's weights, as constants: the attacks
+    // differentiate with respect to the observation only.
     let net = q_network(
         &[exp.obs_dim],
         exp.n_actions,
         &exp.agent.network,
-        agent.params().var_builder(),
+        agent.params().frozen_var_builder(),
     )?;
     let device = agent.params().device();
     let episodes = a.episodes.unwrap_or(exp.config.train.eval_episodes);

@@ -27,6 +27,8 @@ trait Elem: Copy + PartialOrd + 'static {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// `self · a + b` rounded once (the same bits with or without an FMA unit).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     fn tanh(self) -> Self;
     fn sigmoid(self) -> Self;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
@@ -49,6 +51,10 @@ macro_rules! elem {
             #[inline(always)]
             fn mul(self, o: Self) -> Self {
                 self * o
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
             #[inline(always)]
             fn tanh(self) -> Self {
@@ -91,6 +97,11 @@ fn contiguous<'a, T: Elem>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<
     }
 }
 
+/// Batches of at most this many rows take [`few_rows`]'s loops instead of gemm, whose packing
+/// of the whole weight matrix costs more than the arithmetic of a row or two (acting,
+/// evaluation, attacks on one observation).
+const FEW_ROWS: usize = 4;
+
 /// `y = act(x·Wᵀ + b)` for `x` `(rows, k)`, `W` `(n, k)`, `b` `(n)`.
 fn forward<T: Elem>(
     act: FusedAct,
@@ -102,31 +113,35 @@ fn forward<T: Elem>(
     n: usize,
 ) -> Vec<T> {
     let mut y = vec![T::ZERO; rows * n];
-    // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ read through W's strides.
-    // SAFETY: the strides describe exactly the row-major buffers x (rows·k), w (n·k) and
-    // y (rows·n), which gemm reads and writes in bounds.
-    unsafe {
-        gemm::gemm(
-            rows,
-            n,
-            k,
-            y.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            x.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            T::ZERO,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism(),
-        );
+    if rows <= FEW_ROWS {
+        few_rows::product(x, w, rows, k, n, &mut y);
+    } else {
+        // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ read through W's strides.
+        // SAFETY: the strides describe exactly the row-major buffers x (rows·k), w (n·k) and
+        // y (rows·n), which gemm reads and writes in bounds.
+        unsafe {
+            gemm::gemm(
+                rows,
+                n,
+                k,
+                y.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                x.as_ptr(),
+                1,
+                k as isize,
+                w.as_ptr(),
+                k as isize,
+                1,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                parallelism(),
+            );
+        }
     }
     // Bias and activation in one pass over the output.
     let zeros;
@@ -157,6 +172,18 @@ fn forward<T: Elem>(
     y
 }
 
+/// Which gradients the backward pass computes: those of the operands that track a graph
+/// (an attack differentiates with respect to the input alone, through frozen weights).
+#[derive(Clone, Copy, Debug)]
+struct Needed {
+    dx: bool,
+    dw: bool,
+    db: bool,
+}
+
+/// The gradients of the fused op, each present when [`Needed`] asked for it.
+type Grads<T> = (Option<Vec<T>>, Option<Vec<T>>, Option<Vec<T>>);
+
 /// Gradients of the fused op: `(dx, dW, db)` from the output `y` and its gradient `g`.
 #[allow(clippy::too_many_arguments)]
 fn backward<T: Elem>(
@@ -168,8 +195,8 @@ fn backward<T: Elem>(
     rows: usize,
     k: usize,
     n: usize,
-    need_dx: bool,
-) -> (Option<Vec<T>>, Vec<T>, Vec<T>) {
+    needed: Needed,
+) -> Grads<T> {
     // Gradient at the pre-activation, from the output.
     let gz: Vec<T> = match act {
         FusedAct::Identity => g.to_vec(),
@@ -189,40 +216,54 @@ fn backward<T: Elem>(
             .map(|(&g, &y)| g.mul(y.mul(T::ONE.sub(y))))
             .collect(),
     };
-    let mut db = vec![T::ZERO; n];
-    for row in gz.chunks_exact(n) {
-        for (d, &v) in db.iter_mut().zip(row) {
-            *d = d.add(v);
+    let db = needed.db.then(|| {
+        let mut db = vec![T::ZERO; n];
+        for row in gz.chunks_exact(n) {
+            for (d, &v) in db.iter_mut().zip(row) {
+                *d = d.add(v);
+            }
         }
-    }
-    let mut dw = vec![T::ZERO; n * k];
-    // dW (n × k) = gzᵀ (n × rows) · x (rows × k).
-    // SAFETY: strides describe the row-major buffers gz (rows·n), x (rows·k), dw (n·k).
-    unsafe {
-        gemm::gemm(
-            n,
-            k,
-            rows,
-            dw.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
-            gz.as_ptr(),
-            n as isize,
-            1,
-            x.as_ptr(),
-            1,
-            k as isize,
-            T::ZERO,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism(),
-        );
-    }
-    let dx = need_dx.then(|| {
+        db
+    });
+    let dw = needed.dw.then(|| {
+        let mut dw = vec![T::ZERO; n * k];
+        if rows <= FEW_ROWS {
+            few_rows::weight_gradient(&gz, x, rows, k, n, &mut dw);
+            return dw;
+        }
+        // dW (n × k) = gzᵀ (n × rows) · x (rows × k).
+        // SAFETY: strides describe the row-major buffers gz (rows·n), x (rows·k), dw (n·k).
+        unsafe {
+            gemm::gemm(
+                n,
+                k,
+                rows,
+                dw.as_mut_ptr(),
+                1,
+                k as isize,
+                false,
+                gz.as_ptr(),
+                n as isize,
+                1,
+                x.as_ptr(),
+                1,
+                k as isize,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                parallelism(),
+            );
+        }
+        dw
+    });
+    let dx = needed.dx.then(|| {
         let mut dx = vec![T::ZERO; rows * k];
+        if rows <= FEW_ROWS {
+            few_rows::input_gradient(&gz, w, rows, k, n, &mut dx);
+            return dx;
+        }
         // dx (rows × k) = gz (rows × n) · W (n × k).
         // SAFETY: strides describe the row-major buffers gz (rows·n), w (n·k), dx (rows·k).
         unsafe {
@@ -251,6 +292,94 @@ fn backward<T: Elem>(
         dx
     });
     (dx, dw, db)
+}
+
+/// The products of a batch of [`FEW_ROWS`] rows or fewer, as dot products and scaled sums of
+/// rows, compiled for AVX2 and FMA when the CPU has them. Every product is a fused
+/// multiply-add (`mul_add`, rounded once whether or not the CPU has an FMA unit) in a fixed
+/// order, so results do not depend on the CPU.
+mod few_rows {
+    use super::Elem;
+
+    /// Running sums of a dot product: enough independent chains to keep two FMA units busy.
+    const LANES: usize = 32;
+
+    /// Compiles `$body` (a call of an `#[inline(always)]` function) for AVX2 + FMA when the
+    /// CPU has them, and as it is otherwise.
+    macro_rules! dispatch {
+        ($name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+            pub(super) fn $name<T: Elem>($($arg: $ty),*) {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    /// # Safety
+                    /// The CPU must support AVX2 and FMA.
+                    #[target_feature(enable = "avx2,fma")]
+                    unsafe fn fast<T: Elem>($($arg: $ty),*) $body
+                    if std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                    {
+                        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                        unsafe { fast($($arg),*) };
+                        return;
+                    }
+                }
+                $body
+            }
+        };
+    }
+
+    /// `Σ aᵢ·bᵢ` over [`LANES`] running sums, added up in a fixed order.
+    #[inline(always)]
+    fn dot<T: Elem>(a: &[T], b: &[T]) -> T {
+        let mut acc = [T::ZERO; LANES];
+        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (a, b) in ca.zip(cb) {
+            for ((s, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+                *s = x.mul_add(y, *s);
+            }
+        }
+        let mut sum = T::ZERO;
+        for (&x, &y) in ra.iter().zip(rb) {
+            sum = x.mul_add(y, sum);
+        }
+        acc.iter().fold(sum, |s, &v| s.add(v))
+    }
+
+    /// `out += c · row`, element by element.
+    #[inline(always)]
+    fn axpy<T: Elem>(c: T, row: &[T], out: &mut [T]) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = c.mul_add(v, *o);
+        }
+    }
+
+    dispatch!(product(x: &[T], w: &[T], rows: usize, k: usize, n: usize, y: &mut [T]) {
+        // y (rows × n) = x · Wᵀ: output j of a row is the dot product with W's row j.
+        for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(rows) {
+            for (yj, wj) in yr.iter_mut().zip(w.chunks_exact(k)) {
+                *yj = dot(xr, wj);
+            }
+        }
+    });
+
+    dispatch!(input_gradient(gz: &[T], w: &[T], rows: usize, k: usize, n: usize, dx: &mut [T]) {
+        // dx (rows × k) = gz · W: the weight rows, each scaled by its output's gradient.
+        for (gr, dxr) in gz.chunks_exact(n).zip(dx.chunks_exact_mut(k)).take(rows) {
+            for (&c, wj) in gr.iter().zip(w.chunks_exact(k)) {
+                axpy(c, wj, dxr);
+            }
+        }
+    });
+
+    dispatch!(weight_gradient(gz: &[T], x: &[T], rows: usize, k: usize, n: usize, dw: &mut [T]) {
+        // dW (n × k) = gzᵀ · x: row j sums the inputs, each scaled by output j's gradient.
+        for (gr, xr) in gz.chunks_exact(n).zip(x.chunks_exact(k)).take(rows) {
+            for (&c, dwj) in gr.iter().zip(dw.chunks_exact_mut(k)) {
+                axpy(c, xr, dwj);
+            }
+        }
+    });
 }
 
 /// The op: `act(x·Wᵀ [+ b])`, registered with candle as a custom op with a backward pass.
@@ -294,13 +423,18 @@ impl FusedLinear {
         &self,
         x: &Tensor,
         w: &Tensor,
+        b: Option<&Tensor>,
         res: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Tensor, Tensor)> {
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (rows, k) = x.dims2()?;
         let n = w.dim(0)?;
         let grad = grad.contiguous()?;
-        let need_dx = x.track_op();
+        let needed = Needed {
+            dx: x.track_op(),
+            dw: w.track_op(),
+            db: b.is_some_and(Tensor::track_op),
+        };
         let (xs, xl) = x.storage_and_layout();
         let (ws, wl) = w.storage_and_layout();
         let (ys, yl) = res.storage_and_layout();
@@ -322,13 +456,13 @@ impl FusedLinear {
                     rows,
                     k,
                     n,
-                    need_dx,
+                    needed,
                 );
                 (
                     dx.map(|v| Tensor::from_vec(v, (rows, k), dev))
                         .transpose()?,
-                    Tensor::from_vec(dw, (n, k), dev)?,
-                    Tensor::from_vec(db, n, dev)?,
+                    dw.map(|v| Tensor::from_vec(v, (n, k), dev)).transpose()?,
+                    db.map(|v| Tensor::from_vec(v, n, dev)).transpose()?,
                 )
             }};
         }
@@ -367,12 +501,11 @@ impl CustomOp3 for WithBias {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, db) = self.0.bwd(x, w, res, grad)?;
-        Ok((dx, Some(dw), Some(db)))
+        self.0.bwd(x, w, Some(b), res, grad)
     }
 }
 
@@ -398,7 +531,7 @@ impl CustomOp2 for NoBias {
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, _) = self.0.bwd(x, w, res, grad)?;
-        Ok((dx, Some(dw)))
+        let (dx, dw, _) = self.0.bwd(x, w, None, res, grad)?;
+        Ok((dx, dw))
     }
 }

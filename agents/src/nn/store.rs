@@ -99,6 +99,20 @@ impl ParamStore {
         VarBuilder::from_backend(Box::new(self.clone()), self.dtype, self.device.clone())
     }
 
+    /// A [`VarBuilder`] over this store's existing parameters as constants: a network built
+    /// from it computes what the store's network computes (the tensors share storage, so
+    /// optimizer steps and target updates show through) but no gradient flows into its
+    /// weights — what an attack differentiating with respect to the input wants, at a
+    /// fraction of the backward pass's cost. Asking it for a parameter the store lacks is an
+    /// error.
+    pub fn frozen_var_builder(&self) -> VarBuilder<'static> {
+        VarBuilder::from_backend(
+            Box::new(Frozen(self.clone())),
+            self.dtype,
+            self.device.clone(),
+        )
+    }
+
     /// The dtype of the parameters.
     pub fn dtype(&self) -> DType {
         self.dtype
@@ -337,5 +351,53 @@ impl SimpleBackend for ParamStore {
 
     fn contains_tensor(&self, name: &str) -> bool {
         self.lock().vars.contains_key(name)
+    }
+}
+
+/// [`ParamStore::frozen_var_builder`]'s backend: the store's variables, detached.
+struct Frozen(ParamStore);
+
+impl Frozen {
+    fn detached(&self, name: &str, shape: Option<&Shape>) -> candle_core::Result<Tensor> {
+        let inner = self.0.lock();
+        let Some(var) = inner.vars.get(name) else {
+            candle_core::bail!("no parameter named `{name}` in the store")
+        };
+        if let Some(s) = shape
+            && var.shape() != s
+        {
+            candle_core::bail!(
+                "parameter `{name}` has shape {:?}, requested {:?}",
+                var.dims(),
+                s.dims()
+            );
+        }
+        Ok(var.as_detached_tensor())
+    }
+}
+
+impl SimpleBackend for Frozen {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        _h: Init,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        self.detached(name, Some(&s))
+    }
+
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        self.detached(name, None)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.0.contains_tensor(name)
     }
 }

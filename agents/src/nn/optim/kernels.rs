@@ -19,6 +19,8 @@ trait Real:
 {
     fn of(x: f64) -> Self;
     fn sqrt(self) -> Self;
+    /// Zero for subnormal values, the value otherwise.
+    fn flush(self) -> Self;
 }
 
 impl Real for f32 {
@@ -30,6 +32,14 @@ impl Real for f32 {
     fn sqrt(self) -> Self {
         f32::sqrt(self)
     }
+    #[inline(always)]
+    fn flush(self) -> Self {
+        if self.abs() < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            self
+        }
+    }
 }
 
 impl Real for f64 {
@@ -40,6 +50,14 @@ impl Real for f64 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn flush(self) -> Self {
+        if self.abs() < f64::MIN_POSITIVE {
+            0.0
+        } else {
+            self
+        }
     }
 }
 
@@ -196,8 +214,12 @@ fn fused_update<T: Real>(
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let pi = *p * decay;
                 let d = g * s + l2 * pi;
-                *m = b1 * *m + omb1 * d;
-                *v = b2 * *v + omb2 * d * d;
+                // A moment whose gradient has stopped decays into the subnormal range and
+                // sticks there (0.9 × a few ulps rounds back to itself); arithmetic on
+                // subnormals is many times slower, and such a moment moves no parameter by
+                // as much as an ulp, so it is stored as zero.
+                *m = (b1 * *m + omb1 * d).flush();
+                *v = (b2 * *v + omb2 * d * d).flush();
                 *p = pi - step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
             }
         }
