@@ -33,11 +33,18 @@ trait Elem: Copy + PartialOrd + 'static {
     fn sigmoid(self) -> Self;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn storage(v: Vec<Self>) -> CpuStorage;
+    /// The few-rows kernels compiled for AVX2, where this type has them and the CPU can run
+    /// them.
+    #[cfg(target_arch = "x86_64")]
+    fn avx_kernels() -> Option<few_rows::Kernels<Self>> {
+        None
+    }
 }
 
 macro_rules! elem {
-    ($t:ty, $variant:ident) => {
+    ($t:ty, $variant:ident $(, $($extra:tt)*)?) => {
         impl Elem for $t {
+            $($($extra)*)?
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -77,7 +84,14 @@ macro_rules! elem {
     };
 }
 
-elem!(f32, F32);
+elem!(
+    f32,
+    F32,
+    #[cfg(target_arch = "x86_64")]
+    fn avx_kernels() -> Option<few_rows::Kernels<f32>> {
+        few_rows::avx::kernels()
+    }
+);
 elem!(f64, F64);
 
 fn parallelism() -> gemm::Parallelism {
@@ -295,91 +309,254 @@ fn backward<T: Elem>(
 }
 
 /// The products of a batch of [`FEW_ROWS`] rows or fewer, as dot products and scaled sums of
-/// rows, compiled for AVX2 and FMA when the CPU has them. Every product is a fused
-/// multiply-add (`mul_add`, rounded once whether or not the CPU has an FMA unit) in a fixed
-/// order, so results do not depend on the CPU.
+/// weight rows. Every multiply-add is fused (`mul_add`, rounded once) and every sum runs in a
+/// fixed order — eight lanes, reduced as a balanced tree, the tail last — which the AVX2
+/// kernels for `f32` follow exactly, so that results do not depend on the CPU.
 mod few_rows {
     use super::Elem;
 
-    /// Running sums of a dot product: enough independent chains to keep two FMA units busy.
-    const LANES: usize = 32;
+    /// Width of the running sums: one AVX register of `f32`.
+    const LANES: usize = 8;
 
-    /// Compiles `$body` (a call of an `#[inline(always)]` function) for AVX2 + FMA when the
-    /// CPU has them, and as it is otherwise.
-    macro_rules! dispatch {
-        ($name:ident($($arg:ident: $ty:ty),*) $body:block) => {
-            pub(super) fn $name<T: Elem>($($arg: $ty),*) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    /// # Safety
-                    /// The CPU must support AVX2 and FMA.
-                    #[target_feature(enable = "avx2,fma")]
-                    unsafe fn fast<T: Elem>($($arg: $ty),*) $body
-                    if std::arch::is_x86_feature_detected!("avx2")
-                        && std::arch::is_x86_feature_detected!("fma")
-                    {
-                        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                        unsafe { fast($($arg),*) };
-                        return;
-                    }
+    /// The lanes of a running sum added up as a balanced tree.
+    #[inline(always)]
+    fn reduce<T: Elem>(a: [T; LANES]) -> T {
+        let q = [
+            a[0].add(a[4]),
+            a[1].add(a[5]),
+            a[2].add(a[6]),
+            a[3].add(a[7]),
+        ];
+        q[0].add(q[2]).add(q[1].add(q[3]))
+    }
+
+    /// `Σ xᵢ·wᵢ` for each of the `R` rows `w` (each at least as long as `x`).
+    fn dots<T: Elem, const R: usize>(x: &[T], w: [&[T]; R]) -> [T; R] {
+        let full = x.len() / LANES * LANES;
+        let mut out = [T::ZERO; R];
+        for (o, wr) in out.iter_mut().zip(w) {
+            let mut acc = [T::ZERO; LANES];
+            for (xs, ws) in x[..full].chunks_exact(LANES).zip(wr.chunks_exact(LANES)) {
+                for ((s, &xv), &wv) in acc.iter_mut().zip(xs).zip(ws) {
+                    *s = xv.mul_add(wv, *s);
                 }
-                $body
             }
-        };
-    }
-
-    /// `Σ aᵢ·bᵢ` over [`LANES`] running sums, added up in a fixed order.
-    #[inline(always)]
-    fn dot<T: Elem>(a: &[T], b: &[T]) -> T {
-        let mut acc = [T::ZERO; LANES];
-        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-        let (ra, rb) = (ca.remainder(), cb.remainder());
-        for (a, b) in ca.zip(cb) {
-            for ((s, &x), &y) in acc.iter_mut().zip(a).zip(b) {
-                *s = x.mul_add(y, *s);
+            let mut tail = T::ZERO;
+            for (&xv, &wv) in x[full..].iter().zip(&wr[full..]) {
+                tail = xv.mul_add(wv, tail);
             }
+            *o = reduce(acc).add(tail);
         }
-        let mut sum = T::ZERO;
-        for (&x, &y) in ra.iter().zip(rb) {
-            sum = x.mul_add(y, sum);
-        }
-        acc.iter().fold(sum, |s, &v| s.add(v))
+        out
     }
 
-    /// `out += c · row`, element by element.
-    #[inline(always)]
-    fn axpy<T: Elem>(c: T, row: &[T], out: &mut [T]) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o = c.mul_add(v, *o);
+    /// `out += Σᵣ cᵣ·wᵣ`, the rows added one after the other, element by element.
+    fn axpys<T: Elem, const R: usize>(c: [T; R], w: [&[T]; R], out: &mut [T]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut v = *o;
+            for (&cr, wr) in c.iter().zip(&w) {
+                v = cr.mul_add(wr[i], v);
+            }
+            *o = v;
         }
     }
 
-    dispatch!(product(x: &[T], w: &[T], rows: usize, k: usize, n: usize, y: &mut [T]) {
-        // y (rows × n) = x · Wᵀ: output j of a row is the dot product with W's row j.
+    /// The four consecutive rows of length `k` in `w4`.
+    fn split4<T>(w4: &[T], k: usize) -> [&[T]; 4] {
+        let (w0, rest) = w4.split_at(k);
+        let (w1, rest) = rest.split_at(k);
+        let (w2, w3) = rest.split_at(k);
+        [w0, w1, w2, w3]
+    }
+
+    /// The kernels a product runs on: four rows at a time, and one.
+    pub(super) struct Kernels<T> {
+        pub dots4: fn(&[T], [&[T]; 4]) -> [T; 4],
+        pub dot: fn(&[T], &[T]) -> T,
+        pub axpy4: fn([T; 4], [&[T]; 4], &mut [T]),
+        pub axpy: fn(T, &[T], &mut [T]),
+    }
+
+    /// The portable kernels, or the AVX2 ones for `f32` on a CPU that has AVX2 and FMA.
+    fn kernels<T: Elem>() -> Kernels<T> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = T::avx_kernels() {
+            return k;
+        }
+        portable()
+    }
+
+    /// The portable kernels.
+    pub(super) fn portable<T: Elem>() -> Kernels<T> {
+        Kernels {
+            dots4: dots::<T, 4>,
+            dot: |x, w| dots(x, [w])[0],
+            axpy4: axpys::<T, 4>,
+            axpy: |c, w, out| axpys([c], [w], out),
+        }
+    }
+
+    /// `y (rows × n) = x · Wᵀ`: output `j` of a row is its dot product with `W`'s row `j`;
+    /// four weight rows at a time share each load of the input.
+    pub(super) fn product<T: Elem>(x: &[T], w: &[T], rows: usize, k: usize, n: usize, y: &mut [T]) {
+        if k == 0 || n == 0 {
+            return;
+        }
+        let kern = kernels::<T>();
         for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(rows) {
-            for (yj, wj) in yr.iter_mut().zip(w.chunks_exact(k)) {
-                *yj = dot(xr, wj);
+            let mut w4 = w.chunks_exact(4 * k);
+            let mut y4 = yr.chunks_exact_mut(4);
+            for (wq, yq) in (&mut w4).zip(&mut y4) {
+                yq.copy_from_slice(&(kern.dots4)(xr, split4(wq, k)));
+            }
+            for (yj, wj) in y4
+                .into_remainder()
+                .iter_mut()
+                .zip(w4.remainder().chunks_exact(k))
+            {
+                *yj = (kern.dot)(xr, wj);
             }
         }
-    });
+    }
 
-    dispatch!(input_gradient(gz: &[T], w: &[T], rows: usize, k: usize, n: usize, dx: &mut [T]) {
-        // dx (rows × k) = gz · W: the weight rows, each scaled by its output's gradient.
+    /// `dx (rows × k) = gz · W`: `W`'s rows, each scaled by its output's gradient, added in
+    /// order.
+    pub(super) fn input_gradient<T: Elem>(
+        gz: &[T],
+        w: &[T],
+        rows: usize,
+        k: usize,
+        n: usize,
+        dx: &mut [T],
+    ) {
+        if k == 0 || n == 0 {
+            return;
+        }
+        let kern = kernels::<T>();
         for (gr, dxr) in gz.chunks_exact(n).zip(dx.chunks_exact_mut(k)).take(rows) {
-            for (&c, wj) in gr.iter().zip(w.chunks_exact(k)) {
-                axpy(c, wj, dxr);
+            let mut w4 = w.chunks_exact(4 * k);
+            let mut g4 = gr.chunks_exact(4);
+            for (wq, gq) in (&mut w4).zip(&mut g4) {
+                (kern.axpy4)([gq[0], gq[1], gq[2], gq[3]], split4(wq, k), dxr);
+            }
+            for (&c, wj) in g4.remainder().iter().zip(w4.remainder().chunks_exact(k)) {
+                (kern.axpy)(c, wj, dxr);
             }
         }
-    });
+    }
 
-    dispatch!(weight_gradient(gz: &[T], x: &[T], rows: usize, k: usize, n: usize, dw: &mut [T]) {
-        // dW (n × k) = gzᵀ · x: row j sums the inputs, each scaled by output j's gradient.
+    /// `dW (n × k) = gzᵀ · x`: row `j` sums the input rows, each scaled by output `j`'s
+    /// gradient, in order.
+    pub(super) fn weight_gradient<T: Elem>(
+        gz: &[T],
+        x: &[T],
+        rows: usize,
+        k: usize,
+        n: usize,
+        dw: &mut [T],
+    ) {
+        if k == 0 || n == 0 {
+            return;
+        }
+        let kern = kernels::<T>();
         for (gr, xr) in gz.chunks_exact(n).zip(x.chunks_exact(k)).take(rows) {
             for (&c, dwj) in gr.iter().zip(dw.chunks_exact_mut(k)) {
-                axpy(c, xr, dwj);
+                (kern.axpy)(c, xr, dwj);
             }
         }
-    });
+    }
+
+    /// The AVX2 + FMA kernels for `f32`: the portable ones' arithmetic, step for step.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) mod avx {
+        use std::arch::x86_64::*;
+
+        use super::{Kernels, LANES};
+
+        /// The kernels, when the CPU has AVX2 and FMA.
+        pub fn kernels() -> Option<Kernels<f32>> {
+            let ok = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            ok.then_some(Kernels {
+                // SAFETY (all four): the CPU has AVX2 and FMA, checked just above.
+                dots4: |x, w| unsafe { dots::<4>(x, w) },
+                dot: |x, w| unsafe { dots::<1>(x, [w]) }[0],
+                axpy4: |c, w, out| unsafe { axpys::<4>(c, w, out) },
+                axpy: |c, w, out| unsafe { axpys::<1>([c], [w], out) },
+            })
+        }
+
+        /// [`super::reduce`] on a register.
+        #[target_feature(enable = "avx2,fma")]
+        fn reduce(a: __m256) -> f32 {
+            // q = (a0+a4, a1+a5, a2+a6, a3+a7); then (q0+q2) + (q1+q3).
+            let q = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+            let t = _mm_add_ps(q, _mm_movehl_ps(q, q));
+            _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps::<1>(t, t)))
+        }
+
+        /// [`super::dots`].
+        #[target_feature(enable = "avx2,fma")]
+        fn dots<const R: usize>(x: &[f32], w: [&[f32]; R]) -> [f32; R] {
+            let k = x.len();
+            assert!(
+                w.iter().all(|r| r.len() >= k),
+                "weight rows shorter than the input"
+            );
+            let full = k / LANES * LANES;
+            let mut acc = [_mm256_setzero_ps(); R];
+            for i in (0..full).step_by(LANES) {
+                // SAFETY: i + LANES ≤ full ≤ k, within x and every row (asserted above).
+                let xv = unsafe { _mm256_loadu_ps(x.as_ptr().add(i)) };
+                for (a, wr) in acc.iter_mut().zip(&w) {
+                    // SAFETY: as above.
+                    let wv = unsafe { _mm256_loadu_ps(wr.as_ptr().add(i)) };
+                    *a = _mm256_fmadd_ps(xv, wv, *a);
+                }
+            }
+            let mut out = [0.0; R];
+            for ((o, a), wr) in out.iter_mut().zip(acc).zip(w) {
+                let mut tail = 0.0f32;
+                for (&xv, &wv) in x[full..].iter().zip(&wr[full..k]) {
+                    tail = xv.mul_add(wv, tail);
+                }
+                *o = reduce(a) + tail;
+            }
+            out
+        }
+
+        /// [`super::axpys`].
+        #[target_feature(enable = "avx2,fma")]
+        fn axpys<const R: usize>(c: [f32; R], w: [&[f32]; R], out: &mut [f32]) {
+            let k = out.len();
+            assert!(
+                w.iter().all(|r| r.len() >= k),
+                "weight rows shorter than the output"
+            );
+            let full = k / LANES * LANES;
+            let mut cv = [_mm256_setzero_ps(); R];
+            for (v, &cr) in cv.iter_mut().zip(&c) {
+                *v = _mm256_set1_ps(cr);
+            }
+            for i in (0..full).step_by(LANES) {
+                // SAFETY: i + LANES ≤ full ≤ k, within out and every row (asserted above).
+                let mut o = unsafe { _mm256_loadu_ps(out.as_ptr().add(i)) };
+                for (v, wr) in cv.iter().zip(&w) {
+                    // SAFETY: as above.
+                    let wv = unsafe { _mm256_loadu_ps(wr.as_ptr().add(i)) };
+                    o = _mm256_fmadd_ps(*v, wv, o);
+                }
+                // SAFETY: as above.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), o) };
+            }
+            for (i, o) in out.iter_mut().enumerate().skip(full) {
+                let mut v = *o;
+                for (&cr, wr) in c.iter().zip(&w) {
+                    v = cr.mul_add(wr[i], v);
+                }
+                *o = v;
+            }
+        }
+    }
 }
 
 /// The op: `act(x·Wᵀ [+ b])`, registered with candle as a custom op with a backward pass.
@@ -533,5 +710,45 @@ impl CustomOp2 for NoBias {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (dx, dw, _) = self.0.bwd(x, w, None, res, grad)?;
         Ok((dx, dw))
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::few_rows::{self, avx};
+    use qlab_envs::EnvRng;
+
+    fn data(n: usize, rng: &mut EnvRng) -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f64() * 2.0 - 1.0) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn avx_kernels_give_the_portable_bits() {
+        let Some(fast) = avx::kernels() else {
+            return; // nothing to compare on a CPU without AVX2 and FMA
+        };
+        let slow = few_rows::portable::<f32>();
+        let mut rng = EnvRng::new(3);
+        // Lengths with and without a tail after the eight-lane chunks.
+        for k in [1, 8, 37, 256] {
+            let x = data(k, &mut rng);
+            let w = data(4 * k, &mut rng);
+            let rows = [&w[..k], &w[k..2 * k], &w[2 * k..3 * k], &w[3 * k..]];
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&(fast.dots4)(&x, rows)), bits(&(slow.dots4)(&x, rows)));
+            assert_eq!(
+                (fast.dot)(&x, rows[1]).to_bits(),
+                (slow.dot)(&x, rows[1]).to_bits()
+            );
+            let c = [0.5, -1.25, 3.0, 1e-3];
+            let (mut a, mut b) = (x.clone(), x.clone());
+            (fast.axpy4)(c, rows, &mut a);
+            (slow.axpy4)(c, rows, &mut b);
+            (fast.axpy)(-2.0, rows[2], &mut a);
+            (slow.axpy)(-2.0, rows[2], &mut b);
+            assert_eq!(bits(&a), bits(&b));
+        }
     }
 }
