@@ -95,6 +95,10 @@ enum Command {
         /// [0, 1].
         #[arg(long, default_value_t = 0.5, allow_hyphen_values = true)]
         threshold: f64,
+        /// Where PGD starts: random (a uniform point of the ball), zero (the clean
+        /// observation) or fgsm (FGSM's perturbation; PGD then never ends below FGSM's loss).
+        #[arg(long, default_value = "random", value_parser = ["random", "zero", "fgsm"])]
+        pgd_start: String,
     },
     /// Play one episode and print it as CSV: t,action,reward,terminated,truncated,obs_0,...
     Rollout {
@@ -331,6 +335,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             out,
             norm,
             threshold,
+            pgd_start,
         } => cmd::attack::run(&cmd::attack::Attack {
             run_dir,
             attacks: attack,
@@ -345,6 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                 qlab_agents::adversarial::Norm::Linf
             },
             threshold,
+            pgd_start: qlab_agents::adversarial::PgdStart::parse(&pgd_start)?,
         }),
         Command::Rollout {
             env,

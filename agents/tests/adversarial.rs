@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 use qlab_agents::adversarial::{
     AgainstQ, AgainstTable, Attack, AttackConfig, AttackMethod, Attacked, NeighbourAttack,
-    NeighbourConfig, Norm, QFunction, QTable, Target, attacked_loss, input_gradient,
+    NeighbourConfig, Norm, PgdStart, QFunction, QTable, Target, attacked_loss, input_gradient,
     observation_std, preference_gap,
 };
 use qlab_agents::dp::{DpConfig, action_values, value_iteration};
@@ -113,6 +113,27 @@ fn fgsm_l2_perturbation_has_length_eps() {
         a.perturb(&obs, &q, &mut EnvRng::new(0), &mut out).unwrap();
         assert!((a.ball().scaled_norm(a.last_delta()) - 0.3).abs() < 1e-6);
     }
+}
+
+#[test]
+fn pgd_from_fgsm_never_ends_below_fgsm() {
+    let mut rng = EnvRng::new(12);
+    let (mut out, mut wins) = ([0.0; 4], 0);
+    for seed in 0..3 {
+        let q = net(seed);
+        let mut fgsm = attack(AttackMethod::Fgsm, 0.1, |_| {});
+        let mut pgd = attack(AttackMethod::Pgd, 0.1, |c| c.start = PgdStart::Fgsm);
+        for obs in observations(40, 200 + seed) {
+            let a = greedy(&q, &obs);
+            fgsm.perturb(&obs, &q, &mut rng, &mut out).unwrap();
+            let lf = loss(&q, &out, a, false);
+            pgd.perturb(&obs, &q, &mut rng, &mut out).unwrap();
+            let lp = loss(&q, &out, a, false);
+            assert!(lp >= lf, "PGD from FGSM's point ends at {lp}, FGSM at {lf}");
+            wins += u32::from(lp > lf);
+        }
+    }
+    assert!(wins > 0, "PGD's steps never improved on FGSM");
 }
 
 #[test]

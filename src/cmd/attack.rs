@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::adversarial::{AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm};
+use qlab_agents::adversarial::{
+    AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm, PgdStart,
+};
 use qlab_agents::dqn::Dqn;
 use qlab_agents::nn::q_network;
 use qlab_envs::{Env, Space};
@@ -43,6 +45,8 @@ pub struct Attack {
     pub norm: Norm,
     /// The timed attack's preference-gap threshold, in `[0, 1]`.
     pub threshold: f64,
+    /// Where PGD starts.
+    pub pgd_start: PgdStart,
 }
 
 /// One attack at one ε: a CSV row.
@@ -87,6 +91,7 @@ pub fn run(a: &Attack) -> Result<String> {
                 eps,
                 norm: a.norm,
                 threshold: a.threshold,
+                start: a.pgd_start,
                 ..AttackConfig::default()
             })
         })

@@ -71,7 +71,7 @@ impl Attack {
             pgd: Pgd {
                 iterations: config.iterations,
                 alpha: config.pgd_step_size() as f32,
-                random_start: config.random_start,
+                start: config.start,
             },
             threshold: config.threshold as f32,
             n_actions,

@@ -69,6 +69,35 @@ impl AttackMethod {
     }
 }
 
+/// Where PGD's first iterate lies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PgdStart {
+    /// The clean observation.
+    Zero,
+    /// A uniformly random point of the ball (Madry et al.).
+    #[default]
+    Random,
+    /// FGSM's perturbation. PGD keeps the iterate with the largest attacked loss, its start
+    /// included, so it never ends with a smaller loss than FGSM.
+    Fgsm,
+}
+
+impl PgdStart {
+    /// The start with this name (`zero`, `random`, `fgsm`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the unknown start and the known ones.
+    pub fn parse(name: &str) -> Result<PgdStart> {
+        match name {
+            "zero" => Ok(PgdStart::Zero),
+            "random" => Ok(PgdStart::Random),
+            "fgsm" => Ok(PgdStart::Fgsm),
+            _ => Err(Error::config("start", name, "one of zero, random, fgsm")),
+        }
+    }
+}
+
 /// An attack on observations (a TOML table).
 ///
 /// | key | default | valid | meaning |
@@ -80,7 +109,7 @@ impl AttackMethod {
 /// | `target` | `"untargeted"` | [`Target`] | away from the greedy action, or toward one |
 /// | `iterations` | `10` | `≥ 1` | PGD steps |
 /// | `step_size` | none: `2.5 · ε / iterations` | finite, `> 0` | PGD step α, in units of `scale` (Madry et al.'s 2.5ε/k by default) |
-/// | `random_start` | `true` | | PGD starts from a uniform point of the ball |
+/// | `start` | `"random"` | `zero`, `random`, `fgsm` | [`PgdStart`]: where PGD starts |
 /// | `threshold` | `0.5` | `[0, 1]` | timed: attack only where `max softmax(Q) − min softmax(Q) > threshold` |
 /// | `timed_with` | `"fgsm"` | `fgsm`, `pgd` | timed: the attack used at the chosen steps |
 ///
@@ -106,8 +135,8 @@ pub struct AttackConfig {
     pub iterations: usize,
     /// PGD step size α in units of `scale`; `None` for `2.5 · ε / iterations`. Default `None`.
     pub step_size: Option<f64>,
-    /// Whether PGD starts from a uniformly random point of the ball. Default `true`.
-    pub random_start: bool,
+    /// Where PGD starts. Default `random`.
+    pub start: PgdStart,
     /// Timed attack: the preference gap above which a step is attacked. In `[0, 1]`; default
     /// `0.5`.
     pub threshold: f64,
@@ -125,7 +154,7 @@ impl Default for AttackConfig {
             target: Target::Untargeted,
             iterations: 10,
             step_size: None,
-            random_start: true,
+            start: PgdStart::Random,
             threshold: 0.5,
             timed_with: AttackMethod::Fgsm,
         }

@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attack::Attack;
 pub use ball::{Ball, Norm, observation_std};
-pub use config::{AttackConfig, AttackMethod};
+pub use config::{AttackConfig, AttackMethod, PgdStart};
 pub use fgsm::{attacked_loss, input_gradient};
 pub use neighbour::{NeighbourAttack, NeighbourConfig, QTable, TabularQ};
 pub use timed::preference_gap;

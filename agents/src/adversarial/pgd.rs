@@ -2,7 +2,7 @@
 //! attacked loss in scaled coordinates, each step projected back onto the ball and clipped to
 //! the observation box.
 //!
-//! From `u₀` (zero, or uniform in the ball with `random_start`), each of the `k` iterations
+//! From `u₀` (zero, uniform in the ball, or FGSM's perturbation: `start`), each of the `k` iterations
 //! takes `u ← Π_ball(u + α · step(s ⊙ ∇ₓL))` with the steepest-ascent step of the norm (the
 //! sign under L∞, the normalised gradient under L2), then clips `x₀ + s ⊙ u` to the box. The
 //! result is the iterate with the largest attacked loss among the `k + 1` visited, so PGD never
@@ -11,8 +11,8 @@
 use candle_core::Device;
 use qlab_envs::EnvRng;
 
-use super::fgsm::{Forward, loss_at};
-use super::{Ball, QFunction, noise};
+use super::fgsm::{Forward, fgsm_step, loss_at};
+use super::{Ball, PgdStart, QFunction, noise};
 use crate::Result;
 
 /// PGD's settings, resolved from the config.
@@ -20,7 +20,7 @@ use crate::Result;
 pub(crate) struct Pgd {
     pub iterations: usize,
     pub alpha: f32,
-    pub random_start: bool,
+    pub start: PgdStart,
 }
 
 /// Work buffers, one observation long each, kept by the attack so that a call allocates
@@ -45,7 +45,8 @@ impl Buffers {
 impl Pgd {
     /// Runs PGD from `x0` against the loss about `label`; writes the best iterate into `out`
     /// and its perturbation (scaled) into `best_u`. `clean` is the forward pass at `x0`,
-    /// reused as the first iterate when there is no random start.
+    /// reused as the first iterate when PGD starts at zero and for FGSM's step when it starts
+    /// there.
     #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
@@ -61,12 +62,17 @@ impl Pgd {
         best_u: &mut [f32],
     ) -> Result<()> {
         let Buffers { u, g, x } = buf;
-        let mut first = Some(clean);
-        if self.random_start {
-            noise::uniform(ball, rng, u);
-            first = None;
-        } else {
-            u.fill(0.0);
+        let mut first = None;
+        match self.start {
+            PgdStart::Zero => {
+                u.fill(0.0);
+                first = Some(clean);
+            }
+            PgdStart::Random => noise::uniform(ball, rng, u),
+            PgdStart::Fgsm => {
+                clean.gradient(label, targeted, u)?;
+                fgsm_step(ball, u);
+            }
         }
         ball.apply(x0, u, x);
         let mut best = f32::NEG_INFINITY;
