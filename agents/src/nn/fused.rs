@@ -116,6 +116,56 @@ fn contiguous<'a, T: Elem>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<
 /// evaluation, attacks on one observation).
 const FEW_ROWS: usize = 4;
 
+/// An operand of [`gemm_product`]: its first element, and its column and row strides.
+type Operand<T> = (*const T, usize, usize);
+
+/// The `m × n` product `lhs · rhs` (inner dimension `k`) as a new row-major buffer. gemm
+/// overwrites its destination without reading it, so the buffer is not zeroed first.
+///
+/// # Safety
+/// Each operand's strides must address only elements of the buffer it points into.
+unsafe fn gemm_product<T: Elem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Operand<T>,
+    rhs: Operand<T>,
+) -> Vec<T> {
+    if k == 0 {
+        // An empty sum: gemm would have nothing to write.
+        return vec![T::ZERO; m * n];
+    }
+    let mut dst = Vec::with_capacity(m * n);
+    // SAFETY: dst holds m·n elements, addressed row-major; the operands are the caller's.
+    // With `read_dst = false` and k > 0 gemm writes every element of dst without reading
+    // it, so all m·n are initialised when the length is set.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.0,
+            lhs.1 as isize,
+            lhs.2 as isize,
+            rhs.0,
+            rhs.1 as isize,
+            rhs.2 as isize,
+            T::ZERO,
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism(),
+        );
+        dst.set_len(m * n);
+    }
+    dst
+}
+
 /// `y = act(x·Wᵀ + b)` for `x` `(rows, k)`, `W` `(n, k)`, `b` `(n)`.
 fn forward<T: Elem>(
     act: FusedAct,
@@ -126,37 +176,15 @@ fn forward<T: Elem>(
     k: usize,
     n: usize,
 ) -> Vec<T> {
-    let mut y = vec![T::ZERO; rows * n];
-    if rows <= FEW_ROWS {
+    let mut y = if rows <= FEW_ROWS {
+        let mut y = vec![T::ZERO; rows * n];
         few_rows::product(x, w, rows, k, n, &mut y);
+        y
     } else {
         // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ read through W's strides.
-        // SAFETY: the strides describe exactly the row-major buffers x (rows·k), w (n·k) and
-        // y (rows·n), which gemm reads and writes in bounds.
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                y.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                x.as_ptr(),
-                1,
-                k as isize,
-                w.as_ptr(),
-                k as isize,
-                1,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                parallelism(),
-            );
-        }
-    }
+        // SAFETY: the strides describe the row-major buffers x (rows·k) and w (n·k).
+        unsafe { gemm_product(rows, n, k, (x.as_ptr(), 1, k), (w.as_ptr(), k, 1)) }
+    };
     // Bias and activation in one pass over the output.
     let zeros;
     let b = match b {
@@ -240,70 +268,24 @@ fn backward<T: Elem>(
         db
     });
     let dw = needed.dw.then(|| {
-        let mut dw = vec![T::ZERO; n * k];
         if rows <= FEW_ROWS {
+            let mut dw = vec![T::ZERO; n * k];
             few_rows::weight_gradient(&gz, x, rows, k, n, &mut dw);
             return dw;
         }
         // dW (n × k) = gzᵀ (n × rows) · x (rows × k).
-        // SAFETY: strides describe the row-major buffers gz (rows·n), x (rows·k), dw (n·k).
-        unsafe {
-            gemm::gemm(
-                n,
-                k,
-                rows,
-                dw.as_mut_ptr(),
-                1,
-                k as isize,
-                false,
-                gz.as_ptr(),
-                n as isize,
-                1,
-                x.as_ptr(),
-                1,
-                k as isize,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                parallelism(),
-            );
-        }
-        dw
+        // SAFETY: the strides describe the row-major buffers gz (rows·n) and x (rows·k).
+        unsafe { gemm_product(n, k, rows, (gz.as_ptr(), n, 1), (x.as_ptr(), 1, k)) }
     });
     let dx = needed.dx.then(|| {
-        let mut dx = vec![T::ZERO; rows * k];
         if rows <= FEW_ROWS {
+            let mut dx = vec![T::ZERO; rows * k];
             few_rows::input_gradient(&gz, w, rows, k, n, &mut dx);
             return dx;
         }
         // dx (rows × k) = gz (rows × n) · W (n × k).
-        // SAFETY: strides describe the row-major buffers gz (rows·n), w (n·k), dx (rows·k).
-        unsafe {
-            gemm::gemm(
-                rows,
-                k,
-                n,
-                dx.as_mut_ptr(),
-                1,
-                k as isize,
-                false,
-                gz.as_ptr(),
-                1,
-                n as isize,
-                w.as_ptr(),
-                1,
-                k as isize,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                parallelism(),
-            );
-        }
-        dx
+        // SAFETY: the strides describe the row-major buffers gz (rows·n) and w (n·k).
+        unsafe { gemm_product(rows, k, n, (gz.as_ptr(), 1, n), (w.as_ptr(), 1, k)) }
     });
     (dx, dw, db)
 }
