@@ -343,17 +343,18 @@ mod few_rows {
         }
     }
 
-    /// The four consecutive rows of length `k` in `w4`.
-    fn split4<T>(w4: &[T], k: usize) -> [&[T]; 4] {
-        let (w0, rest) = w4.split_at(k);
-        let (w1, rest) = rest.split_at(k);
-        let (w2, w3) = rest.split_at(k);
-        [w0, w1, w2, w3]
+    /// The `R` consecutive rows of length `k` in `w`.
+    fn split<T, const R: usize>(w: &[T], k: usize) -> [&[T]; R] {
+        std::array::from_fn(|r| &w[r * k..(r + 1) * k])
     }
 
-    /// The kernels a product runs on: four rows at a time, and one.
+    /// Weight rows a dot-product kernel takes at once: eight running sums in flight hide
+    /// the FMA's latency.
+    const DOT_ROWS: usize = 8;
+
+    /// The kernels a product runs on: [`DOT_ROWS`] or four rows at a time, and one.
     pub(super) struct Kernels<T> {
-        pub dots4: fn(&[T], [&[T]; 4]) -> [T; 4],
+        pub dots8: fn(&[T], [&[T]; DOT_ROWS]) -> [T; DOT_ROWS],
         pub dot: fn(&[T], &[T]) -> T,
         pub axpy4: fn([T; 4], [&[T]; 4], &mut [T]),
         pub axpy: fn(T, &[T], &mut [T]),
@@ -371,7 +372,7 @@ mod few_rows {
     /// The portable kernels.
     pub(super) fn portable<T: Elem>() -> Kernels<T> {
         Kernels {
-            dots4: dots::<T, 4>,
+            dots8: dots::<T, DOT_ROWS>,
             dot: |x, w| dots(x, [w])[0],
             axpy4: axpys::<T, 4>,
             axpy: |c, w, out| axpys([c], [w], out),
@@ -379,22 +380,22 @@ mod few_rows {
     }
 
     /// `y (rows × n) = x · Wᵀ`: output `j` of a row is its dot product with `W`'s row `j`;
-    /// four weight rows at a time share each load of the input.
+    /// [`DOT_ROWS`] weight rows at a time share each load of the input.
     pub(super) fn product<T: Elem>(x: &[T], w: &[T], rows: usize, k: usize, n: usize, y: &mut [T]) {
         if k == 0 || n == 0 {
             return;
         }
         let kern = kernels::<T>();
         for (xr, yr) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)).take(rows) {
-            let mut w4 = w.chunks_exact(4 * k);
-            let mut y4 = yr.chunks_exact_mut(4);
-            for (wq, yq) in (&mut w4).zip(&mut y4) {
-                yq.copy_from_slice(&(kern.dots4)(xr, split4(wq, k)));
+            let mut wq = w.chunks_exact(DOT_ROWS * k);
+            let mut yq = yr.chunks_exact_mut(DOT_ROWS);
+            for (ws, ys) in (&mut wq).zip(&mut yq) {
+                ys.copy_from_slice(&(kern.dots8)(xr, split(ws, k)));
             }
-            for (yj, wj) in y4
+            for (yj, wj) in yq
                 .into_remainder()
                 .iter_mut()
-                .zip(w4.remainder().chunks_exact(k))
+                .zip(wq.remainder().chunks_exact(k))
             {
                 *yj = (kern.dot)(xr, wj);
             }
@@ -419,7 +420,7 @@ mod few_rows {
             let mut w4 = w.chunks_exact(4 * k);
             let mut g4 = gr.chunks_exact(4);
             for (wq, gq) in (&mut w4).zip(&mut g4) {
-                (kern.axpy4)([gq[0], gq[1], gq[2], gq[3]], split4(wq, k), dxr);
+                (kern.axpy4)([gq[0], gq[1], gq[2], gq[3]], split(wq, k), dxr);
             }
             for (&c, wj) in g4.remainder().iter().zip(w4.remainder().chunks_exact(k)) {
                 (kern.axpy)(c, wj, dxr);
@@ -453,14 +454,14 @@ mod few_rows {
     pub(super) mod avx {
         use std::arch::x86_64::*;
 
-        use super::{Kernels, LANES};
+        use super::{DOT_ROWS, Kernels, LANES};
 
         /// The kernels, when the CPU has AVX2 and FMA.
         pub fn kernels() -> Option<Kernels<f32>> {
             let ok = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
             ok.then_some(Kernels {
                 // SAFETY (all four): the CPU has AVX2 and FMA, checked just above.
-                dots4: |x, w| unsafe { dots::<4>(x, w) },
+                dots8: |x, w| unsafe { dots::<DOT_ROWS>(x, w) },
                 dot: |x, w| unsafe { dots::<1>(x, [w]) }[0],
                 axpy4: |c, w, out| unsafe { axpys::<4>(c, w, out) },
                 axpy: |c, w, out| unsafe { axpys::<1>([c], [w], out) },
@@ -716,10 +717,14 @@ mod tests {
         // Lengths with and without a tail after the eight-lane chunks.
         for k in [1, 8, 37, 256] {
             let x = data(k, &mut rng);
-            let w = data(4 * k, &mut rng);
-            let rows = [&w[..k], &w[k..2 * k], &w[2 * k..3 * k], &w[3 * k..]];
+            let w = data(8 * k, &mut rng);
+            let rows8: [&[f32]; 8] = std::array::from_fn(|r| &w[r * k..(r + 1) * k]);
+            let rows = [rows8[0], rows8[1], rows8[2], rows8[3]];
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&(fast.dots4)(&x, rows)), bits(&(slow.dots4)(&x, rows)));
+            assert_eq!(
+                bits(&(fast.dots8)(&x, rows8)),
+                bits(&(slow.dots8)(&x, rows8))
+            );
             assert_eq!(
                 (fast.dot)(&x, rows[1]).to_bits(),
                 (slow.dot)(&x, rows[1]).to_bits()
