@@ -10,6 +10,13 @@
 //!
 //! Every column but `steps_per_second` (wall-clock) depends on the config and the seed alone:
 //! the same config and seed give bit-identical files on the CPU.
+//!
+//! An attention torso (`torso = { type = "attention", k = … }`) reads the last `k`
+//! observations: the runner wraps the env (training, evaluation, `qlab eval`) in
+//! [`ObservationHistory`](qlab_envs::wrappers::ObservationHistory) with that `k`, so the
+//! agent and its replay buffer see the stack `[k, …]` as the observation. A recurrent torso
+//! (`lstm`, `gru`) carries its hidden state through each episode, in training and in every
+//! greedy evaluation.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -49,8 +56,15 @@ pub struct DeepExperiment {
 }
 
 fn make(config: &Config) -> Result<VecEnv> {
+    let history = match &config.agent {
+        AgentSpec::Dqn(d) => d.network.torso.history(),
+        _ => None,
+    };
     match qlab_envs::make(&config.env.id, &config.env.params)? {
-        AnyEnv::Vector(e) => Ok(e),
+        AnyEnv::Vector(e) => match history {
+            Some(k) => Ok(Box::new(qlab_envs::wrappers::ObservationHistory::new(e, k)?)),
+            None => Ok(e),
+        },
         AnyEnv::Discrete(e) => bail!(config.error(
             "env",
             Some("id"),
@@ -278,9 +292,15 @@ fn evaluate_seed(
     episodes: u64,
     max_steps: u64,
 ) -> Result<Evaluation> {
+    let mut memory = agent.memory();
     evaluate_policy(
         env,
-        |obs| Ok(agent.greedy(obs)?),
+        |obs, first| {
+            if first {
+                memory.reset();
+            }
+            Ok(agent.greedy_with(obs, &mut memory)?)
+        },
         derive(seed, Stream::EvalEnv),
         episodes,
         max_steps,
@@ -295,13 +315,14 @@ pub fn eval_seed(seed: u64) -> u64 {
 
 /// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
 /// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
-/// (population) standard deviation of the returns.
+/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
+/// is an episode's first (a recurrent policy resets its memory there).
 ///
 /// # Errors
 /// A failing env step or policy.
 pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
     env: &mut E,
-    mut policy: impl FnMut(&[f32]) -> Result<usize>,
+    mut policy: impl FnMut(&[f32], bool) -> Result<usize>,
     first_seed: u64,
     episodes: u64,
     max_steps: u64,
@@ -311,8 +332,8 @@ pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
     for e in 0..episodes {
         let mut obs = env.reset(first.take()).obs;
         let mut ret = 0.0;
-        for _ in 0..max_steps {
-            let step = env.step(policy(&obs)?)?;
+        for t in 0..max_steps {
+            let step = env.step(policy(&obs, t == 0)?)?;
             ret += step.reward;
             if step.done() {
                 break;
