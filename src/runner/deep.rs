@@ -62,7 +62,9 @@ fn make(config: &Config) -> Result<VecEnv> {
     };
     match qlab_envs::make(&config.env.id, &config.env.params)? {
         AnyEnv::Vector(e) => match history {
-            Some(k) => Ok(Box::new(qlab_envs::wrappers::ObservationHistory::new(e, k)?)),
+            Some(k) => Ok(Box::new(qlab_envs::wrappers::ObservationHistory::new(
+                e, k,
+            )?)),
             None => Ok(e),
         },
         AnyEnv::Discrete(e) => bail!(config.error(

@@ -283,7 +283,11 @@ impl ReplayBuffer {
 
     /// The slot of the oldest transition held (0 until the ring is full).
     pub fn oldest(&self) -> usize {
-        if self.len < self.capacity { 0 } else { self.pos }
+        if self.len < self.capacity {
+            0
+        } else {
+            self.pos
+        }
     }
 
     /// The slot of the newest transition held.

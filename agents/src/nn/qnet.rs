@@ -69,7 +69,8 @@ pub enum TorsoConfig {
         #[serde(default = "default_fc")]
         fc: Vec<usize>,
     },
-    /// An LSTM over flat observations, one step per env step (Hausknecht & Stone, 2015).
+    /// An LSTM over flat observations, one step per env step (Hausknecht & Stone, 2015),
+    /// after optional fully connected layers applied to each observation.
     Lstm {
         /// Hidden units (default 64).
         #[serde(default = "default_recurrent_hidden")]
@@ -77,8 +78,12 @@ pub enum TorsoConfig {
         /// Stacked layers (default 1).
         #[serde(default = "default_one")]
         layers: usize,
+        /// Widths of ReLU layers applied to each observation before the LSTM (default `[]`).
+        #[serde(default)]
+        fc: Vec<usize>,
     },
-    /// A GRU over flat observations, one step per env step.
+    /// A GRU over flat observations, one step per env step, after optional fully connected
+    /// layers.
     Gru {
         /// Hidden units (default 64).
         #[serde(default = "default_recurrent_hidden")]
@@ -86,6 +91,9 @@ pub enum TorsoConfig {
         /// Stacked layers (default 1).
         #[serde(default = "default_one")]
         layers: usize,
+        /// Widths of ReLU layers applied to each observation before the GRU (default `[]`).
+        #[serde(default)]
+        fc: Vec<usize>,
     },
     /// A small causal transformer over the last `k` observations, read at the last one.
     Attention {
@@ -216,7 +224,7 @@ pub struct QNetworkConfig {
 enum Torso {
     Mlp(Option<Mlp>),
     Cnn(Cnn, Option<Mlp>),
-    Recurrent(Recurrent),
+    Recurrent(Option<Mlp>, Recurrent),
     Attention(AttentionTorso),
 }
 
@@ -232,7 +240,11 @@ struct AttentionTorso {
 impl AttentionTorso {
     /// `(N, k, …)` → the last position's features `(N, dim)`.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let xs = if xs.rank() > 3 { xs.flatten_from(2)? } else { xs.clone() };
+        let xs = if xs.rank() > 3 {
+            xs.flatten_from(2)?
+        } else {
+            xs.clone()
+        };
         let (_, k, _) = xs.dims3()?;
         let mut h = self.positions.forward(&self.embed.forward(&xs)?)?;
         for b in &self.blocks {
@@ -251,7 +263,7 @@ enum Head {
 /// A Q-network: observations `(N, …obs_shape)` → action values `(N, A)`.
 ///
 /// Parameter names: `torso.…` (an [`Mlp`] for MLP torsos; `torso.cnn.…` and `torso.fc.…` for
-/// CNN torsos; PyTorch's `nn.LSTM` / `nn.GRU` names for recurrent torsos; `torso.embed.…`,
+/// CNN torsos; `torso.fc.…` and PyTorch's `nn.LSTM` / `nn.GRU` names for recurrent torsos; `torso.embed.…`,
 /// `torso.positions.…`, `torso.block{i}.…` and `torso.norm.…` for the attention torso) and
 /// `head.…` (a [`QHead`] or a [`DuelingHead`]).
 #[derive(Debug)]
@@ -333,7 +345,7 @@ pub fn q_network(
                 }
             }
         }
-        TorsoConfig::Lstm { hidden, layers } | TorsoConfig::Gru { hidden, layers } => {
+        TorsoConfig::Lstm { hidden, layers, fc } | TorsoConfig::Gru { hidden, layers, fc } => {
             let [d] = obs_shape else {
                 return Err(crate::Error::config(
                     "obs_shape",
@@ -347,9 +359,20 @@ pub fn q_network(
                 layers: *layers,
                 ..RecurrentConfig::default()
             };
-            let rnn = recurrent(*d, &cfg, tvb)?;
+            let (pre, input) = match fc.split_last() {
+                None => (None, *d),
+                Some((&last, inner)) => {
+                    let cfg = MlpConfig {
+                        hidden: inner.to_vec(),
+                        output_activation: Activation::Relu,
+                        ..MlpConfig::default()
+                    };
+                    (Some(mlp(*d, last, &cfg, tvb.pp("fc"))?), last)
+                }
+            };
+            let rnn = recurrent(input, &cfg, tvb)?;
             let features = rnn.output_dim();
-            (Torso::Recurrent(rnn), features)
+            (Torso::Recurrent(pre, rnn), features)
         }
         TorsoConfig::Attention {
             k,
@@ -443,7 +466,7 @@ impl QNetwork {
     /// Whether the torso is recurrent: its Q-values depend on the episode so far, carried in
     /// a [`RecurrentState`] through [`forward_seq`](Self::forward_seq).
     pub fn is_recurrent(&self) -> bool {
-        matches!(self.torso, Torso::Recurrent(_))
+        matches!(self.torso, Torso::Recurrent(..))
     }
 
     /// Q-values along sequences of observations `(N, T, …obs_shape)` → `(N, T, A)`.
@@ -463,8 +486,12 @@ impl QNetwork {
         }
         let (n, t) = (dims[0], dims[1]);
         let (features, state) = match &self.torso {
-            Torso::Recurrent(r) => {
-                let (out, s) = r.forward_episodes(xs, state, starts)?;
+            Torso::Recurrent(pre, r) => {
+                let xs = match pre {
+                    Some(m) => m.forward(&xs.flatten(0, 1)?)?.reshape((n, t, ()))?,
+                    None => xs.clone(),
+                };
+                let (out, s) = r.forward_episodes(&xs, state, starts)?;
                 (out.reshape((n * t, r.output_dim()))?, Some(s))
             }
             _ => {
@@ -495,7 +522,11 @@ impl TrainMode for QNetwork {
                     m.set_training(training);
                 }
             }
-            Torso::Recurrent(_) => {}
+            Torso::Recurrent(pre, _) => {
+                if let Some(m) = pre {
+                    m.set_training(training);
+                }
+            }
             Torso::Attention(a) => a.blocks.iter().for_each(|b| b.set_training(training)),
         }
     }
@@ -505,7 +536,7 @@ impl TrainMode for QNetwork {
             Torso::Mlp(Some(m)) => m.is_training(),
             Torso::Mlp(None) => true,
             Torso::Cnn(c, _) => c.is_training(),
-            Torso::Recurrent(_) => true,
+            Torso::Recurrent(pre, _) => pre.as_ref().is_none_or(TrainMode::is_training),
             Torso::Attention(a) => a.blocks.iter().all(TrainMode::is_training),
         }
     }
@@ -524,7 +555,13 @@ impl Module for QNetwork {
                 }
             }
             // One step from the zero state: the first step of an episode.
-            Torso::Recurrent(r) => r.forward(&xs.unsqueeze(1)?)?.squeeze(1)?,
+            Torso::Recurrent(pre, r) => {
+                let xs = match pre {
+                    Some(m) => m.forward(xs)?,
+                    None => xs.clone(),
+                };
+                r.forward(&xs.unsqueeze(1)?)?.squeeze(1)?
+            }
             Torso::Attention(a) => a.forward(xs)?,
         };
         self.head_forward(&features)

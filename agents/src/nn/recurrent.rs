@@ -373,7 +373,9 @@ impl Recurrent {
     ) -> Result<(Tensor, RecurrentState)> {
         let (n, t, _) = xs.dims3()?;
         if starts.is_some() && self.config.bidirectional {
-            candle_core::bail!("episode starts need a forward-only network, not a bidirectional one")
+            candle_core::bail!(
+                "episode starts need a forward-only network, not a bidirectional one"
+            )
         }
         // The factor each step's incoming state is multiplied by: 0 at a start, else 1.
         let keep = match starts {
