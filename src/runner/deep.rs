@@ -102,6 +102,7 @@ impl DeepExperiment {
                 "dqn trains for a number of env steps: use `steps` instead of `episodes`"
             ));
         };
+        agent.validate().map_err(|e| agent_error(&config.doc, &e))?;
         let env = make(&config).map_err(|e| match e.downcast::<qlab_envs::Error>() {
             Ok(inner) => config.error("env", None, inner).into(),
             Err(e) => e,
@@ -749,4 +750,42 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy is told each episode's first step (where a recurrent policy resets its
+    /// memory), and only those: one per episode, each right after a reset.
+    #[test]
+    fn evaluation_marks_each_episode_start() {
+        let AnyEnv::Vector(mut env) =
+            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
+        else {
+            panic!("CartPoleNoVelocity-v1 observes a vector");
+        };
+        let (mut firsts, mut steps) = (Vec::new(), 0u64);
+        let e = evaluate_policy(
+            &mut env,
+            |_, first| {
+                if first {
+                    firsts.push(steps);
+                }
+                steps += 1;
+                Ok(0)
+            },
+            7,
+            5,
+            500,
+        )
+        .unwrap();
+        assert_eq!(firsts.len(), 5);
+        assert_eq!(firsts[0], 0);
+        // Always pushing left ends each episode after a few steps; the starts are where the
+        // episodes' lengths put them.
+        let mean_len = steps as f64 / 5.0;
+        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
+        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
+    }
 }

@@ -194,6 +194,14 @@ impl DqnConfig {
         let l = self.sequence_length;
         check("sequence_length", l, (1..=1000).contains(&l), "1 to 1000")?;
         check("burn_in", self.burn_in, self.burn_in <= 1000, "0 to 1000")?;
+        if let Some(k) = self.network.torso.history() {
+            check(
+                "network",
+                format!("k = {k}"),
+                k >= 1,
+                "an attention torso over k ≥ 1 observations",
+            )?;
+        }
         if self.network.torso.cell().is_some() {
             check("n_step", n, n == 1, "1 with a recurrent torso")?;
             let p = self.prioritized;

@@ -165,21 +165,24 @@ impl RecurrentCell {
                     candle_core::bail!("an LSTM step needs a cell state `c`, got none")
                 };
                 let gates = (gx + gh)?;
-                let i = sigmoid(&gates.narrow(D::Minus1, 0, hdim)?)?;
-                let f = sigmoid(&gates.narrow(D::Minus1, hdim, hdim)?)?;
+                // One sigmoid over all four blocks (the cell block's is unused): a quarter of
+                // the ops of three, the same values.
+                let s = sigmoid(&gates)?;
+                let i = s.narrow(D::Minus1, 0, hdim)?;
+                let f = s.narrow(D::Minus1, hdim, hdim)?;
                 let g = gates.narrow(D::Minus1, 2 * hdim, hdim)?.tanh()?;
-                let o = sigmoid(&gates.narrow(D::Minus1, 3 * hdim, hdim)?)?;
+                let o = s.narrow(D::Minus1, 3 * hdim, hdim)?;
                 let c = ((f * c)? + (i * g)?)?;
                 let h = (o * c.tanh()?)?;
                 Ok(CellState { h, c: Some(c) })
             }
             CellKind::Gru => {
                 // The reset gate multiplies W_hn h + b_hn, as PyTorch does (not h itself).
-                let r =
-                    sigmoid(&(gx.narrow(D::Minus1, 0, hdim)? + gh.narrow(D::Minus1, 0, hdim)?)?)?;
-                let z = sigmoid(
-                    &(gx.narrow(D::Minus1, hdim, hdim)? + gh.narrow(D::Minus1, hdim, hdim)?)?,
+                let rz = sigmoid(
+                    &(gx.narrow(D::Minus1, 0, 2 * hdim)? + gh.narrow(D::Minus1, 0, 2 * hdim)?)?,
                 )?;
+                let r = rz.narrow(D::Minus1, 0, hdim)?;
+                let z = rz.narrow(D::Minus1, hdim, hdim)?;
                 let n = (gx.narrow(D::Minus1, 2 * hdim, hdim)?
                     + (r * gh.narrow(D::Minus1, 2 * hdim, hdim)?)?)?
                 .tanh()?;
