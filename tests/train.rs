@@ -476,6 +476,10 @@ fn dqn_config_errors_name_the_key() {
             "double = 3\n",
             "dqn.toml:6: [agent] `double` must be a boolean, got integer `3`",
         ),
+        (
+            "sequence_length = 0\n",
+            "dqn.toml:6: [agent] invalid value 0 for `sequence_length`: expected 1 to 1000",
+        ),
     ];
     for (line, want) in cases {
         let text = TINY_DQN.replace(
@@ -486,6 +490,16 @@ fn dqn_config_errors_name_the_key() {
         let err = qlab(&["train", &config, "-q"]).usage_error();
         assert!(err.contains(want), "{err}");
     }
+    // TINY_DQN has `n_step = 2` (line 12), which a recurrent torso does not take.
+    let text = TINY_DQN.replace("type = \"mlp\", hidden = [16]", "type = \"gru\"");
+    let config = tmp.file("dqn.toml", &text);
+    let err = qlab(&["train", &config, "-q"]).usage_error();
+    assert!(
+        err.contains(
+            "dqn.toml:12: [agent] invalid value 2 for `n_step`: expected 1 with a recurrent torso"
+        ),
+        "{err}"
+    );
     let text = TINY_DQN.replace("steps = 400", "episodes = 4");
     let config = tmp.file("dqn.toml", &text);
     let err = qlab(&["train", &config, "-q"]).usage_error();
