@@ -517,8 +517,8 @@ mod memory_q_networks {
         let starts =
             Tensor::new(&[[0f64, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]], &Device::Cpu).unwrap();
         for text in [
-            r#"torso = { type = "lstm", hidden = 4, fc = [5] }"#,
-            r#"torso = { type = "gru", hidden = 3, layers = 2 }
+            r#"torso = { type = "lstm", hidden = 3, fc = [3] }"#,
+            r#"torso = { type = "gru", hidden = 3 }
                head = { type = "dueling" }"#,
         ] {
             let cfg: QNetworkConfig = toml::from_str(text).unwrap();
@@ -530,7 +530,7 @@ mod memory_q_networks {
             });
         }
         let cfg: QNetworkConfig = toml::from_str(
-            r#"torso = { type = "attention", k = 3, dim = 4, heads = 2, layers = 2 }"#,
+            r#"torso = { type = "attention", k = 3, dim = 4, heads = 2, ff_dim = 4 }"#,
         )
         .unwrap();
         let store = store64(9);

@@ -232,7 +232,7 @@ mod tests {
         ] {
             let mut a = Dqn::new(&[2], 2, &c, 400, 3).unwrap();
             let mut b = Dqn::new(&[2], 2, &c, 400, 3).unwrap();
-            let (la, lb) = (play(&mut a, 30, 1), play(&mut b, 30, 1));
+            let (la, lb) = (play(&mut a, 20, 1), play(&mut b, 20, 1));
             assert!(la.len() > 20 && la.iter().all(|x| x.is_finite()), "{la:?}");
             assert_eq!(bits(&la), bits(&lb));
             assert_eq!(
@@ -240,7 +240,7 @@ mod tests {
                 b.params().to_bytes().unwrap()
             );
             let mut other = Dqn::new(&[2], 2, &c, 400, 4).unwrap();
-            assert_ne!(bits(&play(&mut other, 30, 1)), bits(&la));
+            assert_ne!(bits(&play(&mut other, 20, 1)), bits(&la));
         }
     }
 
@@ -294,8 +294,8 @@ mod tests {
             c.learning_rate = 2e-2;
             c.exploration_fraction = 0.5;
         });
-        let mut a = Dqn::new(&[2], 2, &c, 1_200, 0).unwrap();
-        play(&mut a, 300, 7);
+        let mut a = Dqn::new(&[2], 2, &c, 800, 0).unwrap();
+        play(&mut a, 200, 7);
         for cue in [-1.0f32, 1.0] {
             let mut m = a.memory();
             let mut action = 0;
