@@ -22,7 +22,7 @@ use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
 /// # or, for image observations (C, H, W), the Nature-DQN torso and its 512-unit layer:
 /// torso = { type = "cnn", fc = [512] }
 /// # or a recurrent torso that carries its state through the episode (DRQN):
-/// torso = { type = "lstm", hidden = 64 }
+/// torso = { type = "lstm", hidden = 64, fc = [64] }
 /// # or a causal transformer over the last 8 observations:
 /// torso = { type = "attention", k = 8, dim = 64, heads = 4, layers = 1 }
 /// ```
@@ -35,8 +35,8 @@ use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
 /// observation of an env wrapped in `ObservationHistory` (the runner wraps the env so when the
 /// torso is `attention`): each observation is embedded linearly to `dim`, a learned position
 /// vector is added, `layers` pre-norm causal [`TransformerBlock`]s and a final layer norm
-/// follow, and the head reads the last position (Vaswani et al., 2017; Parisotto et al., 2020
-/// for transformers as Q-network torsos).
+/// follow, and the head reads the last position (Vaswani et al., 2017; on transformers as
+/// reinforcement-learning torsos, Parisotto et al., 2020).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum TorsoConfig {
