@@ -307,6 +307,91 @@ fn dqn_runs_are_bit_identical_and_reload() {
     }
 }
 
+/// A DRQN (LSTM) and an attention DQN small enough to train in a fraction of a second on
+/// CartPoleNoVelocity-v1.
+const TINY_MEMORY_DQN: &str = "\
+[env]
+id = \"CartPoleNoVelocity-v1\"
+
+[agent]
+algorithm = \"dqn\"
+learning_starts = 100
+train_freq = 50
+gradient_steps = 4
+batch_size = 8
+buffer_size = 500
+target_update_interval = 20
+sequence_length = 4
+burn_in = 2
+network = { torso = TORSO }
+
+[train]
+steps = 400
+seeds = [0, 1]
+eval_every = 200
+eval_episodes = 2
+checkpoint_every = 150
+";
+
+/// The recurrent and attention runs are byte-identical for the same config and seed, continue
+/// from a checkpoint with `--resume` to the same files, and `qlab eval` reloads them and
+/// repeats the final evaluation (the recurrent one carrying its state through each episode).
+#[test]
+fn recurrent_and_attention_runs_are_bit_identical_resume_and_reload() {
+    let tmp = TempDir::new();
+    for (name, torso) in [
+        ("lstm", "{ type = \"lstm\", hidden = 8 }"),
+        (
+            "attention",
+            "{ type = \"attention\", k = 3, dim = 8, heads = 2 }",
+        ),
+    ] {
+        let config = tmp.file(
+            &format!("{name}.toml"),
+            &TINY_MEMORY_DQN.replace("TORSO", torso),
+        );
+        let out = |run: &str| tmp.path(&format!("{name}-{run}"));
+        for run in ["a", "b"] {
+            qlab(&["train", &config, "--out", out(run).to_str().unwrap(), "-q"]).ok();
+        }
+        let files = |run: &Path, seed: u64| -> Vec<String> {
+            let dir = run.join(format!("seed_{seed}"));
+            let mut v: Vec<String> = ["metrics.csv", "eval.csv", "agent.json"]
+                .iter()
+                .map(|f| read(dir.join(f)))
+                .collect();
+            let train: Vec<String> = read(dir.join("train.csv"))
+                .lines()
+                .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+                .collect();
+            assert!(train.len() > 2, "{name}: {train:?}");
+            v.push(train.join("\n"));
+            v.push(format!("{:?}", read_bytes(dir.join("q.safetensors"))));
+            v
+        };
+        let (a, b) = (out("a"), out("b"));
+        assert_eq!(files(&a, 0), files(&b, 0), "{name}");
+        assert_ne!(files(&a, 0)[0], files(&a, 1)[0], "{name}");
+        // Seed 0 of `b` forgets that it finished: `--resume` continues it from its last
+        // checkpoint (mid-run) to the same records.
+        let seed_dir = b.join("seed_0");
+        assert!(seed_dir.join("checkpoint.json").is_file(), "{name}");
+        fs::remove_file(seed_dir.join("seed_summary.json")).unwrap();
+        fs::remove_file(seed_dir.join("agent.json")).unwrap();
+        qlab(&["train", "--resume", b.to_str().unwrap(), "-q"]).ok();
+        assert_eq!(files(&a, 0), files(&b, 0), "{name}: resumed");
+        let summary = json(a.join("summary.json"));
+        let evaluated = qlab(&["eval".to_string(), a.display().to_string()]).ok();
+        for (seed, row) in evaluated.lines().skip(1).enumerate() {
+            let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+            let want = summary["per_seed"][seed]["final_eval_mean_return"]
+                .as_f64()
+                .unwrap();
+            assert_eq!(mean.to_bits(), want.to_bits(), "{name} seed {seed}");
+        }
+    }
+}
+
 /// A DQN run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
 /// with records and weights byte-identical to a run that was never interrupted.
 #[test]
@@ -391,6 +476,10 @@ fn dqn_config_errors_name_the_key() {
             "double = 3\n",
             "dqn.toml:6: [agent] `double` must be a boolean, got integer `3`",
         ),
+        (
+            "sequence_length = 0\n",
+            "dqn.toml:6: [agent] invalid value 0 for `sequence_length`: expected 1 to 1000",
+        ),
     ];
     for (line, want) in cases {
         let text = TINY_DQN.replace(
@@ -401,6 +490,16 @@ fn dqn_config_errors_name_the_key() {
         let err = qlab(&["train", &config, "-q"]).usage_error();
         assert!(err.contains(want), "{err}");
     }
+    // TINY_DQN has `n_step = 2` (line 12), which a recurrent torso does not take.
+    let text = TINY_DQN.replace("type = \"mlp\", hidden = [16]", "type = \"gru\"");
+    let config = tmp.file("dqn.toml", &text);
+    let err = qlab(&["train", &config, "-q"]).usage_error();
+    assert!(
+        err.contains(
+            "dqn.toml:12: [agent] invalid value 2 for `n_step`: expected 1 with a recurrent torso"
+        ),
+        "{err}"
+    );
     let text = TINY_DQN.replace("steps = 400", "episodes = 4");
     let config = tmp.file("dqn.toml", &text);
     let err = qlab(&["train", &config, "-q"]).usage_error();

@@ -512,6 +512,93 @@ mod gradcheck {
     }
 }
 
+mod memory_q_networks {
+    use super::*;
+
+    /// The recurrent Q-network through `forward_seq` with an episode start inside the
+    /// sequence, and the attention Q-network over a stack of observations.
+    #[test]
+    fn gradients_of_recurrent_and_attention_q_networks() {
+        let starts =
+            Tensor::new(&[[0f64, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]], &Device::Cpu).unwrap();
+        for text in [
+            r#"torso = { type = "lstm", hidden = 3, fc = [3] }"#,
+            r#"torso = { type = "gru", hidden = 3 }
+               head = { type = "dueling" }"#,
+        ] {
+            let cfg: QNetworkConfig = toml::from_str(text).unwrap();
+            let store = store64(7);
+            let net = q_network(&[3], 2, &cfg, store.var_builder()).unwrap();
+            let x = input_var(&[2, 4, 3], 8);
+            check(text, &store, &[("x", &x)], || {
+                Ok(net.forward_seq(x.as_tensor(), None, Some(&starts))?.0)
+            });
+        }
+        let cfg: QNetworkConfig = toml::from_str(
+            r#"torso = { type = "attention", k = 3, dim = 4, heads = 2, ff_dim = 4 }"#,
+        )
+        .unwrap();
+        let store = store64(9);
+        let net = q_network(&[3, 2], 2, &cfg, store.var_builder()).unwrap();
+        let x = input_var(&[2, 3, 2], 10);
+        check("attention q network", &store, &[("x", &x)], || {
+            net.forward(x.as_tensor())
+        });
+    }
+
+    /// An episode start zeroes the state: the outputs from there on are a fresh run's over
+    /// the rest of the sequence; a row without a start is not; `forward` is a sequence's
+    /// first step.
+    #[test]
+    fn an_episode_start_inside_a_sequence_restarts_the_state() {
+        let cfg: QNetworkConfig =
+            toml::from_str(r#"torso = { type = "lstm", hidden = 5, fc = [4] }"#).unwrap();
+        let (net, _store) = QNetwork::new(&[3], 2, &cfg, 1).unwrap();
+        assert!(net.is_recurrent());
+        let x = uniform(&[2, 5, 3], 2, DType::F32);
+        let starts = Tensor::new(&[[0f32, 0.0, 1.0, 0.0, 0.0], [0.0; 5]], &Device::Cpu).unwrap();
+        let (q, state) = net.forward_seq(&x, None, Some(&starts)).unwrap();
+        assert!(state.is_some());
+        let (fresh, _) = net
+            .forward_seq(&x.narrow(1, 2, 3).unwrap(), None, None)
+            .unwrap();
+        let v = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(
+            v(&q.get(0).unwrap().narrow(0, 2, 3).unwrap()),
+            v(&fresh.get(0).unwrap())
+        );
+        assert_ne!(
+            v(&q.get(1).unwrap().narrow(0, 2, 3).unwrap()),
+            v(&fresh.get(1).unwrap())
+        );
+        let first = net
+            .forward(&x.narrow(1, 0, 1).unwrap().squeeze(1).unwrap())
+            .unwrap();
+        assert_eq!(v(&first), v(&q.narrow(1, 0, 1).unwrap()));
+        // A memoryless network has no state.
+        let (mlp, _s) = QNetwork::new(&[3], 2, &QNetworkConfig::default(), 1).unwrap();
+        let (q, state) = mlp.forward_seq(&x, None, None).unwrap();
+        assert!(state.is_none() && !mlp.is_recurrent());
+        assert_eq!(q.dims(), &[2, 5, 2]);
+    }
+
+    /// An attention torso reads `[k, …]`; a flat observation or another `k` is an error
+    /// that names the shape.
+    #[test]
+    fn an_attention_torso_needs_the_stack_of_k_observations() {
+        let cfg: QNetworkConfig =
+            toml::from_str(r#"torso = { type = "attention", k = 4, dim = 8, heads = 2 }"#).unwrap();
+        assert!(QNetwork::new(&[4, 2], 2, &cfg, 0).is_ok());
+        for bad in [&[8][..], &[3, 2]] {
+            let err = QNetwork::new(bad, 2, &cfg, 0).unwrap_err().to_string();
+            assert!(
+                err.contains("k = 4") && err.contains(&format!("{bad:?}")),
+                "{err}"
+            );
+        }
+    }
+}
+
 mod optim {
     use super::*;
 

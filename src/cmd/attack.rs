@@ -101,6 +101,12 @@ pub fn run(a: &Attack) -> Result<String> {
     }
 
     let exp = load_experiment(&a.run_dir)?;
+    if exp.agent.network.torso.cell().is_some() {
+        bail!(
+            "{}: qlab attack evaluates Q-networks without memory; this run's torso is recurrent",
+            a.run_dir.display()
+        );
+    }
     let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed)?;
     // The attacked network shares the agent's weights, as constants: the attacks
     // differentiate with respect to the observation only.
@@ -128,7 +134,7 @@ pub fn run(a: &Attack) -> Result<String> {
         let mut env = Attacked::new(env, AgainstQ::new(attack, &net));
         let v = deep::evaluate_policy(
             &mut env,
-            |obs| Ok(agent.greedy(obs)?),
+            |obs, _| Ok(agent.greedy(obs)?),
             first,
             episodes,
             exp.config.train.eval_max_steps,

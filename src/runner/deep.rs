@@ -10,6 +10,13 @@
 //!
 //! Every column but `steps_per_second` (wall-clock) depends on the config and the seed alone:
 //! the same config and seed give bit-identical files on the CPU.
+//!
+//! An attention torso (`torso = { type = "attention", k = … }`) reads the last `k`
+//! observations: the runner wraps the env (training, evaluation, `qlab eval`) in
+//! [`ObservationHistory`](qlab_envs::wrappers::ObservationHistory) with that `k`, so the
+//! agent and its replay buffer see the stack `[k, …]` as the observation. A recurrent torso
+//! (`lstm`, `gru`) carries its hidden state through each episode, in training and in every
+//! greedy evaluation.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -49,8 +56,17 @@ pub struct DeepExperiment {
 }
 
 fn make(config: &Config) -> Result<VecEnv> {
+    let history = match &config.agent {
+        AgentSpec::Dqn(d) => d.network.torso.history(),
+        _ => None,
+    };
     match qlab_envs::make(&config.env.id, &config.env.params)? {
-        AnyEnv::Vector(e) => Ok(e),
+        AnyEnv::Vector(e) => match history {
+            Some(k) => Ok(Box::new(qlab_envs::wrappers::ObservationHistory::new(
+                e, k,
+            )?)),
+            None => Ok(e),
+        },
         AnyEnv::Discrete(e) => bail!(config.error(
             "env",
             Some("id"),
@@ -86,6 +102,7 @@ impl DeepExperiment {
                 "dqn trains for a number of env steps: use `steps` instead of `episodes`"
             ));
         };
+        agent.validate().map_err(|e| agent_error(&config.doc, &e))?;
         let env = make(&config).map_err(|e| match e.downcast::<qlab_envs::Error>() {
             Ok(inner) => config.error("env", None, inner).into(),
             Err(e) => e,
@@ -278,9 +295,15 @@ fn evaluate_seed(
     episodes: u64,
     max_steps: u64,
 ) -> Result<Evaluation> {
+    let mut memory = agent.memory();
     evaluate_policy(
         env,
-        |obs| Ok(agent.greedy(obs)?),
+        |obs, first| {
+            if first {
+                memory.reset();
+            }
+            Ok(agent.greedy_with(obs, &mut memory)?)
+        },
         derive(seed, Stream::EvalEnv),
         episodes,
         max_steps,
@@ -295,13 +318,14 @@ pub fn eval_seed(seed: u64) -> u64 {
 
 /// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
 /// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
-/// (population) standard deviation of the returns.
+/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
+/// is an episode's first (a recurrent policy resets its memory there).
 ///
 /// # Errors
 /// A failing env step or policy.
 pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
     env: &mut E,
-    mut policy: impl FnMut(&[f32]) -> Result<usize>,
+    mut policy: impl FnMut(&[f32], bool) -> Result<usize>,
     first_seed: u64,
     episodes: u64,
     max_steps: u64,
@@ -311,8 +335,8 @@ pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
     for e in 0..episodes {
         let mut obs = env.reset(first.take()).obs;
         let mut ret = 0.0;
-        for _ in 0..max_steps {
-            let step = env.step(policy(&obs)?)?;
+        for t in 0..max_steps {
+            let step = env.step(policy(&obs, t == 0)?)?;
             ret += step.reward;
             if step.done() {
                 break;
@@ -726,4 +750,42 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy is told each episode's first step (where a recurrent policy resets its
+    /// memory), and only those: one per episode, each right after a reset.
+    #[test]
+    fn evaluation_marks_each_episode_start() {
+        let AnyEnv::Vector(mut env) =
+            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
+        else {
+            panic!("CartPoleNoVelocity-v1 observes a vector");
+        };
+        let (mut firsts, mut steps) = (Vec::new(), 0u64);
+        let e = evaluate_policy(
+            &mut env,
+            |_, first| {
+                if first {
+                    firsts.push(steps);
+                }
+                steps += 1;
+                Ok(0)
+            },
+            7,
+            5,
+            500,
+        )
+        .unwrap();
+        assert_eq!(firsts.len(), 5);
+        assert_eq!(firsts[0], 0);
+        // Always pushing left ends each episode after a few steps; the starts are where the
+        // episodes' lengths put them.
+        let mean_len = steps as f64 / 5.0;
+        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
+        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
+    }
 }

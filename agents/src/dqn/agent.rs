@@ -11,9 +11,14 @@ use super::nstep::NStep;
 use super::per::Prioritized;
 use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
+use super::sequence::SequenceBatch;
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
-use crate::nn::{TorsoConfig, huber_loss, mse_loss};
+use crate::nn::{RecurrentState, TorsoConfig, huber_loss, mse_loss};
 use crate::{Error, Result};
+
+mod drqn;
+
+pub use drqn::Memory;
 
 /// What one training (the `gradient_steps` updates after `train_freq` env steps) measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -81,6 +86,20 @@ pub struct DqnState {
 /// construction with the network weights: the same seed and transitions give bit-identical
 /// results on the CPU.
 ///
+/// **Recurrent torsos (DRQN, Hausknecht & Stone, 2015).** With an `lstm` or `gru` torso the
+/// Q-values depend on the episode so far. While acting, the agent carries the network's
+/// hidden state from step to step — [`act`](Dqn::act) feeds every observation through it,
+/// whether the action taken is greedy or random — and [`observe`](Dqn::observe) resets it when
+/// an episode ends. Greedy play outside training carries its own [`Memory`]
+/// ([`greedy_with`](Dqn::greedy_with)). Each update samples `batch_size` sequences of
+/// `sequence_length` consecutive transitions from the replay buffer ([`SequenceBatch`]): a
+/// `burn_in` prefix from the zero state warms the hidden state without gradient
+/// (Kapturowski et al., 2019), no sequence crosses the end of an episode (later positions are
+/// masked out of the loss), and the targets read the next state's value from the target
+/// network run over the same sequence, so a truncated transition bootstraps from its final
+/// observation with its episode's hidden state. The loss is the mean over the unmasked
+/// transitions.
+///
 /// ```
 /// # fn main() -> qlab_agents::Result<()> {
 /// use qlab_agents::dqn::{Dqn, DqnConfig};
@@ -114,6 +133,10 @@ pub struct Dqn {
     batch: Batch,
     device: Device,
     rng: DqnRng,
+    /// The recurrent network's state while acting.
+    acting: Memory,
+    /// The sequence minibatch, for recurrent torsos.
+    sequences: Option<SequenceBatch>,
     steps: u64,
     since_train: u64,
     updates: u64,
@@ -162,9 +185,10 @@ impl Dqn {
         let obs_dim = obs_shape.iter().product();
         let mut network = config.network.clone();
         network.device = config.device;
-        // A CNN reads the image as it is; every other torso reads the flat vector.
+        // A CNN reads the image as it is, the attention torso the stack of observations;
+        // every other torso reads the flat vector.
         let net_shape = match network.torso {
-            TorsoConfig::Cnn { .. } => obs_shape.to_vec(),
+            TorsoConfig::Cnn { .. } | TorsoConfig::Attention { .. } => obs_shape.to_vec(),
             _ => vec![obs_dim],
         };
         let (online, params) = QNetwork::new(&net_shape, n_actions, &network, seed)?;
@@ -205,6 +229,15 @@ impl Dqn {
             opt,
             device,
             rng,
+            acting: Memory::default(),
+            sequences: network.torso.cell().map(|_| {
+                SequenceBatch::new(
+                    config.batch_size,
+                    config.burn_in,
+                    config.sequence_length,
+                    obs_dim,
+                )
+            }),
             steps: 0,
             since_train: 0,
             updates: 0,
@@ -260,8 +293,9 @@ impl Dqn {
     }
 
     /// The whole learner state: tensors named `online.…`, `target.…` (the networks),
-    /// `optim.…` (Adam's moments), `replay.…` (the buffer), `pending_obs`, `priorities`, and
-    /// the numbers in a [`DqnState`]. [`restore`](Dqn::restore) on an agent built with the same
+    /// `optim.…` (Adam's moments), `replay.…` (the buffer), `pending_obs`, `priorities`,
+    /// `acting.h` and `acting.c` (a recurrent network's state mid-episode), and the numbers in
+    /// a [`DqnState`]. [`restore`](Dqn::restore) on an agent built with the same
     /// arguments continues exactly where this one stands.
     pub fn checkpoint(&self) -> Result<(HashMap<String, Tensor>, DqnState)> {
         let mut t: HashMap<String, Tensor> = HashMap::new();
@@ -283,6 +317,12 @@ impl Dqn {
             "pending_obs".into(),
             Tensor::from_vec(obs, n, &Device::Cpu)?,
         );
+        if let Some(state) = &self.acting.state {
+            t.insert("acting.h".into(), state.h.copy()?);
+            if let Some(c) = &state.c {
+                t.insert("acting.c".into(), c.copy()?);
+            }
+        }
         let max_priority = match &self.per {
             Some(p) => {
                 let (leaves, max) = p.state();
@@ -344,6 +384,16 @@ impl Dqn {
                 .to_vec1()?;
             p.restore(&leaves, state.max_priority.unwrap_or(1.0));
         }
+        self.acting.state = match t.get("acting.h") {
+            Some(h) => Some(RecurrentState {
+                h: h.to_device(&self.device)?,
+                c: match t.get("acting.c") {
+                    Some(c) => Some(c.to_device(&self.device)?),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
         self.steps = state.steps;
         self.since_train = state.since_train;
         self.updates = state.updates;
@@ -400,24 +450,31 @@ impl Dqn {
 
     /// The greedy action `argmax_a Q(obs, a)`, the first of equal values (as PyTorch's
     /// `argmax`).
+    ///
+    /// A recurrent network sees `obs` as the first step of an episode; use
+    /// [`greedy_with`](Dqn::greedy_with) to play whole episodes.
     pub fn greedy(&self, obs: &[f32]) -> Result<usize> {
-        let q = self.q_values(obs)?;
-        let mut best = 0;
-        for (a, &v) in q.iter().enumerate() {
-            if v > q[best] {
-                best = a;
-            }
-        }
-        Ok(best)
+        Ok(argmax(&self.q_values(obs)?))
     }
 
     /// The behaviour policy's action: uniformly random during the first `learning_starts`
-    /// steps, then ε-greedy.
+    /// steps, then ε-greedy. A recurrent network's state takes in `obs` either way.
     pub fn act(&mut self, obs: &[f32]) -> Result<usize> {
+        let greedy = if self.online.is_recurrent() {
+            let mut memory = std::mem::take(&mut self.acting);
+            let a = self.greedy_with(obs, &mut memory);
+            self.acting = memory;
+            Some(a?)
+        } else {
+            None
+        };
         if self.steps < self.config.learning_starts || self.rng.next_f64() < self.epsilon {
             Ok(self.rng.below(self.n_actions))
         } else {
-            self.greedy(obs)
+            match greedy {
+                Some(a) => Ok(a),
+                None => self.greedy(obs),
+            }
         }
     }
 
@@ -436,6 +493,9 @@ impl Dqn {
         terminated: bool,
         truncated: bool,
     ) -> Result<Option<TrainStats>> {
+        if terminated || truncated {
+            self.acting.reset();
+        }
         let per = &mut self.per;
         self.nstep.push(
             obs,
@@ -490,6 +550,9 @@ impl Dqn {
 
     /// One gradient step; returns the loss and the mean Q of the batch.
     fn update(&mut self) -> Result<(f64, f64)> {
+        if self.sequences.is_some() {
+            return self.update_sequences();
+        }
         match &self.per {
             Some(p) => {
                 let beta = self.beta();
@@ -520,20 +583,22 @@ impl Dqn {
             (None, Loss::Mse) => mse_loss(&q, &y)?,
             (Some(_), kind) => {
                 let w = Tensor::from_slice(&b.weights, n, dev)?;
-                let diff = (&q - &y)?;
-                let per_sample = match kind {
-                    Loss::Mse => diff.sqr()?,
-                    Loss::Huber => {
-                        let a = diff.abs()?;
-                        let c = a.clamp(0.0, 1.0)?;
-                        ((c.sqr()? * 0.5)? + (a - &c)?)?
-                    }
-                };
-                (per_sample * w)?.mean_all()?
+                (elementwise_loss(kind, &(&q - &y)?)? * w)?.mean_all()?
             }
         };
+        let (loss_value, mean_q) = self.apply_loss(&loss, &q.mean_all()?)?;
+        if let Some(p) = self.per.as_mut() {
+            let td = (&q - &y)?.detach().to_vec1::<f32>()?;
+            p.update(&self.batch.indices, &td);
+        }
+        Ok((loss_value, mean_q))
+    }
+
+    /// Checks the loss and the mean Q are finite, then takes the optimizer's step on the loss;
+    /// returns both as numbers.
+    fn apply_loss(&mut self, loss: &Tensor, mean_q: &Tensor) -> Result<(f64, f64)> {
         let loss_value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
-        let mean_q = f64::from(q.mean_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+        let mean_q = f64::from(mean_q.to_dtype(DType::F32)?.to_scalar::<f32>()?);
         for (what, v) in [("loss", loss_value), ("Q-value", mean_q)] {
             if !v.is_finite() {
                 return Err(Error::Diverged {
@@ -546,12 +611,31 @@ impl Dqn {
         let grads = loss.backward()?;
         self.opt.step(&grads)?;
         self.updates += 1;
-        if let Some(p) = self.per.as_mut() {
-            let td = (&q - &y)?.detach().to_vec1::<f32>()?;
-            p.update(&self.batch.indices, &td);
-        }
         Ok((loss_value, mean_q))
     }
+}
+
+/// The loss of each TD error `diff`, unreduced: `diff²`, or Huber's with δ = 1.
+fn elementwise_loss(kind: Loss, diff: &Tensor) -> Result<Tensor> {
+    Ok(match kind {
+        Loss::Mse => diff.sqr()?,
+        Loss::Huber => {
+            let a = diff.abs()?;
+            let c = a.clamp(0.0, 1.0)?;
+            ((c.sqr()? * 0.5)? + (a - &c)?)?
+        }
+    })
+}
+
+/// The first index of the largest value (as PyTorch's `argmax`).
+fn argmax(q: &[f32]) -> usize {
+    let mut best = 0;
+    for (a, &v) in q.iter().enumerate() {
+        if v > q[best] {
+            best = a;
+        }
+    }
+    best
 }
 
 #[cfg(test)]

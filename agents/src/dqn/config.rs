@@ -44,9 +44,15 @@ pub enum Loss {
 /// | `prioritized` | `false` | | prioritized replay (Schaul et al., 2016) |
 /// | `prioritized_alpha` | `0.6` | `[0, 1]` | priority exponent α |
 /// | `prioritized_beta0` | `0.4` | `[0, 1]` | importance-weight exponent β at the start, annealed linearly to 1 over the budget |
+/// | `sequence_length` | `8` | `1 to 1000` | recurrent torsos: consecutive transitions trained per sampled sequence (`batch_size` sequences per gradient step) |
+/// | `burn_in` | `0` | `0 to 1000` | recurrent torsos: steps before each sequence run only to warm the hidden state, no loss and no gradient (Kapturowski et al., 2019) |
 /// | `loss` | `"huber"` | `"huber"`, `"mse"` | [`Loss`] |
 /// | `network` | MLP `[64, 64]`, linear head | a [`QNetworkConfig`] table | the Q-network; `head = { type = "dueling" }` for the dueling architecture |
 /// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the networks run (it sets `network.device`) |
+///
+/// With a recurrent torso (`network.torso.type = "lstm"` or `"gru"`) the agent is DRQN
+/// (Hausknecht & Stone, 2015): see [`Dqn`](super::Dqn). It takes `n_step = 1` and no
+/// prioritized replay.
 ///
 /// ε follows Stable-Baselines3's `get_linear_fn`: after `t` of `T` env steps,
 /// `ε = initial + (final − initial) · min(1, t / (fraction · T))`.
@@ -96,6 +102,10 @@ pub struct DqnConfig {
     pub prioritized_alpha: f64,
     /// Initial importance exponent β.
     pub prioritized_beta0: f64,
+    /// Recurrent torsos: transitions trained per sampled sequence.
+    pub sequence_length: usize,
+    /// Recurrent torsos: warm-up steps before each sequence.
+    pub burn_in: usize,
     /// The loss.
     pub loss: Loss,
     /// The Q-network.
@@ -126,6 +136,8 @@ impl Default for DqnConfig {
             prioritized: false,
             prioritized_alpha: 0.6,
             prioritized_beta0: 0.4,
+            sequence_length: 8,
+            burn_in: 0,
             loss: Loss::Huber,
             network: QNetworkConfig::default(),
             device: DeviceConfig::Cpu,
@@ -179,6 +191,22 @@ impl DqnConfig {
         check("max_grad_norm", m, m > 0.0 && !m.is_nan(), "> 0")?;
         let n = self.n_step;
         check("n_step", n, (1..=100).contains(&n), "1 to 100")?;
+        let l = self.sequence_length;
+        check("sequence_length", l, (1..=1000).contains(&l), "1 to 1000")?;
+        check("burn_in", self.burn_in, self.burn_in <= 1000, "0 to 1000")?;
+        if let Some(k) = self.network.torso.history() {
+            check(
+                "network",
+                format!("k = {k}"),
+                k >= 1,
+                "an attention torso over k ≥ 1 observations",
+            )?;
+        }
+        if self.network.torso.cell().is_some() {
+            check("n_step", n, n == 1, "1 with a recurrent torso")?;
+            let p = self.prioritized;
+            check("prioritized", p, !p, "false with a recurrent torso")?;
+        }
         Ok(())
     }
 
@@ -257,6 +285,36 @@ mod tests {
             bad(DqnConfig { n_step: 0, ..c() }),
             "invalid value 0 for `n_step`: expected 1 to 100"
         );
+        assert_eq!(
+            bad(DqnConfig {
+                sequence_length: 0,
+                ..c()
+            }),
+            "invalid value 0 for `sequence_length`: expected 1 to 1000"
+        );
+        assert_eq!(
+            bad(DqnConfig {
+                burn_in: 1001,
+                ..c()
+            }),
+            "invalid value 1001 for `burn_in`: expected 0 to 1000"
+        );
+        let lstm = |c: DqnConfig| DqnConfig {
+            network: toml::from_str("torso = { type = \"lstm\" }").unwrap(),
+            ..c
+        };
+        assert_eq!(
+            bad(lstm(DqnConfig { n_step: 3, ..c() })),
+            "invalid value 3 for `n_step`: expected 1 with a recurrent torso"
+        );
+        assert_eq!(
+            bad(lstm(DqnConfig {
+                prioritized: true,
+                ..c()
+            })),
+            "invalid value true for `prioritized`: expected false with a recurrent torso"
+        );
+        lstm(c()).validate().unwrap();
         let e = toml::from_str::<DqnConfig>("learning_rat = 1.0").unwrap_err();
         assert!(
             e.to_string().contains("unknown field `learning_rat`"),

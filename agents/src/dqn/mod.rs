@@ -1,6 +1,6 @@
 //! Deep Q-networks on the [`nn`](crate::nn) library: DQN (Mnih et al., 2015) with a target
 //! network (hard or Polyak updates), Double DQN, the dueling head, n-step returns and
-//! prioritized replay.
+//! prioritized replay; recurrent (DRQN) and attention Q-networks through the network config.
 //!
 //! | file | what |
 //! |---|---|
@@ -10,6 +10,8 @@
 //! | `nstep.rs` | [`NStep`]: n-step transitions, cut at termination, bootstrapped at truncation |
 //! | `rng.rs` | [`DqnRng`]: the agent's random stream, saved as `(seed, draws)` |
 //! | `per.rs` | [`SumTree`], [`Prioritized`]: prioritized replay |
+//! | `sequence.rs` | [`SequenceBatch`]: sequences with burn-in for recurrent Q-networks |
+//! | `agent/drqn.rs` | DRQN: [`Memory`] (the hidden state carried while playing), the sequence update |
 
 mod agent;
 mod config;
@@ -17,10 +19,12 @@ mod nstep;
 mod per;
 mod replay;
 mod rng;
+mod sequence;
 
-pub use agent::{Dqn, DqnState, TrainStats};
+pub use agent::{Dqn, DqnState, Memory, TrainStats};
 pub use config::{DqnConfig, Loss};
 pub use nstep::NStep;
 pub use per::{Prioritized, SumTree};
 pub use replay::{Batch, ReplayBuffer};
 pub use rng::{DqnRng, Uniform};
+pub use sequence::SequenceBatch;

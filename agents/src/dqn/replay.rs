@@ -260,6 +260,41 @@ impl ReplayBuffer {
         &self.obs[slot * self.obs_dim..(slot + 1) * self.obs_dim]
     }
 
+    /// The next observation stored in `slot`.
+    pub fn next_obs(&self, slot: usize) -> &[f32] {
+        &self.next_obs[slot * self.obs_dim..(slot + 1) * self.obs_dim]
+    }
+
+    /// The action, reward and bootstrap discount (`γᵏ`, or 0 where the transition
+    /// terminated) stored in `slot`.
+    pub fn action_reward_discount(&self, slot: usize) -> (u32, f32, f32) {
+        let discount = if self.terminated[slot] {
+            0.0
+        } else {
+            self.gammas[slot]
+        };
+        (self.actions[slot], self.rewards[slot], discount)
+    }
+
+    /// Whether the transition in `slot` ended its episode (terminated or truncated).
+    pub fn ends_episode(&self, slot: usize) -> bool {
+        self.terminated[slot] || self.truncated[slot]
+    }
+
+    /// The slot of the oldest transition held (0 until the ring is full).
+    pub fn oldest(&self) -> usize {
+        if self.len < self.capacity {
+            0
+        } else {
+            self.pos
+        }
+    }
+
+    /// The slot of the newest transition held.
+    pub fn newest(&self) -> usize {
+        (self.pos + self.capacity - 1) % self.capacity
+    }
+
     /// Draws `batch.len()` slots uniformly with replacement (Stable-Baselines3's
     /// `randint(0, size, batch_size)`) and gathers them into `batch`.
     ///

@@ -7,7 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::cnn::{Cnn, CnnConfig, CnnLayer, cnn};
 use super::heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
 use super::mlp::{Mlp, MlpConfig, mlp};
-use super::{Activation, DeviceConfig, ParamStore, TrainMode};
+use super::norm::{LayerNorm, LayerNormConfig, layer_norm};
+use super::recurrent::{CellKind, Recurrent, RecurrentConfig, RecurrentState, recurrent};
+use super::transformer::{
+    PositionalConfig, PositionalEncoding, TransformerBlock, TransformerConfig, positional_encoding,
+    transformer_block,
+};
+use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
 
 /// The feature extractor of a [`QNetwork`], a TOML table with a `type` key.
 ///
@@ -15,7 +21,22 @@ use super::{Activation, DeviceConfig, ParamStore, TrainMode};
 /// torso = { type = "mlp", hidden = [256, 256] }
 /// # or, for image observations (C, H, W), the Nature-DQN torso and its 512-unit layer:
 /// torso = { type = "cnn", fc = [512] }
+/// # or a recurrent torso that carries its state through the episode (DRQN):
+/// torso = { type = "lstm", hidden = 64, fc = [64] }
+/// # or a causal transformer over the last 8 observations:
+/// torso = { type = "attention", k = 8, dim = 64, heads = 4, layers = 1 }
 /// ```
+///
+/// The recurrent torsos (`lstm`, `gru`) read one flat observation per step and keep a state
+/// between steps: a [`QNetwork`] with one is stepped through episodes with
+/// [`QNetwork::forward_seq`]; its plain `forward` is the first step of an episode.
+///
+/// The attention torso reads the last `k` observations, oldest first, as `(N, k, …)` — the
+/// observation of an env wrapped in `ObservationHistory` (the runner wraps the env so when the
+/// torso is `attention`): each observation is embedded linearly to `dim`, a learned position
+/// vector is added, `layers` pre-norm causal [`TransformerBlock`]s and a final layer norm
+/// follow, and the head reads the last position (Vaswani et al., 2017; on transformers as
+/// reinforcement-learning torsos, Parisotto et al., 2020).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum TorsoConfig {
@@ -48,6 +69,80 @@ pub enum TorsoConfig {
         #[serde(default = "default_fc")]
         fc: Vec<usize>,
     },
+    /// An LSTM over flat observations, one step per env step (Hausknecht & Stone, 2015),
+    /// after optional fully connected layers applied to each observation.
+    Lstm {
+        /// Hidden units (default 64).
+        #[serde(default = "default_recurrent_hidden")]
+        hidden: usize,
+        /// Stacked layers (default 1).
+        #[serde(default = "default_one")]
+        layers: usize,
+        /// Widths of ReLU layers applied to each observation before the LSTM (default `[]`).
+        #[serde(default)]
+        fc: Vec<usize>,
+    },
+    /// A GRU over flat observations, one step per env step, after optional fully connected
+    /// layers.
+    Gru {
+        /// Hidden units (default 64).
+        #[serde(default = "default_recurrent_hidden")]
+        hidden: usize,
+        /// Stacked layers (default 1).
+        #[serde(default = "default_one")]
+        layers: usize,
+        /// Widths of ReLU layers applied to each observation before the GRU (default `[]`).
+        #[serde(default)]
+        fc: Vec<usize>,
+    },
+    /// A small causal transformer over the last `k` observations, read at the last one.
+    Attention {
+        /// Observations attended over; the observation's shape is `[k, …]` (required).
+        k: usize,
+        /// Embedding width (default 64).
+        #[serde(default = "default_recurrent_hidden")]
+        dim: usize,
+        /// Attention heads; divides `dim` (default 4).
+        #[serde(default = "default_heads")]
+        heads: usize,
+        /// Transformer blocks (default 1).
+        #[serde(default = "default_one")]
+        layers: usize,
+        /// Feed-forward width; 0 means 4 × `dim` (default 0).
+        #[serde(default)]
+        ff_dim: usize,
+    },
+}
+
+fn default_recurrent_hidden() -> usize {
+    64
+}
+
+fn default_one() -> usize {
+    1
+}
+
+fn default_heads() -> usize {
+    4
+}
+
+impl TorsoConfig {
+    /// The recurrent cell of an `lstm` or `gru` torso; `None` for the others.
+    pub fn cell(&self) -> Option<CellKind> {
+        match self {
+            TorsoConfig::Lstm { .. } => Some(CellKind::Lstm),
+            TorsoConfig::Gru { .. } => Some(CellKind::Gru),
+            _ => None,
+        }
+    }
+
+    /// The `k` of an `attention` torso: how many observations it reads; `None` for the others.
+    pub fn history(&self) -> Option<usize> {
+        match self {
+            TorsoConfig::Attention { k, .. } => Some(*k),
+            _ => None,
+        }
+    }
 }
 
 fn default_hidden() -> Vec<usize> {
@@ -129,6 +224,34 @@ pub struct QNetworkConfig {
 enum Torso {
     Mlp(Option<Mlp>),
     Cnn(Cnn, Option<Mlp>),
+    Recurrent(Option<Mlp>, Recurrent),
+    Attention(AttentionTorso),
+}
+
+/// The attention torso: embedding, positions, causal blocks, final norm.
+#[derive(Debug)]
+struct AttentionTorso {
+    embed: Linear,
+    positions: PositionalEncoding,
+    blocks: Vec<TransformerBlock>,
+    norm: LayerNorm,
+}
+
+impl AttentionTorso {
+    /// `(N, k, …)` → the last position's features `(N, dim)`.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let xs = if xs.rank() > 3 {
+            xs.flatten_from(2)?
+        } else {
+            xs.clone()
+        };
+        let (_, k, _) = xs.dims3()?;
+        let mut h = self.positions.forward(&self.embed.forward(&xs)?)?;
+        for b in &self.blocks {
+            h = b.forward(&h)?;
+        }
+        self.norm.forward(&h.narrow(1, k - 1, 1)?.squeeze(1)?)
+    }
 }
 
 #[derive(Debug)]
@@ -140,7 +263,9 @@ enum Head {
 /// A Q-network: observations `(N, …obs_shape)` → action values `(N, A)`.
 ///
 /// Parameter names: `torso.…` (an [`Mlp`] for MLP torsos; `torso.cnn.…` and `torso.fc.…` for
-/// CNN torsos) and `head.…` (a [`QHead`] or a [`DuelingHead`]).
+/// CNN torsos; `torso.fc.…` and PyTorch's `nn.LSTM` / `nn.GRU` names for recurrent torsos; `torso.embed.…`,
+/// `torso.positions.…`, `torso.block{i}.…` and `torso.norm.…` for the attention torso) and
+/// `head.…` (a [`QHead`] or a [`DuelingHead`]).
 #[derive(Debug)]
 pub struct QNetwork {
     torso: Torso,
@@ -220,6 +345,80 @@ pub fn q_network(
                 }
             }
         }
+        TorsoConfig::Lstm { hidden, layers, fc } | TorsoConfig::Gru { hidden, layers, fc } => {
+            let [d] = obs_shape else {
+                return Err(crate::Error::config(
+                    "obs_shape",
+                    format!("{obs_shape:?}"),
+                    "a flat observation [d] for a recurrent torso",
+                ));
+            };
+            let cfg = RecurrentConfig {
+                cell: config.torso.cell().expect("a recurrent torso"),
+                hidden: *hidden,
+                layers: *layers,
+                ..RecurrentConfig::default()
+            };
+            let (pre, input) = match fc.split_last() {
+                None => (None, *d),
+                Some((&last, inner)) => {
+                    let cfg = MlpConfig {
+                        hidden: inner.to_vec(),
+                        output_activation: Activation::Relu,
+                        ..MlpConfig::default()
+                    };
+                    (Some(mlp(*d, last, &cfg, tvb.pp("fc"))?), last)
+                }
+            };
+            let rnn = recurrent(input, &cfg, tvb)?;
+            let features = rnn.output_dim();
+            (Torso::Recurrent(pre, rnn), features)
+        }
+        TorsoConfig::Attention {
+            k,
+            dim,
+            heads,
+            layers,
+            ff_dim,
+        } => {
+            if obs_shape.len() < 2 || obs_shape[0] != *k || *k == 0 {
+                return Err(crate::Error::config(
+                    "obs_shape",
+                    format!("{obs_shape:?}"),
+                    format!(
+                        "the last k = {k} observations [{k}, …] for an attention torso (k ≥ 1; wrap the env in ObservationHistory)"
+                    ),
+                ));
+            }
+            if *layers == 0 || *dim == 0 {
+                return Err(crate::Error::config(
+                    "network.torso",
+                    format!("layers = {layers}, dim = {dim}"),
+                    "at least 1 layer of width at least 1",
+                ));
+            }
+            let d: usize = obs_shape[1..].iter().product();
+            let block = TransformerConfig {
+                heads: *heads,
+                ff_dim: *ff_dim,
+                causal: true,
+                ..TransformerConfig::default()
+            };
+            let blocks = (0..*layers)
+                .map(|i| transformer_block(*dim, &block, tvb.pp(format!("block{i}"))))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let torso = AttentionTorso {
+                embed: linear(d, *dim, true, tvb.pp("embed"))?,
+                positions: positional_encoding(
+                    *dim,
+                    &PositionalConfig::Learned { max_len: *k },
+                    tvb.pp("positions"),
+                )?,
+                blocks,
+                norm: layer_norm(*dim, LayerNormConfig::default(), tvb.pp("norm"))?,
+            };
+            (Torso::Attention(torso), *dim)
+        }
     };
     let hvb = vb.pp("head");
     let head = match &config.head {
@@ -263,6 +462,53 @@ impl QNetwork {
     pub fn greedy(&self, obs: &Tensor) -> Result<Tensor> {
         self.forward(obs)?.argmax(1)
     }
+
+    /// Whether the torso is recurrent: its Q-values depend on the episode so far, carried in
+    /// a [`RecurrentState`] through [`forward_seq`](Self::forward_seq).
+    pub fn is_recurrent(&self) -> bool {
+        matches!(self.torso, Torso::Recurrent(..))
+    }
+
+    /// Q-values along sequences of observations `(N, T, …obs_shape)` → `(N, T, A)`.
+    ///
+    /// A recurrent torso starts from `state` (zeros when `None`), zeroes its state before the
+    /// steps where `starts` `(N, T)` is 1 (an episode starts there), and returns its final
+    /// state; the other torsos read each observation alone and return no state.
+    pub fn forward_seq(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+        starts: Option<&Tensor>,
+    ) -> Result<(Tensor, Option<RecurrentState>)> {
+        let dims = xs.dims();
+        if dims.len() < 3 {
+            candle_core::bail!("forward_seq takes (N, T, …obs), got shape {dims:?}")
+        }
+        let (n, t) = (dims[0], dims[1]);
+        let (features, state) = match &self.torso {
+            Torso::Recurrent(pre, r) => {
+                let xs = match pre {
+                    Some(m) => m.forward(&xs.flatten(0, 1)?)?.reshape((n, t, ()))?,
+                    None => xs.clone(),
+                };
+                let (out, s) = r.forward_episodes(&xs, state, starts)?;
+                (out.reshape((n * t, r.output_dim()))?, Some(s))
+            }
+            _ => {
+                let flat = xs.flatten(0, 1)?;
+                return Ok((self.forward(&flat)?.reshape((n, t, self.actions))?, None));
+            }
+        };
+        let q = self.head_forward(&features)?;
+        Ok((q.reshape((n, t, self.actions))?, state))
+    }
+
+    fn head_forward(&self, features: &Tensor) -> Result<Tensor> {
+        match &self.head {
+            Head::Linear(h) => h.forward(features),
+            Head::Dueling(h) => h.forward(features),
+        }
+    }
 }
 
 impl TrainMode for QNetwork {
@@ -276,6 +522,12 @@ impl TrainMode for QNetwork {
                     m.set_training(training);
                 }
             }
+            Torso::Recurrent(pre, _) => {
+                if let Some(m) = pre {
+                    m.set_training(training);
+                }
+            }
+            Torso::Attention(a) => a.blocks.iter().for_each(|b| b.set_training(training)),
         }
     }
 
@@ -284,6 +536,8 @@ impl TrainMode for QNetwork {
             Torso::Mlp(Some(m)) => m.is_training(),
             Torso::Mlp(None) => true,
             Torso::Cnn(c, _) => c.is_training(),
+            Torso::Recurrent(pre, _) => pre.as_ref().is_none_or(TrainMode::is_training),
+            Torso::Attention(a) => a.blocks.iter().all(TrainMode::is_training),
         }
     }
 }
@@ -300,10 +554,16 @@ impl Module for QNetwork {
                     None => h,
                 }
             }
+            // One step from the zero state: the first step of an episode.
+            Torso::Recurrent(pre, r) => {
+                let xs = match pre {
+                    Some(m) => m.forward(xs)?,
+                    None => xs.clone(),
+                };
+                r.forward(&xs.unsqueeze(1)?)?.squeeze(1)?
+            }
+            Torso::Attention(a) => a.forward(xs)?,
         };
-        match &self.head {
-            Head::Linear(h) => h.forward(&features),
-            Head::Dueling(h) => h.forward(&features),
-        }
+        self.head_forward(&features)
     }
 }

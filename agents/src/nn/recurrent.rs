@@ -165,21 +165,24 @@ impl RecurrentCell {
                     candle_core::bail!("an LSTM step needs a cell state `c`, got none")
                 };
                 let gates = (gx + gh)?;
-                let i = sigmoid(&gates.narrow(D::Minus1, 0, hdim)?)?;
-                let f = sigmoid(&gates.narrow(D::Minus1, hdim, hdim)?)?;
+                // One sigmoid over all four blocks (the cell block's is unused): a quarter of
+                // the ops of three, the same values.
+                let s = sigmoid(&gates)?;
+                let i = s.narrow(D::Minus1, 0, hdim)?;
+                let f = s.narrow(D::Minus1, hdim, hdim)?;
                 let g = gates.narrow(D::Minus1, 2 * hdim, hdim)?.tanh()?;
-                let o = sigmoid(&gates.narrow(D::Minus1, 3 * hdim, hdim)?)?;
+                let o = s.narrow(D::Minus1, 3 * hdim, hdim)?;
                 let c = ((f * c)? + (i * g)?)?;
                 let h = (o * c.tanh()?)?;
                 Ok(CellState { h, c: Some(c) })
             }
             CellKind::Gru => {
                 // The reset gate multiplies W_hn h + b_hn, as PyTorch does (not h itself).
-                let r =
-                    sigmoid(&(gx.narrow(D::Minus1, 0, hdim)? + gh.narrow(D::Minus1, 0, hdim)?)?)?;
-                let z = sigmoid(
-                    &(gx.narrow(D::Minus1, hdim, hdim)? + gh.narrow(D::Minus1, hdim, hdim)?)?,
+                let rz = sigmoid(
+                    &(gx.narrow(D::Minus1, 0, 2 * hdim)? + gh.narrow(D::Minus1, 0, 2 * hdim)?)?,
                 )?;
+                let r = rz.narrow(D::Minus1, 0, hdim)?;
+                let z = rz.narrow(D::Minus1, hdim, hdim)?;
                 let n = (gx.narrow(D::Minus1, 2 * hdim, hdim)?
                     + (r * gh.narrow(D::Minus1, 2 * hdim, hdim)?)?)?
                 .tanh()?;
@@ -355,7 +358,33 @@ impl Recurrent {
         xs: &Tensor,
         state: Option<&RecurrentState>,
     ) -> Result<(Tensor, RecurrentState)> {
+        self.forward_episodes(xs, state, None)
+    }
+
+    /// [`forward_seq`](Self::forward_seq) over sequences that may hold the start of an
+    /// episode: `starts` `(N, T)`, 1 where an episode starts at that step and 0 elsewhere,
+    /// zeroes each layer's state just before the steps it marks, so that the outputs from
+    /// there on are those of a fresh sequence (DRQN's burn-in crosses episode starts so).
+    ///
+    /// Only forward-running networks take `starts`: a bidirectional layer's backward pass
+    /// would carry the next episode into this one.
+    pub fn forward_episodes(
+        &self,
+        xs: &Tensor,
+        state: Option<&RecurrentState>,
+        starts: Option<&Tensor>,
+    ) -> Result<(Tensor, RecurrentState)> {
         let (n, t, _) = xs.dims3()?;
+        if starts.is_some() && self.config.bidirectional {
+            candle_core::bail!(
+                "episode starts need a forward-only network, not a bidirectional one"
+            )
+        }
+        // The factor each step's incoming state is multiplied by: 0 at a start, else 1.
+        let keep = match starts {
+            Some(s) => Some((1.0 - s.to_dtype(xs.dtype())?)?),
+            None => None,
+        };
         let zero;
         let state = match state {
             Some(s) => s,
@@ -384,6 +413,14 @@ impl Recurrent {
                 let mut outs = vec![None; t];
                 for step in 0..t {
                     let ti = if d == 0 { step } else { t - 1 - step };
+                    if let Some(keep) = &keep {
+                        let k = keep.narrow(1, ti, 1)?;
+                        s.h = s.h.broadcast_mul(&k)?;
+                        s.c = match &s.c {
+                            Some(c) => Some(c.broadcast_mul(&k)?),
+                            None => None,
+                        };
+                    }
                     s = cell.step_projected(&gx.narrow(1, ti, 1)?.squeeze(1)?, &s)?;
                     outs[ti] = Some(s.h.clone());
                 }
