@@ -1155,6 +1155,42 @@ mod store {
     }
 
     #[test]
+    fn one_row_without_tensors_gives_the_forward_pass_bits() {
+        let mlp = |hidden: Vec<usize>, activation| QNetworkConfig {
+            torso: TorsoConfig::Mlp {
+                hidden,
+                activation,
+                layer_norm: false,
+                dropout: 0.0,
+            },
+            ..Default::default()
+        };
+        let cases = [
+            (mlp(vec![256, 256], Activation::Relu), 4),
+            (mlp(vec![37, 9], Activation::Tanh), 11),
+            (mlp(vec![], Activation::Relu), 3),
+        ];
+        for (seed, (cfg, d)) in cases.iter().enumerate() {
+            let (net, _store) = QNetwork::new(&[*d], 3, cfg, seed as u64).unwrap();
+            for (i, row) in (0..5).map(|i| (i, uniform(&[1, *d], 30 + i, DType::F32))) {
+                let obs = row.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let fast = net.q_values_row(&obs).expect("an MLP with a linear head");
+                let slow = net.forward(&row).unwrap().flatten_all().unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&fast),
+                    bits(&slow.to_vec1::<f32>().unwrap()),
+                    "case {seed}, row {i}"
+                );
+            }
+            assert!(net.q_values_row(&vec![0.0; d + 1]).is_none(), "wrong width");
+        }
+        // No row form: layer norms, a dueling head.
+        let (net, _) = net(0, 8);
+        assert!(net.q_values_row(&[0.1, 0.2, 0.3]).is_none());
+    }
+
+    #[test]
     fn batch_norm_buffers_are_saved_but_not_trained() {
         let store = store32(0);
         let bn = batch_norm(3, BatchNormConfig::default(), store.var_builder().pp("bn")).unwrap();

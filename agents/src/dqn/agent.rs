@@ -444,6 +444,9 @@ impl Dqn {
 
     /// `Q(obs, ·)` for one observation.
     pub fn q_values(&self, obs: &[f32]) -> Result<Vec<f32>> {
+        if let Some(q) = self.online.q_values_row(obs) {
+            return Ok(q);
+        }
         let x = Tensor::from_slice(obs, self.batch_shape(1), &self.device)?;
         Ok(self.online.forward(&x)?.squeeze(0)?.to_vec1::<f32>()?)
     }

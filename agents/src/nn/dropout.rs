@@ -44,6 +44,11 @@ impl Dropout {
     pub fn reseed(&self, seed: u64) {
         *self.rng.lock().unwrap_or_else(|e| e.into_inner()) = EnvRng::seed_from_u64(seed);
     }
+
+    /// Whether a forward pass changes its input: training with `p > 0`.
+    pub fn is_active(&self) -> bool {
+        self.is_training() && self.p > 0.0
+    }
 }
 
 impl TrainMode for Dropout {

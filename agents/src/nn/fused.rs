@@ -542,6 +542,33 @@ mod few_rows {
     }
 }
 
+/// `act(x·Wᵀ + b)` for one row `x` of `f32`, straight from the weight's storage, without
+/// building a tensor or a graph: what the op computes for a one-row input, bit for bit (the
+/// same function). `None` unless `W` (and `b`) are contiguous `f32` on the CPU.
+pub(crate) fn forward_row(
+    act: FusedAct,
+    x: &[f32],
+    w: &Tensor,
+    b: Option<&Tensor>,
+) -> Option<Vec<f32>> {
+    let (n, k) = w.dims2().ok()?;
+    if x.len() != k {
+        return None;
+    }
+    let (ws, wl) = w.storage_and_layout();
+    let Storage::Cpu(ws) = &*ws else { return None };
+    let ws = contiguous::<f32>(ws, wl, "weight").ok()?;
+    let bias = b.map(Tensor::storage_and_layout);
+    let bs = match &bias {
+        Some((s, l)) => {
+            let Storage::Cpu(s) = &**s else { return None };
+            Some(contiguous::<f32>(s, l, "bias").ok()?)
+        }
+        None => None,
+    };
+    Some(forward(act, x, ws, bs, 1, k, n))
+}
+
 /// The op: `act(x·Wᵀ [+ b])`, registered with candle as a custom op with a backward pass.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FusedLinear {

@@ -22,6 +22,14 @@ pub fn q_head(features: usize, actions: usize, vb: VarBuilder) -> Result<QHead> 
     })
 }
 
+impl QHead {
+    /// The action values for one feature row on the CPU, without tensors (see
+    /// [`Linear::forward_act_row`]).
+    pub fn forward_row(&self, features: &[f32]) -> Option<Vec<f32>> {
+        self.linear.forward_act_row(features, Activation::Identity)
+    }
+}
+
 impl Module for QHead {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         self.linear.forward(xs)

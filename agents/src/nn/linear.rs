@@ -4,7 +4,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Init, VarBuilder};
 
 use super::Activation;
-use super::fused::{FusedAct, FusedLinear, NoBias, WithBias};
+use super::fused::{FusedAct, FusedLinear, NoBias, WithBias, forward_row};
 
 /// `y = x·Wᵀ + b`, applied to the last dimension of `x`.
 ///
@@ -68,13 +68,7 @@ impl Linear {
     /// `fused.rs`); elsewhere, and for gelu, this is [`forward_unfused`](Self::forward_unfused)
     /// followed by the activation. Inputs of rank above 2 are folded into rows.
     pub fn forward_act(&self, xs: &Tensor, act: Activation) -> Result<Tensor> {
-        let fused_act = match act {
-            Activation::Identity => Some(FusedAct::Identity),
-            Activation::Relu => Some(FusedAct::Relu),
-            Activation::Tanh => Some(FusedAct::Tanh),
-            Activation::Sigmoid => Some(FusedAct::Sigmoid),
-            Activation::Gelu => None,
-        };
+        let fused_act = fused_act(act);
         let fusable = xs.device().is_cpu()
             && matches!(xs.dtype(), DType::F32 | DType::F64)
             && xs.dtype() == self.weight.dtype();
@@ -89,6 +83,13 @@ impl Linear {
             }),
             _ => act.forward(&self.forward_unfused(xs)?),
         }
+    }
+
+    /// `act(x·Wᵀ + b)` for one input row on the CPU, without tensors: the values
+    /// [`forward_act`](Self::forward_act) gives for that row, bit for bit. `None` where the
+    /// fused op does not apply (other devices and dtypes, gelu) or `x` has the wrong length.
+    pub fn forward_act_row(&self, x: &[f32], act: Activation) -> Option<Vec<f32>> {
+        forward_row(fused_act(act)?, x, &self.weight, self.bias.as_ref())
     }
 
     /// `x·Wᵀ + b` from candle's generic tensor ops — the path taken on other devices and
@@ -115,6 +116,17 @@ impl Linear {
         let mut out_shape = lead.to_vec();
         out_shape.push(self.out_dim());
         f(&xs.reshape((rows, k))?)?.reshape(out_shape)
+    }
+}
+
+/// The fused op's form of `act`, if it has one.
+fn fused_act(act: Activation) -> Option<FusedAct> {
+    match act {
+        Activation::Identity => Some(FusedAct::Identity),
+        Activation::Relu => Some(FusedAct::Relu),
+        Activation::Tanh => Some(FusedAct::Tanh),
+        Activation::Sigmoid => Some(FusedAct::Sigmoid),
+        Activation::Gelu => None,
     }
 }
 

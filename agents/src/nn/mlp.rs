@@ -160,6 +160,28 @@ impl TrainMode for Mlp {
     }
 }
 
+impl Mlp {
+    /// The output for one input row on the CPU without tensors, bit for bit what
+    /// [`forward`](Module::forward) gives for it. `None` for an MLP with layer norms, with
+    /// dropout while training, or where [`Linear::forward_act_row`] has no row form.
+    pub fn forward_row(&self, x: &[f32]) -> Option<Vec<f32>> {
+        if !self.norms.is_empty() || self.dropouts.iter().any(|d| d.is_active()) {
+            return None;
+        }
+        let last = self.layers.len() - 1;
+        let mut h = x.to_vec();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let act = if i == last {
+                self.output_activation
+            } else {
+                self.activation
+            };
+            h = layer.forward_act_row(&h, act)?;
+        }
+        Some(h)
+    }
+}
+
 impl Module for Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let last = self.layers.len() - 1;
