@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::robust::{AdversarialTraining, Smoothness};
 use crate::nn::{DeviceConfig, QNetworkConfig};
 use crate::{Error, Result};
 
@@ -47,6 +48,8 @@ pub enum Loss {
 /// | `loss` | `"huber"` | `"huber"`, `"mse"` | [`Loss`] |
 /// | `network` | MLP `[64, 64]`, linear head | a [`QNetworkConfig`] table | the Q-network; `head = { type = "dueling" }` for the dueling architecture |
 /// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the networks run (it sets `network.device`) |
+/// | `adversarial_training` | none | an [`AdversarialTraining`] table | replace a fraction of each batch's observations by FGSM or PGD attacks on the online network |
+/// | `smoothness` | none | a [`Smoothness`] table | SA-DQN's regularizer: penalise the largest overtaking of the greedy action inside the ε-ball, found by PGD |
 ///
 /// ε follows Stable-Baselines3's `get_linear_fn`: after `t` of `T` env steps,
 /// `ε = initial + (final − initial) · min(1, t / (fraction · T))`.
@@ -102,6 +105,12 @@ pub struct DqnConfig {
     pub network: QNetworkConfig,
     /// Where the networks run.
     pub device: DeviceConfig,
+    /// Adversarial training; none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial_training: Option<AdversarialTraining>,
+    /// SA-DQN's smoothness regularizer; none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothness: Option<Smoothness>,
 }
 
 impl Default for DqnConfig {
@@ -129,6 +138,8 @@ impl Default for DqnConfig {
             loss: Loss::Huber,
             network: QNetworkConfig::default(),
             device: DeviceConfig::Cpu,
+            adversarial_training: None,
+            smoothness: None,
         }
     }
 }
@@ -179,6 +190,12 @@ impl DqnConfig {
         check("max_grad_norm", m, m > 0.0 && !m.is_nan(), "> 0")?;
         let n = self.n_step;
         check("n_step", n, (1..=100).contains(&n), "1 to 100")?;
+        if let Some(a) = &self.adversarial_training {
+            a.validate()?;
+        }
+        if let Some(s) = &self.smoothness {
+            s.validate()?;
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! | `nstep.rs` | [`NStep`]: n-step transitions, cut at termination, bootstrapped at truncation |
 //! | `rng.rs` | [`DqnRng`]: the agent's random stream, saved as `(seed, draws)` |
 //! | `per.rs` | [`SumTree`], [`Prioritized`]: prioritized replay |
+//! | `robust.rs` | [`Defense`]: adversarial training and SA-DQN's smoothness regularizer ([`AdversarialTraining`], [`Smoothness`]) |
 
 mod agent;
 mod config;
@@ -17,6 +18,7 @@ mod nstep;
 mod per;
 mod replay;
 mod rng;
+mod robust;
 
 pub use agent::{Dqn, DqnState, TrainStats};
 pub use config::{DqnConfig, Loss};
@@ -24,3 +26,4 @@ pub use nstep::NStep;
 pub use per::{Prioritized, SumTree};
 pub use replay::{Batch, ReplayBuffer};
 pub use rng::{DqnRng, Uniform};
+pub use robust::{AdversarialTraining, Defense, DefenseStats, Smoothness, TrainingAttack};
