@@ -78,9 +78,13 @@ pub struct DqnState {
 /// or squared loss (weighted by importance weights under prioritized replay), clipping the
 /// gradient's global norm to `max_grad_norm` before Adam's step.
 ///
-/// All randomness (exploration, replay sampling) comes from the agent's own RNG, seeded at
-/// construction with the network weights: the same seed and transitions give bit-identical
-/// results on the CPU.
+/// With `adversarial_training` or `smoothness` in the config, each update also attacks part of
+/// the batch or adds SA-DQN's regularizer to the loss ([`Defense`]; the loss reported then
+/// includes the regularizer).
+///
+/// All randomness (exploration, replay sampling, the defenses' rows and PGD starts) comes from
+/// the agent's own RNG, seeded at construction with the network weights: the same seed and
+/// transitions give bit-identical results on the CPU.
 ///
 /// ```
 /// # fn main() -> qlab_agents::Result<()> {
