@@ -362,12 +362,12 @@ fn play(agent: &mut Dqn, steps: usize) -> Vec<u64> {
 
 fn defended(c: &mut DqnConfig) {
     c.prioritized = true;
-    c.adversarial_training = Some(AdversarialTraining {
+    c.adversarial_training = Some(Box::new(AdversarialTraining {
         attack: TrainingAttack::Pgd,
         iterations: 3,
         ..AdversarialTraining::new(0.1)
-    });
-    c.smoothness = Some(Smoothness::new(0.1, 0.5));
+    }));
+    c.smoothness = Some(Box::new(Smoothness::new(0.1, 0.5)));
 }
 
 /// Same config and seed: bit-identical with both defenses on; the defenses change the run;
@@ -377,9 +377,9 @@ fn defended(c: &mut DqnConfig) {
 fn defended_runs_are_seeded_and_inert_at_eps_zero() {
     let space = BoxSpace::from_bounds(vec![-2.0; 4], vec![2.0; 4]);
     let run = |c: &DqnConfig, seed| {
-        let mut a = Dqn::new(&[4], 2, c, 200, seed).unwrap();
+        let mut a = Dqn::new(&[4], 2, c, 120, seed).unwrap();
         a.set_observation_space(&space).unwrap();
-        let l = play(&mut a, 200);
+        let l = play(&mut a, 120);
         (l, a.params().to_bytes().unwrap())
     };
     let c = small(defended);
@@ -402,13 +402,13 @@ fn defended_runs_are_seeded_and_inert_at_eps_zero() {
 #[test]
 fn a_defended_checkpoint_continues_exactly() {
     let c = small(defended);
-    let mut straight = Dqn::new(&[4], 2, &c, 400, 5).unwrap();
-    let first = play(&mut straight, 200);
+    let mut straight = Dqn::new(&[4], 2, &c, 240, 5).unwrap();
+    let first = play(&mut straight, 120);
     let (tensors, state) = straight.checkpoint().unwrap();
-    let rest = play(&mut straight, 200);
-    let mut resumed = Dqn::new(&[4], 2, &c, 400, 5).unwrap();
+    let rest = play(&mut straight, 120);
+    let mut resumed = Dqn::new(&[4], 2, &c, 240, 5).unwrap();
     resumed.restore(&tensors, &state).unwrap();
-    let again = play(&mut resumed, 200);
+    let again = play(&mut resumed, 120);
     assert!(!first.is_empty() && !rest.is_empty());
     assert_eq!(rest, again);
     assert_eq!(

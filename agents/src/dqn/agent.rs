@@ -193,8 +193,8 @@ impl Dqn {
         // The RNG's stream differs from the weights' (SplitMix64 of the seed).
         let rng = DqnRng::new(seed ^ 0x5851_F42D_4C95_7F2D);
         let defense = Defense::new(
-            config.adversarial_training.as_ref(),
-            config.smoothness.as_ref(),
+            config.adversarial_training.as_deref(),
+            config.smoothness.as_deref(),
             obs_dim,
             &net_shape,
             n_actions,

@@ -105,12 +105,12 @@ pub struct DqnConfig {
     pub network: QNetworkConfig,
     /// Where the networks run.
     pub device: DeviceConfig,
-    /// Adversarial training; none by default.
+    /// Adversarial training; none by default. (Boxed: most configs have none.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub adversarial_training: Option<AdversarialTraining>,
-    /// SA-DQN's smoothness regularizer; none by default.
+    pub adversarial_training: Option<Box<AdversarialTraining>>,
+    /// SA-DQN's smoothness regularizer; none by default. (Boxed: most configs have none.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub smoothness: Option<Smoothness>,
+    pub smoothness: Option<Box<Smoothness>>,
 }
 
 impl Default for DqnConfig {

@@ -322,7 +322,7 @@ enum Search {
     },
 }
 
-/// What the defenses did, counted since the agent was built (or restored).
+/// What the defenses did, counted since the agent was built (a checkpoint does not save it).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DefenseStats {
     /// Batch observations seen by adversarial training.
