@@ -10,7 +10,7 @@
 //! | `nstep.rs` | [`NStep`]: n-step transitions, cut at termination, bootstrapped at truncation |
 //! | `rng.rs` | [`DqnRng`]: the agent's random stream, saved as `(seed, draws)` |
 //! | `per.rs` | [`SumTree`], [`Prioritized`]: prioritized replay |
-//! | `robust.rs` | [`Defense`]: adversarial training and SA-DQN's smoothness regularizer ([`AdversarialTraining`], [`Smoothness`]) |
+//! | `robust/` | [`Defense`]: adversarial training and SA-DQN's smoothness regularizer ([`AdversarialTraining`], [`Smoothness`]) |
 
 mod agent;
 mod config;
