@@ -480,6 +480,22 @@ fn dqn_config_errors_name_the_key() {
             "sequence_length = 0\n",
             "dqn.toml:6: [agent] invalid value 0 for `sequence_length`: expected 1 to 1000",
         ),
+        (
+            "smoothness = { eps = 0.1, kappa = -1.0 }\n",
+            "dqn.toml:6: [agent] invalid value -1 for `smoothness.kappa`: expected finite and ≥ 0",
+        ),
+        (
+            "adversarial_training = { eps = 0.1, fraction = 2.0 }\n",
+            "dqn.toml:6: [agent] invalid value 2 for `adversarial_training.fraction`: expected in [0, 1]",
+        ),
+        (
+            "adversarial_training = { eps = 0.1, attack = \"cw\" }\n",
+            "dqn.toml:6: [agent] in `adversarial_training`: unknown variant `cw`, expected `fgsm` or `pgd`",
+        ),
+        (
+            "smoothness = { eps = 0.1, weight = 1.0 }\n",
+            "dqn.toml:6: [agent] in `smoothness`: unknown field `weight`, expected one of `eps`, `kappa`",
+        ),
     ];
     for (line, want) in cases {
         let text = TINY_DQN.replace(

@@ -35,6 +35,20 @@ pub(crate) fn deserialize<T: DeserializeOwned>(doc: &Document) -> Read<T> {
         Err(message) => message,
     };
 
+    // An error inside an inline table (`network = { … }`, `smoothness = { … }`) names a key
+    // or value of that table, not of [agent]: point at the table, the message as serde gives it.
+    let nested = table
+        .iter()
+        .filter(|(k, v)| v.is_table() && *k != "algorithm")
+        .map(|(k, _)| k)
+        .find(|key| {
+            let mut without = table.clone();
+            without.remove(key.as_str());
+            try_table::<T>(&without).err().as_ref() != Some(&message)
+        });
+    if let Some(key) = nested {
+        return Err(r.error(Some(key), format!("in `{key}`: {message}")));
+    }
     if let Some(key) = backticked(&message, "unknown field `") {
         let mut allowed = vec!["algorithm".to_string()];
         allowed.extend(expected_names(&message));
@@ -142,6 +156,23 @@ mod tests {
     struct Params {
         alpha: f64,
         n: usize,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        eps: f64,
+        #[serde(default)]
+        kind: Kind,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        #[default]
+        Fgsm,
+        Pgd,
     }
 
     fn parse(text: &str) -> Read<Algo> {
@@ -152,7 +183,14 @@ mod tests {
     #[test]
     fn reads_a_variant() {
         let a = parse("[agent]\nalgorithm = 'q_learning'\nalpha = 1\n").unwrap();
-        assert_eq!(a, Algo::QLearning(Params { alpha: 1.0, n: 0 }));
+        assert_eq!(
+            a,
+            Algo::QLearning(Params {
+                alpha: 1.0,
+                n: 0,
+                inner: None
+            })
+        );
     }
 
     #[test]
@@ -160,7 +198,21 @@ mod tests {
         let e = |text: &str| parse(text).unwrap_err().to_string();
         assert_eq!(
             e("[agent]\nalgorithm = 'sarsa'\nalpah = 0.1\n"),
-            "a.toml:3: [agent] unknown key `alpah`; allowed: algorithm, alpha, n"
+            "a.toml:3: [agent] unknown key `alpah`; allowed: algorithm, alpha, n, inner"
+        );
+        // Errors inside an inline table point at its line and say which table.
+        let nested = "[agent]\nalgorithm = 'sarsa'\nalpha = 0.5\ninner = ";
+        assert_eq!(
+            e(&format!("{nested}{{ eps = 1, kind = 'cw' }}\n")),
+            "a.toml:4: [agent] in `inner`: unknown variant `cw`, expected `fgsm` or `pgd`"
+        );
+        assert_eq!(
+            e(&format!("{nested}{{ eps = 1, knd = 'pgd' }}\n")),
+            "a.toml:4: [agent] in `inner`: unknown field `knd`, expected `eps` or `kind`"
+        );
+        assert_eq!(
+            e(&format!("{nested}{{ kind = 'pgd' }}\n")),
+            "a.toml:4: [agent] in `inner`: missing field `eps`"
         );
         assert_eq!(
             e("[agent]\nalgorithm = 'sarsb'\n"),

@@ -392,6 +392,9 @@ fn train_seed(
         exp.total_steps,
         derive(seed, Stream::Agent),
     )?;
+    if let Some(space) = env.observation_space().as_box() {
+        agent.set_observation_space(space)?;
+    }
     let train_path = dir.join("train.csv");
     let checkpoint = dir.join(CHECKPOINT);
     let (mut rec, train_file, mut at, mut obs) = if resume && checkpoint.is_file() {

@@ -55,7 +55,7 @@ mod ball;
 mod config;
 mod fgsm;
 mod neighbour;
-mod noise;
+pub(crate) mod noise;
 mod pgd;
 mod timed;
 mod wrapper;

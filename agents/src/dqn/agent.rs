@@ -11,6 +11,7 @@ use super::nstep::NStep;
 use super::per::Prioritized;
 use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
+use super::robust::Defense;
 use super::sequence::SequenceBatch;
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
 use crate::nn::{RecurrentState, TorsoConfig, huber_loss, mse_loss};
@@ -82,9 +83,13 @@ pub struct DqnState {
 /// or squared loss (weighted by importance weights under prioritized replay), clipping the
 /// gradient's global norm to `max_grad_norm` before Adam's step.
 ///
-/// All randomness (exploration, replay sampling) comes from the agent's own RNG, seeded at
-/// construction with the network weights: the same seed and transitions give bit-identical
-/// results on the CPU.
+/// With `adversarial_training` or `smoothness` in the config, each update also attacks part of
+/// the batch or adds SA-DQN's regularizer to the loss ([`Defense`]; the loss reported then
+/// includes the regularizer).
+///
+/// All randomness (exploration, replay sampling, the defenses' rows and PGD starts) comes from
+/// the agent's own RNG, seeded at construction with the network weights: the same seed and
+/// transitions give bit-identical results on the CPU.
 ///
 /// **Recurrent torsos (DRQN, Hausknecht & Stone, 2015).** With an `lstm` or `gru` torso the
 /// Q-values depend on the episode so far. While acting, the agent carries the network's
@@ -141,6 +146,8 @@ pub struct Dqn {
     since_train: u64,
     updates: u64,
     epsilon: f64,
+    /// Adversarial training and the smoothness regularizer, when configured.
+    defense: Option<Defense>,
 }
 
 impl std::fmt::Debug for Dqn {
@@ -209,6 +216,14 @@ impl Dqn {
         let device = params.device().clone();
         // The RNG's stream differs from the weights' (SplitMix64 of the seed).
         let rng = DqnRng::new(seed ^ 0x5851_F42D_4C95_7F2D);
+        let defense = Defense::new(
+            config.adversarial_training.as_deref(),
+            config.smoothness.as_deref(),
+            obs_dim,
+            &net_shape,
+            n_actions,
+            &device,
+        )?;
         Ok(Dqn {
             replay: ReplayBuffer::new(config.buffer_size, obs_dim)?,
             per: config
@@ -241,7 +256,25 @@ impl Dqn {
             steps: 0,
             since_train: 0,
             updates: 0,
+            defense,
         })
+    }
+
+    /// Clips the observations that adversarial training and the smoothness regularizer search
+    /// to the env's observation box (unbounded until this is called); nothing without them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if the box does not have [`obs_dim`](Dqn::obs_dim) values.
+    pub fn set_observation_space(&mut self, space: &qlab_envs::BoxSpace) -> Result<()> {
+        match self.defense.as_mut() {
+            Some(d) => d.set_space(space),
+            None => Ok(()),
+        }
+    }
+
+    /// The defenses, when the config has `adversarial_training` or `smoothness`.
+    pub fn defense(&self) -> Option<&Defense> {
+        self.defense.as_ref()
     }
 
     /// The config.
@@ -564,9 +597,19 @@ impl Dqn {
             }
             None => self.replay.sample_uniform(&mut self.batch, &mut self.rng),
         }
+        let (n, dev) = (self.batch.len(), &self.device);
+        // Adversarial training regresses attacked observations; the regularizer reads the clean.
+        let attacked = match self.defense.as_mut() {
+            Some(d) => {
+                let mut obs = self.batch.obs.clone();
+                let rows = d.attack_batch(&self.online, &mut obs, self.steps, &mut self.rng)?;
+                (!rows.is_empty()).then_some(obs)
+            }
+            None => None,
+        };
         let b = &self.batch;
-        let (n, dev) = (b.len(), &self.device);
-        let obs = Tensor::from_slice(&b.obs, self.batch_shape(n), dev)?;
+        let obs = attacked.as_deref().unwrap_or(&b.obs);
+        let obs = Tensor::from_slice(obs, self.batch_shape(n), dev)?;
         let next_obs = Tensor::from_slice(&b.next_obs, self.batch_shape(n), dev)?;
         let actions = Tensor::from_slice(&b.actions, (n, 1), dev)?;
         let rewards = Tensor::from_slice(&b.rewards, n, dev)?;
@@ -588,6 +631,16 @@ impl Dqn {
                 let w = Tensor::from_slice(&b.weights, n, dev)?;
                 (elementwise_loss(kind, &(&q - &y)?)? * w)?.mean_all()?
             }
+        };
+        let loss = match self.defense.as_mut() {
+            Some(d) => {
+                let w = self.per.as_ref().map(|_| b.weights.as_slice());
+                match d.regularizer(&self.online, &b.obs, w, self.steps, &mut self.rng)? {
+                    Some(r) => (loss + r)?,
+                    None => loss,
+                }
+            }
+            None => loss,
         };
         let (loss_value, mean_q) = self.apply_loss(&loss, &q.mean_all()?)?;
         if let Some(p) = self.per.as_mut() {

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::robust::{AdversarialTraining, Smoothness};
 use crate::nn::{DeviceConfig, QNetworkConfig};
 use crate::{Error, Result};
 
@@ -49,6 +50,8 @@ pub enum Loss {
 /// | `loss` | `"huber"` | `"huber"`, `"mse"` | [`Loss`] |
 /// | `network` | MLP `[64, 64]`, linear head | a [`QNetworkConfig`] table | the Q-network; `head = { type = "dueling" }` for the dueling architecture |
 /// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the networks run (it sets `network.device`) |
+/// | `adversarial_training` | none | an [`AdversarialTraining`] table | replace a fraction of each batch's observations by FGSM or PGD attacks on the online network |
+/// | `smoothness` | none | a [`Smoothness`] table | SA-DQN's regularizer: penalise the largest overtaking of the greedy action inside the ε-ball, found by PGD |
 ///
 /// With a recurrent torso (`network.torso.type = "lstm"` or `"gru"`) the agent is DRQN
 /// (Hausknecht & Stone, 2015): see [`Dqn`](super::Dqn). It takes `n_step = 1` and no
@@ -112,6 +115,12 @@ pub struct DqnConfig {
     pub network: QNetworkConfig,
     /// Where the networks run.
     pub device: DeviceConfig,
+    /// Adversarial training; none by default. (Boxed: most configs have none.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial_training: Option<Box<AdversarialTraining>>,
+    /// SA-DQN's smoothness regularizer; none by default. (Boxed: most configs have none.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothness: Option<Box<Smoothness>>,
 }
 
 impl Default for DqnConfig {
@@ -141,6 +150,8 @@ impl Default for DqnConfig {
             loss: Loss::Huber,
             network: QNetworkConfig::default(),
             device: DeviceConfig::Cpu,
+            adversarial_training: None,
+            smoothness: None,
         }
     }
 }
@@ -206,6 +217,22 @@ impl DqnConfig {
             check("n_step", n, n == 1, "1 with a recurrent torso")?;
             let p = self.prioritized;
             check("prioritized", p, !p, "false with a recurrent torso")?;
+            // The defenses work on the batch of single observations, not on sequences.
+            let a = self.adversarial_training.is_some();
+            check(
+                "adversarial_training",
+                a,
+                !a,
+                "absent with a recurrent torso",
+            )?;
+            let s = self.smoothness.is_some();
+            check("smoothness", s, !s, "absent with a recurrent torso")?;
+        }
+        if let Some(a) = &self.adversarial_training {
+            a.validate()?;
+        }
+        if let Some(s) = &self.smoothness {
+            s.validate()?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 //! | `per.rs` | [`SumTree`], [`Prioritized`]: prioritized replay |
 //! | `sequence.rs` | [`SequenceBatch`]: sequences with burn-in for recurrent Q-networks |
 //! | `agent/drqn.rs` | DRQN: [`Memory`] (the hidden state carried while playing), the sequence update |
+//! | `robust/` | [`Defense`]: adversarial training and SA-DQN's smoothness regularizer ([`AdversarialTraining`], [`Smoothness`]) |
 
 mod agent;
 mod config;
@@ -19,6 +20,7 @@ mod nstep;
 mod per;
 mod replay;
 mod rng;
+mod robust;
 mod sequence;
 
 pub use agent::{Dqn, DqnState, Memory, TrainStats};
@@ -27,4 +29,5 @@ pub use nstep::NStep;
 pub use per::{Prioritized, SumTree};
 pub use replay::{Batch, ReplayBuffer};
 pub use rng::{DqnRng, Uniform};
+pub use robust::{AdversarialTraining, Defense, DefenseStats, Smoothness, TrainingAttack};
 pub use sequence::SequenceBatch;

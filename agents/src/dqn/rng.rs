@@ -56,7 +56,7 @@ impl DqnRng {
     }
 
     #[inline]
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.draws += 1;
         self.inner.next_u64()
     }
