@@ -99,6 +99,9 @@ enum Command {
         /// observation) or fgsm (FGSM's perturbation; PGD then never ends below FGSM's loss).
         #[arg(long, default_value = "random", value_parser = ["random", "zero", "fgsm"])]
         pgd_start: String,
+        /// The attack the timed attack makes at the steps it strikes: fgsm or pgd.
+        #[arg(long, default_value = "fgsm", value_parser = ["fgsm", "pgd"])]
+        timed_with: String,
     },
     /// Play one episode and print it as CSV: t,action,reward,terminated,truncated,obs_0,...
     Rollout {
@@ -336,6 +339,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             norm,
             threshold,
             pgd_start,
+            timed_with,
         } => cmd::attack::run(&cmd::attack::Attack {
             run_dir,
             attacks: attack,
@@ -351,6 +355,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             },
             threshold,
             pgd_start: qlab_agents::adversarial::PgdStart::parse(&pgd_start)?,
+            timed_with: qlab_agents::adversarial::AttackMethod::parse(&timed_with)?,
         }),
         Command::Rollout {
             env,

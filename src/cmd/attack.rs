@@ -47,6 +47,8 @@ pub struct Attack {
     pub threshold: f64,
     /// Where PGD starts.
     pub pgd_start: PgdStart,
+    /// What the timed attack does where it strikes (FGSM or PGD).
+    pub timed_with: AttackMethod,
 }
 
 /// One attack at one ε: a CSV row.
@@ -92,6 +94,7 @@ pub fn run(a: &Attack) -> Result<String> {
                 norm: a.norm,
                 threshold: a.threshold,
                 start: a.pgd_start,
+                timed_with: a.timed_with,
                 ..AttackConfig::default()
             })
         })
