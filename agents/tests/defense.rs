@@ -193,6 +193,31 @@ fn flat_net(seed: u64) -> (QNetwork, qlab_agents::nn::ParamStore) {
     QNetwork::new(&[4], 2, &mlp(vec![16]), seed).unwrap()
 }
 
+/// Searching the ball on the network over frozen weights gives the regularizer of the
+/// network itself, value and gradients, bit for bit.
+#[test]
+fn searching_on_frozen_weights_changes_nothing() {
+    let (q, p) = flat_net(4);
+    let frozen =
+        qlab_agents::nn::q_network(&[4], 2, &mlp(vec![16]), p.frozen_var_builder()).unwrap();
+    let obs = batch(16, 6);
+    let run = |search: &QNetwork| {
+        let mut d = defense(None, Some(Smoothness::new(0.2, 1.0)));
+        let r = d
+            .regularizer_with(&q, search, &obs, None, 0, &mut DqnRng::new(9))
+            .unwrap()
+            .unwrap();
+        let grads = r.backward().unwrap();
+        let mut out = vec![r.to_scalar::<f32>().unwrap().to_bits()];
+        for v in p.trainable_vars() {
+            let g = grads.get(v.as_tensor()).unwrap().flatten_all().unwrap();
+            out.extend(g.to_vec1::<f32>().unwrap().iter().map(|x| x.to_bits()));
+        }
+        out
+    };
+    assert_eq!(run(&q), run(&frozen));
+}
+
 /// The regularizer is absent (0) at ε = 0 and before its ramp, costs no random number then,
 /// and at ε > 0 without a random start it is at least the clean margin (PGD starts at the clean
 /// observation and keeps its best iterate) and at least the floor −c.

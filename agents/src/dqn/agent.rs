@@ -14,7 +14,7 @@ use super::rng::{DqnRng, Uniform};
 use super::robust::Defense;
 use super::sequence::SequenceBatch;
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
-use crate::nn::{RecurrentState, TorsoConfig, huber_loss, mse_loss};
+use crate::nn::{RecurrentState, TorsoConfig, huber_loss, mse_loss, q_network};
 use crate::{Error, Result};
 
 mod drqn;
@@ -148,6 +148,9 @@ pub struct Dqn {
     epsilon: f64,
     /// Adversarial training and the smoothness regularizer, when configured.
     defense: Option<Defense>,
+    /// The online network over the same weights as constants, for the defenses' searches of
+    /// the ε-ball (input gradients only); built when there is a defense.
+    frozen: Option<QNetwork>,
 }
 
 impl std::fmt::Debug for Dqn {
@@ -224,7 +227,17 @@ impl Dqn {
             n_actions,
             &device,
         )?;
+        let frozen = match defense {
+            Some(_) => Some(q_network(
+                &net_shape,
+                n_actions,
+                &network,
+                params.frozen_var_builder(),
+            )?),
+            None => None,
+        };
         Ok(Dqn {
+            frozen,
             replay: ReplayBuffer::new(config.buffer_size, obs_dim)?,
             per: config
                 .prioritized
@@ -602,7 +615,8 @@ impl Dqn {
         let attacked = match self.defense.as_mut() {
             Some(d) => {
                 let mut obs = self.batch.obs.clone();
-                let rows = d.attack_batch(&self.online, &mut obs, self.steps, &mut self.rng)?;
+                let q = self.frozen.as_ref().unwrap_or(&self.online);
+                let rows = d.attack_batch(q, &mut obs, self.steps, &mut self.rng)?;
                 (!rows.is_empty()).then_some(obs)
             }
             None => None,
@@ -635,7 +649,15 @@ impl Dqn {
         let loss = match self.defense.as_mut() {
             Some(d) => {
                 let w = self.per.as_ref().map(|_| b.weights.as_slice());
-                match d.regularizer(&self.online, &b.obs, w, self.steps, &mut self.rng)? {
+                let search = self.frozen.as_ref().unwrap_or(&self.online);
+                match d.regularizer_with(
+                    &self.online,
+                    search,
+                    &b.obs,
+                    w,
+                    self.steps,
+                    &mut self.rng,
+                )? {
                     Some(r) => (loss + r)?,
                     None => loss,
                 }

@@ -206,6 +206,25 @@ impl Defense {
         step: u64,
         rng: &mut DqnRng,
     ) -> Result<Option<Tensor>> {
+        self.regularizer_with(q, q, obs, weights, step, rng)
+    }
+
+    /// [`regularizer`](Self::regularizer) with the ε-ball searched on `search_net`, a network
+    /// computing what `q` computes (e.g. `q` over frozen weights, built with
+    /// [`ParamStore::frozen_var_builder`](crate::nn::ParamStore::frozen_var_builder)): the
+    /// search needs gradients with respect to the input alone, the final term flows into `q`.
+    ///
+    /// # Errors
+    /// A candle error if `q` or `search` does not take the batch.
+    pub fn regularizer_with(
+        &mut self,
+        q: &dyn QFunction,
+        search_net: &dyn QFunction,
+        obs: &[f32],
+        weights: Option<&[f32]>,
+        step: u64,
+        rng: &mut DqnRng,
+    ) -> Result<Option<Tensor>> {
         let Some(s) = &self.smoothness else {
             return Ok(None);
         };
@@ -221,8 +240,16 @@ impl Defense {
             alpha: s.step_size.unwrap_or(eps / s.iterations as f64) as f32,
             random_start: s.random_start,
         };
-        let (labels, clean_q) = self.greedy_and_values(q, obs)?;
-        let adv = self.search(q, &ball, search, Objective::Margin, obs, &labels, rng)?;
+        let (labels, clean_q) = self.greedy_and_values(search_net, obs)?;
+        let adv = self.search(
+            search_net,
+            &ball,
+            search,
+            Objective::Margin,
+            obs,
+            &labels,
+            rng,
+        )?;
         let n = labels.len();
         let a = self.n_actions;
         let x = Tensor::from_slice(&adv, self.shape(n), &self.device)?;
