@@ -13,8 +13,9 @@ use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
 use super::robust::Defense;
 use super::sequence::SequenceBatch;
+use crate::adversarial::argmax;
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
-use crate::nn::{RecurrentState, TorsoConfig, huber_loss, mse_loss, q_network};
+use crate::nn::{RecurrentState, TorsoConfig, huber_elementwise, huber_loss, mse_loss, q_network};
 use crate::{Error, Result};
 
 mod drqn;
@@ -697,23 +698,8 @@ impl Dqn {
 fn elementwise_loss(kind: Loss, diff: &Tensor) -> Result<Tensor> {
     Ok(match kind {
         Loss::Mse => diff.sqr()?,
-        Loss::Huber => {
-            let a = diff.abs()?;
-            let c = a.clamp(0.0, 1.0)?;
-            ((c.sqr()? * 0.5)? + (a - &c)?)?
-        }
+        Loss::Huber => huber_elementwise(diff, 1.0)?,
     })
-}
-
-/// The first index of the largest value (as PyTorch's `argmax`).
-fn argmax(q: &[f32]) -> usize {
-    let mut best = 0;
-    for (a, &v) in q.iter().enumerate() {
-        if v > q[best] {
-            best = a;
-        }
-    }
-    best
 }
 
 #[cfg(test)]

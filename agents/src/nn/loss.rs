@@ -19,12 +19,16 @@ pub fn huber_loss(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> 
     if delta.is_nan() || delta <= 0.0 {
         candle_core::bail!("huber loss: delta must be > 0, got {delta}")
     }
-    let d = (pred - target)?;
+    huber_elementwise(&(pred - target)?, delta)?.mean_all()
+}
+
+/// The Huber loss of each element of `d` (a difference `pred − target`), unreduced:
+/// `½d²` where `|d| ≤ δ`, `δ(|d| − ½δ)` elsewhere. [`huber_loss`] is its mean.
+pub fn huber_elementwise(d: &Tensor, delta: f64) -> Result<Tensor> {
     let a = d.abs()?;
     // q = min(|d|, δ): loss = ½q² + δ(|d| − q) is both branches at once.
     let q = a.clamp(0.0, delta)?;
-    let loss = ((q.sqr()? * 0.5)? + ((a - &q)? * delta)?)?;
-    loss.mean_all()
+    (q.sqr()? * 0.5)? + ((a - &q)? * delta)?
 }
 
 /// Mean squared error over all elements.

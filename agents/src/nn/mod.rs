@@ -103,7 +103,7 @@ pub use dropout::Dropout;
 pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
 pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
 pub use linear::{Linear, linear};
-pub use loss::{cross_entropy, huber_loss, log_softmax, mse_loss};
+pub use loss::{cross_entropy, huber_elementwise, huber_loss, log_softmax, mse_loss};
 pub use mlp::{Mlp, MlpConfig, mlp};
 pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_norm, layer_norm};
 pub use optim::{
