@@ -309,6 +309,14 @@ impl ReplayBuffer {
         self.gather(batch);
     }
 
+    /// Appends the next observations of the transitions at `indices` to `out`, row after row.
+    pub fn next_observations_into(&self, indices: &[usize], out: &mut Vec<f32>) {
+        let d = self.obs_dim;
+        for &i in indices {
+            out.extend_from_slice(&self.next_obs[i * d..(i + 1) * d]);
+        }
+    }
+
     /// Copies the transitions at `batch.indices` into the batch's arrays.
     pub fn gather(&self, batch: &mut Batch) {
         let d = self.obs_dim;

@@ -161,11 +161,17 @@ impl TrainMode for Mlp {
 }
 
 impl Mlp {
+    /// Whether each output row is computed from its input row alone, by the same arithmetic
+    /// whatever else is in the batch: no layer norms and no dropout drawing masks.
+    pub fn is_rowwise(&self) -> bool {
+        self.norms.is_empty() && !self.dropouts.iter().any(|d| d.is_active())
+    }
+
     /// The output for one input row on the CPU without tensors, bit for bit what
     /// [`forward`](Module::forward) gives for it. `None` for an MLP with layer norms, with
     /// dropout while training, or where [`Linear::forward_act_row`] has no row form.
     pub fn forward_row(&self, x: &[f32]) -> Option<Vec<f32>> {
-        if !self.norms.is_empty() || self.dropouts.iter().any(|d| d.is_active()) {
+        if !self.is_rowwise() {
             return None;
         }
         let last = self.layers.len() - 1;

@@ -480,6 +480,21 @@ impl QNetwork {
         }
     }
 
+    /// Whether [`forward`](Module::forward) on the CPU gives each observation the same bits in
+    /// any batch of the same number of rows, whatever the other rows are: an MLP torso without
+    /// layer norms or active dropout, and a linear head. (The products' sums for a row never
+    /// read the other rows, but gemm may split them differently for another number of rows.)
+    /// Values of such a network can be computed once for observations that many batches of
+    /// one size share.
+    pub fn rows_are_independent(&self) -> bool {
+        let torso = match &self.torso {
+            Torso::Mlp(Some(m)) => m.is_rowwise(),
+            Torso::Mlp(None) => true,
+            _ => false,
+        };
+        torso && matches!(self.head, Head::Linear(_))
+    }
+
     /// Whether the torso is recurrent: its Q-values depend on the episode so far, carried in
     /// a [`RecurrentState`] through [`forward_seq`](Self::forward_seq).
     pub fn is_recurrent(&self) -> bool {
