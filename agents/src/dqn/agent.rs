@@ -18,6 +18,7 @@ use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, Q
 use crate::nn::{RecurrentState, TorsoConfig, huber_elementwise, huber_loss, mse_loss, q_network};
 use crate::{Error, Result};
 
+mod direct;
 mod drqn;
 
 pub use drqn::Memory;
@@ -155,6 +156,10 @@ pub struct Dqn {
     /// Whether to plan a training phase's batches up front where that gives the same bits
     /// ([`plan_phase`](Self::plan_phase)); off only in the test that checks it does.
     plan_phases: bool,
+    /// Whether planned updates of an MLP run without tensors where they can
+    /// ([`update_direct`](Self::update_direct)); off only in the test that checks they give
+    /// the tensor path's bits.
+    direct_steps: bool,
 }
 
 impl std::fmt::Debug for Dqn {
@@ -243,6 +248,7 @@ impl Dqn {
         Ok(Dqn {
             frozen,
             plan_phases: true,
+            direct_steps: true,
             replay: ReplayBuffer::new(config.buffer_size, obs_dim)?,
             per: config
                 .prioritized
@@ -679,6 +685,12 @@ impl Dqn {
             }
             (None, None) => self.replay.sample_uniform(&mut self.batch, &mut self.rng),
         }
+        if let (Some((_, values)), Loss::Huber) = (planned, self.config.loss)
+            && self.direct_steps
+            && let Some(done) = self.update_direct(values)?
+        {
+            return Ok(done);
+        }
         let (n, dev) = (self.batch.len(), &self.device);
         // Adversarial training regresses attacked observations; the regularizer reads the clean.
         let attacked = match self.defense.as_mut() {
@@ -895,21 +907,31 @@ mod tests {
         });
         let mut probe = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
         play(&mut probe, 30);
-        assert!(
-            probe.plan_phase(16).unwrap().is_some(),
-            "the plan applies here"
-        );
+        let plan = probe.plan_phase(16).unwrap().expect("the plan applies here");
+        let (indices, values) = plan.batch(0);
+        probe.batch.indices.copy_from_slice(indices);
+        probe.replay.gather(&mut probe.batch);
+        let step = probe.update_direct(values).unwrap();
+        assert!(step.is_some(), "an MLP updates without tensors");
+        // Planned and computed without tensors; planned through tensors; neither.
+        let mut direct = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
         let mut planned = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
+        planned.direct_steps = false;
         let mut unplanned = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
         unplanned.plan_phases = false;
-        let (a, b) = (play(&mut planned, 300), play(&mut unplanned, 300));
+        let a = play(&mut direct, 300);
+        let (b, c) = (play(&mut planned, 300), play(&mut unplanned, 300));
         assert!(a.len() > 100);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&b));
-        assert_eq!(
-            planned.params().to_bytes().unwrap(),
-            unplanned.params().to_bytes().unwrap()
-        );
+        assert_eq!(bits(&a), bits(&c));
+        assert_eq!(bits(&b), bits(&c));
+        assert_eq!(direct.updates(), unplanned.updates());
+        for agent in [&direct, &planned] {
+            assert_eq!(
+                agent.params().to_bytes().unwrap(),
+                unplanned.params().to_bytes().unwrap()
+            );
+        }
         let double = small(|c| c.double = true);
         let mut d = Dqn::new(&[5], 2, &double, 300, 5).unwrap();
         play(&mut d, 30);

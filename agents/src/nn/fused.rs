@@ -542,7 +542,7 @@ mod few_rows {
     }
 }
 
-/// `act(x·Wᵀ + b)` for one row `x` of `f32`, straight from the weight's storage, without
+/// `act(x·Wᵀ + b)` for one input row on the CPU, from the weights themselves without
 /// building a tensor or a graph: what the op computes for a one-row input, bit for bit (the
 /// same function). `None` unless `W` (and `b`) are contiguous `f32` on the CPU.
 pub(crate) fn forward_row(
@@ -551,22 +551,67 @@ pub(crate) fn forward_row(
     w: &Tensor,
     b: Option<&Tensor>,
 ) -> Option<Vec<f32>> {
+    forward_rows(act, x, 1, w, b)
+}
+
+/// Runs `f` on the values of `t` when it is a contiguous `f32` tensor on the CPU.
+fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
+    let (s, l) = t.storage_and_layout();
+    let Storage::Cpu(s) = &*s else { return None };
+    Some(f(contiguous::<f32>(s, l, "tensor").ok()?))
+}
+
+/// Runs `f` on the values of `t` (see [`with_f32`]), or on `None` when there is no `t`.
+fn with_opt_f32<R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>) -> R) -> Option<R> {
+    match t {
+        Some(t) => with_f32(t, |v| f(Some(v))),
+        None => Some(f(None)),
+    }
+}
+
+/// `act(x·Wᵀ + b)` for `rows` input rows on the CPU without tensors: what the op computes
+/// for that input, bit for bit (the same function). `None` unless `W` (and `b`) are
+/// contiguous `f32` on the CPU and `x` holds `rows` rows of `W`'s width.
+pub(crate) fn forward_rows(
+    act: FusedAct,
+    x: &[f32],
+    rows: usize,
+    w: &Tensor,
+    b: Option<&Tensor>,
+) -> Option<Vec<f32>> {
     let (n, k) = w.dims2().ok()?;
-    if x.len() != k {
+    if x.len() != rows * k {
         return None;
     }
-    let (ws, wl) = w.storage_and_layout();
-    let Storage::Cpu(ws) = &*ws else { return None };
-    let ws = contiguous::<f32>(ws, wl, "weight").ok()?;
-    let bias = b.map(Tensor::storage_and_layout);
-    let bs = match &bias {
-        Some((s, l)) => {
-            let Storage::Cpu(s) = &**s else { return None };
-            Some(contiguous::<f32>(s, l, "bias").ok()?)
-        }
-        None => None,
+    with_f32(w, |ws| with_opt_f32(b, |bs| forward(act, x, ws, bs, rows, k, n)))?
+}
+
+/// The gradients `(dx, dW, db)` of `y = act(x·Wᵀ + b)` on the CPU without tensors, from the
+/// input `x`, output `y` and output gradient `g` of `rows` rows: what the op's backward pass
+/// computes, bit for bit (the same function). `dx` only when `need_dx`, `db` only when
+/// there is a bias. `None` unless `W` is contiguous `f32` on the CPU and the lengths fit.
+#[allow(clippy::type_complexity)]
+pub(crate) fn backward_rows(
+    act: FusedAct,
+    x: &[f32],
+    y: &[f32],
+    g: &[f32],
+    rows: usize,
+    w: &Tensor,
+    has_bias: bool,
+    need_dx: bool,
+) -> Option<(Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>)> {
+    let (n, k) = w.dims2().ok()?;
+    if x.len() != rows * k || y.len() != rows * n || g.len() != rows * n {
+        return None;
+    }
+    let needed = Needed {
+        dx: need_dx,
+        dw: true,
+        db: has_bias,
     };
-    Some(forward(act, x, ws, bs, 1, k, n))
+    let (dx, dw, db) = with_f32(w, |ws| backward(act, x, ws, y, g, rows, k, n, needed))?;
+    Some((dx, dw?, db))
 }
 
 /// The op: `act(x·Wᵀ [+ b])`, registered with candle as a custom op with a backward pass.

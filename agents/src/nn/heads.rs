@@ -28,6 +28,11 @@ impl QHead {
     pub fn forward_row(&self, features: &[f32]) -> Option<Vec<f32>> {
         self.linear.forward_act_row(features, Activation::Identity)
     }
+
+    /// The linear layer to the action values.
+    pub(crate) fn linear(&self) -> &Linear {
+        &self.linear
+    }
 }
 
 impl Module for QHead {

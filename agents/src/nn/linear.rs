@@ -120,7 +120,8 @@ impl Linear {
 }
 
 /// The fused op's form of `act`, if it has one.
-fn fused_act(act: Activation) -> Option<FusedAct> {
+/// The fused op's form of `act`; `None` for gelu, which the op does not fuse.
+pub(crate) fn fused_act(act: Activation) -> Option<FusedAct> {
     match act {
         Activation::Identity => Some(FusedAct::Identity),
         Activation::Relu => Some(FusedAct::Relu),

@@ -161,6 +161,19 @@ impl TrainMode for Mlp {
 }
 
 impl Mlp {
+    /// The layers in order, each with the activation that follows it.
+    pub(crate) fn layers_and_activations(&self) -> impl Iterator<Item = (&Linear, Activation)> {
+        let last = self.layers.len() - 1;
+        self.layers.iter().enumerate().map(move |(i, l)| {
+            let act = if i == last {
+                self.output_activation
+            } else {
+                self.activation
+            };
+            (l, act)
+        })
+    }
+
     /// Whether each output row is computed from its input row alone, by the same arithmetic
     /// whatever else is in the batch: no layer norms and no dropout drawing masks.
     pub fn is_rowwise(&self) -> bool {

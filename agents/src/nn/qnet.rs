@@ -13,6 +13,8 @@ use super::transformer::{
     PositionalConfig, PositionalEncoding, TransformerBlock, TransformerConfig, positional_encoding,
     transformer_block,
 };
+use super::fused::FusedAct;
+use super::linear::fused_act;
 use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
 
 /// The feature extractor of a [`QNetwork`], a TOML table with a `type` key.
@@ -493,6 +495,28 @@ impl QNetwork {
             _ => false,
         };
         torso && matches!(self.head, Head::Linear(_))
+    }
+
+    /// The layers of an MLP torso and a linear head, in order, each with the fused op's form
+    /// of its activation: the network as the fused op's functions compute it without tensors
+    /// (`fused::forward_rows`, `fused::backward_rows`). `None` for other networks, and where
+    /// a row is not computed alone ([`rows_are_independent`](Self::rows_are_independent)) or
+    /// an activation is not fused (gelu).
+    pub(crate) fn fused_layers(&self) -> Option<Vec<(&Linear, FusedAct)>> {
+        if !self.rows_are_independent() {
+            return None;
+        }
+        let (Torso::Mlp(torso), Head::Linear(head)) = (&self.torso, &self.head) else {
+            return None;
+        };
+        let mut layers = Vec::new();
+        if let Some(m) = torso {
+            for (l, act) in m.layers_and_activations() {
+                layers.push((l, fused_act(act)?));
+            }
+        }
+        layers.push((head.linear(), FusedAct::Identity));
+        Some(layers)
     }
 
     /// Whether the torso is recurrent: its Q-values depend on the episode so far, carried in
