@@ -647,8 +647,14 @@ impl Dqn {
                 self.replay
                     .next_observations_into(&chunk[..1], &mut next_obs);
             }
-            let next_obs = Tensor::from_slice(&next_obs, self.batch_shape(b), &self.device)?;
-            let q = self.target.forward(&next_obs)?.max(1)?.to_vec1::<f32>()?;
+            let q = match direct::greedy_values(&self.target, &next_obs, b) {
+                Some(q) => q,
+                None => {
+                    let next_obs =
+                        Tensor::from_slice(&next_obs, self.batch_shape(b), &self.device)?;
+                    self.target.forward(&next_obs)?.max(1)?.to_vec1::<f32>()?
+                }
+            };
             values.extend_from_slice(&q[..chunk.len()]);
         }
         let next_q = indices
@@ -907,7 +913,10 @@ mod tests {
         });
         let mut probe = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
         play(&mut probe, 30);
-        let plan = probe.plan_phase(16).unwrap().expect("the plan applies here");
+        let plan = probe
+            .plan_phase(16)
+            .unwrap()
+            .expect("the plan applies here");
         let (indices, values) = plan.batch(0);
         probe.batch.indices.copy_from_slice(indices);
         probe.replay.gather(&mut probe.batch);

@@ -583,7 +583,9 @@ pub(crate) fn forward_rows(
     if x.len() != rows * k {
         return None;
     }
-    with_f32(w, |ws| with_opt_f32(b, |bs| forward(act, x, ws, bs, rows, k, n)))?
+    with_f32(w, |ws| {
+        with_opt_f32(b, |bs| forward(act, x, ws, bs, rows, k, n))
+    })?
 }
 
 /// The gradients `(dx, dW, db)` of `y = act(x·Wᵀ + b)` on the CPU without tensors, from the

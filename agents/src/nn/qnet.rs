@@ -5,7 +5,9 @@ use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::cnn::{Cnn, CnnConfig, CnnLayer, cnn};
+use super::fused::FusedAct;
 use super::heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
+use super::linear::fused_act;
 use super::mlp::{Mlp, MlpConfig, mlp};
 use super::norm::{LayerNorm, LayerNormConfig, layer_norm};
 use super::recurrent::{CellKind, Recurrent, RecurrentConfig, RecurrentState, recurrent};
@@ -13,8 +15,6 @@ use super::transformer::{
     PositionalConfig, PositionalEncoding, TransformerBlock, TransformerConfig, positional_encoding,
     transformer_block,
 };
-use super::fused::FusedAct;
-use super::linear::fused_act;
 use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
 
 /// The feature extractor of a [`QNetwork`], a TOML table with a `type` key.

@@ -7,7 +7,7 @@
 use candle_core::{Tensor, backprop::GradStore};
 
 use super::Dqn;
-use crate::nn::{backward_rows, forward_rows};
+use crate::nn::{QNetwork, backward_rows, forward_rows};
 use crate::{Error, Result};
 
 /// `Σ xs` in the order of candle's `f32` sum of a contiguous vector (`sum_all`). With AVX2:
@@ -46,6 +46,30 @@ fn affine(x: f32, mul: f64, add: f64) -> f32 {
     x * (mul as f32) + (add as f32)
 }
 
+/// `max_a Q(s, a)` of each of the `rows` observations `obs` through `net` without tensors:
+/// what `net.forward(obs)?.max(1)` gives, bit for bit (the fused op's functions, then candle's
+/// running maximum: the first value, replaced by each later one that is larger). `None`
+/// where the network has no such form ([`QNetwork::fused_layers`]).
+pub(super) fn greedy_values(net: &QNetwork, obs: &[f32], rows: usize) -> Option<Vec<f32>> {
+    let layers = net.fused_layers()?;
+    let mut h = forward_rows(
+        layers[0].1,
+        obs,
+        rows,
+        layers[0].0.weight(),
+        layers[0].0.bias(),
+    )?;
+    for (layer, act) in &layers[1..] {
+        h = forward_rows(*act, &h, rows, layer.weight(), layer.bias())?;
+    }
+    let actions = h.len() / rows.max(1);
+    Some(
+        h.chunks_exact(actions)
+            .map(|q| q.iter().fold(q[0], |m, &v| if m < v { v } else { m }))
+            .collect(),
+    )
+}
+
 /// Huber's loss (δ = 1) of the difference `d`, and its gradient with respect to `d` when the
 /// loss's gradient is `g`: `huber_elementwise`'s ops forward, candle's backward rules for them
 /// in reverse, ties included (`|d|` at exactly 0 or 1 passes half through the clamp).
@@ -68,7 +92,7 @@ impl Dqn {
     /// One gradient step of the Huber TD loss (δ = 1) on the batch in `self.batch` with the
     /// bootstrap values `next_q`, computed without tensors; returns the loss and the mean Q
     /// of the batch. `None` (nothing done) where the network is not an MLP with a linear head
-    /// that the fused op's functions compute ([`QNetwork::fused_layers`](crate::nn::QNetwork)).
+    /// that the fused op's functions compute ([`QNetwork::fused_layers`]).
     ///
     /// The loss is `huber_loss`'s composition (`|d|` clamped to `[0, 1]`, `½q² + (|d| − q)`,
     /// mean), and its gradient follows candle's backward rules for each of those ops,
@@ -149,13 +173,28 @@ mod tests {
     #[test]
     fn the_huber_gradient_is_candles_to_the_bit() {
         let ds = [
-            0.0f32, -0.0, 1.0, -1.0, 0.5, -0.25, 2.0, -3.5, 1e-8, 0.999_999_9, 1.000_000_1, 37.0,
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -0.25,
+            2.0,
+            -3.5,
+            1e-8,
+            0.999_999_9,
+            1.000_000_1,
+            37.0,
         ];
         let pred = Var::from_slice(&ds, ds.len(), &Device::Cpu).unwrap();
         let target = Tensor::zeros(ds.len(), candle_core::DType::F32, &Device::Cpu).unwrap();
         let loss = crate::nn::huber_loss(pred.as_tensor(), &target, 1.0).unwrap();
         let grad = loss.backward().unwrap();
-        let grad = grad.get(pred.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let grad = grad
+            .get(pred.as_tensor())
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         let elementwise = crate::nn::huber_elementwise(pred.as_tensor(), 1.0).unwrap();
         let elementwise = elementwise.to_vec1::<f32>().unwrap();
         let g = affine(1.0, 1.0 / ds.len() as f64, 0.0);
@@ -171,11 +210,17 @@ mod tests {
 
     #[test]
     fn sums_add_in_candles_order() {
-        let xs: Vec<f32> = (0..77).map(|i| ((i * 37 % 101) as f32).sin() * 1e3).collect();
+        let xs: Vec<f32> = (0..77)
+            .map(|i| ((i * 37 % 101) as f32).sin() * 1e3)
+            .collect();
         for len in [0, 5, 32, 64, 77] {
             let t = Tensor::from_slice(&xs[..len], len, &candle_core::Device::Cpu).unwrap();
             let s = t.sum_all().unwrap().to_scalar::<f32>().unwrap();
-            assert_eq!(candle_sum(&xs[..len]).to_bits(), s.to_bits(), "length {len}");
+            assert_eq!(
+                candle_sum(&xs[..len]).to_bits(),
+                s.to_bits(),
+                "length {len}"
+            );
         }
     }
 }
