@@ -592,7 +592,7 @@ pub(crate) fn forward_rows(
 /// input `x`, output `y` and output gradient `g` of `rows` rows: what the op's backward pass
 /// computes, bit for bit (the same function). `dx` only when `need_dx`, `db` only when
 /// there is a bias. `None` unless `W` is contiguous `f32` on the CPU and the lengths fit.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub(crate) fn backward_rows(
     act: FusedAct,
     x: &[f32],
