@@ -100,7 +100,7 @@ pub use cnn::{
 pub use conv::{Conv2d, Conv2dConfig, GlobalAvgPool, Pool2d, PoolKind, conv2d};
 pub use device::{DeviceConfig, cpu_threads, set_cpu_threads};
 pub use dropout::Dropout;
-pub(crate) use fused::{backward_rows, forward_rows};
+pub(crate) use fused::{FusedAct, backward_rows, forward_rows};
 pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
 pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
 pub use linear::{Linear, linear};

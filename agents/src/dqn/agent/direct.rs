@@ -7,7 +7,7 @@
 use candle_core::{Tensor, backprop::GradStore};
 
 use super::Dqn;
-use crate::nn::{QNetwork, backward_rows, forward_rows};
+use crate::nn::{FusedAct, Linear, QNetwork, backward_rows, forward_rows};
 use crate::{Error, Result};
 
 /// `Σ xs` in the order of candle's `f32` sum of a contiguous vector (`sum_all`). With AVX2:
@@ -51,23 +51,31 @@ fn affine(x: f32, mul: f64, add: f64) -> f32 {
 /// running maximum: the first value, replaced by each later one that is larger). `None`
 /// where the network has no such form ([`QNetwork::fused_layers`]).
 pub(super) fn greedy_values(net: &QNetwork, obs: &[f32], rows: usize) -> Option<Vec<f32>> {
-    let layers = net.fused_layers()?;
-    let mut h = forward_rows(
-        layers[0].1,
-        obs,
-        rows,
-        layers[0].0.weight(),
-        layers[0].0.bias(),
-    )?;
-    for (layer, act) in &layers[1..] {
-        h = forward_rows(*act, &h, rows, layer.weight(), layer.bias())?;
-    }
-    let actions = h.len() / rows.max(1);
+    let q_all = layer_outputs(&net.fused_layers()?, obs, rows)?.pop()?;
+    let actions = q_all.len() / rows.max(1);
     Some(
-        h.chunks_exact(actions)
+        q_all
+            .chunks_exact(actions)
             .map(|q| q.iter().fold(q[0], |m, &v| if m < v { v } else { m }))
             .collect(),
     )
+}
+
+/// Each layer's output for the `rows` inputs `x`, first layer first, through the fused op's
+/// functions; `None` where one of them has no such form.
+fn layer_outputs(layers: &[(&Linear, FusedAct)], x: &[f32], rows: usize) -> Option<Vec<Vec<f32>>> {
+    let mut outs: Vec<Vec<f32>> = Vec::with_capacity(layers.len());
+    for (layer, act) in layers {
+        let input = outs.last().map_or(x, Vec::as_slice);
+        outs.push(forward_rows(
+            *act,
+            input,
+            rows,
+            layer.weight(),
+            layer.bias(),
+        )?);
+    }
+    Some(outs)
 }
 
 /// Huber's loss (δ = 1) of the difference `d`, and its gradient with respect to `d` when the
@@ -104,15 +112,10 @@ impl Dqn {
         let b = &self.batch;
         let n = b.len();
         let actions = self.n_actions;
-        // Forward: each layer's output, the observations first.
-        let mut outs: Vec<Vec<f32>> = Vec::with_capacity(layers.len());
-        for (i, (layer, act)) in layers.iter().enumerate() {
-            let x = if i == 0 { &b.obs } else { &outs[i - 1] };
-            match forward_rows(*act, x, n, layer.weight(), layer.bias()) {
-                Some(y) => outs.push(y),
-                None => return Ok(None),
-            }
-        }
+        // Forward: each layer's output.
+        let Some(outs) = layer_outputs(&layers, &b.obs, n) else {
+            return Ok(None);
+        };
         let q_all = outs.last().expect("at least the head");
         let q: Vec<f32> = (0..n)
             .map(|i| q_all[i * actions + b.actions[i] as usize])
