@@ -438,27 +438,24 @@ mod avx {
         let z = _mm256_setzero_ps();
         let (mut a0, mut a1, mut b0, mut b1) = (z, z, z, z);
         let (mut c0, mut c1, mut d0, mut d1) = (z, z, z, z);
+        // One term of a row: its value times its packed row, into the row's two sums.
+        macro_rules! term {
+            ($o:ident, $v:ident, $t:ident, $lo:ident, $hi:ident) => {
+                // SAFETY: t < len, the length of every row's terms, and each offset + WIDTH
+                // ≤ block.len() (the caller's bounds).
+                unsafe {
+                    let p = base.add(*$o.get_unchecked($t) as usize);
+                    let c = _mm256_set1_ps(*$v.get_unchecked($t));
+                    $lo = _mm256_fmadd_ps(c, _mm256_loadu_ps(p), $lo);
+                    $hi = _mm256_fmadd_ps(c, _mm256_loadu_ps(p.add(8)), $hi);
+                }
+            };
+        }
         for t in 0..len {
-            // SAFETY (each read): t < len, the length of every row's terms, and each
-            // offset + WIDTH ≤ block.len() (the caller's bounds).
-            unsafe {
-                let p = base.add(*o0.get_unchecked(t) as usize);
-                let c = _mm256_set1_ps(*v0.get_unchecked(t));
-                a0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p), a0);
-                a1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p.add(8)), a1);
-                let p = base.add(*o1.get_unchecked(t) as usize);
-                let c = _mm256_set1_ps(*v1.get_unchecked(t));
-                b0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p), b0);
-                b1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p.add(8)), b1);
-                let p = base.add(*o2.get_unchecked(t) as usize);
-                let c = _mm256_set1_ps(*v2.get_unchecked(t));
-                c0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p), c0);
-                c1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p.add(8)), c1);
-                let p = base.add(*o3.get_unchecked(t) as usize);
-                let c = _mm256_set1_ps(*v3.get_unchecked(t));
-                d0 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p), d0);
-                d1 = _mm256_fmadd_ps(c, _mm256_loadu_ps(p.add(8)), d1);
-            }
+            term!(o0, v0, t, a0, a1);
+            term!(o1, v1, t, b0, b1);
+            term!(o2, v2, t, c0, c1);
+            term!(o3, v3, t, d0, d1);
         }
         let mut out = [[0.0f32; WIDTH]; ROWS];
         for (out, (lo, hi)) in out.iter_mut().zip([(a0, a1), (b0, b1), (c0, c1), (d0, d1)]) {
