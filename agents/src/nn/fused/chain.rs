@@ -50,10 +50,10 @@ const WIDTH: usize = 16;
 /// column block of the right operand.
 const ROW_CHUNK: usize = 8;
 
-/// `lhs (m × k) · rhs (k × n, row-major)` as a new row-major `m × n` buffer, or `None` where more than
-/// `max_density` of the left operand's values are nonzero (gemm is faster there). Output
-/// `(i, j)` is the FMA chain `Σ_p lhs[i, p]·rhs[p, j]` over the `p` with `lhs[i, p] ≠ 0`, in
-/// order, from `+0`.
+/// `lhs (m × k) · rhs (k × n, row-major)` as a new row-major `m × n` buffer, or `None` where
+/// more than `max_density` of the left operand's values are nonzero (gemm is faster there).
+/// Output `(i, j)` is the FMA chain `Σ_p lhs[i, p]·rhs[p, j]` over the `p` with
+/// `lhs[i, p] ≠ 0`, in order, from `+0`.
 ///
 /// # Panics
 /// When the slices do not hold the shapes, or on a CPU without AVX2 and FMA (see
@@ -115,7 +115,8 @@ fn product_in(
             let j = b * WIDTH;
             let cols = WIDTH.min(n - j);
             for &(rows, len) in chunk {
-                let t = rows.map(|i| terms.row(i.min(m - 1), len));
+                // A group's first row has len terms of its own: it stands in for padding.
+                let t = rows.map(|i| terms.row(if i < m { i } else { rows[0] }, len));
                 // SAFETY: the CPU has AVX2 and FMA (asserted by the caller); every offset is
                 // p·WIDTH for a p < k whose row is packed, WIDTH before the end of the k·WIDTH
                 // block at most; each row has len terms (padded).
@@ -154,10 +155,10 @@ fn transpose(v: &[f32], rows: usize, cols: usize, t: &mut Vec<f32>) {
             unsafe { avx::transpose8(v, cols, p, i, t, rows) };
         }
     }
-    for p in 0..rows {
-        for i in (0..cols).filter(|&i| p >= r8 || i >= c8) {
-            t[i * rows + p] = v[p * cols + i];
-        }
+    // The edges: the last columns of the whole tiles' rows, then the last rows.
+    let edge = (0..r8).flat_map(|p| (c8..cols).map(move |i| (p, i)));
+    for (p, i) in edge.chain((r8..rows).flat_map(|p| (0..cols).map(move |i| (p, i)))) {
+        t[i * rows + p] = v[p * cols + i];
     }
 }
 
