@@ -11,8 +11,6 @@
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 
-mod chain;
-
 /// Activations the kernel applies in place; their derivatives are computed from the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FusedAct {
@@ -35,14 +33,6 @@ trait Elem: Copy + PartialOrd + 'static {
     fn sigmoid(self) -> Self;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn storage(v: Vec<Self>) -> CpuStorage;
-    /// The values as `f32`, where this type is `f32` (the type [`chain`] computes in).
-    fn as_f32(_: &[Self]) -> Option<&[f32]> {
-        None
-    }
-    /// `f32` values as this type, where it is `f32` (see [`as_f32`](Elem::as_f32)).
-    fn from_f32(_: Vec<f32>) -> Option<Vec<Self>> {
-        None
-    }
     /// The few-rows kernels compiled for AVX2, where this type has them and the CPU can run
     /// them.
     #[cfg(target_arch = "x86_64")]
@@ -94,20 +84,14 @@ macro_rules! elem {
     };
 }
 
-elem! {
+elem!(
     f32,
     F32,
-    fn as_f32(v: &[f32]) -> Option<&[f32]> {
-        Some(v)
-    }
-    fn from_f32(v: Vec<f32>) -> Option<Vec<f32>> {
-        Some(v)
-    }
     #[cfg(target_arch = "x86_64")]
     fn avx_kernels() -> Option<few_rows::Kernels<f32>> {
         few_rows::avx::kernels()
     }
-}
+);
 elem!(f64, F64);
 
 fn parallelism() -> gemm::Parallelism {
@@ -180,37 +164,6 @@ unsafe fn gemm_product<T: Elem>(
         dst.set_len(m * n);
     }
     dst
-}
-
-/// The fraction of zeros in a left operand from which [`chain::product`] takes over from
-/// gemm: about where the two break even on the gradient products of a 256-wide layer and a
-/// batch of 64 with the zeros spread at random. A trained network's dead units (whole
-/// columns of zeros) make the chain faster still.
-const SPARSE_ENOUGH: f64 = 0.6;
-
-/// `lhs · rhs` by [`chain::product`] — gemm's bits, faster — where its left operand, the
-/// `r × c` matrix `a` or its transpose (`lhs_transposed`), has enough zeros and gemm would
-/// take the path the chain reproduces; `None` where gemm should compute it. `rhs` is
-/// `k × n`, row-major.
-fn sparse_product<T: Elem>(
-    a: &[T],
-    lhs_transposed: bool,
-    r: usize,
-    c: usize,
-    rhs: &[T],
-    n: usize,
-) -> Option<Vec<T>> {
-    let (a, rhs) = (T::as_f32(a)?, T::as_f32(rhs)?);
-    let lhs = if lhs_transposed {
-        chain::Lhs::Transposed(a, r, c)
-    } else {
-        chain::Lhs::Plain(a, r, c)
-    };
-    let (m, k) = lhs.shape();
-    if !chain::matches_gemm(m, n, k) {
-        return None;
-    }
-    T::from_f32(chain::product(lhs, rhs, n, 1.0 - SPARSE_ENOUGH)?)
 }
 
 /// `y = act(x·Wᵀ + b)` for `x` `(rows, k)`, `W` `(n, k)`, `b` `(n)`.
@@ -314,6 +267,9 @@ fn backward<T: Elem>(
         }
         db
     });
+    let live = (rows > FEW_ROWS)
+        .then(|| LiveUnits::of(&gz, rows, n))
+        .flatten();
     let dw = needed.dw.then(|| {
         if rows <= FEW_ROWS {
             let mut dw = vec![T::ZERO; n * k];
@@ -321,7 +277,7 @@ fn backward<T: Elem>(
             return dw;
         }
         // dW (n × k) = gzᵀ (n × rows) · x (rows × k).
-        if let Some(dw) = sparse_product(&gz, true, rows, n, x, k) {
+        if let Some(dw) = live.as_ref().and_then(|l| l.weight_gradient(x, n, k)) {
             return dw;
         }
         // SAFETY: the strides describe the row-major buffers gz (rows·n) and x (rows·k).
@@ -334,13 +290,101 @@ fn backward<T: Elem>(
             return dx;
         }
         // dx (rows × k) = gz (rows × n) · W (n × k).
-        if let Some(dx) = sparse_product(&gz, false, rows, n, w, k) {
+        if let Some(dx) = live.as_ref().and_then(|l| l.input_gradient(w, n, k)) {
             return dx;
         }
         // SAFETY: the strides describe the row-major buffers gz (rows·n) and w (n·k).
         unsafe { gemm_product(rows, k, n, (gz.as_ptr(), 1, n), (w.as_ptr(), 1, k)) }
     });
     (dx, dw, db)
+}
+
+/// The output units of a layer whose gradient `gz` is nonzero in some row of the batch, and
+/// `gz`'s columns for them (`rows × live.len()`). Behind a ReLU most units are zero for a
+/// whole batch (70% of the second hidden layer in trained CartPole Q-networks): their columns
+/// add only zero terms to `dx = gz·W` and give rows of zeros in `dW = gzᵀ·x`. gemm's sums
+/// are FMA chains from `+0` over the inner index in order (for an inner dimension up to 512,
+/// on its FMA kernels), and a zero term changes no such sum while the other factor is
+/// finite — the sum is never `−0` and `s + ±0 = s` — so the products over the live units
+/// alone have gemm's bits, in a fraction of its time.
+struct LiveUnits<T> {
+    live: Vec<usize>,
+    gz: Vec<T>,
+    rows: usize,
+}
+
+impl<T: Elem> LiveUnits<T> {
+    /// The live units of `gz` (`rows × n`), or `None` when every unit is live.
+    fn of(gz: &[T], rows: usize, n: usize) -> Option<Self> {
+        let mut any = vec![false; n];
+        for row in gz.chunks_exact(n) {
+            for (a, &v) in any.iter_mut().zip(row) {
+                *a |= v != T::ZERO;
+            }
+        }
+        let live: Vec<usize> = (0..n).filter(|&j| any[j]).collect();
+        if live.len() == n {
+            return None;
+        }
+        let mut g = Vec::with_capacity(rows * live.len());
+        for row in gz.chunks_exact(n) {
+            g.extend(live.iter().map(|&j| row[j]));
+        }
+        Some(LiveUnits { live, gz: g, rows })
+    }
+
+    /// `dx = gz · W` (`rows × k`), `W` `n × k`: the sums over the live units alone. `None`
+    /// where gemm would not sum over all units, or over the live ones, as plain chains.
+    fn input_gradient(&self, w: &[T], n: usize, k: usize) -> Option<Vec<T>> {
+        let (rows, l) = (self.rows, self.live.len());
+        if !chain_path(rows, k, n) {
+            return None;
+        }
+        if l == 0 {
+            return Some(vec![T::ZERO; rows * k]);
+        }
+        if !chain_path(rows, k, l) {
+            return None;
+        }
+        let mut wl = Vec::with_capacity(l * k);
+        for &j in &self.live {
+            wl.extend_from_slice(&w[j * k..(j + 1) * k]);
+        }
+        // SAFETY: the strides describe the row-major buffers gz (rows·l) and wl (l·k).
+        Some(unsafe { gemm_product(rows, k, l, (self.gz.as_ptr(), 1, l), (wl.as_ptr(), 1, k)) })
+    }
+
+    /// `dW = gzᵀ · x` (`n × k`), `x` `rows × k`: the live units' rows, zeros for the others.
+    /// `None` where gemm would not sum all rows, or the live ones, as plain chains.
+    fn weight_gradient(&self, x: &[T], n: usize, k: usize) -> Option<Vec<T>> {
+        let (rows, l) = (self.rows, self.live.len());
+        if !chain_path(n, k, rows) || (l > 0 && !chain_path(l, k, rows)) {
+            return None;
+        }
+        let mut dw = vec![T::ZERO; n * k];
+        if l == 0 {
+            return Some(dw);
+        }
+        // SAFETY: the strides describe the row-major buffers gz (rows·l) and x (rows·k).
+        let d = unsafe { gemm_product(l, k, rows, (self.gz.as_ptr(), l, 1), (x.as_ptr(), 1, k)) };
+        for (&j, row) in self.live.iter().zip(d.chunks_exact(k)) {
+            dw[j * k..(j + 1) * k].copy_from_slice(row);
+        }
+        Some(dw)
+    }
+}
+
+/// Whether gemm computes an `m × n` product over an inner dimension `k` as one FMA chain per
+/// output from `+0` over the inner index in order: its FMA microkernels (AVX2 and FMA
+/// present), one block of the inner dimension (`k ≤ 512`), and none of its special paths —
+/// outer products (`k ≤ 2`), matrix-vector products (`m` or `n` of 1) and the small-output
+/// kernels (`m·n ≤ 256`), which sum in other orders.
+fn chain_path(m: usize, n: usize, k: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let fma = false;
+    (3..=512).contains(&k) && m > 1 && n > 1 && m * n > 256 && fma
 }
 
 /// The products of a batch of [`FEW_ROWS`] rows or fewer, as dot products and scaled sums of
@@ -826,12 +870,77 @@ impl CustomOp2 for NoBias {
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::few_rows::{self, avx};
+    use super::{LiveUnits, chain_path};
     use qlab_envs::EnvRng;
 
     fn data(n: usize, rng: &mut EnvRng) -> Vec<f32> {
         (0..n)
             .map(|_| (rng.next_f64() * 2.0 - 1.0) as f32)
             .collect()
+    }
+
+    /// `rows × n` gradients: `dead` of the units zero in every row, and `zeros` of the
+    /// other values zero.
+    fn gradients(rows: usize, n: usize, dead: f64, zeros: f64, rng: &mut EnvRng) -> Vec<f32> {
+        let is_dead: Vec<bool> = (0..n).map(|_| rng.next_f64() < dead).collect();
+        (0..rows * n)
+            .map(|q| {
+                let v = (rng.next_f64() * 2.0 - 1.0) as f32;
+                if is_dead[q % n] || rng.next_f64() < zeros {
+                    0.0
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn products_over_live_units_give_gemms_bits() {
+        if !chain_path(64, 256, 256) {
+            return; // gemm sums in other orders without FMA
+        }
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let mut rng = EnvRng::new(5);
+        // A 256-wide layer on a batch of 64 and the 4-wide input layer's weight gradient,
+        // from all units live to none; with one or two live units gemm's path changes, and
+        // the products fall back to it.
+        for (rows, n, k) in [(64, 256, 256), (64, 256, 4), (40, 300, 37)] {
+            for dead in [0.0, 0.7, 0.99, 1.0] {
+                let gz = gradients(rows, n, dead, 0.1, &mut rng);
+                let w = data(n * k, &mut rng);
+                let x = data(rows * k, &mut rng);
+                // SAFETY: the strides describe the row-major buffers.
+                let (dx, dw) = unsafe {
+                    (
+                        super::gemm_product(rows, k, n, (gz.as_ptr(), 1, n), (w.as_ptr(), 1, k)),
+                        super::gemm_product(n, k, rows, (gz.as_ptr(), n, 1), (x.as_ptr(), 1, k)),
+                    )
+                };
+                let Some(live) = LiveUnits::of(&gz, rows, n) else {
+                    assert_eq!(dead, 0.0, "units dead but none found");
+                    continue;
+                };
+                let got = [
+                    live.input_gradient(&w, n, k),
+                    live.weight_gradient(&x, n, k),
+                ];
+                // Where gemm sums the whole product as chains, the live units' product is
+                // taken (unless one or two units leave gemm another path).
+                let chains = [chain_path(rows, k, n), chain_path(n, k, rows)];
+                if dead == 0.7 || dead == 1.0 {
+                    for (got, chains) in got.iter().zip(chains) {
+                        assert_eq!(got.is_some(), chains, "{rows}×{n}×{k}, {dead} dead");
+                    }
+                }
+                for (name, got, want) in [("dx", &got[0], &dx), ("dW", &got[1], &dw)] {
+                    if let Some(got) = got {
+                        let same = bits(got) == bits(want);
+                        assert!(same, "{name} {rows}×{n}×{k}, {dead} dead: other bits");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
