@@ -326,9 +326,14 @@ impl<T: Elem> LiveUnits<T> {
         if live.len() == n {
             return None;
         }
-        let mut g = Vec::with_capacity(rows * live.len());
-        for row in gz.chunks_exact(n) {
-            g.extend(live.iter().map(|&j| row[j]));
+        let mut g = vec![T::ZERO; rows * live.len()];
+        for (dst, row) in g
+            .chunks_exact_mut(live.len().max(1))
+            .zip(gz.chunks_exact(n))
+        {
+            for (d, &j) in dst.iter_mut().zip(&live) {
+                *d = row[j];
+            }
         }
         Some(LiveUnits { live, gz: g, rows })
     }
