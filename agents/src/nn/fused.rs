@@ -267,7 +267,8 @@ fn backward<T: Elem>(
         }
         db
     });
-    let live = (rows > FEW_ROWS)
+    // Scanned only for batches past the few-rows kernels, and only when a product uses it.
+    let live = (rows > FEW_ROWS && (needed.dw || needed.dx))
         .then(|| LiveUnits::of(&gz, rows, n))
         .flatten();
     let dw = needed.dw.then(|| {
