@@ -39,12 +39,19 @@ pub enum Error {
     /// The environment refused a call: an invalid action or state, a step after the end.
     #[error("env: {0}")]
     Env(#[from] qlab_envs::Error),
+    /// A gradient-norm-clipping optimizer was given gradients whose global norm is not a
+    /// finite number; it applied nothing (clipping would have scaled them to NaN).
+    #[error("the global gradient norm is {norm}: no update applied")]
+    NonFiniteGradient {
+        /// The norm (NaN or infinite).
+        norm: f64,
+    },
     /// Training produced a loss or a value that is not a finite number.
     #[error("training diverged at env step {step}: the {what} is {value}")]
     Diverged {
         /// The env step whose update diverged.
         step: u64,
-        /// What was not finite (`loss`, `Q-value`).
+        /// What was not finite (`loss`, `Q-value`, `gradient norm`).
         what: String,
         /// Its value.
         value: f64,

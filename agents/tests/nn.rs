@@ -827,6 +827,53 @@ mod optim {
         assert!(clip_grad_norm(&vars, &mut grads, 0.0).is_err());
     }
 
+    /// A NaN gradient with clipping on is refused whole: the variables and the optimizer's
+    /// state stay as they were, so the next finite step gives the bits of a run that never
+    /// saw the NaN.
+    #[test]
+    fn a_non_finite_gradient_norm_applies_nothing() {
+        let dev = Device::Cpu;
+        let start = [0.5f32, -1.5, 2.0];
+        let grads_of = |p: &Var, scale: f32| {
+            let s = Tensor::new(&[scale, 1.0, 1.0], &dev).unwrap();
+            (p.as_tensor().sqr().unwrap() * &s)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        for tensor_ops in [false, true] {
+            let make = || {
+                let p = Var::new(&start, &dev).unwrap();
+                let mut opt = Optimizer::new(vec![p.clone()], config("adam_clipped")).unwrap();
+                if tensor_ops {
+                    opt = opt.with_tensor_ops();
+                }
+                (p, opt)
+            };
+            let (p, mut opt) = make();
+            opt.step(&grads_of(&p, 1.0)).unwrap();
+            let before = p.as_tensor().to_vec1::<f32>().unwrap();
+            let err = opt.step(&grads_of(&p, f32::NAN)).unwrap_err();
+            assert!(
+                matches!(err, qlab_agents::Error::NonFiniteGradient { norm } if norm.is_nan()),
+                "{err}"
+            );
+            assert_eq!(p.as_tensor().to_vec1::<f32>().unwrap(), before);
+            assert_eq!(opt.steps(), 1);
+            opt.step(&grads_of(&p, 1.0)).unwrap();
+            let (q, mut clean) = make();
+            clean.step(&grads_of(&q, 1.0)).unwrap();
+            clean.step(&grads_of(&q, 1.0)).unwrap();
+            assert_eq!(
+                p.as_tensor().to_vec1::<f32>().unwrap(),
+                q.as_tensor().to_vec1::<f32>().unwrap(),
+                "tensor ops: {tensor_ops}"
+            );
+        }
+    }
+
     #[test]
     fn invalid_hyperparameters_are_named() {
         let bad = OptimizerConfig::from(Algorithm::Adam(AdamConfig {

@@ -541,7 +541,8 @@ impl Dqn {
     /// Learns from one env step; returns what the training measured when this step trained.
     ///
     /// # Errors
-    /// [`Error::Diverged`] when a loss or Q-value is not finite (the update is not applied);
+    /// [`Error::Diverged`] when a loss, Q-value or gradient norm is not finite (the update is
+    /// not applied);
     /// candle's errors.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
@@ -779,9 +780,23 @@ impl Dqn {
             }
         }
         let grads = loss.backward()?;
-        self.opt.step(&grads)?;
+        self.optimizer_step(&grads)?;
         self.updates += 1;
         Ok((loss_value, mean_q))
+    }
+
+    /// One optimizer step from `grads`. A finite loss can still have a NaN or infinite
+    /// gradient; that stops training as a divergence at this env step, with the networks
+    /// untouched (the optimizer applies nothing).
+    fn optimizer_step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
+        match self.opt.step(grads) {
+            Err(Error::NonFiniteGradient { norm }) => Err(Error::Diverged {
+                step: self.steps,
+                what: "gradient norm".into(),
+                value: norm,
+            }),
+            other => other,
+        }
     }
 }
 
@@ -838,6 +853,30 @@ mod tests {
         };
         extra(&mut c);
         c
+    }
+
+    /// A NaN gradient behind a finite loss stops training as a divergence named for the
+    /// gradient norm and the env step, and changes no weight.
+    #[test]
+    fn a_nan_gradient_is_a_divergence_that_changes_nothing() {
+        let mut a = Dqn::new(&[5], 2, &small(|_| {}), 1_000, 0).unwrap();
+        play(&mut a, 40);
+        let before = a.params().to_bytes().unwrap();
+        let mut grads = candle_core::backprop::GradStore::default();
+        for (_, v) in a.params().named_vars() {
+            grads.insert(v.as_tensor(), v.as_tensor().ones_like().unwrap());
+        }
+        let (_, v) = &a.params().named_vars()[0];
+        grads.insert(
+            v.as_tensor(),
+            (v.as_tensor().ones_like().unwrap() * f64::NAN).unwrap(),
+        );
+        let err = a.optimizer_step(&grads).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at env step 40: the gradient norm is NaN"
+        );
+        assert_eq!(a.params().to_bytes().unwrap(), before);
     }
 
     /// A chain of 5 states, one-hot observations, action 1 steps right; reaching the end

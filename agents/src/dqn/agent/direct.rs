@@ -162,7 +162,7 @@ impl Dqn {
                 g = dx;
             }
         }
-        self.opt.step(&grads)?;
+        self.optimizer_step(&grads)?;
         self.updates += 1;
         Ok(Some((f64::from(loss), f64::from(mean_q))))
     }

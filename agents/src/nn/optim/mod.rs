@@ -254,16 +254,24 @@ impl Optimizer {
 
     /// Applies one update from `grads`; variables without a gradient are left alone (their
     /// state does not advance either).
+    ///
+    /// # Errors
+    /// With `max_grad_norm` set, [`Error::NonFiniteGradient`] when the global gradient norm
+    /// is NaN or infinite: nothing is updated, neither the variables nor the optimizer's
+    /// state (PyTorch's `clip_grad_norm_` would scale such gradients to NaN and apply them).
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.steps += 1;
         let scale = match self.config.max_grad_norm {
             Some(max_norm) => {
                 let norm = global_grad_norm(&self.vars, grads)?;
                 self.last_grad_norm = Some(norm);
+                if !norm.is_finite() {
+                    return Err(Error::NonFiniteGradient { norm });
+                }
                 clip_coefficient(norm, max_norm)
             }
             None => 1.0,
         };
+        self.steps += 1;
         let hyper = Hyper { lr: self.lr, scale };
         for (var, state) in self.vars.iter().zip(self.state.iter_mut()) {
             let Some(grad) = grads.get(var.as_tensor()) else {
