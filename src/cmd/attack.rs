@@ -12,10 +12,10 @@ use qlab_agents::dqn::Dqn;
 use qlab_agents::nn::q_network;
 use qlab_envs::{Env, Space};
 
-use crate::config::{AgentSpec, Config};
+use crate::config::AgentSpec;
 use crate::plot::{ChartStyle, Curve, draw_curves};
-use crate::runner::Failure;
 use crate::runner::deep::{self, DeepExperiment};
+use crate::runner::{Failure, load_run_config};
 
 /// The CSV's header.
 pub const HEADER: &str = "attack,eps,mean_return,std_return,action_change_rate,attacked_fraction";
@@ -187,14 +187,7 @@ fn parse_attacks(names: &[String]) -> Result<Vec<AttackMethod>> {
 
 /// The run's config, checked to be a deep-Q-network run.
 fn load_experiment(dir: &Path) -> Result<DeepExperiment> {
-    let config_path = dir.join("config.toml");
-    if !config_path.is_file() {
-        bail!(
-            "{} is not a run directory: it has no config.toml",
-            dir.display()
-        );
-    }
-    let config = Config::load(&config_path.display().to_string(), &[])?;
+    let config = load_run_config(dir)?;
     if !matches!(config.agent, AgentSpec::Dqn(_)) {
         bail!(
             "{} is not a dqn run: qlab attack needs a saved Q-network ([agent] algorithm = \"dqn\")",

@@ -177,14 +177,7 @@ pub fn train(
 /// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
 /// are kept, seeds with a checkpoint continue from it, the others start again.
 pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(DeepExperiment, Summary)> {
-    let config_path = dir.join("config.toml");
-    if !config_path.is_file() {
-        bail!(
-            "{} is not a run directory: it has no config.toml",
-            dir.display()
-        );
-    }
-    let config = Config::load(&config_path.display().to_string(), &[])?;
+    let config = super::load_run_config(dir)?;
     if !matches!(config.agent, AgentSpec::Dqn(_)) {
         bail!(
             "{}: --resume continues deep-Q-network runs; this one is `{}`",
@@ -212,28 +205,7 @@ fn run_seeds(
         train_seed(exp, seed, &seed_dir, &progress.slots[i], resume)
     });
     let wall = start.elapsed().as_secs_f64();
-    let mut done = Vec::new();
-    let mut failure = None;
-    for (seed, r) in seeds.iter().zip(results) {
-        match r {
-            Ok(s) => done.push(s),
-            Err(e) => {
-                failure.get_or_insert(e.context(format!("seed {seed}")));
-            }
-        }
-    }
-    let summary = Summary::new(
-        &exp.config.env.id,
-        "dqn",
-        exp.config.output.window,
-        done,
-        wall,
-    );
-    summary.write(dir).map_err(Failure)?;
-    match failure {
-        Some(e) => Err(Failure(e).into()),
-        None => Ok(summary),
-    }
+    super::finish(dir, &exp.config, "dqn", results, wall)
 }
 
 /// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: everything but the

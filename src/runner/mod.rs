@@ -264,9 +264,28 @@ pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> 
         display,
     });
     let wall = start.elapsed().as_secs_f64();
+    finish(
+        dir,
+        &exp.config,
+        exp.config.agent.algorithm(),
+        results,
+        wall,
+    )
+}
+
+/// Writes the summary of a run's seeds that finished (`results` in the order of the config's
+/// seeds) to `dir/summary.json` and returns it; or, when a seed failed, the first failure,
+/// named for its seed, as a [`Failure`].
+pub(crate) fn finish(
+    dir: &Path,
+    config: &Config,
+    algorithm: &str,
+    results: Vec<Result<SeedSummary>>,
+    wall: f64,
+) -> Result<Summary> {
     let mut done = Vec::new();
     let mut failure = None;
-    for (seed, r) in seeds.iter().zip(results) {
+    for (seed, r) in config.train.seeds.iter().zip(results) {
         match r {
             Ok(s) => done.push(s),
             Err(e) => {
@@ -274,13 +293,7 @@ pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> 
             }
         }
     }
-    let summary = Summary::new(
-        &exp.config.env.id,
-        exp.config.agent.algorithm(),
-        exp.config.output.window,
-        done,
-        wall,
-    );
+    let summary = Summary::new(&config.env.id, algorithm, config.output.window, done, wall);
     summary.write(dir).map_err(Failure)?;
     match failure {
         Some(e) => Err(Failure(e).into()),
@@ -375,11 +388,12 @@ pub struct SeedEvaluation {
     pub evaluation: Evaluation,
 }
 
-/// Reloads the agents of the run in `dir` (written by [`train`]) and evaluates each greedily
-/// over `episodes` episodes (the config's `eval_episodes` if `None`), with the same episode
-/// seeds as the run's own evaluations: with the same number of episodes, the result equals
-/// the run's final evaluation.
-pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
+/// The config a run in `dir` was written with (its `config.toml`).
+///
+/// # Errors
+/// A directory without `config.toml` ("not a run directory"), or a config that no longer
+/// loads.
+pub fn load_run_config(dir: &Path) -> Result<Config> {
     let config_path = dir.join("config.toml");
     if !config_path.is_file() {
         bail!(
@@ -387,7 +401,15 @@ pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>
             dir.display()
         );
     }
-    let config = Config::load(&config_path.display().to_string(), &[])?;
+    Config::load(&config_path.display().to_string(), &[])
+}
+
+/// Reloads the agents of the run in `dir` (written by [`train`]) and evaluates each greedily
+/// over `episodes` episodes (the config's `eval_episodes` if `None`), with the same episode
+/// seeds as the run's own evaluations: with the same number of episodes, the result equals
+/// the run's final evaluation.
+pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
+    let config = load_run_config(dir)?;
     if let crate::config::AgentSpec::Dqn(_) = config.agent {
         return deep::evaluate(&config, dir, episodes);
     }
