@@ -523,6 +523,18 @@ fn dqn_config_errors_name_the_key() {
         err.contains("dqn trains for a number of env steps"),
         "{err}"
     );
+    // A device this build lacks is named at the flag or line that asked for it (it pointed at
+    // the `[agent]` line before).
+    #[cfg(not(feature = "cuda"))]
+    {
+        let config = tmp.file("dqn.toml", TINY_DQN);
+        let err = qlab(&["train", &config, "-q", "--set", "agent.device=cuda"]).usage_error();
+        assert_eq!(
+            err,
+            "--set agent.device=cuda: [agent] device `cuda` is not available: this build \
+             has no CUDA support; rebuild with `--features cuda`"
+        );
+    }
 }
 
 const CLIFF: &str = "\

@@ -487,6 +487,7 @@ pub(crate) fn agent_error(doc: &Document, e: &qlab_agents::Error) -> ConfigError
     let key = match e {
         // `epsilon.decay` is written under `epsilon`.
         qlab_agents::Error::InvalidConfig { key, .. } => key.split(['.', '[']).next(),
+        qlab_agents::Error::DeviceUnavailable { .. } => Some("device"),
         _ => None,
     };
     doc.error("agent", key, e)

@@ -71,9 +71,16 @@ fn cuda_device() -> Result<Device> {
             reason: "this build has no CUDA support; rebuild with `--features cuda`".into(),
         });
     }
-    Device::new_cuda(0).map_err(|e| Error::DeviceUnavailable {
-        requested: "cuda".into(),
-        reason: format!("no usable CUDA GPU was found ({e})"),
+    Device::new_cuda(0).map_err(|e| {
+        // candle appends a backtrace when RUST_BACKTRACE is set; the reason stays one line.
+        let e = match e {
+            candle_core::Error::WithBacktrace { inner, .. } => *inner,
+            e => e,
+        };
+        Error::DeviceUnavailable {
+            requested: "cuda".into(),
+            reason: format!("no usable CUDA GPU was found ({e})"),
+        }
     })
 }
 
