@@ -3,6 +3,7 @@
 
     pip install stable-baselines3   # with torch (the CPU wheel is enough)
     python3 tools/sb3_cartpole_dqn.py --seeds 0 1 2
+    python3 tools/sb3_cartpole_dqn.py --seeds 0 --device cuda   # the networks on a GPU
 
 One torch thread, as `qlab train --threads 1` runs one seed per thread with one kernel
 thread. For each seed: the wall time of `learn` (50,000 steps) and the mean return of 100
@@ -39,13 +40,15 @@ def main():
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=50_000)
     p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--device", default="cpu", help="torch device of the networks")
     args = p.parse_args()
     torch.set_num_threads(1)
     print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, "
-          f"gymnasium {gym.__version__}, 1 thread")
+          f"gymnasium {gym.__version__}, 1 thread, device {args.device}")
     print("seed,seconds,steps_per_second,eval_mean_return,eval_std_return")
     for seed in args.seeds:
-        model = DQN("MlpPolicy", gym.make("CartPole-v1"), seed=seed, device="cpu", **ZOO)
+        model = DQN("MlpPolicy", gym.make("CartPole-v1"), seed=seed, device=args.device,
+                    **ZOO)
         t0 = time.perf_counter()
         model.learn(total_timesteps=args.steps)
         seconds = time.perf_counter() - t0

@@ -747,12 +747,10 @@ mod optim {
         algorithm.into()
     }
 
-    fn run(name: &str, dtype: DType, tensor_ops: bool) -> Vec<f64> {
-        let dev = Device::Cpu;
-        let p =
-            Var::from_tensor(&Tensor::new(&P0, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
-        let c = Tensor::new(&C, &dev).unwrap().to_dtype(dtype).unwrap();
-        let b = Tensor::new(&B, &dev).unwrap().to_dtype(dtype).unwrap();
+    fn run(name: &str, dtype: DType, tensor_ops: bool, dev: &Device) -> Vec<f64> {
+        let p = Var::from_tensor(&Tensor::new(&P0, dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let c = Tensor::new(&C, dev).unwrap().to_dtype(dtype).unwrap();
+        let b = Tensor::new(&B, dev).unwrap().to_dtype(dtype).unwrap();
         let mut opt = Optimizer::new(vec![p.clone()], config(name)).unwrap();
         if tensor_ops {
             opt = opt.with_tensor_ops();
@@ -770,43 +768,32 @@ mod optim {
             .unwrap()
     }
 
-    #[test]
-    fn fused_f64_matches_pytorch() {
+    /// Every optimizer's five steps against PyTorch's, to `tol` relative to `max(|e|, 1)`.
+    pub(super) fn assert_matches_pytorch(dtype: DType, tensor_ops: bool, dev: &Device, tol: f64) {
         for (name, expected) in TORCH {
-            let got = run(name, DType::F64, false);
+            let got = run(name, dtype, tensor_ops, dev);
             for (g, e) in got.iter().zip(expected) {
                 assert!(
-                    (g - e).abs() <= 1e-12 * e.abs().max(1.0),
-                    "{name}: {got:?} vs {expected:?}"
+                    (g - e).abs() <= tol * e.abs().max(1.0),
+                    "{name} on {dev:?}: {got:?} vs {expected:?}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn fused_f64_matches_pytorch() {
+        assert_matches_pytorch(DType::F64, false, &Device::Cpu, 1e-12);
     }
 
     #[test]
     fn tensor_path_matches_pytorch() {
-        for (name, expected) in TORCH {
-            let got = run(name, DType::F64, true);
-            for (g, e) in got.iter().zip(expected) {
-                assert!(
-                    (g - e).abs() <= 1e-12 * e.abs().max(1.0),
-                    "{name}: {got:?} vs {expected:?}"
-                );
-            }
-        }
+        assert_matches_pytorch(DType::F64, true, &Device::Cpu, 1e-12);
     }
 
     #[test]
     fn fused_f32_matches_pytorch_to_single_precision() {
-        for (name, expected) in TORCH {
-            let got = run(name, DType::F32, false);
-            for (g, e) in got.iter().zip(expected) {
-                assert!(
-                    (g - e).abs() <= 1e-5 * e.abs().max(1.0),
-                    "{name}: {got:?} vs {expected:?}"
-                );
-            }
-        }
+        assert_matches_pytorch(DType::F32, false, &Device::Cpu, 1e-5);
     }
 
     #[test]
@@ -1669,5 +1656,131 @@ mod learning {
         let (x, y) = previous_token_batch(&mut EnvRng::seed_from_u64(12), 128, T, V);
         let acc = accuracy(&net(&x).unwrap(), &y);
         assert!(acc >= 0.95, "held-out accuracy {acc}");
+    }
+}
+
+/// The same networks and optimizers on a CUDA GPU, against the CPU. Built only with the `cuda`
+/// feature, and then they need a GPU: `tools/cuda_build.sh` builds them, `tools/cuda_check.sh`
+/// runs them where one is present. CI builds without the feature.
+#[cfg(feature = "cuda")]
+mod cuda {
+    use super::*;
+
+    fn gpu() -> Device {
+        Device::new_cuda(0).expect("the `cuda` feature's tests need a CUDA GPU")
+    }
+
+    /// `max |a − b| / max(max |b|, 1e-3)` over two tensors of one shape, on any devices.
+    fn rel_err(a: &Tensor, b: &Tensor) -> f64 {
+        let v = |t: &Tensor| -> Vec<f64> {
+            let t = t
+                .to_device(&Device::Cpu)
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap();
+            t.flatten_all().unwrap().to_vec1().unwrap()
+        };
+        let (a, b) = (v(a), v(b));
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(1e-3f64, |m, x| m.max(x.abs()));
+        let diff = a
+            .iter()
+            .zip(&b)
+            .fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        diff / scale
+    }
+
+    #[test]
+    fn cuda_and_auto_choose_the_gpu() {
+        assert!(DeviceConfig::Cuda.resolve().unwrap().is_cuda());
+        assert!(DeviceConfig::Auto.resolve().unwrap().is_cuda());
+        assert!(gpu().is_cuda());
+    }
+
+    /// Every torso and head: the same seed gives the same weights on both devices (drawn on
+    /// the CPU, then copied), and the Q-values and every parameter's gradient of a probe loss
+    /// agree to single precision. The CPU's MLP takes the fused kernel, the GPU cuBLAS, so the
+    /// sums run in different orders: equality to the bit is not expected.
+    #[test]
+    fn every_q_network_computes_on_the_gpu_what_it_computes_on_the_cpu() {
+        let cases: [(&str, &[usize], Option<usize>); 7] = [
+            (r#"torso = { type = "mlp", hidden = [64, 64] }"#, &[4], None),
+            (
+                r#"torso = { type = "mlp", hidden = [16], activation = "tanh", layer_norm = true }
+                   head = { type = "dueling", hidden = [8] }"#,
+                &[5],
+                None,
+            ),
+            (
+                r#"torso = { type = "mlp", hidden = [16], activation = "gelu" }"#,
+                &[5],
+                None,
+            ),
+            (
+                r#"torso = { type = "cnn", fc = [16], layers = [
+                     { type = "conv", channels = 8, kernel = 3, padding = 1 },
+                     { type = "conv", channels = 8, kernel = 3, stride = 2 } ] }"#,
+                &[5, 6, 6],
+                None,
+            ),
+            (
+                r#"torso = { type = "lstm", hidden = 16, fc = [16] }"#,
+                &[2],
+                Some(6),
+            ),
+            (
+                r#"torso = { type = "gru", hidden = 16 }
+                   head = { type = "dueling" }"#,
+                &[2],
+                Some(6),
+            ),
+            (
+                r#"torso = { type = "attention", k = 8, dim = 16, heads = 2, ff_dim = 32 }"#,
+                &[8, 2],
+                None,
+            ),
+        ];
+        for (text, obs_shape, seq_len) in cases {
+            let mut runs = Vec::new();
+            for device in ["cpu", "cuda"] {
+                let cfg: QNetworkConfig =
+                    toml::from_str(&format!("{text}\ndevice = \"{device}\"")).unwrap();
+                let (net, store) = QNetwork::new(obs_shape, 3, &cfg, 5).unwrap();
+                let mut shape = vec![32];
+                shape.extend(seq_len);
+                shape.extend(obs_shape);
+                let x = uniform(&shape, 6, DType::F32)
+                    .to_device(store.device())
+                    .unwrap();
+                let q = match seq_len {
+                    Some(_) => net.forward_seq(&x, None, None).unwrap().0,
+                    None => net.forward(&x).unwrap(),
+                };
+                let grads = probe_loss(&q, 7).unwrap().backward().unwrap();
+                let grads: Vec<(String, Tensor)> = store
+                    .named_vars()
+                    .into_iter()
+                    .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n))
+                    .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
+                    .collect();
+                assert_eq!(q.device().is_cuda(), device == "cuda", "{text}");
+                runs.push((q, grads));
+            }
+            let ((q_gpu, g_gpu), (q_cpu, g_cpu)) = (&runs[1], &runs[0]);
+            let e = rel_err(q_gpu, q_cpu);
+            assert!(e < 1e-4, "{text}: Q-values differ by {e:e}");
+            assert!(!g_cpu.is_empty());
+            for ((name, g), (_, c)) in g_gpu.iter().zip(g_cpu) {
+                let e = rel_err(g, c);
+                assert!(e < 1e-4, "{text}: gradient of {name} differs by {e:e}");
+            }
+        }
+    }
+
+    /// On the GPU the optimizers run as tensor ops (the fused kernel is the CPU's): five steps
+    /// of each in `f64` match PyTorch's as the CPU's do.
+    #[test]
+    fn every_optimizer_steps_on_the_gpu_as_pytorch_does() {
+        super::optim::assert_matches_pytorch(DType::F64, false, &gpu(), 1e-12);
     }
 }
