@@ -2,7 +2,7 @@
 # Builds the `cuda` feature's binaries on a machine with neither a GPU nor NVIDIA's driver, to be
 # copied to one that has both and run there by tools/cuda_check.sh.
 #
-#     tools/cuda_build.sh            # writes gpu/qlab and gpu/nn-tests (about 25 min on 2 cores)
+#     tools/cuda_build.sh            # writes gpu/qlab and gpu/nn-tests (about 35 min on 2 cores)
 #
 # What it needs, all from PyPI and crates.io:
 # - the CUDA toolkit's compiler, headers and libraries, from NVIDIA's wheels, installed into a
@@ -68,12 +68,12 @@ ln -sf libcuda.so "$root/lib64/stubs/libcuda.so.1"
 export CUDA_ROOT="$root" PATH="$root/bin:$PATH"
 export LD_LIBRARY_PATH="$root/lib64:$root/lib64/stubs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 target=target-cuda
-cargo build --release --features cuda --target-dir "$target"
-# The network tests, CUDA's against the CPU's; built with the release profile so that the file
-# stays small enough to carry.
-tests=$(cargo test --release -p qlab-agents --features cuda --test nn --no-run \
-          --target-dir "$target" --message-format=json 2>/dev/null |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+# One cargo call builds the binary (for the CLI tests) and the network tests with one feature
+# set, so candle's kernels, nearly all of the time, are compiled once.
+tests=$(cargo test --release -p qlab -p qlab-agents --features cuda --no-run \
+          --target-dir "$target" --message-format=json |
+        grep '"kind":\["test"\]' | grep '"name":"nn"' |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
 
 mkdir -p gpu
 cp "$target/release/qlab" gpu/qlab
