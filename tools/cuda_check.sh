@@ -14,7 +14,8 @@
 #
 # Nothing needs a network. Each step's output goes to OUT_DIR/<step>.log, its runs under
 # OUT_DIR/runs, and a line of the table at the end (OUT_DIR/summary.txt: exit status and
-# seconds); a failed step does not stop the later ones.
+# seconds); a failed step does not stop the later ones. QLAB_CHECK_DEVICE=cpu runs the same
+# steps on the CPU, to try the script itself on a machine without a GPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: tools/cuda_check.sh OUT_DIR}
@@ -23,11 +24,12 @@ mkdir -p "$out"
 # The CUDA libraries the binaries link to, wherever this machine has them (a toolkit under
 # /usr/local, or NVIDIA's Python wheels next to torch).
 for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libnvrtc.so.13 libcuda.so.1; do
-  path=$(find /usr/local /usr/lib /usr/lib64 /opt -name "$lib" 2>/dev/null | head -n 1)
+  path=$(find /usr/local /usr/lib /usr/lib64 /opt -name "$lib" 2>/dev/null | grep -v /stubs/ | head -n 1)
   [ -n "$path" ] && LD_LIBRARY_PATH="$(dirname "$path")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
 export LD_LIBRARY_PATH
 export RAYON_NUM_THREADS=1
+gpu=${QLAB_CHECK_DEVICE:-cuda}
 
 summary=()
 step() {
@@ -43,14 +45,14 @@ step() {
 }
 
 step gpu nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-step libraries bash -c '! ldd gpu/qlab gpu/nn-tests | grep "not found"; ldd gpu/qlab'
+step libraries bash -c 'ldd gpu/qlab gpu/nn-tests; ! ldd gpu/qlab gpu/nn-tests | grep -q "not found"'
 step nn-tests gpu/nn-tests
 
 # Every DQN config on the GPU, briefly: 2,000 steps, 5 evaluation episodes.
 for config in $(grep -l '^algorithm = "dqn"' configs/*.toml); do
   name=$(basename "$config" .toml)
   step "smoke-$name" gpu/qlab train "$config" --seeds 0 --threads 1 --out "$out/runs/smoke-$name" \
-    --set agent.device=cuda --set train.steps=2000 --set agent.learning_starts=500 \
+    --set agent.device="$gpu" --set train.steps=2000 --set agent.learning_starts=500 \
     --set train.eval_every=1000 --set train.eval_episodes=5
 done
 
@@ -63,7 +65,7 @@ step attack gpu/qlab attack "$smoke" --attack fgsm,pgd --eps 0.05 --episodes 5
 # interrupted: which files come out byte-identical on the GPU.
 resume() {
   local whole=$out/runs/resume-whole killed=$out/runs/resume-killed pid f
-  local args=(--seeds 0 --threads 1 -q --set agent.device=cuda --set train.steps=10000
+  local args=(--seeds 0 --threads 1 -q --set agent.device="$gpu" --set train.steps=10000
               --set train.checkpoint_every=2000 --set train.eval_every=5000)
   gpu/qlab train configs/cartpole_dqn.toml --out "$whole" "${args[@]}" || return 1
   gpu/qlab train configs/cartpole_dqn.toml --out "$killed" "${args[@]}" &
@@ -83,7 +85,7 @@ step resume resume
 
 # Whole runs of one seed, on the GPU and on one CPU core, as in RESULTS.md.
 for config in cartpole_dqn pixel_gridworld_cnn_dqn; do
-  for device in cuda cpu; do
+  for device in $(printf '%s\n' "$gpu" cpu | uniq); do
     step "$config-$device" gpu/qlab train "configs/$config.toml" --seeds 0 --threads 1 \
       --out "$out/runs/$config-$device" --set agent.device=$device
   done
@@ -93,8 +95,8 @@ done
 if ls gpu/wheels/*.whl >/dev/null 2>&1; then
   site=$(mktemp -d)
   python3 -m pip install -q --no-index --no-deps --target "$site" gpu/wheels/*.whl
-  step sb3-cartpole-cuda env PYTHONPATH="$site" PYTHONUNBUFFERED=1 \
-    python3 tools/sb3_cartpole_dqn.py --seeds 0 --device cuda
+  step "sb3-cartpole-$gpu" env PYTHONPATH="$site" PYTHONUNBUFFERED=1 \
+    python3 tools/sb3_cartpole_dqn.py --seeds 0 --device "$gpu"
 fi
 
 echo
