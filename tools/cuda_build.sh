@@ -2,7 +2,7 @@
 # Builds the `cuda` feature's binaries on a machine with neither a GPU nor NVIDIA's driver, to be
 # copied to one that has both and run there by tools/cuda_check.sh.
 #
-#     tools/cuda_build.sh            # writes gpu/qlab and gpu/nn-tests (about 35 min on 2 cores)
+#     tools/cuda_build.sh     # writes gpu/qlab, gpu/nn-tests, gpu/wheels (about 37 min on 2 cores)
 #
 # What it needs, all from PyPI and crates.io:
 # - the CUDA toolkit's compiler, headers and libraries, from NVIDIA's wheels, installed into a
@@ -75,8 +75,12 @@ tests=$(cargo test --release -p qlab -p qlab-agents --features cuda --no-run \
         grep '"kind":\["test"\]' | grep '"name":"nn"' |
         sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
 
-mkdir -p gpu
+mkdir -p gpu/wheels
 cp "$target/release/qlab" gpu/qlab
 cp "$tests" gpu/nn-tests
 strip gpu/qlab gpu/nn-tests
-ls -l gpu
+# The reference that tools/cuda_check.sh times beside qlab, for a GPU machine that has torch but
+# no package index: Stable-Baselines3 and Gymnasium, pure-Python wheels.
+python3 -m pip download -q --no-deps --only-binary=:all: -d gpu/wheels \
+  stable-baselines3==2.9.2 gymnasium==1.4.0 farama-notifications==0.0.6
+ls -l gpu gpu/wheels

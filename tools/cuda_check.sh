@@ -9,8 +9,8 @@
 #    resuming a GPU run;
 # 3. timed full runs of one seed, GPU and CPU: configs/cartpole_dqn.toml and
 #    configs/pixel_gridworld_cnn_dqn.toml;
-# 4. Stable-Baselines3 on the same GPU, where python3 has torch and gpu/wheels holds
-#    stable-baselines3 and gymnasium's wheels (`pip download --no-deps`).
+# 4. Stable-Baselines3 on the same GPU, where python3 has torch, from the wheels that
+#    tools/cuda_build.sh put in gpu/wheels.
 #
 # Nothing needs a network. Each step's output goes to OUT_DIR/<step>.log, its runs under
 # OUT_DIR/runs, and a line of the table at the end (OUT_DIR/summary.txt: exit status and
