@@ -9,10 +9,14 @@
 //! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
 //!   neighbour) and a wrapper that applies them inside any env.
 //!
+//! Every agent implements [`Agent`], the one interface the runner drives; [`View`] reads an
+//! env's observation as the agent's.
+//!
 //! It builds on [`qlab_envs`].
 #![deny(missing_docs)]
 
 pub mod adversarial;
+mod agent;
 pub mod dp;
 pub mod dqn;
 mod error;
@@ -21,4 +25,5 @@ pub mod tabular;
 
 pub use error::{Error, Result};
 pub use qlab_envs as envs;
-pub use tabular::{Agent, AgentConfig};
+pub use agent::{Agent, TrainStats, View};
+pub use tabular::{AgentConfig, TabularAgent};

@@ -199,6 +199,26 @@ pub trait Env {
     fn model(&self) -> Option<&dyn Model> {
         None
     }
+
+    /// Where the env's random stream stands, for a checkpoint between episodes: restoring it
+    /// with [`set_rng_state`](Env::set_rng_state) makes the following resets and steps draw
+    /// what they would have. `None` for envs (and wrappers) that carry state across episodes
+    /// that this does not capture.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        None
+    }
+
+    /// Restores a stream saved by [`rng_state`](Env::rng_state).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for envs whose `rng_state` is `None`.
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        let _ = state;
+        Err(Error::Unsupported {
+            operation: "set_rng_state".into(),
+            env: self.name(),
+        })
+    }
 }
 
 /// One possible outcome of taking an action in a state.
@@ -280,6 +300,12 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn model(&self) -> Option<&dyn Model> {
         (**self).model()
+    }
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        (**self).rng_state()
+    }
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        (**self).set_rng_state(state)
     }
 }
 

@@ -228,6 +228,14 @@ where
     fn name(&self) -> String {
         self.0.name()
     }
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.0.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.0.set_rng_state(state)
+    }
+
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
         Ok(self.0.set_state(state)?.to_vec())
     }

@@ -33,6 +33,16 @@ impl EnvRng {
         Self::seed_from_u64(rand::random())
     }
 
+    /// The generator's state, for checkpoints: [`EnvRng::from_state`] continues the stream.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a [`state`](EnvRng::state).
+    pub fn from_state(s: [u64; 4]) -> Self {
+        Self { s }
+    }
+
     /// A uniform `f64` in `[0, 1)` with 53 random bits.
     #[inline]
     pub fn next_f64(&mut self) -> f64 {

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::tabular::Features;
+use qlab_agents::tabular::TabularAgent;
+use qlab_agents::View as ObsView;
 use qlab_envs::{AnyEnv, Env, EnvRng, Params};
 use rand::SeedableRng;
 
@@ -130,7 +131,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
         .load_parameters(&params)
         .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
     struct Greedy<'a> {
-        agent: &'a dyn qlab_agents::tabular::Agent,
+        agent: &'a dyn TabularAgent,
         playback: &'a Playback,
         view: View,
     }
@@ -139,7 +140,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
         fn visit<E, F>(self, make: F) -> Self::Output
         where
             E: Env<Action = usize>,
-            E::Obs: Features,
+            E::Obs: ObsView<[usize]>,
             F: Fn() -> Result<E> + Sync,
         {
             let mut env = make()?;
@@ -148,7 +149,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
             let mut rng = EnvRng::seed_from_u64(self.playback.seed);
             let rec = play_with(
                 &mut env,
-                |obs| self.agent.greedy(obs.features(), &mut rng),
+                |obs| self.agent.greedy(obs.view(), &mut rng),
                 self.playback,
                 self.view,
             )?;

@@ -49,7 +49,7 @@ pub fn run(t: &Train) -> Result<String> {
         if !t.quiet {
             eprintln!("resuming: {}", dir.display());
         }
-        let (_, summary) = runner::deep::resume(dir, threads, display(t))?;
+        let (_, summary) = runner::resume(dir, threads, display(t))?;
         if let Err(e) = crate::plot::write_curve(dir) {
             eprintln!("warning: curve.png: {e:#}");
         }

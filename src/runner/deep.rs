@@ -18,20 +18,18 @@
 //! (`lstm`, `gru`) carries its hidden state through each episode, in training and in every
 //! greedy evaluation.
 
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::dqn::{Dqn, DqnConfig, DqnState};
+use qlab_agents::dqn::{Dqn, DqnConfig};
 use qlab_agents::tabular::Evaluation;
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::progress::{Display, Progress, Slot};
-use super::record::{EpisodeRow, Recorder, SeedSummary, Summary};
-use super::seed::{Stream, derive};
+use super::progress::{Display, Progress};
+use super::record::Summary;
+use super::seed::{self, Stream, derive};
 use super::{Failure, SeedEvaluation, for_each_seed};
 use crate::config::{AgentSpec, Budget, Config, Features, agent_error};
 
@@ -60,12 +58,10 @@ fn make(config: &Config) -> Result<VecEnv> {
         AgentSpec::Dqn(d) => d.network.torso.history(),
         _ => None,
     };
-    match qlab_envs::make(&config.env.id, &config.env.params)? {
+    let env: VecEnv = match qlab_envs::make(&config.env.id, &config.env.params)? {
         AnyEnv::Vector(e) => match history {
-            Some(k) => Ok(Box::new(qlab_envs::wrappers::ObservationHistory::new(
-                e, k,
-            )?)),
-            None => Ok(e),
+            Some(k) => Box::new(qlab_envs::wrappers::ObservationHistory::new(e, k)?),
+            None => e,
         },
         AnyEnv::Discrete(e) => bail!(config.error(
             "env",
@@ -76,7 +72,13 @@ fn make(config: &Config) -> Result<VecEnv> {
                 e.observation_space()
             )
         )),
-    }
+    };
+    // `[train] max_steps_per_episode`: a time limit under the env's own, in training and in
+    // every evaluation, as for the other agents.
+    Ok(match config.train.max_steps_per_episode {
+        Some(limit) => Box::new(qlab_envs::wrappers::TimeLimit::new(env, limit)),
+        None => env,
+    })
 }
 
 impl DeepExperiment {
@@ -174,17 +176,13 @@ pub fn train(
     run_seeds(exp, dir, threads, display, false)
 }
 
-/// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
-/// are kept, seeds with a checkpoint continue from it, the others start again.
-pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(DeepExperiment, Summary)> {
-    let config = super::load_run_config(dir)?;
-    if !matches!(config.agent, AgentSpec::Dqn(_)) {
-        bail!(
-            "{}: --resume continues deep-Q-network runs; this one is `{}`",
-            dir.display(),
-            config.agent.algorithm()
-        );
-    }
+/// Continues the deep-Q-network run in `dir` with its `config`; see [`super::resume`].
+pub fn resume(
+    config: Config,
+    dir: &Path,
+    threads: usize,
+    display: Display,
+) -> Result<(DeepExperiment, Summary)> {
     let exp = DeepExperiment::new(config)?;
     let summary = run_seeds(&exp, dir, threads, display, true)?;
     Ok((exp, summary))
@@ -200,86 +198,42 @@ fn run_seeds(
     let seeds = &exp.config.train.seeds;
     let progress = Progress::new(seeds, exp.config.train.budget);
     let start = Instant::now();
+    let plan = seed::Plan {
+        train: &exp.config.train,
+        window: exp.config.output.window,
+        exploring_starts: None,
+        train_log: true,
+    };
+    let make_env = || make(&exp.config);
     let results = for_each_seed(seeds, threads, &progress, display, |i, seed| {
         let seed_dir = dir.join(format!("seed_{seed}"));
-        train_seed(exp, seed, &seed_dir, &progress.slots[i], resume)
+        let mut agent = Dqn::new(
+            &exp.obs_shape,
+            exp.n_actions,
+            &exp.agent,
+            exp.total_steps,
+            derive(seed, Stream::Agent),
+        )?;
+        if let Some(space) = make_env()?.observation_space().as_box() {
+            agent.set_observation_space(space)?;
+        }
+        let run = seed::Seed {
+            seed,
+            dir: &seed_dir,
+            slot: &progress.slots[i],
+            resume,
+        };
+        seed::train(
+            &plan,
+            &make_env,
+            &mut agent,
+            &mut (),
+            |agent: &Dqn, dir: &Path| save(dir, exp, agent),
+            &run,
+        )
     });
     let wall = start.elapsed().as_secs_f64();
     super::finish(dir, &exp.config, "dqn", results, wall)
-}
-
-/// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: everything but the
-/// arrays, which are in the safetensors file it names. Written last (to a temporary file,
-/// then renamed), it is what makes a checkpoint count.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Checkpoint {
-    /// The safetensors file beside it.
-    tensors: String,
-    /// The agent's numbers.
-    agent: DqnState,
-    /// Env steps taken.
-    step: u64,
-    /// Episodes finished.
-    episodes: u64,
-    /// Their returns.
-    returns: Vec<f64>,
-    /// The last evaluation: step, mean, std, episodes.
-    last_eval: Option<(u64, f64, f64, usize)>,
-    /// Lengths of `metrics.csv`, `eval.csv`, `train.csv` at the checkpoint.
-    files: (u64, u64, u64),
-    /// Wall time spent so far.
-    wall_seconds: f64,
-}
-
-const CHECKPOINT: &str = "checkpoint.json";
-const SEED_SUMMARY: &str = "seed_summary.json";
-
-/// Writes `path` atomically: to a temporary file beside it, then renamed over it.
-fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    write(&tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
-}
-
-fn file_len(path: &Path) -> Result<u64> {
-    Ok(std::fs::metadata(path)
-        .with_context(|| format!("{}", path.display()))?
-        .len())
-}
-
-/// Cuts `path` back to `len` bytes and opens it for appending.
-fn reopen(path: &Path, len: u64) -> Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("{}", path.display()))?;
-    file.set_len(len)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(file)
-}
-
-/// Greedy episodes of `agent` on `env`, seeded as every evaluation of `seed` is: the first
-/// reset takes the seed's evaluation seed, later ones continue the env's stream.
-fn evaluate_seed(
-    env: &mut VecEnv,
-    agent: &Dqn,
-    seed: u64,
-    episodes: u64,
-    max_steps: u64,
-) -> Result<Evaluation> {
-    let mut memory = agent.memory();
-    evaluate_policy(
-        env,
-        |obs, first| {
-            if first {
-                memory.reset();
-            }
-            Ok(agent.greedy_with(obs, &mut memory)?)
-        },
-        derive(seed, Stream::EvalEnv),
-        episodes,
-        max_steps,
-    )
 }
 
 /// The episode seed a run's evaluations of `seed` start from: the first reset gets it, the
@@ -325,296 +279,6 @@ pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
         std: (m2 / episodes as f64).sqrt(),
         episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
     })
-}
-
-/// Where a seed's run stands.
-struct Progressed {
-    t: u64,
-    episodes: u64,
-    returns: Vec<f64>,
-    last_eval: Option<(u64, Evaluation)>,
-    wall_before: f64,
-}
-
-/// One seed's run, from its checkpoint when `resume` and there is one.
-fn train_seed(
-    exp: &DeepExperiment,
-    seed: u64,
-    dir: &Path,
-    slot: &Slot,
-    resume: bool,
-) -> Result<SeedSummary> {
-    let start = Instant::now();
-    let config = &exp.config;
-    let train = &config.train;
-    if resume && dir.join(SEED_SUMMARY).is_file() {
-        let path = dir.join(SEED_SUMMARY);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
-        let s: SeedSummary =
-            serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
-        slot.finish(s.episodes, s.steps);
-        return Ok(s);
-    }
-    let mut env = make(config)?;
-    let mut eval_env = make(config)?;
-    let mut agent = Dqn::new(
-        &exp.obs_shape,
-        exp.n_actions,
-        &exp.agent,
-        exp.total_steps,
-        derive(seed, Stream::Agent),
-    )?;
-    if let Some(space) = env.observation_space().as_box() {
-        agent.set_observation_space(space)?;
-    }
-    let train_path = dir.join("train.csv");
-    let checkpoint = dir.join(CHECKPOINT);
-    let (mut rec, train_file, mut at, mut obs) = if resume && checkpoint.is_file() {
-        let text = std::fs::read_to_string(&checkpoint)
-            .with_context(|| format!("{}", checkpoint.display()))?;
-        let c: Checkpoint =
-            serde_json::from_str(&text).with_context(|| format!("{}", checkpoint.display()))?;
-        agent.load_checkpoint(dir.join(&c.tensors), &c.agent)?;
-        let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
-        let train_file = reopen(&train_path, c.files.2)?;
-        // The env's stream is where it was: its first reset took the seed, each later episode
-        // one reset (CartPole draws only when it resets).
-        let mut obs = env.reset(Some(seed)).obs;
-        for _ in 0..c.episodes {
-            obs = env.reset(None).obs;
-        }
-        let at = Progressed {
-            t: c.step,
-            episodes: c.episodes,
-            returns: c.returns,
-            last_eval: c.last_eval.map(|(s, mean, std, episodes)| {
-                (
-                    s,
-                    Evaluation {
-                        mean,
-                        std,
-                        episodes,
-                    },
-                )
-            }),
-            wall_before: c.wall_seconds,
-        };
-        (rec, train_file, at, obs)
-    } else {
-        if resume && dir.exists() {
-            std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-        }
-        let rec = Recorder::create(dir)?;
-        let mut train_file =
-            File::create(&train_path).with_context(|| format!("{}", train_path.display()))?;
-        writeln!(
-            train_file,
-            "step,loss,mean_q,epsilon,gradient_steps,steps_per_second"
-        )?;
-        let at = Progressed {
-            t: 0,
-            episodes: 0,
-            returns: Vec::new(),
-            last_eval: None,
-            wall_before: 0.0,
-        };
-        (rec, train_file, at, env.reset(Some(seed)).obs)
-    };
-    let mut train_csv = BufWriter::new(train_file);
-    let max_len = train.max_steps_per_episode.unwrap_or(u64::MAX);
-    let total = exp.total_steps;
-    let every = train.checkpoint_every;
-    let next_checkpoint = |t: u64| {
-        t.checked_div(every)
-            .map_or(u64::MAX, |k| (k + 1).saturating_mul(every))
-    };
-    let mut checkpoint_at = next_checkpoint(at.t);
-    let (mut ret, mut length) = (0.0, 0u64);
-    let first = at.t + 1;
-    for t in first..=total {
-        let action = agent.act(&obs)?;
-        let step = env.step(action)?;
-        ret += step.reward;
-        length += 1;
-        let truncated = step.truncated || length >= max_len;
-        let done = step.terminated || truncated;
-        // The budget cuts the last episode: the agent sees it truncated.
-        let cut = t == total && !done;
-        let stats = agent
-            .observe(
-                &obs,
-                action,
-                step.reward,
-                &step.obs,
-                step.terminated,
-                truncated || cut,
-            )
-            .with_context(|| {
-                format!(
-                    "{}: stopped; the last checkpoint (if any) is kept",
-                    dir.display()
-                )
-            })?;
-        at.t = t;
-        if let Some(s) = stats {
-            let rate = (t - first + 1) as f64 / start.elapsed().as_secs_f64();
-            writeln!(
-                train_csv,
-                "{},{},{},{},{},{:.0}",
-                s.step,
-                s.loss,
-                s.mean_q,
-                agent.epsilon(),
-                s.gradient_steps,
-                rate
-            )?;
-        }
-        if done {
-            at.episodes += 1;
-            at.returns.push(ret);
-            record_episode(&mut rec, &at, &step, length, agent.epsilon())?;
-            slot.episode(at.episodes, t, recent(&at.returns, config.output.window));
-        }
-        if train.eval_every > 0 && t % train.eval_every == 0 {
-            let e = evaluate_seed(
-                &mut eval_env,
-                &agent,
-                seed,
-                train.eval_episodes,
-                train.eval_max_steps,
-            )?;
-            rec.evaluation(at.episodes, t, &e)?;
-            train_csv.flush()?;
-            at.last_eval = Some((t, e));
-        }
-        if done {
-            (ret, length) = (0.0, 0);
-            if t >= checkpoint_at && t < total {
-                save_checkpoint(dir, &agent, &at, &mut rec, &mut train_csv, start)?;
-                checkpoint_at = next_checkpoint(t);
-            }
-            obs = env.reset(None).obs;
-        } else {
-            obs = step.obs;
-        }
-    }
-    let final_eval = match at.last_eval.take() {
-        Some((s, e)) if s == total => e,
-        _ => {
-            let e = evaluate_seed(
-                &mut eval_env,
-                &agent,
-                seed,
-                train.eval_episodes,
-                train.eval_max_steps,
-            )?;
-            rec.evaluation(at.episodes, total, &e)?;
-            e
-        }
-    };
-    rec.flush()?;
-    train_csv.flush()?;
-    save(dir, exp, &agent)?;
-    slot.finish(at.episodes, total);
-    let wall_seconds = at.wall_before + start.elapsed().as_secs_f64();
-    let window = (config.output.window as usize).max(1);
-    let means: Vec<f64> = at
-        .returns
-        .windows(window)
-        .map(|w| w.iter().sum::<f64>() / window as f64)
-        .collect();
-    let summary = SeedSummary {
-        seed,
-        episodes: at.episodes,
-        steps: total,
-        wall_seconds,
-        steps_per_second: total as f64 / wall_seconds,
-        final_eval_mean_return: final_eval.mean,
-        final_eval_std_return: final_eval.std,
-        final_window_mean_return: means.last().copied(),
-        best_window_mean_return: means.iter().copied().reduce(f64::max),
-    };
-    let path = dir.join(SEED_SUMMARY);
-    write_atomic(&path, |tmp| {
-        std::fs::write(tmp, serde_json::to_string_pretty(&summary)? + "\n")
-            .with_context(|| format!("{}", tmp.display()))
-    })?;
-    Ok(summary)
-}
-
-/// The mean return of the last `window` episodes.
-fn recent(returns: &[f64], window: u64) -> Option<f64> {
-    let k = returns
-        .len()
-        .min(usize::try_from(window).unwrap_or(usize::MAX));
-    (k > 0).then(|| returns[returns.len() - k..].iter().sum::<f64>() / k as f64)
-}
-
-fn record_episode(
-    rec: &mut Recorder,
-    at: &Progressed,
-    step: &qlab_envs::Step<Vec<f32>>,
-    length: u64,
-    epsilon: f64,
-) -> Result<()> {
-    rec.episode(&EpisodeRow {
-        episode: at.episodes,
-        step: at.t,
-        ret: *at.returns.last().expect("an episode was pushed"),
-        length,
-        terminated: step.terminated,
-        epsilon,
-        value_rmse: None,
-    })
-}
-
-/// Writes a checkpoint: the arrays to `checkpoint-<step>.safetensors`, then the sidecar
-/// `checkpoint.json` naming it, each through a temporary file and a rename; the previous
-/// arrays file goes last. A kill at any moment leaves the previous checkpoint or this one.
-fn save_checkpoint(
-    dir: &Path,
-    agent: &Dqn,
-    at: &Progressed,
-    rec: &mut Recorder,
-    train_csv: &mut BufWriter<File>,
-    start: Instant,
-) -> Result<()> {
-    let name = format!("checkpoint-{}.safetensors", at.t);
-    let mut state = None;
-    write_atomic(&dir.join(&name), |tmp| {
-        state = Some(agent.save_checkpoint(tmp)?);
-        Ok(())
-    })?;
-    let state = state.expect("written above");
-    let (metrics_len, eval_len) = rec.lengths()?;
-    train_csv.flush()?;
-    let train_len = file_len(&dir.join("train.csv"))?;
-    let sidecar = dir.join(CHECKPOINT);
-    let previous = std::fs::read_to_string(&sidecar)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Checkpoint>(&t).ok())
-        .map(|c| c.tensors);
-    let c = Checkpoint {
-        tensors: name.clone(),
-        agent: state,
-        step: at.t,
-        episodes: at.episodes,
-        returns: at.returns.clone(),
-        last_eval: at
-            .last_eval
-            .as_ref()
-            .map(|(s, e)| (*s, e.mean, e.std, e.episodes)),
-        files: (metrics_len, eval_len, train_len),
-        wall_seconds: at.wall_before + start.elapsed().as_secs_f64(),
-    };
-    write_atomic(&sidecar, |tmp| {
-        std::fs::write(tmp, serde_json::to_string(&c)? + "\n")
-            .with_context(|| format!("{}", tmp.display()))
-    })?;
-    if let Some(old) = previous.filter(|old| *old != name) {
-        let _ = std::fs::remove_file(dir.join(old));
-    }
-    Ok(())
 }
 
 fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
@@ -704,13 +368,13 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
     let mut out = Vec::new();
     for &seed in &exp.config.train.seeds {
         let seed_dir = dir.join(format!("seed_{seed}"));
-        let Some(agent) = load_agent(&exp, &seed_dir)? else {
+        let Some(mut agent) = load_agent(&exp, &seed_dir)? else {
             continue;
         };
         let mut env = make(&exp.config)?;
-        let evaluation = evaluate_seed(
+        let evaluation = seed::evaluate(
             &mut env,
-            &agent,
+            &mut agent,
             seed,
             episodes,
             exp.config.train.eval_max_steps,

@@ -5,7 +5,7 @@
 //! registered id goes through [`qlab_envs::make`]'s boxed form.
 
 use anyhow::Result;
-use qlab_agents::tabular::Features as ActiveFeatures;
+use qlab_agents::View;
 use qlab_envs::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use qlab_envs::gridworld::{GridWorld, GridWorldConfig};
 use qlab_envs::wrappers::{Discretize, TileCoding, TimeLimit};
@@ -41,7 +41,7 @@ pub trait EnvVisitor {
     fn visit<E, F>(self, make: F) -> Self::Output
     where
         E: Env<Action = usize>,
-        E::Obs: ActiveFeatures,
+        E::Obs: View<[usize]>,
         F: Fn() -> Result<E> + Sync;
 }
 
@@ -213,7 +213,7 @@ impl EnvSpec {
             fn visit<E, F>(self, make: F) -> Result<Probe>
             where
                 E: Env<Action = usize>,
-                E::Obs: ActiveFeatures,
+                E::Obs: View<[usize]>,
                 F: Fn() -> Result<E> + Sync,
             {
                 let env = make()?;

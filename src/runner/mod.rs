@@ -23,7 +23,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::dp::{self, DpConfig};
-use qlab_agents::tabular::{Agent, AgentConfig, Evaluation, Features, exploring_start_states};
+use qlab_agents::tabular::{AgentConfig, Evaluation, TabularAgent, exploring_start_states};
+use qlab_agents::{Agent, View};
 use qlab_envs::{AnyEnv, Env, Model};
 
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
@@ -68,15 +69,21 @@ impl Truth {
     /// The RMS difference between `agent.value` and the truth over the compared states: the
     /// same number as [`dp::rms_error`], without its per-call search of the reachable states.
     #[inline]
-    pub fn rmse(&self, agent: &dyn Agent) -> f64 {
+    pub fn rmse<G: Agent<[usize], usize> + ?Sized>(&self, agent: &G) -> f64 {
         if self.states.is_empty() {
             return 0.0;
         }
         let mut sum = 0.0;
         for &s in &self.states {
-            sum += (agent.value(&[s]) - self.values[s]).powi(2);
+            sum += (self.value_of(agent, s) - self.values[s]).powi(2);
         }
         (sum / self.states.len() as f64).sqrt()
+    }
+
+    /// The agent's value of state `s` (NaN from an agent that keeps none).
+    #[inline]
+    fn value_of<G: Agent<[usize], usize> + ?Sized>(&self, agent: &G, s: usize) -> f64 {
+        agent.value(&[s]).unwrap_or(f64::NAN)
     }
 }
 
@@ -253,6 +260,18 @@ pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> 
     std::fs::write(&config_path, exp.config.to_toml())
         .with_context(|| format!("{}", config_path.display()))
         .map_err(Failure)?;
+    run_seeds(exp, dir, threads, display, false)
+}
+
+/// Runs (`resume = false`) or continues (`resume = true`: finished seeds kept, the others
+/// from their last checkpoint) every seed of `exp` in `dir`.
+fn run_seeds(
+    exp: &Experiment,
+    dir: &Path,
+    threads: usize,
+    display: Display,
+    resume: bool,
+) -> Result<Summary> {
     let seeds = &exp.config.train.seeds;
     let progress = Progress::new(seeds, exp.config.train.budget);
     let start = Instant::now();
@@ -262,6 +281,7 @@ pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> 
         threads: threads.clamp(1, seeds.len()),
         progress: &progress,
         display,
+        resume,
     });
     let wall = start.elapsed().as_secs_f64();
     finish(
@@ -271,6 +291,20 @@ pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> 
         results,
         wall,
     )
+}
+
+/// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
+/// are kept, seeds with a checkpoint continue from it, the others start again. Any agent:
+/// tabular runs here, deep-Q-network runs through [`deep::resume`].
+pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Config, Summary)> {
+    let config = load_run_config(dir)?;
+    if let crate::config::AgentSpec::Dqn(_) = config.agent {
+        let (exp, summary) = deep::resume(config, dir, threads, display)?;
+        return Ok((exp.config, summary));
+    }
+    let exp = Experiment::new(config)?;
+    let summary = run_seeds(&exp, dir, threads, display, true)?;
+    Ok((exp.config, summary))
 }
 
 /// Writes the summary of a run's seeds that finished (`results` in the order of the config's
@@ -307,6 +341,7 @@ struct TrainSeeds<'a> {
     threads: usize,
     progress: &'a Progress,
     display: Display,
+    resume: bool,
 }
 
 impl EnvVisitor for TrainSeeds<'_> {
@@ -315,17 +350,49 @@ impl EnvVisitor for TrainSeeds<'_> {
     fn visit<E, F>(self, make: F) -> Self::Output
     where
         E: Env<Action = usize>,
-        E::Obs: Features,
+        E::Obs: View<[usize]>,
         F: Fn() -> Result<E> + Sync,
     {
+        let exp = self.exp;
+        let plan = seed::Plan {
+            train: &exp.config.train,
+            window: exp.config.output.window,
+            exploring_starts: exp.exploring_starts.as_deref(),
+            train_log: false,
+        };
         for_each_seed(
-            &self.exp.config.train.seeds,
+            &exp.config.train.seeds,
             self.threads,
             self.progress,
             self.display,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
-                seed::train(self.exp, &make, seed, &dir, &self.progress.slots[i])
+                let mut agent = exp
+                    .config
+                    .agent
+                    .tabular("the tabular runner")?
+                    .build(exp.n_features, exp.n_actions)?;
+                let run = seed::Seed {
+                    seed,
+                    dir: &dir,
+                    slot: &self.progress.slots[i],
+                    resume: self.resume,
+                };
+                let save = |agent: &(dyn TabularAgent + 'static), dir: &Path| {
+                    record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
+                };
+                // Only where there is a truth to compare with are visited states worth noting.
+                match &exp.truth {
+                    Some(truth) => seed::train(
+                        &plan,
+                        &make,
+                        agent.as_mut(),
+                        &mut seed::ValueErrors::new(truth),
+                        save,
+                        &run,
+                    ),
+                    None => seed::train(&plan, &make, agent.as_mut(), &mut (), save, &run),
+                }
             },
         )
     }
@@ -437,7 +504,7 @@ impl EnvVisitor for EvalSeeds<'_> {
     fn visit<E, F>(self, make: F) -> Self::Output
     where
         E: Env<Action = usize>,
-        E::Obs: Features,
+        E::Obs: View<[usize]>,
         F: Fn() -> Result<E> + Sync,
     {
         let exp = self.exp;
@@ -476,7 +543,7 @@ impl EnvVisitor for EvalSeeds<'_> {
             let mut env = make()?;
             let evaluation = seed::evaluate(
                 &mut env,
-                agent.as_ref(),
+                agent.as_mut(),
                 seed,
                 self.episodes,
                 exp.config.train.eval_max_steps,
@@ -517,7 +584,7 @@ mod tests {
         );
         let truth = exp.truth.as_ref().unwrap();
         let agent = exp.config.agent.tabular("t").unwrap().build(48, 4).unwrap();
-        let values: Vec<f64> = (0..48).map(|s| agent.value(&[s])).collect();
+        let values: Vec<f64> = (0..48).map(|s| TabularAgent::value(agent.as_ref(), &[s])).collect();
         let env = grid_world("CliffWalking-v1");
         let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
         assert_eq!(truth.rmse(agent.as_ref()).to_bits(), want.to_bits());

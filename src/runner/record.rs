@@ -20,7 +20,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::tabular::{Agent, Evaluation};
+use qlab_agents::tabular::{Evaluation, TabularAgent};
 use serde::{Deserialize, Serialize};
 
 /// The header of `metrics.csv`.
@@ -359,7 +359,12 @@ pub struct SavedAgent {
 }
 
 /// Saves `agent` as `dir/agent.json` and `dir/agent.bin`.
-pub fn save_agent(dir: &Path, algorithm: &str, n_features: usize, agent: &dyn Agent) -> Result<()> {
+pub fn save_agent(
+    dir: &Path,
+    algorithm: &str,
+    n_features: usize,
+    agent: &dyn TabularAgent,
+) -> Result<()> {
     let params = agent.parameters();
     let mut bytes = Vec::with_capacity(params.len() * 8);
     for p in &params {

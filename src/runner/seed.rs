@@ -1,16 +1,25 @@
-//! One seed's run: the training loop, its evaluations and its records.
+//! One seed's run, for every agent: the training loop, its evaluations, its records and its
+//! checkpoints.
+//!
+//! [`train`] is generic over the env, so that the hot loop steps a concrete env without
+//! dynamic dispatch, and over the agent's observation type (active feature indices for the
+//! tabular agents, the observation's numbers for networks): one loop for every agent.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use qlab_agents::tabular::{Agent, Evaluation, Features, evaluate_greedy};
+use anyhow::{Context, Result, bail};
+use qlab_agents::tabular::Evaluation;
+use qlab_agents::{Agent, TrainStats, View};
 use qlab_envs::{Env, EnvRng};
+use serde::{Deserialize, Serialize};
 
+use super::Truth;
 use super::progress::Slot;
-use super::record::{EpisodeRow, Recorder, SeedSummary, save_agent};
-use super::{Experiment, Truth};
-use crate::config::Budget;
+use super::record::{EpisodeRow, Recorder, SeedSummary};
+use crate::config::{Budget, TrainConfig};
 
 /// The random streams of a seed's run, each derived from the seed alone (SplitMix64 of the
 /// seed and the stream's number), so that a run depends on nothing but its config and seed.
@@ -36,30 +45,57 @@ pub fn derive(seed: u64, stream: Stream) -> u64 {
 
 /// A greedy evaluation of `agent` as every evaluation of this seed runs it: the same episode
 /// seeds each time (common random numbers), so evaluations differ only by the policy, and
-/// `qlab eval` on the saved agent reproduces the last one.
-pub fn evaluate<E>(
+/// `qlab eval` on the saved agent reproduces the last one. Ties in the greedy policy are broken
+/// with the seed's evaluation stream.
+///
+/// # Errors
+/// `episodes = 0`, a failing env step or agent.
+pub fn evaluate<E, O, G>(
     env: &mut E,
-    agent: &dyn Agent,
+    agent: &mut G,
     seed: u64,
     episodes: u64,
     max_steps: u64,
 ) -> Result<Evaluation>
 where
-    E: Env<Action = usize>,
-    E::Obs: Features,
+    E: Env<Action = usize> + ?Sized,
+    E::Obs: View<O>,
+    O: ?Sized,
+    G: Agent<O, usize> + ?Sized,
 {
+    if episodes == 0 {
+        bail!("an evaluation needs at least 1 episode, got 0");
+    }
     let mut rng = EnvRng::new(derive(seed, Stream::EvalAgent));
-    Ok(evaluate_greedy(
-        env,
-        agent,
-        usize::try_from(episodes).unwrap_or(usize::MAX),
-        Some(derive(seed, Stream::EvalEnv)),
-        &mut rng,
-        Some(max_steps),
-    )?)
+    let mut first = Some(derive(seed, Stream::EvalEnv));
+    // Welford's running mean and sum of squared deviations.
+    let (mut mean, mut m2) = (0.0, 0.0);
+    for e in 0..episodes {
+        let mut obs = env.reset(first.take()).obs;
+        let (mut ret, mut length) = (0.0, 0u64);
+        loop {
+            let action = agent.greedy(obs.view(), length == 0, &mut rng)?;
+            let step = env.step(action)?;
+            ret += step.reward;
+            length += 1;
+            if step.done() || length >= max_steps {
+                break;
+            }
+            obs = step.obs;
+        }
+        let delta = ret - mean;
+        mean += delta / (e + 1) as f64;
+        m2 += delta * (ret - mean);
+    }
+    Ok(Evaluation {
+        mean,
+        std: (m2 / episodes as f64).sqrt(),
+        episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
+    })
 }
 
 /// Mean returns over a moving window of episodes.
+#[derive(Serialize, Deserialize)]
 struct Window {
     returns: Vec<f64>,
     next: usize,
@@ -120,38 +156,61 @@ impl Window {
     }
 }
 
-/// Where the states an episode visits are noted: nowhere, or a list.
-trait Visits {
-    fn visit(&mut self, x: &[usize]);
+/// What the loop notes of each episode beside its return: nothing (`()`), or the states it
+/// visited, for the error of the agent's values ([`ValueErrors`]).
+pub trait Tracker<O: ?Sized, G: ?Sized> {
+    /// Takes the agent as a run starts or resumes.
+    fn begin(&mut self, agent: &G);
+    /// An episode starts.
     fn clear(&mut self);
-    fn as_slice(&self) -> &[usize];
+    /// The episode reached `obs`.
+    fn visit(&mut self, obs: &O);
+    /// The episode (number `episode`, from 1) ended: the value error to record, if any.
+    fn value_rmse(&mut self, agent: &G, episode: u64) -> Option<f64>;
 }
 
-impl Visits for () {
+impl<O: ?Sized, G: ?Sized> Tracker<O, G> for () {
     #[inline(always)]
-    fn visit(&mut self, _: &[usize]) {}
+    fn begin(&mut self, _: &G) {}
     #[inline(always)]
     fn clear(&mut self) {}
-    fn as_slice(&self) -> &[usize] {
-        &[]
+    #[inline(always)]
+    fn visit(&mut self, _: &O) {}
+    #[inline(always)]
+    fn value_rmse(&mut self, _: &G, _: u64) -> Option<f64> {
+        None
     }
 }
 
-impl Visits for Vec<usize> {
-    #[inline(always)]
-    fn visit(&mut self, x: &[usize]) {
-        // A loop of pushes: one feature per state here, where `extend_from_slice` would call
-        // `memcpy`.
-        for &i in x {
-            self.push(i);
-        }
+/// `train.csv`: one row per training of an agent that trains in batches
+/// (`step,loss,mean_q,epsilon,gradient_steps,steps_per_second`).
+struct TrainLog {
+    file: BufWriter<File>,
+    path: PathBuf,
+    /// The first step of this invocation and when it began, for `steps_per_second`.
+    first: u64,
+    start: Instant,
+}
+
+/// The header of `train.csv`.
+pub const TRAIN_HEADER: &str = "step,loss,mean_q,epsilon,gradient_steps,steps_per_second";
+
+impl TrainLog {
+    fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
+        let rate = (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64();
+        writeln!(
+            self.file,
+            "{},{},{},{},{},{:.0}",
+            s.step, s.loss, s.mean_q, epsilon, s.gradient_steps, rate
+        )
+        .with_context(|| format!("{}", self.path.display()))
     }
-    #[inline(always)]
-    fn clear(&mut self) {
-        Vec::clear(self);
-    }
-    fn as_slice(&self) -> &[usize] {
-        self
+
+    fn flush(&mut self) -> Result<u64> {
+        self.file
+            .flush()
+            .with_context(|| format!("{}", self.path.display()))?;
+        file_len(&self.path)
     }
 }
 
@@ -179,26 +238,29 @@ enum Pause {
 /// reaches `stop_at` (an evaluation or the end of the budget, `max_steps`). The step that
 /// reaches the budget in mid-episode is given to the agent as truncated.
 ///
-/// The states each step reaches go to `visits`.
+/// The observations each step reaches go to `tracker`, what the agent trained to `log`.
 ///
 /// Its counters live in locals so that the compiler keeps them in registers: this loop sets
 /// the runner's training throughput.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-fn play<E, V>(
+fn play<E, O, G, T>(
     env: &mut E,
-    agent: &mut dyn Agent,
+    agent: &mut G,
     ep: &mut Episode,
     steps: &mut u64,
     stop_at: u64,
     max_steps: u64,
     rng: &mut EnvRng,
-    visits: &mut V,
+    tracker: &mut T,
+    log: &mut Option<TrainLog>,
 ) -> Result<Pause>
 where
     E: Env<Action = usize>,
-    E::Obs: Features,
-    V: Visits,
+    E::Obs: View<O>,
+    O: ?Sized,
+    G: Agent<O, usize> + ?Sized,
+    T: Tracker<O, G>,
 {
     let (mut action, mut ret, mut length, mut t) = (ep.action, ep.ret, ep.length, *steps);
     let pause = loop {
@@ -213,15 +275,27 @@ where
             }
         };
         let (reward, terminated, done) = (step.reward, step.terminated, step.done());
-        let x = step.obs.features();
+        let x = step.obs.view();
         ret += reward;
         length += 1;
         t += 1;
         let event = t == stop_at;
         // The budget cuts the episode: the agent sees it truncated.
         let cut = event && t == max_steps && !done;
-        let next = agent.step(reward, x, terminated, step.truncated || cut, rng);
-        visits.visit(x);
+        let next = match agent.step(reward, x, terminated, step.truncated || cut, rng) {
+            Ok(next) => next,
+            Err(e) => {
+                *steps = t;
+                return Err(anyhow::Error::from(e)
+                    .context("stopped; the last checkpoint (if any) is kept"));
+            }
+        };
+        if let Some(log) = log.as_mut() {
+            if let Some(stats) = agent.train_stats() {
+                log.row(&stats, agent.epsilon(), t)?;
+            }
+        }
+        tracker.visit(x);
         if done {
             break Pause::Ended { terminated };
         }
@@ -239,55 +313,177 @@ where
     Ok(pause)
 }
 
-/// Trains one seed with envs from `make`, writing its records under `dir`.
-pub fn train<E, F>(
-    exp: &Experiment,
-    make: &F,
-    seed: u64,
-    dir: &Path,
-    slot: &Slot,
-) -> Result<SeedSummary>
-where
-    E: Env<Action = usize>,
-    E::Obs: Features,
-    F: Fn() -> Result<E>,
-{
-    // Only where there is a truth to compare with are visited states worth noting.
-    match &exp.truth {
-        Some(truth) => run(exp, make, seed, dir, slot, Some(truth), &mut Vec::new()),
-        None => run(exp, make, seed, dir, slot, None, &mut ()),
-    }
+/// What a seed's run takes of its experiment.
+pub struct Plan<'a> {
+    /// `[train]`.
+    pub train: &'a TrainConfig,
+    /// Episodes in the moving window of returns.
+    pub window: u64,
+    /// The states exploring starts draw from (with the agent's stream, after each reset).
+    pub exploring_starts: Option<&'a [usize]>,
+    /// Whether the agent's trainings are written to `train.csv`.
+    pub train_log: bool,
 }
 
-/// [`train`], noting each episode's states in `visits`.
-fn run<E, F, V>(
-    exp: &Experiment,
-    make: &F,
-    seed: u64,
-    dir: &Path,
-    slot: &Slot,
-    truth: Option<&Truth>,
-    visits: &mut V,
+/// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: where the run
+/// stands, and the agent's state file it names. Written last (to a temporary file, then
+/// renamed), it is what makes a checkpoint count.
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    /// The agent's state file beside it.
+    agent: String,
+    /// Env steps taken.
+    step: u64,
+    /// Episodes finished.
+    episodes: u64,
+    /// The moving window of returns.
+    window: Window,
+    /// The last evaluation: step, mean, std, episodes.
+    last_eval: Option<(u64, f64, f64, usize)>,
+    /// Lengths of `metrics.csv`, `eval.csv` and `train.csv` (0 when not written).
+    files: (u64, u64, u64),
+    /// Wall time spent so far.
+    wall_seconds: f64,
+    /// The agent's stream (exploration, tie-breaking, exploring starts).
+    agent_rng: [u64; 4],
+    /// The training env's stream.
+    env_rng: [u64; 4],
+}
+
+const CHECKPOINT: &str = "checkpoint.json";
+const SEED_SUMMARY: &str = "seed_summary.json";
+
+/// Writes `path` atomically: to a temporary file beside it, then renamed over it.
+fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .with_context(|| format!("{}", path.display()))?
+        .len())
+}
+
+/// Cuts `path` back to `len` bytes and opens it for appending.
+fn reopen(path: &Path, len: u64) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}", path.display()))?;
+    file.set_len(len)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(file)
+}
+
+/// One seed of a run: where it writes and how it shows progress.
+pub struct Seed<'a> {
+    /// The seed.
+    pub seed: u64,
+    /// Its directory, `seed_<seed>` in the run directory.
+    pub dir: &'a Path,
+    /// Its line of the progress display.
+    pub slot: &'a Slot,
+    /// Whether to continue from the seed's checkpoint (and keep a finished seed).
+    pub resume: bool,
+}
+
+/// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
+/// from scratch, or, when `seed.resume`, from its last checkpoint (a seed that finished is
+/// kept as it is; one without a checkpoint starts again). `save` writes the trained agent.
+///
+/// # Errors
+/// A failing env, agent or file; a checkpoint asked of an env whose random stream cannot be
+/// saved.
+#[allow(clippy::too_many_arguments)]
+pub fn train<E, O, G, T>(
+    plan: &Plan<'_>,
+    make: &impl Fn() -> Result<E>,
+    agent: &mut G,
+    tracker: &mut T,
+    save: impl FnOnce(&G, &Path) -> Result<()>,
+    seed: &Seed<'_>,
 ) -> Result<SeedSummary>
 where
     E: Env<Action = usize>,
-    E::Obs: Features,
-    F: Fn() -> Result<E>,
-    V: Visits,
+    E::Obs: View<O>,
+    O: ?Sized,
+    G: Agent<O, usize> + ?Sized,
+    T: Tracker<O, G>,
 {
     let start = Instant::now();
-    let config = &exp.config;
-    let train = &config.train;
+    let (dir, train) = (seed.dir, plan.train);
+    let summary_path = dir.join(SEED_SUMMARY);
+    if seed.resume && summary_path.is_file() {
+        let text = std::fs::read_to_string(&summary_path)
+            .with_context(|| format!("{}", summary_path.display()))?;
+        let s: SeedSummary = serde_json::from_str(&text)
+            .with_context(|| format!("{}", summary_path.display()))?;
+        seed.slot.finish(s.episodes, s.steps);
+        return Ok(s);
+    }
     let mut env = make()?;
     let mut eval_env = make()?;
-    let mut agent = config
-        .agent
-        .tabular("the tabular runner")?
-        .build(exp.n_features, exp.n_actions)?;
-    let mut rng = EnvRng::new(derive(seed, Stream::Agent));
-    let mut rec = Recorder::create(dir)?;
-    let mut window = Window::new(config.output.window);
-    let mut errors = truth.map(|t| ValueErrors::new(t, agent.as_ref()));
+    let mut rng = EnvRng::new(derive(seed.seed, Stream::Agent));
+    let train_path = dir.join("train.csv");
+    let checkpoint_path = dir.join(CHECKPOINT);
+    let (mut steps, mut episodes) = (0u64, 0u64);
+    let mut window = Window::new(plan.window);
+    let mut last_eval: Option<(u64, Evaluation)> = None;
+    let mut wall_before = 0.0;
+    let mut first_reset = Some(seed.seed);
+    let (mut rec, log_file) = if seed.resume && checkpoint_path.is_file() {
+        let text = std::fs::read_to_string(&checkpoint_path)
+            .with_context(|| format!("{}", checkpoint_path.display()))?;
+        let c: Checkpoint = serde_json::from_str(&text)
+            .with_context(|| format!("{}", checkpoint_path.display()))?;
+        agent.restore(&dir.join(&c.agent))?;
+        env.set_rng_state(c.env_rng)?;
+        rng = EnvRng::from_state(c.agent_rng);
+        first_reset = None;
+        (steps, episodes, window, wall_before) = (c.step, c.episodes, c.window, c.wall_seconds);
+        last_eval = c.last_eval.map(|(s, mean, std, episodes)| {
+            (
+                s,
+                Evaluation {
+                    mean,
+                    std,
+                    episodes,
+                },
+            )
+        });
+        let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
+        let log = if plan.train_log {
+            Some(reopen(&train_path, c.files.2)?)
+        } else {
+            None
+        };
+        seed.slot.episode(episodes, steps, window.recent());
+        (rec, log)
+    } else {
+        if seed.resume && dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+        }
+        let rec = Recorder::create(dir)?;
+        let log = if plan.train_log {
+            let mut file = File::create(&train_path)
+                .with_context(|| format!("{}", train_path.display()))?;
+            writeln!(file, "{TRAIN_HEADER}")
+                .with_context(|| format!("{}", train_path.display()))?;
+            Some(file)
+        } else {
+            None
+        };
+        (rec, log)
+    };
+    let mut log = log_file.map(|file| TrainLog {
+        file: BufWriter::new(file),
+        path: train_path.clone(),
+        first: steps + 1,
+        start: Instant::now(),
+    });
+    tracker.begin(agent);
 
     let (max_episodes, max_steps) = match train.budget {
         Budget::Episodes(n) => (n, u64::MAX),
@@ -296,34 +492,41 @@ where
     let by_steps = matches!(train.budget, Budget::Steps(_));
     let every = train.eval_every;
     let mut next_eval = if by_steps && every > 0 {
-        every
+        (steps / every + 1).saturating_mul(every)
     } else {
         u64::MAX
     };
     // The one step count the hot loop compares with: the next evaluation or the budget.
     let mut stop_at = next_eval.min(max_steps);
-    let (mut steps, mut episodes) = (0u64, 0u64);
-    let mut last_eval: Option<(u64, Evaluation)> = None;
-    let mut first_reset = Some(seed);
+    let checkpoint_every = train.checkpoint_every;
+    let next_checkpoint = |t: u64| {
+        t.checked_div(checkpoint_every)
+            .map_or(u64::MAX, |k| (k + 1).saturating_mul(checkpoint_every))
+    };
+    let mut checkpoint_at = next_checkpoint(steps);
 
-    let mut eval = |agent: &dyn Agent,
+    let mut eval = |agent: &mut G,
                     episodes: u64,
                     steps: u64,
-                    rec: &mut Recorder|
+                    rec: &mut Recorder,
+                    log: &mut Option<TrainLog>|
      -> Result<(u64, Evaluation)> {
         let e = evaluate(
             &mut eval_env,
             agent,
-            seed,
+            seed.seed,
             train.eval_episodes,
             train.eval_max_steps,
         )?;
         rec.evaluation(episodes, steps, &e)?;
+        if let Some(log) = log.as_mut() {
+            log.flush()?;
+        }
         Ok((steps, e))
     };
 
-    'run: while episodes < max_episodes {
-        let first = match &exp.exploring_starts {
+    'run: while episodes < max_episodes && steps < max_steps {
+        let first = match plan.exploring_starts {
             // As `run_episode_exploring_starts`: reset, then a uniform non-terminal state.
             Some(states) => {
                 let _ = env.reset(first_reset.take());
@@ -332,30 +535,30 @@ where
             }
             None => env.reset(first_reset.take()).obs,
         };
-        visits.clear();
-        visits.visit(first.features());
+        tracker.clear();
+        tracker.visit(first.view());
         let mut ep = Episode {
-            action: agent.start(first.features(), &mut rng),
+            action: agent.start(first.view(), &mut rng)?,
             ret: 0.0,
             length: 0,
         };
         loop {
             let pause = play(
                 &mut env,
-                agent.as_mut(),
+                agent,
                 &mut ep,
                 &mut steps,
                 stop_at,
                 max_steps,
                 &mut rng,
-                visits,
-            )?;
+                tracker,
+                &mut log,
+            )
+            .with_context(|| format!("{}", dir.display()))?;
             if let Pause::Ended { terminated } = pause {
                 episodes += 1;
                 window.push(ep.ret);
-                let value_rmse = errors
-                    .as_mut()
-                    .map(|e| e.refresh(agent.as_ref(), visits.as_slice(), episodes));
+                let value_rmse = tracker.value_rmse(agent, episodes);
                 rec.episode(&EpisodeRow {
                     episode: episodes,
                     step: steps,
@@ -365,11 +568,11 @@ where
                     epsilon: agent.epsilon(),
                     value_rmse,
                 })?;
-                slot.episode(episodes, steps, window.recent());
+                seed.slot.episode(episodes, steps, window.recent());
             }
             if steps == stop_at {
                 if steps == next_eval {
-                    last_eval = Some(eval(agent.as_ref(), episodes, steps, &mut rec)?);
+                    last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
                     next_eval = next_eval.saturating_add(every);
                     stop_at = next_eval.min(max_steps);
                 }
@@ -382,25 +585,45 @@ where
             }
         }
         if !by_steps && every > 0 && episodes % every == 0 {
-            last_eval = Some(eval(agent.as_ref(), episodes, steps, &mut rec)?);
+            last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
+        }
+        if steps >= checkpoint_at && episodes < max_episodes {
+            let Some(env_rng) = env.rng_state() else {
+                bail!(
+                    "{}: cannot checkpoint: {} does not save its random stream; set \
+                     [train] checkpoint_every = 0",
+                    dir.display(),
+                    env.name()
+                );
+            };
+            let c = Checkpoint {
+                agent: format!("checkpoint-{steps}.agent"),
+                step: steps,
+                episodes,
+                window,
+                last_eval: last_eval.map(|(s, e)| (s, e.mean, e.std, e.episodes)),
+                files: (0, 0, 0),
+                wall_seconds: wall_before + start.elapsed().as_secs_f64(),
+                agent_rng: rng.state(),
+                env_rng,
+            };
+            window = save_checkpoint(dir, &*agent, c, &mut rec, &mut log)?;
+            checkpoint_at = next_checkpoint(steps);
         }
     }
     let final_eval = match last_eval {
         Some((at, e)) if at == steps => e,
-        _ => eval(agent.as_ref(), episodes, steps, &mut rec)?.1,
+        _ => eval(agent, episodes, steps, &mut rec, &mut log)?.1,
     };
     rec.flush()?;
-    save_agent(
-        dir,
-        config.agent.algorithm(),
-        exp.n_features,
-        agent.as_ref(),
-    )
-    .context("saving the agent")?;
-    slot.finish(episodes, steps);
-    let wall_seconds = start.elapsed().as_secs_f64();
-    Ok(SeedSummary {
-        seed,
+    if let Some(log) = log.as_mut() {
+        log.flush()?;
+    }
+    save(agent, dir).context("saving the agent")?;
+    seed.slot.finish(episodes, steps);
+    let wall_seconds = wall_before + start.elapsed().as_secs_f64();
+    let summary = SeedSummary {
+        seed: seed.seed,
         episodes,
         steps,
         wall_seconds,
@@ -409,7 +632,49 @@ where
         final_eval_std_return: final_eval.std,
         final_window_mean_return: window.mean(),
         best_window_mean_return: window.best,
-    })
+    };
+    write_atomic(&summary_path, |tmp| {
+        std::fs::write(tmp, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("{}", tmp.display()))
+    })?;
+    Ok(summary)
+}
+
+/// Writes a checkpoint: the agent's state to the file `c.agent` names, then the sidecar
+/// `checkpoint.json` naming it, each through a temporary file and a rename; the previous
+/// agent file goes last. A kill at any moment leaves the previous checkpoint or this one.
+/// Gives the window back.
+fn save_checkpoint<G, O>(
+    dir: &Path,
+    agent: &G,
+    mut c: Checkpoint,
+    rec: &mut Recorder,
+    log: &mut Option<TrainLog>,
+) -> Result<Window>
+where
+    O: ?Sized,
+    G: Agent<O, usize> + ?Sized,
+{
+    write_atomic(&dir.join(&c.agent), |tmp| Ok(agent.checkpoint(tmp)?))?;
+    let (metrics_len, eval_len) = rec.lengths()?;
+    let train_len = match log.as_mut() {
+        Some(log) => log.flush()?,
+        None => 0,
+    };
+    c.files = (metrics_len, eval_len, train_len);
+    let sidecar = dir.join(CHECKPOINT);
+    let previous = std::fs::read_to_string(&sidecar)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Checkpoint>(&t).ok())
+        .map(|old| old.agent);
+    write_atomic(&sidecar, |tmp| {
+        std::fs::write(tmp, serde_json::to_string(&c)? + "\n")
+            .with_context(|| format!("{}", tmp.display()))
+    })?;
+    if let Some(old) = previous.filter(|old| *old != c.agent) {
+        let _ = std::fs::remove_file(dir.join(old));
+    }
+    Ok(c.window)
 }
 
 /// The squared error of the agent's value in each state the truth compares, kept from episode
@@ -420,7 +685,7 @@ where
 /// which start empty each episode), so the refreshed errors are the errors afresh and
 /// [`ValueErrors::refresh`] returns exactly [`Truth::rmse`], bit for bit, at a fraction of
 /// its cost. Debug builds check that on every episode.
-struct ValueErrors<'a> {
+pub struct ValueErrors<'a> {
     truth: &'a Truth,
     /// The index of each state in `truth.states`, or `usize::MAX` for states not compared.
     position: Vec<usize>,
@@ -428,35 +693,59 @@ struct ValueErrors<'a> {
     squared: Vec<f64>,
     /// The episode in which each compared state was last refreshed.
     refreshed: Vec<u64>,
+    /// The states the episode under way visited.
+    visited: Vec<usize>,
 }
 
 impl<'a> ValueErrors<'a> {
-    fn new(truth: &'a Truth, agent: &dyn Agent) -> Self {
+    /// Errors against `truth`, computed in full when the run begins.
+    pub fn new(truth: &'a Truth) -> Self {
         let mut position = vec![usize::MAX; truth.values.len()];
         for (i, &s) in truth.states.iter().enumerate() {
             position[s] = i;
         }
-        let squared = truth
-            .states
-            .iter()
-            .map(|&s| (agent.value(&[s]) - truth.values[s]).powi(2))
-            .collect();
         ValueErrors {
             truth,
             position,
-            squared,
+            squared: Vec::new(),
             refreshed: vec![0; truth.states.len()],
+            visited: Vec::new(),
+        }
+    }
+}
+
+impl<G: Agent<[usize], usize> + ?Sized> Tracker<[usize], G> for ValueErrors<'_> {
+    fn begin(&mut self, agent: &G) {
+        let truth = self.truth;
+        self.squared = truth
+            .states
+            .iter()
+            .map(|&s| (truth.value_of(agent, s) - truth.values[s]).powi(2))
+            .collect();
+    }
+
+    #[inline(always)]
+    fn clear(&mut self) {
+        self.visited.clear();
+    }
+
+    #[inline(always)]
+    fn visit(&mut self, x: &[usize]) {
+        // A loop of pushes: one feature per state here, where `extend_from_slice` would call
+        // `memcpy`.
+        for &i in x {
+            self.visited.push(i);
         }
     }
 
-    /// Refreshes the states in `visited` (episode `episode`, from 1) and returns the RMS error.
+    /// Refreshes the states visited (episode `episode`, from 1) and returns the RMS error.
     #[inline]
-    fn refresh(&mut self, agent: &dyn Agent, visited: &[usize], episode: u64) -> f64 {
-        for &s in visited {
+    fn value_rmse(&mut self, agent: &G, episode: u64) -> Option<f64> {
+        for &s in &self.visited {
             let i = self.position.get(s).copied().unwrap_or(usize::MAX);
             if i != usize::MAX && self.refreshed[i] != episode {
                 self.refreshed[i] = episode;
-                self.squared[i] = (agent.value(&[s]) - self.truth.values[s]).powi(2);
+                self.squared[i] = (self.truth.value_of(agent, s) - self.truth.values[s]).powi(2);
             }
         }
         // Summed in state order, as `Truth::rmse` and `dp::rms_error` sum.
@@ -470,7 +759,7 @@ impl<'a> ValueErrors<'a> {
             self.truth.rmse(agent).to_bits(),
             "an agent changed the value of a state its episode did not visit"
         );
-        rmse
+        Some(rmse)
     }
 }
 

@@ -20,21 +20,10 @@ use crate::{Error, Result};
 
 mod direct;
 mod drqn;
+mod episode;
 
+pub use crate::TrainStats;
 pub use drqn::Memory;
-
-/// What one training (the `gradient_steps` updates after `train_freq` env steps) measured.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrainStats {
-    /// The env step it followed.
-    pub step: u64,
-    /// The mean loss over its gradient steps.
-    pub loss: f64,
-    /// The mean `Q(s, a)` of the sampled transitions over its gradient steps.
-    pub mean_q: f64,
-    /// Gradient steps taken.
-    pub gradient_steps: u64,
-}
 
 /// The numbers of a [`Dqn`] checkpoint (its JSON sidecar); the arrays go with
 /// [`Dqn::checkpoint`]'s tensors.
@@ -142,6 +131,8 @@ pub struct Dqn {
     rng: DqnRng,
     /// The recurrent network's state while acting.
     acting: Memory,
+    /// Where the episode played through [`Agent`](crate::Agent) stands.
+    episode: episode::Episode,
     /// The sequence minibatch, for recurrent torsos.
     sequences: Option<SequenceBatch>,
     steps: u64,
@@ -269,6 +260,7 @@ impl Dqn {
             device,
             rng,
             acting: Memory::default(),
+            episode: episode::Episode::default(),
             sequences: network.torso.cell().map(|_| {
                 SequenceBatch::new(
                     config.batch_size,

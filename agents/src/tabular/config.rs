@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 use super::expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
 use super::mc_control::{McControl, McControlConfig};
@@ -167,7 +167,7 @@ impl AgentConfig {
     ///
     /// # Errors
     /// An invalid config, or a size of 0.
-    pub fn build(&self, n_features: usize, n_actions: usize) -> Result<Box<dyn Agent>> {
+    pub fn build(&self, n_features: usize, n_actions: usize) -> Result<Box<dyn TabularAgent>> {
         Ok(match self {
             AgentConfig::McControl(c) => Box::new(McControl::new(c, n_features, n_actions)?),
             AgentConfig::Sarsa(c) => Box::new(Sarsa::new(c, n_features, n_actions)?),

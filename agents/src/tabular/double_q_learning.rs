@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 #[cfg(test)]
 use super::QLearning;
 use super::config::{check_control, defaults};
@@ -80,12 +80,12 @@ impl DoubleQLearningConfig {
 /// with 1 and 2 swapped.
 ///
 /// The behaviour policy ([`PolicyKind`]) acts on `Q₁ + Q₂` (S&B's pseudocode), after the
-/// update; ties in the argmax are broken at random. [`Agent::value`] and [`Agent::greedy`]
+/// update; ties in the argmax are broken at random. [`TabularAgent::value`] and [`TabularAgent::greedy`]
 /// use the mean `(Q₁ + Q₂) / 2`. On a truncated step the target bootstraps from `S'`; on a
 /// terminal one it is `R`.
 ///
 /// Parameters: `Q₁` then `Q₂`, each as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DoubleQLearning {
     q1: ActionValues,
     q2: ActionValues,
@@ -137,7 +137,15 @@ impl DoubleQLearning {
     }
 }
 
-impl Agent for DoubleQLearning {
+impl TabularAgent for DoubleQLearning {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q1.n_actions()
     }
@@ -212,7 +220,7 @@ mod tests {
     /// ends it with a reward drawn from N(−0.1, 1). Left is worse, but the maximum of B's
     /// noisy estimates is positive, which draws Q-learning to the left. Whether each
     /// episode went left.
-    fn left_fraction(agent: &mut dyn Agent, episodes: usize, seed: u64) -> Vec<bool> {
+    fn left_fraction(agent: &mut dyn TabularAgent, episodes: usize, seed: u64) -> Vec<bool> {
         let (a_state, b_state) = ([0usize], [1usize]);
         let mut rng = EnvRng::new(seed);
         (0..episodes)
@@ -242,7 +250,7 @@ mod tests {
         let share = |double: bool| {
             let mut counts = vec![0.0; episodes];
             for seed in 0..runs {
-                let mut agent: Box<dyn Agent> = if double {
+                let mut agent: Box<dyn TabularAgent> = if double {
                     Box::new(
                         DoubleQLearning::new(
                             &DoubleQLearningConfig {

@@ -1,43 +1,12 @@
-//! The episode loop: an [`Agent`] interacting with an [`Env`], as library code.
+//! The episode loop: an [`TabularAgent`] interacting with an [`Env`], as library code.
 //!
 //! The functions are generic over the env and the agent, so that a concrete env is stepped
 //! without dynamic dispatch, and they allocate nothing per step. Observations reach the agent
-//! as slices of active feature indices through [`Features`].
+//! as slices of active feature indices through [`View`].
 
-use super::Agent;
-use crate::{Error, Result};
-use qlab_envs::wrappers::Tiles;
+use super::TabularAgent;
+use crate::{Error, Result, View};
 use qlab_envs::{Env, EnvRng, Model};
-
-/// An observation read as the indices of its active binary features.
-pub trait Features {
-    /// The active feature indices.
-    fn features(&self) -> &[usize];
-}
-
-/// A state index is one active feature: one-hot (tabular) features.
-impl Features for usize {
-    #[inline]
-    fn features(&self) -> &[usize] {
-        std::slice::from_ref(self)
-    }
-}
-
-/// Tile coding's active tiles, one per tiling.
-impl Features for Tiles {
-    #[inline]
-    fn features(&self) -> &[usize] {
-        self.as_slice()
-    }
-}
-
-/// A list of active feature indices.
-impl Features for Vec<usize> {
-    #[inline]
-    fn features(&self) -> &[usize] {
-        self
-    }
-}
 
 /// How one episode went.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,7 +22,7 @@ pub struct EpisodeOutcome {
 }
 
 /// Runs one learning episode: resets `env` (with `seed` when given), then alternates
-/// [`Agent::start`]/[`Agent::step`] with [`Env::step`] until the episode ends.
+/// [`TabularAgent::start`]/[`TabularAgent::step`] with [`Env::step`] until the episode ends.
 ///
 /// `max_steps` truncates the episode after that many steps if neither the env nor its time
 /// limit has ended it: the agent sees `truncated = true` on that step and bootstraps from
@@ -92,8 +61,8 @@ pub fn run_episode<E, A>(
 ) -> Result<EpisodeOutcome>
 where
     E: Env<Action = usize> + ?Sized,
-    E::Obs: Features,
-    A: Agent + ?Sized,
+    E::Obs: View<[usize]>,
+    A: TabularAgent + ?Sized,
 {
     let limit = step_limit(max_steps)?;
     let first = env.reset(seed).obs;
@@ -160,8 +129,8 @@ pub fn run_episode_exploring_starts<E, A>(
 ) -> Result<EpisodeOutcome>
 where
     E: Env<Action = usize> + ?Sized,
-    E::Obs: Features,
-    A: Agent + ?Sized,
+    E::Obs: View<[usize]>,
+    A: TabularAgent + ?Sized,
 {
     let limit = step_limit(max_steps)?;
     if states.is_empty() {
@@ -195,10 +164,10 @@ fn run_from<E, A>(
 ) -> Result<EpisodeOutcome>
 where
     E: Env<Action = usize> + ?Sized,
-    E::Obs: Features,
-    A: Agent + ?Sized,
+    E::Obs: View<[usize]>,
+    A: TabularAgent + ?Sized,
 {
-    let mut action = agent.start(first.features(), rng);
+    let mut action = agent.start(first.view(), rng);
     let mut ret = 0.0;
     let mut length = 0u64;
     loop {
@@ -215,7 +184,7 @@ where
         let truncated = step.truncated || length >= limit;
         let next = agent.step(
             step.reward,
-            step.obs.features(),
+            step.obs.view(),
             step.terminated,
             truncated,
             rng,
@@ -243,7 +212,7 @@ pub struct Evaluation {
     pub episodes: usize,
 }
 
-/// Runs `episodes` episodes with the agent's greedy actions ([`Agent::greedy`], ties broken
+/// Runs `episodes` episodes with the agent's greedy actions ([`TabularAgent::greedy`], ties broken
 /// at random with `rng`), learning nothing, and returns the mean and standard deviation of
 /// their returns.
 ///
@@ -263,8 +232,8 @@ pub fn evaluate_greedy<E, A>(
 ) -> Result<Evaluation>
 where
     E: Env<Action = usize> + ?Sized,
-    E::Obs: Features,
-    A: Agent + ?Sized,
+    E::Obs: View<[usize]>,
+    A: TabularAgent + ?Sized,
 {
     let limit = step_limit(max_steps)?;
     if episodes == 0 {
@@ -277,7 +246,7 @@ where
         let mut ret = 0.0;
         let mut length = 0u64;
         loop {
-            let step = env.step(agent.greedy(obs.features(), rng))?;
+            let step = env.step(agent.greedy(obs.view(), rng))?;
             ret += step.reward;
             length += 1;
             if step.done() || length >= limit {
@@ -428,11 +397,11 @@ mod tests {
 
     /// Records the first state an agent is started in.
     struct FirstState<'a> {
-        inner: &'a mut dyn Agent,
+        inner: &'a mut dyn TabularAgent,
         first: Option<usize>,
     }
 
-    impl Agent for FirstState<'_> {
+    impl TabularAgent for FirstState<'_> {
         fn n_actions(&self) -> usize {
             self.inner.n_actions()
         }
@@ -457,6 +426,12 @@ mod tests {
         }
         fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
             self.inner.load_parameters(params)
+        }
+        fn save_state(&self) -> Result<String> {
+            self.inner.save_state()
+        }
+        fn load_state(&mut self, state: &str) -> Result<()> {
+            self.inner.load_state(state)
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -80,7 +80,7 @@ impl ExpectedSarsaConfig {
 /// bootstraps from `S'`; on a terminal one it is `R`.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExpectedSarsa {
     q: ActionValues,
     policy: Policy,
@@ -118,7 +118,15 @@ impl ExpectedSarsa {
     }
 }
 
-impl Agent for ExpectedSarsa {
+impl TabularAgent for ExpectedSarsa {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

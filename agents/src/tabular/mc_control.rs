@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_control, defaults};
 use super::policy::{self, Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -143,7 +143,7 @@ impl McControlConfig {
 }
 
 /// One step of the episode being recorded.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Record {
     /// The state's features are `features[start..end]`.
     start: usize,
@@ -172,7 +172,7 @@ struct Record {
 /// [`StepSize`], and first-visit is judged per feature-action weight.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct McControl {
     q: ActionValues,
     policy: Policy,
@@ -331,7 +331,15 @@ impl McControl {
     }
 }
 
-impl Agent for McControl {
+impl TabularAgent for McControl {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }
@@ -536,7 +544,7 @@ mod tests {
     }
 
     /// The length of the greedy path from the start (0 when it times out).
-    fn greedy_path(env: &mut qlab_envs::DiscreteEnv, agent: &dyn Agent, rng: &mut EnvRng) -> usize {
+    fn greedy_path(env: &mut qlab_envs::DiscreteEnv, agent: &dyn TabularAgent, rng: &mut EnvRng) -> usize {
         let mut s = env.reset(None).obs;
         let mut steps = 0;
         loop {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -88,7 +88,7 @@ impl NStepSarsaConfig {
 /// Actions are drawn before the update, as in S&B's pseudocode. `n = 1` is [`Sarsa`](super::Sarsa).
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NStepSarsa {
     q: ActionValues,
     policy: Policy,
@@ -146,7 +146,15 @@ impl NStepSarsa {
     }
 }
 
-impl Agent for NStepSarsa {
+impl TabularAgent for NStepSarsa {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

@@ -132,7 +132,7 @@ pub enum PolicyKind {
 ///
 /// The schedules are read once per episode, in [`Policy::begin_episode`]. Every choice breaks
 /// ties uniformly at random.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     kind: PolicyKind,
     epsilon_schedule: Schedule,

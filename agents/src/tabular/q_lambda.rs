@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_alpha, check_cutoff, check_policy, check_unit, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -103,7 +103,7 @@ impl QLambdaConfig {
 /// start of each episode. After a truncated step the target bootstraps from `S'`.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QLambda {
     q: ActionValues,
     z: SparseTraces,
@@ -153,7 +153,15 @@ impl QLambda {
     }
 }
 
-impl Agent for QLambda {
+impl TabularAgent for QLambda {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

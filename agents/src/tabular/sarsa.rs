@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -79,7 +79,7 @@ impl SarsaConfig {
 /// on a terminal one it is `R`.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sarsa {
     q: ActionValues,
     policy: Policy,
@@ -117,7 +117,15 @@ impl Sarsa {
     }
 }
 
-impl Agent for Sarsa {
+impl TabularAgent for Sarsa {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_alpha, check_cutoff, check_policy, check_unit, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -104,7 +104,7 @@ impl SarsaLambdaConfig {
 /// `(S', A')`.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SarsaLambda {
     q: ActionValues,
     z: SparseTraces,
@@ -154,7 +154,15 @@ impl SarsaLambda {
     }
 }
 
-impl Agent for SarsaLambda {
+impl TabularAgent for SarsaLambda {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

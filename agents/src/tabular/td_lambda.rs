@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{check_alpha, check_cutoff, check_initial_value, check_unit, defaults};
 use super::traces::{SparseTraces, TraceKind};
 use super::values::{check_len, check_sizes, copy_features};
@@ -81,13 +81,13 @@ pub(crate) fn random_action(n_actions: usize, rng: &mut EnvRng) -> usize {
 /// `V(x) = Σ_{i ∈ x} w_i` (S&B §12.2):
 /// `δ = R + γ V(S') − V(S)`, `z ← γλ z + ∇V(S)` (or another [`TraceKind`]), `w ← w + α δ z`.
 ///
-/// It is a prediction agent: [`Agent::step`] and [`Agent::greedy`] return uniformly random
-/// actions (the policy evaluated), [`Agent::epsilon`] is 0 and [`Agent::value`] is `V(x)`.
+/// It is a prediction agent: [`TabularAgent::step`] and [`TabularAgent::greedy`] return uniformly random
+/// actions (the policy evaluated), [`TabularAgent::epsilon`] is 0 and [`TabularAgent::value`] is `V(x)`.
 /// After a truncated step `V(S')` is bootstrapped; after termination it is 0. Traces are
 /// cleared at the start of each episode.
 ///
 /// Parameters: `w`, one weight per feature.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TdLambda {
     w: Vec<f64>,
     z: SparseTraces,
@@ -135,7 +135,15 @@ impl TdLambda {
     }
 }
 
-impl Agent for TdLambda {
+impl TabularAgent for TdLambda {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.n_actions
     }
@@ -197,7 +205,7 @@ pub(crate) mod tests {
     use crate::tabular::testing::*;
 
     /// Runs one episode given as `(reward, next state, terminated)` steps from state `first`.
-    pub(crate) fn feed(agent: &mut dyn Agent, first: usize, steps: &[(f64, usize, bool)]) {
+    pub(crate) fn feed(agent: &mut dyn TabularAgent, first: usize, steps: &[(f64, usize, bool)]) {
         let mut rng = EnvRng::new(0);
         agent.start(&[first], &mut rng);
         for &(r, s, t) in steps {

@@ -1,6 +1,6 @@
 //! Helpers shared by the learning tests.
 
-use super::{Agent, AgentConfig, EpisodeOutcome, run_episode};
+use super::{AgentConfig, TabularAgent, EpisodeOutcome, run_episode};
 use qlab_envs::{AnyEnv, DiscreteEnv, EnvRng, ParamValue, Params, make};
 
 /// A registered discrete env with its default parameters, or with `king_moves`.
@@ -20,7 +20,7 @@ pub fn discrete(id: &str, king_moves: bool) -> DiscreteEnv {
 /// generator; the outcomes, and the generator to go on with.
 pub fn learn(
     env: &mut DiscreteEnv,
-    agent: &mut dyn Agent,
+    agent: &mut dyn TabularAgent,
     episodes: usize,
     seed: u64,
 ) -> (Vec<EpisodeOutcome>, EnvRng) {
@@ -35,7 +35,7 @@ pub fn learn(
 }
 
 /// Builds the agent of `config` for `env`.
-pub fn build(config: &AgentConfig, env: &DiscreteEnv) -> Box<dyn Agent> {
+pub fn build(config: &AgentConfig, env: &DiscreteEnv) -> Box<dyn TabularAgent> {
     let n = |s: &qlab_envs::Space| s.as_discrete().unwrap().n;
     config
         .build(n(env.observation_space()), n(env.action_space()))
@@ -86,7 +86,7 @@ pub fn cliff_tails(config: &AgentConfig, seeds: u64) -> Vec<f64> {
 /// reward is the success rate where the only reward is 1 at the goal, as in FrozenLake.
 pub fn greedy_success(
     env: &DiscreteEnv,
-    agent: &dyn Agent,
+    agent: &dyn TabularAgent,
     horizon: usize,
     rng: &mut EnvRng,
 ) -> f64 {

@@ -42,7 +42,7 @@ pub enum TraceKind {
 /// moved to the end of the step, so that one pass over the list updates the weights and
 /// decays: [`mark`](Self::mark) the features of the current state (the stored traces are
 /// then `γλ z_{t−1}`), then [`apply_and_decay`](Self::apply_and_decay).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SparseTraces {
     z: Vec<f64>,
     /// Whether each weight is in `active`.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Agent;
+use super::TabularAgent;
 use super::config::{
     check_alpha, check_cutoff, check_initial_value, check_policy, check_unit, defaults,
 };
@@ -90,7 +90,7 @@ impl TrueOnlineTdLambdaConfig {
 /// agent, like [`TdLambda`](super::TdLambda): its actions are uniformly random.
 ///
 /// Parameters: `w`, one weight per feature.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrueOnlineTdLambda {
     w: Vec<f64>,
     z: SparseTraces,
@@ -138,7 +138,15 @@ impl TrueOnlineTdLambda {
     }
 }
 
-impl Agent for TrueOnlineTdLambda {
+impl TabularAgent for TrueOnlineTdLambda {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.n_actions
     }
@@ -291,7 +299,7 @@ impl TrueOnlineSarsaLambdaConfig {
 /// update. After a truncated step the target bootstraps from `(S', A')`.
 ///
 /// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrueOnlineSarsaLambda {
     q: ActionValues,
     z: SparseTraces,
@@ -341,7 +349,15 @@ impl TrueOnlineSarsaLambda {
     }
 }
 
-impl Agent for TrueOnlineSarsaLambda {
+impl TabularAgent for TrueOnlineSarsaLambda {
+    fn save_state(&self) -> Result<String> {
+        super::save_state(self)
+    }
+
+    fn load_state(&mut self, state: &str) -> Result<()> {
+        super::load_state(self, state)
+    }
+
     fn n_actions(&self) -> usize {
         self.q.n_actions()
     }

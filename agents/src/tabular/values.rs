@@ -1,6 +1,7 @@
 //! [`ActionValues`]: the weights of a linear action-value function on binary features, shared
 //! by every control agent.
 
+use serde::{Deserialize, Serialize};
 use super::policy::{self, Policy};
 use super::schedule::StepSize;
 use crate::{Error, Result};
@@ -11,7 +12,7 @@ use qlab_envs::EnvRng;
 ///
 /// Updates follow the agent's [`StepSize`]: `α / |x|` per active weight for a constant α, or
 /// `1 / (n(i, a) · |x|)` with `n(i, a)` counting the updates of weight `(i, a)`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ActionValues {
     w: Vec<f64>,
     n_features: usize,

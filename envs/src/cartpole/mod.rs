@@ -382,6 +382,18 @@ impl Env for CartPole {
         "CartPole-v1".to_string()
     }
 
+    /// The stream of the starts' draws; a CartPole never reset with a seed has drawn its
+    /// seed from the OS at its first reset, and one never reset has no stream yet (restoring
+    /// gives it one).
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        Some(self.rng.as_ref().map_or([0; 4], EnvRng::state))
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = (state != [0; 4]).then(|| EnvRng::from_state(state));
+        Ok(())
+    }
+
     /// Sets `[x, x_dot, theta, theta_dot]` (four finite values) after a reset, as assigning
     /// Gymnasium's `env.unwrapped.state`. The episode's phase is unchanged: after a
     /// termination it is still over.
@@ -509,6 +521,14 @@ impl Env for CartPoleNoVelocity {
 
     fn name(&self) -> String {
         "CartPoleNoVelocity-v1".to_string()
+    }
+
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.inner.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.inner.set_rng_state(state)
     }
 
     /// Sets all four state values, velocities included (see [`CartPole`]'s `set_state`).

@@ -334,6 +334,15 @@ impl Env for GridWorld {
         self.config.id.clone()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        Some(self.rng.state())
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = EnvRng::from_state(state);
+        Ok(())
+    }
+
     /// Puts the agent on a cell: `state` is one value, a cell index in `0..rows·cols` that is
     /// not a wall. A terminal cell ends the episode (stepping is then
     /// [`Error::EpisodeEnded`]); any other starts one there, without touching the RNG.

@@ -316,6 +316,14 @@ impl Env for GridPixels {
         self.env.name()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.env.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.env.set_rng_state(state)
+    }
+
     /// Puts the agent on a cell, as [`GridWorld`]'s `set_state`, and returns its image.
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
         let s = self.env.set_state(state)?;

@@ -160,6 +160,14 @@ impl<E: Env> Env for EpisodeStats<E> {
         self.env.name()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.env.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.env.set_rng_state(state)
+    }
+
     fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
         self.env.set_state(state)
     }

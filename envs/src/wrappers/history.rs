@@ -170,6 +170,14 @@ where
         self.env.name()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.env.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.env.set_rng_state(state)
+    }
+
     /// Sets the inner env's state and, as after a reset, fills the history with its observation.
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
         let obs = self.env.set_state(state)?;

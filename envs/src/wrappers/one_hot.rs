@@ -131,6 +131,14 @@ impl<E: Env<Obs = usize>> Env for OneHot<E> {
         self.env.name()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.env.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.env.set_rng_state(state)
+    }
+
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
         let s = self.env.set_state(state)?;
         Ok(self.encode(s))

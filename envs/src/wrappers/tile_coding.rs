@@ -359,6 +359,14 @@ where
         self.env.name()
     }
 
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.env.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.env.set_rng_state(state)
+    }
+
     fn set_state(&mut self, state: &[f64]) -> Result<Tiles> {
         let obs = self.env.set_state(state)?;
         Ok(self.tiles_of(obs.as_ref()))

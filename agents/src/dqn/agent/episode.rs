@@ -1,0 +1,137 @@
+//! [`Dqn`] as an [`Agent`]: [`act`](Dqn::act) and [`observe`](Dqn::observe) driven one
+//! episode at a time, greedy play with a memory of its own, and files.
+//!
+//! `step` observes the transition from the observation and action it remembers, then acts on
+//! the new observation unless the episode ended: the same calls, in the same order, as a loop
+//! that acts, steps the env and observes, so the runs are the same bits.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use qlab_envs::EnvRng;
+
+use super::{Dqn, DqnState, Memory};
+use crate::{Agent, Error, Result, TrainStats};
+
+/// The episode under way, as [`Agent`] plays it.
+#[derive(Debug, Default)]
+pub(super) struct Episode {
+    /// The last observation acted on.
+    obs: Vec<f32>,
+    /// The action taken there.
+    action: usize,
+    /// What the last step trained.
+    stats: Option<TrainStats>,
+    /// The recurrent network's state in greedy play.
+    greedy: Memory,
+}
+
+/// The key of a checkpoint file's metadata that holds the [`DqnState`] as JSON.
+const STATE_KEY: &str = "dqn_state";
+
+fn checkpoint_error(path: &Path, message: impl std::fmt::Display) -> Error {
+    Error::Checkpoint {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+impl Dqn {
+    fn remember(&mut self, obs: &[f32], action: usize) {
+        self.episode.obs.clear();
+        self.episode.obs.extend_from_slice(obs);
+        self.episode.action = action;
+    }
+}
+
+impl Agent<[f32], usize> for Dqn {
+    fn start(&mut self, obs: &[f32], _rng: &mut EnvRng) -> Result<usize> {
+        let action = self.act(obs)?;
+        self.remember(obs, action);
+        Ok(action)
+    }
+
+    fn step(
+        &mut self,
+        reward: f64,
+        obs: &[f32],
+        terminated: bool,
+        truncated: bool,
+        _rng: &mut EnvRng,
+    ) -> Result<usize> {
+        let previous = std::mem::take(&mut self.episode.obs);
+        let stats = self.observe(
+            &previous,
+            self.episode.action,
+            reward,
+            obs,
+            terminated,
+            truncated,
+        );
+        self.episode.obs = previous;
+        self.episode.stats = stats?;
+        if terminated || truncated {
+            return Ok(0);
+        }
+        let action = self.act(obs)?;
+        self.remember(obs, action);
+        Ok(action)
+    }
+
+    fn greedy(&mut self, obs: &[f32], first: bool, _rng: &mut EnvRng) -> Result<usize> {
+        if first {
+            self.episode.greedy.reset();
+        }
+        let mut memory = std::mem::take(&mut self.episode.greedy);
+        let action = self.greedy_with(obs, &mut memory);
+        self.episode.greedy = memory;
+        action
+    }
+
+    fn epsilon(&self) -> f64 {
+        Dqn::epsilon(self)
+    }
+
+    fn train_stats(&self) -> Option<TrainStats> {
+        self.episode.stats
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        self.params().save(path)
+    }
+
+    fn load(&mut self, path: &Path) -> Result<()> {
+        self.load_params(path)
+    }
+
+    /// Every tensor of [`Dqn::checkpoint`] in one safetensors file, its [`DqnState`] as JSON
+    /// in the file's metadata.
+    fn checkpoint(&self, path: &Path) -> Result<()> {
+        let (tensors, state) = Dqn::checkpoint(self)?;
+        let json = serde_json::to_string(&state).map_err(|e| checkpoint_error(path, e))?;
+        let metadata = HashMap::from([(STATE_KEY.to_string(), json)]);
+        let mut names: Vec<&String> = tensors.keys().collect();
+        names.sort();
+        let views = names.into_iter().map(|n| (n.as_str(), &tensors[n]));
+        safetensors::tensor::serialize_to_file(views, Some(metadata), path)
+            .map_err(|e| checkpoint_error(path, format!("cannot write: {e}")))
+    }
+
+    fn restore(&mut self, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| checkpoint_error(path, format!("not a safetensors file: {e}")))?;
+        let json = metadata
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(STATE_KEY))
+            .ok_or_else(|| checkpoint_error(path, format!("no `{STATE_KEY}` in its metadata")))?;
+        let state: DqnState = serde_json::from_str(json).map_err(|e| checkpoint_error(path, e))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu)
+            .map_err(|e| checkpoint_error(path, e))?;
+        Dqn::restore(self, &tensors, &state)
+    }
+}
