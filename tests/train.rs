@@ -459,6 +459,64 @@ fn a_killed_dqn_run_resumes_bit_identically() {
     );
 }
 
+/// A tabular run killed with SIGKILL after a checkpoint and continued with `--resume`
+/// finishes with records and parameters byte-identical to a run that was never interrupted:
+/// slippery FrozenLake, so that the env's own stream must be restored, with the value error
+/// against the DP truth in every row.
+#[test]
+fn a_killed_tabular_run_resumes_bit_identically() {
+    let tmp = TempDir::new();
+    let config = tmp.file(
+        "q.toml",
+        "[env]\nid = 'FrozenLake8x8-v1'\n[agent]\nalgorithm = 'q_learning'\nalpha = 0.1\n\
+         epsilon = { schedule = 'linear', start = 1.0, end = 0.1, episodes = 50000 }\n\
+         [train]\nepisodes = 100000\nseeds = [3]\neval_every = 25000\neval_episodes = 20\n\
+         checkpoint_every = 20000\n",
+    );
+    let whole = tmp.path("whole");
+    qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
+
+    let killed = tmp.path("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
+        .args(["train", &config, "--out", killed.to_str().unwrap(), "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sidecar = killed.join("seed_3/checkpoint.json");
+    while !sidecar.is_file() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    assert!(
+        !killed.join("seed_3/agent.json").exists(),
+        "the run finished first"
+    );
+
+    qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    for f in ["metrics.csv", "eval.csv", "agent.json", "agent.bin"] {
+        assert_eq!(
+            read_bytes(whole.join("seed_3").join(f)),
+            read_bytes(killed.join("seed_3").join(f)),
+            "{f}"
+        );
+    }
+    let (a, b) = (
+        json(whole.join("summary.json")),
+        json(killed.join("summary.json")),
+    );
+    for key in [
+        "episodes",
+        "steps",
+        "final_eval_mean_return",
+        "final_window_mean_return",
+        "best_window_mean_return",
+    ] {
+        assert_eq!(a["per_seed"][0][key], b["per_seed"][0][key], "{key}");
+    }
+}
+
 /// DQN config errors name the file, the line and the key.
 #[test]
 fn dqn_config_errors_name_the_key() {
