@@ -488,6 +488,19 @@ eval_every = 100
         );
     }
 
+    #[test]
+    fn missing_sections_say_what_to_add() {
+        assert_eq!(
+            err("[env]\nid = 'x'\n[train]\nsteps = 1\n", &[]),
+            "c.toml: [agent] missing section: add [agent] with `algorithm` and its \
+             hyperparameters"
+        );
+        assert_eq!(
+            err("[env]\nid = 'x'\n[agent]\nalgorithm = 'sarsa'\n", &[]),
+            "c.toml: [train] missing section: add [train] with `episodes` or `steps`"
+        );
+    }
+
     /// Regression: an unknown name for an enum-valued key of `[agent]` (`trace = "x"`) was
     /// reported as an unknown algorithm, at the `algorithm` line, listing the traces.
     #[test]
