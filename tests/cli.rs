@@ -337,3 +337,21 @@ fn bench_prints_one_line_in_the_documented_format() {
         assert!(rate > 0.0);
     }
 }
+
+/// `bench --config … --steps N` makes N the budget, which the run's `config.toml` holds as a
+/// TOML integer: past 2⁶³ − 1 it is refused as bad input rather than crashing the writer.
+#[test]
+fn bench_refuses_a_budget_that_toml_cannot_hold() {
+    let line = qlab(&[
+        "bench",
+        "--config",
+        "configs/cliffwalking_sarsa.toml",
+        "--steps",
+        "9223372036854775808",
+    ])
+    .usage_error();
+    assert_eq!(
+        line,
+        "error: --steps must be at most 9223372036854775807, got 9223372036854775808"
+    );
+}

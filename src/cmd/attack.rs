@@ -23,32 +23,51 @@ pub const HEADER: &str = "attack,eps,mean_return,std_return,action_change_rate,a
 /// The attacks `--attack` takes.
 const ALLOWED: &str = "none, random, gaussian, fgsm, pgd, timed";
 
-/// What to attack, and how.
-#[derive(Clone, Debug)]
-pub struct Attack {
-    /// The run directory written by `qlab train` (a `dqn` run).
+/// Evaluate a dqn run's saved greedy agent under attacks on its observations, for each
+/// attack and radius ε; write CSV (attack,eps,mean_return,std_return,action_change_rate,
+/// attacked_fraction) and a plot of mean return against ε; print the table.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AttackArgs {
+    /// The run directory written by `qlab train` (a dqn run).
     pub run_dir: PathBuf,
-    /// The attacks, by name (`random`, `gaussian`, `fgsm`, `pgd`, `timed`, `none`).
-    pub attacks: Vec<String>,
-    /// The radii ε, in observation units (the per-dimension scale is 1).
+    /// Comma-separated attacks: random, gaussian, fgsm, pgd, timed, none.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub attack: Vec<String>,
+    /// Comma-separated radii ε ≥ 0, in observation units.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub eps: Vec<f64>,
-    /// Episodes per attack and ε (default: the config's `eval_episodes`).
+    /// Episodes per attack and ε [default: the config's `eval_episodes`].
+    #[arg(long)]
     pub episodes: Option<u64>,
-    /// The seed of the first reset of each evaluation (default: the one the run's own
-    /// evaluations of that seed start from, so that ε = 0 repeats `qlab eval`).
+    /// Seed of each evaluation's first reset [default: the seed the run's own evaluations
+    /// start from].
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// The training seed whose network is attacked (default: the first one saved).
+    /// The training seed whose network is attacked [default: the first one saved].
+    #[arg(long)]
     pub run_seed: Option<u64>,
-    /// The CSV file (default: `RUN_DIR/attack.csv`); the plot goes beside it, same stem, `.png`.
+    /// The CSV file [default: RUN_DIR/attack.csv]; the PNG plot goes beside it, same stem.
+    #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
-    /// The norm of the ball.
-    pub norm: Norm,
-    /// The timed attack's preference-gap threshold, in `[0, 1]`.
+    /// The norm of the ball: linf or l2.
+    #[arg(long, default_value = "linf", value_parser = ["linf", "l2"])]
+    pub norm: String,
+    /// The timed attack's threshold on the preference gap (max − min of softmax(Q)), in
+    /// [0, 1].
+    #[arg(long, default_value_t = 0.5, allow_hyphen_values = true)]
     pub threshold: f64,
-    /// Where PGD starts.
-    pub pgd_start: PgdStart,
-    /// What the timed attack does where it strikes (FGSM or PGD).
-    pub timed_with: AttackMethod,
+    /// Where PGD starts: random (a uniform point of the ball), zero (the clean
+    /// observation) or fgsm (FGSM's perturbation; PGD then never ends below FGSM's loss).
+    #[arg(long, default_value = "random", value_parser = ["random", "zero", "fgsm"])]
+    pub pgd_start: String,
+    /// The attack the timed attack makes at the steps it strikes: fgsm or pgd.
+    #[arg(long, default_value = "fgsm", value_parser = ["fgsm", "pgd"])]
+    pub timed_with: String,
 }
 
 /// One attack at one ε: a CSV row.
@@ -74,8 +93,15 @@ pub struct Row {
 /// # Errors
 /// Bad input (not a `dqn` run, an unknown attack, a negative ε, no saved network), or a
 /// failure while playing ([`Failure`]).
-pub fn run(a: &Attack) -> Result<String> {
-    let methods = parse_attacks(&a.attacks)?;
+pub fn run(a: &AttackArgs) -> Result<String> {
+    let norm = match a.norm.as_str() {
+        "linf" => Norm::Linf,
+        "l2" => Norm::L2,
+        other => bail!("--norm `{other}`: expected linf or l2"),
+    };
+    let pgd_start = PgdStart::parse(&a.pgd_start)?;
+    let timed_with = AttackMethod::parse(&a.timed_with)?;
+    let methods = parse_attacks(&a.attack)?;
     if a.eps.is_empty() {
         bail!("--eps needs at least one radius");
     }
@@ -91,10 +117,10 @@ pub fn run(a: &Attack) -> Result<String> {
             a.eps.iter().map(move |&eps| AttackConfig {
                 method,
                 eps,
-                norm: a.norm,
+                norm,
                 threshold: a.threshold,
-                start: a.pgd_start,
-                timed_with: a.timed_with,
+                start: pgd_start,
+                timed_with,
                 ..AttackConfig::default()
             })
         })
@@ -158,9 +184,9 @@ pub fn run(a: &Attack) -> Result<String> {
     let title = format!(
         "{}: greedy DQN (seed {run_seed}) under attack, {} ball, {episodes} episodes",
         exp.config.env.id,
-        norm_name(a.norm)
+        norm_name(norm)
     );
-    draw(&rows, &methods, &title, a.norm, &png)?;
+    draw(&rows, &methods, &title, norm, &png)?;
     eprintln!(
         "clean mean return {:.2} ± {:.2} over {episodes} episodes; wrote {} and {}",
         clean.mean_return,

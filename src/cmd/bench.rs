@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use qlab_envs::batched_cartpole::CartPoleBatch;
 use qlab_envs::cartpole::CartPole;
 use qlab_envs::gridworld::GridWorld;
@@ -12,7 +12,47 @@ use qlab_envs::wrappers::TimeLimit;
 use qlab_envs::{AnyEnv, Env, EnvRng, Params, registry};
 use rand::SeedableRng;
 
-/// What to measure.
+/// Measure env throughput with random actions through the public API, or (with
+/// `--config`) the training throughput of an experiment config's first seed through the
+/// runner's training loop.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    /// The env id (see `qlab envs`).
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    pub env: Option<String>,
+    /// An experiment config: time its first seed's training on one thread.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// With `--config`: override a config value; repeatable.
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE", requires = "config")]
+    pub sets: Vec<String>,
+    /// Env-steps in total, over all envs; with `--config`, the training budget in steps
+    /// [default: 10000000; with `--config`, the config's budget].
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Envs stepped together (CartPole-v1 uses the native batched CartPole).
+    #[arg(long, default_value_t = 1, conflicts_with = "config")]
+    pub num_envs: usize,
+    /// Env parameter KEY=VALUE; repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE", conflicts_with = "config")]
+    pub params: Vec<String>,
+}
+
+/// Measures what the arguments ask for: with `--config`, that config's training
+/// ([`run_config`]); otherwise the env's throughput ([`run_env`]).
+pub fn run(args: &BenchArgs) -> Result<String> {
+    match &args.config {
+        Some(config) => run_config(config, &args.sets, args.steps),
+        None => run_env(&Bench {
+            env: args.env.clone().context("give --env ID or --config FILE")?,
+            params: crate::params::parse_params(&args.params)?,
+            steps: args.steps.unwrap_or(10_000_000),
+            num_envs: args.num_envs,
+        }),
+    }
+}
+
+/// An env-throughput measurement.
 #[derive(Clone, Debug)]
 pub struct Bench {
     /// The env id.
@@ -27,7 +67,7 @@ pub struct Bench {
 
 /// Steps the env with random actions (resetting when an episode ends) and reports the rate as
 /// one line: `env=ID num_envs=K steps=N steps_per_second=X`.
-pub fn run(b: &Bench) -> Result<String> {
+pub fn run_env(b: &Bench) -> Result<String> {
     if b.num_envs == 0 {
         bail!("--num-envs must be at least 1, got 0");
     }
@@ -121,32 +161,27 @@ fn time_vector<E: Env<Action = usize>>(
     Ok((rounds * envs.num_envs() as u64) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// A training-throughput measurement: one seed of a config through the runner's training
-/// loop, on one thread, with everything it records (metrics, evaluations, the saved agent)
-/// written to a temporary run directory that is removed afterwards.
-#[derive(Clone, Debug)]
-pub struct TrainBench {
-    /// The config file.
-    pub config: String,
-    /// `--set` overrides.
-    pub sets: Vec<String>,
-    /// Replaces the budget with this many env steps, if given.
-    pub steps: Option<u64>,
-}
-
-/// Runs the config's first seed and reports one line:
+/// Times one seed of the config at `path` (with its `--set` overrides) through the runner's
+/// training loop, on one thread, with everything it records (metrics, evaluations, the saved
+/// agent) written to a temporary run directory that is removed afterwards; `steps` replaces
+/// the budget with that many env steps. Reports one line:
 /// `config=… env=… algorithm=… steps=N episodes=M seconds=S steps_per_second=X`.
 ///
 /// The time is the seed's whole run: building the env and agent, training, recording, the
 /// evaluations the config asks for and saving the agent.
-pub fn run_config(b: &TrainBench) -> Result<String> {
+pub fn run_config(path: &str, sets: &[String], steps: Option<u64>) -> Result<String> {
     use crate::config::{Budget, Config};
     use crate::runner::{self, Experiment, progress::Display};
 
-    let mut config = Config::load(&b.config, &b.sets)?;
-    if let Some(steps) = b.steps {
+    let mut config = Config::load(path, sets)?;
+    if let Some(steps) = steps {
         if steps == 0 {
             bail!("--steps must be at least 1, got 0");
+        }
+        // The run's config.toml holds the budget as a TOML integer.
+        let max = i64::MAX as u64;
+        if steps > max {
+            bail!("--steps must be at most {max}, got {steps}");
         }
         config.set_budget(Budget::Steps(steps));
     }
@@ -166,7 +201,7 @@ pub fn run_config(b: &TrainBench) -> Result<String> {
     let s = &summary?.per_seed[0];
     Ok(format!(
         "config={} env={} algorithm={} steps={} episodes={} seconds={:.3} steps_per_second={:.0}\n",
-        b.config,
+        path,
         exp.config.env.id,
         exp.config.agent.algorithm(),
         s.steps,

@@ -8,23 +8,44 @@ use anyhow::{Context, Result, bail};
 use crate::plot::compare::{CompareSpec, compare, to_csv, to_markdown};
 use crate::plot::{Run, default_labels};
 
-/// What one comparison needs.
-#[derive(Clone, Debug)]
-pub struct Compare {
-    /// The run directories, one row each.
+/// Compare runs in a table: final metric (mean ± std over seeds), episodes and steps to
+/// reach a threshold, wall time, steps/s; printed, and written as Markdown and CSV.
+#[derive(Clone, Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Run directories written by `qlab train`.
+    #[arg(required = true, value_name = "RUN_DIR")]
     pub runs: Vec<PathBuf>,
-    /// The metric, the threshold and the window.
-    pub spec: CompareSpec,
-    /// Row names, one per run; `None` for [`default_labels`].
+    /// The metrics.csv column compared.
+    #[arg(long, default_value = "return")]
+    pub metric: String,
+    /// Report the first episode where the moving mean over --window episodes reaches this.
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f64>,
+    /// Episodes in the moving mean tested against --threshold (a full window).
+    #[arg(long, default_value_t = 100)]
+    pub window: usize,
+    /// Episodes at the end of each seed averaged into its final value.
+    #[arg(long, default_value_t = 100)]
+    pub last: usize,
+    /// Comma-separated row names, one per run.
+    #[arg(long, value_delimiter = ',')]
     pub labels: Option<Vec<String>>,
-    /// The Markdown file; `None` for `compare.md` beside the first run directory.
+    /// The Markdown file (default: compare.md beside the first run directory).
+    #[arg(long, value_name = "FILE.md")]
     pub out_md: Option<PathBuf>,
-    /// The CSV file; `None` for `compare.csv` beside the first run directory.
+    /// The CSV file (default: compare.csv beside the first run directory).
+    #[arg(long, value_name = "FILE.csv")]
     pub out_csv: Option<PathBuf>,
 }
 
 /// Builds the table, writes both files and returns the table as Markdown for stdout.
-pub fn run(c: &Compare) -> Result<String> {
+pub fn run(c: &CompareArgs) -> Result<String> {
+    let spec = CompareSpec {
+        metric: c.metric.clone(),
+        threshold: c.threshold,
+        window: c.window,
+        last: c.last,
+    };
     if c.runs.is_empty() {
         bail!("give at least one run directory");
     }
@@ -42,8 +63,8 @@ pub fn run(c: &Compare) -> Result<String> {
         Some(l) => l.clone(),
         None => default_labels(&runs),
     };
-    let rows = compare(&runs, &labels, &c.spec)?;
-    let md = to_markdown(&rows, &c.spec);
+    let rows = compare(&runs, &labels, &spec)?;
+    let md = to_markdown(&rows, &spec);
     let beside = beside_runs(&c.runs[0]);
     let out_md = c
         .out_md
@@ -54,7 +75,7 @@ pub fn run(c: &Compare) -> Result<String> {
         .clone()
         .unwrap_or_else(|| beside.join("compare.csv"));
     std::fs::write(&out_md, &md).with_context(|| format!("cannot write {}", out_md.display()))?;
-    std::fs::write(&out_csv, to_csv(&rows, &c.spec))
+    std::fs::write(&out_csv, to_csv(&rows, &spec))
         .with_context(|| format!("cannot write {}", out_csv.display()))?;
     eprintln!("wrote {} and {}", out_md.display(), out_csv.display());
     Ok(md)

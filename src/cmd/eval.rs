@@ -7,12 +7,13 @@ use anyhow::Result;
 
 use crate::runner;
 
-/// What to evaluate.
-#[derive(Clone, Debug)]
-pub struct Eval {
+/// Reload a run's learned agents and evaluate them greedily; print CSV, one row per seed.
+#[derive(Clone, Debug, clap::Args)]
+pub struct EvalArgs {
     /// The run directory written by `qlab train`.
     pub run_dir: PathBuf,
-    /// Episodes per seed (default: the config's `eval_episodes`).
+    /// Episodes per seed [default: the config's `eval_episodes`].
+    #[arg(long)]
     pub episodes: Option<u64>,
 }
 
@@ -21,7 +22,7 @@ pub struct Eval {
 ///
 /// The episodes are seeded as the run's own evaluations were, so with the config's
 /// `eval_episodes` each row repeats the seed's `final_eval_mean_return` exactly.
-pub fn run(e: &Eval) -> Result<String> {
+pub fn run(e: &EvalArgs) -> Result<String> {
     let results = runner::evaluate(&e.run_dir, e.episodes)?;
     let mut out = String::from("seed,mean_return,std_return,episodes\n");
     for r in &results {

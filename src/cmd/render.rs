@@ -30,22 +30,63 @@ pub enum Source {
     Run(PathBuf),
 }
 
-/// What one rendering needs.
-#[derive(Clone, Debug)]
-pub struct Render {
-    /// Whose episodes.
-    pub source: Source,
-    /// Episodes, seed, step limit, captions.
-    pub playback: Playback,
-    /// The GIF file; `None` prints text frames to stdout.
+/// Watch episodes as an animated GIF (--out) or as text frames in the terminal: a run's
+/// greedy agent (RUN_DIR), or random actions (--env).
+#[derive(Clone, Debug, clap::Args)]
+pub struct RenderArgs {
+    /// A run directory written by `qlab train`: render its greedy agent.
+    #[arg(
+        value_name = "RUN_DIR",
+        required_unless_present = "env",
+        conflicts_with = "env"
+    )]
+    pub run_dir: Option<PathBuf>,
+    /// Render this env with random actions instead (see `qlab envs`).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Episodes to play.
+    #[arg(long, default_value_t = 1)]
+    pub episodes: usize,
+    /// Seed of the first reset (and of the random actions).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The GIF file; without it, text frames go to stdout.
+    #[arg(long, value_name = "FILE.gif")]
     pub out: Option<PathBuf>,
-    /// GIF frames per second; `None` for the env's own rate (Gymnasium's `render_fps`:
-    /// CartPole 50, grid worlds 4).
+    /// GIF frames per second (default: the env's, CartPole 50, grid worlds 4).
+    #[arg(long)]
     pub fps: Option<f64>,
+    /// Cut an episode after this many steps if its time limit has not ended it.
+    #[arg(long, default_value_t = 1000)]
+    pub max_steps: usize,
+    /// Leave out the caption (episode, step, return) above each GIF frame.
+    #[arg(long)]
+    pub no_caption: bool,
+    /// Draw each pixel of the env's frames as a SCALE × SCALE square (1 to 16).
+    #[arg(long, default_value_t = 1)]
+    pub scale: usize,
+    /// Env parameter KEY=VALUE (with --env); repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
 }
 
 /// Plays the episodes; returns the text frames, or a line describing the GIF written.
-pub fn run(r: &Render) -> Result<String> {
+pub fn run(r: &RenderArgs) -> Result<String> {
+    let source = match (&r.run_dir, &r.env) {
+        (_, Some(id)) => Source::Env {
+            id: id.clone(),
+            params: crate::params::parse_params(&r.params)?,
+        },
+        (Some(dir), None) => Source::Run(dir.clone()),
+        (None, None) => bail!("give RUN_DIR, or --env ID"),
+    };
+    let playback = Playback {
+        episodes: r.episodes,
+        seed: r.seed,
+        max_steps: r.max_steps,
+        caption: !r.no_caption,
+        scale: r.scale,
+    };
     if let Some(out) = &r.out {
         let ext = out
             .extension()
@@ -60,18 +101,18 @@ pub fn run(r: &Render) -> Result<String> {
     } else {
         View::Ansi
     };
-    let (rec, default_fps) = match &r.source {
+    let (rec, default_fps) = match &source {
         Source::Env { id, params } => {
             let mut env = qlab_envs::make(id, params)?;
             let n = env.action_space().flat_dim();
-            let mut policy = RandomPolicy::new(n, r.playback.seed.wrapping_add(1));
+            let mut policy = RandomPolicy::new(n, playback.seed.wrapping_add(1));
             let fps = match env {
                 AnyEnv::Vector(_) => 50.0,
                 AnyEnv::Discrete(_) => 4.0,
             };
-            (play(&mut env, &mut policy, &r.playback, view)?, fps)
+            (play(&mut env, &mut policy, &playback, view)?, fps)
         }
-        Source::Run(dir) => render_run(dir, &r.playback, view)?,
+        Source::Run(dir) => render_run(dir, &playback, view)?,
     };
     let Some(out) = &r.out else {
         return Ok(rec.text);

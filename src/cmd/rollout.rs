@@ -37,6 +37,48 @@ impl std::str::FromStr for Actions {
     }
 }
 
+/// Play one episode and print it as CSV: t,action,reward,terminated,truncated,obs_0,...
+#[derive(Clone, Debug, clap::Args)]
+pub struct RolloutArgs {
+    /// The env id (see `qlab envs`).
+    #[arg(long)]
+    pub env: String,
+    /// Seed for the reset and for random actions.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Internal state set after the reset (CartPole: x,x_dot,theta,theta_dot; GridWorld:
+    /// the cell index).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub state: Option<Vec<f64>>,
+    /// Comma-separated actions, or `random` for random actions until the episode ends.
+    #[arg(long, default_value = "random")]
+    pub actions: Actions,
+    /// Env parameter KEY=VALUE (the keys of a config's [env] table); repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Print the env after the reset and each step to stderr.
+    #[arg(long, value_parser = ["ansi"])]
+    pub render: Option<String>,
+    /// The most steps played with random actions.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_steps: usize,
+}
+
+impl RolloutArgs {
+    /// The rollout these arguments ask for, its `--param`s parsed.
+    pub fn rollout(self) -> Result<Rollout> {
+        Ok(Rollout {
+            env: self.env,
+            params: crate::params::parse_params(&self.params)?,
+            seed: self.seed,
+            state: self.state,
+            actions: self.actions,
+            render: self.render.is_some(),
+            max_steps: self.max_steps,
+        })
+    }
+}
+
 /// What one rollout needs.
 #[derive(Clone, Debug)]
 pub struct Rollout {

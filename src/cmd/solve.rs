@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use qlab_agents::dp::{self, DpConfig, DpSolution};
 use qlab_envs::gridworld::{Cell, GridWorld, Move};
-use qlab_envs::{AnyEnv, Model, Params};
+use qlab_envs::{AnyEnv, Model};
 
 use crate::plot::heatmap::{HeatMap, value_heatmap};
 
@@ -72,41 +72,54 @@ pub enum Method {
     PolicyIteration,
 }
 
-/// What one `qlab solve` needs.
-#[derive(Clone, Debug)]
-pub struct Solve {
-    /// The env id.
+/// Solve an env's exact model by dynamic programming; print the optimal value of the start
+/// state as `value=X`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SolveArgs {
+    /// The env id (see `qlab envs`); it must have an exact model (every GridWorld).
+    #[arg(long)]
     pub env: String,
-    /// Env parameters.
-    pub params: Params,
-    /// Discount factor.
+    /// Discount factor γ, in [0, 1].
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub gamma: f64,
-    /// Convergence tolerance of the infinite-horizon sweeps ([`DpConfig::theta`]).
+    /// Steps to look ahead, or `inf` for no limit [default: the env's time limit, `inf`
+    /// when it has none].
+    #[arg(long, value_name = "STEPS|inf", allow_hyphen_values = true)]
+    pub horizon: Option<String>,
+    /// Infinite horizon: stop when a sweep changes no value by more than this; 0 sweeps
+    /// until the values stop changing, to the last bit.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub theta: f64,
-    /// The horizon; `None` for the env's time limit (infinite when it has none).
-    pub horizon: Option<Horizon>,
-    /// The method for the infinite horizon.
-    pub method: Method,
-    /// Also draw the values and the policy (GridWorlds).
+    /// Env parameter KEY=VALUE; repeatable.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Also print the values and the greedy policy on the map (GridWorlds).
+    #[arg(long)]
     pub show: bool,
-    /// Also draw them as a heat map into this PNG or SVG file (GridWorlds).
+    /// Also draw the values and the greedy policy as a heat map, PNG or SVG (GridWorlds).
+    #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
+    /// The method for an infinite horizon (a finite one is always backward induction).
+    #[arg(long, value_enum, default_value_t = Method::ValueIteration)]
+    pub method: Method,
 }
 
 /// Solves the env; returns the text to print (nothing is printed, so an error leaves stdout
 /// empty).
-pub fn run(r: &Solve) -> Result<String> {
-    let env = qlab_envs::make(&r.env, &r.params)?;
+pub fn run(r: &SolveArgs) -> Result<String> {
+    let params = crate::params::parse_params(&r.params)?;
+    let horizon: Option<Horizon> = r.horizon.as_deref().map(str::parse).transpose()?;
+    let env = qlab_envs::make(&r.env, &params)?;
     let (model, time_limit): (&dyn Model, Option<u64>) = match &env {
         AnyEnv::Discrete(e) => (
             e.model().ok_or_else(|| no_model(&r.env))?,
-            qlab_envs::registry::gridworld_config(&r.env, &r.params)
+            qlab_envs::registry::gridworld_config(&r.env, &params)
                 .ok()
                 .and_then(|c| c.max_episode_steps),
         ),
         AnyEnv::Vector(_) => return Err(no_model(&r.env)),
     };
-    let horizon = match r.horizon {
+    let horizon = match horizon {
         Some(Horizon::Steps(n)) => Some(n),
         Some(Horizon::Infinite) => None,
         None => time_limit,
@@ -145,7 +158,7 @@ pub fn run(r: &Solve) -> Result<String> {
         full_precision(dp::start_value(model, &solution.values))
     );
     if let Some(path) = &r.plot {
-        let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
+        let config = qlab_envs::registry::gridworld_config(&r.env, &params)
             .map_err(|_| anyhow!("--plot draws GridWorld envs only; {} is not one", r.env))?;
         let grid = GridWorld::new(config)?;
         let mut map = HeatMap::for_gridworld(&grid, &solution.values, &solution.policy)?;
@@ -159,7 +172,7 @@ pub fn run(r: &Solve) -> Result<String> {
         let _ = writeln!(out, "plot={}", path.display());
     }
     if r.show {
-        let config = qlab_envs::registry::gridworld_config(&r.env, &r.params)
+        let config = qlab_envs::registry::gridworld_config(&r.env, &params)
             .map_err(|_| anyhow!("--show draws GridWorld envs only; {} is not one", r.env))?;
         let grid = GridWorld::new(config)?;
         out.push('\n');
@@ -294,12 +307,15 @@ mod tests {
     }
 
     fn solve(env: &str, horizon: Option<Horizon>, method: Method) -> Result<String> {
-        run(&Solve {
+        run(&SolveArgs {
             env: env.into(),
-            params: Params::new(),
+            params: Vec::new(),
             gamma: 1.0,
             theta: 0.0,
-            horizon,
+            horizon: horizon.map(|h| match h {
+                Horizon::Steps(n) => n.to_string(),
+                Horizon::Infinite => "inf".into(),
+            }),
             method,
             show: true,
             plot: None,

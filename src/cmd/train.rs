@@ -12,22 +12,33 @@ use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
 use crate::runner::{self, Experiment};
 
-/// What to run.
-#[derive(Clone, Debug, Default)]
-pub struct Train {
-    /// The config file.
-    pub config: String,
-    /// `--resume RUN_DIR`: continue that deep-Q-network run instead.
+/// Run an experiment config once per seed, seeds in parallel; write a run directory.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct TrainArgs {
+    /// The experiment config (TOML; see `configs/`).
+    #[arg(required_unless_present = "resume")]
+    pub config: Option<String>,
+    /// Continue the deep-Q-network run in this directory (killed, even by SIGKILL) from
+    /// each seed's last checkpoint, and finish it.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
     pub resume: Option<PathBuf>,
-    /// `--seeds`, replacing `[train] seeds`: `0..10`, `0,3,7` or `5`.
+    /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.
+    #[arg(long)]
     pub seeds: Option<String>,
-    /// `--set SECTION.KEY=VALUE` overrides, in order.
+    /// Override a config value, e.g. `--set agent.alpha=0.3`; repeatable.
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub sets: Vec<String>,
-    /// `--out`: the run directory, which must not exist.
+    /// The run directory; it must not exist (default: `runs/<env>_<algorithm>_<time>`).
+    #[arg(
+        long,
+        help = "The run directory; it must not exist [default: runs/<env>_<algorithm>_<time>]"
+    )]
     pub out: Option<PathBuf>,
-    /// `--threads`: the most seeds run at once (default: the number of cores).
+    /// The most seeds run at once [default: the number of cores].
+    #[arg(long)]
     pub threads: Option<usize>,
-    /// `--quiet`: no progress on stderr.
+    /// No progress on stderr.
+    #[arg(long, short)]
     pub quiet: bool,
 }
 
@@ -43,7 +54,7 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 /// Runs the experiment; returns the run directory and a table of the seeds' results.
 ///
 /// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
-pub fn run(t: &Train) -> Result<String> {
+pub fn run(t: &TrainArgs) -> Result<String> {
     if let Some(dir) = &t.resume {
         let threads = threads(t)?;
         if !t.quiet {
@@ -55,7 +66,10 @@ pub fn run(t: &Train) -> Result<String> {
         }
         return Ok(report(dir, &summary));
     }
-    let mut config = Config::load(&t.config, &t.sets)?;
+    let Some(path) = &t.config else {
+        bail!("give a config file, or --resume RUN_DIR");
+    };
+    let mut config = Config::load(path, &t.sets)?;
     if let Some(seeds) = &t.seeds {
         config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
     }
@@ -95,7 +109,7 @@ pub fn run(t: &Train) -> Result<String> {
 }
 
 /// [`run`] for a deep-Q-network config.
-fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
+fn run_deep(t: &TrainArgs, exp: DeepExperiment) -> Result<String> {
     let threads = threads(t)?;
     let dir = match &t.out {
         Some(dir) => {
@@ -115,7 +129,7 @@ fn run_deep(t: &Train, exp: DeepExperiment) -> Result<String> {
     Ok(report(&dir, &summary))
 }
 
-fn threads(t: &Train) -> Result<usize> {
+fn threads(t: &TrainArgs) -> Result<usize> {
     Ok(match t.threads {
         Some(0) => bail!("--threads must be at least 1, got 0"),
         Some(n) => n,
@@ -123,7 +137,7 @@ fn threads(t: &Train) -> Result<usize> {
     })
 }
 
-fn display(t: &Train) -> Display {
+fn display(t: &TrainArgs) -> Display {
     if t.quiet {
         Display::Quiet
     } else if std::io::stderr().is_terminal() {

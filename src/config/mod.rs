@@ -30,31 +30,38 @@
 //! - `[train]`: see [`TrainConfig`].
 //! - `[output]`: see [`OutputConfig`].
 //!
+//! Each section is read by serde into its type (unknown keys refused, the defaults in the
+//! type's `Default`), then checked by that type's `validate`; the resolved config a run
+//! writes ([`Config::to_toml`]) is the same types serialized, and reads back the same.
+//!
 //! Unknown sections and keys, wrong types and out-of-range values are errors of one line that
 //! name the file, the line and the key, and say what is allowed. `--set SECTION.KEY=VALUE`
 //! overrides are checked the same way and named by the flag. Nothing runs until the whole
 //! config is valid.
 
 mod agent;
-mod reader;
+mod env;
+mod features;
+mod field;
+mod output;
+mod section;
 pub mod source;
-
-use std::fmt::Write as _;
-use std::path::PathBuf;
+mod train;
 
 use anyhow::{Context, Result};
-use qlab_agents::dqn::DqnConfig;
-use qlab_agents::tabular::AgentConfig;
-use qlab_envs::{ParamValue, Params};
+use serde::Serialize;
 
-use reader::{Read, Reader, show};
+pub use agent::AgentSpec;
+pub(crate) use agent::agent_error;
+pub use env::EnvConfig;
+pub use features::{Bounds, DiscretizeConfig, Features, TileCodingConfig};
+pub use output::OutputConfig;
+use section::Read;
 pub use source::{ConfigError, Document, Origin};
+pub use train::{Budget, TrainConfig};
 
 /// The sections a config may have, in the order they are written.
 pub const SECTIONS: [&str; 5] = ["env", "features", "agent", "train", "output"];
-
-/// Per-dimension ranges of a box observation: `None` keeps the observation space's own.
-pub type Bounds = Vec<Option<(f32, f32)>>;
 
 /// A whole experiment, validated.
 #[derive(Clone, Debug)]
@@ -73,173 +80,15 @@ pub struct Config {
     pub output: OutputConfig,
 }
 
-/// `[agent]`: a tabular or linear agent ([`AgentConfig`]), or a deep Q-network
-/// (`algorithm = "dqn"`, [`DqnConfig`]).
-#[derive(Clone, Debug, PartialEq)]
-pub enum AgentSpec {
-    /// A tabular or linear agent over active features.
-    Tabular(AgentConfig),
-    /// A deep Q-network over the env's own observation vector.
-    Dqn(DqnConfig),
-}
-
-/// The `algorithm` tag of the deep agents, for serde's tagged form of `[agent]`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "algorithm", rename_all = "snake_case")]
-enum DeepAgent {
-    Dqn(DqnConfig),
-}
-
-impl AgentSpec {
-    /// The `algorithm` tag, e.g. `"q_learning"` or `"dqn"`.
-    pub fn algorithm(&self) -> &'static str {
-        match self {
-            AgentSpec::Tabular(a) => a.algorithm(),
-            AgentSpec::Dqn(_) => "dqn",
-        }
-    }
-
-    /// The tabular agent's config, or an error saying that `what` takes only those.
-    pub fn tabular(&self, what: &str) -> Result<&AgentConfig> {
-        match self {
-            AgentSpec::Tabular(a) => Ok(a),
-            AgentSpec::Dqn(_) => {
-                anyhow::bail!(
-                    "{what} takes tabular agents only, not `{}`",
-                    self.algorithm()
-                )
-            }
-        }
-    }
-
-    fn to_table(&self) -> toml::Table {
-        let value = match self {
-            AgentSpec::Tabular(a) => toml::Value::try_from(a),
-            AgentSpec::Dqn(d) => toml::Value::try_from(DeepAgent::Dqn(d.clone())),
-        };
-        match value {
-            Ok(toml::Value::Table(t)) => t,
-            _ => unreachable!("an agent config serializes to a table"),
-        }
-    }
-}
-
-/// `[env]`: which env, with which parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnvConfig {
-    /// The registered id (`qlab envs` lists them). Required.
-    pub id: String,
-    /// Every other key of the section, as env parameters.
-    pub params: Params,
-}
-
-/// `[features]`: how a box observation becomes the active features the agents see.
-///
-/// | `kind` | keys | features |
-/// |---|---|---|
-/// | (section absent) | | the env's state index (discrete-state envs only) |
-/// | `"tile_coding"` | `tilings`, `tiles`, `bounds`, `memory_size` | one hashed tile per tiling ([`qlab_envs::wrappers::TileCoding`]) |
-/// | `"discretize"` | `bins`, `bounds` | one bin index ([`qlab_envs::wrappers::Discretize`]) |
-///
-/// `bounds` lists one `[low, high]` per observation dimension (or `[]` to keep the space's
-/// own); dimensions whose space is unbounded (CartPole's velocities) need one.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Features {
-    /// The env's own state index.
-    State,
-    /// Tile coding.
-    TileCoding(TileCodingConfig),
-    /// Uniform bins.
-    Discretize(DiscretizeConfig),
-}
-
-/// `[features] kind = "tile_coding"`.
-///
-/// | key | default | valid |
-/// |---|---|---|
-/// | `tilings` | 8 | 1 to 64 |
-/// | `tiles` | required | one integer ≥ 1 per dimension: tile widths across `bounds` |
-/// | `bounds` | the space's | one `[low, high]` or `[]` per dimension |
-/// | `memory_size` | 4096 | ≥ 1: the number of features (hash table size) |
-#[derive(Clone, Debug, PartialEq)]
-pub struct TileCodingConfig {
-    /// The number of tilings.
-    pub tilings: usize,
-    /// Tiles across each dimension's range.
-    pub tiles: Vec<usize>,
-    /// Per-dimension range; `None` keeps the observation space's.
-    pub bounds: Bounds,
-    /// The number of features.
-    pub memory_size: usize,
-}
-
-/// `[features] kind = "discretize"`.
-///
-/// | key | default | valid |
-/// |---|---|---|
-/// | `bins` | required | one integer ≥ 1 per dimension |
-/// | `bounds` | the space's | one `[low, high]` or `[]` per dimension |
-#[derive(Clone, Debug, PartialEq)]
-pub struct DiscretizeConfig {
-    /// Bins per dimension.
-    pub bins: Vec<usize>,
-    /// Per-dimension range; `None` keeps the observation space's.
-    pub bounds: Bounds,
-}
-
-/// How long each seed trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Budget {
-    /// This many episodes.
-    Episodes(u64),
-    /// This many env steps; an episode the budget cuts short is not recorded.
-    Steps(u64),
-}
-
-/// `[train]`.
-///
-/// | key | default | valid |
-/// |---|---|---|
-/// | `episodes` or `steps` | one is required | ≥ 1 |
-/// | `seeds` | `[0]` | a list of integers, or text as for `--seeds`: `"0..10"` (0 to 9), `"0,3,7"` |
-/// | `eval_every` | 0 | ≥ 0, in the budget's unit (episodes or steps); 0 evaluates only at the end |
-/// | `eval_episodes` | 100 | ≥ 1: episodes in each greedy evaluation |
-/// | `max_steps_per_episode` | none | ≥ 1: a time limit under the env's own |
-/// | `eval_max_steps` | 10000 | ≥ 1: the longest evaluation episode (greedy policies can loop forever) |
-/// | `checkpoint_every` | 0 | ≥ 0 env steps: deep-Q-network runs write a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
-///
-/// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
-/// the same luck and `qlab eval` reproduces the final one exactly.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainConfig {
-    /// The budget per seed.
-    pub budget: Budget,
-    /// The seeds, each an independent run.
-    pub seeds: Vec<u64>,
-    /// Evaluate every this many episodes or steps (the budget's unit); 0: only at the end.
-    pub eval_every: u64,
-    /// Episodes per evaluation.
-    pub eval_episodes: u64,
-    /// A time limit on training and evaluation episodes, under the env's own.
-    pub max_steps_per_episode: Option<u64>,
-    /// The longest evaluation episode.
-    pub eval_max_steps: u64,
-    /// Env steps between checkpoints (deep-Q-network runs); 0: none.
-    pub checkpoint_every: u64,
-}
-
-/// `[output]`.
-///
-/// | key | default | valid |
-/// |---|---|---|
-/// | `dir` | `"runs"` | where default-named run directories go (`--out` names one outright) |
-/// | `window` | 100 | ≥ 1: episodes in the moving windows of `summary.json` and the progress display |
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutputConfig {
-    /// The parent of default-named run directories.
-    pub dir: PathBuf,
-    /// Episodes in the summary's and the progress display's moving windows.
-    pub window: u64,
+/// The sections of a [`Config`] as the resolved `config.toml` holds them.
+#[derive(Serialize)]
+struct Resolved<'a> {
+    env: &'a EnvConfig,
+    #[serde(skip_serializing_if = "Features::is_state")]
+    features: &'a Features,
+    agent: &'a AgentSpec,
+    train: &'a TrainConfig,
+    output: &'a OutputConfig,
 }
 
 impl Config {
@@ -278,11 +127,11 @@ impl Config {
             }
         }
         Ok(Config {
-            env: env(&doc)?,
-            features: features(&doc)?,
-            agent: agent_config(&doc)?,
-            train: train(&doc)?,
-            output: output(&doc)?,
+            env: env::read(&doc)?,
+            features: features::read(&doc)?,
+            agent: agent::read(&doc)?,
+            train: train::read(&doc)?,
+            output: output::read(&doc)?,
             doc,
         })
     }
@@ -307,344 +156,21 @@ impl Config {
         self.train.seeds = seeds;
     }
 
-    /// The resolved config as TOML: every section with its defaults filled in (the env's
-    /// parameters as given) and the seeds as a list. Reading it back gives the same experiment.
+    /// The resolved config as TOML: the sections serialized, every default filled in (the
+    /// env's parameters as given), the seeds as a list. Reading it back gives the same
+    /// experiment.
     pub fn to_toml(&self) -> String {
-        let mut out = String::new();
-        let mut section = |name: &str, entries: Vec<(&str, toml::Value)>| {
-            let _ = writeln!(out, "[{name}]");
-            for (k, v) in entries {
-                let _ = writeln!(out, "{} = {v}", key(k));
-            }
-            out.push('\n');
+        let resolved = Resolved {
+            env: &self.env,
+            features: &self.features,
+            agent: &self.agent,
+            train: &self.train,
+            output: &self.output,
         };
-        let mut env = vec![("id", toml::Value::String(self.env.id.clone()))];
-        env.extend(self.env.params.iter().map(|(k, v)| (k, toml_of(v))));
-        section("env", env);
-        let bounds = |b: &[Option<(f32, f32)>]| {
-            toml::Value::Array(
-                b.iter()
-                    .map(|r| {
-                        toml::Value::Array(match r {
-                            Some((lo, hi)) => vec![float(*lo), float(*hi)],
-                            None => vec![],
-                        })
-                    })
-                    .collect(),
-            )
-        };
-        match &self.features {
-            Features::State => {}
-            Features::TileCoding(t) => section(
-                "features",
-                vec![
-                    ("kind", "tile_coding".into()),
-                    ("tilings", int(t.tilings as u64)),
-                    ("tiles", ints(&t.tiles)),
-                    ("bounds", bounds(&t.bounds)),
-                    ("memory_size", int(t.memory_size as u64)),
-                ],
-            ),
-            Features::Discretize(d) => section(
-                "features",
-                vec![
-                    ("kind", "discretize".into()),
-                    ("bins", ints(&d.bins)),
-                    ("bounds", bounds(&d.bounds)),
-                ],
-            ),
-        }
-        let agent = self.agent.to_table();
-        // `algorithm` first, as people write it.
-        let mut entries = vec![("algorithm", self.agent.algorithm().into())];
-        entries.extend(
-            agent
-                .iter()
-                .filter(|(k, _)| *k != "algorithm")
-                .map(|(k, v)| (k.as_str(), v.clone())),
-        );
-        section("agent", entries);
-        let t = &self.train;
-        let mut train = vec![match t.budget {
-            Budget::Episodes(n) => ("episodes", int(n)),
-            Budget::Steps(n) => ("steps", int(n)),
-        }];
-        train.push((
-            "seeds",
-            toml::Value::Array(t.seeds.iter().map(|&s| int(s)).collect()),
-        ));
-        train.push(("eval_every", int(t.eval_every)));
-        train.push(("eval_episodes", int(t.eval_episodes)));
-        if let Some(n) = t.max_steps_per_episode {
-            train.push(("max_steps_per_episode", int(n)));
-        }
-        train.push(("eval_max_steps", int(t.eval_max_steps)));
-        if t.checkpoint_every > 0 {
-            train.push(("checkpoint_every", int(t.checkpoint_every)));
-        }
-        section("train", train);
-        section(
-            "output",
-            vec![
-                (
-                    "dir",
-                    toml::Value::String(self.output.dir.display().to_string()),
-                ),
-                ("window", int(self.output.window)),
-            ],
-        );
-        out.pop();
-        out
+        // Every value of a config was read from TOML, and the seeds past TOML's integers are
+        // written as text, so it serializes.
+        toml::to_string(&resolved).expect("a config serializes to TOML")
     }
-}
-
-fn int(n: u64) -> toml::Value {
-    toml::Value::Integer(n as i64)
-}
-
-fn ints(v: &[usize]) -> toml::Value {
-    toml::Value::Array(v.iter().map(|&n| int(n as u64)).collect())
-}
-
-fn float(x: f32) -> toml::Value {
-    // Through the shortest decimal of the f32, so that 2.4 is written 2.4, not 2.4000000953674316.
-    toml::Value::Float(x.to_string().parse().expect("a float's text"))
-}
-
-/// A key as TOML writes it: bare where it can be, quoted otherwise.
-fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        toml::Value::String(k.to_string()).to_string()
-    }
-}
-
-fn toml_of(v: &ParamValue) -> toml::Value {
-    match v {
-        ParamValue::Bool(b) => toml::Value::Boolean(*b),
-        ParamValue::Int(i) => toml::Value::Integer(*i),
-        ParamValue::Float(x) => toml::Value::Float(*x),
-        ParamValue::Str(s) => toml::Value::String(s.clone()),
-        ParamValue::List(items) => toml::Value::Array(items.iter().map(toml_of).collect()),
-    }
-}
-
-fn env(doc: &Document) -> Read<EnvConfig> {
-    let r = Reader::new(doc, "env");
-    if !r.present() {
-        return Err(r.error(
-            None,
-            "missing section: add [env] with `id`, e.g. id = \"CliffWalking-v1\"",
-        ));
-    }
-    let id = r.string("id")?.ok_or_else(|| {
-        r.error(
-            None,
-            "missing key `id`: the env id (`qlab envs` lists them)",
-        )
-    })?;
-    let mut params = Params::new();
-    for e in r.entries().iter().filter(|e| e.key != "id") {
-        let value = crate::params::param_value(&e.key, &e.value)
-            .map_err(|err| r.error(Some(&e.key), err))?;
-        params.set(e.key.clone(), value);
-    }
-    Ok(EnvConfig {
-        id: id.to_string(),
-        params,
-    })
-}
-
-fn agent_config(doc: &Document) -> Read<AgentSpec> {
-    let deep = doc.section("agent").is_some_and(|s| {
-        s.table()
-            .get("algorithm")
-            .and_then(toml::Value::as_str)
-            .is_some_and(|a| a == "dqn")
-    });
-    if deep {
-        let DeepAgent::Dqn(config) = agent::deserialize(doc)?;
-        config.validate().map_err(|e| agent_error(doc, &e))?;
-        return Ok(AgentSpec::Dqn(config));
-    }
-    let config: AgentConfig = agent::deserialize(doc).map_err(|mut e| {
-        // The deep agents are read apart from the tabular enum; list them too.
-        if e.0.contains("unknown algorithm `") || e.0.contains("missing key `algorithm`") {
-            e.0.push_str(", dqn");
-        }
-        e
-    })?;
-    config.validate().map_err(|e| agent_error(doc, &e))?;
-    Ok(AgentSpec::Tabular(config))
-}
-
-/// An agent's error, at the line of the key it names.
-pub(crate) fn agent_error(doc: &Document, e: &qlab_agents::Error) -> ConfigError {
-    let key = match e {
-        // `epsilon.decay` is written under `epsilon`.
-        qlab_agents::Error::InvalidConfig { key, .. } => key.split(['.', '[']).next(),
-        qlab_agents::Error::DeviceUnavailable { .. } => Some("device"),
-        _ => None,
-    };
-    doc.error("agent", key, e)
-}
-
-fn features(doc: &Document) -> Read<Features> {
-    let r = Reader::new(doc, "features");
-    if !r.present() {
-        return Ok(Features::State);
-    }
-    let kind = r
-        .choice("kind", &["tile_coding", "discretize"])?
-        .ok_or_else(|| {
-            r.error(
-                None,
-                "missing key `kind`: \"tile_coding\" or \"discretize\"",
-            )
-        })?;
-    let bounds = |dims: usize| -> Read<Bounds> {
-        match r.bounds("bounds")? {
-            None => Ok(vec![None; dims]),
-            Some(b) if b.len() == dims => Ok(b),
-            Some(b) => Err(r.error(
-                Some("bounds"),
-                format!(
-                    "`bounds` has {} ranges but there are {dims} dimensions (from `{}`)",
-                    b.len(),
-                    if kind == "discretize" {
-                        "bins"
-                    } else {
-                        "tiles"
-                    }
-                ),
-            )),
-        }
-    };
-    if kind == "discretize" {
-        r.check_keys(&["kind", "bins", "bounds"])?;
-        let bins = r
-            .uint_list("bins", 1)?
-            .ok_or_else(|| r.error(None, "missing key `bins`: bins per observation dimension"))?;
-        let bounds = bounds(bins.len())?;
-        return Ok(Features::Discretize(DiscretizeConfig { bins, bounds }));
-    }
-    r.check_keys(&["kind", "tilings", "tiles", "bounds", "memory_size"])?;
-    let tilings = r.uint("tilings", 1)?.unwrap_or(8);
-    let max = qlab_envs::wrappers::MAX_TILINGS as u64;
-    if tilings > max {
-        return Err(r.error(
-            Some("tilings"),
-            format!("`tilings` must be an integer from 1 to {max}, got {tilings}"),
-        ));
-    }
-    let tiles = r.uint_list("tiles", 1)?.ok_or_else(|| {
-        r.error(
-            None,
-            "missing key `tiles`: tile widths across each observation dimension",
-        )
-    })?;
-    let bounds = bounds(tiles.len())?;
-    let memory_size = r.uint("memory_size", 1)?.unwrap_or(4096) as usize;
-    Ok(Features::TileCoding(TileCodingConfig {
-        tilings: tilings as usize,
-        tiles,
-        bounds,
-        memory_size,
-    }))
-}
-
-fn train(doc: &Document) -> Read<TrainConfig> {
-    let r = Reader::new(doc, "train");
-    if !r.present() {
-        return Err(r.error(
-            None,
-            "missing section: add [train] with `episodes` or `steps`",
-        ));
-    }
-    r.check_keys(&[
-        "episodes",
-        "steps",
-        "seeds",
-        "eval_every",
-        "eval_episodes",
-        "max_steps_per_episode",
-        "eval_max_steps",
-        "checkpoint_every",
-    ])?;
-    let budget = match (r.uint("episodes", 1)?, r.uint("steps", 1)?) {
-        (Some(n), None) => Budget::Episodes(n),
-        (None, Some(n)) => Budget::Steps(n),
-        (None, None) => {
-            return Err(r.error(
-                None,
-                "missing key: give the budget as `episodes` or `steps`",
-            ));
-        }
-        (Some(_), Some(_)) => {
-            return Err(r.error(Some("steps"), "give `episodes` or `steps`, not both"));
-        }
-    };
-    let seeds = match r.value("seeds") {
-        None => vec![0],
-        Some(toml::Value::String(s)) => {
-            parse_seeds(s).map_err(|e| r.error(Some("seeds"), format!("`seeds`: {e}")))?
-        }
-        Some(toml::Value::Array(items)) => {
-            let seeds: Option<Vec<u64>> = items
-                .iter()
-                .map(|v| match v {
-                    toml::Value::Integer(i) if *i >= 0 => Some(*i as u64),
-                    _ => None,
-                })
-                .collect();
-            let seeds = seeds.filter(|s| !s.is_empty()).ok_or_else(|| {
-                r.error(
-                    Some("seeds"),
-                    format!(
-                        "`seeds` must be a non-empty list of integers ≥ 0 or text like \"0..10\", got {}",
-                        show(&toml::Value::Array(items.clone()))
-                    ),
-                )
-            })?;
-            check_unique(&seeds).map_err(|e| r.error(Some("seeds"), format!("`seeds`: {e}")))?;
-            seeds
-        }
-        Some(v) => {
-            return Err(r.error(
-                Some("seeds"),
-                format!(
-                    "`seeds` must be a list of integers ≥ 0 or text like \"0..10\", got {}",
-                    show(v)
-                ),
-            ));
-        }
-    };
-    Ok(TrainConfig {
-        budget,
-        seeds,
-        eval_every: r.uint("eval_every", 0)?.unwrap_or(0),
-        eval_episodes: r.uint("eval_episodes", 1)?.unwrap_or(100),
-        max_steps_per_episode: r.uint("max_steps_per_episode", 1)?,
-        eval_max_steps: r.uint("eval_max_steps", 1)?.unwrap_or(10_000),
-        checkpoint_every: r.uint("checkpoint_every", 0)?.unwrap_or(0),
-    })
-}
-
-fn output(doc: &Document) -> Read<OutputConfig> {
-    let r = Reader::new(doc, "output");
-    r.check_keys(&["dir", "window"])?;
-    let dir = r.string("dir")?.unwrap_or("runs");
-    if dir.is_empty() {
-        return Err(r.error(Some("dir"), "`dir` must not be empty"));
-    }
-    Ok(OutputConfig {
-        dir: PathBuf::from(dir),
-        window: r.uint("window", 1)?.unwrap_or(100),
-    })
 }
 
 /// Parses seeds as `--seeds` takes them: `A..B` (A to B − 1), `A,B,C`, or one `A`.
@@ -690,6 +216,8 @@ fn check_unique(seeds: &[u64]) -> std::result::Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     const CLIFF: &str = "\
@@ -874,6 +402,150 @@ eval_every = 100
         assert_eq!(
             parse_seeds("a..3").unwrap_err(),
             "`a` is not a seed (an integer ≥ 0)"
+        );
+    }
+    #[test]
+    fn seeds_past_toml_integers_are_written_as_text_and_read_back() {
+        let mut c = parse(CLIFF, &[]).unwrap();
+        c.set_seeds(vec![7, u64::MAX]);
+        let resolved = c.to_toml();
+        assert!(
+            resolved.contains("seeds = \"7,18446744073709551615\""),
+            "{resolved}"
+        );
+        assert_eq!(parse(&resolved, &[]).unwrap().train.seeds, [7, u64::MAX]);
+        // Seeds TOML can hold stay a list.
+        c.set_seeds(vec![3, i64::MAX as u64]);
+        assert!(c.to_toml().contains("seeds = [3, 9223372036854775807]"));
+    }
+
+    #[test]
+    fn env_parameters_keep_their_order() {
+        let c = parse(
+            &CLIFF.replace("id = ", "wind = [0, 1]\nis_slippery = false\nid = "),
+            &[],
+        )
+        .unwrap();
+        let keys: Vec<&str> = c.env.params.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["wind", "is_slippery"]);
+        assert!(
+            c.to_toml().starts_with(
+                "[env]\nid = \"CliffWalking-v1\"\nwind = [0, 1]\nis_slippery = false\n"
+            ),
+            "{}",
+            c.to_toml()
+        );
+    }
+
+    #[test]
+    fn output_and_train_values_are_checked() {
+        assert_eq!(
+            err(CLIFF, &["output.dir=3"]),
+            "--set output.dir=3: [output] `dir` must be a string, got 3"
+        );
+        assert_eq!(
+            err(CLIFF, &["output.dir=''"]),
+            "--set output.dir='': [output] `dir` must not be empty"
+        );
+        assert_eq!(
+            err(CLIFF, &["output.window=0"]),
+            "--set output.window=0: [output] `window` must be an integer ≥ 1, got 0"
+        );
+        assert_eq!(
+            err(CLIFF, &["output.windows=0"]),
+            "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window"
+        );
+        assert_eq!(
+            err(CLIFF, &["train.eval_every=-1"]),
+            "--set train.eval_every=-1: [train] `eval_every` must be an integer ≥ 0, got -1"
+        );
+        assert_eq!(
+            err(CLIFF, &["train.max_steps_per_episode=0.5"]),
+            "--set train.max_steps_per_episode=0.5: [train] `max_steps_per_episode` must be \
+             an integer ≥ 1, got 0.5"
+        );
+        assert_eq!(
+            err(CLIFF, &["train.seeds=[]"]),
+            "--set train.seeds=[]: [train] `seeds` must be a non-empty list of integers ≥ 0 \
+             or text like \"0..10\", got []"
+        );
+        assert_eq!(
+            err(CLIFF, &["train.seeds=1.5"]),
+            "--set train.seeds=1.5: [train] `seeds` must be a list of integers ≥ 0 or text \
+             like \"0..10\", got 1.5"
+        );
+        assert_eq!(
+            err(&CLIFF.replace("episodes = 500\n", ""), &[]),
+            "c.toml:8: [train] missing key: give the budget as `episodes` or `steps`"
+        );
+        assert_eq!(
+            err(&CLIFF.replace("id = \"CliffWalking-v1\"", "id = 3"), &[]),
+            "c.toml:2: [env] `id` must be a string, got 3"
+        );
+        assert_eq!(
+            err(&CLIFF.replace("id = \"CliffWalking-v1\"", "map = 'x'"), &[]),
+            "c.toml:1: [env] missing key `id`: the env id (`qlab envs` lists them)"
+        );
+    }
+
+    #[test]
+    fn missing_sections_say_what_to_add() {
+        assert_eq!(
+            err("[env]\nid = 'x'\n[train]\nsteps = 1\n", &[]),
+            "c.toml: [agent] missing section: add [agent] with `algorithm` and its \
+             hyperparameters"
+        );
+        assert_eq!(
+            err("[env]\nid = 'x'\n[agent]\nalgorithm = 'sarsa'\n", &[]),
+            "c.toml: [train] missing section: add [train] with `episodes` or `steps`"
+        );
+    }
+
+    /// Regression: an unknown name for an enum-valued key of `[agent]` (`trace = "x"`) was
+    /// reported as an unknown algorithm, at the `algorithm` line, listing the traces.
+    #[test]
+    fn an_unknown_enum_value_is_put_on_its_key_not_on_the_algorithm() {
+        let text = CLIFF.replace("q_learning", "sarsa_lambda");
+        let e = err(&text, &["agent.trace=\"dutchy\""]);
+        assert!(
+            e.starts_with(
+                "--set agent.trace=\"dutchy\": [agent] `trace`: unknown variant `dutchy`"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("algorithm"), "{e}");
+    }
+
+    #[test]
+    fn features_keys_are_checked_one_by_one() {
+        let base = "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'q_learning'\n[train]\nsteps = 1\n[features]\n";
+        assert_eq!(
+            err(&format!("{base}tiles = [2]\n"), &[]),
+            "c.toml:7: [features] missing key `kind`: \"tile_coding\" or \"discretize\""
+        );
+        assert_eq!(
+            err(&format!("{base}kind = 3\n"), &[]),
+            "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got 3"
+        );
+        assert_eq!(
+            err(&format!("{base}kind = 'tile_coding'\n"), &[]),
+            "c.toml:7: [features] missing key `tiles`: tile widths across each observation \
+             dimension"
+        );
+        assert_eq!(
+            err(
+                &format!("{base}kind = 'discretize'\nbins = [2]\nbounds = 3\n"),
+                &[]
+            ),
+            "c.toml:10: [features] `bounds` must be a list with one `[low, high]` (or `[]` for \
+             the space's own) per dimension, got 3"
+        );
+        assert_eq!(
+            err(
+                &format!("{base}kind = 'tile_coding'\ntiles = [2]\ntilings = 0\n"),
+                &[]
+            ),
+            "c.toml:10: [features] `tilings` must be an integer ≥ 1, got 0"
         );
     }
 }
