@@ -18,7 +18,7 @@ pub struct TrainArgs {
     /// The experiment config (TOML; see `configs/`).
     #[arg(required_unless_present = "resume")]
     pub config: Option<String>,
-    /// Continue the deep-Q-network run in this directory (killed, even by SIGKILL) from
+    /// Continue the run in this directory (killed, even by SIGKILL) from
     /// each seed's last checkpoint, and finish it.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
     pub resume: Option<PathBuf>,

@@ -25,7 +25,7 @@ pub enum Budget {
 /// | `eval_episodes` | 100 | ≥ 1: episodes in each greedy evaluation |
 /// | `max_steps_per_episode` | none | ≥ 1: a time limit under the env's own |
 /// | `eval_max_steps` | 10000 | ≥ 1: the longest evaluation episode (greedy policies can loop forever) |
-/// | `checkpoint_every` | 0 | ≥ 0 env steps: deep-Q-network runs write a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
+/// | `checkpoint_every` | 0 | ≥ 0 env steps: every run writes a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
 ///
 /// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
 /// the same luck and `qlab eval` reproduces the final one exactly.
@@ -43,7 +43,7 @@ pub struct TrainConfig {
     pub max_steps_per_episode: Option<u64>,
     /// The longest evaluation episode.
     pub eval_max_steps: u64,
-    /// Env steps between checkpoints (deep-Q-network runs); 0: none.
+    /// Env steps between checkpoints; 0: none.
     pub checkpoint_every: u64,
 }
 
