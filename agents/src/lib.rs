@@ -23,7 +23,7 @@ mod error;
 pub mod nn;
 pub mod tabular;
 
+pub use agent::{Agent, TrainStats, View};
 pub use error::{Error, Result};
 pub use qlab_envs as envs;
-pub use agent::{Agent, TrainStats, View};
 pub use tabular::{AgentConfig, TabularAgent};

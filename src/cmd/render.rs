@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::tabular::TabularAgent;
 use qlab_agents::View as ObsView;
+use qlab_agents::tabular::TabularAgent;
 use qlab_envs::{AnyEnv, Env, EnvRng, Params};
 use rand::SeedableRng;
 

@@ -584,7 +584,9 @@ mod tests {
         );
         let truth = exp.truth.as_ref().unwrap();
         let agent = exp.config.agent.tabular("t").unwrap().build(48, 4).unwrap();
-        let values: Vec<f64> = (0..48).map(|s| TabularAgent::value(agent.as_ref(), &[s])).collect();
+        let values: Vec<f64> = (0..48)
+            .map(|s| TabularAgent::value(agent.as_ref(), &[s]))
+            .collect();
         let env = grid_world("CliffWalking-v1");
         let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
         assert_eq!(truth.rmse(agent.as_ref()).to_bits(), want.to_bits());

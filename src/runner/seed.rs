@@ -286,8 +286,9 @@ where
             Ok(next) => next,
             Err(e) => {
                 *steps = t;
-                return Err(anyhow::Error::from(e)
-                    .context("stopped; the last checkpoint (if any) is kept"));
+                return Err(
+                    anyhow::Error::from(e).context("stopped; the last checkpoint (if any) is kept")
+                );
             }
         };
         if let Some(log) = log.as_mut() {
@@ -418,8 +419,8 @@ where
     if seed.resume && summary_path.is_file() {
         let text = std::fs::read_to_string(&summary_path)
             .with_context(|| format!("{}", summary_path.display()))?;
-        let s: SeedSummary = serde_json::from_str(&text)
-            .with_context(|| format!("{}", summary_path.display()))?;
+        let s: SeedSummary =
+            serde_json::from_str(&text).with_context(|| format!("{}", summary_path.display()))?;
         seed.slot.finish(s.episodes, s.steps);
         return Ok(s);
     }
@@ -467,8 +468,8 @@ where
         }
         let rec = Recorder::create(dir)?;
         let log = if plan.train_log {
-            let mut file = File::create(&train_path)
-                .with_context(|| format!("{}", train_path.display()))?;
+            let mut file =
+                File::create(&train_path).with_context(|| format!("{}", train_path.display()))?;
             writeln!(file, "{TRAIN_HEADER}")
                 .with_context(|| format!("{}", train_path.display()))?;
             Some(file)
@@ -544,14 +545,7 @@ where
         };
         loop {
             let pause = play(
-                &mut env,
-                agent,
-                &mut ep,
-                &mut steps,
-                stop_at,
-                max_steps,
-                &mut rng,
-                tracker,
+                &mut env, agent, &mut ep, &mut steps, stop_at, max_steps, &mut rng, tracker,
                 &mut log,
             )
             .with_context(|| format!("{}", dir.display()))?;

@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
 #[cfg(test)]
 use super::QLearning;
+use super::TabularAgent;
 use super::config::{check_control, defaults};
 use super::policy::{self, Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};

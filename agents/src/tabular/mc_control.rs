@@ -544,7 +544,11 @@ mod tests {
     }
 
     /// The length of the greedy path from the start (0 when it times out).
-    fn greedy_path(env: &mut qlab_envs::DiscreteEnv, agent: &dyn TabularAgent, rng: &mut EnvRng) -> usize {
+    fn greedy_path(
+        env: &mut qlab_envs::DiscreteEnv,
+        agent: &dyn TabularAgent,
+        rng: &mut EnvRng,
+    ) -> usize {
         let mut s = env.reset(None).obs;
         let mut steps = 0;
         loop {

@@ -177,7 +177,9 @@ pub trait TabularAgent: Send {
 }
 
 /// [`TabularAgent::save_state`] of any agent that serializes.
-fn save_state<T: serde::Serialize + serde::de::DeserializeOwned>(agent: &T) -> crate::Result<String> {
+fn save_state<T: serde::Serialize + serde::de::DeserializeOwned>(
+    agent: &T,
+) -> crate::Result<String> {
     let json = serde_json::to_string(agent).map_err(|e| state_error(e.to_string()))?;
     // JSON has no infinities or NaN (serde_json writes them as `null`): read the state back
     // once, so that a checkpoint that could not be restored is refused here, not at resume.
@@ -219,7 +221,9 @@ impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
         truncated: bool,
         rng: &mut EnvRng,
     ) -> crate::Result<usize> {
-        Ok(TabularAgent::step(self, reward, obs, terminated, truncated, rng))
+        Ok(TabularAgent::step(
+            self, reward, obs, terminated, truncated, rng,
+        ))
     }
 
     #[inline]
@@ -237,7 +241,11 @@ impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
     }
 
     fn save(&self, path: &Path) -> crate::Result<()> {
-        let bytes: Vec<u8> = self.parameters().iter().flat_map(|p| p.to_le_bytes()).collect();
+        let bytes: Vec<u8> = self
+            .parameters()
+            .iter()
+            .flat_map(|p| p.to_le_bytes())
+            .collect();
         std::fs::write(path, bytes).map_err(|source| io_error(path, source))
     }
 
@@ -267,10 +275,11 @@ impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
 
     fn restore(&mut self, path: &Path) -> crate::Result<()> {
         let text = std::fs::read_to_string(path).map_err(|source| io_error(path, source))?;
-        self.load_state(&text).map_err(|e| crate::Error::Checkpoint {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        self.load_state(&text)
+            .map_err(|e| crate::Error::Checkpoint {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
     }
 }
 

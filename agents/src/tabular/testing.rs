@@ -1,6 +1,6 @@
 //! Helpers shared by the learning tests.
 
-use super::{AgentConfig, TabularAgent, EpisodeOutcome, run_episode};
+use super::{AgentConfig, EpisodeOutcome, TabularAgent, run_episode};
 use qlab_envs::{AnyEnv, DiscreteEnv, EnvRng, ParamValue, Params, make};
 
 /// A registered discrete env with its default parameters, or with `king_moves`.

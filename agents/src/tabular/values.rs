@@ -1,11 +1,11 @@
 //! [`ActionValues`]: the weights of a linear action-value function on binary features, shared
 //! by every control agent.
 
-use serde::{Deserialize, Serialize};
 use super::policy::{self, Policy};
 use super::schedule::StepSize;
 use crate::{Error, Result};
 use qlab_envs::EnvRng;
+use serde::{Deserialize, Serialize};
 
 /// `Q(x, a) = Σ_{i ∈ x} w[i · n_actions + a]`: one weight per (feature, action), stored
 /// feature-major so that the values of all actions of a tabular state are contiguous.
