@@ -1,6 +1,6 @@
 //! [`SyncVectorEnv`]: several envs stepped together, with autoreset.
 
-use crate::{Env, Error, Info, Result, Space, check_discrete_action};
+use crate::{Env, Error, Info, Result, Space, SpaceAction};
 
 /// `N` copies of an env stepped one after another in the calling thread, resetting each one
 /// automatically when its episode ends — Gymnasium's `SyncVectorEnv` in its default
@@ -27,7 +27,14 @@ use crate::{Env, Error, Info, Result, Space, check_discrete_action};
 /// Results live in vectors allocated once and overwritten by every [`reset`] and [`step`]:
 /// read them through [`observations`], [`rewards`], [`terminated`], [`truncated`],
 /// [`infos`] and [`autoreset_mask`], each with one entry per sub-env. Stepping allocates
-/// nothing beyond what the sub-envs' own observations allocate.
+/// nothing beyond what the sub-envs' own observations allocate, and the clone of each action
+/// passed to its sub-env: a copy for `usize` and `[f32; N]`, an allocation for a `Vec<f32>`
+/// Box action.
+///
+/// # Actions
+///
+/// Discrete (`usize`) or Box (`[f32; N]`, `Vec<f32>`): any [`SpaceAction`]. Every action is
+/// checked against the action space before any sub-env steps.
 ///
 /// # Seeding
 ///
@@ -83,7 +90,7 @@ use crate::{Env, Error, Info, Result, Space, check_discrete_action};
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct SyncVectorEnv<E: Env<Action = usize>> {
+pub struct SyncVectorEnv<E: Env> {
     envs: Vec<E>,
     observations: Vec<E::Obs>,
     rewards: Vec<f64>,
@@ -94,7 +101,7 @@ pub struct SyncVectorEnv<E: Env<Action = usize>> {
     started: bool,
 }
 
-impl<E: Env<Action = usize>> SyncVectorEnv<E> {
+impl<E: Env> SyncVectorEnv<E> {
     /// Steps `envs` together.
     ///
     /// Errors if `envs` is empty or the sub-envs' observation or action spaces differ from the
@@ -169,7 +176,10 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
     /// it is [`Error::NotReset`]. An error from a sub-env itself (one stepped directly through
     /// [`envs_mut`](SyncVectorEnv::envs_mut), say) is passed on, and the sub-envs before it
     /// have then stepped.
-    pub fn step(&mut self, actions: &[usize]) -> Result<()> {
+    pub fn step(&mut self, actions: &[E::Action]) -> Result<()>
+    where
+        E::Action: SpaceAction,
+    {
         if !self.started {
             return Err(Error::NotReset);
         }
@@ -180,11 +190,12 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
                 expected: format!("one per sub-env ({})", self.envs.len()),
             });
         }
-        for (i, (&a, env)) in actions.iter().zip(&self.envs).enumerate() {
-            check_discrete_action(a, env.action_space()).map_err(|_| Error::InvalidAction {
-                action: format!("{a} at index {i}"),
-                space: env.action_space().to_string(),
-            })?;
+        for (i, (a, env)) in actions.iter().zip(&self.envs).enumerate() {
+            a.check(env.action_space())
+                .map_err(|_| Error::InvalidAction {
+                    action: format!("{a:?} at index {i}"),
+                    space: env.action_space().to_string(),
+                })?;
         }
         for (i, env) in self.envs.iter_mut().enumerate() {
             // The flags still hold the previous step's: an episode that ended there resets now.
@@ -197,7 +208,7 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
                 self.truncated[i] = false;
                 self.infos[i] = reset.info;
             } else {
-                let step = env.step(actions[i])?;
+                let step = env.step(actions[i].clone())?;
                 self.observations[i] = step.obs;
                 self.rewards[i] = step.reward;
                 self.terminated[i] = step.terminated;
@@ -280,7 +291,7 @@ mod tests {
     use super::*;
     use crate::EnvRng;
     use crate::wrappers::test_envs::Chain;
-    use crate::wrappers::{EpisodeStats, TimeLimit};
+    use crate::wrappers::{EpisodeStats, TimeLimit, Wrapper};
 
     type Sub = TimeLimit<Chain>;
 

@@ -395,6 +395,20 @@ impl Env for CartPole {
         self.state = s;
         Ok(observe(&s))
     }
+
+    /// `None` until the env has a stream: one never reset nor given a state has none yet (its
+    /// first unseeded reset draws one from the OS). After any reset, `Some`: the start state
+    /// of each episode is drawn from it, and nothing else is random.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.rng.as_ref().map(EnvRng::state)
+    }
+
+    /// Gives the env this stream, also before its first reset: the next unseeded reset draws
+    /// its start state from it.
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = Some(crate::rng::restore(state, &self.name())?);
+        Ok(())
+    }
 }
 
 /// [`CartPole`] with the two velocities hidden: the observation is `[x, theta]` only.
@@ -515,5 +529,15 @@ impl Env for CartPoleNoVelocity {
     fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
         self.inner.set_state(state)?;
         Ok(hide_velocities(&self.inner.state()))
+    }
+
+    /// As [`CartPole`]'s: `None` until the first reset.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.inner.rng_state()
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.inner.rng = Some(crate::rng::restore(state, &self.name())?);
+        Ok(())
     }
 }

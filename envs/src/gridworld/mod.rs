@@ -365,6 +365,17 @@ impl Env for GridWorld {
     fn model(&self) -> Option<&dyn Model> {
         Some(self)
     }
+
+    /// Always `Some`: a grid world owns its stream from construction (drawn from the OS until
+    /// a seeded reset). The start cell and every slip or gust are drawn from it.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        Some(self.rng.state())
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = crate::rng::restore(state, &self.config.id)?;
+        Ok(())
+    }
 }
 
 impl Model for GridWorld {
