@@ -65,7 +65,7 @@ pub fn run(r: &Render) -> Result<String> {
             let n = env.action_space().flat_dim();
             let mut policy = RandomPolicy::new(n, r.playback.seed.wrapping_add(1));
             let fps = match env {
-                AnyEnv::Vector(_) => 50.0,
+                AnyEnv::Vector(_) | AnyEnv::Continuous(_) => 50.0,
                 AnyEnv::Discrete(_) => 4.0,
             };
             (play(&mut env, &mut policy, &r.playback, view)?, fps)

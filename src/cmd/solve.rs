@@ -104,7 +104,7 @@ pub fn run(r: &Solve) -> Result<String> {
                 .ok()
                 .and_then(|c| c.max_episode_steps),
         ),
-        AnyEnv::Vector(_) => return Err(no_model(&r.env)),
+        AnyEnv::Vector(_) | AnyEnv::Continuous(_) => return Err(no_model(&r.env)),
     };
     let horizon = match r.horizon {
         Some(Horizon::Steps(n)) => Some(n),

@@ -67,6 +67,15 @@ fn make(config: &Config) -> Result<VecEnv> {
             )?)),
             None => Ok(e),
         },
+        AnyEnv::Continuous(e) => bail!(config.error(
+            "env",
+            Some("id"),
+            format!(
+                "dqn needs discrete actions; {} has {}",
+                config.env.id,
+                e.action_space()
+            )
+        )),
         AnyEnv::Discrete(e) => bail!(config.error(
             "env",
             Some("id"),
