@@ -239,6 +239,61 @@ mod tests {
     }
 
     #[test]
+    fn a_box_action_env_passes_and_one_that_clamps_bad_actions_fails() {
+        use crate::point_mass::PointMass;
+        check_env(PointMass::new, 1, 40).unwrap();
+        // Clamping an out-of-bounds force instead of refusing it breaks the contract.
+        struct Lax(PointMass);
+        impl Env for Lax {
+            type Obs = [f32; 2];
+            type Action = [f32; 1];
+            fn observation_space(&self) -> &Space {
+                self.0.observation_space()
+            }
+            fn action_space(&self) -> &Space {
+                self.0.action_space()
+            }
+            fn reset(&mut self, seed: Option<u64>) -> crate::Reset<[f32; 2]> {
+                self.0.reset(seed)
+            }
+            fn step(&mut self, a: [f32; 1]) -> crate::Result<crate::Step<[f32; 2]>> {
+                self.0.step([a[0].clamp(-1.0, 1.0)])
+            }
+            fn render_ansi(&self) -> String {
+                self.0.render_ansi()
+            }
+            fn render_rgb(&self) -> crate::Frame {
+                self.0.render_rgb()
+            }
+            fn name(&self) -> String {
+                "Lax".into()
+            }
+        }
+        let failure = check_env(|| Lax(PointMass::new()), 1, 40)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            failure.starts_with("Lax: action [2.0] outside Box(-1, 1, (1,), float32) gave Ok(")
+                && failure.ends_with("not InvalidAction"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn an_action_type_that_cannot_hold_the_action_space_fails() {
+        let make = || {
+            let mut env = Chain::new(3);
+            env.act_space = crate::BoxSpace::uniform(0.0, 1.0, vec![1]).into();
+            env
+        };
+        let failure = check_env(make, 0, 10).unwrap_err();
+        assert_eq!(
+            failure.problem,
+            "action space Box(0, 1, (1,), float32) has no element of the action type usize"
+        );
+    }
+
+    #[test]
     fn an_observation_outside_the_space_fails() {
         let make = || {
             let mut env = Chain::new(5);

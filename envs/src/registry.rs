@@ -356,6 +356,106 @@ mod tests {
         }
     }
 
+    /// Three episodes of at most 60 random actions from unseeded resets.
+    fn episodes<E: Env>(env: &mut E, actions: &mut crate::EnvRng) -> Vec<(E::Obs, f64, bool)>
+    where
+        E::Action: crate::SpaceAction,
+    {
+        let space = env.action_space().clone();
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            out.push((env.reset(None).obs, 0.0, false));
+            for _ in 0..60 {
+                let a = crate::SpaceAction::sample(&space, actions).unwrap();
+                let s = env.step(a).unwrap();
+                let done = s.done();
+                out.push((s.obs, s.reward, done));
+                if done {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Saves the state after a seeded episode; a fresh env given it replays what follows.
+    fn resumes<E: Env>(make: impl Fn() -> E)
+    where
+        E::Action: crate::SpaceAction,
+        E::Obs: PartialEq,
+    {
+        let mut env = make();
+        env.reset(Some(21));
+        episodes(&mut env, &mut crate::EnvRng::new(0));
+        let saved = env.rng_state().unwrap_or_else(|| panic!("{}", env.name()));
+        let ahead = episodes(&mut env, &mut crate::EnvRng::new(1));
+        let mut fresh = make();
+        fresh.set_rng_state(saved).unwrap();
+        let again = episodes(&mut fresh, &mut crate::EnvRng::new(1));
+        assert!(again == ahead, "{}", env.name());
+    }
+
+    /// Every registered env, through the type-erased stack `make` builds (box, time limit,
+    /// adapters), hands out its RNG state and resumes from it.
+    #[test]
+    fn every_registered_env_resumes_from_its_rng_state() {
+        for spec in registered() {
+            let make_one = || make(spec.id, &Params::new()).unwrap();
+            match make_one() {
+                AnyEnv::Discrete(_) => resumes(|| match make_one() {
+                    AnyEnv::Discrete(e) => e,
+                    _ => unreachable!(),
+                }),
+                AnyEnv::Vector(_) => resumes(|| match make_one() {
+                    AnyEnv::Vector(e) => e,
+                    _ => unreachable!(),
+                }),
+                AnyEnv::Continuous(_) => resumes(|| match make_one() {
+                    AnyEnv::Continuous(e) => e,
+                    _ => unreachable!(),
+                }),
+            }
+        }
+    }
+
+    #[test]
+    fn point_mass_takes_vector_actions_of_its_length_and_its_time_limit() {
+        let AnyEnv::Continuous(mut env) = make(POINT_MASS_ID, &Params::new()).unwrap() else {
+            panic!("{POINT_MASS_ID} has Box actions");
+        };
+        assert_eq!(env.action_space().to_string(), "Box(-1, 1, (1,), float32)");
+        env.reset(Some(0));
+        for bad in [vec![], vec![0.0, 0.0], vec![1.5], vec![f32::NAN]] {
+            let e = env.step(bad.clone()).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid action {bad:?}: not in the action space Box(-1, 1, (1,), float32)"
+                )
+            );
+        }
+        let steps = (0..500)
+            .take_while(|_| !env.step(vec![0.0]).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, point_mass::MAX_EPISODE_STEPS as usize);
+        let p = Params::new().with("max_episode_steps", ParamValue::Int(3));
+        let AnyEnv::Continuous(mut short) = make(POINT_MASS_ID, &p).unwrap() else {
+            unreachable!()
+        };
+        short.reset(Some(0));
+        assert!(!short.step(vec![0.5]).unwrap().done());
+        assert!(!short.step(vec![0.5]).unwrap().done());
+        assert!(short.step(vec![0.5]).unwrap().truncated);
+        for (key, value) in [
+            ("max_episode_steps", ParamValue::Int(0)),
+            ("gravity", ParamValue::Float(1.0)),
+        ] {
+            let p = Params::new().with(key, value);
+            let e = make(POINT_MASS_ID, &p).err().unwrap().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{e}");
+        }
+    }
+
     #[test]
     fn unknown_ids_and_keys_are_named() {
         let e = make("CartPole-v9", &Params::new())

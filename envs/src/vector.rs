@@ -440,6 +440,58 @@ mod tests {
     }
 
     #[test]
+    fn box_actions_step_and_bad_ones_step_nothing() {
+        use crate::point_mass::PointMass;
+        use crate::{AnyEnv, Params, make};
+        // Concrete sub-envs take arrays; each is stepped as it would be alone.
+        let mut envs = SyncVectorEnv::from_fn(2, |_| PointMass::new()).unwrap();
+        let mut alone: Vec<PointMass> = (0..2).map(|_| PointMass::new()).collect();
+        envs.reset(Some(7));
+        for (i, env) in alone.iter_mut().enumerate() {
+            env.reset(Some(7 + i as u64));
+        }
+        for actions in [[[0.5], [-1.0]], [[1.0], [0.25]]] {
+            envs.step(&actions).unwrap();
+            for (i, env) in alone.iter_mut().enumerate() {
+                let step = env.step(actions[i]).unwrap();
+                assert_eq!(envs.observations()[i], step.obs);
+                assert_eq!(envs.rewards()[i], step.reward);
+            }
+        }
+        let before = envs.observations().to_vec();
+        let e = envs.step(&[[0.0], [f32::NAN]]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid action [NaN] at index 1: not in the action space Box(-1, 1, (1,), float32)"
+        );
+        assert_eq!(envs.observations(), &before[..]);
+        assert_eq!(envs.envs()[0].state(), alone[0].state());
+
+        // Type-erased sub-envs take vectors, checked for their length too.
+        let erased = |_| match make("PointMass-v0", &Params::new()).unwrap() {
+            AnyEnv::Continuous(e) => e,
+            _ => unreachable!(),
+        };
+        let mut envs = SyncVectorEnv::from_fn(3, erased).unwrap();
+        envs.reset(Some(7));
+        envs.step(&[vec![0.5], vec![-1.0], vec![0.0]]).unwrap();
+        let mut one = PointMass::new();
+        one.reset(Some(7));
+        assert_eq!(
+            envs.observations()[0],
+            one.step([0.5]).unwrap().obs.to_vec()
+        );
+        let e = envs
+            .step(&[vec![0.5], vec![0.5, 0.5], vec![0.0]])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid action [0.5, 0.5] at index 1: not in the action space Box(-1, 1, (1,), \
+             float32)"
+        );
+    }
+
+    #[test]
     fn step_before_reset_is_an_error() {
         let mut envs = three();
         assert!(matches!(envs.step(&[0, 0, 0]), Err(Error::NotReset)));

@@ -210,3 +210,44 @@ where
     }
     Ok(csv)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qlab_envs::BoxSpace;
+
+    #[test]
+    fn actions_split_on_commas_and_keep_the_components_of_each() {
+        assert_eq!("random".parse(), Ok(Actions::Random));
+        assert_eq!(
+            " 0.5 -1 , 0.2 0,,".parse(),
+            Ok(Actions::List(vec!["0.5 -1".into(), "0.2 0".into()]))
+        );
+    }
+
+    #[test]
+    fn a_two_dimensional_box_action_parses_checks_and_writes_back() {
+        let space: Space = BoxSpace::uniform(-1.0, 1.0, vec![2]).into();
+        let a = Vec::<f32>::parse("0.5  -1", &space, "Two").unwrap();
+        assert_eq!(a, vec![0.5, -1.0]);
+        let mut cell = String::new();
+        a.write_cell(&mut cell);
+        assert_eq!(cell, "0.5 -1");
+        for (bad, why) in [
+            ("0.5", "invalid action [0.5]"),
+            ("0.5 1.5", "invalid action [0.5, 1.5]"),
+            (
+                "0.5 x",
+                "`x` is not a number; Two has Box(-1, 1, (2,), float32)",
+            ),
+        ] {
+            let e = format!("{:#}", Vec::<f32>::parse(bad, &space, "Two").unwrap_err());
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let e = usize::parse("-1", &Space::discrete(2), "Coin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "action `-1` is not a non-negative integer; Coin has Discrete(2)"
+        );
+    }
+}

@@ -64,7 +64,7 @@ pub(crate) mod test_envs {
 
     /// A two-dimensional box env: `x` walks by ±1 (action 1 / 0) and the episode terminates when
     /// `|x|` reaches `limit`; `y` is a fresh uniform draw in `[0, 1)` at every reset and step.
-    /// The reward is the new `x`.
+    /// The reward is the new `x`. It hands out its RNG state; [`Chain`] does not.
     #[derive(Clone, Debug)]
     pub(crate) struct Walk {
         pub(crate) x: f32,
@@ -154,6 +154,13 @@ pub(crate) mod test_envs {
             self.y = state[1] as f32;
             Ok([self.x, self.y])
         }
+        fn rng_state(&self) -> Option<[u64; 4]> {
+            Some(self.rng.state())
+        }
+        fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+            self.rng = EnvRng::from_state(state);
+            Ok(())
+        }
     }
 
     /// A discrete chain: the state counts the steps taken, `0..=len`, and the episode terminates
@@ -168,7 +175,7 @@ pub(crate) mod test_envs {
         pub(crate) steps: u32,
         len: usize,
         pub(crate) obs_space: Space,
-        act_space: Space,
+        pub(crate) act_space: Space,
         rng: EnvRng,
         phase: Phase,
     }

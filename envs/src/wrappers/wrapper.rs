@@ -244,3 +244,137 @@ impl<E: Env + ?Sized> Wrapper for Box<E> {
         (**this).set_state(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use crate::gridworld::{GridPixels, GridWorld, PixelMode};
+    use crate::wrappers::test_envs::{Chain, Walk};
+    use crate::wrappers::{
+        Discretize, EpisodeStats, NormalizeObservation, ObservationHistory, OneHot, TileCoding,
+        TimeLimit,
+    };
+
+    /// Two episodes of `actions` from unseeded resets, as (observation, reward) pairs.
+    fn episodes<E: Env>(env: &mut E, actions: &[E::Action]) -> Vec<(E::Obs, f64)> {
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            out.push((env.reset(None).obs, 0.0));
+            for a in actions {
+                match env.step(a.clone()) {
+                    Ok(step) => out.push((step.obs, step.reward)),
+                    Err(_) => break,
+                }
+            }
+        }
+        out
+    }
+
+    /// Saves the RNG state mid-stream, plays on, restores it and plays the same again.
+    fn resumes<E: Env>(mut env: E, actions: &[E::Action])
+    where
+        E::Obs: PartialEq,
+    {
+        env.reset(Some(11));
+        let _ = env.step(actions[0].clone());
+        let saved = env.rng_state().expect("the state is forwarded");
+        let first = episodes(&mut env, actions);
+        let _ = episodes(&mut env, actions);
+        env.set_rng_state(saved).unwrap();
+        assert_eq!(env.rng_state(), Some(saved));
+        assert_eq!(episodes(&mut env, actions), first, "{}", env.name());
+    }
+
+    #[test]
+    fn wrappers_forward_the_rng_state_of_the_env_inside() {
+        // Walk draws `y` from its stream at every reset and step.
+        let walk = || Walk::new(3.0);
+        let acts = [1, 0, 0, 1, 1];
+        resumes(walk(), &acts);
+        resumes(TimeLimit::new(walk(), 3), &acts);
+        resumes(EpisodeStats::new(walk()), &acts);
+        resumes(Discretize::new(walk(), &[6, 5]).unwrap(), &acts);
+        resumes(TileCoding::new(walk(), 4, &[3, 3], 64).unwrap(), &acts);
+        resumes(ObservationHistory::new(walk(), 3).unwrap(), &acts);
+        let boxed: Box<dyn Env<Obs = [f32; 2], Action = usize>> = Box::new(walk());
+        resumes(boxed, &acts);
+        // A slippery grid world draws every move.
+        let lake = GridWorld::from_map("S...\n.H.H\n...G").unwrap();
+        let mut config = lake.config().clone();
+        config.success_rate = 1.0 / 3.0;
+        resumes(OneHot::new(GridWorld::new(config).unwrap()).unwrap(), &acts);
+    }
+
+    #[test]
+    fn normalize_observation_refuses_to_forward_the_rng_state() {
+        let mut env = NormalizeObservation::new(Walk::new(3.0), None).unwrap();
+        env.reset(Some(0));
+        assert_eq!(env.rng_state(), None);
+        let e = env.set_rng_state([1, 2, 3, 4]).unwrap_err();
+        assert!(matches!(e, Error::Unsupported { .. }));
+        assert_eq!(
+            e.to_string(),
+            "Walk does not support set_rng_state under NormalizeObservation, whose running \
+             statistics cross episodes (save them with mean, var and count)"
+        );
+        // Nor did it reach the env inside.
+        assert_ne!(env.inner().rng_state(), Some([1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn an_env_without_a_state_says_so_through_every_wrapper() {
+        // Chain keeps a stream but does not hand it out: the defaults.
+        let mut env = TimeLimit::new(EpisodeStats::new(Chain::new(3)), 5);
+        assert_eq!(env.rng_state(), None);
+        let e = env.set_rng_state([1, 2, 3, 4]).unwrap_err().to_string();
+        assert_eq!(e, "Chain3 does not support set_rng_state");
+    }
+
+    #[test]
+    fn wrappers_that_change_the_observation_drop_the_model_and_the_others_keep_it() {
+        let grid = || GridWorld::from_map("S.\n.G").unwrap();
+        assert!(TimeLimit::new(grid(), 5).model().is_some());
+        assert!(EpisodeStats::new(grid()).model().is_some());
+        assert!(OneHot::new(grid()).unwrap().model().is_some());
+        let boxed: Box<dyn Env<Obs = usize, Action = usize>> = Box::new(grid());
+        assert!(boxed.model().is_some());
+        // An image of a grid world has the grid's model; the wrappers that change what is
+        // observed do not pass it on.
+        let pixels = || GridPixels::new(grid(), PixelMode::Planes);
+        assert!(pixels().model().is_some());
+        let dims = pixels().observation_space().flat_dim();
+        assert!(
+            Discretize::new(pixels(), &vec![2; dims])
+                .unwrap()
+                .model()
+                .is_none()
+        );
+        let tiles = TileCoding::new(pixels(), 2, &vec![1; dims], 64).unwrap();
+        assert!(tiles.model().is_none());
+        assert!(
+            NormalizeObservation::new(pixels(), None)
+                .unwrap()
+                .model()
+                .is_none()
+        );
+        assert!(
+            ObservationHistory::new(pixels(), 2)
+                .unwrap()
+                .model()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_box_forwards_everything_and_unwraps() {
+        let mut env: Box<Chain> = Box::new(Chain::new(4));
+        assert_eq!(Env::name(&env), "Chain4");
+        env.reset(Some(0));
+        assert_eq!(env.step(1).unwrap().obs, 1);
+        assert_eq!(env.set_state(&[2.0]).unwrap(), 2);
+        assert_eq!(env.render_ansi(), "2/4");
+        assert_eq!(env.inner().pos, 2);
+        assert_eq!(env.into_inner().pos, 2);
+    }
+}
