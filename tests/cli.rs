@@ -173,6 +173,7 @@ fn envs_lists_every_registered_id_with_its_spaces() {
         "RandomWalk19-v0",
         "GridWorld-v0",
         "PixelGridWorld-v0",
+        "PointMass-v0",
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(id)),
@@ -183,6 +184,152 @@ fn envs_lists_every_registered_id_with_its_spaces() {
         out.contains("Discrete(48)") && out.contains("Box("),
         "{out}"
     );
+    // A Box action space is shown in its action column.
+    let point_mass: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("PointMass-v0"))
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        &point_mass[..3],
+        &[
+            "PointMass-v0",
+            "Box([-1, -2], [1, 2], (2,), float32)",
+            "Box(-1, 1, (1,), float32)"
+        ],
+        "{out}"
+    );
+}
+
+/// `PointMass-v0` (x' = v' · 0.1 with v' = v + force · 0.1, reward −x'²) from x = 0.5 at
+/// rest, pushed with 0.5 N then −0.3 N: v = 0.05, x = 0.505; v = 0.02, x = 0.507.
+#[test]
+fn rollout_takes_box_actions_and_writes_them_in_the_action_column() {
+    let out = qlab(&[
+        "rollout",
+        "--env",
+        "PointMass-v0",
+        "--seed",
+        "0",
+        "--state",
+        "0.5,0",
+        "--actions",
+        "0.5,-0.3",
+    ])
+    .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "t,action,reward,terminated,truncated,obs_0,obs_1");
+    assert_eq!(lines[1], "0,,,,,0.5,0");
+    assert_eq!(lines.len(), 4, "{out}");
+    for (line, (action, x, v)) in lines[2..]
+        .iter()
+        .zip([("0.5", 0.505, 0.05), ("-0.3", 0.507, 0.02)])
+    {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[1], action, "{line}");
+        assert_eq!(&cells[3..5], &["false", "false"], "{line}");
+        let num = |i: usize| cells[i].parse::<f64>().unwrap();
+        assert!((num(2) + x * x).abs() < 1e-6, "{line}");
+        assert!(
+            (num(5) - x).abs() < 1e-6 && (num(6) - v).abs() < 1e-6,
+            "{line}"
+        );
+    }
+    // The components of one vector action are separated by spaces, written back the same way:
+    // a 2-component action is the wrong length for this Box(1), a one-line error naming both.
+    let e = qlab(&[
+        "rollout",
+        "--env",
+        "PointMass-v0",
+        "--actions",
+        "0.5,-1 0.2",
+    ])
+    .usage_error();
+    assert!(
+        e.contains("--actions: step 2: invalid action [-1.0, 0.2]: not in the action space Box(-1, 1, (1,), float32)"),
+        "{e}"
+    );
+    // A first action below zero is an action, not a flag.
+    let out = qlab(&["rollout", "--env", "PointMass-v0", "--actions", "-0.5,0.3"]).ok();
+    assert_eq!(
+        out.lines().nth(1).map(|l| l.split(',').nth(1)),
+        Some(Some("-0.5")),
+        "{out}"
+    );
+}
+
+#[test]
+fn rollout_with_random_box_actions_is_seeded_and_ends_at_the_time_limit() {
+    let args = ["rollout", "--env", "PointMass-v0", "--seed", "3"];
+    let out = qlab(&args).ok();
+    assert_eq!(out, qlab(&args).ok());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2 + 200, "the header, the reset and 200 steps");
+    for line in &lines[2..] {
+        let action: f32 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((-1.0..=1.0).contains(&action), "{line}");
+    }
+    assert!(lines.last().unwrap().contains(",false,true,"), "truncated");
+    let out = qlab(&[
+        "rollout",
+        "--env",
+        "PointMass-v0",
+        "--param",
+        "max_episode_steps=5",
+        "--seed",
+        "3",
+    ])
+    .ok();
+    assert_eq!(out.lines().count(), 2 + 5, "{out}");
+}
+
+#[test]
+fn rollout_rejects_bad_box_and_discrete_actions_with_one_line_and_code_2() {
+    let box1 = "Box(-1, 1, (1,), float32)";
+    let cases: [(&str, &str, String); 7] = [
+        (
+            "PointMass-v0",
+            "0.5,1.5",
+            format!("--actions: step 2: invalid action [1.5]: not in the action space {box1}"),
+        ),
+        (
+            "PointMass-v0",
+            "nan",
+            format!("--actions: step 1: invalid action [NaN]: not in the action space {box1}"),
+        ),
+        (
+            "PointMass-v0",
+            "inf",
+            format!("--actions: step 1: invalid action [inf]: not in the action space {box1}"),
+        ),
+        (
+            "PointMass-v0",
+            "0,0.5 0.5",
+            format!("invalid action [0.5, 0.5]: not in the action space {box1}"),
+        ),
+        (
+            "PointMass-v0",
+            "0.1,push",
+            format!("--actions: step 2: action `push`: `push` is not a number; PointMass-v0 has {box1}"),
+        ),
+        (
+            "FrozenLake-v1",
+            "1,1.5",
+            "--actions: step 2: action `1.5` is not a non-negative integer; FrozenLake-v1 has Discrete(4)".into(),
+        ),
+        (
+            "FrozenLake-v1",
+            "0 1",
+            "action `0 1` is not a non-negative integer".into(),
+        ),
+    ];
+    for (env, actions, expected) in cases {
+        let line = qlab(&["rollout", "--env", env, "--actions", actions]).usage_error();
+        assert!(line.contains(&expected), "{actions}: {line}");
+    }
 }
 
 /// `rollout` from a fixed state reproduces the first episode of the Gymnasium reference data

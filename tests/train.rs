@@ -611,6 +611,20 @@ eval_every = 10
 eval_episodes = 3
 ";
 
+#[test]
+fn envs_with_box_actions_are_refused_naming_the_action_space() {
+    let tmp = TempDir::new();
+    let want = "needs discrete actions; PointMass-v0 has Box(-1, 1, (1,), float32)";
+    let tabular = CLIFF.replace("CliffWalking-v1", "PointMass-v0");
+    let config = tmp.file("tabular.toml", &tabular);
+    let err = qlab(&["train", &config, "-q"]).usage_error();
+    assert!(err.contains(&format!(":2: [env] sarsa {want}")), "{err}");
+    let dqn = TINY_DQN.replace("CartPole-v1", "PointMass-v0");
+    let config = tmp.file("dqn.toml", &dqn);
+    let err = qlab(&["train", &config, "-q"]).usage_error();
+    assert!(err.contains(&format!(":2: [env] dqn {want}")), "{err}");
+}
+
 /// The files of one seed that must be identical from run to run.
 fn seed_files(run: &Path, seed: u64) -> Vec<Vec<u8>> {
     let dir = run.join(format!("seed_{seed}"));

@@ -277,7 +277,7 @@ impl CartPoleBatch {
 mod tests {
     use super::*;
     use crate::cartpole::CartPole;
-    use crate::wrappers::TimeLimit;
+    use crate::wrappers::{TimeLimit, Wrapper};
     use crate::{Env, ParamValue, Params};
 
     fn config(params: &Params) -> CartPoleConfig {

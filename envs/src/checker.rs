@@ -4,7 +4,7 @@ use std::fmt;
 
 use rand::SeedableRng;
 
-use crate::{Env, EnvRng, Error, Space};
+use crate::{Env, EnvRng, Error, Space, SpaceAction};
 
 /// An observation whose membership in a [`Space`] can be checked.
 pub trait SpaceMember {
@@ -59,20 +59,26 @@ struct Record<O> {
 /// Checks that the envs built by `make` keep the [`Env`] contract.
 ///
 /// `make` must build a fresh env each call. The checker plays seeded random episodes of at most
-/// `max_steps` steps each and fails on the first broken rule:
-/// - the action space is `Discrete(n)` with `n ≥ 1`, and the spaces do not change;
+/// `max_steps` steps each, with actions drawn from the action space by
+/// [`SpaceAction::sample`] (uniform over `Discrete(n)`, as the box samples over a `Box`), and
+/// fails on the first broken rule:
+/// - the action space has an element of the action type (`Discrete(n)` with `n ≥ 1` for
+///   `usize`, a box of the array's length for `[f32; N]`), and the spaces do not change;
 /// - `step` before `reset` is [`Error::NotReset`];
 /// - every observation lies in the observation space and every reward is finite;
 /// - the same seed and actions give the same observations, rewards and flags, also across the
 ///   unseeded resets that follow;
-/// - an invalid action is [`Error::InvalidAction`] and leaves the env unchanged;
+/// - every invalid action of [`SpaceAction::outside`] — `n` for `Discrete(n)`; a value past a
+///   bound, NaN, infinity and (for `Vec<f32>`) a wrong length for a box — is
+///   [`Error::InvalidAction`] and leaves the env unchanged;
 /// - once an episode has ended, `step` is [`Error::EpisodeEnded`] (checked when an episode
 ///   ends within `max_steps`);
 /// - both render modes produce output: non-empty text, and a non-empty frame of
 ///   `height × width × 3` bytes.
 pub fn check_env<E, F>(make: F, seed: u64, max_steps: usize) -> Result<(), CheckFailure>
 where
-    E: Env<Action = usize>,
+    E: Env,
+    E::Action: SpaceAction,
     E::Obs: SpaceMember + PartialEq,
     F: Fn() -> E,
 {
@@ -81,11 +87,17 @@ where
         env: make().name(),
         problem,
     };
-    let n_actions = match env.action_space() {
-        Space::Discrete(d) if d.n >= 1 => d.n,
-        other => return Err(fail(format!("action space {other} is not Discrete(n ≥ 1)"))),
+    let act_space = env.action_space().clone();
+    let sample = |rng: &mut EnvRng| {
+        E::Action::sample(&act_space, rng).ok_or_else(|| {
+            fail(format!(
+                "action space {act_space} has no element of the action type {}",
+                std::any::type_name::<E::Action>()
+            ))
+        })
     };
-    if !matches!(env.step(0), Err(Error::NotReset)) {
+    let first_action = sample(&mut EnvRng::seed_from_u64(seed))?;
+    if !matches!(env.step(first_action), Err(Error::NotReset)) {
         return Err(fail("step before reset is not Error::NotReset".into()));
     }
 
@@ -101,9 +113,10 @@ where
                 truncated: false,
             });
             for _ in 0..max_steps {
+                let action = sample(&mut actions)?;
                 let step = env
-                    .step(actions.below(n_actions))
-                    .map_err(|e| fail(format!("a valid action failed: {e}")))?;
+                    .step(action.clone())
+                    .map_err(|e| fail(format!("a valid action {action:?} failed: {e}")))?;
                 let done = step.done();
                 records.push(Record {
                     obs: step.obs,
@@ -112,7 +125,7 @@ where
                     truncated: step.truncated,
                 });
                 if done {
-                    match env.step(0) {
+                    match env.step(action) {
                         Err(Error::EpisodeEnded) => {}
                         other => {
                             return Err(fail(format!(
@@ -128,7 +141,6 @@ where
     };
 
     let obs_space = env.observation_space().clone();
-    let act_space = env.action_space().clone();
     let first = run(&mut env)?;
     for (i, r) in first.iter().enumerate() {
         if !r.obs.is_in(&obs_space) {
@@ -153,23 +165,27 @@ where
         )));
     }
 
-    // An invalid action in the middle of an episode must change nothing.
+    // Invalid actions in the middle of an episode must change nothing.
+    let invalid = E::Action::outside(&act_space);
     let mut probe = make();
     let mut actions = EnvRng::seed_from_u64(seed ^ 0x5EED);
     probe.reset(Some(seed));
     let mut k = 1;
     loop {
-        match probe.step(n_actions) {
-            Err(Error::InvalidAction { .. }) => {}
-            other => {
-                return Err(fail(format!(
-                    "action {n_actions} outside {act_space} gave {other:?}, not InvalidAction"
-                )));
+        for bad in &invalid {
+            match probe.step(bad.clone()) {
+                Err(Error::InvalidAction { .. }) => {}
+                other => {
+                    return Err(fail(format!(
+                        "action {bad:?} outside {act_space} gave {other:?}, not InvalidAction"
+                    )));
+                }
             }
         }
+        let action = sample(&mut actions)?;
         let step = probe
-            .step(actions.below(n_actions))
-            .map_err(|e| fail(format!("a valid action failed: {e}")))?;
+            .step(action.clone())
+            .map_err(|e| fail(format!("a valid action {action:?} failed: {e}")))?;
         let same = first.get(k).is_some_and(|r| {
             r.obs == step.obs
                 && r.reward == step.reward
@@ -220,6 +236,61 @@ mod tests {
     fn a_conforming_env_passes() {
         check_env(|| Chain::new(5), 3, 50).unwrap();
         check_env(|| TimeLimit::new(Chain::new(9), 4), 3, 50).unwrap();
+    }
+
+    #[test]
+    fn a_box_action_env_passes_and_one_that_clamps_bad_actions_fails() {
+        use crate::point_mass::PointMass;
+        check_env(PointMass::new, 1, 40).unwrap();
+        // Clamping an out-of-bounds force instead of refusing it breaks the contract.
+        struct Lax(PointMass);
+        impl Env for Lax {
+            type Obs = [f32; 2];
+            type Action = [f32; 1];
+            fn observation_space(&self) -> &Space {
+                self.0.observation_space()
+            }
+            fn action_space(&self) -> &Space {
+                self.0.action_space()
+            }
+            fn reset(&mut self, seed: Option<u64>) -> crate::Reset<[f32; 2]> {
+                self.0.reset(seed)
+            }
+            fn step(&mut self, a: [f32; 1]) -> crate::Result<crate::Step<[f32; 2]>> {
+                self.0.step([a[0].clamp(-1.0, 1.0)])
+            }
+            fn render_ansi(&self) -> String {
+                self.0.render_ansi()
+            }
+            fn render_rgb(&self) -> crate::Frame {
+                self.0.render_rgb()
+            }
+            fn name(&self) -> String {
+                "Lax".into()
+            }
+        }
+        let failure = check_env(|| Lax(PointMass::new()), 1, 40)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            failure.starts_with("Lax: action [2.0] outside Box(-1, 1, (1,), float32) gave Ok(")
+                && failure.ends_with("not InvalidAction"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn an_action_type_that_cannot_hold_the_action_space_fails() {
+        let make = || {
+            let mut env = Chain::new(3);
+            env.act_space = crate::BoxSpace::uniform(0.0, 1.0, vec![1]).into();
+            env
+        };
+        let failure = check_env(make, 0, 10).unwrap_err();
+        assert_eq!(
+            failure.problem,
+            "action space Box(0, 1, (1,), float32) has no element of the action type usize"
+        );
     }
 
     #[test]

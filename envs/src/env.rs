@@ -147,7 +147,8 @@ impl Frame {
 /// - [`step`](Env::step) before the first reset is [`Error::NotReset`]; after a step that
 ///   returned `terminated` or `truncated`, it is [`Error::EpisodeEnded`] until the next reset.
 /// - An action outside [`action_space`](Env::action_space) is [`Error::InvalidAction`] and
-///   leaves the env unchanged.
+///   leaves the env unchanged. A Box action is outside unless it has one value per element
+///   of the box, each finite and within its bounds ([`check_box_action`](crate::check_box_action)).
 /// - Every observation lies in [`observation_space`](Env::observation_space), every reward is
 ///   finite, and the spaces never change between resets.
 /// - `terminated` means the MDP reached a terminal state; `truncated` means a limit outside the
@@ -160,8 +161,11 @@ pub trait Env {
     /// The observation: `usize` (a state index) for discrete-state envs, a fixed array such as
     /// `[f32; 4]` for continuous ones (readable as `&[f32]` through `AsRef`).
     type Obs: Clone + fmt::Debug;
-    /// The action: `usize` for discrete action spaces.
-    type Action: Copy + fmt::Debug;
+    /// The action: `usize` for a `Discrete` action space; for a `Box`, a fixed array such as
+    /// `[f32; 1]` in a concrete env and `Vec<f32>` in a type-erased one
+    /// ([`ContinuousEnv`](crate::ContinuousEnv)). Envs take it by value; generic code clones
+    /// it, which for `usize` and arrays is a copy.
+    type Action: Clone + fmt::Debug;
 
     /// The space every observation lies in.
     fn observation_space(&self) -> &Space;
@@ -200,18 +204,27 @@ pub trait Env {
         None
     }
 
-    /// Where the env's random stream stands, for a checkpoint between episodes: restoring it
-    /// with [`set_rng_state`](Env::set_rng_state) makes the following resets and steps draw
-    /// what they would have. `None` for envs (and wrappers) that carry state across episodes
-    /// that this does not capture.
+    /// Where the env's random stream stands, for a checkpoint taken at an episode boundary.
+    ///
+    /// `Some(state)` promises: an env of the same construction given `state` by
+    /// [`set_rng_state`](Env::set_rng_state), then reset without a seed and stepped with the
+    /// same actions, gives the same observations, rewards and flags as this env from here on —
+    /// across any number of unseeded resets. Taken at an episode boundary (after the episode
+    /// ended or before the first reset), the state is all a checkpoint needs: nothing else the
+    /// env keeps carries into the next episode.
+    ///
+    /// `None` (the default) promises nothing: the env draws no random numbers, or keeps a
+    /// stream (or other state that crosses episodes) that it cannot hand out. A caller that
+    /// needs a bit-identical resume must treat `None` as "cannot checkpoint this env".
     fn rng_state(&self) -> Option<[u64; 4]> {
         None
     }
 
-    /// Restores a stream saved by [`rng_state`](Env::rng_state).
+    /// Puts the env's random stream where [`rng_state`](Env::rng_state) said it was; the next
+    /// unseeded [`reset`](Env::reset) continues from there. A seeded reset still reseeds.
     ///
-    /// # Errors
-    /// [`Error::Unsupported`] for envs whose `rng_state` is `None`.
+    /// A state that no stream can be in (four zeros) is [`Error::InvalidState`]; envs whose
+    /// `rng_state` is `None` return [`Error::Unsupported`] (the default).
     fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
         let _ = state;
         Err(Error::Unsupported {
@@ -267,56 +280,5 @@ pub trait Model {
         );
         out.fill(0.0);
         out[state] = 1.0;
-    }
-}
-
-impl<E: Env + ?Sized> Env for Box<E> {
-    type Obs = E::Obs;
-    type Action = E::Action;
-
-    fn observation_space(&self) -> &Space {
-        (**self).observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        (**self).action_space()
-    }
-    fn reset(&mut self, seed: Option<u64>) -> Reset<Self::Obs> {
-        (**self).reset(seed)
-    }
-    fn step(&mut self, action: Self::Action) -> Result<Step<Self::Obs>> {
-        (**self).step(action)
-    }
-    fn render_ansi(&self) -> String {
-        (**self).render_ansi()
-    }
-    fn render_rgb(&self) -> Frame {
-        (**self).render_rgb()
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn set_state(&mut self, state: &[f64]) -> Result<Self::Obs> {
-        (**self).set_state(state)
-    }
-    fn model(&self) -> Option<&dyn Model> {
-        (**self).model()
-    }
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        (**self).rng_state()
-    }
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        (**self).set_rng_state(state)
-    }
-}
-
-/// Checks a discrete action against `Discrete(n)`; the error names both.
-#[inline]
-pub fn check_discrete_action(action: usize, space: &Space) -> Result<()> {
-    match space {
-        Space::Discrete(d) if d.contains(action) => Ok(()),
-        _ => Err(Error::InvalidAction {
-            action: action.to_string(),
-            space: space.to_string(),
-        }),
     }
 }

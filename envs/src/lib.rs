@@ -6,12 +6,16 @@
 //! - [`Env`]: seeded [`reset`](Env::reset), [`step`](Env::step) returning a [`Step`] with
 //!   `terminated` and `truncated` kept apart, typed [`Space`]s, ANSI and RGB rendering.
 //! - [`make`] builds any registered env by id with [`Params`], as an [`AnyEnv`].
+//! - Actions are discrete (`usize`) or Box (`[f32; N]`, `Vec<f32>`): [`SpaceAction`] checks
+//!   and samples both.
 //! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
-//!   maps) and [`cartpole`]; [`batched_cartpole`] and [`vector`] step many at once.
+//!   maps), [`cartpole`] and [`point_mass`] (a Box action); [`batched_cartpole`] and
+//!   [`vector`] step many at once.
 //! - [`wrappers`] add time limits, episode statistics, discretization and more;
 //!   [`check_env`] checks any env against the contract.
 #![deny(missing_docs)]
 
+mod action;
 pub mod batched_cartpole;
 pub mod cartpole;
 mod checker;
@@ -21,18 +25,19 @@ pub mod gridworld;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
 pub mod params;
+pub mod point_mass;
 pub mod registry;
 mod rng;
 mod space;
 pub mod vector;
 pub mod wrappers;
 
+pub use action::{SpaceAction, check_box_action, check_discrete_action};
 pub use checker::{CheckFailure, SpaceMember, check_env};
-pub use env::{
-    Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition, check_discrete_action,
-};
+pub use env::{Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition};
 pub use error::{Error, Result};
 pub use params::{ParamValue, Params};
-pub use registry::{AnyEnv, DiscreteEnv, EnvSpec, VectorEnv, make, registered};
+pub use registry::{AnyEnv, ContinuousEnv, DiscreteEnv, EnvSpec, VectorEnv, make, registered};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, Space};
+pub use wrappers::Wrapper;

@@ -6,13 +6,15 @@
 //! | `CartPoleNoVelocity-v1` | [`CartPoleNoVelocity`] | 500 |
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 //! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
+//! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
 
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
 };
 use crate::params::invalid;
-use crate::wrappers::TimeLimit;
+use crate::point_mass::{self, POINT_MASS_ID, PointMass};
+use crate::wrappers::{TimeLimit, Wrapper};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
 /// A type-erased env with discrete actions and a state-index observation.
@@ -24,12 +26,23 @@ pub type DiscreteEnv = Box<dyn Env<Obs = usize, Action = usize> + Send>;
 /// allocation per step. Use the concrete types where that matters.
 pub type VectorEnv = Box<dyn Env<Obs = Vec<f32>, Action = usize> + Send>;
 
-/// Any registered env, chosen at run time, sorted by the kind of observation it gives.
+/// A type-erased env with Box (continuous) actions and a vector observation.
+///
+/// Both the observation and the action are owned `Vec<f32>`s: an action of the wrong length
+/// is [`Error::InvalidAction`], like one out of bounds. Erasing the arrays costs a small
+/// allocation per step; use the concrete types where that matters.
+pub type ContinuousEnv = Box<dyn Env<Obs = Vec<f32>, Action = Vec<f32>> + Send>;
+
+/// Any registered env, chosen at run time, sorted by the kinds of observation and action it
+/// has.
 pub enum AnyEnv {
-    /// A discrete-state env (every GridWorld).
+    /// A discrete-state env with discrete actions (every GridWorld).
     Discrete(DiscreteEnv),
-    /// A continuous-observation env (CartPole, and `PixelGridWorld-v0`'s images).
+    /// A continuous-observation env with discrete actions (CartPole, and
+    /// `PixelGridWorld-v0`'s images).
     Vector(VectorEnv),
+    /// A continuous-observation env with Box actions (`PointMass-v0`).
+    Continuous(ContinuousEnv),
 }
 
 impl AnyEnv {
@@ -38,6 +51,7 @@ impl AnyEnv {
         match self {
             AnyEnv::Discrete(e) => e.name(),
             AnyEnv::Vector(e) => e.name(),
+            AnyEnv::Continuous(e) => e.name(),
         }
     }
 
@@ -46,6 +60,7 @@ impl AnyEnv {
         match self {
             AnyEnv::Discrete(e) => e.observation_space(),
             AnyEnv::Vector(e) => e.observation_space(),
+            AnyEnv::Continuous(e) => e.observation_space(),
         }
     }
 
@@ -54,6 +69,7 @@ impl AnyEnv {
         match self {
             AnyEnv::Discrete(e) => e.action_space(),
             AnyEnv::Vector(e) => e.action_space(),
+            AnyEnv::Continuous(e) => e.action_space(),
         }
     }
 }
@@ -83,6 +99,11 @@ const PIXEL_GRID_WORLD: EnvSpec = EnvSpec {
     description: "a 6x6 maze seen as 5 one-hot planes (agent, goal, hole, cliff, wall) for CNNs; -1 a step, +1 at the goal",
 };
 
+const POINT_MASS: EnvSpec = EnvSpec {
+    id: POINT_MASS_ID,
+    description: "push a point mass to the origin with a force in [-1, 1] (a Box action); -x^2 a step",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -93,7 +114,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD])
+        .chain([PIXEL_GRID_WORLD, POINT_MASS])
         .collect()
 }
 
@@ -179,6 +200,20 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
             ))
         }));
     }
+    if id == POINT_MASS_ID {
+        params.check_keys(id, &["max_episode_steps"])?;
+        let limit = match params.get("max_episode_steps") {
+            None => point_mass::MAX_EPISODE_STEPS,
+            Some(v) => match params.usize("max_episode_steps")? {
+                Some(n) if n >= 1 => n as u64,
+                _ => return Err(invalid("max_episode_steps", v, "an integer ≥ 1")),
+            },
+        };
+        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
+            VecBox(PointMass::new()),
+            limit,
+        ))));
+    }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;
         let limit = config.max_episode_steps;
@@ -200,12 +235,45 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
 /// Presents an env with a fixed-size array observation as one with a `Vec<f32>` observation.
 struct VecObs<E>(E);
 
-impl<E, const N: usize> Env for VecObs<E>
+impl<E, const N: usize> Wrapper for VecObs<E>
 where
-    E: Env<Obs = [f32; N], Action = usize>,
+    E: Env<Obs = [f32; N]>,
+{
+    type Inner = E;
+    type Obs = Vec<f32>;
+
+    fn inner(&self) -> &E {
+        &self.0
+    }
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.0
+    }
+    fn into_inner(self) -> E {
+        self.0
+    }
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
+        this.0.reset(seed).map_obs(|o| o.to_vec())
+    }
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
+        Ok(this.0.step(action)?.map_obs(|o| o.to_vec()))
+    }
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
+        Ok(this.0.set_state(state)?.to_vec())
+    }
+}
+
+/// Presents an env with array observations and array Box actions as one with `Vec<f32>`
+/// observations and actions. An action of the wrong length is [`Error::InvalidAction`].
+///
+/// Not a [`Wrapper`]: it changes the action type, which wrappers keep.
+struct VecBox<E>(E);
+
+impl<E, const N: usize, const M: usize> Env for VecBox<E>
+where
+    E: Env<Obs = [f32; N], Action = [f32; M]>,
 {
     type Obs = Vec<f32>;
-    type Action = usize;
+    type Action = Vec<f32>;
 
     fn observation_space(&self) -> &Space {
         self.0.observation_space()
@@ -216,7 +284,14 @@ where
     fn reset(&mut self, seed: Option<u64>) -> Reset<Vec<f32>> {
         self.0.reset(seed).map_obs(|o| o.to_vec())
     }
-    fn step(&mut self, action: usize) -> Result<Step<Vec<f32>>> {
+    fn step(&mut self, action: Vec<f32>) -> Result<Step<Vec<f32>>> {
+        let action: [f32; M] = action
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::InvalidAction {
+                action: format!("{action:?}"),
+                space: self.0.action_space().to_string(),
+            })?;
         Ok(self.0.step(action)?.map_obs(|o| o.to_vec()))
     }
     fn render_ansi(&self) -> String {
@@ -228,19 +303,17 @@ where
     fn name(&self) -> String {
         self.0.name()
     }
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.0.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.0.set_rng_state(state)
-    }
-
     fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
         Ok(self.0.set_state(state)?.to_vec())
     }
     fn model(&self) -> Option<&dyn Model> {
         self.0.model()
+    }
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.0.rng_state()
+    }
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.0.set_rng_state(state)
     }
 }
 
@@ -257,7 +330,7 @@ mod tests {
                 AnyEnv::Discrete(_) => check_env(
                     || match make(spec.id, &Params::new()).unwrap() {
                         AnyEnv::Discrete(e) => e,
-                        AnyEnv::Vector(_) => unreachable!(),
+                        _ => unreachable!(),
                     },
                     7,
                     300,
@@ -265,13 +338,121 @@ mod tests {
                 AnyEnv::Vector(_) => check_env(
                     || match make(spec.id, &Params::new()).unwrap() {
                         AnyEnv::Vector(e) => e,
-                        AnyEnv::Discrete(_) => unreachable!(),
+                        _ => unreachable!(),
+                    },
+                    7,
+                    600,
+                ),
+                AnyEnv::Continuous(_) => check_env(
+                    || match make(spec.id, &Params::new()).unwrap() {
+                        AnyEnv::Continuous(e) => e,
+                        _ => unreachable!(),
                     },
                     7,
                     600,
                 ),
             };
             result.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    /// Three episodes of at most 60 random actions from unseeded resets.
+    fn episodes<E: Env>(env: &mut E, actions: &mut crate::EnvRng) -> Vec<(E::Obs, f64, bool)>
+    where
+        E::Action: crate::SpaceAction,
+    {
+        let space = env.action_space().clone();
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            out.push((env.reset(None).obs, 0.0, false));
+            for _ in 0..60 {
+                let a = crate::SpaceAction::sample(&space, actions).unwrap();
+                let s = env.step(a).unwrap();
+                let done = s.done();
+                out.push((s.obs, s.reward, done));
+                if done {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Saves the state after a seeded episode; a fresh env given it replays what follows.
+    fn resumes<E: Env>(make: impl Fn() -> E)
+    where
+        E::Action: crate::SpaceAction,
+        E::Obs: PartialEq,
+    {
+        let mut env = make();
+        env.reset(Some(21));
+        episodes(&mut env, &mut crate::EnvRng::new(0));
+        let saved = env.rng_state().unwrap_or_else(|| panic!("{}", env.name()));
+        let ahead = episodes(&mut env, &mut crate::EnvRng::new(1));
+        let mut fresh = make();
+        fresh.set_rng_state(saved).unwrap();
+        let again = episodes(&mut fresh, &mut crate::EnvRng::new(1));
+        assert!(again == ahead, "{}", env.name());
+    }
+
+    /// Every registered env, through the type-erased stack `make` builds (box, time limit,
+    /// adapters), hands out its RNG state and resumes from it.
+    #[test]
+    fn every_registered_env_resumes_from_its_rng_state() {
+        for spec in registered() {
+            let make_one = || make(spec.id, &Params::new()).unwrap();
+            match make_one() {
+                AnyEnv::Discrete(_) => resumes(|| match make_one() {
+                    AnyEnv::Discrete(e) => e,
+                    _ => unreachable!(),
+                }),
+                AnyEnv::Vector(_) => resumes(|| match make_one() {
+                    AnyEnv::Vector(e) => e,
+                    _ => unreachable!(),
+                }),
+                AnyEnv::Continuous(_) => resumes(|| match make_one() {
+                    AnyEnv::Continuous(e) => e,
+                    _ => unreachable!(),
+                }),
+            }
+        }
+    }
+
+    #[test]
+    fn point_mass_takes_vector_actions_of_its_length_and_its_time_limit() {
+        let AnyEnv::Continuous(mut env) = make(POINT_MASS_ID, &Params::new()).unwrap() else {
+            panic!("{POINT_MASS_ID} has Box actions");
+        };
+        assert_eq!(env.action_space().to_string(), "Box(-1, 1, (1,), float32)");
+        env.reset(Some(0));
+        for bad in [vec![], vec![0.0, 0.0], vec![1.5], vec![f32::NAN]] {
+            let e = env.step(bad.clone()).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid action {bad:?}: not in the action space Box(-1, 1, (1,), float32)"
+                )
+            );
+        }
+        let steps = (0..500)
+            .take_while(|_| !env.step(vec![0.0]).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, point_mass::MAX_EPISODE_STEPS as usize);
+        let p = Params::new().with("max_episode_steps", ParamValue::Int(3));
+        let AnyEnv::Continuous(mut short) = make(POINT_MASS_ID, &p).unwrap() else {
+            unreachable!()
+        };
+        short.reset(Some(0));
+        assert!(!short.step(vec![0.5]).unwrap().done());
+        assert!(!short.step(vec![0.5]).unwrap().done());
+        assert!(short.step(vec![0.5]).unwrap().truncated);
+        for (key, value) in [
+            ("max_episode_steps", ParamValue::Int(0)),
+            ("gravity", ParamValue::Float(1.0)),
+        ] {
+            let p = Params::new().with(key, value);
+            let e = make(POINT_MASS_ID, &p).err().unwrap().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{e}");
         }
     }
 

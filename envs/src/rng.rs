@@ -33,14 +33,38 @@ impl EnvRng {
         Self::seed_from_u64(rand::random())
     }
 
-    /// The generator's state, for checkpoints: [`EnvRng::from_state`] continues the stream.
+    /// Where the stream stands: the four words of xoshiro256++'s state. Saved with a
+    /// checkpoint and given back to [`EnvRng::from_state`], it continues the stream exactly.
+    ///
+    /// ```
+    /// use qlab_envs::EnvRng;
+    /// use rand::RngCore;
+    /// let mut rng = EnvRng::new(3);
+    /// rng.next_u64();
+    /// let mut resumed = EnvRng::from_state(rng.state());
+    /// assert_eq!(resumed.next_u64(), rng.next_u64());
+    /// ```
     pub fn state(&self) -> [u64; 4] {
         self.s
     }
 
-    /// A generator continuing from a [`state`](EnvRng::state).
-    pub fn from_state(s: [u64; 4]) -> Self {
-        Self { s }
+    /// The RNG whose [`state`](EnvRng::state) is `state`.
+    ///
+    /// [`state`](EnvRng::state) never returns four zeros (a fixed point of xoshiro, which it
+    /// never reaches); given them, this moves off the fixed point as
+    /// [`SeedableRng::from_seed`] does, to the stream of seed 0. [`is_valid_state`](EnvRng::is_valid_state)
+    /// tells such a state apart beforehand.
+    pub fn from_state(state: [u64; 4]) -> Self {
+        if !Self::is_valid_state(state) {
+            return Self::seed_from_u64(0);
+        }
+        Self { s: state }
+    }
+
+    /// Whether `state` is one that [`state`](EnvRng::state) can return: anything but four
+    /// zeros.
+    pub fn is_valid_state(state: [u64; 4]) -> bool {
+        state != [0; 4]
     }
 
     /// A uniform `f64` in `[0, 1)` with 53 random bits.
@@ -62,6 +86,19 @@ impl EnvRng {
             }
         }
     }
+}
+
+/// The RNG of a saved state, for [`Env::set_rng_state`](crate::Env::set_rng_state): a state
+/// no stream can be in is [`Error::InvalidState`](crate::Error::InvalidState) naming `env`.
+pub(crate) fn restore(state: [u64; 4], env: &str) -> crate::Result<EnvRng> {
+    if !EnvRng::is_valid_state(state) {
+        return Err(crate::Error::InvalidState {
+            message: format!(
+                "{env} takes an RNG state that some stream is in, got {state:?} (four zeros)"
+            ),
+        });
+    }
+    Ok(EnvRng::from_state(state))
 }
 
 #[inline]
@@ -137,6 +174,29 @@ mod tests {
         for e in expected {
             assert_eq!(rng.next_u64(), e);
         }
+    }
+
+    #[test]
+    fn state_round_trips_and_resumes_the_stream() {
+        let mut rng = EnvRng::seed_from_u64(9);
+        for _ in 0..5 {
+            rng.next_u64();
+        }
+        let saved = rng.state();
+        let ahead: Vec<u64> = (0..10).map(|_| rng.next_u64()).collect();
+        let mut resumed = EnvRng::from_state(saved);
+        assert_eq!(resumed.state(), saved);
+        let again: Vec<u64> = (0..10).map(|_| resumed.next_u64()).collect();
+        assert_eq!(again, ahead);
+        // The reference stream's state, word for word.
+        assert_eq!(EnvRng::from_state([1, 2, 3, 4]), EnvRng { s: [1, 2, 3, 4] });
+    }
+
+    #[test]
+    fn the_all_zero_state_is_refused_as_from_seed_refuses_it() {
+        assert!(!EnvRng::is_valid_state([0; 4]));
+        assert!(EnvRng::is_valid_state([0, 0, 0, 1]));
+        assert_eq!(EnvRng::from_state([0; 4]), EnvRng::from_seed([0; 32]));
     }
 
     #[test]

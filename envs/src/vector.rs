@@ -1,6 +1,6 @@
 //! [`SyncVectorEnv`]: several envs stepped together, with autoreset.
 
-use crate::{Env, Error, Info, Result, Space, check_discrete_action};
+use crate::{Env, Error, Info, Result, Space, SpaceAction};
 
 /// `N` copies of an env stepped one after another in the calling thread, resetting each one
 /// automatically when its episode ends — Gymnasium's `SyncVectorEnv` in its default
@@ -27,7 +27,14 @@ use crate::{Env, Error, Info, Result, Space, check_discrete_action};
 /// Results live in vectors allocated once and overwritten by every [`reset`] and [`step`]:
 /// read them through [`observations`], [`rewards`], [`terminated`], [`truncated`],
 /// [`infos`] and [`autoreset_mask`], each with one entry per sub-env. Stepping allocates
-/// nothing beyond what the sub-envs' own observations allocate.
+/// nothing beyond what the sub-envs' own observations allocate, and the clone of each action
+/// passed to its sub-env: a copy for `usize` and `[f32; N]`, an allocation for a `Vec<f32>`
+/// Box action.
+///
+/// # Actions
+///
+/// Discrete (`usize`) or Box (`[f32; N]`, `Vec<f32>`): any [`SpaceAction`]. Every action is
+/// checked against the action space before any sub-env steps.
 ///
 /// # Seeding
 ///
@@ -83,7 +90,7 @@ use crate::{Env, Error, Info, Result, Space, check_discrete_action};
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct SyncVectorEnv<E: Env<Action = usize>> {
+pub struct SyncVectorEnv<E: Env> {
     envs: Vec<E>,
     observations: Vec<E::Obs>,
     rewards: Vec<f64>,
@@ -94,7 +101,7 @@ pub struct SyncVectorEnv<E: Env<Action = usize>> {
     started: bool,
 }
 
-impl<E: Env<Action = usize>> SyncVectorEnv<E> {
+impl<E: Env> SyncVectorEnv<E> {
     /// Steps `envs` together.
     ///
     /// Errors if `envs` is empty or the sub-envs' observation or action spaces differ from the
@@ -169,7 +176,10 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
     /// it is [`Error::NotReset`]. An error from a sub-env itself (one stepped directly through
     /// [`envs_mut`](SyncVectorEnv::envs_mut), say) is passed on, and the sub-envs before it
     /// have then stepped.
-    pub fn step(&mut self, actions: &[usize]) -> Result<()> {
+    pub fn step(&mut self, actions: &[E::Action]) -> Result<()>
+    where
+        E::Action: SpaceAction,
+    {
         if !self.started {
             return Err(Error::NotReset);
         }
@@ -180,11 +190,12 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
                 expected: format!("one per sub-env ({})", self.envs.len()),
             });
         }
-        for (i, (&a, env)) in actions.iter().zip(&self.envs).enumerate() {
-            check_discrete_action(a, env.action_space()).map_err(|_| Error::InvalidAction {
-                action: format!("{a} at index {i}"),
-                space: env.action_space().to_string(),
-            })?;
+        for (i, (a, env)) in actions.iter().zip(&self.envs).enumerate() {
+            a.check(env.action_space())
+                .map_err(|_| Error::InvalidAction {
+                    action: format!("{a:?} at index {i}"),
+                    space: env.action_space().to_string(),
+                })?;
         }
         for (i, env) in self.envs.iter_mut().enumerate() {
             // The flags still hold the previous step's: an episode that ended there resets now.
@@ -197,7 +208,7 @@ impl<E: Env<Action = usize>> SyncVectorEnv<E> {
                 self.truncated[i] = false;
                 self.infos[i] = reset.info;
             } else {
-                let step = env.step(actions[i])?;
+                let step = env.step(actions[i].clone())?;
                 self.observations[i] = step.obs;
                 self.rewards[i] = step.reward;
                 self.terminated[i] = step.terminated;
@@ -280,7 +291,7 @@ mod tests {
     use super::*;
     use crate::EnvRng;
     use crate::wrappers::test_envs::Chain;
-    use crate::wrappers::{EpisodeStats, TimeLimit};
+    use crate::wrappers::{EpisodeStats, TimeLimit, Wrapper};
 
     type Sub = TimeLimit<Chain>;
 
@@ -426,6 +437,58 @@ mod tests {
         // The next valid step carries on as if the errors never happened.
         envs.step(&[0, 0, 0]).unwrap();
         assert_eq!(envs.observations(), &[2, 2, 2]);
+    }
+
+    #[test]
+    fn box_actions_step_and_bad_ones_step_nothing() {
+        use crate::point_mass::PointMass;
+        use crate::{AnyEnv, Params, make};
+        // Concrete sub-envs take arrays; each is stepped as it would be alone.
+        let mut envs = SyncVectorEnv::from_fn(2, |_| PointMass::new()).unwrap();
+        let mut alone: Vec<PointMass> = (0..2).map(|_| PointMass::new()).collect();
+        envs.reset(Some(7));
+        for (i, env) in alone.iter_mut().enumerate() {
+            env.reset(Some(7 + i as u64));
+        }
+        for actions in [[[0.5], [-1.0]], [[1.0], [0.25]]] {
+            envs.step(&actions).unwrap();
+            for (i, env) in alone.iter_mut().enumerate() {
+                let step = env.step(actions[i]).unwrap();
+                assert_eq!(envs.observations()[i], step.obs);
+                assert_eq!(envs.rewards()[i], step.reward);
+            }
+        }
+        let before = envs.observations().to_vec();
+        let e = envs.step(&[[0.0], [f32::NAN]]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid action [NaN] at index 1: not in the action space Box(-1, 1, (1,), float32)"
+        );
+        assert_eq!(envs.observations(), &before[..]);
+        assert_eq!(envs.envs()[0].state(), alone[0].state());
+
+        // Type-erased sub-envs take vectors, checked for their length too.
+        let erased = |_| match make("PointMass-v0", &Params::new()).unwrap() {
+            AnyEnv::Continuous(e) => e,
+            _ => unreachable!(),
+        };
+        let mut envs = SyncVectorEnv::from_fn(3, erased).unwrap();
+        envs.reset(Some(7));
+        envs.step(&[vec![0.5], vec![-1.0], vec![0.0]]).unwrap();
+        let mut one = PointMass::new();
+        one.reset(Some(7));
+        assert_eq!(
+            envs.observations()[0],
+            one.step([0.5]).unwrap().obs.to_vec()
+        );
+        let e = envs
+            .step(&[vec![0.5], vec![0.5, 0.5], vec![0.0]])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid action [0.5, 0.5] at index 1: not in the action space Box(-1, 1, (1,), \
+             float32)"
+        );
     }
 
     #[test]

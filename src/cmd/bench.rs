@@ -9,7 +9,7 @@ use qlab_envs::cartpole::CartPole;
 use qlab_envs::gridworld::GridWorld;
 use qlab_envs::vector::SyncVectorEnv;
 use qlab_envs::wrappers::TimeLimit;
-use qlab_envs::{AnyEnv, Env, EnvRng, Params, registry};
+use qlab_envs::{AnyEnv, Env, EnvRng, Params, SpaceAction, registry};
 use rand::SeedableRng;
 
 /// Measure env throughput with random actions through the public API, or (with
@@ -104,6 +104,7 @@ fn single(b: &Bench) -> Result<f64> {
     match qlab_envs::make(&b.env, &b.params)? {
         AnyEnv::Discrete(mut env) => time_env(&mut env, b.steps),
         AnyEnv::Vector(mut env) => time_env(&mut env, b.steps),
+        AnyEnv::Continuous(mut env) => time_env(&mut env, b.steps),
     }
 }
 
@@ -127,35 +128,52 @@ fn vectorised(b: &Bench) -> Result<f64> {
     let any = (0..b.num_envs)
         .map(|_| qlab_envs::make(&b.env, &b.params))
         .collect::<qlab_envs::Result<Vec<_>>>()?;
+    // `make` gives every env of one id the same kind.
     match any.first() {
         Some(AnyEnv::Discrete(_)) => {
             let envs = any.into_iter().filter_map(|e| match e {
                 AnyEnv::Discrete(e) => Some(e),
-                AnyEnv::Vector(_) => None,
+                _ => None,
+            });
+            time_vector(SyncVectorEnv::new(envs.collect())?, rounds, &mut rng)
+        }
+        Some(AnyEnv::Continuous(_)) => {
+            let envs = any.into_iter().filter_map(|e| match e {
+                AnyEnv::Continuous(e) => Some(e),
+                _ => None,
             });
             time_vector(SyncVectorEnv::new(envs.collect())?, rounds, &mut rng)
         }
         _ => {
             let envs = any.into_iter().filter_map(|e| match e {
                 AnyEnv::Vector(e) => Some(e),
-                AnyEnv::Discrete(_) => None,
+                _ => None,
             });
             time_vector(SyncVectorEnv::new(envs.collect())?, rounds, &mut rng)
         }
     }
 }
 
-fn time_vector<E: Env<Action = usize>>(
-    mut envs: SyncVectorEnv<E>,
-    rounds: u64,
-    rng: &mut EnvRng,
-) -> Result<f64> {
-    let n = envs.single_action_space().flat_dim();
-    let mut actions = vec![0usize; envs.num_envs()];
+/// A random action of `space`: uniform over `Discrete(n)` (one `below(n)` draw), as the box
+/// samples over a `Box`.
+fn random_action<A: SpaceAction>(space: &qlab_envs::Space, rng: &mut EnvRng) -> Result<A> {
+    A::sample(space, rng).with_context(|| format!("no action can be drawn from {space}"))
+}
+
+fn time_vector<E: Env>(mut envs: SyncVectorEnv<E>, rounds: u64, rng: &mut EnvRng) -> Result<f64>
+where
+    E::Action: SpaceAction,
+{
+    let space = envs.single_action_space().clone();
+    let mut actions = (0..envs.num_envs())
+        .map(|_| random_action(&space, rng))
+        .collect::<Result<Vec<E::Action>>>()?;
     envs.reset(Some(0));
     let start = Instant::now();
     for _ in 0..rounds {
-        actions.iter_mut().for_each(|a| *a = rng.below(n));
+        for a in &mut actions {
+            *a = random_action(&space, rng)?;
+        }
         envs.step(&actions)?;
     }
     Ok((rounds * envs.num_envs() as u64) as f64 / start.elapsed().as_secs_f64())
@@ -211,14 +229,18 @@ pub fn run_config(path: &str, sets: &[String], steps: Option<u64>) -> Result<Str
     ))
 }
 
-/// Steps `env` `steps` times with uniformly random actions; returns steps per second.
-pub fn time_env<E: Env<Action = usize>>(env: &mut E, steps: u64) -> Result<f64> {
-    let n = env.action_space().flat_dim();
+/// Steps `env` `steps` times with uniformly random actions (discrete or Box); returns steps
+/// per second.
+pub fn time_env<E: Env>(env: &mut E, steps: u64) -> Result<f64>
+where
+    E::Action: SpaceAction,
+{
+    let space = env.action_space().clone();
     let mut rng = EnvRng::seed_from_u64(0);
     env.reset(Some(0));
     let start = Instant::now();
     for _ in 0..steps {
-        let step = env.step(rng.below(n))?;
+        let step = env.step(random_action(&space, &mut rng)?)?;
         if step.done() {
             env.reset(None);
         }

@@ -10,6 +10,7 @@ pub fn run() -> Result<String> {
         let (obs, act) = match qlab_envs::make(spec.id, &Params::new())? {
             AnyEnv::Discrete(env) => spaces(&env),
             AnyEnv::Vector(env) => spaces(&env),
+            AnyEnv::Continuous(env) => spaces(&env),
         };
         rows.push([spec.id.to_string(), obs, act, spec.description.to_string()]);
     }

@@ -107,7 +107,7 @@ pub fn run(r: &RenderArgs) -> Result<String> {
             let n = env.action_space().flat_dim();
             let mut policy = RandomPolicy::new(n, playback.seed.wrapping_add(1));
             let fps = match env {
-                AnyEnv::Vector(_) => 50.0,
+                AnyEnv::Vector(_) | AnyEnv::Continuous(_) => 50.0,
                 AnyEnv::Discrete(_) => 4.0,
             };
             (play(&mut env, &mut policy, &playback, view)?, fps)

@@ -2,15 +2,18 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
-use qlab_envs::{AnyEnv, Env, EnvRng, Params, Space};
+use anyhow::{Context, Result, anyhow};
+use qlab_envs::{AnyEnv, Env, EnvRng, Params, Space, SpaceAction};
 use rand::SeedableRng;
 
-/// The actions to play.
+/// The actions to play, as given on the command line; each is checked against the env's
+/// action space when the rollout starts.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Actions {
-    /// These actions, in order; the episode stops when they run out.
-    List(Vec<usize>),
+    /// These actions, in order; the episode stops when they run out. Each is the text of one
+    /// action: an integer for a `Discrete` action space, the numbers of one vector separated
+    /// by spaces for a `Box` (`"0.5 -1"`).
+    List(Vec<String>),
     /// Uniformly random actions until the episode ends (or `max_steps`).
     Random,
 }
@@ -18,22 +21,20 @@ pub enum Actions {
 impl std::str::FromStr for Actions {
     type Err = String;
 
+    /// `random`, or actions separated by commas (empty ones skipped). Never fails: the actions
+    /// are checked against the env when the rollout starts, where a bad one is a one-line
+    /// error naming it and the action space.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         if s == "random" {
             return Ok(Actions::Random);
         }
-        s.split(',')
-            .filter(|a| !a.trim().is_empty())
-            .map(|a| {
-                a.trim().parse::<usize>().map_err(|_| {
-                    format!(
-                        "action `{}` is not a non-negative integer (or use `random`)",
-                        a.trim()
-                    )
-                })
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map(Actions::List)
+        Ok(Actions::List(
+            s.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect(),
+        ))
     }
 }
 
@@ -50,8 +51,9 @@ pub struct RolloutArgs {
     /// the cell index).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub state: Option<Vec<f64>>,
-    /// Comma-separated actions, or `random` for random actions until the episode ends.
-    #[arg(long, default_value = "random")]
+    /// Comma-separated actions, or `random` for random actions until the episode ends. A Box
+    /// action is its components separated by spaces: `--actions "0.5,-1 0.2"`.
+    #[arg(long, default_value = "random", allow_hyphen_values = true)]
     pub actions: Actions,
     /// Env parameter KEY=VALUE (the keys of a config's [env] table); repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]
@@ -118,19 +120,77 @@ impl CsvObs for Vec<f32> {
     }
 }
 
+/// An action read from `--actions` and written into the CSV's `action` column.
+trait CsvAction: SpaceAction {
+    /// The action `text` names, checked against `space` (`env` names the env in errors).
+    fn parse(text: &str, space: &Space, env: &str) -> Result<Self>;
+    fn write_cell(&self, out: &mut String);
+}
+
+impl CsvAction for usize {
+    fn parse(text: &str, space: &Space, env: &str) -> Result<usize> {
+        let a = text.parse::<usize>().map_err(|_| {
+            anyhow!("action `{text}` is not a non-negative integer; {env} has {space}")
+        })?;
+        a.check(space)?;
+        Ok(a)
+    }
+
+    fn write_cell(&self, out: &mut String) {
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl CsvAction for Vec<f32> {
+    fn parse(text: &str, space: &Space, env: &str) -> Result<Vec<f32>> {
+        let a = text
+            .split_whitespace()
+            .map(|x| {
+                x.parse::<f32>().map_err(|_| {
+                    anyhow!("action `{text}`: `{x}` is not a number; {env} has {space}")
+                })
+            })
+            .collect::<Result<Vec<f32>>>()?;
+        a.check(space)?;
+        Ok(a)
+    }
+
+    fn write_cell(&self, out: &mut String) {
+        for (i, x) in self.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let _ = write!(out, "{sep}{x}");
+        }
+    }
+}
+
 /// Plays the episode; returns the CSV text (nothing is printed, so an error leaves stdout empty).
 pub fn run(r: &Rollout) -> Result<String> {
     match qlab_envs::make(&r.env, &r.params)? {
         AnyEnv::Discrete(mut env) => play(&mut env, r),
         AnyEnv::Vector(mut env) => play(&mut env, r),
+        AnyEnv::Continuous(mut env) => play(&mut env, r),
     }
 }
 
 fn play<E>(env: &mut E, r: &Rollout) -> Result<String>
 where
-    E: Env<Action = usize>,
+    E: Env,
+    E::Action: CsvAction,
     E::Obs: CsvObs,
 {
+    let space = env.action_space().clone();
+    // Every listed action is checked before the episode starts.
+    let listed = match &r.actions {
+        Actions::List(list) => list
+            .iter()
+            .enumerate()
+            .map(|(t, text)| {
+                E::Action::parse(text, &space, &env.name())
+                    .with_context(|| format!("--actions: step {}", t + 1))
+            })
+            .collect::<Result<Vec<E::Action>>>()?,
+        Actions::Random => Vec::new(),
+    };
     let n_obs = match env.observation_space() {
         Space::Discrete(_) => 1,
         Space::Box(b) => b.len(),
@@ -155,28 +215,31 @@ where
     let mut random = r.seed.map_or_else(EnvRng::from_os_entropy, |s| {
         EnvRng::seed_from_u64(s.wrapping_add(1))
     });
-    let n_actions = env.action_space().flat_dim();
     let mut t = 0;
     loop {
         let action = match &r.actions {
-            Actions::List(list) => match list.get(t) {
-                Some(&a) => a,
+            Actions::List(_) => match listed.get(t) {
+                Some(a) => a.clone(),
                 None => break,
             },
             Actions::Random => {
                 if t >= r.max_steps {
                     break;
                 }
-                random.below(n_actions)
+                // Uniform over `Discrete(n)` by one `below(n)` draw, as the box samples a Box.
+                E::Action::sample(&space, &mut random)
+                    .with_context(|| format!("no random action can be drawn from {space}"))?
             }
         };
         let step = env
-            .step(action)
+            .step(action.clone())
             .with_context(|| format!("--actions: step {}", t + 1))?;
         t += 1;
+        let _ = write!(csv, "{t},");
+        action.write_cell(&mut csv);
         let _ = write!(
             csv,
-            "{t},{action},{},{},{}",
+            ",{},{},{}",
             step.reward, step.terminated, step.truncated
         );
         step.obs.write_cells(&mut csv);
@@ -189,4 +252,45 @@ where
         }
     }
     Ok(csv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qlab_envs::BoxSpace;
+
+    #[test]
+    fn actions_split_on_commas_and_keep_the_components_of_each() {
+        assert_eq!("random".parse(), Ok(Actions::Random));
+        assert_eq!(
+            " 0.5 -1 , 0.2 0,,".parse(),
+            Ok(Actions::List(vec!["0.5 -1".into(), "0.2 0".into()]))
+        );
+    }
+
+    #[test]
+    fn a_two_dimensional_box_action_parses_checks_and_writes_back() {
+        let space: Space = BoxSpace::uniform(-1.0, 1.0, vec![2]).into();
+        let a = Vec::<f32>::parse("0.5  -1", &space, "Two").unwrap();
+        assert_eq!(a, vec![0.5, -1.0]);
+        let mut cell = String::new();
+        a.write_cell(&mut cell);
+        assert_eq!(cell, "0.5 -1");
+        for (bad, why) in [
+            ("0.5", "invalid action [0.5]"),
+            ("0.5 1.5", "invalid action [0.5, 1.5]"),
+            (
+                "0.5 x",
+                "`x` is not a number; Two has Box(-1, 1, (2,), float32)",
+            ),
+        ] {
+            let e = format!("{:#}", Vec::<f32>::parse(bad, &space, "Two").unwrap_err());
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let e = usize::parse("-1", &Space::discrete(2), "Coin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "action `-1` is not a non-negative integer; Coin has Discrete(2)"
+        );
+    }
 }

@@ -117,7 +117,7 @@ pub fn run(r: &SolveArgs) -> Result<String> {
                 .ok()
                 .and_then(|c| c.max_episode_steps),
         ),
-        AnyEnv::Vector(_) => return Err(no_model(&r.env)),
+        AnyEnv::Vector(_) | AnyEnv::Continuous(_) => return Err(no_model(&r.env)),
     };
     let horizon = match horizon {
         Some(Horizon::Steps(n)) => Some(n),

@@ -149,7 +149,8 @@ pub struct Recording {
 /// Plays `playback.episodes` episodes of `env` with `policy` and records each moment.
 ///
 /// # Errors
-/// A zero episode or step count; an action the env rejects.
+/// A zero episode or step count; an action the env rejects; an env with Box actions (a
+/// [`Policy`] chooses discrete ones).
 pub fn play(
     env: &mut AnyEnv,
     policy: &mut dyn Policy,
@@ -159,6 +160,11 @@ pub fn play(
     match env {
         AnyEnv::Discrete(e) => play_with(e, |o| policy.act(Observation::State(*o)), playback, view),
         AnyEnv::Vector(e) => play_with(e, |o| policy.act(Observation::Vector(o)), playback, view),
+        AnyEnv::Continuous(e) => bail!(
+            "rendering with a policy needs discrete actions; {} has {}",
+            e.name(),
+            e.action_space()
+        ),
     }
 }
 

@@ -63,6 +63,15 @@ fn make(config: &Config) -> Result<VecEnv> {
             Some(k) => Box::new(qlab_envs::wrappers::ObservationHistory::new(e, k)?),
             None => e,
         },
+        AnyEnv::Continuous(e) => bail!(config.error(
+            "env",
+            Some("id"),
+            format!(
+                "dqn needs discrete actions; {} has {}",
+                config.env.id,
+                e.action_space()
+            )
+        )),
         AnyEnv::Discrete(e) => bail!(config.error(
             "env",
             Some("id"),

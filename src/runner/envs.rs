@@ -54,6 +54,9 @@ pub enum SpecError {
     NeedsFeatures(String),
     /// A `[features]` section for an env that observes a state index.
     NoFeaturesNeeded(String),
+    /// An env with Box (continuous) actions: the agents here choose discrete ones (the
+    /// message names the env and its action space).
+    ContinuousActions(String),
 }
 
 impl std::fmt::Display for SpecError {
@@ -65,6 +68,7 @@ impl std::fmt::Display for SpecError {
                 "{m}; add a [features] section (kind = \"tile_coding\" or \"discretize\")"
             ),
             SpecError::NoFeaturesNeeded(m) => write!(f, "{m}; remove the [features] section"),
+            SpecError::ContinuousActions(m) => write!(f, "{m}"),
         }
     }
 }
@@ -93,15 +97,22 @@ impl EnvSpec {
                 (Kind::Grid(registry::gridworld_config(id, params)?), false)
             }
             _ => {
-                let observes_box = matches!(qlab_envs::make(id, params)?, AnyEnv::Vector(_));
+                let observes_box = match qlab_envs::make(id, params)? {
+                    AnyEnv::Discrete(_) => false,
+                    AnyEnv::Vector(_) => true,
+                    AnyEnv::Continuous(e) => {
+                        return Err(SpecError::ContinuousActions(format!(
+                            "{} needs discrete actions; {id} has {}",
+                            config.agent.algorithm(),
+                            e.action_space()
+                        )));
+                    }
+                };
                 (Kind::Other(id.clone(), params.clone()), observes_box)
             }
         };
         let space = || -> std::result::Result<String, SpecError> {
-            Ok(match qlab_envs::make(id, params)? {
-                AnyEnv::Discrete(e) => e.observation_space().to_string(),
-                AnyEnv::Vector(e) => e.observation_space().to_string(),
-            })
+            Ok(qlab_envs::make(id, params)?.observation_space().to_string())
         };
         match (&config.features, observes_box) {
             (Features::State, true) => {
@@ -163,7 +174,7 @@ impl EnvSpec {
                 match self.features {
                     Features::State => visitor.visit(move || match qlab_envs::make(id, params)? {
                         AnyEnv::Discrete(e) => Ok(TimeLimit::new(e, limit)),
-                        AnyEnv::Vector(_) => unreachable!("{id} was checked to observe states"),
+                        _ => unreachable!("{id} was checked to observe states"),
                     }),
                     _ => self.with_features(visitor, move || match qlab_envs::make(id, params) {
                         Ok(AnyEnv::Vector(e)) => TimeLimit::new(e, limit),

@@ -149,7 +149,7 @@ impl Experiment {
             (FeatureConfig::State, true) => {
                 match qlab_envs::make(&config.env.id, &config.env.params)? {
                     AnyEnv::Discrete(e) => Some(e),
-                    AnyEnv::Vector(_) => None,
+                    AnyEnv::Vector(_) | AnyEnv::Continuous(_) => None,
                 }
             }
             _ => None,
@@ -227,6 +227,7 @@ fn spec_error(config: &Config, e: SpecError) -> ConfigError {
         SpecError::Env(inner) => config.error("env", env_key(inner).as_deref(), inner),
         SpecError::NeedsFeatures(_) => config.error("env", Some("id"), &e),
         SpecError::NoFeaturesNeeded(_) => config.error("features", Some("kind"), &e),
+        SpecError::ContinuousActions(_) => config.error("env", Some("id"), &e),
     }
 }
 

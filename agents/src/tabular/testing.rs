@@ -12,7 +12,7 @@ pub fn discrete(id: &str, king_moves: bool) -> DiscreteEnv {
     };
     match make(id, &params).unwrap() {
         AnyEnv::Discrete(env) => env,
-        AnyEnv::Vector(_) => unreachable!("{id} is discrete"),
+        _ => unreachable!("{id} is discrete"),
     }
 }
 

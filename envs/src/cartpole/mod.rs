@@ -382,18 +382,6 @@ impl Env for CartPole {
         "CartPole-v1".to_string()
     }
 
-    /// The stream of the starts' draws; a CartPole never reset with a seed has drawn its
-    /// seed from the OS at its first reset, and one never reset has no stream yet (restoring
-    /// gives it one).
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        Some(self.rng.as_ref().map_or([0; 4], EnvRng::state))
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.rng = (state != [0; 4]).then(|| EnvRng::from_state(state));
-        Ok(())
-    }
-
     /// Sets `[x, x_dot, theta, theta_dot]` (four finite values) after a reset, as assigning
     /// Gymnasium's `env.unwrapped.state`. The episode's phase is unchanged: after a
     /// termination it is still over.
@@ -406,6 +394,20 @@ impl Env for CartPole {
         }
         self.state = s;
         Ok(observe(&s))
+    }
+
+    /// `None` until the env has a stream: one never reset nor given a state has none yet (its
+    /// first unseeded reset draws one from the OS). After any reset, `Some`: the start state
+    /// of each episode is drawn from it, and nothing else is random.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        self.rng.as_ref().map(EnvRng::state)
+    }
+
+    /// Gives the env this stream, also before its first reset: the next unseeded reset draws
+    /// its start state from it.
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = Some(crate::rng::restore(state, &self.name())?);
+        Ok(())
     }
 }
 
@@ -523,17 +525,19 @@ impl Env for CartPoleNoVelocity {
         "CartPoleNoVelocity-v1".to_string()
     }
 
+    /// Sets all four state values, velocities included (see [`CartPole`]'s `set_state`).
+    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
+        self.inner.set_state(state)?;
+        Ok(hide_velocities(&self.inner.state()))
+    }
+
+    /// As [`CartPole`]'s: `None` until the first reset.
     fn rng_state(&self) -> Option<[u64; 4]> {
         self.inner.rng_state()
     }
 
     fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.inner.set_rng_state(state)
-    }
-
-    /// Sets all four state values, velocities included (see [`CartPole`]'s `set_state`).
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
-        self.inner.set_state(state)?;
-        Ok(hide_velocities(&self.inner.state()))
+        self.inner.rng = Some(crate::rng::restore(state, &self.name())?);
+        Ok(())
     }
 }

@@ -487,3 +487,29 @@ fn ansi_shows_the_state_and_the_cart() {
     env.set_state(&[2.4, 0.0, 0.0, 0.0]).unwrap();
     assert!(env.render_ansi().ends_with("--[|]|"));
 }
+
+#[test]
+fn rng_state_is_none_until_a_reset_and_then_replays_the_start_states() {
+    let mut env = CartPole::new(CartPoleConfig::default());
+    assert_eq!(env.rng_state(), None, "never reset: no stream yet");
+    env.reset(Some(8));
+    let saved = env.rng_state().unwrap();
+    let starts: Vec<[f32; 4]> = (0..4).map(|_| env.reset(None).obs).collect();
+    env.set_rng_state(saved).unwrap();
+    let again: Vec<[f32; 4]> = (0..4).map(|_| env.reset(None).obs).collect();
+    assert_eq!(again, starts);
+    // Given before the first reset, the state is what that reset draws from.
+    let mut fresh = CartPole::new(CartPoleConfig::default());
+    fresh.set_rng_state(saved).unwrap();
+    assert_eq!(fresh.reset(None).obs, starts[0]);
+    assert!(fresh.set_rng_state([0; 4]).is_err());
+    // The velocity-free form draws the same start states from the same stream.
+    let mut hidden = CartPoleNoVelocity::new(CartPoleConfig::default());
+    assert_eq!(hidden.rng_state(), None);
+    hidden.set_rng_state(saved).unwrap();
+    assert_eq!(hidden.rng_state(), Some(saved));
+    let obs = hidden.reset(None).obs;
+    assert_eq!(obs, [starts[0][0], starts[0][2]]);
+    let e = hidden.set_rng_state([0; 4]).unwrap_err().to_string();
+    assert!(e.contains("CartPoleNoVelocity-v1"), "{e}");
+}

@@ -334,15 +334,6 @@ impl Env for GridWorld {
         self.config.id.clone()
     }
 
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        Some(self.rng.state())
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.rng = EnvRng::from_state(state);
-        Ok(())
-    }
-
     /// Puts the agent on a cell: `state` is one value, a cell index in `0..rows·cols` that is
     /// not a wall. A terminal cell ends the episode (stepping is then
     /// [`Error::EpisodeEnded`]); any other starts one there, without touching the RNG.
@@ -373,6 +364,17 @@ impl Env for GridWorld {
 
     fn model(&self) -> Option<&dyn Model> {
         Some(self)
+    }
+
+    /// Always `Some`: a grid world owns its stream from construction (drawn from the OS until
+    /// a seeded reset). The start cell and every slip or gust are drawn from it.
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        Some(self.rng.state())
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        self.rng = crate::rng::restore(state, &self.config.id)?;
+        Ok(())
     }
 }
 
@@ -426,6 +428,50 @@ mod tests {
         assert!(matches!(e.step(right), Err(Error::EpisodeEnded)));
         assert_eq!(e.reset(None).obs, 0);
         assert!(e.step(right).is_ok());
+    }
+
+    /// Random-action episodes from unseeded resets: each step's (observation, reward).
+    fn play(e: &mut GridWorld, episodes: usize, actions: &mut EnvRng) -> Vec<(usize, f64)> {
+        let mut out = Vec::new();
+        for _ in 0..episodes {
+            out.push((e.reset(None).obs, 0.0));
+            for _ in 0..100 {
+                let s = e.step(actions.below(4)).unwrap();
+                out.push((s.obs, s.reward));
+                if s.done() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rng_state_saved_at_an_episode_boundary_replays_the_episodes_after_it() {
+        // Slippery FrozenLake: every move is drawn from the stream.
+        let mut e = env("FrozenLake-v1");
+        assert!(
+            e.rng_state().is_some(),
+            "a grid world owns a stream from the start"
+        );
+        e.reset(Some(5));
+        play(&mut e, 2, &mut EnvRng::new(0));
+        let saved = e.rng_state().unwrap();
+        let ahead = play(&mut e, 5, &mut EnvRng::new(1));
+        play(&mut e, 3, &mut EnvRng::new(2));
+        // The same env restored, and a fresh one given the state, replay the same episodes.
+        e.set_rng_state(saved).unwrap();
+        assert_eq!(play(&mut e, 5, &mut EnvRng::new(1)), ahead);
+        let mut fresh = env("FrozenLake-v1");
+        fresh.set_rng_state(saved).unwrap();
+        assert_eq!(play(&mut fresh, 5, &mut EnvRng::new(1)), ahead);
+        // A state no stream can be in is refused, naming the env, and changes nothing.
+        let err = fresh.set_rng_state([0; 4]).unwrap_err().to_string();
+        assert!(
+            err.contains("FrozenLake-v1") && err.contains("four zeros"),
+            "{err}"
+        );
+        assert_eq!(fresh.rng_state(), e.rng_state());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use super::render::{AGENT, colour};
 use super::{Cell, GridWorld, GridWorldConfig, Move};
-use crate::{BoxSpace, Env, Frame, Model, Reset, Result, Space, Step};
+use crate::wrappers::Wrapper;
+use crate::{BoxSpace, Env, Reset, Result, Space, Step};
 
 /// The id [`GridPixels`] is registered under, over [`pixel_grid_world_config`].
 pub const PIXEL_GRID_WORLD_ID: &str = "PixelGridWorld-v0";
@@ -144,8 +145,8 @@ impl PixelMode {
 ///   channel first (`C × H × W`), the layout convolutions take, where Gymnasium's image
 ///   observations are `H × W × C`.
 ///
-/// The model, `set_state` and rendering are the GridWorld's: states are cell indices, and
-/// `set_state(&[s])` returns the image of cell `s`.
+/// The model, `set_state`, rendering and RNG state are the GridWorld's: states are cell
+/// indices, and `set_state(&[s])` returns the image of cell `s`.
 ///
 /// ```
 /// use qlab_envs::gridworld::{GridPixels, GridWorld, PixelMode};
@@ -263,75 +264,44 @@ impl GridPixels {
         self.encode_into(state, &mut out);
         out
     }
+}
 
-    /// The wrapped env.
-    pub fn inner(&self) -> &GridWorld {
+impl Wrapper for GridPixels {
+    type Inner = GridWorld;
+    type Obs = Vec<f32>;
+
+    fn inner(&self) -> &GridWorld {
         &self.env
     }
 
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut GridWorld {
+    fn inner_mut(&mut self) -> &mut GridWorld {
         &mut self.env
     }
 
-    /// Unwraps.
-    pub fn into_inner(self) -> GridWorld {
+    fn into_inner(self) -> GridWorld {
         self.env
     }
-}
 
-impl Env for GridPixels {
-    type Obs = Vec<f32>;
-    type Action = usize;
-
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = self.env.reset(seed);
-        let obs = self.encode(reset.obs);
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
+        let reset = this.env.reset(seed);
+        let obs = this.encode(reset.obs);
         reset.map_obs(|_| obs)
     }
 
-    fn step(&mut self, action: usize) -> Result<Step<Vec<f32>>> {
-        let step = self.env.step(action)?;
-        let obs = self.encode(step.obs);
+    fn step(this: &mut Self, action: usize) -> Result<Step<Vec<f32>>> {
+        let step = this.env.step(action)?;
+        let obs = this.encode(step.obs);
         Ok(step.map_obs(|_| obs))
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
     /// Puts the agent on a cell, as [`GridWorld`]'s `set_state`, and returns its image.
-    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
-        let s = self.env.set_state(state)?;
-        Ok(self.encode(s))
-    }
-
-    fn model(&self) -> Option<&dyn Model> {
-        self.env.model()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
+        let s = this.env.set_state(state)?;
+        Ok(this.encode(s))
     }
 }
 
@@ -340,7 +310,7 @@ mod tests {
     use super::*;
     use crate::registry::{AnyEnv, make, pixel_gridworld_config};
     use crate::wrappers::TimeLimit;
-    use crate::{Error, ParamValue, Params, check_env};
+    use crate::{Error, Model, ParamValue, Params, check_env};
 
     const UP: usize = 0;
     const RIGHT: usize = 1;
@@ -354,7 +324,7 @@ mod tests {
     fn registered(params: &Params) -> crate::VectorEnv {
         match make(PIXEL_GRID_WORLD_ID, params).unwrap() {
             AnyEnv::Vector(e) => e,
-            AnyEnv::Discrete(_) => panic!("{PIXEL_GRID_WORLD_ID} observes images"),
+            _ => panic!("{PIXEL_GRID_WORLD_ID} observes images"),
         }
     }
 

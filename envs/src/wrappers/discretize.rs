@@ -1,6 +1,7 @@
 //! [`Discretize`]: a box observation as one state index, for tabular agents.
 
-use crate::{Env, Error, Frame, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{Env, Error, Model, Reset, Result, Space, Step};
 
 /// Turns a box observation into one state index by uniform bins per dimension — Gymnasium's
 /// `DiscretizeObservation`.
@@ -134,21 +135,6 @@ where
     pub fn high(&self) -> &[f32] {
         &self.high
     }
-
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
-        self.env
-    }
 }
 
 /// The finite per-dimension ranges of a box observation space, the box's own bounds replaced by
@@ -210,56 +196,49 @@ pub(super) fn resolve_bounds(
     Ok((low, high))
 }
 
-impl<E: Env> Env for Discretize<E>
+impl<E: Env> Wrapper for Discretize<E>
 where
     E::Obs: AsRef<[f32]>,
 {
+    type Inner = E;
     type Obs = usize;
-    type Action = E::Action;
 
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn inner(&self) -> &E {
+        &self.env
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
     }
 
-    fn reset(&mut self, seed: Option<u64>) -> Reset<usize> {
-        let reset = self.env.reset(seed);
-        let index = self.index_of(reset.obs.as_ref());
+    fn into_inner(self) -> E {
+        self.env
+    }
+
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
+    }
+
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<usize> {
+        let reset = this.env.reset(seed);
+        let index = this.index_of(reset.obs.as_ref());
         reset.map_obs(|_| index)
     }
 
-    fn step(&mut self, action: E::Action) -> Result<Step<usize>> {
-        let step = self.env.step(action)?;
-        let index = self.index_of(step.obs.as_ref());
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<usize>> {
+        let step = this.env.step(action)?;
+        let index = this.index_of(step.obs.as_ref());
         Ok(step.map_obs(|_| index))
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<usize> {
+        let obs = this.env.set_state(state)?;
+        Ok(this.index_of(obs.as_ref()))
     }
 
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<usize> {
-        let obs = self.env.set_state(state)?;
-        Ok(self.index_of(obs.as_ref()))
+    // Bins merge states: the inner model does not describe the bin indices.
+    fn model(_: &Self) -> Option<&dyn Model> {
+        None
     }
 }
 

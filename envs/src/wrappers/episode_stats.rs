@@ -1,6 +1,7 @@
 //! [`EpisodeStats`]: return and length of every finished episode.
 
-use crate::{Env, EpisodeRecord, Frame, Model, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{Env, EpisodeRecord, Reset, Result, Step};
 
 /// Records each episode's return and length — Gymnasium's `RecordEpisodeStatistics`.
 ///
@@ -11,7 +12,11 @@ use crate::{Env, EpisodeRecord, Frame, Model, Reset, Result, Space, Step};
 /// stay deterministic.
 ///
 /// Wrap it outside [`TimeLimit`](crate::wrappers::TimeLimit) so that truncated episodes are
-/// recorded too. Observations, actions, rewards and the model are the inner env's.
+/// recorded too. Observations, actions, rewards, the model and the RNG state are the inner
+/// env's: the counters that outlive an episode ([`last_episode`](EpisodeStats::last_episode),
+/// [`episodes_completed`](EpisodeStats::episodes_completed)) change nothing the env returns,
+/// so a resume from [`rng_state`](Env::rng_state) replays the same episodes (the counters
+/// restart).
 ///
 /// ```
 /// # use qlab_envs::{Env, Frame, Info, Reset, Result, Space, Step};
@@ -93,96 +98,61 @@ impl<E: Env> EpisodeStats<E> {
     pub fn current_length(&self) -> u64 {
         self.length
     }
+}
 
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
+impl<E: Env> Wrapper for EpisodeStats<E> {
+    type Inner = E;
+    type Obs = E::Obs;
+
+    fn inner(&self) -> &E {
         &self.env
     }
 
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
+    fn inner_mut(&mut self) -> &mut E {
         &mut self.env
     }
 
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
+    fn into_inner(self) -> E {
         self.env
     }
-}
 
-impl<E: Env> Env for EpisodeStats<E> {
-    type Obs = E::Obs;
-    type Action = E::Action;
-
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
+        this.ret = 0.0;
+        this.length = 0;
+        this.env.reset(seed)
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Reset<E::Obs> {
-        self.ret = 0.0;
-        self.length = 0;
-        self.env.reset(seed)
-    }
-
-    fn step(&mut self, action: E::Action) -> Result<Step<E::Obs>> {
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<E::Obs>> {
         // An error leaves the counters untouched: the inner env did not move.
-        let mut step = self.env.step(action)?;
-        self.ret += step.reward;
-        self.length += 1;
+        let mut step = this.env.step(action)?;
+        this.ret += step.reward;
+        this.length += 1;
         if step.done() {
             let record = EpisodeRecord {
-                ret: self.ret,
-                length: self.length,
+                ret: this.ret,
+                length: this.length,
                 terminated: step.terminated,
             };
             step.info.episode = Some(record);
-            self.last = Some(record);
-            self.completed += 1;
-            self.ret = 0.0;
-            self.length = 0;
+            this.last = Some(record);
+            this.completed += 1;
+            this.ret = 0.0;
+            this.length = 0;
         }
         Ok(step)
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
-        self.env.set_state(state)
-    }
-
-    fn model(&self) -> Option<&dyn Model> {
-        self.env.model()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
+        this.env.set_state(state)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Error;
     use crate::wrappers::TimeLimit;
     use crate::wrappers::test_envs::{Chain, Walk};
+    use crate::{Error, Space};
 
     #[test]
     fn records_terminated_episode_on_its_last_step_only() {

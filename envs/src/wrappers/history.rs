@@ -1,6 +1,7 @@
 //! [`ObservationHistory`]: the last `k` observations stacked into one.
 
-use crate::{BoxSpace, Env, Error, Frame, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{BoxSpace, Env, Error, Model, Reset, Result, Space, Step};
 
 /// Stacks the last `k` observations, oldest first — Gymnasium's `FrameStackObservation` with
 /// its default `padding_type="reset"`.
@@ -13,7 +14,8 @@ use crate::{BoxSpace, Env, Error, Frame, Reset, Result, Space, Step};
 ///
 /// Each reset and step allocates the returned vector (the stack itself lives in a buffer
 /// reused across steps). After [`set_state`](Env::set_state), the stack still holds the
-/// observations before it until the next step. There is no model.
+/// observations before it until the next step. There is no model. The RNG state is the
+/// inner env's: a reset refills the whole history, so nothing of it crosses episodes.
 ///
 /// ```
 /// # use qlab_envs::{BoxSpace, Env, Frame, Info, Reset, Result, Space, Step};
@@ -107,84 +109,62 @@ where
     pub fn stack(&self) -> &[f32] {
         &self.stack
     }
-
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
-        self.env
-    }
 }
 
-impl<E: Env> Env for ObservationHistory<E>
+impl<E: Env> Wrapper for ObservationHistory<E>
 where
     E::Obs: AsRef<[f32]>,
 {
+    type Inner = E;
     type Obs = Vec<f32>;
-    type Action = E::Action;
 
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn inner(&self) -> &E {
+        &self.env
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
     }
 
-    fn reset(&mut self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = self.env.reset(seed);
-        for slot in self.stack.chunks_exact_mut(self.n.max(1)) {
+    fn into_inner(self) -> E {
+        self.env
+    }
+
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
+    }
+
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
+        let reset = this.env.reset(seed);
+        for slot in this.stack.chunks_exact_mut(this.n.max(1)) {
             slot.copy_from_slice(reset.obs.as_ref());
         }
-        let stack = self.stack.clone();
+        let stack = this.stack.clone();
         reset.map_obs(|_| stack)
     }
 
-    fn step(&mut self, action: E::Action) -> Result<Step<Vec<f32>>> {
-        let step = self.env.step(action)?;
-        let n = self.n;
-        self.stack.copy_within(n.., 0);
-        let newest = self.stack.len() - n;
-        self.stack[newest..].copy_from_slice(step.obs.as_ref());
-        let stack = self.stack.clone();
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
+        let step = this.env.step(action)?;
+        let n = this.n;
+        this.stack.copy_within(n.., 0);
+        let newest = this.stack.len() - n;
+        this.stack[newest..].copy_from_slice(step.obs.as_ref());
+        let stack = this.stack.clone();
         Ok(step.map_obs(|_| stack))
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
     /// Sets the inner env's state and, as after a reset, fills the history with its observation.
-    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
-        let obs = self.env.set_state(state)?;
-        for slot in self.stack.chunks_exact_mut(self.n.max(1)) {
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
+        let obs = this.env.set_state(state)?;
+        for slot in this.stack.chunks_exact_mut(this.n.max(1)) {
             slot.copy_from_slice(obs.as_ref());
         }
-        Ok(self.stack.clone())
+        Ok(this.stack.clone())
+    }
+
+    /// None: the inner model's states are single observations, not histories.
+    fn model(_: &Self) -> Option<&dyn Model> {
+        None
     }
 }
 

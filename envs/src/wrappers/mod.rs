@@ -1,18 +1,22 @@
 //! Wrappers: envs built around other envs, each doing one thing.
 //!
-//! Every wrapper is itself an [`Env`](crate::Env), so they stack:
-//! `EpisodeStats::new(TimeLimit::new(env, 500))`. Each offers `inner()`, `inner_mut()` and
-//! `into_inner()`, and forwards rendering, `name` and `set_state` to the env inside.
+//! Every wrapper implements [`Wrapper`] — what it changes, with everything else forwarded to the
+//! env inside — and is therefore an [`Env`](crate::Env), so they stack:
+//! `EpisodeStats::new(TimeLimit::new(env, 500))`. [`Wrapper`] gives each `inner()`,
+//! `inner_mut()` and `into_inner()`. Actions pass through unchanged, discrete or Box.
 //!
-//! | wrapper | observation | what it does | Gymnasium |
-//! |---|---|---|---|
-//! | [`TimeLimit`] | unchanged | truncates episodes after a number of steps | `TimeLimit` |
-//! | [`EpisodeStats`] | unchanged | puts each finished episode's return and length in `info.episode` | `RecordEpisodeStatistics` |
-//! | [`Discretize`] | `usize` | uniform bins per dimension, one state index | `DiscretizeObservation` |
-//! | [`TileCoding`] | [`Tiles`] | active features of offset tilings, hashed (Sutton & Barto §9.5) | — |
-//! | [`NormalizeObservation`] | unchanged | running mean/variance normalization | `NormalizeObservation` |
-//! | [`ObservationHistory`] | `Vec<f32>` | the last `k` observations, oldest first | `FrameStackObservation` |
-//! | [`OneHot`] | `Vec<f32>` | a state index as a one-hot vector | — |
+//! The table's last column says whether a wrapper forwards the inner env's exact model and
+//! RNG state ([`Env::model`](crate::Env::model), [`Env::rng_state`](crate::Env::rng_state)).
+//!
+//! | wrapper | observation | what it does | Gymnasium | model, RNG state |
+//! |---|---|---|---|---|
+//! | [`TimeLimit`] | unchanged | truncates episodes after a number of steps | `TimeLimit` | both |
+//! | [`EpisodeStats`] | unchanged | puts each finished episode's return and length in `info.episode` | `RecordEpisodeStatistics` | both |
+//! | [`Discretize`] | `usize` | uniform bins per dimension, one state index | `DiscretizeObservation` | RNG state |
+//! | [`TileCoding`] | [`Tiles`] | active features of offset tilings, hashed (Sutton & Barto §9.5) | — | RNG state |
+//! | [`NormalizeObservation`] | unchanged | running mean/variance normalization | `NormalizeObservation` | neither (its statistics cross episodes) |
+//! | [`ObservationHistory`] | `Vec<f32>` | the last `k` observations, oldest first | `FrameStackObservation` | RNG state |
+//! | [`OneHot`] | `Vec<f32>` | a state index as a one-hot vector | — | both |
 
 mod discretize;
 mod episode_stats;
@@ -21,6 +25,7 @@ mod normalize;
 mod one_hot;
 mod tile_coding;
 mod time_limit;
+mod wrapper;
 
 pub use discretize::Discretize;
 pub use episode_stats::EpisodeStats;
@@ -29,6 +34,7 @@ pub use normalize::NormalizeObservation;
 pub use one_hot::OneHot;
 pub use tile_coding::{MAX_TILINGS, TileCoding, Tiles};
 pub use time_limit::TimeLimit;
+pub use wrapper::{InnerAction, InnerObs, Wrapper};
 
 /// Small deterministic envs for the wrapper and vector-env tests.
 #[cfg(test)]
@@ -58,7 +64,7 @@ pub(crate) mod test_envs {
 
     /// A two-dimensional box env: `x` walks by ±1 (action 1 / 0) and the episode terminates when
     /// `|x|` reaches `limit`; `y` is a fresh uniform draw in `[0, 1)` at every reset and step.
-    /// The reward is the new `x`.
+    /// The reward is the new `x`. It hands out its RNG state; [`Chain`] does not.
     #[derive(Clone, Debug)]
     pub(crate) struct Walk {
         pub(crate) x: f32,
@@ -148,6 +154,13 @@ pub(crate) mod test_envs {
             self.y = state[1] as f32;
             Ok([self.x, self.y])
         }
+        fn rng_state(&self) -> Option<[u64; 4]> {
+            Some(self.rng.state())
+        }
+        fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+            self.rng = EnvRng::from_state(state);
+            Ok(())
+        }
     }
 
     /// A discrete chain: the state counts the steps taken, `0..=len`, and the episode terminates
@@ -162,7 +175,7 @@ pub(crate) mod test_envs {
         pub(crate) steps: u32,
         len: usize,
         pub(crate) obs_space: Space,
-        act_space: Space,
+        pub(crate) act_space: Space,
         rng: EnvRng,
         phase: Phase,
     }

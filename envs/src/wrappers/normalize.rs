@@ -1,6 +1,7 @@
 //! [`NormalizeObservation`]: observations scaled by running mean and variance.
 
-use crate::{BoxSpace, Env, Error, Frame, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{BoxSpace, Env, Error, Model, Reset, Result, Space, Step};
 
 /// Added to the variance under the square root, as Gymnasium's `NormalizeObservation` does.
 const EPSILON: f64 = 1e-8;
@@ -23,6 +24,12 @@ const PRIOR_COUNT: f64 = 1e-4;
 /// is written back into the inner observation, so stepping allocates nothing. The observation
 /// space is `Box(-inf, inf)` of the inner shape, or `Box(-clip, clip)` with clipping. There is
 /// no model.
+///
+/// There is no RNG state either: [`rng_state`](Env::rng_state) is `None` and
+/// [`set_rng_state`](Env::set_rng_state) is [`Error::Unsupported`], because the statistics
+/// cross episodes and change every later observation, so the inner env's stream alone cannot
+/// resume this env. Save and restore the statistics with [`mean`](Self::mean),
+/// [`var`](Self::var), [`count`](Self::count) and [`set_statistics`](Self::set_statistics).
 ///
 /// ```
 /// # use qlab_envs::{BoxSpace, Env, Frame, Info, Reset, Result, Space, Step};
@@ -202,66 +209,67 @@ where
             };
         }
     }
-
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
-        self.env
-    }
 }
 
-impl<E: Env> Env for NormalizeObservation<E>
+impl<E: Env> Wrapper for NormalizeObservation<E>
 where
     E::Obs: AsRef<[f32]> + AsMut<[f32]>,
 {
+    type Inner = E;
     type Obs = E::Obs;
-    type Action = E::Action;
 
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn inner(&self) -> &E {
+        &self.env
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
     }
 
-    fn reset(&mut self, seed: Option<u64>) -> Reset<E::Obs> {
-        let mut reset = self.env.reset(seed);
-        self.normalize(reset.obs.as_mut());
+    fn into_inner(self) -> E {
+        self.env
+    }
+
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
+    }
+
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
+        let mut reset = this.env.reset(seed);
+        this.normalize(reset.obs.as_mut());
         reset
     }
 
-    fn step(&mut self, action: E::Action) -> Result<Step<E::Obs>> {
-        let mut step = self.env.step(action)?;
-        self.normalize(step.obs.as_mut());
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<E::Obs>> {
+        let mut step = this.env.step(action)?;
+        this.normalize(step.obs.as_mut());
         Ok(step)
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
-        let mut obs = self.env.set_state(state)?;
-        self.normalize(obs.as_mut());
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
+        let mut obs = this.env.set_state(state)?;
+        this.normalize(obs.as_mut());
         Ok(obs)
+    }
+
+    // The inner model's states are raw observations, not normalized ones.
+    fn model(_: &Self) -> Option<&dyn Model> {
+        None
+    }
+
+    // The running statistics cross episodes and shape every later observation: the inner
+    // env's stream alone cannot resume this env.
+    fn rng_state(_: &Self) -> Option<[u64; 4]> {
+        None
+    }
+
+    fn set_rng_state(this: &mut Self, _: [u64; 4]) -> Result<()> {
+        Err(Error::Unsupported {
+            operation: "set_rng_state under NormalizeObservation, whose running statistics \
+                        cross episodes (save them with mean, var and count)"
+                .into(),
+            env: this.env.name(),
+        })
     }
 }
 

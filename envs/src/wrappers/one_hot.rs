@@ -1,6 +1,7 @@
 //! [`OneHot`]: a state index as a one-hot vector, for function approximators.
 
-use crate::{BoxSpace, Env, Error, Frame, Model, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{BoxSpace, Env, Error, Reset, Result, Space, Step};
 
 /// Turns a discrete observation `s` of `Discrete(n)` into the vector of `n` values that is 1 at
 /// `s` and 0 elsewhere, so that agents with neural networks run on GridWorlds.
@@ -78,74 +79,43 @@ impl<E: Env<Obs = usize>> OneHot<E> {
         v[s] = 1.0;
         v
     }
+}
 
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
+impl<E: Env<Obs = usize>> Wrapper for OneHot<E> {
+    type Inner = E;
+    type Obs = Vec<f32>;
+
+    fn inner(&self) -> &E {
         &self.env
     }
 
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
+    fn inner_mut(&mut self) -> &mut E {
         &mut self.env
     }
 
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
+    fn into_inner(self) -> E {
         self.env
     }
-}
 
-impl<E: Env<Obs = usize>> Env for OneHot<E> {
-    type Obs = Vec<f32>;
-    type Action = E::Action;
-
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = self.env.reset(seed);
-        let v = self.encode(reset.obs);
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
+        let reset = this.env.reset(seed);
+        let v = this.encode(reset.obs);
         reset.map_obs(|_| v)
     }
 
-    fn step(&mut self, action: E::Action) -> Result<Step<Vec<f32>>> {
-        let step = self.env.step(action)?;
-        let v = self.encode(step.obs);
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
+        let step = this.env.step(action)?;
+        let v = this.encode(step.obs);
         Ok(step.map_obs(|_| v))
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<Vec<f32>> {
-        let s = self.env.set_state(state)?;
-        Ok(self.encode(s))
-    }
-
-    fn model(&self) -> Option<&dyn Model> {
-        self.env.model()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
+        let s = this.env.set_state(state)?;
+        Ok(this.encode(s))
     }
 }
 

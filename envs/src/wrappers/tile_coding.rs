@@ -3,8 +3,9 @@
 use std::fmt;
 use std::ops::Deref;
 
+use super::Wrapper;
 use super::discretize::resolve_bounds;
-use crate::{Env, Error, Frame, Reset, Result, Space, Step};
+use crate::{Env, Error, Model, Reset, Result, Space, Step};
 
 /// The most tilings a [`TileCoding`] may have: the capacity of [`Tiles`].
 pub const MAX_TILINGS: usize = 64;
@@ -263,21 +264,6 @@ where
     pub fn high(&self) -> &[f32] {
         &self.high
     }
-
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
-        &self.env
-    }
-
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
-        self.env
-    }
 }
 
 /// The shared bound checks speak of `bins`; here the counts are `tiles`.
@@ -320,56 +306,49 @@ fn hash_finish(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<E: Env> Env for TileCoding<E>
+impl<E: Env> Wrapper for TileCoding<E>
 where
     E::Obs: AsRef<[f32]>,
 {
+    type Inner = E;
     type Obs = Tiles;
-    type Action = E::Action;
 
-    fn observation_space(&self) -> &Space {
-        &self.space
+    fn inner(&self) -> &E {
+        &self.env
     }
 
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
     }
 
-    fn reset(&mut self, seed: Option<u64>) -> Reset<Tiles> {
-        let reset = self.env.reset(seed);
-        let tiles = self.tiles_of(reset.obs.as_ref());
+    fn into_inner(self) -> E {
+        self.env
+    }
+
+    fn observation_space(this: &Self) -> &Space {
+        &this.space
+    }
+
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Tiles> {
+        let reset = this.env.reset(seed);
+        let tiles = this.tiles_of(reset.obs.as_ref());
         reset.map_obs(|_| tiles)
     }
 
-    fn step(&mut self, action: E::Action) -> Result<Step<Tiles>> {
-        let step = self.env.step(action)?;
-        let tiles = self.tiles_of(step.obs.as_ref());
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<Tiles>> {
+        let step = this.env.step(action)?;
+        let tiles = this.tiles_of(step.obs.as_ref());
         Ok(step.map_obs(|_| tiles))
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<Tiles> {
+        let obs = this.env.set_state(state)?;
+        Ok(this.tiles_of(obs.as_ref()))
     }
 
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<Tiles> {
-        let obs = self.env.set_state(state)?;
-        Ok(self.tiles_of(obs.as_ref()))
+    // The features are not the inner model's states.
+    fn model(_: &Self) -> Option<&dyn Model> {
+        None
     }
 }
 

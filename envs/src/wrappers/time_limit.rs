@@ -1,6 +1,7 @@
 //! [`TimeLimit`]: truncate episodes after a number of steps.
 
-use crate::{Env, Error, Frame, Model, Reset, Result, Space, Step};
+use super::Wrapper;
+use crate::{Env, Error, Reset, Result, Step};
 
 /// Truncates every episode after `max_steps` steps — Gymnasium's `TimeLimit`.
 ///
@@ -35,81 +36,46 @@ impl<E: Env> TimeLimit<E> {
     pub fn elapsed(&self) -> u64 {
         self.elapsed
     }
+}
 
-    /// The wrapped env.
-    pub fn inner(&self) -> &E {
+impl<E: Env> Wrapper for TimeLimit<E> {
+    type Inner = E;
+    type Obs = E::Obs;
+
+    fn inner(&self) -> &E {
         &self.env
     }
 
-    /// The wrapped env, mutably.
-    pub fn inner_mut(&mut self) -> &mut E {
+    fn inner_mut(&mut self) -> &mut E {
         &mut self.env
     }
 
-    /// Unwraps.
-    pub fn into_inner(self) -> E {
+    fn into_inner(self) -> E {
         self.env
     }
-}
 
-impl<E: Env> Env for TimeLimit<E> {
-    type Obs = E::Obs;
-    type Action = E::Action;
-
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
-
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Reset<E::Obs> {
-        self.elapsed = 0;
-        self.ended = false;
-        self.env.reset(seed)
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
+        this.elapsed = 0;
+        this.ended = false;
+        this.env.reset(seed)
     }
 
     // Inlined into training loops: a call here copies the whole step result once more.
     #[inline(always)]
-    fn step(&mut self, action: E::Action) -> Result<Step<E::Obs>> {
-        if self.ended {
+    fn step(this: &mut Self, action: E::Action) -> Result<Step<E::Obs>> {
+        if this.ended {
             return Err(Error::EpisodeEnded);
         }
-        let mut step = self.env.step(action)?;
-        self.elapsed += 1;
-        if self.elapsed >= self.max_steps {
+        let mut step = this.env.step(action)?;
+        this.elapsed += 1;
+        if this.elapsed >= this.max_steps {
             step.truncated = true;
         }
-        self.ended = step.done();
+        this.ended = step.done();
         Ok(step)
     }
 
-    fn render_ansi(&self) -> String {
-        self.env.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.env.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        self.env.name()
-    }
-
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.env.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.env.set_rng_state(state)
-    }
-
-    fn set_state(&mut self, state: &[f64]) -> Result<E::Obs> {
-        self.env.set_state(state)
-    }
-
-    fn model(&self) -> Option<&dyn Model> {
-        self.env.model()
+    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
+        this.env.set_state(state)
     }
 }

@@ -4,17 +4,21 @@
 //!
 //! Run: `cargo run -p qlab-embedding-example`
 
-use qlab_envs::{AnyEnv, Env, EnvRng, Params, make};
+use qlab_envs::{AnyEnv, Env, EnvRng, Params, SpaceAction, make};
 
-/// The mean return of `episodes` episodes of uniformly random actions.
-fn random_policy_return<E: Env<Action = usize>>(env: &mut E, episodes: u32, seed: u64) -> f64 {
-    let n = env.action_space().flat_dim();
+/// The mean return of `episodes` episodes of uniformly random actions, discrete or Box.
+fn random_policy_return<E: Env>(env: &mut E, episodes: u32, seed: u64) -> f64
+where
+    E::Action: SpaceAction,
+{
+    let space = env.action_space().clone();
     let mut rng = EnvRng::new(seed);
     let mut total = 0.0;
     for episode in 0..episodes {
         env.reset(Some(seed + u64::from(episode)));
         loop {
-            let step = env.step(rng.below(n)).expect("a sampled action is valid");
+            let action = E::Action::sample(&space, &mut rng).expect("the action space is sampled");
+            let step = env.step(action).expect("a sampled action is valid");
             total += step.reward;
             if step.done() {
                 break;
@@ -25,10 +29,16 @@ fn random_policy_return<E: Env<Action = usize>>(env: &mut E, episodes: u32, seed
 }
 
 fn main() -> qlab_envs::Result<()> {
-    for id in ["FrozenLake-v1", "CliffWalking-v1", "CartPole-v1"] {
+    for id in [
+        "FrozenLake-v1",
+        "CliffWalking-v1",
+        "CartPole-v1",
+        "PointMass-v0",
+    ] {
         let mean = match make(id, &Params::new())? {
             AnyEnv::Discrete(mut env) => random_policy_return(&mut env, 100, 0),
             AnyEnv::Vector(mut env) => random_policy_return(&mut env, 100, 0),
+            AnyEnv::Continuous(mut env) => random_policy_return(&mut env, 100, 0),
         };
         println!("{id:16} random policy: mean return {mean:.3}");
     }
