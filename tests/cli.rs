@@ -252,10 +252,10 @@ fn rollout_takes_box_actions_and_writes_them_in_the_action_column() {
         e.contains("--actions: step 2: invalid action [-1.0, 0.2]: not in the action space Box(-1, 1, (1,), float32)"),
         "{e}"
     );
-    // A first action below zero is an action, not a flag.
+    // A first action below zero is an action, not a flag (row 0 is the reset).
     let out = qlab(&["rollout", "--env", "PointMass-v0", "--actions", "-0.5,0.3"]).ok();
     assert_eq!(
-        out.lines().nth(1).map(|l| l.split(',').nth(1)),
+        out.lines().nth(2).map(|l| l.split(',').nth(1)),
         Some(Some("-0.5")),
         "{out}"
     );
