@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(test)]
 use super::QLearning;
 use super::TabularAgent;
-use super::config::{check_control, defaults};
+use super::checks::{check_control, defaults};
 use super::policy::{self, Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
 use super::values::{ActionValues, check_len, copy_features};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::TabularAgent;
-use super::config::{check_control, defaults};
+use super::checks::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
 use super::values::{ActionValues, copy_features};

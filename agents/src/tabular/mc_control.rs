@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::TabularAgent;
-use super::config::{check_control, defaults};
+use super::checks::{check_control, defaults};
+use super::policy::random_action;
 use super::policy::{self, Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
-use super::td_lambda::random_action;
 use super::values::ActionValues;
 use crate::{Error, Result};
 use qlab_envs::EnvRng;

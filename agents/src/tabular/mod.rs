@@ -59,6 +59,7 @@
 //! # }
 //! ```
 
+mod checks;
 mod config;
 mod double_q_learning;
 mod episode;

@@ -253,6 +253,16 @@ impl Policy {
     }
 }
 
+/// A uniformly random action, without drawing a number when there is one action.
+#[inline]
+pub(crate) fn random_action(n_actions: usize, rng: &mut EnvRng) -> usize {
+    if n_actions > 1 {
+        rng.below(n_actions)
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::TabularAgent;
-use super::config::{check_alpha, check_cutoff, check_policy, check_unit, defaults};
+use super::checks::{check_alpha, check_cutoff, check_policy, check_unit, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
 use super::traces::{SparseTraces, TraceKind};

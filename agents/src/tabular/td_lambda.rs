@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::TabularAgent;
-use super::config::{check_alpha, check_cutoff, check_initial_value, check_unit, defaults};
+use super::checks::{check_alpha, check_cutoff, check_initial_value, check_unit, defaults};
+use super::policy::random_action;
 use super::traces::{SparseTraces, TraceKind};
 use super::values::{check_len, check_sizes, copy_features};
 use crate::Result;
@@ -64,16 +65,6 @@ impl TdLambdaConfig {
         check_unit("lambda", self.lambda)?;
         check_cutoff(self.trace_cutoff)?;
         check_initial_value(self.initial_value)
-    }
-}
-
-/// A uniformly random action, without drawing a number when there is one action.
-#[inline]
-pub(crate) fn random_action(n_actions: usize, rng: &mut EnvRng) -> usize {
-    if n_actions > 1 {
-        rng.below(n_actions)
-    } else {
-        0
     }
 }
 

@@ -7,12 +7,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::TabularAgent;
-use super::config::{
+use super::checks::{
     check_alpha, check_cutoff, check_initial_value, check_policy, check_unit, defaults,
 };
+use super::policy::random_action;
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
-use super::td_lambda::random_action;
 use super::traces::{SparseTraces, TraceKind};
 use super::values::{ActionValues, check_len, check_sizes, copy_features};
 use crate::Result;
