@@ -392,6 +392,27 @@ fn recurrent_and_attention_runs_are_bit_identical_resume_and_reload() {
     }
 }
 
+/// Trains `config` into `out` and kills the process with SIGKILL as soon as seed `seed` has
+/// written a checkpoint, before it finishes.
+fn kill_after_a_checkpoint(config: &str, out: &Path, seed: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
+        .args(["train", config, "--out", out.to_str().unwrap(), "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let seed_dir = out.join(format!("seed_{seed}"));
+    while !seed_dir.join("checkpoint.json").is_file() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    assert!(
+        !seed_dir.join("agent.json").exists(),
+        "the run finished first"
+    );
+}
+
 /// A DQN run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
 /// with records and weights byte-identical to a run that was never interrupted.
 #[test]
@@ -406,22 +427,7 @@ fn a_killed_dqn_run_resumes_bit_identically() {
     qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
 
     let killed = tmp.path("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(["train", &config, "--out", killed.to_str().unwrap(), "-q"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let sidecar = killed.join("seed_0/checkpoint.json");
-    while !sidecar.is_file() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    child.kill().unwrap(); // SIGKILL
-    assert!(!child.wait().unwrap().success());
-    assert!(
-        !killed.join("seed_0/agent.json").exists(),
-        "the run finished first"
-    );
+    kill_after_a_checkpoint(&config, &killed, 0);
 
     let out = qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
     assert!(out.starts_with(killed.to_str().unwrap()), "{out}");
@@ -477,22 +483,7 @@ fn a_killed_tabular_run_resumes_bit_identically() {
     qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
 
     let killed = tmp.path("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(["train", &config, "--out", killed.to_str().unwrap(), "-q"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let sidecar = killed.join("seed_3/checkpoint.json");
-    while !sidecar.is_file() {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    child.kill().unwrap(); // SIGKILL
-    assert!(!child.wait().unwrap().success());
-    assert!(
-        !killed.join("seed_3/agent.json").exists(),
-        "the run finished first"
-    );
+    kill_after_a_checkpoint(&config, &killed, 3);
 
     qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
     for f in ["metrics.csv", "eval.csv", "agent.json", "agent.bin"] {

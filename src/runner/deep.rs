@@ -23,7 +23,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::dqn::{Dqn, DqnConfig};
-use qlab_agents::tabular::Evaluation;
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
@@ -251,45 +250,6 @@ pub fn eval_seed(seed: u64) -> u64 {
     derive(seed, Stream::EvalEnv)
 }
 
-/// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
-/// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
-/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
-/// is an episode's first (a recurrent policy resets its memory there).
-///
-/// # Errors
-/// A failing env step or policy.
-pub fn evaluate_policy<E: Env<Obs = Vec<f32>, Action = usize> + ?Sized>(
-    env: &mut E,
-    mut policy: impl FnMut(&[f32], bool) -> Result<usize>,
-    first_seed: u64,
-    episodes: u64,
-    max_steps: u64,
-) -> Result<Evaluation> {
-    let (mut mean, mut m2) = (0.0, 0.0);
-    let mut first = Some(first_seed);
-    for e in 0..episodes {
-        let mut obs = env.reset(first.take()).obs;
-        let mut ret = 0.0;
-        for t in 0..max_steps {
-            let step = env.step(policy(&obs, t == 0)?)?;
-            ret += step.reward;
-            if step.done() {
-                break;
-            }
-            obs = step.obs;
-        }
-        // Welford's running mean and sum of squared deviations.
-        let delta = ret - mean;
-        mean += delta / (e + 1) as f64;
-        m2 += delta * (ret - mean);
-    }
-    Ok(Evaluation {
-        mean,
-        std: (m2 / episodes as f64).sqrt(),
-        episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
-    })
-}
-
 fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
     agent
         .params()
@@ -398,42 +358,4 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
         );
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The policy is told each episode's first step (where a recurrent policy resets its
-    /// memory), and only those: one per episode, each right after a reset.
-    #[test]
-    fn evaluation_marks_each_episode_start() {
-        let AnyEnv::Vector(mut env) =
-            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
-        else {
-            panic!("CartPoleNoVelocity-v1 observes a vector");
-        };
-        let (mut firsts, mut steps) = (Vec::new(), 0u64);
-        let e = evaluate_policy(
-            &mut env,
-            |_, first| {
-                if first {
-                    firsts.push(steps);
-                }
-                steps += 1;
-                Ok(0)
-            },
-            7,
-            5,
-            500,
-        )
-        .unwrap();
-        assert_eq!(firsts.len(), 5);
-        assert_eq!(firsts[0], 0);
-        // Always pushing left ends each episode after a few steps; the starts are where the
-        // episodes' lengths put them.
-        let mean_len = steps as f64 / 5.0;
-        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
-        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
-    }
 }

@@ -63,19 +63,46 @@ where
     O: ?Sized,
     G: Agent<O, usize> + ?Sized,
 {
+    let mut rng = EnvRng::new(derive(seed, Stream::EvalAgent));
+    evaluate_policy(
+        env,
+        |obs, first| Ok(agent.greedy(obs, first, &mut rng)?),
+        derive(seed, Stream::EvalEnv),
+        episodes,
+        max_steps,
+    )
+}
+
+/// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
+/// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
+/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
+/// is an episode's first (a policy with memory resets it there).
+///
+/// # Errors
+/// `episodes = 0`, a failing env step or policy.
+pub fn evaluate_policy<E, O>(
+    env: &mut E,
+    mut policy: impl FnMut(&O, bool) -> Result<usize>,
+    first_seed: u64,
+    episodes: u64,
+    max_steps: u64,
+) -> Result<Evaluation>
+where
+    E: Env<Action = usize> + ?Sized,
+    E::Obs: View<O>,
+    O: ?Sized,
+{
     if episodes == 0 {
         bail!("an evaluation needs at least 1 episode, got 0");
     }
-    let mut rng = EnvRng::new(derive(seed, Stream::EvalAgent));
-    let mut first = Some(derive(seed, Stream::EvalEnv));
+    let mut first = Some(first_seed);
     // Welford's running mean and sum of squared deviations.
     let (mut mean, mut m2) = (0.0, 0.0);
     for e in 0..episodes {
         let mut obs = env.reset(first.take()).obs;
         let (mut ret, mut length) = (0.0, 0u64);
         loop {
-            let action = agent.greedy(obs.view(), length == 0, &mut rng)?;
-            let step = env.step(action)?;
+            let step = env.step(policy(obs.view(), length == 0)?)?;
             ret += step.reward;
             length += 1;
             if step.done() || length >= max_steps {
@@ -786,5 +813,38 @@ mod tests {
         w.push(10.0);
         w.push(11.0);
         assert_eq!((w.mean(), w.best), (Some(5.0), Some(5.0)));
+    }
+
+    /// The policy is told each episode's first step (where a recurrent policy resets its
+    /// memory), and only those: one per episode, each right after a reset.
+    #[test]
+    fn evaluation_marks_each_episode_start() {
+        let qlab_envs::AnyEnv::Vector(mut env) =
+            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
+        else {
+            panic!("CartPoleNoVelocity-v1 observes a vector");
+        };
+        let (mut firsts, mut steps) = (Vec::new(), 0u64);
+        let e = evaluate_policy(
+            &mut env,
+            |_, first| {
+                if first {
+                    firsts.push(steps);
+                }
+                steps += 1;
+                Ok(0)
+            },
+            7,
+            5,
+            500,
+        )
+        .unwrap();
+        assert_eq!(firsts.len(), 5);
+        assert_eq!(firsts[0], 0);
+        // Always pushing left ends each episode after a few steps; the starts are where the
+        // episodes' lengths put them.
+        let mean_len = steps as f64 / 5.0;
+        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
+        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
     }
 }
