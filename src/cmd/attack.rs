@@ -161,7 +161,7 @@ pub fn run(a: &AttackArgs) -> Result<String> {
         };
         let attack = qlab_agents::adversarial::Attack::new(config, &space, exp.n_actions, device)?;
         let mut env = Attacked::new(env, AgainstQ::new(attack, &net));
-        let v = crate::runner::seed::evaluate_policy(
+        let v = crate::runner::evaluate::evaluate_policy(
             &mut env,
             |obs, _| Ok(agent.greedy(obs)?),
             first,

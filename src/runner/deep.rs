@@ -341,7 +341,7 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
             continue;
         };
         let mut env = make(&exp.config)?;
-        let evaluation = seed::evaluate(
+        let evaluation = super::evaluate::evaluate(
             &mut env,
             &mut agent,
             seed,

@@ -4,17 +4,20 @@
 //! [`Experiment::new`] checks everything a config implies before anything runs — the env with
 //! its parameters, the features, the agent at its real size, the dynamic-programming truth —
 //! and reports a problem as a [`ConfigError`] at the line that caused it. [`train`] then runs
-//! the seeds on a pool of threads and writes the run directory (see [`record`]); [`evaluate`]
+//! the seeds on a pool of threads and writes the run directory (see [`record`]); [`evaluate()`]
 //! reloads a run's agents and plays them greedily.
 //!
 //! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
 //! config and seed give bit-identical metrics, whatever the number of threads.
 
+mod checkpoint;
 pub mod deep;
 pub mod envs;
+pub mod evaluate;
 pub mod progress;
 pub mod record;
 pub mod seed;
+pub mod track;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -388,7 +391,7 @@ impl EnvVisitor for TrainSeeds<'_> {
                         &plan,
                         &make,
                         agent.as_mut(),
-                        &mut seed::ValueErrors::new(truth),
+                        &mut track::ValueErrors::new(truth),
                         save,
                         &run,
                     ),
@@ -542,7 +545,7 @@ impl EnvVisitor for EvalSeeds<'_> {
                 .load_parameters(&params)
                 .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
             let mut env = make()?;
-            let evaluation = seed::evaluate(
+            let evaluation = evaluate::evaluate(
                 &mut env,
                 agent.as_mut(),
                 seed,

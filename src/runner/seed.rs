@@ -14,11 +14,12 @@ use anyhow::{Context, Result, bail};
 use qlab_agents::tabular::Evaluation;
 use qlab_agents::{Agent, TrainStats, View};
 use qlab_envs::{Env, EnvRng};
-use serde::{Deserialize, Serialize};
 
-use super::Truth;
+use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_atomic};
+use super::evaluate::evaluate;
 use super::progress::Slot;
 use super::record::{EpisodeRow, Recorder, SeedSummary};
+use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
 /// The random streams of a seed's run, each derived from the seed alone (SplitMix64 of the
@@ -41,172 +42,6 @@ pub fn derive(seed: u64, stream: Stream) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-/// A greedy evaluation of `agent` as every evaluation of this seed runs it: the same episode
-/// seeds each time (common random numbers), so evaluations differ only by the policy, and
-/// `qlab eval` on the saved agent reproduces the last one. Ties in the greedy policy are broken
-/// with the seed's evaluation stream.
-///
-/// # Errors
-/// `episodes = 0`, a failing env step or agent.
-pub fn evaluate<E, O, G>(
-    env: &mut E,
-    agent: &mut G,
-    seed: u64,
-    episodes: u64,
-    max_steps: u64,
-) -> Result<Evaluation>
-where
-    E: Env<Action = usize> + ?Sized,
-    E::Obs: View<O>,
-    O: ?Sized,
-    G: Agent<O, usize> + ?Sized,
-{
-    let mut rng = EnvRng::new(derive(seed, Stream::EvalAgent));
-    evaluate_policy(
-        env,
-        |obs, first| Ok(agent.greedy(obs, first, &mut rng)?),
-        derive(seed, Stream::EvalEnv),
-        episodes,
-        max_steps,
-    )
-}
-
-/// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
-/// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
-/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
-/// is an episode's first (a policy with memory resets it there).
-///
-/// # Errors
-/// `episodes = 0`, a failing env step or policy.
-pub fn evaluate_policy<E, O>(
-    env: &mut E,
-    mut policy: impl FnMut(&O, bool) -> Result<usize>,
-    first_seed: u64,
-    episodes: u64,
-    max_steps: u64,
-) -> Result<Evaluation>
-where
-    E: Env<Action = usize> + ?Sized,
-    E::Obs: View<O>,
-    O: ?Sized,
-{
-    if episodes == 0 {
-        bail!("an evaluation needs at least 1 episode, got 0");
-    }
-    let mut first = Some(first_seed);
-    // Welford's running mean and sum of squared deviations.
-    let (mut mean, mut m2) = (0.0, 0.0);
-    for e in 0..episodes {
-        let mut obs = env.reset(first.take()).obs;
-        let (mut ret, mut length) = (0.0, 0u64);
-        loop {
-            let step = env.step(policy(obs.view(), length == 0)?)?;
-            ret += step.reward;
-            length += 1;
-            if step.done() || length >= max_steps {
-                break;
-            }
-            obs = step.obs;
-        }
-        let delta = ret - mean;
-        mean += delta / (e + 1) as f64;
-        m2 += delta * (ret - mean);
-    }
-    Ok(Evaluation {
-        mean,
-        std: (m2 / episodes as f64).sqrt(),
-        episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
-    })
-}
-
-/// Mean returns over a moving window of episodes.
-#[derive(Serialize, Deserialize)]
-struct Window {
-    returns: Vec<f64>,
-    next: usize,
-    filled: bool,
-    sum: f64,
-    best: Option<f64>,
-}
-
-impl Window {
-    fn new(size: u64) -> Self {
-        Self {
-            returns: vec![0.0; usize::try_from(size).unwrap_or(usize::MAX).min(1 << 24)],
-            next: 0,
-            filled: false,
-            sum: 0.0,
-            best: None,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, ret: f64) {
-        let n = self.returns.len();
-        self.sum += ret - self.returns[self.next];
-        self.returns[self.next] = ret;
-        self.next += 1;
-        if self.next == n {
-            self.next = 0;
-            self.filled = true;
-            // Resum once per lap, so that rounding in the running sum never accumulates.
-            self.sum = self.returns.iter().sum();
-        }
-        if self.filled {
-            let mean = self.sum / n as f64;
-            self.best = Some(self.best.map_or(mean, |b: f64| b.max(mean)));
-        }
-    }
-
-    fn len(&self) -> usize {
-        if self.filled {
-            self.returns.len()
-        } else {
-            self.next
-        }
-    }
-
-    /// The mean of the episodes in the window (all of them, before it fills), from the
-    /// running sum: for progress displays.
-    #[inline]
-    fn recent(&self) -> Option<f64> {
-        let k = self.len();
-        (k > 0).then(|| self.sum / k as f64)
-    }
-
-    /// The same, summed afresh: for the summary.
-    fn mean(&self) -> Option<f64> {
-        let k = self.len();
-        (k > 0).then(|| self.returns[..k].iter().sum::<f64>() / k as f64)
-    }
-}
-
-/// What the loop notes of each episode beside its return: nothing (`()`), or the states it
-/// visited, for the error of the agent's values ([`ValueErrors`]).
-pub trait Tracker<O: ?Sized, G: ?Sized> {
-    /// Takes the agent as a run starts or resumes.
-    fn begin(&mut self, agent: &G);
-    /// An episode starts.
-    fn clear(&mut self);
-    /// The episode reached `obs`.
-    fn visit(&mut self, obs: &O);
-    /// The episode (number `episode`, from 1) ended: the value error to record, if any.
-    fn value_rmse(&mut self, agent: &G, episode: u64) -> Option<f64>;
-}
-
-impl<O: ?Sized, G: ?Sized> Tracker<O, G> for () {
-    #[inline(always)]
-    fn begin(&mut self, _: &G) {}
-    #[inline(always)]
-    fn clear(&mut self) {}
-    #[inline(always)]
-    fn visit(&mut self, _: &O) {}
-    #[inline(always)]
-    fn value_rmse(&mut self, _: &G, _: u64) -> Option<f64> {
-        None
-    }
 }
 
 /// `train.csv`: one row per training of an agent that trains in batches
@@ -353,58 +188,6 @@ pub struct Plan<'a> {
     pub train_log: bool,
 }
 
-/// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: where the run
-/// stands, and the agent's state file it names. Written last (to a temporary file, then
-/// renamed), it is what makes a checkpoint count.
-#[derive(Serialize, Deserialize)]
-struct Checkpoint {
-    /// The agent's state file beside it.
-    agent: String,
-    /// Env steps taken.
-    step: u64,
-    /// Episodes finished.
-    episodes: u64,
-    /// The moving window of returns.
-    window: Window,
-    /// The last evaluation: step, mean, std, episodes.
-    last_eval: Option<(u64, f64, f64, usize)>,
-    /// Lengths of `metrics.csv`, `eval.csv` and `train.csv` (0 when not written).
-    files: (u64, u64, u64),
-    /// Wall time spent so far.
-    wall_seconds: f64,
-    /// The agent's stream (exploration, tie-breaking, exploring starts).
-    agent_rng: [u64; 4],
-    /// The training env's stream.
-    env_rng: [u64; 4],
-}
-
-const CHECKPOINT: &str = "checkpoint.json";
-const SEED_SUMMARY: &str = "seed_summary.json";
-
-/// Writes `path` atomically: to a temporary file beside it, then renamed over it.
-fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    write(&tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
-}
-
-fn file_len(path: &Path) -> Result<u64> {
-    Ok(std::fs::metadata(path)
-        .with_context(|| format!("{}", path.display()))?
-        .len())
-}
-
-/// Cuts `path` back to `len` bytes and opens it for appending.
-fn reopen(path: &Path, len: u64) -> Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .with_context(|| format!("{}", path.display()))?;
-    file.set_len(len)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(file)
-}
-
 /// One seed of a run: where it writes and how it shows progress.
 pub struct Seed<'a> {
     /// The seed.
@@ -455,17 +238,16 @@ where
     let mut eval_env = make()?;
     let mut rng = EnvRng::new(derive(seed.seed, Stream::Agent));
     let train_path = dir.join("train.csv");
-    let checkpoint_path = dir.join(CHECKPOINT);
     let (mut steps, mut episodes) = (0u64, 0u64);
     let mut window = Window::new(plan.window);
     let mut last_eval: Option<(u64, Evaluation)> = None;
     let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
-    let (mut rec, log_file) = if seed.resume && checkpoint_path.is_file() {
-        let text = std::fs::read_to_string(&checkpoint_path)
-            .with_context(|| format!("{}", checkpoint_path.display()))?;
-        let c: Checkpoint = serde_json::from_str(&text)
-            .with_context(|| format!("{}", checkpoint_path.display()))?;
+    let resumed = match seed.resume {
+        true => checkpoint::load(dir)?,
+        false => None,
+    };
+    let (mut rec, log_file) = if let Some(c) = resumed {
         agent.restore(&dir.join(&c.agent))?;
         env.set_rng_state(c.env_rng)?;
         rng = EnvRng::from_state(c.agent_rng);
@@ -617,18 +399,24 @@ where
                     env.name()
                 );
             };
+            let (metrics_len, eval_len) = rec.lengths()?;
+            let train_len = match log.as_mut() {
+                Some(log) => log.flush()?,
+                None => 0,
+            };
             let c = Checkpoint {
                 agent: format!("checkpoint-{steps}.agent"),
                 step: steps,
                 episodes,
                 window,
                 last_eval: last_eval.map(|(s, e)| (s, e.mean, e.std, e.episodes)),
-                files: (0, 0, 0),
+                files: (metrics_len, eval_len, train_len),
                 wall_seconds: wall_before + start.elapsed().as_secs_f64(),
                 agent_rng: rng.state(),
                 env_rng,
             };
-            window = save_checkpoint(dir, &*agent, c, &mut rec, &mut log)?;
+            checkpoint::save(dir, &*agent, &c)?;
+            window = c.window;
             checkpoint_at = next_checkpoint(steps);
         }
     }
@@ -661,129 +449,6 @@ where
     Ok(summary)
 }
 
-/// Writes a checkpoint: the agent's state to the file `c.agent` names, then the sidecar
-/// `checkpoint.json` naming it, each through a temporary file and a rename; the previous
-/// agent file goes last. A kill at any moment leaves the previous checkpoint or this one.
-/// Gives the window back.
-fn save_checkpoint<G, O>(
-    dir: &Path,
-    agent: &G,
-    mut c: Checkpoint,
-    rec: &mut Recorder,
-    log: &mut Option<TrainLog>,
-) -> Result<Window>
-where
-    O: ?Sized,
-    G: Agent<O, usize> + ?Sized,
-{
-    write_atomic(&dir.join(&c.agent), |tmp| Ok(agent.checkpoint(tmp)?))?;
-    let (metrics_len, eval_len) = rec.lengths()?;
-    let train_len = match log.as_mut() {
-        Some(log) => log.flush()?,
-        None => 0,
-    };
-    c.files = (metrics_len, eval_len, train_len);
-    let sidecar = dir.join(CHECKPOINT);
-    let previous = std::fs::read_to_string(&sidecar)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Checkpoint>(&t).ok())
-        .map(|old| old.agent);
-    write_atomic(&sidecar, |tmp| {
-        std::fs::write(tmp, serde_json::to_string(&c)? + "\n")
-            .with_context(|| format!("{}", tmp.display()))
-    })?;
-    if let Some(old) = previous.filter(|old| *old != c.agent) {
-        let _ = std::fs::remove_file(dir.join(old));
-    }
-    Ok(c.window)
-}
-
-/// The squared error of the agent's value in each state the truth compares, kept from episode
-/// to episode and refreshed only in the states an episode visited.
-///
-/// A tabular agent learning from an episode changes the values of the states it visited and
-/// of no others (every algorithm here: one-step, n-step and Monte Carlo updates, and traces,
-/// which start empty each episode), so the refreshed errors are the errors afresh and
-/// [`ValueErrors::refresh`] returns exactly [`Truth::rmse`], bit for bit, at a fraction of
-/// its cost. Debug builds check that on every episode.
-pub struct ValueErrors<'a> {
-    truth: &'a Truth,
-    /// The index of each state in `truth.states`, or `usize::MAX` for states not compared.
-    position: Vec<usize>,
-    /// The squared error of each compared state, in `truth.states` order.
-    squared: Vec<f64>,
-    /// The episode in which each compared state was last refreshed.
-    refreshed: Vec<u64>,
-    /// The states the episode under way visited.
-    visited: Vec<usize>,
-}
-
-impl<'a> ValueErrors<'a> {
-    /// Errors against `truth`, computed in full when the run begins.
-    pub fn new(truth: &'a Truth) -> Self {
-        let mut position = vec![usize::MAX; truth.values.len()];
-        for (i, &s) in truth.states.iter().enumerate() {
-            position[s] = i;
-        }
-        ValueErrors {
-            truth,
-            position,
-            squared: Vec::new(),
-            refreshed: vec![0; truth.states.len()],
-            visited: Vec::new(),
-        }
-    }
-}
-
-impl<G: Agent<[usize], usize> + ?Sized> Tracker<[usize], G> for ValueErrors<'_> {
-    fn begin(&mut self, agent: &G) {
-        let truth = self.truth;
-        self.squared = truth
-            .states
-            .iter()
-            .map(|&s| (truth.value_of(agent, s) - truth.values[s]).powi(2))
-            .collect();
-    }
-
-    #[inline(always)]
-    fn clear(&mut self) {
-        self.visited.clear();
-    }
-
-    #[inline(always)]
-    fn visit(&mut self, x: &[usize]) {
-        // A loop of pushes: one feature per state here, where `extend_from_slice` would call
-        // `memcpy`.
-        for &i in x {
-            self.visited.push(i);
-        }
-    }
-
-    /// Refreshes the states visited (episode `episode`, from 1) and returns the RMS error.
-    #[inline]
-    fn value_rmse(&mut self, agent: &G, episode: u64) -> Option<f64> {
-        for &s in &self.visited {
-            let i = self.position.get(s).copied().unwrap_or(usize::MAX);
-            if i != usize::MAX && self.refreshed[i] != episode {
-                self.refreshed[i] = episode;
-                self.squared[i] = (self.truth.value_of(agent, s) - self.truth.values[s]).powi(2);
-            }
-        }
-        // Summed in state order, as `Truth::rmse` and `dp::rms_error` sum.
-        let rmse = if self.squared.is_empty() {
-            0.0
-        } else {
-            (self.squared.iter().sum::<f64>() / self.squared.len() as f64).sqrt()
-        };
-        debug_assert_eq!(
-            rmse.to_bits(),
-            self.truth.rmse(agent).to_bits(),
-            "an agent changed the value of a state its episode did not visit"
-        );
-        Some(rmse)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,54 +462,5 @@ mod tests {
             assert_eq!(d[0], derive(seed, Stream::Agent));
         }
         assert_ne!(derive(0, Stream::Agent), derive(1, Stream::Agent));
-    }
-
-    #[test]
-    fn window_means_and_best() {
-        let mut w = Window::new(3);
-        assert_eq!(w.mean(), None);
-        w.push(1.0);
-        w.push(2.0);
-        assert_eq!((w.mean(), w.best), (Some(1.5), None));
-        w.push(6.0);
-        assert_eq!((w.mean(), w.best), (Some(3.0), Some(3.0)));
-        w.push(-6.0);
-        assert_eq!((w.mean(), w.best), (Some(2.0 / 3.0), Some(3.0)));
-        w.push(10.0);
-        w.push(11.0);
-        assert_eq!((w.mean(), w.best), (Some(5.0), Some(5.0)));
-    }
-
-    /// The policy is told each episode's first step (where a recurrent policy resets its
-    /// memory), and only those: one per episode, each right after a reset.
-    #[test]
-    fn evaluation_marks_each_episode_start() {
-        let qlab_envs::AnyEnv::Vector(mut env) =
-            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
-        else {
-            panic!("CartPoleNoVelocity-v1 observes a vector");
-        };
-        let (mut firsts, mut steps) = (Vec::new(), 0u64);
-        let e = evaluate_policy(
-            &mut env,
-            |_, first| {
-                if first {
-                    firsts.push(steps);
-                }
-                steps += 1;
-                Ok(0)
-            },
-            7,
-            5,
-            500,
-        )
-        .unwrap();
-        assert_eq!(firsts.len(), 5);
-        assert_eq!(firsts[0], 0);
-        // Always pushing left ends each episode after a few steps; the starts are where the
-        // episodes' lengths put them.
-        let mean_len = steps as f64 / 5.0;
-        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
-        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
     }
 }
