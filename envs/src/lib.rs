@@ -1,7 +1,8 @@
 //! Reinforcement-learning environments with Gymnasium's semantics.
 //!
-//! `qlab-envs` is the ground floor of qlab: it depends on `rand` only (plus `serde` behind a
-//! feature), so another crate can embed its environments cheaply.
+//! `qlab-envs` is the ground floor of qlab: it depends on `rand` and `qlab-rng` (its seedable
+//! generator, [`EnvRng`]) only, plus `serde` behind a feature, so another crate can embed its
+//! environments cheaply.
 //!
 //! - [`Env`]: seeded [`reset`](Env::reset), [`step`](Env::step) returning a [`Step`] with
 //!   `terminated` and `truncated` kept apart, typed [`Space`]s, ANSI and RGB rendering.
@@ -22,7 +23,6 @@ pub mod gridworld;
 pub mod gymnasium_rs;
 pub mod params;
 pub mod registry;
-mod rng;
 mod space;
 pub mod vector;
 pub mod wrappers;
@@ -33,6 +33,6 @@ pub use env::{
 };
 pub use error::{Error, Result};
 pub use params::{ParamValue, Params};
+pub use qlab_rng::EnvRng;
 pub use registry::{AnyEnv, DiscreteEnv, EnvSpec, VectorEnv, make, registered};
-pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, Space};

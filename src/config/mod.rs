@@ -484,10 +484,13 @@ fn agent_config(doc: &Document) -> Read<AgentSpec> {
 
 /// An agent's error, at the line of the key it names.
 pub(crate) fn agent_error(doc: &Document, e: &qlab_agents::Error) -> ConfigError {
+    use qlab_agents::{Error, nn};
     let key = match e {
         // `epsilon.decay` is written under `epsilon`.
-        qlab_agents::Error::InvalidConfig { key, .. } => key.split(['.', '[']).next(),
-        qlab_agents::Error::DeviceUnavailable { .. } => Some("device"),
+        Error::InvalidConfig { key, .. } | Error::Nn(nn::Error::InvalidConfig { key, .. }) => {
+            key.split(['.', '[']).next()
+        }
+        Error::Nn(nn::Error::DeviceUnavailable { .. }) => Some("device"),
         _ => None,
     };
     doc.error("agent", key, e)

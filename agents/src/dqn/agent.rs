@@ -790,12 +790,12 @@ impl Dqn {
     /// untouched (the optimizer applies nothing).
     fn optimizer_step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
         match self.opt.step(grads) {
-            Err(Error::NonFiniteGradient { norm }) => Err(Error::Diverged {
+            Err(crate::nn::Error::NonFiniteGradient { norm }) => Err(Error::Diverged {
                 step: self.steps,
                 what: "gradient norm".into(),
                 value: norm,
             }),
-            other => other,
+            other => Ok(other?),
         }
     }
 }

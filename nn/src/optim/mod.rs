@@ -46,9 +46,9 @@ enum Bufs {
 /// An optimizer over a fixed list of variables, configured by an [`OptimizerConfig`].
 ///
 /// ```
-/// # fn main() -> qlab_agents::Result<()> {
+/// # fn main() -> qlab_nn::Result<()> {
 /// use candle_core::{DType, Device, Module, Tensor};
-/// use qlab_agents::nn::{Algorithm, MlpConfig, Optimizer, ParamStore, SgdConfig, mlp, mse_loss};
+/// use qlab_nn::{Algorithm, MlpConfig, Optimizer, ParamStore, SgdConfig, mlp, mse_loss};
 /// let store = ParamStore::new(0, DType::F32, &Device::Cpu);
 /// let net = mlp(2, 1, &MlpConfig::default(), store.var_builder())?;
 /// let mut opt = Optimizer::new(store.trainable_vars(), Algorithm::Sgd(SgdConfig::default()).into())?;

@@ -1,4 +1,4 @@
-//! The random number generator every env owns.
+//! [`EnvRng`]: the random number generator every env and network owns.
 //!
 //! Envs use xoshiro256++ (Blackman & Vigna) seeded through SplitMix64, implemented here so that
 //! a seed gives the same stream whatever version of `rand` is in the build: metrics stay
@@ -7,10 +7,10 @@
 
 use rand::{RngCore, SeedableRng};
 
-/// A small, fast, seedable RNG (xoshiro256++), the one every qlab env owns.
+/// A small, fast, seedable RNG (xoshiro256++), the one every qlab env and network owns.
 ///
 /// ```
-/// use qlab_envs::EnvRng;
+/// use qlab_rng::EnvRng;
 /// use rand::{Rng, SeedableRng};
 /// let mut a = EnvRng::seed_from_u64(7);
 /// let mut b = EnvRng::seed_from_u64(7);

@@ -1,9 +1,9 @@
-//! Tests of the `nn` module: gradient checks of every block, optimizers pinned to PyTorch,
+//! Tests of the `qlab-nn` crate: gradient checks of every block, optimizers pinned to PyTorch,
 //! checkpoints, configs, and small learning tasks.
 
 use candle_core::{D, DType, Device, Module, Tensor, Var};
-use qlab_agents::nn::*;
-use qlab_envs::EnvRng;
+use qlab_nn::*;
+use qlab_rng::EnvRng;
 use rand::SeedableRng;
 
 fn store64(seed: u64) -> ParamStore {
@@ -54,7 +54,7 @@ fn check_with(
         store
             .named_vars()
             .into_iter()
-            .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n)),
+            .filter(|(n, _)| !qlab_nn::store::is_buffer(n)),
     );
     let report = grad_check(|| probe_loss(&forward()?, 99), &vars, config).unwrap();
     assert!(report.checked > 0, "{name}: nothing checked");
@@ -844,7 +844,7 @@ mod optim {
             let before = p.as_tensor().to_vec1::<f32>().unwrap();
             let err = opt.step(&grads_of(&p, f32::NAN)).unwrap_err();
             assert!(
-                matches!(err, qlab_agents::Error::NonFiniteGradient { norm } if norm.is_nan()),
+                matches!(err, qlab_nn::Error::NonFiniteGradient { norm } if norm.is_nan()),
                 "{err}"
             );
             assert_eq!(p.as_tensor().to_vec1::<f32>().unwrap(), before);
@@ -1760,7 +1760,7 @@ mod cuda {
                 let grads: Vec<(String, Tensor)> = store
                     .named_vars()
                     .into_iter()
-                    .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n))
+                    .filter(|(n, _)| !qlab_nn::store::is_buffer(n))
                     .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
                     .collect();
                 assert_eq!(q.device().is_cuda(), device == "cuda", "{text}");

@@ -199,13 +199,13 @@ pub enum HeadConfig {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use qlab_agents::nn::QNetworkConfig;
+/// use qlab_nn::QNetworkConfig;
 /// let cfg: QNetworkConfig = toml::from_str(r#"
 ///     device = "cpu"
 ///     torso = { type = "mlp", hidden = [256, 256] }
 ///     head = { type = "dueling", hidden = [64] }
 /// "#)?;
-/// let (net, store) = qlab_agents::nn::QNetwork::new(&[4], 2, &cfg, 0)?;
+/// let (net, store) = qlab_nn::QNetwork::new(&[4], 2, &cfg, 0)?;
 /// assert_eq!(net.actions(), 2);
 /// # let _ = store;
 /// # Ok(())
@@ -499,10 +499,11 @@ impl QNetwork {
 
     /// The layers of an MLP torso and a linear head, in order, each with the fused op's form
     /// of its activation: the network as the fused op's functions compute it without tensors
-    /// (`fused::forward_rows`, `fused::backward_rows`). `None` for other networks, and where
-    /// a row is not computed alone ([`rows_are_independent`](Self::rows_are_independent)) or
-    /// an activation is not fused (gelu).
-    pub(crate) fn fused_layers(&self) -> Option<Vec<(&Linear, FusedAct)>> {
+    /// ([`forward_rows`](crate::forward_rows), [`backward_rows`](crate::backward_rows)).
+    /// `None` for other networks, and where a row is not computed alone
+    /// ([`rows_are_independent`](Self::rows_are_independent)) or an activation is not fused
+    /// (gelu).
+    pub fn fused_layers(&self) -> Option<Vec<(&Linear, FusedAct)>> {
         if !self.rows_are_independent() {
             return None;
         }
