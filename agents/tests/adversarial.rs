@@ -73,8 +73,7 @@ fn q_values(q: &QNetwork, obs: &[f32]) -> Vec<f32> {
 }
 
 fn greedy(q: &QNetwork, obs: &[f32]) -> usize {
-    let v = q_values(q, obs);
-    usize::from(v[1] > v[0])
+    qlab_agents::nn::argmax(&q_values(q, obs))
 }
 
 #[test]

@@ -33,6 +33,7 @@
 //! | `gradcheck.rs`  | the finite-difference gradient check |
 //! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
 //! | `store.rs`, `io.rs` | [`ParamStore`]; safetensors save and load |
+//! | `argmax.rs`     | [`argmax`], [`argmin`], [`argmax_except`] over action values on the host, candle's ties |
 //! | `mode.rs`       | [`TrainMode`]: training and evaluation behaviour |
 //! | `error.rs`      | [`Error`], [`Result`] |
 //!
@@ -75,6 +76,7 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+mod argmax;
 pub mod attention;
 pub mod cnn;
 pub mod conv;
@@ -98,6 +100,7 @@ pub mod store;
 pub mod transformer;
 
 pub use activation::Activation;
+pub use argmax::{argmax, argmax_except, argmin};
 pub use attention::{
     AttentionConfig, MultiHeadSelfAttention, causal_mask, multi_head_self_attention,
     scaled_dot_product_attention, softmax,

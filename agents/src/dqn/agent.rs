@@ -13,8 +13,7 @@ use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
 use super::robust::Defense;
 use super::sequence::SequenceBatch;
-use crate::adversarial::argmax;
-use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
+use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork, argmax};
 use crate::nn::{RecurrentState, TorsoConfig, huber_elementwise, huber_loss, mse_loss, q_network};
 use crate::{Error, Result};
 
