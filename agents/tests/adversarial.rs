@@ -31,7 +31,7 @@ fn net(seed: u64) -> QNetwork {
         },
         ..Default::default()
     };
-    QNetwork::new(&[4], 2, &cfg, seed).unwrap().0
+    QNetwork::new(&[4], 2, &cfg, seed, &Device::Cpu).unwrap().0
 }
 
 fn attack(method: AttackMethod, eps: f64, f: impl FnOnce(&mut AttackConfig)) -> Attack {

@@ -107,8 +107,8 @@ fn loss(online: &QNetwork, target: &QNetwork, b: &Batch) -> candle_core::Result<
 }
 
 fn nets() -> qlab_nn::Result<(QNetwork, ParamStore, QNetwork)> {
-    let (online, store) = QNetwork::new(&[OBS], ACTIONS, &config(), 0)?;
-    let (target, target_store) = QNetwork::new(&[OBS], ACTIONS, &config(), 1)?;
+    let (online, store) = QNetwork::new(&[OBS], ACTIONS, &config(), 0, &Device::Cpu)?;
+    let (target, target_store) = QNetwork::new(&[OBS], ACTIONS, &config(), 1, &Device::Cpu)?;
     target_store.copy_from(&store)?;
     Ok((online, store, target))
 }

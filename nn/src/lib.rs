@@ -46,8 +46,8 @@
 //!
 //! let config: QNetworkConfig = toml::from_str(r#"torso = { type = "mlp", hidden = [64, 64] }"#)
 //!     .expect("valid TOML");
-//! let (online, params) = QNetwork::new(&[4], 2, &config, 0)?;
-//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! let (online, params) = QNetwork::new(&[4], 2, &config, 0, &Device::Cpu)?;
+//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0, &Device::Cpu)?;
 //! target_params.copy_from(&params)?;
 //! let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
 //! let mut opt = Optimizer::new(params.trainable_vars(), adam.into())?;

@@ -553,7 +553,7 @@ mod memory_q_networks {
     fn an_episode_start_inside_a_sequence_restarts_the_state() {
         let cfg: QNetworkConfig =
             toml::from_str(r#"torso = { type = "lstm", hidden = 5, fc = [4] }"#).unwrap();
-        let (net, _store) = QNetwork::new(&[3], 2, &cfg, 1).unwrap();
+        let (net, _store) = QNetwork::new(&[3], 2, &cfg, 1, &Device::Cpu).unwrap();
         assert!(net.is_recurrent());
         let x = uniform(&[2, 5, 3], 2, DType::F32);
         let starts = Tensor::new(&[[0f32, 0.0, 1.0, 0.0, 0.0], [0.0; 5]], &Device::Cpu).unwrap();
@@ -576,7 +576,8 @@ mod memory_q_networks {
             .unwrap();
         assert_eq!(v(&first), v(&q.narrow(1, 0, 1).unwrap()));
         // A memoryless network has no state.
-        let (mlp, _s) = QNetwork::new(&[3], 2, &QNetworkConfig::default(), 1).unwrap();
+        let (mlp, _s) =
+            QNetwork::new(&[3], 2, &QNetworkConfig::default(), 1, &Device::Cpu).unwrap();
         let (q, state) = mlp.forward_seq(&x, None, None).unwrap();
         assert!(state.is_none() && !mlp.is_recurrent());
         assert_eq!(q.dims(), &[2, 5, 2]);
@@ -588,9 +589,11 @@ mod memory_q_networks {
     fn an_attention_torso_needs_the_stack_of_k_observations() {
         let cfg: QNetworkConfig =
             toml::from_str(r#"torso = { type = "attention", k = 4, dim = 8, heads = 2 }"#).unwrap();
-        assert!(QNetwork::new(&[4, 2], 2, &cfg, 0).is_ok());
+        assert!(QNetwork::new(&[4, 2], 2, &cfg, 0, &Device::Cpu).is_ok());
         for bad in [&[8][..], &[3, 2]] {
-            let err = QNetwork::new(bad, 2, &cfg, 0).unwrap_err().to_string();
+            let err = QNetwork::new(bad, 2, &cfg, 0, &Device::Cpu)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("k = 4") && err.contains(&format!("{bad:?}")),
                 "{err}"
@@ -952,9 +955,8 @@ mod store {
                 hidden: vec![],
                 activation: Activation::Relu,
             },
-            ..Default::default()
         };
-        QNetwork::new(&[3], 2, &cfg, seed).unwrap()
+        QNetwork::new(&[3], 2, &cfg, seed, &Device::Cpu).unwrap()
     }
 
     #[test]
@@ -1060,7 +1062,9 @@ mod store {
             },
             ..Default::default()
         };
-        let plain = QNetwork::new(&[3], 2, &linear_head, 0).unwrap().1;
+        let plain = QNetwork::new(&[3], 2, &linear_head, 0, &Device::Cpu)
+            .unwrap()
+            .1;
         let err = plain
             .load_bytes(&bytes, "small.safetensors")
             .unwrap_err()
@@ -1148,7 +1152,7 @@ mod store {
             },
             ..Default::default()
         };
-        let (net, store) = QNetwork::new(&[3], 2, &cfg, 7).unwrap();
+        let (net, store) = QNetwork::new(&[3], 2, &cfg, 7, &Device::Cpu).unwrap();
         let frozen = q_network(&[3], 2, &cfg, store.frozen_var_builder()).unwrap();
         // One row (the few-rows loops) and a batch (gemm).
         for rows in [1, 9] {
@@ -1175,7 +1179,7 @@ mod store {
             assert_eq!(weights_f, 0, "the frozen view differentiates none");
         }
         // A change to the store's values shows through the frozen view.
-        let (_, other) = QNetwork::new(&[3], 2, &cfg, 9).unwrap();
+        let (_, other) = QNetwork::new(&[3], 2, &cfg, 9, &Device::Cpu).unwrap();
         store.copy_from(&other).unwrap();
         let x = uniform(&[2, 3], 10, DType::F32);
         assert_eq!(
@@ -1205,7 +1209,7 @@ mod store {
             (mlp(vec![], Activation::Relu), 3),
         ];
         for (seed, (cfg, d)) in cases.iter().enumerate() {
-            let (net, _store) = QNetwork::new(&[*d], 3, cfg, seed as u64).unwrap();
+            let (net, _store) = QNetwork::new(&[*d], 3, cfg, seed as u64, &Device::Cpu).unwrap();
             for (i, row) in (0..5).map(|i| (i, uniform(&[1, *d], 30 + i, DType::F32))) {
                 let obs = row.flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 let fast = net.q_values_row(&obs).expect("an MLP with a linear head");
@@ -1260,9 +1264,18 @@ mod config {
     fn device_selection() {
         assert!(DeviceConfig::Cpu.resolve().unwrap().is_cpu());
         assert!(DeviceConfig::Auto.resolve().is_ok());
-        let d: QNetworkConfig = toml::from_str("device = \"auto\"").unwrap();
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            device: DeviceConfig,
+        }
+        let d: Keys = toml::from_str("device = \"auto\"").unwrap();
         assert_eq!(d.device, DeviceConfig::Auto);
         assert!("gpu".parse::<DeviceConfig>().is_err());
+        // The device is given where a network is built, not in its description.
+        let err = toml::from_str::<QNetworkConfig>("device = \"cpu\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `device`"), "{err}");
         #[cfg(not(feature = "cuda"))]
         {
             let err = DeviceConfig::Cuda.resolve().unwrap_err().to_string();
@@ -1742,10 +1755,9 @@ mod cuda {
         ];
         for (text, obs_shape, seq_len) in cases {
             let mut runs = Vec::new();
-            for device in ["cpu", "cuda"] {
-                let cfg: QNetworkConfig =
-                    toml::from_str(&format!("{text}\ndevice = \"{device}\"")).unwrap();
-                let (net, store) = QNetwork::new(obs_shape, 3, &cfg, 5).unwrap();
+            for device in [Device::Cpu, gpu()] {
+                let cfg: QNetworkConfig = toml::from_str(text).unwrap();
+                let (net, store) = QNetwork::new(obs_shape, 3, &cfg, 5, &device).unwrap();
                 let mut shape = vec![32];
                 shape.extend(seq_len);
                 shape.extend(obs_shape);
@@ -1763,7 +1775,7 @@ mod cuda {
                     .filter(|(n, _)| !qlab_nn::store::is_buffer(n))
                     .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
                     .collect();
-                assert_eq!(q.device().is_cuda(), device == "cuda", "{text}");
+                assert_eq!(q.device().is_cuda(), device.is_cuda(), "{text}");
                 runs.push((q, grads));
             }
             let ((q_gpu, g_gpu), (q_cpu, g_cpu)) = (&runs[1], &runs[0]);

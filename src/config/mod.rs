@@ -467,6 +467,16 @@ fn agent_config(doc: &Document) -> Read<AgentSpec> {
             .is_some_and(|a| a == "dqn")
     });
     if deep {
+        // One key chooses the device for the whole agent; the network's table has none.
+        let network = doc.section("agent").and_then(|s| s.get("network"));
+        if network.is_some_and(|e| e.value.get("device").is_some()) {
+            return Err(doc.error(
+                "agent",
+                Some("network"),
+                "`network.device` is not a key: the device is the whole agent's, set it with \
+                 `device` in [agent] (e.g. device = \"cuda\")",
+            ));
+        }
         let DeepAgent::Dqn(config) = agent::deserialize(doc)?;
         config.validate().map_err(|e| agent_error(doc, &e))?;
         return Ok(AgentSpec::Dqn(config));

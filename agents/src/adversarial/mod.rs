@@ -39,7 +39,7 @@
 //!
 //! let env = CartPole::new(CartPoleConfig::default());
 //! let Space::Box(space) = env.observation_space() else { unreachable!() };
-//! let (net, _params) = QNetwork::new(&[4], 2, &QNetworkConfig::default(), 0)?;
+//! let (net, _params) = QNetwork::new(&[4], 2, &QNetworkConfig::default(), 0, &Device::Cpu)?;
 //! let config = AttackConfig { method: AttackMethod::Fgsm, eps: 0.05, ..Default::default() };
 //! let mut attack = Attack::new(&config, space, 2, &Device::Cpu)?;
 //! let obs = [0.01, -0.02, 0.03, 0.04];
