@@ -864,6 +864,43 @@ mod optim {
         }
     }
 
+    /// The learning rate is held once, in the config: a rate set after construction is the
+    /// one the config shows and the one the next step takes, on either path, and the
+    /// candle-nn trait reads and writes the same one. (The optimizer used to keep a second
+    /// copy beside the config's, which went stale on the first `set_learning_rate`.)
+    #[test]
+    fn the_learning_rate_set_is_the_one_shown_and_used() {
+        let dev = Device::Cpu;
+        for tensor_ops in [false, true] {
+            let p = Var::new(&[1.0f64, -2.0], &dev).unwrap();
+            let sgd = Algorithm::Sgd(SgdConfig {
+                lr: 0.1,
+                ..Default::default()
+            });
+            let mut opt = Optimizer::new(vec![p.clone()], sgd.into()).unwrap();
+            if tensor_ops {
+                opt = opt.with_tensor_ops();
+            }
+            assert_eq!((opt.learning_rate(), opt.config().lr()), (0.1, 0.1));
+            opt.set_learning_rate(0.25);
+            assert_eq!((opt.learning_rate(), opt.config().lr()), (0.25, 0.25));
+            // L = Σ p², ∂L/∂p = 2p: SGD takes p ← p − 0.25·2p = p/2.
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.backward_step(&loss).unwrap();
+            assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), [0.5, -1.0]);
+            candle_nn::Optimizer::set_learning_rate(&mut opt, 0.5);
+            assert_eq!(candle_nn::Optimizer::learning_rate(&opt), 0.5);
+            assert_eq!(opt.config().lr(), 0.5);
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.backward_step(&loss).unwrap();
+            assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), [0.0, 0.0]);
+        }
+        let mut adamw = OptimizerConfig::from(Algorithm::AdamW(AdamConfig::adamw()));
+        adamw.set_lr(2e-4);
+        assert_eq!(adamw.lr(), 2e-4);
+        assert!(matches!(adamw.algorithm, Algorithm::AdamW(c) if c.lr == 2e-4));
+    }
+
     #[test]
     fn invalid_hyperparameters_are_named() {
         let bad = OptimizerConfig::from(Algorithm::Adam(AdamConfig {
