@@ -572,6 +572,25 @@ fn dqn_config_errors_name_the_key() {
         err.contains("dqn trains for a number of env steps"),
         "{err}"
     );
+    // The device has one key, `[agent] device`: a `device` in the network's table, which the
+    // agent's used to overwrite without a word, is refused and the right key named.
+    let want = "[agent] `network.device` is not a key: the device is the whole agent's, set \
+                it with `device` in [agent] (e.g. device = \"cuda\")";
+    for (line, network) in [
+        (
+            13,
+            "network = { torso = { type = \"mlp\", hidden = [16] }, device = \"cpu\" }\n",
+        ),
+        (14, "\n[agent.network]\ndevice = \"cuda\"\n"),
+    ] {
+        let text = TINY_DQN.replace(
+            "network = { torso = { type = \"mlp\", hidden = [16] } }\n",
+            network,
+        );
+        let config = tmp.file("dqn.toml", &text);
+        let err = qlab(&["train", &config, "-q"]).usage_error();
+        assert!(err.ends_with(&format!("dqn.toml:{line}: {want}")), "{err}");
+    }
     // A device this build lacks is named at the flag or line that asked for it (it pointed at
     // the `[agent]` line before).
     #[cfg(not(feature = "cuda"))]

@@ -1,4 +1,4 @@
-"""PyTorch reference for `cargo bench -p qlab-agents --bench dqn_step`.
+"""PyTorch reference for `cargo bench -p qlab-nn --bench dqn_step`.
 
 Measures, on one CPU thread, exactly what the Rust benchmark measures:
 

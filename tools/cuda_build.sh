@@ -70,7 +70,7 @@ export LD_LIBRARY_PATH="$root/lib64:$root/lib64/stubs${LD_LIBRARY_PATH:+:$LD_LIB
 target=target-cuda
 # One cargo call builds the binary (for the CLI tests) and the network tests with one feature
 # set, so candle's kernels, nearly all of the time, are compiled once.
-tests=$(cargo test --release -p qlab -p qlab-agents --features cuda --no-run \
+tests=$(cargo test --release -p qlab -p qlab-nn --features cuda --no-run \
           --target-dir "$target" --message-format=json |
         grep '"kind":\["test"\]' | grep '"name":"nn"' |
         sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')

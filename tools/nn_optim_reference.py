@@ -1,4 +1,4 @@
-"""Reference values for the optimizer tests in `agents/tests/nn.rs`.
+"""Reference values for the optimizer tests in `nn/tests/nn.rs`.
 
 Five steps of each optimizer on the loss  L(p) = sum(0.5 * c * p**2 + b * p)  in float64,
 from the same start, with PyTorch's optimizers (and `clip_grad_norm_` where a max norm is

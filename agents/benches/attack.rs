@@ -39,7 +39,7 @@ fn main() -> qlab_agents::Result<()> {
         },
         ..Default::default()
     };
-    let (_, params) = QNetwork::new(&[4], 2, &config, 0)?;
+    let (_, params) = QNetwork::new(&[4], 2, &config, 0, &Device::Cpu)?;
     // The attacked network: the same weights as constants, as `qlab attack` builds it.
     let net = q_network(&[4], 2, &config, params.frozen_var_builder())?;
     let mut rng = EnvRng::new(0);

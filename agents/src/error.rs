@@ -8,8 +8,14 @@
 #[non_exhaustive]
 pub enum Error {
     /// A tensor operation failed inside candle (shape mismatch, unsupported op, device error).
+    #[cfg(feature = "deep")]
     #[error("tensor error: {0}")]
     Candle(#[from] candle_core::Error),
+    /// The network library refused: a network config out of range, a device this build or
+    /// machine lacks, a checkpoint that does not fit (its message as `qlab-nn` gives it).
+    #[cfg(feature = "deep")]
+    #[error(transparent)]
+    Nn(#[from] qlab_nn::Error),
     /// A configuration value outside its valid range.
     #[error("invalid value {value} for `{key}`: expected {expected}")]
     InvalidConfig {
@@ -20,15 +26,7 @@ pub enum Error {
         /// What is allowed.
         expected: String,
     },
-    /// A device was asked for that this build or this machine cannot provide.
-    #[error("device `{requested}` is not available: {reason}")]
-    DeviceUnavailable {
-        /// The device asked for (`cuda`, `cuda:1`).
-        requested: String,
-        /// Why it cannot be used.
-        reason: String,
-    },
-    /// A parameter file does not match the network it is loaded into.
+    /// A checkpoint or parameter file does not match the agent it is loaded into.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {
         /// The file.
@@ -36,16 +34,17 @@ pub enum Error {
         /// Which tensor is wrong and what was expected.
         message: String,
     },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The environment refused a call: an invalid action or state, a step after the end.
     #[error("env: {0}")]
     Env(#[from] qlab_envs::Error),
-    /// A gradient-norm-clipping optimizer was given gradients whose global norm is not a
-    /// finite number; it applied nothing (clipping would have scaled them to NaN).
-    #[error("the global gradient norm is {norm}: no update applied")]
-    NonFiniteGradient {
-        /// The norm (NaN or infinite).
-        norm: f64,
-    },
     /// Training produced a loss or a value that is not a finite number.
     #[error("training diverged at env step {step}: the {what} is {value}")]
     Diverged {
@@ -55,15 +54,6 @@ pub enum Error {
         what: String,
         /// Its value.
         value: f64,
-    },
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
     },
 }
 

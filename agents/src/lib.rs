@@ -5,25 +5,32 @@
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
 //! - [`dqn`]: deep Q-networks: DQN, Double DQN, dueling, n-step, prioritized replay.
-//! - [`nn`]: network blocks, optimizers, gradient checking and checkpoints on candle.
+//! - [`nn`]: the network library, the `qlab-nn` crate re-exported: network blocks, optimizers,
+//!   gradient checking and checkpoints on candle.
 //! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
 //!   neighbour) and a wrapper that applies them inside any env.
 //!
 //! Every agent implements [`Agent`], the one interface the runner drives; [`View`] reads an
 //! env's observation as the agent's.
 //!
-//! It builds on [`qlab_envs`].
+//! It builds on [`qlab_envs`]. The default feature `deep` brings in [`dqn`], [`adversarial`]
+//! and [`nn`], and with them candle; without it (`default-features = false`) the crate holds
+//! [`tabular`] and [`dp`] and depends on no network library. The `cuda` feature (which implies
+//! `deep`) runs the networks on CUDA GPUs.
 #![deny(missing_docs)]
 
+#[cfg(feature = "deep")]
 pub mod adversarial;
 mod agent;
 pub mod dp;
+#[cfg(feature = "deep")]
 pub mod dqn;
 mod error;
-pub mod nn;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};
 pub use error::{Error, Result};
 pub use qlab_envs as envs;
+#[cfg(feature = "deep")]
+pub use qlab_nn as nn;
 pub use tabular::{AgentConfig, TabularAgent};

@@ -31,7 +31,7 @@ fn net(seed: u64) -> QNetwork {
         },
         ..Default::default()
     };
-    QNetwork::new(&[4], 2, &cfg, seed).unwrap().0
+    QNetwork::new(&[4], 2, &cfg, seed, &Device::Cpu).unwrap().0
 }
 
 fn attack(method: AttackMethod, eps: f64, f: impl FnOnce(&mut AttackConfig)) -> Attack {
@@ -73,8 +73,7 @@ fn q_values(q: &QNetwork, obs: &[f32]) -> Vec<f32> {
 }
 
 fn greedy(q: &QNetwork, obs: &[f32]) -> usize {
-    let v = q_values(q, obs);
-    usize::from(v[1] > v[0])
+    qlab_agents::nn::argmax(&q_values(q, obs))
 }
 
 #[test]

@@ -80,7 +80,7 @@ fn greedy(q: &QNetwork, rows: &[f32]) -> Vec<u32> {
 /// attacked rows have a larger attacked loss than the clean ones (the attack attacks).
 #[test]
 fn adversarial_batches_hold_the_configured_fraction_of_attacked_rows_in_ball_and_box() {
-    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16, 16]), 3).unwrap();
+    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16, 16]), 3, &Device::Cpu).unwrap();
     let scale = vec![0.5f32, 2.0, 1.0, 1.0];
     for (attack, norm, fraction, want) in [
         (TrainingAttack::Fgsm, Norm::Linf, 0.25, 8),
@@ -132,7 +132,7 @@ fn adversarial_batches_hold_the_configured_fraction_of_attacked_rows_in_ball_and
 /// rows on a face of the box are clipped to it.
 #[test]
 fn adversarial_fgsm_takes_the_full_step_and_clips_to_the_box() {
-    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16]), 5).unwrap();
+    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16]), 5, &Device::Cpu).unwrap();
     let mut d = defense(
         Some(AdversarialTraining {
             fraction: 1.0,
@@ -162,7 +162,7 @@ fn adversarial_fgsm_takes_the_full_step_and_clips_to_the_box() {
 /// ramp then scales the radius.
 #[test]
 fn adversarial_training_follows_the_ramp() {
-    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16]), 1).unwrap();
+    let (q, _p) = QNetwork::new(&[4], 2, &mlp(vec![16]), 1, &Device::Cpu).unwrap();
     let cfg = AdversarialTraining {
         fraction: 1.0,
         ramp_start: 100,
@@ -190,7 +190,7 @@ fn adversarial_training_follows_the_ramp() {
 }
 
 fn flat_net(seed: u64) -> (QNetwork, qlab_agents::nn::ParamStore) {
-    QNetwork::new(&[4], 2, &mlp(vec![16]), seed).unwrap()
+    QNetwork::new(&[4], 2, &mlp(vec![16]), seed, &Device::Cpu).unwrap()
 }
 
 /// Searching the ball on the network over frozen weights gives the regularizer of the

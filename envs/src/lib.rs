@@ -1,7 +1,8 @@
 //! Reinforcement-learning environments with Gymnasium's semantics.
 //!
-//! `qlab-envs` is the ground floor of qlab: it depends on `rand` only (plus `serde` behind a
-//! feature), so another crate can embed its environments cheaply.
+//! `qlab-envs` is the ground floor of qlab: it depends on `rand` and `qlab-rng` (its seedable
+//! generator, [`EnvRng`]) only, plus `serde` behind a feature, so another crate can embed its
+//! environments cheaply.
 //!
 //! - [`Env`]: seeded [`reset`](Env::reset), [`step`](Env::step) returning a [`Step`] with
 //!   `terminated` and `truncated` kept apart, typed [`Space`]s, ANSI and RGB rendering.
@@ -37,7 +38,7 @@ pub use checker::{CheckFailure, SpaceMember, check_env};
 pub use env::{Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition};
 pub use error::{Error, Result};
 pub use params::{ParamValue, Params};
+pub use qlab_rng::EnvRng;
 pub use registry::{AnyEnv, ContinuousEnv, DiscreteEnv, EnvSpec, VectorEnv, make, registered};
-pub use rng::EnvRng;
 pub use space::{BoxSpace, Discrete, Space};
 pub use wrappers::Wrapper;

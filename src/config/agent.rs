@@ -90,6 +90,18 @@ pub(crate) fn read(doc: &Document) -> Read<AgentSpec> {
         .and_then(|e| e.value.as_str())
         .is_some_and(|a| a == "dqn");
     if deep {
+        // One key chooses the device for the whole agent; the network's table has none.
+        if section
+            .get("network")
+            .is_some_and(|e| e.value.get("device").is_some())
+        {
+            return Err(doc.error(
+                "agent",
+                Some("network"),
+                "`network.device` is not a key: the device is the whole agent's, set it with \
+                 `device` in [agent] (e.g. device = \"cuda\")",
+            ));
+        }
         let DeepAgent::Dqn(config) = section::deserialize(doc, "agent", Some(&ALGORITHM))?;
         config.validate().map_err(|e| agent_error(doc, &e))?;
         return Ok(AgentSpec::Dqn(config));
@@ -101,10 +113,13 @@ pub(crate) fn read(doc: &Document) -> Read<AgentSpec> {
 
 /// An agent's error, at the line of the key it names.
 pub(crate) fn agent_error(doc: &Document, e: &qlab_agents::Error) -> ConfigError {
+    use qlab_agents::{Error, nn};
     let key = match e {
         // `epsilon.decay` is written under `epsilon`.
-        qlab_agents::Error::InvalidConfig { key, .. } => key.split(['.', '[']).next(),
-        qlab_agents::Error::DeviceUnavailable { .. } => Some("device"),
+        Error::InvalidConfig { key, .. } | Error::Nn(nn::Error::InvalidConfig { key, .. }) => {
+            key.split(['.', '[']).next()
+        }
+        Error::Nn(nn::Error::DeviceUnavailable { .. }) => Some("device"),
         _ => None,
     };
     doc.error("agent", key, e)

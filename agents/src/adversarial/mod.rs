@@ -39,7 +39,7 @@
 //!
 //! let env = CartPole::new(CartPoleConfig::default());
 //! let Space::Box(space) = env.observation_space() else { unreachable!() };
-//! let (net, _params) = QNetwork::new(&[4], 2, &QNetworkConfig::default(), 0)?;
+//! let (net, _params) = QNetwork::new(&[4], 2, &QNetworkConfig::default(), 0, &Device::Cpu)?;
 //! let config = AttackConfig { method: AttackMethod::Fgsm, eps: 0.05, ..Default::default() };
 //! let mut attack = Attack::new(&config, space, 2, &Device::Cpu)?;
 //! let obs = [0.01, -0.02, 0.03, 0.04];
@@ -64,6 +64,8 @@ use std::sync::Arc;
 
 use candle_core::{Module, Tensor};
 use serde::{Deserialize, Serialize};
+
+use crate::nn::{argmax, argmin};
 
 pub use attack::Attack;
 pub use ball::{Ball, Norm, observation_std};
@@ -166,26 +168,4 @@ impl AttackStats {
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
-}
-
-/// The first index of the largest value (as candle's `argmax`).
-pub(crate) fn argmax(xs: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in xs.iter().enumerate() {
-        if x > xs[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// The first index of the smallest value.
-pub(crate) fn argmin(xs: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in xs.iter().enumerate() {
-        if x < xs[best] {
-            best = i;
-        }
-    }
-    best
 }

@@ -2,8 +2,9 @@
 
 use qlab_envs::{Env, EnvRng, Frame, Model, Reset, Space, Step};
 
-use super::{Attack, AttackStats, NeighbourAttack, QFunction, TabularQ, argmax};
+use super::{Attack, AttackStats, NeighbourAttack, QFunction, TabularQ};
 use crate::Result;
+use crate::nn::argmax;
 
 /// An attack bundled with the agent it targets, applied to one observation at a time.
 ///

@@ -13,8 +13,7 @@ use super::replay::{Batch, ReplayBuffer};
 use super::rng::{DqnRng, Uniform};
 use super::robust::Defense;
 use super::sequence::SequenceBatch;
-use crate::adversarial::argmax;
-use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork};
+use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork, argmax};
 use crate::nn::{RecurrentState, TorsoConfig, huber_elementwise, huber_loss, mse_loss, q_network};
 use crate::{Error, Result};
 
@@ -193,17 +192,22 @@ impl Dqn {
             ));
         }
         let obs_dim = obs_shape.iter().product();
-        let mut network = config.network.clone();
-        network.device = config.device;
+        let network = &config.network;
+        let device = config.device.resolve()?;
         // A CNN reads the image as it is, the attention torso the stack of observations;
         // every other torso reads the flat vector.
         let net_shape = match network.torso {
             TorsoConfig::Cnn { .. } | TorsoConfig::Attention { .. } => obs_shape.to_vec(),
             _ => vec![obs_dim],
         };
-        let (online, params) = QNetwork::new(&net_shape, n_actions, &network, seed)?;
-        let (target, target_params) =
-            QNetwork::new(&net_shape, n_actions, &network, seed.wrapping_add(1))?;
+        let (online, params) = QNetwork::new(&net_shape, n_actions, network, seed, &device)?;
+        let (target, target_params) = QNetwork::new(
+            &net_shape,
+            n_actions,
+            network,
+            seed.wrapping_add(1),
+            &device,
+        )?;
         target_params.copy_from(&params)?;
         let adam = Algorithm::Adam(AdamConfig {
             lr: config.learning_rate,
@@ -216,7 +220,6 @@ impl Dqn {
                 max_grad_norm: Some(config.max_grad_norm),
             },
         )?;
-        let device = params.device().clone();
         // The RNG's stream differs from the weights' (SplitMix64 of the seed).
         let rng = DqnRng::new(seed ^ 0x5851_F42D_4C95_7F2D);
         let defense = Defense::new(
@@ -231,7 +234,7 @@ impl Dqn {
             Some(_) => Some(q_network(
                 &net_shape,
                 n_actions,
-                &network,
+                network,
                 params.frozen_var_builder(),
             )?),
             None => None,
@@ -782,12 +785,12 @@ impl Dqn {
     /// untouched (the optimizer applies nothing).
     fn optimizer_step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
         match self.opt.step(grads) {
-            Err(Error::NonFiniteGradient { norm }) => Err(Error::Diverged {
+            Err(crate::nn::Error::NonFiniteGradient { norm }) => Err(Error::Diverged {
                 step: self.steps,
                 what: "gradient norm".into(),
                 value: norm,
             }),
-            other => other,
+            other => Ok(other?),
         }
     }
 }

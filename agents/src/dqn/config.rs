@@ -49,7 +49,7 @@ pub enum Loss {
 /// | `burn_in` | `0` | `0 to 1000` | recurrent torsos: steps before each sequence run only to warm the hidden state, no loss and no gradient (Kapturowski et al., 2019) |
 /// | `loss` | `"huber"` | `"huber"`, `"mse"` | [`Loss`] |
 /// | `network` | MLP `[64, 64]`, linear head | a [`QNetworkConfig`] table | the Q-network; `head = { type = "dueling" }` for the dueling architecture |
-/// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the networks run (it sets `network.device`) |
+/// | `device` | `"cpu"` | `"cpu"`, `"cuda"`, `"auto"` | where the agent computes: both networks, the batches, the defenses' searches (the one device key; `network` has none) |
 /// | `adversarial_training` | none | an [`AdversarialTraining`] table | replace a fraction of each batch's observations by FGSM or PGD attacks on the online network |
 /// | `smoothness` | none | a [`Smoothness`] table | SA-DQN's regularizer: penalise the largest overtaking of the greedy action inside the ε-ball, found by PGD |
 ///
@@ -113,7 +113,7 @@ pub struct DqnConfig {
     pub loss: Loss,
     /// The Q-network.
     pub network: QNetworkConfig,
-    /// Where the networks run.
+    /// Where the networks run (and everything computed with them).
     pub device: DeviceConfig,
     /// Adversarial training; none by default. (Boxed: most configs have none.)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -342,6 +342,10 @@ mod tests {
             "invalid value true for `prioritized`: expected false with a recurrent torso"
         );
         lstm(c()).validate().unwrap();
+        // The device is `device`; the network's table has no key for it (it was overwritten
+        // by this one without a word).
+        let e = toml::from_str::<DqnConfig>("network = { device = \"cuda\" }").unwrap_err();
+        assert!(e.to_string().contains("unknown field `device`"), "{e}");
         let e = toml::from_str::<DqnConfig>("learning_rat = 1.0").unwrap_err();
         assert!(
             e.to_string().contains("unknown field `learning_rat`"),

@@ -97,7 +97,7 @@ impl Agent<[f32], usize> for Dqn {
     }
 
     fn save(&self, path: &Path) -> Result<()> {
-        self.params().save(path)
+        Ok(self.params().save(path)?)
     }
 
     fn load(&mut self, path: &Path) -> Result<()> {

@@ -305,7 +305,7 @@ impl Defense {
         let v = self.values(q, x)?;
         let labels = v
             .chunks(self.n_actions)
-            .map(|row| crate::adversarial::argmax(row) as u32)
+            .map(|row| crate::nn::argmax(row) as u32)
             .collect();
         Ok((labels, v))
     }
@@ -463,13 +463,7 @@ fn keep_best(loss: &[f32], x: &[f32], best_loss: &mut [f32], best: &mut [f32], d
 /// `max_{a ≠ y} q[a] − q[y]` and that best other action (the first of equals); `(0, y)` with a
 /// single action.
 fn margin(q: &[f32], y: usize) -> (f32, usize) {
-    let mut r = None;
-    for (a, &v) in q.iter().enumerate() {
-        if a != y && r.is_none_or(|b: usize| v > q[b]) {
-            r = Some(a);
-        }
-    }
-    match r {
+    match crate::nn::argmax_except(q, y) {
         Some(r) => (q[r] - q[y], r),
         None => (0.0, y),
     }

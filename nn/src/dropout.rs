@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{Module, Result, Tensor};
-use qlab_envs::EnvRng;
+use qlab_rng::EnvRng;
 use rand::SeedableRng;
 
 use super::TrainMode;

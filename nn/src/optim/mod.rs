@@ -45,10 +45,14 @@ enum Bufs {
 
 /// An optimizer over a fixed list of variables, configured by an [`OptimizerConfig`].
 ///
+/// The learning rate lives in one place, the config's algorithm (`lr`):
+/// [`set_learning_rate`](Self::set_learning_rate) changes it there, and
+/// [`config`](Self::config) shows the rate the next step uses.
+///
 /// ```
-/// # fn main() -> qlab_agents::Result<()> {
+/// # fn main() -> qlab_nn::Result<()> {
 /// use candle_core::{DType, Device, Module, Tensor};
-/// use qlab_agents::nn::{Algorithm, MlpConfig, Optimizer, ParamStore, SgdConfig, mlp, mse_loss};
+/// use qlab_nn::{Algorithm, MlpConfig, Optimizer, ParamStore, SgdConfig, mlp, mse_loss};
 /// let store = ParamStore::new(0, DType::F32, &Device::Cpu);
 /// let net = mlp(2, 1, &MlpConfig::default(), store.var_builder())?;
 /// let mut opt = Optimizer::new(store.trainable_vars(), Algorithm::Sgd(SgdConfig::default()).into())?;
@@ -67,7 +71,6 @@ pub struct Optimizer {
     vars: Vec<Var>,
     state: Vec<State>,
     config: OptimizerConfig,
-    lr: f64,
     steps: u64,
     last_grad_norm: Option<f64>,
     fused: bool,
@@ -77,7 +80,6 @@ impl std::fmt::Debug for Optimizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Optimizer")
             .field("config", &self.config)
-            .field("lr", &self.lr)
             .field("steps", &self.steps)
             .field("vars", &self.vars.len())
             .finish()
@@ -99,7 +101,6 @@ impl Optimizer {
         Ok(Self {
             vars,
             state,
-            lr: config.lr(),
             config,
             steps: 0,
             last_grad_norm: None,
@@ -215,19 +216,21 @@ impl Optimizer {
         self
     }
 
-    /// The configuration.
+    /// The configuration, with the current learning rate (the one given to
+    /// [`new`](Self::new) until [`set_learning_rate`](Self::set_learning_rate) changes it).
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
     }
 
-    /// The current learning rate (the config's until [`set_learning_rate`](Self::set_learning_rate)).
+    /// The current learning rate: the config's `lr`.
     pub fn learning_rate(&self) -> f64 {
-        self.lr
+        self.config.lr()
     }
 
-    /// Sets the learning rate for the next steps (see [`LrSchedule`](super::LrSchedule)).
+    /// Sets the learning rate for the next steps (see [`LrSchedule`](super::LrSchedule)): the
+    /// config's `lr`.
     pub fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
+        self.config.set_lr(lr);
     }
 
     /// Number of updates applied so far.
@@ -272,7 +275,10 @@ impl Optimizer {
             None => 1.0,
         };
         self.steps += 1;
-        let hyper = Hyper { lr: self.lr, scale };
+        let hyper = Hyper {
+            lr: self.config.lr(),
+            scale,
+        };
         for (var, state) in self.vars.iter().zip(self.state.iter_mut()) {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
@@ -295,11 +301,11 @@ impl candle_nn::Optimizer for Optimizer {
     }
 
     fn learning_rate(&self) -> f64 {
-        self.lr
+        Optimizer::learning_rate(self)
     }
 
     fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
+        Optimizer::set_learning_rate(self, lr)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 /// | `cosine`   | `end_lr + (lr₀ − end_lr)·(1 + cos(π·t/steps))/2` (Loshchilov & Hutter, 2017, without restarts) |
 ///
 /// ```
-/// use qlab_agents::nn::LrSchedule;
+/// use qlab_nn::LrSchedule;
 /// let s = LrSchedule::Linear { end_lr: 0.0, steps: 100 };
 /// assert_eq!(s.lr(1.0, 25), 0.75);
 /// assert_eq!(s.lr(1.0, 1000), 0.0);

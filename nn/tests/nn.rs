@@ -1,9 +1,9 @@
-//! Tests of the `nn` module: gradient checks of every block, optimizers pinned to PyTorch,
+//! Tests of the `qlab-nn` crate: gradient checks of every block, optimizers pinned to PyTorch,
 //! checkpoints, configs, and small learning tasks.
 
 use candle_core::{D, DType, Device, Module, Tensor, Var};
-use qlab_agents::nn::*;
-use qlab_envs::EnvRng;
+use qlab_nn::*;
+use qlab_rng::EnvRng;
 use rand::SeedableRng;
 
 fn store64(seed: u64) -> ParamStore {
@@ -54,7 +54,7 @@ fn check_with(
         store
             .named_vars()
             .into_iter()
-            .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n)),
+            .filter(|(n, _)| !qlab_nn::store::is_buffer(n)),
     );
     let report = grad_check(|| probe_loss(&forward()?, 99), &vars, config).unwrap();
     assert!(report.checked > 0, "{name}: nothing checked");
@@ -553,7 +553,7 @@ mod memory_q_networks {
     fn an_episode_start_inside_a_sequence_restarts_the_state() {
         let cfg: QNetworkConfig =
             toml::from_str(r#"torso = { type = "lstm", hidden = 5, fc = [4] }"#).unwrap();
-        let (net, _store) = QNetwork::new(&[3], 2, &cfg, 1).unwrap();
+        let (net, _store) = QNetwork::new(&[3], 2, &cfg, 1, &Device::Cpu).unwrap();
         assert!(net.is_recurrent());
         let x = uniform(&[2, 5, 3], 2, DType::F32);
         let starts = Tensor::new(&[[0f32, 0.0, 1.0, 0.0, 0.0], [0.0; 5]], &Device::Cpu).unwrap();
@@ -576,7 +576,8 @@ mod memory_q_networks {
             .unwrap();
         assert_eq!(v(&first), v(&q.narrow(1, 0, 1).unwrap()));
         // A memoryless network has no state.
-        let (mlp, _s) = QNetwork::new(&[3], 2, &QNetworkConfig::default(), 1).unwrap();
+        let (mlp, _s) =
+            QNetwork::new(&[3], 2, &QNetworkConfig::default(), 1, &Device::Cpu).unwrap();
         let (q, state) = mlp.forward_seq(&x, None, None).unwrap();
         assert!(state.is_none() && !mlp.is_recurrent());
         assert_eq!(q.dims(), &[2, 5, 2]);
@@ -588,9 +589,11 @@ mod memory_q_networks {
     fn an_attention_torso_needs_the_stack_of_k_observations() {
         let cfg: QNetworkConfig =
             toml::from_str(r#"torso = { type = "attention", k = 4, dim = 8, heads = 2 }"#).unwrap();
-        assert!(QNetwork::new(&[4, 2], 2, &cfg, 0).is_ok());
+        assert!(QNetwork::new(&[4, 2], 2, &cfg, 0, &Device::Cpu).is_ok());
         for bad in [&[8][..], &[3, 2]] {
-            let err = QNetwork::new(bad, 2, &cfg, 0).unwrap_err().to_string();
+            let err = QNetwork::new(bad, 2, &cfg, 0, &Device::Cpu)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("k = 4") && err.contains(&format!("{bad:?}")),
                 "{err}"
@@ -844,7 +847,7 @@ mod optim {
             let before = p.as_tensor().to_vec1::<f32>().unwrap();
             let err = opt.step(&grads_of(&p, f32::NAN)).unwrap_err();
             assert!(
-                matches!(err, qlab_agents::Error::NonFiniteGradient { norm } if norm.is_nan()),
+                matches!(err, qlab_nn::Error::NonFiniteGradient { norm } if norm.is_nan()),
                 "{err}"
             );
             assert_eq!(p.as_tensor().to_vec1::<f32>().unwrap(), before);
@@ -859,6 +862,43 @@ mod optim {
                 "tensor ops: {tensor_ops}"
             );
         }
+    }
+
+    /// The learning rate is held once, in the config: a rate set after construction is the
+    /// one the config shows and the one the next step takes, on either path, and the
+    /// candle-nn trait reads and writes the same one. (The optimizer used to keep a second
+    /// copy beside the config's, which went stale on the first `set_learning_rate`.)
+    #[test]
+    fn the_learning_rate_set_is_the_one_shown_and_used() {
+        let dev = Device::Cpu;
+        for tensor_ops in [false, true] {
+            let p = Var::new(&[1.0f64, -2.0], &dev).unwrap();
+            let sgd = Algorithm::Sgd(SgdConfig {
+                lr: 0.1,
+                ..Default::default()
+            });
+            let mut opt = Optimizer::new(vec![p.clone()], sgd.into()).unwrap();
+            if tensor_ops {
+                opt = opt.with_tensor_ops();
+            }
+            assert_eq!((opt.learning_rate(), opt.config().lr()), (0.1, 0.1));
+            opt.set_learning_rate(0.25);
+            assert_eq!((opt.learning_rate(), opt.config().lr()), (0.25, 0.25));
+            // L = Σ p², ∂L/∂p = 2p: SGD takes p ← p − 0.25·2p = p/2.
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.backward_step(&loss).unwrap();
+            assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), [0.5, -1.0]);
+            candle_nn::Optimizer::set_learning_rate(&mut opt, 0.5);
+            assert_eq!(candle_nn::Optimizer::learning_rate(&opt), 0.5);
+            assert_eq!(opt.config().lr(), 0.5);
+            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
+            opt.backward_step(&loss).unwrap();
+            assert_eq!(p.as_tensor().to_vec1::<f64>().unwrap(), [0.0, 0.0]);
+        }
+        let mut adamw = OptimizerConfig::from(Algorithm::AdamW(AdamConfig::adamw()));
+        adamw.set_lr(2e-4);
+        assert_eq!(adamw.lr(), 2e-4);
+        assert!(matches!(adamw.algorithm, Algorithm::AdamW(c) if c.lr == 2e-4));
     }
 
     #[test]
@@ -952,9 +992,8 @@ mod store {
                 hidden: vec![],
                 activation: Activation::Relu,
             },
-            ..Default::default()
         };
-        QNetwork::new(&[3], 2, &cfg, seed).unwrap()
+        QNetwork::new(&[3], 2, &cfg, seed, &Device::Cpu).unwrap()
     }
 
     #[test]
@@ -1060,7 +1099,9 @@ mod store {
             },
             ..Default::default()
         };
-        let plain = QNetwork::new(&[3], 2, &linear_head, 0).unwrap().1;
+        let plain = QNetwork::new(&[3], 2, &linear_head, 0, &Device::Cpu)
+            .unwrap()
+            .1;
         let err = plain
             .load_bytes(&bytes, "small.safetensors")
             .unwrap_err()
@@ -1148,7 +1189,7 @@ mod store {
             },
             ..Default::default()
         };
-        let (net, store) = QNetwork::new(&[3], 2, &cfg, 7).unwrap();
+        let (net, store) = QNetwork::new(&[3], 2, &cfg, 7, &Device::Cpu).unwrap();
         let frozen = q_network(&[3], 2, &cfg, store.frozen_var_builder()).unwrap();
         // One row (the few-rows loops) and a batch (gemm).
         for rows in [1, 9] {
@@ -1175,7 +1216,7 @@ mod store {
             assert_eq!(weights_f, 0, "the frozen view differentiates none");
         }
         // A change to the store's values shows through the frozen view.
-        let (_, other) = QNetwork::new(&[3], 2, &cfg, 9).unwrap();
+        let (_, other) = QNetwork::new(&[3], 2, &cfg, 9, &Device::Cpu).unwrap();
         store.copy_from(&other).unwrap();
         let x = uniform(&[2, 3], 10, DType::F32);
         assert_eq!(
@@ -1205,7 +1246,7 @@ mod store {
             (mlp(vec![], Activation::Relu), 3),
         ];
         for (seed, (cfg, d)) in cases.iter().enumerate() {
-            let (net, _store) = QNetwork::new(&[*d], 3, cfg, seed as u64).unwrap();
+            let (net, _store) = QNetwork::new(&[*d], 3, cfg, seed as u64, &Device::Cpu).unwrap();
             for (i, row) in (0..5).map(|i| (i, uniform(&[1, *d], 30 + i, DType::F32))) {
                 let obs = row.flatten_all().unwrap().to_vec1::<f32>().unwrap();
                 let fast = net.q_values_row(&obs).expect("an MLP with a linear head");
@@ -1260,9 +1301,18 @@ mod config {
     fn device_selection() {
         assert!(DeviceConfig::Cpu.resolve().unwrap().is_cpu());
         assert!(DeviceConfig::Auto.resolve().is_ok());
-        let d: QNetworkConfig = toml::from_str("device = \"auto\"").unwrap();
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            device: DeviceConfig,
+        }
+        let d: Keys = toml::from_str("device = \"auto\"").unwrap();
         assert_eq!(d.device, DeviceConfig::Auto);
         assert!("gpu".parse::<DeviceConfig>().is_err());
+        // The device is given where a network is built, not in its description.
+        let err = toml::from_str::<QNetworkConfig>("device = \"cpu\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `device`"), "{err}");
         #[cfg(not(feature = "cuda"))]
         {
             let err = DeviceConfig::Cuda.resolve().unwrap_err().to_string();
@@ -1742,10 +1792,9 @@ mod cuda {
         ];
         for (text, obs_shape, seq_len) in cases {
             let mut runs = Vec::new();
-            for device in ["cpu", "cuda"] {
-                let cfg: QNetworkConfig =
-                    toml::from_str(&format!("{text}\ndevice = \"{device}\"")).unwrap();
-                let (net, store) = QNetwork::new(obs_shape, 3, &cfg, 5).unwrap();
+            for device in [Device::Cpu, gpu()] {
+                let cfg: QNetworkConfig = toml::from_str(text).unwrap();
+                let (net, store) = QNetwork::new(obs_shape, 3, &cfg, 5, &device).unwrap();
                 let mut shape = vec![32];
                 shape.extend(seq_len);
                 shape.extend(obs_shape);
@@ -1760,10 +1809,10 @@ mod cuda {
                 let grads: Vec<(String, Tensor)> = store
                     .named_vars()
                     .into_iter()
-                    .filter(|(n, _)| !qlab_agents::nn::store::is_buffer(n))
+                    .filter(|(n, _)| !qlab_nn::store::is_buffer(n))
                     .map(|(n, v)| (n, grads.get(v.as_tensor()).unwrap().clone()))
                     .collect();
-                assert_eq!(q.device().is_cuda(), device == "cuda", "{text}");
+                assert_eq!(q.device().is_cuda(), device.is_cuda(), "{text}");
                 runs.push((q, grads));
             }
             let ((q_gpu, g_gpu), (q_cpu, g_cpu)) = (&runs[1], &runs[0]);

@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Shape, Tensor, Var};
 use candle_nn::init::{FanInOut, NormalOrUniform};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
-use qlab_envs::EnvRng;
+use qlab_rng::EnvRng;
 use rand::SeedableRng;
 
 use crate::error::Result;
@@ -29,12 +29,12 @@ use crate::error::Result;
 /// share the same parameters.
 ///
 /// ```
-/// # fn main() -> qlab_agents::Result<()> {
+/// # fn main() -> qlab_nn::Result<()> {
 /// use candle_core::{DType, Device};
-/// use qlab_agents::nn::ParamStore;
+/// use qlab_nn::ParamStore;
 /// let store = ParamStore::new(7, DType::F32, &Device::Cpu);
 /// let vb = store.var_builder();
-/// let layer = qlab_agents::nn::linear(4, 2, true, vb.pp("fc"))?;
+/// let layer = qlab_nn::linear(4, 2, true, vb.pp("fc"))?;
 /// assert_eq!(store.names(), ["fc.weight", "fc.bias"]);
 /// assert_eq!(store.num_params(), 4 * 2 + 2);
 /// # let _ = layer;
@@ -201,7 +201,7 @@ impl ParamStore {
     /// Sets each named variable to the given value, after checking that the names are exactly
     /// the store's and every shape matches; nothing is changed when a check fails. Values of
     /// another dtype or device are converted. `origin` names the source in error messages.
-    pub(crate) fn assign_all(&self, values: &HashMap<String, Tensor>, origin: &str) -> Result<()> {
+    pub fn assign_all(&self, values: &HashMap<String, Tensor>, origin: &str) -> Result<()> {
         let vars = self.named_vars();
         let err = |message: String| crate::Error::Checkpoint {
             path: origin.to_string(),

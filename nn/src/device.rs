@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 /// candle's.
 ///
 /// ```
-/// # fn main() -> qlab_agents::Result<()> {
-/// use qlab_agents::nn::DeviceConfig;
+/// # fn main() -> qlab_nn::Result<()> {
+/// use qlab_nn::DeviceConfig;
 /// assert!(DeviceConfig::Cpu.resolve()?.is_cpu());
 /// assert!(DeviceConfig::Auto.resolve().is_ok());
 /// # Ok(())

@@ -1,6 +1,6 @@
 //! [`QNetwork`]: a torso and a Q head, described by one config.
 
-use candle_core::{DType, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ use super::transformer::{
     PositionalConfig, PositionalEncoding, TransformerBlock, TransformerConfig, positional_encoding,
     transformer_block,
 };
-use super::{Activation, DeviceConfig, Linear, ParamStore, TrainMode, linear};
+use super::{Activation, Linear, ParamStore, TrainMode, linear};
 
 /// The feature extractor of a [`QNetwork`], a TOML table with a `type` key.
 ///
@@ -189,23 +189,26 @@ pub enum HeadConfig {
     },
 }
 
-/// A Q-network's description: torso, head and device.
+/// A Q-network's description: torso and head.
 ///
 /// | field    | default                  | meaning                  |
 /// |----------|--------------------------|--------------------------|
 /// | `torso`  | `{ type = "mlp", hidden = [64, 64] }` | [`TorsoConfig`] |
 /// | `head`   | `{ type = "linear" }`    | [`HeadConfig`]           |
-/// | `device` | `"cpu"`                  | [`DeviceConfig`]         |
+///
+/// Where the network runs is not part of its description: it is given when the network is
+/// built ([`QNetwork::new`]'s `device`, or the [`VarBuilder`]'s), as candle does, so that one
+/// key chooses it for everything an agent computes (a DQN agent's `device`).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use qlab_agents::nn::QNetworkConfig;
+/// use candle_core::Device;
+/// use qlab_nn::QNetworkConfig;
 /// let cfg: QNetworkConfig = toml::from_str(r#"
-///     device = "cpu"
 ///     torso = { type = "mlp", hidden = [256, 256] }
 ///     head = { type = "dueling", hidden = [64] }
 /// "#)?;
-/// let (net, store) = qlab_agents::nn::QNetwork::new(&[4], 2, &cfg, 0)?;
+/// let (net, store) = qlab_nn::QNetwork::new(&[4], 2, &cfg, 0, &Device::Cpu)?;
 /// assert_eq!(net.actions(), 2);
 /// # let _ = store;
 /// # Ok(())
@@ -218,8 +221,6 @@ pub struct QNetworkConfig {
     pub torso: TorsoConfig,
     /// The Q head.
     pub head: HeadConfig,
-    /// Where the network runs.
-    pub device: DeviceConfig,
 }
 
 #[derive(Debug)]
@@ -441,16 +442,17 @@ pub fn q_network(
 }
 
 impl QNetwork {
-    /// A network and its [`ParamStore`] (`f32`, on the config's device), weights drawn from
-    /// `seed`.
+    /// A network and its [`ParamStore`] (`f32`, on `device`), weights drawn from `seed`.
+    /// A [`DeviceConfig`](crate::DeviceConfig) from a config gives the device through
+    /// [`resolve`](crate::DeviceConfig::resolve).
     pub fn new(
         obs_shape: &[usize],
         actions: usize,
         config: &QNetworkConfig,
         seed: u64,
+        device: &Device,
     ) -> crate::Result<(QNetwork, ParamStore)> {
-        let device = config.device.resolve()?;
-        let store = ParamStore::new(seed, DType::F32, &device);
+        let store = ParamStore::new(seed, DType::F32, device);
         let net = q_network(obs_shape, actions, config, store.var_builder())?;
         Ok((net, store))
     }
@@ -499,10 +501,11 @@ impl QNetwork {
 
     /// The layers of an MLP torso and a linear head, in order, each with the fused op's form
     /// of its activation: the network as the fused op's functions compute it without tensors
-    /// (`fused::forward_rows`, `fused::backward_rows`). `None` for other networks, and where
-    /// a row is not computed alone ([`rows_are_independent`](Self::rows_are_independent)) or
-    /// an activation is not fused (gelu).
-    pub(crate) fn fused_layers(&self) -> Option<Vec<(&Linear, FusedAct)>> {
+    /// ([`forward_rows`](crate::forward_rows), [`backward_rows`](crate::backward_rows)).
+    /// `None` for other networks, and where a row is not computed alone
+    /// ([`rows_are_independent`](Self::rows_are_independent)) or an activation is not fused
+    /// (gelu).
+    pub fn fused_layers(&self) -> Option<Vec<(&Linear, FusedAct)>> {
         if !self.rows_are_independent() {
             return None;
         }

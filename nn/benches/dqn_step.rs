@@ -1,8 +1,8 @@
 //! One DQN training step and one greedy action for a 4-256-256-2 MLP, on one CPU thread.
 //!
 //! ```text
-//! cargo bench -p qlab-agents --bench dqn_step
-//! cargo bench -p qlab-agents --bench dqn_step --features bench-system-alloc   # glibc malloc
+//! cargo bench -p qlab-nn --bench dqn_step
+//! cargo bench -p qlab-nn --bench dqn_step --features bench-system-alloc   # glibc malloc
 //! ```
 //!
 //! The step is: target forward on the next observations, TD target
@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Module, Tensor};
 use candle_nn::Optimizer as _;
-use qlab_agents::nn::{
+use qlab_nn::{
     AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork, QNetworkConfig,
     SgdConfig, TorsoConfig, huber_loss,
 };
@@ -106,16 +106,16 @@ fn loss(online: &QNetwork, target: &QNetwork, b: &Batch) -> candle_core::Result<
     huber_loss(&q, &y, 1.0)
 }
 
-fn nets() -> qlab_agents::Result<(QNetwork, ParamStore, QNetwork)> {
-    let (online, store) = QNetwork::new(&[OBS], ACTIONS, &config(), 0)?;
-    let (target, target_store) = QNetwork::new(&[OBS], ACTIONS, &config(), 1)?;
+fn nets() -> qlab_nn::Result<(QNetwork, ParamStore, QNetwork)> {
+    let (online, store) = QNetwork::new(&[OBS], ACTIONS, &config(), 0, &Device::Cpu)?;
+    let (target, target_store) = QNetwork::new(&[OBS], ACTIONS, &config(), 1, &Device::Cpu)?;
     target_store.copy_from(&store)?;
     Ok((online, store, target))
 }
 
-fn main() -> qlab_agents::Result<()> {
+fn main() -> qlab_nn::Result<()> {
     // SAFETY: first statement of main, no other thread exists yet.
-    unsafe { qlab_agents::nn::set_cpu_threads(1) };
+    unsafe { qlab_nn::set_cpu_threads(1) };
     let allocator = if cfg!(feature = "bench-system-alloc") {
         "system (glibc malloc)"
     } else {
@@ -123,7 +123,7 @@ fn main() -> qlab_agents::Result<()> {
     };
     println!(
         "candle 0.11, {} thread(s), allocator {allocator}",
-        qlab_agents::nn::cpu_threads()
+        qlab_nn::cpu_threads()
     );
     let b = batch()?;
 

@@ -12,11 +12,18 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 
 /// Activations the kernel applies in place; their derivatives are computed from the output.
+///
+/// The [`Activation`](crate::Activation)s that the fused op computes (all but gelu), as
+/// [`forward_rows`] and [`backward_rows`] take them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FusedAct {
+pub enum FusedAct {
+    /// `x`.
     Identity,
+    /// `max(x, 0)`.
     Relu,
+    /// `tanh(x)`.
     Tanh,
+    /// `1 / (1 + e⁻ˣ)`.
     Sigmoid,
 }
 
@@ -675,7 +682,7 @@ fn with_opt_f32<R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>) -> R) -> O
 /// `act(x·Wᵀ + b)` for `rows` input rows on the CPU without tensors: what the op computes
 /// for that input, bit for bit (the same function). `None` unless `W` (and `b`) are
 /// contiguous `f32` on the CPU and `x` holds `rows` rows of `W`'s width.
-pub(crate) fn forward_rows(
+pub fn forward_rows(
     act: FusedAct,
     x: &[f32],
     rows: usize,
@@ -696,7 +703,7 @@ pub(crate) fn forward_rows(
 /// computes, bit for bit (the same function). `dx` only when `need_dx`, `db` only when
 /// there is a bias. `None` unless `W` is contiguous `f32` on the CPU and the lengths fit.
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
-pub(crate) fn backward_rows(
+pub fn backward_rows(
     act: FusedAct,
     x: &[f32],
     y: &[f32],
@@ -877,7 +884,7 @@ impl CustomOp2 for NoBias {
 mod tests {
     use super::few_rows::{self, avx};
     use super::{LiveUnits, chain_path};
-    use qlab_envs::EnvRng;
+    use qlab_rng::EnvRng;
 
     fn data(n: usize, rng: &mut EnvRng) -> Vec<f32> {
         (0..n)

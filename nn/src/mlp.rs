@@ -89,9 +89,9 @@ pub struct Mlp {
 /// Builds an [`Mlp`] from `in_dim` inputs to `out_dim` outputs.
 ///
 /// ```
-/// # fn main() -> qlab_agents::Result<()> {
+/// # fn main() -> qlab_nn::Result<()> {
 /// use candle_core::{DType, Device, Module, Tensor};
-/// use qlab_agents::nn::{MlpConfig, ParamStore, mlp};
+/// use qlab_nn::{MlpConfig, ParamStore, mlp};
 /// let store = ParamStore::new(0, DType::F32, &Device::Cpu);
 /// let net = mlp(4, 2, &MlpConfig::default(), store.var_builder())?;
 /// let q = net.forward(&Tensor::zeros((8, 4), DType::F32, &Device::Cpu)?)?;

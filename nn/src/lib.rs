@@ -1,4 +1,8 @@
-//! Neural-network building blocks on candle, shaped like candle-nn.
+//! Neural-network building blocks on candle, shaped like candle-nn: the network library of
+//! qlab's deep agents (`qlab-agents` re-exports it as `qlab_agents::nn`).
+//!
+//! It depends on candle and `qlab-rng` (the seeded generator of initial weights and dropout
+//! masks), not on qlab's environments or agents.
 //!
 //! Each block is a struct implementing candle's [`Module`](candle_core::Module), made by a
 //! builder function that takes its sizes, a `…Config` (serde + `Default`, so networks are
@@ -29,18 +33,21 @@
 //! | `gradcheck.rs`  | the finite-difference gradient check |
 //! | `device.rs`     | `device = "cpu" \| "cuda" \| "auto"`, CPU thread count |
 //! | `store.rs`, `io.rs` | [`ParamStore`]; safetensors save and load |
+//! | `argmax.rs`     | [`argmax`], [`argmin`], [`argmax_except`] over action values on the host, candle's ties |
+//! | `mode.rs`       | [`TrainMode`]: training and evaluation behaviour |
+//! | `error.rs`      | [`Error`], [`Result`] |
 //!
 //! # Example: one DQN update
 //!
 //! ```
-//! # fn main() -> qlab_agents::Result<()> {
+//! # fn main() -> qlab_nn::Result<()> {
 //! use candle_core::{Device, Module, Tensor};
-//! use qlab_agents::nn::{AdamConfig, Algorithm, Optimizer, QNetwork, QNetworkConfig, huber_loss};
+//! use qlab_nn::{AdamConfig, Algorithm, Optimizer, QNetwork, QNetworkConfig, huber_loss};
 //!
 //! let config: QNetworkConfig = toml::from_str(r#"torso = { type = "mlp", hidden = [64, 64] }"#)
 //!     .expect("valid TOML");
-//! let (online, params) = QNetwork::new(&[4], 2, &config, 0)?;
-//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0)?;
+//! let (online, params) = QNetwork::new(&[4], 2, &config, 0, &Device::Cpu)?;
+//! let (target, target_params) = QNetwork::new(&[4], 2, &config, 0, &Device::Cpu)?;
 //! target_params.copy_from(&params)?;
 //! let adam = Algorithm::Adam(AdamConfig { lr: 1e-4, ..Default::default() });
 //! let mut opt = Optimizer::new(params.trainable_vars(), adam.into())?;
@@ -66,13 +73,16 @@
 //!
 //! candle's CPU kernels use `RAYON_NUM_THREADS` threads (default: the physical cores). For the
 //! small networks of reinforcement learning one thread is fastest; see [`cpu_threads`].
+#![deny(missing_docs)]
 
 pub mod activation;
+mod argmax;
 pub mod attention;
 pub mod cnn;
 pub mod conv;
 pub mod device;
 pub mod dropout;
+mod error;
 mod fused;
 pub mod gradcheck;
 pub mod heads;
@@ -80,6 +90,7 @@ pub mod io;
 pub mod linear;
 pub mod loss;
 pub mod mlp;
+mod mode;
 pub mod norm;
 pub mod optim;
 pub mod qnet;
@@ -89,6 +100,7 @@ pub mod store;
 pub mod transformer;
 
 pub use activation::Activation;
+pub use argmax::{argmax, argmax_except, argmin};
 pub use attention::{
     AttentionConfig, MultiHeadSelfAttention, causal_mask, multi_head_self_attention,
     scaled_dot_product_attention, softmax,
@@ -100,12 +112,14 @@ pub use cnn::{
 pub use conv::{Conv2d, Conv2dConfig, GlobalAvgPool, Pool2d, PoolKind, conv2d};
 pub use device::{DeviceConfig, cpu_threads, set_cpu_threads};
 pub use dropout::Dropout;
-pub(crate) use fused::{FusedAct, backward_rows, forward_rows};
+pub use error::{Error, Result};
+pub use fused::{FusedAct, backward_rows, forward_rows};
 pub use gradcheck::{GradCheckConfig, GradCheckReport, grad_check, probe_loss};
 pub use heads::{DuelingConfig, DuelingHead, QHead, dueling_head, q_head};
 pub use linear::{Linear, linear};
 pub use loss::{cross_entropy, huber_elementwise, huber_loss, log_softmax, mse_loss};
 pub use mlp::{Mlp, MlpConfig, mlp};
+pub use mode::TrainMode;
 pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_norm, layer_norm};
 pub use optim::{
     AdamConfig, Algorithm, Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, clip_grad_norm,
@@ -123,16 +137,3 @@ pub use transformer::{
     TransformerBlock, TransformerConfig, learned_positional_encoding, positional_encoding,
     transformer_block,
 };
-
-/// Blocks that behave differently when training and when evaluating (dropout, batch norm),
-/// like PyTorch's `module.train()` / `module.eval()`.
-///
-/// Blocks start in training mode. Containers forward the setting to every block inside them.
-/// The flag is atomic, so it can be switched through a shared reference.
-pub trait TrainMode {
-    /// Switches to training (`true`) or evaluation (`false`) behaviour.
-    fn set_training(&self, training: bool);
-
-    /// Whether the block is in training mode.
-    fn is_training(&self) -> bool;
-}

@@ -13,7 +13,7 @@
 //! about `10⁻¹⁰`, with `10⁻⁵` rather than with itself.
 
 use candle_core::{DType, Tensor, Var};
-use qlab_envs::EnvRng;
+use qlab_rng::EnvRng;
 use rand::SeedableRng;
 
 use crate::error::{Error, Result};

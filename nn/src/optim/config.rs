@@ -271,12 +271,21 @@ impl OptimizerConfig {
         Ok(())
     }
 
-    /// The configured learning rate.
+    /// The learning rate: the algorithm's `lr`.
     pub fn lr(&self) -> f64 {
         match self.algorithm {
             Algorithm::Sgd(c) => c.lr,
             Algorithm::RmsProp(c) => c.lr,
             Algorithm::Adam(c) | Algorithm::AdamW(c) => c.lr,
+        }
+    }
+
+    /// Sets the algorithm's `lr`, whichever the algorithm.
+    pub fn set_lr(&mut self, lr: f64) {
+        match &mut self.algorithm {
+            Algorithm::Sgd(c) => c.lr = lr,
+            Algorithm::RmsProp(c) => c.lr = lr,
+            Algorithm::Adam(c) | Algorithm::AdamW(c) => c.lr = lr,
         }
     }
 
