@@ -220,8 +220,8 @@ pub fn run_config(path: &str, sets: &[String], steps: Option<u64>) -> Result<Str
     Ok(format!(
         "config={} env={} algorithm={} steps={} episodes={} seconds={:.3} steps_per_second={:.0}\n",
         path,
-        exp.config.env.id,
-        exp.config.agent.algorithm(),
+        exp.config().env.id,
+        exp.config().agent.algorithm(),
         s.steps,
         s.episodes,
         s.wall_seconds,

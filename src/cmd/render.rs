@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::plot::gif::write_gif;
 use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
 use crate::runner::envs::EnvVisitor;
-use crate::runner::{Experiment, record};
+use crate::runner::{TabularExperiment, record};
 
 /// Whose episodes to render.
 #[derive(Clone, Debug)]
@@ -147,7 +147,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
         );
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
-    let exp = Experiment::new(config)?;
+    let exp = TabularExperiment::new(config)?;
     let seed_dir = exp
         .config
         .train

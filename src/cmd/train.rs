@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::config::{AgentSpec, Config, parse_seeds};
-use crate::runner::deep::DeepExperiment;
+use crate::config::{Config, parse_seeds};
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
 use crate::runner::{self, Experiment};
@@ -73,16 +72,9 @@ pub fn run(t: &TrainArgs) -> Result<String> {
     if let Some(seeds) = &t.seeds {
         config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
     }
-    if let AgentSpec::Dqn(_) = config.agent {
-        return run_deep(t, DeepExperiment::new(config)?);
-    }
     let exp = Experiment::new(config)?;
-    let threads = match t.threads {
-        Some(0) => bail!("--threads must be at least 1, got 0"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    for w in &exp.warnings {
+    let threads = threads(t)?;
+    for w in exp.warnings() {
         eprintln!("warning: {w}");
     }
     let dir = match &t.out {
@@ -91,9 +83,9 @@ pub fn run(t: &TrainArgs) -> Result<String> {
             dir.clone()
         }
         None => record::default_run_dir(
-            &exp.config.output.dir,
-            &exp.config.env.id,
-            exp.config.agent.algorithm(),
+            &exp.config().output.dir,
+            &exp.config().env.id,
+            exp.config().agent.algorithm(),
         )?,
     };
     let display = display(t);
@@ -102,27 +94,6 @@ pub fn run(t: &TrainArgs) -> Result<String> {
     }
     let summary = runner::train(&exp, &dir, threads, display)?;
     // The run's results are on disk already: a failed plot warns instead of failing the run.
-    if let Err(e) = crate::plot::write_curve(&dir) {
-        eprintln!("warning: curve.png: {e:#}");
-    }
-    Ok(report(&dir, &summary))
-}
-
-/// [`run`] for a deep-Q-network config.
-fn run_deep(t: &TrainArgs, exp: DeepExperiment) -> Result<String> {
-    let threads = threads(t)?;
-    let dir = match &t.out {
-        Some(dir) => {
-            record::create_run_dir(dir)?;
-            dir.clone()
-        }
-        None => record::default_run_dir(&exp.config.output.dir, &exp.config.env.id, "dqn")?,
-    };
-    let display = display(t);
-    if !t.quiet {
-        eprintln!("run directory: {}", dir.display());
-    }
-    let summary = runner::deep::train(&exp, &dir, threads, display)?;
     if let Err(e) = crate::plot::write_curve(&dir) {
         eprintln!("warning: curve.png: {e:#}");
     }

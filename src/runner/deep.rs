@@ -170,33 +170,8 @@ pub struct SavedNetwork {
     pub format: String,
 }
 
-/// Trains every seed into the run directory `dir`; see [`super::train`].
-pub fn train(
-    exp: &DeepExperiment,
-    dir: &Path,
-    threads: usize,
-    display: Display,
-) -> Result<Summary> {
-    let config_path = dir.join("config.toml");
-    std::fs::write(&config_path, exp.config.to_toml())
-        .with_context(|| format!("{}", config_path.display()))
-        .map_err(Failure)?;
-    run_seeds(exp, dir, threads, display, false)
-}
-
-/// Continues the deep-Q-network run in `dir` with its `config`; see [`super::resume`].
-pub fn resume(
-    config: Config,
-    dir: &Path,
-    threads: usize,
-    display: Display,
-) -> Result<(DeepExperiment, Summary)> {
-    let exp = DeepExperiment::new(config)?;
-    let summary = run_seeds(&exp, dir, threads, display, true)?;
-    Ok((exp, summary))
-}
-
-fn run_seeds(
+/// Runs or continues every seed of `exp` in `dir`; see [`super::train`].
+pub(super) fn run_seeds(
     exp: &DeepExperiment,
     dir: &Path,
     threads: usize,
@@ -326,18 +301,17 @@ pub fn make_env(config: &Config) -> Result<VecEnv> {
     make(config)
 }
 
-/// Reloads each seed's network from the run in `dir` and evaluates it greedily, with the
-/// same episode seeds as the run's own evaluations.
-pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
-    let exp = DeepExperiment::new(config.clone())?;
-    let episodes = episodes.unwrap_or(exp.config.train.eval_episodes);
-    if episodes == 0 {
-        bail!("--episodes must be at least 1, got 0");
-    }
+/// Reloads each seed's network from the run in `dir` and evaluates it greedily over
+/// `episodes` episodes, with the same episode seeds as the run's own evaluations.
+pub(super) fn evaluate_seeds(
+    exp: &DeepExperiment,
+    dir: &Path,
+    episodes: u64,
+) -> Result<Vec<SeedEvaluation>> {
     let mut out = Vec::new();
     for &seed in &exp.config.train.seeds {
         let seed_dir = dir.join(format!("seed_{seed}"));
-        let Some(mut agent) = load_agent(&exp, &seed_dir)? else {
+        let Some(mut agent) = load_agent(exp, &seed_dir)? else {
             continue;
         };
         let mut env = make(&exp.config)?;
@@ -350,12 +324,6 @@ pub fn evaluate(config: &Config, dir: &Path, episodes: Option<u64>) -> Result<Ve
         )
         .map_err(Failure)?;
         out.push(SeedEvaluation { seed, evaluation });
-    }
-    if out.is_empty() {
-        bail!(
-            "{} holds no saved agent (seed_<k>/agent.json)",
-            dir.display()
-        );
     }
     Ok(out)
 }

@@ -3,9 +3,13 @@
 //!
 //! [`Experiment::new`] checks everything a config implies before anything runs — the env with
 //! its parameters, the features, the agent at its real size, the dynamic-programming truth —
-//! and reports a problem as a [`ConfigError`] at the line that caused it. [`train`] then runs
-//! the seeds on a pool of threads and writes the run directory (see [`record`]); [`evaluate()`]
+//! and reports a problem as a [`ConfigError`](crate::config::ConfigError) at the line that
+//! caused it. [`train`] then runs the seeds on a pool of threads and writes the run directory
+//! (see [`record`]); [`resume`] continues a killed run from its checkpoints; [`evaluate()`]
 //! reloads a run's agents and plays them greedily.
+//!
+//! Every agent goes through the same seed loop, [`seed::train`]: [`tabular`] and [`deep`] only
+//! build the env and the agent of their kind.
 //!
 //! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
 //! config and seed give bit-identical metrics, whatever the number of threads.
@@ -17,23 +21,21 @@ pub mod evaluate;
 pub mod progress;
 pub mod record;
 pub mod seed;
+pub mod tabular;
 pub mod track;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::dp::{self, DpConfig};
-use qlab_agents::tabular::{AgentConfig, Evaluation, TabularAgent, exploring_start_states};
-use qlab_agents::{Agent, View};
-use qlab_envs::{AnyEnv, Env, Model};
+use qlab_agents::tabular::Evaluation;
 
-use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
-use envs::{EnvSpec, EnvVisitor, SpecError};
+use crate::config::{AgentSpec, Config};
+use deep::DeepExperiment;
 use progress::{Display, Progress};
 use record::{SeedSummary, Summary};
+pub use tabular::{PREDICTION_ALGORITHMS, TabularExperiment, Truth, gamma};
 
 /// A failure while running (as opposed to a problem with the config or the command line):
 /// `qlab` exits with status 1 for these, 2 for the others.
@@ -48,208 +50,55 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The true state values the agent's estimates are compared with: `V*` for control agents,
-/// `V^π` of the uniform random policy for prediction agents, by dynamic programming on the
-/// env's model with the agent's discount (infinite horizon: the env's time limit is left out).
-#[derive(Clone, Debug)]
-pub struct Truth {
-    /// The value of every state.
-    pub values: Vec<f64>,
-    /// The states compared: non-terminal states an episode can reach, as
-    /// [`dp::rms_error`] counts them.
-    pub(crate) states: Vec<usize>,
-}
-
-impl Truth {
-    fn new(model: &dyn Model, values: Vec<f64>) -> Truth {
-        let reachable = dp::reachable_states(model);
-        let states = (0..model.n_states())
-            .filter(|&s| reachable[s] && !model.is_terminal(s))
-            .collect();
-        Truth { values, states }
-    }
-
-    /// The RMS difference between `agent.value` and the truth over the compared states: the
-    /// same number as [`dp::rms_error`], without its per-call search of the reachable states.
-    #[inline]
-    pub fn rmse<G: Agent<[usize], usize> + ?Sized>(&self, agent: &G) -> f64 {
-        if self.states.is_empty() {
-            return 0.0;
-        }
-        let mut sum = 0.0;
-        for &s in &self.states {
-            sum += (self.value_of(agent, s) - self.values[s]).powi(2);
-        }
-        (sum / self.states.len() as f64).sqrt()
-    }
-
-    /// The agent's value of state `s` (NaN from an agent that keeps none).
-    #[inline]
-    fn value_of<G: Agent<[usize], usize> + ?Sized>(&self, agent: &G, s: usize) -> f64 {
-        agent.value(&[s]).unwrap_or(f64::NAN)
-    }
-}
-
-/// Algorithms that learn the values of a fixed policy (the uniform random one) rather than
-/// control.
-pub const PREDICTION_ALGORITHMS: [&str; 2] = ["td_lambda", "true_online_td_lambda"];
-
-/// A config with everything it implies resolved and checked.
-pub struct Experiment {
-    /// The config.
-    pub config: Config,
-    /// How to build its env.
-    pub spec: EnvSpec,
-    /// The number of features the agent sees.
-    pub n_features: usize,
-    /// The number of actions.
-    pub n_actions: usize,
-    /// The true values, for envs with a model and no feature wrapper.
-    pub truth: Option<Truth>,
-    /// The start states of exploring starts, for agents that learn from them.
-    pub exploring_starts: Option<Vec<usize>>,
-    /// Things worth telling that do not stop the run (e.g. the truth could not be computed).
-    pub warnings: Vec<String>,
-}
-
-/// The discount the agent's config gives (every tabular config has a `gamma`).
-pub fn gamma(agent: &AgentConfig) -> f64 {
-    match toml::Value::try_from(agent) {
-        Ok(toml::Value::Table(t)) => t.get("gamma").and_then(toml::Value::as_float),
-        _ => None,
-    }
-    .unwrap_or(1.0)
+/// A config with everything it implies resolved and checked, for any agent. The one place
+/// the runner tells the kinds of agent apart: each kind builds its env and agent, then runs
+/// the same seed loop ([`seed::train`]).
+pub enum Experiment {
+    /// A tabular or linear agent over active features.
+    Tabular(TabularExperiment),
+    /// A deep Q-network over the env's observation.
+    Deep(DeepExperiment),
 }
 
 impl Experiment {
-    /// Checks the config's env, features and agent together, and computes the truth.
+    /// Checks everything the config implies before anything runs.
     ///
     /// # Errors
-    /// A [`ConfigError`] pointing at the key at fault.
+    /// A [`ConfigError`](crate::config::ConfigError) pointing at the key at fault.
     pub fn new(config: Config) -> Result<Experiment> {
-        let agent = config.agent.tabular("this command")?.clone();
-        let spec = EnvSpec::new(&config).map_err(|e| spec_error(&config, e))?;
-        let probe = spec.probe().map_err(|e| probe_error(&config, &spec, e))?;
-        let n_features = probe
-            .n_features
-            .expect("`EnvSpec::new` checked the features");
-        let Some(n_actions) = probe.n_actions else {
-            bail!(config.error(
-                "env",
-                Some("id"),
-                format!(
-                    "{} has continuous actions; these agents need discrete ones",
-                    probe.name
-                )
-            ));
-        };
-        agent
-            .build(n_features, n_actions)
-            .map_err(|e| agent_error(&config.doc, &e))?;
-
-        let mut warnings = Vec::new();
-        let model_env = match (&config.features, probe.has_model) {
-            (FeatureConfig::State, true) => {
-                match qlab_envs::make(&config.env.id, &config.env.params)? {
-                    AnyEnv::Discrete(e) => Some(e),
-                    AnyEnv::Vector(_) | AnyEnv::Continuous(_) => None,
-                }
-            }
-            _ => None,
-        };
-        let model = model_env.as_ref().and_then(|e| e.model());
-        let truth = model.and_then(|m| match solve(m, &agent) {
-            Ok(values) => Some(Truth::new(m, values)),
-            Err(e) => {
-                warnings.push(format!(
-                    "value_rmse left empty: the true values could not be computed: {e}"
-                ));
-                None
-            }
-        });
-        let exploring_starts = if agent.exploring_starts() {
-            let Some(m) = model else {
-                bail!(config.error(
-                    "agent",
-                    Some("algorithm"),
-                    format!(
-                        "{} learns from exploring starts, which need an env with a model \
-                         (a GridWorld); {} has none",
-                        config.agent.algorithm(),
-                        config.env.id
-                    )
-                ));
-            };
-            Some(exploring_start_states(m))
-        } else {
-            None
-        };
-        Ok(Experiment {
-            config,
-            spec,
-            n_features,
-            n_actions,
-            truth,
-            exploring_starts,
-            warnings,
+        Ok(match config.agent {
+            AgentSpec::Dqn(_) => Experiment::Deep(DeepExperiment::new(config)?),
+            AgentSpec::Tabular(_) => Experiment::Tabular(TabularExperiment::new(config)?),
         })
     }
-}
 
-/// The values the agent should learn: `V*`, or `V^π` of the uniform random policy for
-/// prediction algorithms.
-fn solve(model: &dyn Model, agent: &AgentConfig) -> qlab_agents::Result<Vec<f64>> {
-    let config = DpConfig {
-        gamma: gamma(agent),
-        ..DpConfig::default()
-    };
-    let solution = if PREDICTION_ALGORITHMS.contains(&agent.algorithm()) {
-        dp::evaluate_policy(model, &dp::uniform_random_policy(model), &config)?
-    } else {
-        dp::value_iteration(model, &config)?
-    };
-    Ok(solution.values)
-}
-
-/// The `[env]` or `[features]` key an env error is about.
-fn env_key(e: &qlab_envs::Error) -> Option<String> {
-    use qlab_envs::Error as E;
-    match e {
-        E::UnknownParam { key, .. } | E::InvalidParam { key, .. } => {
-            Some(key.split(['[', '.']).next().unwrap_or(key).to_string())
+    /// The config.
+    pub fn config(&self) -> &Config {
+        match self {
+            Experiment::Tabular(e) => &e.config,
+            Experiment::Deep(e) => &e.config,
         }
-        E::UnknownEnv { .. } => Some("id".into()),
-        E::Map { .. } => Some("map".into()),
-        E::Io { .. } => Some("map_file".into()),
-        _ => None,
     }
-}
 
-fn spec_error(config: &Config, e: SpecError) -> ConfigError {
-    match &e {
-        SpecError::Env(inner) => config.error("env", env_key(inner).as_deref(), inner),
-        SpecError::NeedsFeatures(_) => config.error("env", Some("id"), &e),
-        SpecError::NoFeaturesNeeded(_) => config.error("features", Some("kind"), &e),
-        SpecError::ContinuousActions(_) => config.error("env", Some("id"), &e),
+    /// Things worth telling that do not stop the run.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Experiment::Tabular(e) => &e.warnings,
+            Experiment::Deep(_) => &[],
+        }
     }
-}
 
-fn probe_error(config: &Config, spec: &EnvSpec, e: anyhow::Error) -> ConfigError {
-    let Some(inner) = e.downcast_ref::<qlab_envs::Error>() else {
-        return config.error("env", None, format!("{e:#}"));
-    };
-    if spec.has_features() {
-        // The wrapper names its arguments `n_tilings` and `bins`/`tiles`; the config `tilings`.
-        let key = env_key(inner).map(|k| {
-            if k == "n_tilings" {
-                "tilings".into()
-            } else {
-                k
-            }
-        });
-        config.error("features", key.as_deref(), inner)
-    } else {
-        config.error("env", env_key(inner).as_deref(), inner)
+    fn run_seeds(
+        &self,
+        dir: &Path,
+        threads: usize,
+        display: Display,
+        resume: bool,
+    ) -> Result<Summary> {
+        match self {
+            Experiment::Tabular(e) => tabular::run_seeds(e, dir, threads, display, resume),
+            Experiment::Deep(e) => deep::run_seeds(e, dir, threads, display, resume),
+        }
     }
 }
 
@@ -261,54 +110,18 @@ fn probe_error(config: &Config, spec: &EnvSpec, e: anyhow::Error) -> ConfigError
 /// after the summary of the rest has been written.
 pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
     let config_path = dir.join("config.toml");
-    std::fs::write(&config_path, exp.config.to_toml())
+    std::fs::write(&config_path, exp.config().to_toml())
         .with_context(|| format!("{}", config_path.display()))
         .map_err(Failure)?;
-    run_seeds(exp, dir, threads, display, false)
-}
-
-/// Runs (`resume = false`) or continues (`resume = true`: finished seeds kept, the others
-/// from their last checkpoint) every seed of `exp` in `dir`.
-fn run_seeds(
-    exp: &Experiment,
-    dir: &Path,
-    threads: usize,
-    display: Display,
-    resume: bool,
-) -> Result<Summary> {
-    let seeds = &exp.config.train.seeds;
-    let progress = Progress::new(seeds, exp.config.train.budget);
-    let start = Instant::now();
-    let results = exp.spec.visit(TrainSeeds {
-        exp,
-        dir,
-        threads: threads.clamp(1, seeds.len()),
-        progress: &progress,
-        display,
-        resume,
-    });
-    let wall = start.elapsed().as_secs_f64();
-    finish(
-        dir,
-        &exp.config,
-        exp.config.agent.algorithm(),
-        results,
-        wall,
-    )
+    exp.run_seeds(dir, threads, display, false)
 }
 
 /// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
-/// are kept, seeds with a checkpoint continue from it, the others start again. Any agent:
-/// tabular runs here, deep-Q-network runs through [`deep::resume`].
-pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Config, Summary)> {
-    let config = load_run_config(dir)?;
-    if let crate::config::AgentSpec::Dqn(_) = config.agent {
-        let (exp, summary) = deep::resume(config, dir, threads, display)?;
-        return Ok((exp.config, summary));
-    }
-    let exp = Experiment::new(config)?;
-    let summary = run_seeds(&exp, dir, threads, display, true)?;
-    Ok((exp.config, summary))
+/// are kept, seeds with a checkpoint continue from it, the others start again.
+pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Experiment, Summary)> {
+    let exp = Experiment::new(load_run_config(dir)?)?;
+    let summary = exp.run_seeds(dir, threads, display, true)?;
+    Ok((exp, summary))
 }
 
 /// Writes the summary of a run's seeds that finished (`results` in the order of the config's
@@ -336,69 +149,6 @@ pub(crate) fn finish(
     match failure {
         Some(e) => Err(Failure(e).into()),
         None => Ok(summary),
-    }
-}
-
-struct TrainSeeds<'a> {
-    exp: &'a Experiment,
-    dir: &'a Path,
-    threads: usize,
-    progress: &'a Progress,
-    display: Display,
-    resume: bool,
-}
-
-impl EnvVisitor for TrainSeeds<'_> {
-    type Output = Vec<Result<SeedSummary>>;
-
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
-        let exp = self.exp;
-        let plan = seed::Plan {
-            train: &exp.config.train,
-            window: exp.config.output.window,
-            exploring_starts: exp.exploring_starts.as_deref(),
-            train_log: false,
-        };
-        for_each_seed(
-            &exp.config.train.seeds,
-            self.threads,
-            self.progress,
-            self.display,
-            |i, seed| {
-                let dir = self.dir.join(format!("seed_{seed}"));
-                let mut agent = exp
-                    .config
-                    .agent
-                    .tabular("the tabular runner")?
-                    .build(exp.n_features, exp.n_actions)?;
-                let run = seed::Seed {
-                    seed,
-                    dir: &dir,
-                    slot: &self.progress.slots[i],
-                    resume: self.resume,
-                };
-                let save = |agent: &(dyn TabularAgent + 'static), dir: &Path| {
-                    record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
-                };
-                // Only where there is a truth to compare with are visited states worth noting.
-                match &exp.truth {
-                    Some(truth) => seed::train(
-                        &plan,
-                        &make,
-                        agent.as_mut(),
-                        &mut track::ValueErrors::new(truth),
-                        save,
-                        &run,
-                    ),
-                    None => seed::train(&plan, &make, agent.as_mut(), &mut (), save, &run),
-                }
-            },
-        )
     }
 }
 
@@ -480,200 +230,20 @@ pub fn load_run_config(dir: &Path) -> Result<Config> {
 /// seeds as the run's own evaluations: with the same number of episodes, the result equals
 /// the run's final evaluation.
 pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
-    let config = load_run_config(dir)?;
-    if let crate::config::AgentSpec::Dqn(_) = config.agent {
-        return deep::evaluate(&config, dir, episodes);
-    }
-    let exp = Experiment::new(config)?;
-    let episodes = episodes.unwrap_or(exp.config.train.eval_episodes);
+    let exp = Experiment::new(load_run_config(dir)?)?;
+    let episodes = episodes.unwrap_or(exp.config().train.eval_episodes);
     if episodes == 0 {
         bail!("--episodes must be at least 1, got 0");
     }
-    exp.spec.visit(EvalSeeds {
-        exp: &exp,
-        dir,
-        episodes,
-    })
-}
-
-struct EvalSeeds<'a> {
-    exp: &'a Experiment,
-    dir: &'a Path,
-    episodes: u64,
-}
-
-impl EnvVisitor for EvalSeeds<'_> {
-    type Output = Result<Vec<SeedEvaluation>>;
-
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
-        let exp = self.exp;
-        let mut out = Vec::new();
-        for &seed in &exp.config.train.seeds {
-            let seed_dir: PathBuf = self.dir.join(format!("seed_{seed}"));
-            if !seed_dir.join("agent.json").is_file() {
-                continue;
-            }
-            let (saved, params) = record::load_agent(&seed_dir)?;
-            let algorithm = exp.config.agent.algorithm();
-            if saved.algorithm != algorithm
-                || saved.n_features != exp.n_features
-                || saved.n_actions != exp.n_actions
-            {
-                bail!(
-                    "{}: a {} agent of {} features and {} actions, but config.toml makes a {} \
-                     agent of {} features and {} actions",
-                    seed_dir.join("agent.json").display(),
-                    saved.algorithm,
-                    saved.n_features,
-                    saved.n_actions,
-                    algorithm,
-                    exp.n_features,
-                    exp.n_actions
-                );
-            }
-            let mut agent = exp
-                .config
-                .agent
-                .tabular("qlab eval")?
-                .build(exp.n_features, exp.n_actions)?;
-            agent
-                .load_parameters(&params)
-                .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
-            let mut env = make()?;
-            let evaluation = evaluate::evaluate(
-                &mut env,
-                agent.as_mut(),
-                seed,
-                self.episodes,
-                exp.config.train.eval_max_steps,
-            )
-            .map_err(Failure)?;
-            out.push(SeedEvaluation { seed, evaluation });
-        }
-        if out.is_empty() {
-            bail!(
-                "{} holds no saved agent (seed_<k>/agent.json)",
-                self.dir.display()
-            );
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn experiment(text: &str) -> Experiment {
-        Experiment::new(Config::parse("t.toml", text, &[]).unwrap()).unwrap()
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("qlab-runner-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
-    }
-
-    /// `Truth::rmse` is `dp::rms_error` of the agent's values, bit for bit.
-    #[test]
-    fn truth_rmse_is_dp_rms_error() {
-        let exp = experiment(
-            "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'q_learning'\n\
-             initial_value = -3.25\n[train]\nepisodes = 1\n",
+    let out = match &exp {
+        Experiment::Tabular(e) => tabular::evaluate_seeds(e, dir, episodes)?,
+        Experiment::Deep(e) => deep::evaluate_seeds(e, dir, episodes)?,
+    };
+    if out.is_empty() {
+        bail!(
+            "{} holds no saved agent (seed_<k>/agent.json)",
+            dir.display()
         );
-        let truth = exp.truth.as_ref().unwrap();
-        let agent = exp.config.agent.tabular("t").unwrap().build(48, 4).unwrap();
-        let values: Vec<f64> = (0..48)
-            .map(|s| TabularAgent::value(agent.as_ref(), &[s]))
-            .collect();
-        let env = grid_world("CliffWalking-v1");
-        let want = dp::rms_error(&values, &truth.values, env.model().unwrap());
-        assert_eq!(truth.rmse(agent.as_ref()).to_bits(), want.to_bits());
-        // V* of the cliff walk from the start is −13 (the path along the cliff).
-        assert_eq!(truth.values[36], -13.0);
     }
-
-    fn grid_world(id: &str) -> qlab_envs::gridworld::GridWorld {
-        let config = qlab_envs::registry::gridworld_config(id, &qlab_envs::Params::new());
-        qlab_envs::gridworld::GridWorld::new(config.unwrap()).unwrap()
-    }
-
-    /// Every algorithm keeps the runner's `value_rmse` exact: learning from an episode changes
-    /// only the values of the states it visited. Debug builds compare the incrementally kept
-    /// error with the full sum after every episode; this runs each algorithm long enough for
-    /// that comparison to mean something (traces, n-step tails, Monte Carlo returns, exploring
-    /// starts).
-    #[test]
-    fn every_algorithm_keeps_the_value_error_exact() {
-        let control = [
-            ("mc_control", "variant = 'on_policy'\n"),
-            ("mc_control", "variant = 'exploring_starts'\n"),
-            ("mc_control", "variant = 'off_policy'\n"),
-            ("sarsa", "alpha = 0.3\n"),
-            ("expected_sarsa", "alpha = 0.3\n"),
-            ("q_learning", "alpha = 0.3\n"),
-            ("double_q_learning", "alpha = 0.3\n"),
-            ("n_step_sarsa", "alpha = 0.3\nn = 3\n"),
-            ("sarsa_lambda", "alpha = 0.3\ntrace = 'accumulating'\n"),
-            ("sarsa_lambda", "alpha = 0.3\ntrace = 'replacing'\n"),
-            ("q_lambda", "alpha = 0.3\n"),
-            ("true_online_sarsa_lambda", "alpha = 0.3\n"),
-        ];
-        let prediction = [
-            ("td_lambda", "alpha = 0.3\n"),
-            ("true_online_td_lambda", "alpha = 0.3\n"),
-        ];
-        let runs = control
-            .iter()
-            .map(|c| ("FrozenLake-v1", c))
-            .chain(prediction.iter().map(|p| ("RandomWalk19-v0", p)));
-        for (i, (env, (algorithm, extra))) in runs.enumerate() {
-            let exp = experiment(&format!(
-                "[env]\nid = '{env}'\n[agent]\nalgorithm = '{algorithm}'\n{extra}\
-                 [train]\nepisodes = 150\nseeds = [3]\neval_episodes = 1\n"
-            ));
-            assert!(exp.truth.is_some());
-            let dir = temp_dir(&format!("exact-{i}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            let summary = train(&exp, &dir, 1, Display::Quiet)
-                .unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
-            assert_eq!(summary.per_seed[0].episodes, 150);
-            std::fs::remove_dir_all(&dir).unwrap();
-        }
-    }
-
-    #[test]
-    fn prediction_truth_is_the_random_policy_value() {
-        let exp = experiment(
-            "[env]\nid = 'RandomWalk19-v0'\n[agent]\nalgorithm = 'td_lambda'\n[train]\nepisodes = 1\n",
-        );
-        // S&B Example 7.1: the true values of the 19 states run from −0.9 to 0.9 in steps of 0.1.
-        let v = &exp.truth.as_ref().unwrap().values;
-        for (k, s) in (1..=19).enumerate() {
-            // Iterative policy evaluation stops within θ = 1e-10 per sweep; the slow walk leaves
-            // about 1e-9.
-            assert!(
-                (v[s] - (-0.9 + 0.1 * k as f64)).abs() < 1e-8,
-                "{s}: {}",
-                v[s]
-            );
-        }
-    }
-
-    #[test]
-    fn gamma_comes_from_the_agent_config() {
-        let exp = experiment(
-            "[env]\nid = 'FrozenLake-v1'\n[agent]\nalgorithm = 'sarsa'\ngamma = 0.9\n[train]\nepisodes = 1\n",
-        );
-        assert_eq!(gamma(exp.config.agent.tabular("t").unwrap()), 0.9);
-        // V*(start) of FrozenLake with γ = 0.9 (`qlab solve --env FrozenLake-v1 --gamma 0.9
-        // --horizon inf`): 0.0689.
-        let v0 = exp.truth.as_ref().unwrap().values[0];
-        assert!((v0 - 0.068_9).abs() < 1e-4, "{v0}");
-    }
+    Ok(out)
 }
