@@ -37,7 +37,7 @@ impl EnvRng {
     /// checkpoint and given back to [`EnvRng::from_state`], it continues the stream exactly.
     ///
     /// ```
-    /// use qlab_envs::EnvRng;
+    /// use qlab_rng::EnvRng;
     /// use rand::RngCore;
     /// let mut rng = EnvRng::new(3);
     /// rng.next_u64();
