@@ -3,8 +3,8 @@
 
 use super::render::{AGENT, colour};
 use super::{Cell, GridWorld, GridWorldConfig, Move};
-use crate::wrappers::Wrapper;
-use crate::{BoxSpace, Env, Reset, Result, Space, Step};
+use crate::wrappers::{Wrapper, inner_env_in};
+use crate::{BoxSpace, Space};
 
 /// The id [`GridPixels`] is registered under, over [`pixel_grid_world_config`].
 pub const PIXEL_GRID_WORLD_ID: &str = "PixelGridWorld-v0";
@@ -270,38 +270,16 @@ impl Wrapper for GridPixels {
     type Inner = GridWorld;
     type Obs = Vec<f32>;
 
-    fn inner(&self) -> &GridWorld {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut GridWorld {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> GridWorld {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = this.env.reset(seed);
-        let obs = this.encode(reset.obs);
-        reset.map_obs(|_| obs)
-    }
-
-    fn step(this: &mut Self, action: usize) -> Result<Step<Vec<f32>>> {
-        let step = this.env.step(action)?;
-        let obs = this.encode(step.obs);
-        Ok(step.map_obs(|_| obs))
-    }
-
-    /// Puts the agent on a cell, as [`GridWorld`]'s `set_state`, and returns its image.
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
-        let s = this.env.set_state(state)?;
-        Ok(this.encode(s))
+    /// The image of the agent at cell `s`. [`set_state`](crate::Env::set_state) puts the agent on a
+    /// cell, as [`GridWorld`]'s, and returns its image.
+    fn observation(this: &mut Self, s: usize) -> Vec<f32> {
+        this.encode(s)
     }
 }
 
@@ -310,7 +288,7 @@ mod tests {
     use super::*;
     use crate::registry::{AnyEnv, make, pixel_gridworld_config};
     use crate::wrappers::TimeLimit;
-    use crate::{Error, Model, ParamValue, Params, check_env};
+    use crate::{Env, Error, Model, ParamValue, Params, check_env};
 
     const UP: usize = 0;
     const RIGHT: usize = 1;

@@ -1,7 +1,7 @@
 //! [`Discretize`]: a box observation as one state index, for tabular agents.
 
-use super::Wrapper;
-use crate::{Env, Error, Model, Reset, Result, Space, Step};
+use super::{Wrapper, inner_env_in};
+use crate::{Env, Error, Model, Result, Space};
 
 /// Turns a box observation into one state index by uniform bins per dimension — Gymnasium's
 /// `DiscretizeObservation`.
@@ -203,37 +203,15 @@ where
     type Inner = E;
     type Obs = usize;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<usize> {
-        let reset = this.env.reset(seed);
-        let index = this.index_of(reset.obs.as_ref());
-        reset.map_obs(|_| index)
-    }
-
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<usize>> {
-        let step = this.env.step(action)?;
-        let index = this.index_of(step.obs.as_ref());
-        Ok(step.map_obs(|_| index))
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<usize> {
-        let obs = this.env.set_state(state)?;
-        Ok(this.index_of(obs.as_ref()))
+    #[inline]
+    fn observation(this: &mut Self, obs: E::Obs) -> usize {
+        this.index_of(obs.as_ref())
     }
 
     // Bins merge states: the inner model does not describe the bin indices.

@@ -34,6 +34,7 @@ pub use normalize::NormalizeObservation;
 pub use one_hot::OneHot;
 pub use tile_coding::{MAX_TILINGS, TileCoding, Tiles};
 pub use time_limit::TimeLimit;
+pub(crate) use wrapper::inner_env_in;
 pub use wrapper::{InnerAction, InnerObs, Wrapper};
 
 /// Small deterministic envs for the wrapper and vector-env tests.
