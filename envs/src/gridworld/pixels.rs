@@ -441,29 +441,12 @@ mod tests {
         check_env(|| maze(PixelMode::Planes), 9, 100).unwrap();
     }
 
-    /// The fewest moves from the start into a terminal cell, by breadth-first search over the
-    /// model's outcomes.
+    /// The fewest moves from the start into a terminal cell, over the model's outcomes.
     fn shortest_path(model: &dyn Model) -> Option<usize> {
-        let mut dist = vec![usize::MAX; model.n_states()];
-        let mut queue = std::collections::VecDeque::new();
-        for &(s, _) in model.initial_states() {
-            dist[s] = 0;
-            queue.push_back(s);
-        }
-        while let Some(s) = queue.pop_front() {
-            for a in 0..model.n_actions() {
-                for t in model.transitions(s, a) {
-                    if t.terminated {
-                        return Some(dist[s] + 1);
-                    }
-                    if dist[t.next_state] == usize::MAX {
-                        dist[t.next_state] = dist[s] + 1;
-                        queue.push_back(t.next_state);
-                    }
-                }
-            }
-        }
-        None
+        let (n, n_actions) = (model.n_states(), model.n_actions());
+        super::super::model::shortest_path(n, n_actions, model.initial_states(), |s, a| {
+            model.transitions(s, a)
+        })
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! [`ObservationHistory`]: the last `k` observations stacked into one.
 
+use super::checks::observed_box;
 use super::{Wrapper, inner_env_in};
 use crate::{BoxSpace, Env, Error, Model, Result, Space, Step};
 
@@ -79,14 +80,7 @@ where
                 expected: "at least 1 observation to stack".into(),
             });
         }
-        let boxed = env
-            .observation_space()
-            .as_box()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Box".into(),
-            })?;
+        let boxed = observed_box(env.observation_space())?;
         let n = boxed.len();
         let mut shape = vec![k];
         shape.extend_from_slice(boxed.shape());

@@ -18,6 +18,7 @@
 //! | [`ObservationHistory`] | `Vec<f32>` | the last `k` observations, oldest first | `FrameStackObservation` | RNG state |
 //! | [`OneHot`] | `Vec<f32>` | a state index as a one-hot vector | — | both |
 
+mod checks;
 mod discretize;
 mod episode_stats;
 mod history;

@@ -1,5 +1,6 @@
 //! [`NormalizeObservation`]: observations scaled by running mean and variance.
 
+use super::checks::observed_box;
 use super::{Wrapper, inner_env_in};
 use crate::{BoxSpace, Env, Error, Model, Result, Space};
 
@@ -92,14 +93,7 @@ where
     ///
     /// Errors if the observation space is not a box or `clip` is not a positive number.
     pub fn new(env: E, clip: Option<f32>) -> Result<Self> {
-        let boxed = env
-            .observation_space()
-            .as_box()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Box".into(),
-            })?;
+        let boxed = observed_box(env.observation_space())?;
         if let Some(c) = clip.filter(|c| c.is_nan() || *c <= 0.0) {
             return Err(Error::InvalidParam {
                 key: "clip".into(),

@@ -1,7 +1,8 @@
 //! [`OneHot`]: a state index as a one-hot vector, for function approximators.
 
+use super::checks::observed_discrete;
 use super::{Wrapper, inner_env_in};
-use crate::{BoxSpace, Env, Error, Result, Space};
+use crate::{BoxSpace, Env, Result, Space};
 
 /// Turns a discrete observation `s` of `Discrete(n)` into the vector of `n` values that is 1 at
 /// `s` and 0 elsewhere, so that agents with neural networks run on GridWorlds.
@@ -54,15 +55,7 @@ pub struct OneHot<E> {
 impl<E: Env<Obs = usize>> OneHot<E> {
     /// Wraps `env`. Errors if its observation space is not discrete.
     pub fn new(env: E) -> Result<Self> {
-        let n = env
-            .observation_space()
-            .as_discrete()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Discrete space".into(),
-            })?
-            .n;
+        let n = observed_discrete(env.observation_space())?.n;
         Ok(Self {
             env,
             n,
@@ -99,6 +92,7 @@ impl<E: Env<Obs = usize>> Wrapper for OneHot<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
     use crate::wrappers::test_envs::Chain;
 
     fn hot(i: usize) -> Vec<f32> {

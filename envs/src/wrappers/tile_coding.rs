@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-use super::discretize::resolve_bounds;
+use super::checks::resolve_bounds;
 use super::{Wrapper, inner_env_in};
 use crate::{Env, Error, Model, Result, Space};
 
