@@ -232,11 +232,14 @@ mod tests {
     use crate::wrappers::TimeLimit;
     use crate::wrappers::test_envs::Chain;
 
+    /// A step of `E` that breaks the contract.
+    type BadStep<E> = fn(&mut E, <E as Env>::Action) -> crate::Result<crate::Step<<E as Env>::Obs>>;
+
     /// `env` with a `step` that breaks the contract, under another name; the rest is `env`'s.
     struct Broken<E: Env> {
         env: E,
         name: &'static str,
-        step: fn(&mut E, E::Action) -> crate::Result<crate::Step<E::Obs>>,
+        step: BadStep<E>,
     }
 
     impl<E: Env> Env for Broken<E> {

@@ -2,7 +2,7 @@
 
 use super::{CartPole, CartPoleConfig, THETA_THRESHOLD, X_THRESHOLD, reward};
 use crate::wrappers::{Wrapper, inner_env_in};
-use crate::{BoxSpace, Info, Result, Space, Step};
+use crate::{BoxSpace, Info, Reset, Result, Space, Step};
 
 /// [`CartPole`] with the two velocities hidden: the observation is `[x, theta]` only.
 ///
@@ -85,13 +85,20 @@ impl Wrapper for CartPoleNoVelocity {
         [obs[0], obs[2]]
     }
 
-    // CartPole's step without building its four-value observation.
+    // CartPole's reset and step without building its four-value observation.
+    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<[f32; 2]> {
+        this.inner.reset_state(seed);
+        Reset {
+            obs: hide_velocities(&this.inner.state),
+            info: Info::default(),
+        }
+    }
+
     #[inline]
     fn step(this: &mut Self, action: usize) -> Result<Step<[f32; 2]>> {
         let terminated = this.inner.step_state(action)?;
-        let s = &this.inner.state;
         Ok(Step {
-            obs: [s[0] as f32, s[2] as f32],
+            obs: hide_velocities(&this.inner.state),
             reward: reward(terminated, this.inner.config.sutton_barto_reward),
             terminated,
             truncated: false,
@@ -108,4 +115,9 @@ impl Wrapper for CartPoleNoVelocity {
         this.inner.rng = Some(crate::rng::restore(state, &Self::name(this))?);
         Ok(())
     }
+}
+
+#[inline(always)]
+fn hide_velocities(s: &[f64; 4]) -> [f32; 2] {
+    [s[0] as f32, s[2] as f32]
 }

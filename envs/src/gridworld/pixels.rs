@@ -117,7 +117,7 @@ impl PixelMode {
 /// step; on the last step of an episode the agent and goal planes are both 1 at the goal.
 ///
 /// With [`PixelMode::Rgb`], `C = 3`: the red, green and blue of the pixel at each cell's
-/// centre in [`Env::render_rgb`], divided by 255 — the cell's colour, or the agent's where the
+/// centre in [`Env::render_rgb`](crate::Env::render_rgb), divided by 255 — the cell's colour, or the agent's where the
 /// agent is. Wind arrows are not at the centre and do not show.
 ///
 /// Each reset, step and `set_state` returns a new `Vec<f32>`: one allocation, a copy of the

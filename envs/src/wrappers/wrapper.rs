@@ -113,16 +113,31 @@ pub trait Wrapper {
     /// [`observation`](Wrapper::observation).
     #[inline]
     fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Self::Obs> {
-        let reset = this.inner_mut().reset(seed);
-        reset.map_obs(|obs| Self::observation(this, obs))
+        // Taken apart rather than `map_obs`: measured, this inlines to fewer instructions.
+        let Reset { obs, info } = this.inner_mut().reset(seed);
+        let obs = Self::observation(this, obs);
+        Reset { obs, info }
     }
 
     /// [`Env::step`] of the wrapped env: the inner env's step, its observation through
     /// [`observation`](Wrapper::observation). An error leaves the wrapper as it was.
     #[inline]
     fn step(this: &mut Self, action: InnerAction<Self>) -> Result<Step<Self::Obs>> {
-        let step = this.inner_mut().step(action)?;
-        Ok(step.map_obs(|obs| Self::observation(this, obs)))
+        let Step {
+            obs,
+            reward,
+            terminated,
+            truncated,
+            info,
+        } = this.inner_mut().step(action)?;
+        let obs = Self::observation(this, obs);
+        Ok(Step {
+            obs,
+            reward,
+            terminated,
+            truncated,
+            info,
+        })
     }
 
     /// [`Env::set_state`] of the wrapped env: the inner env's, its observation through
