@@ -78,7 +78,7 @@ impl PixelMode {
 /// Observes a [`GridWorld`] as an image, channel first, so that a convolutional Q-network can
 /// see where the agent is relative to walls and goal.
 ///
-/// ## Description
+/// # Description
 /// The env is the wrapped GridWorld; only the observation changes. Registered as
 /// `PixelGridWorld-v0` over [`pixel_grid_world_config`]: the 6×6 maze
 ///
@@ -94,11 +94,11 @@ impl PixelMode {
 /// whose shortest path from `S` to `G` takes 10 moves: right ×5 then down ×5, among others;
 /// going down first and along the bottom row runs into the wall at `(5, 3)`.
 ///
-/// ## Action space
+/// # Action space
 /// The GridWorld's: `Discrete(4)` for `PixelGridWorld-v0`, 0 = Up, 1 = Right, 2 = Down,
 /// 3 = Left.
 ///
-/// ## Observation space
+/// # Observation space
 /// `Box(0, 1, (C, rows, cols))`, flat in row-major order: value `c · rows · cols + row · cols
 /// + col` is channel `c` at the cell `(row, col)`.
 ///
@@ -124,23 +124,23 @@ impl PixelMode {
 /// fixed background with the agent drawn in. [`GridPixels::encode_into`] writes an
 /// observation into a buffer of the caller's without allocating.
 ///
-/// ## Rewards
+/// # Rewards
 /// The GridWorld's. `PixelGridWorld-v0`: −1 for each move (a bump into a wall included),
 /// +1 for the move into the goal, so the best return is 1 − 9 = −8.
 ///
-/// ## Starting state
+/// # Starting state
 /// The GridWorld's start cells; `PixelGridWorld-v0` always starts at the top left, `(0, 0)`.
 ///
-/// ## Episode end
+/// # Episode end
 /// - Termination: entering the goal (or a hole, on maps with holes).
 /// - Truncation: by the registry's [`TimeLimit`](crate::wrappers::TimeLimit), after the
 ///   config's `max_episode_steps`: 50 for `PixelGridWorld-v0`.
 ///
-/// ## Parameters
+/// # Parameters
 /// Every GridWorld parameter (see [`GridWorldConfig::apply_params`]: `map`, the rewards,
 /// `max_episode_steps`, …) and `mode`: `"planes"` (default) or `"rgb"`.
 ///
-/// ## Version notes
+/// # Version notes
 /// - `PixelGridWorld-v0`: first version. Gymnasium has no counterpart. Observations are
 ///   channel first (`C × H × W`), the layout convolutions take, where Gymnasium's image
 ///   observations are `H × W × C`.
