@@ -229,8 +229,8 @@ impl SpaceMember for crate::wrappers::Tiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wrappers::TimeLimit;
     use crate::wrappers::test_envs::Chain;
+    use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 
     /// A step of `E` that breaks the contract.
     type BadStep<E> = fn(&mut E, <E as Env>::Action) -> crate::Result<crate::Step<<E as Env>::Obs>>;
@@ -242,29 +242,18 @@ mod tests {
         step: BadStep<E>,
     }
 
-    impl<E: Env> Env for Broken<E> {
+    impl<E: Env> Wrapper for Broken<E> {
+        type Inner = E;
         type Obs = E::Obs;
-        type Action = E::Action;
-        fn observation_space(&self) -> &Space {
-            self.env.observation_space()
+        inner_env_in!(env);
+        fn observation(_: &mut Self, obs: E::Obs) -> E::Obs {
+            obs
         }
-        fn action_space(&self) -> &Space {
-            self.env.action_space()
+        fn step(this: &mut Self, action: E::Action) -> crate::Result<crate::Step<E::Obs>> {
+            (this.step)(&mut this.env, action)
         }
-        fn reset(&mut self, seed: Option<u64>) -> crate::Reset<E::Obs> {
-            self.env.reset(seed)
-        }
-        fn step(&mut self, action: E::Action) -> crate::Result<crate::Step<E::Obs>> {
-            (self.step)(&mut self.env, action)
-        }
-        fn render_ansi(&self) -> String {
-            self.env.render_ansi()
-        }
-        fn render_rgb(&self) -> crate::Frame {
-            self.env.render_rgb()
-        }
-        fn name(&self) -> String {
-            self.name.into()
+        fn name(this: &Self) -> String {
+            this.name.into()
         }
     }
 
