@@ -229,8 +229,33 @@ impl SpaceMember for crate::wrappers::Tiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wrappers::TimeLimit;
     use crate::wrappers::test_envs::Chain;
+    use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
+
+    /// A step of `E` that breaks the contract.
+    type BadStep<E> = fn(&mut E, <E as Env>::Action) -> crate::Result<crate::Step<<E as Env>::Obs>>;
+
+    /// `env` with a `step` that breaks the contract, under another name; the rest is `env`'s.
+    struct Broken<E: Env> {
+        env: E,
+        name: &'static str,
+        step: BadStep<E>,
+    }
+
+    impl<E: Env> Wrapper for Broken<E> {
+        type Inner = E;
+        type Obs = E::Obs;
+        inner_env_in!(env);
+        fn observation(_: &mut Self, obs: E::Obs) -> E::Obs {
+            obs
+        }
+        fn step(this: &mut Self, action: E::Action) -> crate::Result<crate::Step<E::Obs>> {
+            (this.step)(&mut this.env, action)
+        }
+        fn name(this: &Self) -> String {
+            this.name.into()
+        }
+    }
 
     #[test]
     fn a_conforming_env_passes() {
@@ -243,35 +268,12 @@ mod tests {
         use crate::point_mass::PointMass;
         check_env(PointMass::new, 1, 40).unwrap();
         // Clamping an out-of-bounds force instead of refusing it breaks the contract.
-        struct Lax(PointMass);
-        impl Env for Lax {
-            type Obs = [f32; 2];
-            type Action = [f32; 1];
-            fn observation_space(&self) -> &Space {
-                self.0.observation_space()
-            }
-            fn action_space(&self) -> &Space {
-                self.0.action_space()
-            }
-            fn reset(&mut self, seed: Option<u64>) -> crate::Reset<[f32; 2]> {
-                self.0.reset(seed)
-            }
-            fn step(&mut self, a: [f32; 1]) -> crate::Result<crate::Step<[f32; 2]>> {
-                self.0.step([a[0].clamp(-1.0, 1.0)])
-            }
-            fn render_ansi(&self) -> String {
-                self.0.render_ansi()
-            }
-            fn render_rgb(&self) -> crate::Frame {
-                self.0.render_rgb()
-            }
-            fn name(&self) -> String {
-                "Lax".into()
-            }
-        }
-        let failure = check_env(|| Lax(PointMass::new()), 1, 40)
-            .unwrap_err()
-            .to_string();
+        let lax = || Broken {
+            env: PointMass::new(),
+            name: "Lax",
+            step: |env, a| env.step([a[0].clamp(-1.0, 1.0)]),
+        };
+        let failure = check_env(lax, 1, 40).unwrap_err().to_string();
         assert!(
             failure.starts_with("Lax: action [2.0] outside Box(-1, 1, (1,), float32) gave Ok(")
                 && failure.ends_with("not InvalidAction"),
@@ -310,42 +312,21 @@ mod tests {
     #[test]
     fn an_env_that_forgets_to_end_fails() {
         // An env that keeps stepping after its episode ended breaks the contract.
-        struct Forgetful(Chain);
-        impl Env for Forgetful {
-            type Obs = usize;
-            type Action = usize;
-            fn observation_space(&self) -> &Space {
-                self.0.observation_space()
-            }
-            fn action_space(&self) -> &Space {
-                self.0.action_space()
-            }
-            fn reset(&mut self, seed: Option<u64>) -> crate::Reset<usize> {
-                self.0.reset(seed)
-            }
-            fn step(&mut self, action: usize) -> crate::Result<crate::Step<usize>> {
-                match self.0.step(action) {
-                    Err(Error::EpisodeEnded) => self.0.step(action).or(Ok(crate::Step {
-                        obs: 0,
-                        reward: 0.0,
-                        terminated: false,
-                        truncated: false,
-                        info: Default::default(),
-                    })),
-                    other => other,
-                }
-            }
-            fn render_ansi(&self) -> String {
-                self.0.render_ansi()
-            }
-            fn render_rgb(&self) -> crate::Frame {
-                self.0.render_rgb()
-            }
-            fn name(&self) -> String {
-                "Forgetful".into()
-            }
-        }
-        let failure = check_env(|| Forgetful(Chain::new(3)), 0, 50).unwrap_err();
+        let forgetful = || Broken {
+            env: Chain::new(3),
+            name: "Forgetful",
+            step: |env, action| match env.step(action) {
+                Err(Error::EpisodeEnded) => env.step(action).or(Ok(crate::Step {
+                    obs: 0,
+                    reward: 0.0,
+                    terminated: false,
+                    truncated: false,
+                    info: Default::default(),
+                })),
+                other => other,
+            },
+        };
+        let failure = check_env(forgetful, 0, 50).unwrap_err();
         assert!(failure.problem.contains("not EpisodeEnded"), "{failure}");
     }
 }

@@ -108,27 +108,19 @@ impl Params {
 
     /// A float parameter, if given (integers are accepted).
     pub fn f64(&self, key: &str) -> Result<Option<f64>> {
-        self.typed(key, "a number", |v| match v {
-            ParamValue::Float(x) => Some(*x),
-            ParamValue::Int(i) => Some(*i as f64),
-            _ => None,
-        })
+        self.typed(key, "a number", as_number)
     }
 
     /// A non-negative integer parameter, if given.
     pub fn usize(&self, key: &str) -> Result<Option<usize>> {
-        self.typed(key, "a non-negative integer", |v| match v {
-            ParamValue::Int(i) => usize::try_from(*i).ok(),
-            _ => None,
+        self.typed(key, "a non-negative integer", |v| {
+            as_int(v).and_then(|i| usize::try_from(i).ok())
         })
     }
 
     /// An integer parameter, if given.
     pub fn i64(&self, key: &str) -> Result<Option<i64>> {
-        self.typed(key, "an integer", |v| match v {
-            ParamValue::Int(i) => Some(*i),
-            _ => None,
-        })
+        self.typed(key, "an integer", as_int)
     }
 
     /// A string parameter, if given.
@@ -155,31 +147,12 @@ impl Params {
 
     /// A list of integers, if given.
     pub fn i64_list(&self, key: &str) -> Result<Option<Vec<i64>>> {
-        self.typed(key, "a list of integers", |v| match v {
-            ParamValue::List(items) => items
-                .iter()
-                .map(|x| match x {
-                    ParamValue::Int(i) => Some(*i),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        })
+        self.typed(key, "a list of integers", |v| list_of(v, as_int))
     }
 
     /// A list of floats, if given (integers are accepted).
     pub fn f64_list(&self, key: &str) -> Result<Option<Vec<f64>>> {
-        self.typed(key, "a list of numbers", |v| match v {
-            ParamValue::List(items) => items
-                .iter()
-                .map(|x| match x {
-                    ParamValue::Float(f) => Some(*f),
-                    ParamValue::Int(i) => Some(*i as f64),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        })
+        self.typed(key, "a list of numbers", |v| list_of(v, as_number))
     }
 
     fn typed<T>(
@@ -194,6 +167,31 @@ impl Params {
                 .map(Some)
                 .ok_or_else(|| invalid(key, v, expected)),
         }
+    }
+}
+
+/// An integer value.
+fn as_int(v: &ParamValue) -> Option<i64> {
+    match v {
+        ParamValue::Int(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// A number: a float, or an integer as one.
+fn as_number(v: &ParamValue) -> Option<f64> {
+    match v {
+        ParamValue::Float(x) => Some(*x),
+        ParamValue::Int(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// A list whose every item `item` converts.
+fn list_of<T>(v: &ParamValue, item: fn(&ParamValue) -> Option<T>) -> Option<Vec<T>> {
+    match v {
+        ParamValue::List(items) => items.iter().map(item).collect(),
+        _ => None,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::gridworld::{
 };
 use crate::params::invalid;
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
-use crate::wrappers::{TimeLimit, Wrapper};
+use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
 /// A type-erased env with discrete actions and a state-index observation.
@@ -242,23 +242,9 @@ where
     type Inner = E;
     type Obs = Vec<f32>;
 
-    fn inner(&self) -> &E {
-        &self.0
-    }
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.0
-    }
-    fn into_inner(self) -> E {
-        self.0
-    }
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        this.0.reset(seed).map_obs(|o| o.to_vec())
-    }
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
-        Ok(this.0.step(action)?.map_obs(|o| o.to_vec()))
-    }
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
-        Ok(this.0.set_state(state)?.to_vec())
+    inner_env_in!(0);
+    fn observation(_: &mut Self, obs: [f32; N]) -> Vec<f32> {
+        obs.to_vec()
     }
 }
 

@@ -309,56 +309,15 @@ mod tests {
     /// `tools/wrapper_references.py`, section "vector". Rows are
     /// (actions, observations, rewards, terminated, truncated).
     #[allow(clippy::type_complexity)]
+    #[rustfmt::skip]
     const GYMNASIUM_NEXT_STEP: [([usize; 3], [usize; 3], [f64; 3], [bool; 3], [bool; 3]); 7] = [
-        (
-            [0, 1, 0],
-            [1, 1, 1],
-            [1.0, 2.0, 1.0],
-            [false, false, false],
-            [false, false, false],
-        ),
-        (
-            [1, 0, 1],
-            [2, 2, 2],
-            [2.0, 1.0, 2.0],
-            [true, false, false],
-            [false, false, true],
-        ),
-        (
-            [0, 1, 0],
-            [0, 3, 0],
-            [0.0, 2.0, 0.0],
-            [false, true, false],
-            [false, false, false],
-        ),
-        (
-            [1, 0, 1],
-            [1, 0, 1],
-            [2.0, 0.0, 2.0],
-            [false, false, false],
-            [false, false, false],
-        ),
-        (
-            [0, 1, 0],
-            [2, 1, 2],
-            [1.0, 2.0, 1.0],
-            [true, false, false],
-            [false, false, true],
-        ),
-        (
-            [1, 0, 1],
-            [0, 2, 0],
-            [0.0, 1.0, 0.0],
-            [false, false, false],
-            [false, false, false],
-        ),
-        (
-            [0, 1, 0],
-            [1, 3, 1],
-            [1.0, 2.0, 1.0],
-            [false, true, false],
-            [false, false, false],
-        ),
+        ([0, 1, 0], [1, 1, 1], [1.0, 2.0, 1.0], [false, false, false], [false, false, false]),
+        ([1, 0, 1], [2, 2, 2], [2.0, 1.0, 2.0], [true, false, false], [false, false, true]),
+        ([0, 1, 0], [0, 3, 0], [0.0, 2.0, 0.0], [false, true, false], [false, false, false]),
+        ([1, 0, 1], [1, 0, 1], [2.0, 0.0, 2.0], [false, false, false], [false, false, false]),
+        ([0, 1, 0], [2, 1, 2], [1.0, 2.0, 1.0], [true, false, false], [false, false, true]),
+        ([1, 0, 1], [0, 2, 0], [0.0, 1.0, 0.0], [false, false, false], [false, false, false]),
+        ([0, 1, 0], [1, 3, 1], [1.0, 2.0, 1.0], [false, true, false], [false, false, false]),
     ];
 
     #[test]

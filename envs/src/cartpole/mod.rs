@@ -2,12 +2,14 @@
 //! [`CartPoleNoVelocity`], the same task with the velocities hidden.
 
 mod dynamics;
+mod no_velocity;
 mod render;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use dynamics::*;
 pub use dynamics::{THETA_THRESHOLD, X_THRESHOLD};
+pub use no_velocity::CartPoleNoVelocity;
 use render::{ansi, draw};
 
 use crate::params::invalid;
@@ -407,137 +409,6 @@ impl Env for CartPole {
     /// its start state from it.
     fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
         self.rng = Some(crate::rng::restore(state, &self.name())?);
-        Ok(())
-    }
-}
-
-/// [`CartPole`] with the two velocities hidden: the observation is `[x, theta]` only.
-///
-/// # Description
-/// The partially observable cart-pole used to test memory-based agents (RL Zoo's
-/// `CartPoleNoVel-v1`, Stable-Baselines3's benchmark for recurrent PPO). Dynamics, rewards,
-/// starting state and episode end are [`CartPole`]'s; an agent must infer the velocities from
-/// successive observations.
-///
-/// # Action space
-/// `Discrete(2)`: `0` pushes the cart to the left, `1` to the right.
-///
-/// # Observation space
-/// `Box([-4.8, -0.41887903], [4.8, 0.41887903], (2,), float32)`.
-///
-/// | index | meaning | min | max |
-/// |---|---|---|---|
-/// | 0 | cart position `x`, m | −4.8 | 4.8 |
-/// | 1 | pole angle `theta`, rad | ≈ −0.419 (−24°) | ≈ 0.419 (24°) |
-///
-/// # Rewards
-/// As [`CartPole`]: +1 per step, or 0 per step and −1 on termination with
-/// `sutton_barto_reward`.
-///
-/// # Starting state
-/// As [`CartPole`]: each of the four hidden state values uniform in
-/// `[reset_low, reset_high)`.
-///
-/// # Episode end
-/// As [`CartPole`]: termination past 2.4 m or 12°; truncation by the registry's
-/// [`TimeLimit`](crate::wrappers::TimeLimit) at `max_episode_steps` (500).
-///
-/// # Parameters
-/// [`CartPoleConfig`], as [`CartPole`].
-///
-/// # Version notes
-/// RL Zoo builds this as a wrapper that zeroes the velocities in a 4-value observation; here the
-/// observation has two values. [`set_state`](Env::set_state) still takes all four.
-#[derive(Clone, Debug)]
-pub struct CartPoleNoVelocity {
-    inner: CartPole,
-    observation_space: Space,
-}
-
-impl CartPoleNoVelocity {
-    /// The velocity-free cart-pole with the given settings.
-    pub fn new(config: CartPoleConfig) -> Self {
-        let high = [(X_THRESHOLD * 2.0) as f32, (THETA_THRESHOLD * 2.0) as f32];
-        Self {
-            inner: CartPole::new(config),
-            observation_space: BoxSpace::from_bounds(high.map(|h| -h).to_vec(), high.to_vec())
-                .into(),
-        }
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &CartPoleConfig {
-        self.inner.config()
-    }
-
-    /// The full state `[x, x_dot, theta, theta_dot]`, velocities included.
-    pub fn state(&self) -> [f64; 4] {
-        self.inner.state()
-    }
-}
-
-#[inline(always)]
-fn hide_velocities(s: &[f64; 4]) -> [f32; 2] {
-    [s[0] as f32, s[2] as f32]
-}
-
-impl Env for CartPoleNoVelocity {
-    type Obs = [f32; 2];
-    type Action = usize;
-
-    fn observation_space(&self) -> &Space {
-        &self.observation_space
-    }
-
-    fn action_space(&self) -> &Space {
-        self.inner.action_space()
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Reset<[f32; 2]> {
-        self.inner.reset_state(seed);
-        Reset {
-            obs: hide_velocities(&self.inner.state),
-            info: Info::default(),
-        }
-    }
-
-    #[inline]
-    fn step(&mut self, action: usize) -> Result<Step<[f32; 2]>> {
-        let terminated = self.inner.step_state(action)?;
-        Ok(Step {
-            obs: hide_velocities(&self.inner.state),
-            reward: reward(terminated, self.inner.config.sutton_barto_reward),
-            terminated,
-            truncated: false,
-            info: Info::default(),
-        })
-    }
-
-    fn render_ansi(&self) -> String {
-        self.inner.render_ansi()
-    }
-
-    fn render_rgb(&self) -> Frame {
-        self.inner.render_rgb()
-    }
-
-    fn name(&self) -> String {
-        "CartPoleNoVelocity-v1".to_string()
-    }
-
-    /// Sets all four state values, velocities included (see [`CartPole`]'s `set_state`).
-    fn set_state(&mut self, state: &[f64]) -> Result<[f32; 2]> {
-        self.inner.set_state(state)?;
-        Ok(hide_velocities(&self.inner.state()))
-    }
-
-    /// As [`CartPole`]'s: `None` until the first reset.
-    fn rng_state(&self) -> Option<[u64; 4]> {
-        self.inner.rng_state()
-    }
-
-    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
-        self.inner.rng = Some(crate::rng::restore(state, &self.name())?);
         Ok(())
     }
 }

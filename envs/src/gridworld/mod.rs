@@ -44,7 +44,7 @@ use model::Table;
 /// A grid world read from a text map: FrozenLake, CliffWalking, Sutton & Barto's windy grid
 /// world and random walk, or a map of your own.
 ///
-/// ## Description
+/// # Description
 /// An agent moves between the cells of a rectangular map. Each map character is one cell:
 ///
 /// | char | cell | entering it |
@@ -68,7 +68,7 @@ use model::Table;
 ///    `w − 1`, `w` or `w + 1` with probability 1/3 each (Exercise 6.10).
 /// 4. **Landing.** Only the final cell counts: its reward, and whether it ends the episode.
 ///
-/// ## Action space
+/// # Action space
 /// `Discrete(n)`, `n = config.actions.len()`: action `i` makes the move `config.actions[i]`.
 /// Gymnasium's presets number their four moves differently:
 ///
@@ -83,22 +83,22 @@ use model::Table;
 /// after — for four moves, actions `a − 1`, `a`, `a + 1` (mod 4). `Stay` and the random-walk
 /// action never slip.
 ///
-/// ## Observation space
+/// # Observation space
 /// `Discrete(rows · cols)`: the agent's cell `row · cols + col` (Gymnasium's encoding), from
 /// 0 (top left) to `rows · cols − 1` (bottom right). Walls and cliffs are never observed.
 /// [`GridWorld::coordinates`] and [`GridWorld::coordinate_features`] decode it.
 ///
-/// ## Rewards
+/// # Rewards
 /// The reward of a transition is that of the cell it lands on (table above); bumping into a
 /// wall or the edge is a step. FrozenLake: 1 at the goal, 0 elsewhere. CliffWalking: −1 per
 /// move (the goal included), −100 for the cliff. Windy: −1 per move. RandomWalk19: −1 for the
 /// left end, +1 for the right end, 0 elsewhere.
 ///
-/// ## Starting state
+/// # Starting state
 /// A start cell, uniformly among the `S` cells: cell 0 in FrozenLake, 36 (row 3, column 0) in
 /// CliffWalking, 30 (row 3, column 0) in the windy grid world, 10 (the middle) in RandomWalk19.
 ///
-/// ## Episode end
+/// # Episode end
 /// - Termination: entering a goal or a hole (FrozenLake's holes and goal, CliffWalking's goal
 ///   at cell 47, the windy goal at row 3, column 7, either end of the random walk).
 /// - Truncation: never by the env itself; the registry wraps it in
@@ -106,12 +106,12 @@ use model::Table;
 ///   for FrozenLake-v1, 200 for FrozenLake8x8-v1, none for the others but `GridWorld-v0`
 ///   (100), as `gymnasium.spec(id).max_episode_steps`.
 ///
-/// ## Parameters
+/// # Parameters
 /// All fields of [`GridWorldConfig`]; by name (see [`GridWorldConfig::apply_params`]): `map`,
 /// `map_file`, `king_moves`, `stay`, `wind`, `stochastic_wind`, `success_rate`, `is_slippery`,
 /// `reward_step`, `reward_goal`, `reward_hole`, `reward_cliff`, `max_episode_steps`.
 ///
-/// ## Version notes
+/// # Version notes
 /// - The FrozenLake and CliffWalking presets reproduce Gymnasium 1.4.0: map, action numbers,
 ///   rewards, termination, the start distribution, the time limit and the transition table
 ///   `env.unwrapped.P`, entry by entry and in the same order (tested against data dumped from

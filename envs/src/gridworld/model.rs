@@ -292,6 +292,37 @@ impl Table {
     }
 }
 
+/// The fewest steps from a start into a terminal state, by breadth-first search over every
+/// listed outcome: for a deterministic model, the length of the shortest path. For tests.
+#[cfg(test)]
+pub(super) fn shortest_path<'a>(
+    n_states: usize,
+    n_actions: usize,
+    starts: &[(usize, f64)],
+    outcomes: impl Fn(usize, usize) -> &'a [Transition],
+) -> Option<usize> {
+    let mut dist = vec![usize::MAX; n_states];
+    let mut queue = std::collections::VecDeque::new();
+    for &(s, _) in starts {
+        dist[s] = 0;
+        queue.push_back(s);
+    }
+    while let Some(s) = queue.pop_front() {
+        for a in 0..n_actions {
+            for t in outcomes(s, a) {
+                if t.terminated {
+                    return Some(dist[s] + 1);
+                }
+                if dist[t.next_state] == usize::MAX {
+                    dist[t.next_state] = dist[s] + 1;
+                    queue.push_back(t.next_state);
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,30 +340,10 @@ mod tests {
         table(&c)
     }
 
-    /// The fewest steps from a start to a terminal cell, by breadth-first search over every
-    /// listed outcome: for a deterministic model, the length of the shortest path.
     fn shortest_path(grid: &Grid, t: &Table) -> Option<usize> {
-        let n = grid.rows * grid.cols;
-        let mut dist = vec![usize::MAX; n];
-        let mut queue = std::collections::VecDeque::new();
-        for &(s, _) in &t.starts {
-            dist[s] = 0;
-            queue.push_back(s);
-        }
-        while let Some(s) = queue.pop_front() {
-            for a in 0..t.n_actions {
-                for tr in t.outcomes(s, a) {
-                    if tr.terminated {
-                        return Some(dist[s] + 1);
-                    }
-                    if dist[tr.next_state] == usize::MAX {
-                        dist[tr.next_state] = dist[s] + 1;
-                        queue.push_back(tr.next_state);
-                    }
-                }
-            }
-        }
-        None
+        super::shortest_path(grid.rows * grid.cols, t.n_actions, &t.starts, |s, a| {
+            t.outcomes(s, a)
+        })
     }
 
     fn deterministic(t: &Table) -> bool {

@@ -3,8 +3,8 @@
 
 use super::render::{AGENT, colour};
 use super::{Cell, GridWorld, GridWorldConfig, Move};
-use crate::wrappers::Wrapper;
-use crate::{BoxSpace, Env, Reset, Result, Space, Step};
+use crate::wrappers::{Wrapper, inner_env_in};
+use crate::{BoxSpace, Space};
 
 /// The id [`GridPixels`] is registered under, over [`pixel_grid_world_config`].
 pub const PIXEL_GRID_WORLD_ID: &str = "PixelGridWorld-v0";
@@ -78,7 +78,7 @@ impl PixelMode {
 /// Observes a [`GridWorld`] as an image, channel first, so that a convolutional Q-network can
 /// see where the agent is relative to walls and goal.
 ///
-/// ## Description
+/// # Description
 /// The env is the wrapped GridWorld; only the observation changes. Registered as
 /// `PixelGridWorld-v0` over [`pixel_grid_world_config`]: the 6×6 maze
 ///
@@ -94,11 +94,11 @@ impl PixelMode {
 /// whose shortest path from `S` to `G` takes 10 moves: right ×5 then down ×5, among others;
 /// going down first and along the bottom row runs into the wall at `(5, 3)`.
 ///
-/// ## Action space
+/// # Action space
 /// The GridWorld's: `Discrete(4)` for `PixelGridWorld-v0`, 0 = Up, 1 = Right, 2 = Down,
 /// 3 = Left.
 ///
-/// ## Observation space
+/// # Observation space
 /// `Box(0, 1, (C, rows, cols))`, flat in row-major order: value `c · rows · cols + row · cols
 /// + col` is channel `c` at the cell `(row, col)`.
 ///
@@ -117,30 +117,30 @@ impl PixelMode {
 /// step; on the last step of an episode the agent and goal planes are both 1 at the goal.
 ///
 /// With [`PixelMode::Rgb`], `C = 3`: the red, green and blue of the pixel at each cell's
-/// centre in [`Env::render_rgb`], divided by 255 — the cell's colour, or the agent's where the
+/// centre in [`Env::render_rgb`](crate::Env::render_rgb), divided by 255 — the cell's colour, or the agent's where the
 /// agent is. Wind arrows are not at the centre and do not show.
 ///
 /// Each reset, step and `set_state` returns a new `Vec<f32>`: one allocation, a copy of the
 /// fixed background with the agent drawn in. [`GridPixels::encode_into`] writes an
 /// observation into a buffer of the caller's without allocating.
 ///
-/// ## Rewards
+/// # Rewards
 /// The GridWorld's. `PixelGridWorld-v0`: −1 for each move (a bump into a wall included),
 /// +1 for the move into the goal, so the best return is 1 − 9 = −8.
 ///
-/// ## Starting state
+/// # Starting state
 /// The GridWorld's start cells; `PixelGridWorld-v0` always starts at the top left, `(0, 0)`.
 ///
-/// ## Episode end
+/// # Episode end
 /// - Termination: entering the goal (or a hole, on maps with holes).
 /// - Truncation: by the registry's [`TimeLimit`](crate::wrappers::TimeLimit), after the
 ///   config's `max_episode_steps`: 50 for `PixelGridWorld-v0`.
 ///
-/// ## Parameters
+/// # Parameters
 /// Every GridWorld parameter (see [`GridWorldConfig::apply_params`]: `map`, the rewards,
 /// `max_episode_steps`, …) and `mode`: `"planes"` (default) or `"rgb"`.
 ///
-/// ## Version notes
+/// # Version notes
 /// - `PixelGridWorld-v0`: first version. Gymnasium has no counterpart. Observations are
 ///   channel first (`C × H × W`), the layout convolutions take, where Gymnasium's image
 ///   observations are `H × W × C`.
@@ -270,38 +270,16 @@ impl Wrapper for GridPixels {
     type Inner = GridWorld;
     type Obs = Vec<f32>;
 
-    fn inner(&self) -> &GridWorld {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut GridWorld {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> GridWorld {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = this.env.reset(seed);
-        let obs = this.encode(reset.obs);
-        reset.map_obs(|_| obs)
-    }
-
-    fn step(this: &mut Self, action: usize) -> Result<Step<Vec<f32>>> {
-        let step = this.env.step(action)?;
-        let obs = this.encode(step.obs);
-        Ok(step.map_obs(|_| obs))
-    }
-
-    /// Puts the agent on a cell, as [`GridWorld`]'s `set_state`, and returns its image.
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
-        let s = this.env.set_state(state)?;
-        Ok(this.encode(s))
+    /// The image of the agent at cell `s`. [`set_state`](crate::Env::set_state) puts the agent on a
+    /// cell, as [`GridWorld`]'s, and returns its image.
+    fn observation(this: &mut Self, s: usize) -> Vec<f32> {
+        this.encode(s)
     }
 }
 
@@ -310,7 +288,7 @@ mod tests {
     use super::*;
     use crate::registry::{AnyEnv, make, pixel_gridworld_config};
     use crate::wrappers::TimeLimit;
-    use crate::{Error, Model, ParamValue, Params, check_env};
+    use crate::{Env, Error, Model, ParamValue, Params, check_env};
 
     const UP: usize = 0;
     const RIGHT: usize = 1;
@@ -463,29 +441,12 @@ mod tests {
         check_env(|| maze(PixelMode::Planes), 9, 100).unwrap();
     }
 
-    /// The fewest moves from the start into a terminal cell, by breadth-first search over the
-    /// model's outcomes.
+    /// The fewest moves from the start into a terminal cell, over the model's outcomes.
     fn shortest_path(model: &dyn Model) -> Option<usize> {
-        let mut dist = vec![usize::MAX; model.n_states()];
-        let mut queue = std::collections::VecDeque::new();
-        for &(s, _) in model.initial_states() {
-            dist[s] = 0;
-            queue.push_back(s);
-        }
-        while let Some(s) = queue.pop_front() {
-            for a in 0..model.n_actions() {
-                for t in model.transitions(s, a) {
-                    if t.terminated {
-                        return Some(dist[s] + 1);
-                    }
-                    if dist[t.next_state] == usize::MAX {
-                        dist[t.next_state] = dist[s] + 1;
-                        queue.push_back(t.next_state);
-                    }
-                }
-            }
-        }
-        None
+        let (n, n_actions) = (model.n_states(), model.n_actions());
+        super::super::model::shortest_path(n, n_actions, model.initial_states(), |s, a| {
+            model.transitions(s, a)
+        })
     }
 
     #[test]

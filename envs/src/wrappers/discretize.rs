@@ -1,7 +1,8 @@
 //! [`Discretize`]: a box observation as one state index, for tabular agents.
 
-use super::Wrapper;
-use crate::{Env, Error, Model, Reset, Result, Space, Step};
+use super::checks::resolve_bounds;
+use super::{Wrapper, inner_env_in};
+use crate::{Env, Error, Model, Result, Space};
 
 /// Turns a box observation into one state index by uniform bins per dimension — Gymnasium's
 /// `DiscretizeObservation`.
@@ -137,65 +138,6 @@ where
     }
 }
 
-/// The finite per-dimension ranges of a box observation space, the box's own bounds replaced by
-/// any given in `bounds`. Shared by the wrappers that grid a box ([`Discretize`], tile coding).
-pub(super) fn resolve_bounds(
-    space: &Space,
-    counts: &[usize],
-    bounds: &[Option<(f32, f32)>],
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let boxed = space.as_box().ok_or_else(|| Error::InvalidParam {
-        key: "observation_space".into(),
-        value: space.to_string(),
-        expected: "a Box".into(),
-    })?;
-    let dims = boxed.len();
-    if counts.len() != dims {
-        return Err(Error::InvalidParam {
-            key: "bins".into(),
-            value: format!("{counts:?}"),
-            expected: format!("one count per observation dimension ({dims})"),
-        });
-    }
-    if let Some(i) = counts.iter().position(|&b| b == 0) {
-        return Err(Error::InvalidParam {
-            key: format!("bins[{i}]"),
-            value: "0".into(),
-            expected: "at least 1".into(),
-        });
-    }
-    if bounds.len() != dims {
-        return Err(Error::InvalidParam {
-            key: "bounds".into(),
-            value: format!("{} entries", bounds.len()),
-            expected: format!("one entry per observation dimension ({dims})"),
-        });
-    }
-    let mut low = Vec::with_capacity(dims);
-    let mut high = Vec::with_capacity(dims);
-    for (i, bound) in bounds.iter().enumerate() {
-        let (l, h) = bound.unwrap_or((boxed.low()[i], boxed.high()[i]));
-        if !(l.is_finite() && h.is_finite() && l < h) {
-            let expected = if bound.is_some() {
-                "finite bounds with low < high".to_string()
-            } else {
-                format!(
-                    "an explicit finite (low, high): dimension {i} of {} is not finite with low < high",
-                    boxed
-                )
-            };
-            return Err(Error::InvalidParam {
-                key: format!("bounds[{i}]"),
-                value: format!("({l}, {h})"),
-                expected,
-            });
-        }
-        low.push(l);
-        high.push(h);
-    }
-    Ok((low, high))
-}
-
 impl<E: Env> Wrapper for Discretize<E>
 where
     E::Obs: AsRef<[f32]>,
@@ -203,37 +145,15 @@ where
     type Inner = E;
     type Obs = usize;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<usize> {
-        let reset = this.env.reset(seed);
-        let index = this.index_of(reset.obs.as_ref());
-        reset.map_obs(|_| index)
-    }
-
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<usize>> {
-        let step = this.env.step(action)?;
-        let index = this.index_of(step.obs.as_ref());
-        Ok(step.map_obs(|_| index))
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<usize> {
-        let obs = this.env.set_state(state)?;
-        Ok(this.index_of(obs.as_ref()))
+    #[inline]
+    fn observation(this: &mut Self, obs: E::Obs) -> usize {
+        this.index_of(obs.as_ref())
     }
 
     // Bins merge states: the inner model does not describe the bin indices.

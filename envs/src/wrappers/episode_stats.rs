@@ -1,6 +1,6 @@
 //! [`EpisodeStats`]: return and length of every finished episode.
 
-use super::Wrapper;
+use super::{Wrapper, inner_env_in};
 use crate::{Env, EpisodeRecord, Reset, Result, Step};
 
 /// Records each episode's return and length — Gymnasium's `RecordEpisodeStatistics`.
@@ -104,16 +104,11 @@ impl<E: Env> Wrapper for EpisodeStats<E> {
     type Inner = E;
     type Obs = E::Obs;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
+    inner_env_in!(env);
 
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
+    #[inline]
+    fn observation(_: &mut Self, obs: E::Obs) -> E::Obs {
+        obs
     }
 
     fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
@@ -140,10 +135,6 @@ impl<E: Env> Wrapper for EpisodeStats<E> {
             this.length = 0;
         }
         Ok(step)
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
-        this.env.set_state(state)
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`ObservationHistory`]: the last `k` observations stacked into one.
 
-use super::Wrapper;
-use crate::{BoxSpace, Env, Error, Model, Reset, Result, Space, Step};
+use super::checks::observed_box;
+use super::{Wrapper, inner_env_in};
+use crate::{BoxSpace, Env, Error, Model, Result, Space, Step};
 
 /// Stacks the last `k` observations, oldest first — Gymnasium's `FrameStackObservation` with
 /// its default `padding_type="reset"`.
@@ -79,14 +80,7 @@ where
                 expected: "at least 1 observation to stack".into(),
             });
         }
-        let boxed = env
-            .observation_space()
-            .as_box()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Box".into(),
-            })?;
+        let boxed = observed_box(env.observation_space())?;
         let n = boxed.len();
         let mut shape = vec![k];
         shape.extend_from_slice(boxed.shape());
@@ -118,29 +112,18 @@ where
     type Inner = E;
     type Obs = Vec<f32>;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = this.env.reset(seed);
+    /// Fills the whole history with `obs`, as after a reset (or [`set_state`](Env::set_state)).
+    fn observation(this: &mut Self, obs: E::Obs) -> Vec<f32> {
         for slot in this.stack.chunks_exact_mut(this.n.max(1)) {
-            slot.copy_from_slice(reset.obs.as_ref());
+            slot.copy_from_slice(obs.as_ref());
         }
-        let stack = this.stack.clone();
-        reset.map_obs(|_| stack)
+        this.stack.clone()
     }
 
     fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
@@ -151,15 +134,6 @@ where
         this.stack[newest..].copy_from_slice(step.obs.as_ref());
         let stack = this.stack.clone();
         Ok(step.map_obs(|_| stack))
-    }
-
-    /// Sets the inner env's state and, as after a reset, fills the history with its observation.
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
-        let obs = this.env.set_state(state)?;
-        for slot in this.stack.chunks_exact_mut(this.n.max(1)) {
-            slot.copy_from_slice(obs.as_ref());
-        }
-        Ok(this.stack.clone())
     }
 
     /// None: the inner model's states are single observations, not histories.

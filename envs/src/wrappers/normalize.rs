@@ -1,7 +1,8 @@
 //! [`NormalizeObservation`]: observations scaled by running mean and variance.
 
-use super::Wrapper;
-use crate::{BoxSpace, Env, Error, Model, Reset, Result, Space, Step};
+use super::checks::observed_box;
+use super::{Wrapper, inner_env_in};
+use crate::{BoxSpace, Env, Error, Model, Result, Space};
 
 /// Added to the variance under the square root, as Gymnasium's `NormalizeObservation` does.
 const EPSILON: f64 = 1e-8;
@@ -92,14 +93,7 @@ where
     ///
     /// Errors if the observation space is not a box or `clip` is not a positive number.
     pub fn new(env: E, clip: Option<f32>) -> Result<Self> {
-        let boxed = env
-            .observation_space()
-            .as_box()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Box".into(),
-            })?;
+        let boxed = observed_box(env.observation_space())?;
         if let Some(c) = clip.filter(|c| c.is_nan() || *c <= 0.0) {
             return Err(Error::InvalidParam {
                 key: "clip".into(),
@@ -218,38 +212,16 @@ where
     type Inner = E;
     type Obs = E::Obs;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
-        let mut reset = this.env.reset(seed);
-        this.normalize(reset.obs.as_mut());
-        reset
-    }
-
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<E::Obs>> {
-        let mut step = this.env.step(action)?;
-        this.normalize(step.obs.as_mut());
-        Ok(step)
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
-        let mut obs = this.env.set_state(state)?;
+    #[inline]
+    fn observation(this: &mut Self, mut obs: E::Obs) -> E::Obs {
         this.normalize(obs.as_mut());
-        Ok(obs)
+        obs
     }
 
     // The inner model's states are raw observations, not normalized ones.

@@ -1,7 +1,8 @@
 //! [`OneHot`]: a state index as a one-hot vector, for function approximators.
 
-use super::Wrapper;
-use crate::{BoxSpace, Env, Error, Reset, Result, Space, Step};
+use super::checks::observed_discrete;
+use super::{Wrapper, inner_env_in};
+use crate::{BoxSpace, Env, Result, Space};
 
 /// Turns a discrete observation `s` of `Discrete(n)` into the vector of `n` values that is 1 at
 /// `s` and 0 elsewhere, so that agents with neural networks run on GridWorlds.
@@ -54,15 +55,7 @@ pub struct OneHot<E> {
 impl<E: Env<Obs = usize>> OneHot<E> {
     /// Wraps `env`. Errors if its observation space is not discrete.
     pub fn new(env: E) -> Result<Self> {
-        let n = env
-            .observation_space()
-            .as_discrete()
-            .ok_or_else(|| Error::InvalidParam {
-                key: "observation_space".into(),
-                value: env.observation_space().to_string(),
-                expected: "a Discrete space".into(),
-            })?
-            .n;
+        let n = observed_discrete(env.observation_space())?.n;
         Ok(Self {
             env,
             n,
@@ -85,43 +78,21 @@ impl<E: Env<Obs = usize>> Wrapper for OneHot<E> {
     type Inner = E;
     type Obs = Vec<f32>;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Vec<f32>> {
-        let reset = this.env.reset(seed);
-        let v = this.encode(reset.obs);
-        reset.map_obs(|_| v)
-    }
-
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<Vec<f32>>> {
-        let step = this.env.step(action)?;
-        let v = this.encode(step.obs);
-        Ok(step.map_obs(|_| v))
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Vec<f32>> {
-        let s = this.env.set_state(state)?;
-        Ok(this.encode(s))
+    fn observation(this: &mut Self, s: usize) -> Vec<f32> {
+        this.encode(s)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
     use crate::wrappers::test_envs::Chain;
 
     fn hot(i: usize) -> Vec<f32> {

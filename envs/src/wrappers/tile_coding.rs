@@ -3,9 +3,9 @@
 use std::fmt;
 use std::ops::Deref;
 
-use super::Wrapper;
-use super::discretize::resolve_bounds;
-use crate::{Env, Error, Model, Reset, Result, Space, Step};
+use super::checks::resolve_bounds;
+use super::{Wrapper, inner_env_in};
+use crate::{Env, Error, Model, Result, Space};
 
 /// The most tilings a [`TileCoding`] may have: the capacity of [`Tiles`].
 pub const MAX_TILINGS: usize = 64;
@@ -313,37 +313,15 @@ where
     type Inner = E;
     type Obs = Tiles;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
-
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
-    }
+    inner_env_in!(env);
 
     fn observation_space(this: &Self) -> &Space {
         &this.space
     }
 
-    fn reset(this: &mut Self, seed: Option<u64>) -> Reset<Tiles> {
-        let reset = this.env.reset(seed);
-        let tiles = this.tiles_of(reset.obs.as_ref());
-        reset.map_obs(|_| tiles)
-    }
-
-    fn step(this: &mut Self, action: E::Action) -> Result<Step<Tiles>> {
-        let step = this.env.step(action)?;
-        let tiles = this.tiles_of(step.obs.as_ref());
-        Ok(step.map_obs(|_| tiles))
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<Tiles> {
-        let obs = this.env.set_state(state)?;
-        Ok(this.tiles_of(obs.as_ref()))
+    #[inline]
+    fn observation(this: &mut Self, obs: E::Obs) -> Tiles {
+        this.tiles_of(obs.as_ref())
     }
 
     // The features are not the inner model's states.

@@ -1,6 +1,6 @@
 //! [`TimeLimit`]: truncate episodes after a number of steps.
 
-use super::Wrapper;
+use super::{Wrapper, inner_env_in};
 use crate::{Env, Error, Reset, Result, Step};
 
 /// Truncates every episode after `max_steps` steps — Gymnasium's `TimeLimit`.
@@ -42,16 +42,11 @@ impl<E: Env> Wrapper for TimeLimit<E> {
     type Inner = E;
     type Obs = E::Obs;
 
-    fn inner(&self) -> &E {
-        &self.env
-    }
+    inner_env_in!(env);
 
-    fn inner_mut(&mut self) -> &mut E {
-        &mut self.env
-    }
-
-    fn into_inner(self) -> E {
-        self.env
+    #[inline]
+    fn observation(_: &mut Self, obs: E::Obs) -> E::Obs {
+        obs
     }
 
     fn reset(this: &mut Self, seed: Option<u64>) -> Reset<E::Obs> {
@@ -73,9 +68,5 @@ impl<E: Env> Wrapper for TimeLimit<E> {
         }
         this.ended = step.done();
         Ok(step)
-    }
-
-    fn set_state(this: &mut Self, state: &[f64]) -> Result<E::Obs> {
-        this.env.set_state(state)
     }
 }
