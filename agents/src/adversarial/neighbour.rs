@@ -40,7 +40,7 @@ impl TabularQ for ActionValues {
 }
 
 /// A table of action values, row-major (`values[state · n_actions + action]`): what every
-/// tabular control agent's [`parameters`](crate::Agent::parameters) are on one-hot states
+/// tabular control agent's [`parameters`](crate::TabularAgent::parameters) are on one-hot states
 /// (Double Q-learning's first half), and what [`action_values`] returns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QTable {
