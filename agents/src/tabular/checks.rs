@@ -56,6 +56,28 @@ pub(crate) fn check_initial_value(v: f64) -> Result<()> {
     }
 }
 
+/// The step size, trace decay and trace cutoff of the λ configs.
+pub(crate) fn check_traces(alpha: f64, lambda: f64, trace_cutoff: f64) -> Result<()> {
+    check_alpha(alpha)?;
+    check_unit("lambda", lambda)?;
+    check_cutoff(trace_cutoff)
+}
+
+/// The fields of the prediction configs but the trace kind.
+pub(crate) fn check_prediction(
+    alpha: f64,
+    gamma: f64,
+    lambda: f64,
+    trace_cutoff: f64,
+    initial_value: f64,
+) -> Result<()> {
+    check_alpha(alpha)?;
+    check_unit("gamma", gamma)?;
+    check_unit("lambda", lambda)?;
+    check_cutoff(trace_cutoff)?;
+    check_initial_value(initial_value)
+}
+
 /// The fields every control config has.
 pub(crate) fn check_control(
     alpha: StepSize,

@@ -2,76 +2,23 @@
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(test)]
-use super::QLearning;
-use super::TabularAgent;
-use super::checks::{check_control, defaults};
-use super::policy::{self, Policy, PolicyKind};
-use super::schedule::{Schedule, StepSize};
+use super::agent::{TabularAgent, Transition, ValueFunction};
+use super::policy::{self, Policy};
+use super::q_learning::QLearningConfig;
 use super::values::{ActionValues, check_len, copy_features};
 use crate::Result;
 use qlab_envs::EnvRng;
 
-/// Hyperparameters of [`DoubleQLearning`] (the same keys as [`QLearningConfig`](super::QLearningConfig)).
-///
-/// | key | default | valid | meaning |
-/// |---|---|---|---|
-/// | `alpha` | `0.1` | `(0, 1]` or `"1/n"` | step size ([`StepSize`]; divided by the number of active features) |
-/// | `gamma` | `1.0` | `[0, 1]` | discount |
-/// | `policy` | `"epsilon_greedy"` | [`PolicyKind`] | behaviour policy |
-/// | `epsilon` | `0.1` | `[0, 1]`, a [`Schedule`] | ε of the ε-greedy policy |
-/// | `temperature` | `1.0` | `> 0`, a [`Schedule`] | temperature of the softmax policy |
-/// | `initial_value` | `0.0` | finite | every weight's initial value (`Q` of a tabular state) |
+/// Hyperparameters of [`DoubleQLearning`]: the keys of [`QLearningConfig`], with the same
+/// defaults and ranges.
 ///
 /// ```toml
 /// [agent]
 /// algorithm = "double_q_learning"
-/// alpha = 0.5
-/// epsilon = 0.1
-/// gamma = 1.0
+/// alpha = 0.1
+/// epsilon = { schedule = "linear", start = 1.0, end = 0.05, episodes = 500 }
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DoubleQLearningConfig {
-    /// Step size. Default `0.1`; `(0, 1]` or `"1/n"`.
-    pub alpha: StepSize,
-    /// Discount factor γ. Default `1.0`; `[0, 1]`.
-    pub gamma: f64,
-    /// Behaviour policy. Default ε-greedy.
-    pub policy: PolicyKind,
-    /// ε of the ε-greedy policy, by episode. Default `0.1`; values in `[0, 1]`.
-    pub epsilon: Schedule,
-    /// Temperature of the softmax policy, by episode. Default `1.0`; values `> 0`.
-    pub temperature: Schedule,
-    /// Initial value of every weight. Default `0.0`; finite.
-    pub initial_value: f64,
-}
-
-impl Default for DoubleQLearningConfig {
-    fn default() -> Self {
-        Self {
-            alpha: StepSize::Constant(defaults::ALPHA),
-            gamma: defaults::GAMMA,
-            policy: PolicyKind::EpsilonGreedy,
-            epsilon: Schedule::Constant(defaults::EPSILON),
-            temperature: Schedule::Constant(defaults::TEMPERATURE),
-            initial_value: 0.0,
-        }
-    }
-}
-
-impl DoubleQLearningConfig {
-    /// Checks every field; the error names the first bad key, its value and the valid range.
-    pub fn validate(&self) -> Result<()> {
-        check_control(
-            self.alpha,
-            self.gamma,
-            &self.epsilon,
-            &self.temperature,
-            self.initial_value,
-        )
-    }
-}
+pub type DoubleQLearningConfig = QLearningConfig;
 
 /// Double Q-learning: two action-value tables, each updated towards the other's value of
 /// its own greedy action, which removes Q-learning's maximization bias (S&B §6.7):
@@ -79,107 +26,41 @@ impl DoubleQLearningConfig {
 /// `Q₁(S, A) ← Q₁(S, A) + α [R + γ Q₂(S', argmax_a Q₁(S', a)) − Q₁(S, A)]`, else the same
 /// with 1 and 2 swapped.
 ///
-/// The behaviour policy ([`PolicyKind`]) acts on `Q₁ + Q₂` (S&B's pseudocode), after the
-/// update; ties in the argmax are broken at random. [`TabularAgent::value`] and [`TabularAgent::greedy`]
-/// use the mean `(Q₁ + Q₂) / 2`. On a truncated step the target bootstraps from `S'`; on a
-/// terminal one it is `R`.
+/// The behaviour policy ([`PolicyKind`](super::PolicyKind)) acts on `Q₁ + Q₂` (S&B's
+/// pseudocode), after the update; ties in the argmax are broken at random.
+/// [`TabularAgent::value`] and [`TabularAgent::greedy`] use the mean `(Q₁ + Q₂) / 2`. On a
+/// truncated step the target bootstraps from `S'`; on a terminal one it is `R`.
 ///
 /// Parameters: `Q₁` then `Q₂`, each as `w[i · n_actions + a]` (see [`ActionValues`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DoubleQLearning {
-    q1: ActionValues,
-    q2: ActionValues,
+    // Flattened: a checkpoint keeps the keys `q1` and `q2`.
+    #[serde(flatten)]
+    q: TwoTables,
     policy: Policy,
     gamma: f64,
     x: Vec<usize>,
     a: usize,
 }
 
-impl DoubleQLearning {
-    /// A Double Q-learning agent over `n_features` binary features and `n_actions` actions.
-    ///
-    /// # Errors
-    /// An invalid config, or a size of 0.
-    pub fn new(
-        config: &DoubleQLearningConfig,
-        n_features: usize,
-        n_actions: usize,
-    ) -> Result<Self> {
-        config.validate()?;
-        let q = ActionValues::new(n_features, n_actions, config.initial_value, config.alpha)?;
-        Ok(Self {
-            q1: q.clone(),
-            q2: q,
-            policy: Policy::new(config.policy, config.epsilon, config.temperature),
-            gamma: config.gamma,
-            x: Vec::new(),
-            a: 0,
-        })
-    }
+/// `Q₁` and `Q₂`, read as their mean.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TwoTables {
+    q1: ActionValues,
+    q2: ActionValues,
+}
 
-    /// The two action-value tables.
-    pub fn values(&self) -> (&ActionValues, &ActionValues) {
-        (&self.q1, &self.q2)
-    }
-
+impl TwoTables {
     /// `(Q₁(x, a) + Q₂(x, a)) / 2`.
     #[inline]
     fn mean(&self, x: &[usize], a: usize) -> f64 {
         0.5 * (self.q1.q(x, a) + self.q2.q(x, a))
     }
-
-    #[inline]
-    fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        let n = self.q1.n_actions();
-        self.a = self.policy.sample(n, |a| self.mean(x, a), rng);
-        copy_features(&mut self.x, x);
-        self.a
-    }
 }
 
-impl TabularAgent for DoubleQLearning {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
+impl ValueFunction for TwoTables {
     fn n_actions(&self) -> usize {
         self.q1.n_actions()
-    }
-
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.policy.begin_episode();
-        self.act(x, rng)
-    }
-
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let (learner, other) = if rng.next_f64() < 0.5 {
-            (&mut self.q1, &self.q2)
-        } else {
-            (&mut self.q2, &self.q1)
-        };
-        let target = if terminated {
-            reward
-        } else {
-            let best = learner.greedy(x, rng);
-            reward + self.gamma * other.q(x, best)
-        };
-        let error = target - learner.q(&self.x, self.a);
-        learner.update(&self.x, self.a, error);
-        if terminated || truncated {
-            return 0;
-        }
-        self.act(x, rng)
     }
 
     fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
@@ -188,10 +69,6 @@ impl TabularAgent for DoubleQLearning {
 
     fn value(&self, x: &[usize]) -> f64 {
         policy::max_value(self.q1.n_actions(), |a| self.mean(x, a))
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.policy.epsilon()
     }
 
     fn parameters(&self) -> Vec<f64> {
@@ -209,11 +86,89 @@ impl TabularAgent for DoubleQLearning {
     }
 }
 
+impl DoubleQLearning {
+    /// A Double Q-learning agent over `n_features` binary features and `n_actions` actions.
+    ///
+    /// # Errors
+    /// An invalid config, or a size of 0.
+    pub fn new(
+        config: &DoubleQLearningConfig,
+        n_features: usize,
+        n_actions: usize,
+    ) -> Result<Self> {
+        config.validate()?;
+        let q = ActionValues::new(n_features, n_actions, config.initial_value, config.alpha)?;
+        Ok(Self {
+            q: TwoTables {
+                q1: q.clone(),
+                q2: q,
+            },
+            policy: Policy::new(config.policy, config.epsilon, config.temperature),
+            gamma: config.gamma,
+            x: Vec::new(),
+            a: 0,
+        })
+    }
+
+    /// The two action-value tables.
+    pub fn values(&self) -> (&ActionValues, &ActionValues) {
+        (&self.q.q1, &self.q.q2)
+    }
+
+    #[inline]
+    fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
+        let n = self.q.q1.n_actions();
+        self.a = self.policy.sample(n, |a| self.q.mean(x, a), rng);
+        copy_features(&mut self.x, x);
+        self.a
+    }
+}
+
+impl TabularAgent for DoubleQLearning {
+    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
+        self.policy.begin_episode();
+        self.act(x, rng)
+    }
+
+    fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        let TwoTables { q1, q2 } = &mut self.q;
+        let (learner, other) = if rng.next_f64() < 0.5 {
+            (q1, &*q2)
+        } else {
+            (q2, &*q1)
+        };
+        let target = if t.terminated {
+            t.reward
+        } else {
+            let best = learner.greedy(t.x, rng);
+            t.reward + self.gamma * other.q(t.x, best)
+        };
+        let error = target - learner.q(&self.x, self.a);
+        learner.update(&self.x, self.a, error);
+        if t.terminated || t.truncated {
+            return 0;
+        }
+        self.act(t.x, rng)
+    }
+
+    fn value_function(&self) -> &dyn ValueFunction {
+        &self.q
+    }
+
+    fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+        &mut self.q
+    }
+
+    fn epsilon(&self) -> f64 {
+        self.policy.epsilon()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tabular::QLearningConfig;
     use crate::tabular::testing::mean_sd;
+    use crate::tabular::{QLearning, StepSize};
 
     /// S&B Example 6.7, with ten actions everywhere: from A, action 0 (left) leads to B and
     /// the nine others (right) end the episode with reward 0; in B each of the ten actions

@@ -270,7 +270,8 @@ mod tests {
     use super::*;
     use crate::tabular::testing::{build, discrete, mean_sd};
     use crate::tabular::{
-        AgentConfig, QLearning, QLearningConfig, SarsaLambda, SarsaLambdaConfig, Schedule,
+        AgentConfig, JsonState, QLearning, QLearningConfig, SarsaLambda, SarsaLambdaConfig,
+        Schedule, Transition, ValueFunction,
     };
     use qlab_envs::cartpole::{CartPole, CartPoleConfig};
     use qlab_envs::wrappers::{TileCoding, TimeLimit};
@@ -402,35 +403,30 @@ mod tests {
     }
 
     impl TabularAgent for FirstState<'_> {
-        fn n_actions(&self) -> usize {
-            self.inner.n_actions()
-        }
         fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
             self.first = Some(x[0]);
             self.inner.start(x, rng)
         }
-        fn step(&mut self, r: f64, x: &[usize], te: bool, tr: bool, rng: &mut EnvRng) -> usize {
-            self.inner.step(r, x, te, tr, rng)
+        fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+            self.inner.learn(t, rng)
         }
-        fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-            self.inner.greedy(x, rng)
+        fn value_function(&self) -> &dyn ValueFunction {
+            self.inner.value_function()
         }
-        fn value(&self, x: &[usize]) -> f64 {
-            self.inner.value(x)
+        fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+            self.inner.value_function_mut()
         }
         fn epsilon(&self) -> f64 {
             self.inner.epsilon()
         }
-        fn parameters(&self) -> Vec<f64> {
-            self.inner.parameters()
-        }
-        fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-            self.inner.load_parameters(params)
-        }
-        fn save_state(&self) -> Result<String> {
+    }
+
+    /// A probe has no state of its own to checkpoint: the agent's is its.
+    impl JsonState for FirstState<'_> {
+        fn write_json(&self) -> Result<String> {
             self.inner.save_state()
         }
-        fn load_state(&mut self, state: &str) -> Result<()> {
+        fn read_json(&mut self, state: &str) -> Result<()> {
             self.inner.load_state(state)
         }
     }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
+use super::agent::{TabularAgent, Transition, ValueFunction};
 use super::checks::{check_control, defaults};
 use super::policy::random_action;
 use super::policy::{self, Policy, PolicyKind};
@@ -268,7 +268,7 @@ impl McControl {
     }
 
     /// Learns from the recorded episode.
-    fn learn(&mut self) {
+    fn learn_episode(&mut self) {
         let n = self.q.n_actions();
         self.first.clear();
         match self.visits {
@@ -332,47 +332,28 @@ impl McControl {
 }
 
 impl TabularAgent for McControl {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
     fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
         self.begin();
         self.act(x, true, rng)
     }
 
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
+    fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         if let Some(last) = self.records.last_mut() {
-            last.reward = reward;
+            last.reward = t.reward;
         }
-        if terminated || truncated {
-            self.learn();
+        if t.terminated || t.truncated {
+            self.learn_episode();
             return 0;
         }
-        self.act(x, false, rng)
+        self.act(t.x, false, rng)
     }
 
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
+    fn value_function(&self) -> &dyn ValueFunction {
+        &self.q
     }
 
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
+    fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+        &mut self.q
     }
 
     fn epsilon(&self) -> f64 {
@@ -380,14 +361,6 @@ impl TabularAgent for McControl {
             McVariant::ExploringStarts => 0.0,
             _ => self.policy.epsilon(),
         }
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
     }
 }
 
@@ -406,7 +379,7 @@ mod tests {
             agent.record(&[s], a);
             agent.records.last_mut().unwrap().reward = r;
         }
-        agent.learn();
+        agent.learn_episode();
     }
 
     fn agent(config: McControlConfig) -> McControl {

@@ -59,8 +59,10 @@
 //! # }
 //! ```
 
+mod agent;
 mod checks;
 mod config;
+mod control;
 mod double_q_learning;
 mod episode;
 mod expected_sarsa;
@@ -72,6 +74,7 @@ mod q_learning;
 mod sarsa;
 mod sarsa_lambda;
 mod schedule;
+mod state_values;
 mod td_lambda;
 #[cfg(test)]
 mod testing;
@@ -79,6 +82,7 @@ mod traces;
 mod true_online;
 mod values;
 
+pub use agent::{JsonState, TabularAgent, Transition, ValueFunction};
 pub use config::AgentConfig;
 pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
@@ -101,192 +105,3 @@ pub use true_online::{
     TrueOnlineTdLambdaConfig,
 };
 pub use values::ActionValues;
-
-use std::path::Path;
-
-use qlab_envs::EnvRng;
-
-/// An agent that learns from a stream of episodes, choosing its own actions.
-///
-/// The runner drives it as RL-Glue does: `start` with the first state, then `step` with each
-/// reward and next state, until a step reports the end of the episode. `step` returns the next
-/// action, which the runner takes unless the episode ended ([`run_episode`] is that loop).
-///
-/// # Contract
-/// An implementor guarantees:
-/// - Features are indices below the `n_features` the agent was built with (the runner builds
-///   it with the size of the observation space). An index out of range panics on slice
-///   indexing; it is a bug of the caller, not an input error.
-/// - `terminated` means the next state is terminal: its value is 0 and the agent must not
-///   bootstrap from it. `truncated` (without `terminated`) ends the episode but the next state
-///   is an ordinary state: TD agents bootstrap from it; Monte Carlo agents end the return there.
-/// - After a step that ends the episode, the action returned is meaningless (0 here), and
-///   the next call is `start`.
-/// - All randomness comes from the `rng` passed in, so a seeded run is bit-identical.
-/// - `step` allocates nothing once the agent has seen its largest state (Monte Carlo control
-///   records the episode in buffers that grow to the longest episode).
-/// - [`parameters`](TabularAgent::parameters) are the learned weights only (visit counts, traces and
-///   the episode number are learner state and are not included): `w[i · n_actions + a]` for
-///   the control agents (Double Q-learning: `Q₁` then `Q₂`), `w[i]` for the prediction agents.
-pub trait TabularAgent: Send {
-    /// The number of actions.
-    fn n_actions(&self) -> usize;
-
-    /// Begins an episode in state `x` and returns the first action.
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize;
-
-    /// Learns from `reward` and the next state `x`, and returns the next action (ignored by
-    /// the runner when `terminated || truncated`).
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize;
-
-    /// The greedy action in `x`, ties broken uniformly at random.
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize;
-
-    /// The agent's estimate of the value of state `x`: `max_a Q(x, a)` for control agents,
-    /// `V(x)` for prediction agents.
-    fn value(&self, x: &[usize]) -> f64;
-
-    /// The current exploration rate ε of the behaviour policy (0 for greedy or prediction).
-    fn epsilon(&self) -> f64;
-
-    /// All learned parameters, flat, in a fixed documented order (for saving).
-    fn parameters(&self) -> Vec<f64>;
-
-    /// Restores parameters saved by [`TabularAgent::parameters`]; a wrong length is an error.
-    fn load_parameters(&mut self, params: &[f64]) -> crate::Result<()>;
-
-    /// The learner's whole state — parameters, counts, the schedules' progress, traces and
-    /// episode buffers — as JSON, for a checkpoint between episodes.
-    ///
-    /// # Errors
-    /// A value JSON cannot hold exactly (a weight that is not finite).
-    fn save_state(&self) -> crate::Result<String>;
-
-    /// Restores a state written by [`save_state`](TabularAgent::save_state) of an agent
-    /// built from the same config.
-    ///
-    /// # Errors
-    /// Text that is not such a state.
-    fn load_state(&mut self, state: &str) -> crate::Result<()>;
-}
-
-/// [`TabularAgent::save_state`] of any agent that serializes.
-fn save_state<T: serde::Serialize + serde::de::DeserializeOwned>(
-    agent: &T,
-) -> crate::Result<String> {
-    let json = serde_json::to_string(agent).map_err(|e| state_error(e.to_string()))?;
-    // JSON has no infinities or NaN (serde_json writes them as `null`): read the state back
-    // once, so that a checkpoint that could not be restored is refused here, not at resume.
-    serde_json::from_str::<T>(&json).map_err(|_| {
-        state_error("a learned value is not a finite number; no checkpoint written".into())
-    })?;
-    Ok(json)
-}
-
-/// [`TabularAgent::load_state`] of any agent that deserializes.
-fn load_state<T: serde::de::DeserializeOwned>(agent: &mut T, state: &str) -> crate::Result<()> {
-    *agent = serde_json::from_str(state).map_err(|e| state_error(e.to_string()))?;
-    Ok(())
-}
-
-fn state_error(message: String) -> crate::Error {
-    crate::Error::Checkpoint {
-        path: "agent state".into(),
-        message,
-    }
-}
-
-/// Every tabular agent is an [`Agent`](crate::Agent) over active feature indices. Its
-/// parameters are saved as little-endian `f64` in [`TabularAgent::parameters`] order
-/// (`numpy.fromfile(path, "<f8")` reads them); its checkpoint is
-/// [`TabularAgent::save_state`]'s JSON.
-impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
-    #[inline]
-    fn start(&mut self, obs: &[usize], rng: &mut EnvRng) -> crate::Result<usize> {
-        Ok(TabularAgent::start(self, obs, rng))
-    }
-
-    #[inline]
-    fn step(
-        &mut self,
-        reward: f64,
-        obs: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> crate::Result<usize> {
-        Ok(TabularAgent::step(
-            self, reward, obs, terminated, truncated, rng,
-        ))
-    }
-
-    #[inline]
-    fn greedy(&mut self, obs: &[usize], _first: bool, rng: &mut EnvRng) -> crate::Result<usize> {
-        Ok(TabularAgent::greedy(self, obs, rng))
-    }
-
-    fn epsilon(&self) -> f64 {
-        TabularAgent::epsilon(self)
-    }
-
-    #[inline]
-    fn value(&self, obs: &[usize]) -> Option<f64> {
-        Some(TabularAgent::value(self, obs))
-    }
-
-    fn save(&self, path: &Path) -> crate::Result<()> {
-        let bytes: Vec<u8> = self
-            .parameters()
-            .iter()
-            .flat_map(|p| p.to_le_bytes())
-            .collect();
-        std::fs::write(path, bytes).map_err(|source| io_error(path, source))
-    }
-
-    fn load(&mut self, path: &Path) -> crate::Result<()> {
-        let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
-        if bytes.len() % 8 != 0 {
-            return Err(crate::Error::Checkpoint {
-                path: path.display().to_string(),
-                message: format!("{} bytes, not a whole number of f64 values", bytes.len()),
-            });
-        }
-        let params: Vec<f64> = bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        self.load_parameters(&params)
-            .map_err(|e| crate::Error::Checkpoint {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })
-    }
-
-    fn checkpoint(&self, path: &Path) -> crate::Result<()> {
-        let state = self.save_state()?;
-        std::fs::write(path, state).map_err(|source| io_error(path, source))
-    }
-
-    fn restore(&mut self, path: &Path) -> crate::Result<()> {
-        let text = std::fs::read_to_string(path).map_err(|source| io_error(path, source))?;
-        self.load_state(&text)
-            .map_err(|e| crate::Error::Checkpoint {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })
-    }
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> crate::Error {
-    crate::Error::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
+use super::agent::{TabularAgent, Transition, ValueFunction};
 use super::checks::{check_control, defaults};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
@@ -147,18 +147,6 @@ impl NStepSarsa {
 }
 
 impl TabularAgent for NStepSarsa {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
     fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
         self.policy.begin_episode();
         self.t = 0;
@@ -168,62 +156,46 @@ impl TabularAgent for NStepSarsa {
         a
     }
 
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
+    fn learn(&mut self, step: Transition<'_>, rng: &mut EnvRng) -> usize {
         self.t += 1;
         let t = self.t;
         let slot = t % (self.n + 1);
-        self.rewards[slot] = reward;
-        copy_features(&mut self.states[slot], x);
+        self.rewards[slot] = step.reward;
+        copy_features(&mut self.states[slot], step.x);
         // After truncation A_T is still drawn: the returns bootstrap from Q(S_T, A_T).
-        let next = if terminated {
+        let next = if step.terminated {
             0
         } else {
-            self.q.sample(&self.policy, x, rng)
+            self.q.sample(&self.policy, step.x, rng)
         };
         self.actions[slot] = next;
         if t >= self.n {
-            self.update(t - self.n, t, !terminated);
+            self.update(t - self.n, t, !step.terminated);
         }
-        if terminated || truncated {
+        if step.terminated || step.truncated {
             for tau in (t + 1).saturating_sub(self.n)..t {
-                self.update(tau, t, !terminated);
+                self.update(tau, t, !step.terminated);
             }
         }
         next
     }
 
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
+    fn value_function(&self) -> &dyn ValueFunction {
+        &self.q
     }
 
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
+    fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+        &mut self.q
     }
 
     fn epsilon(&self) -> f64 {
         self.policy.epsilon()
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tabular::td_lambda::tests::feed;
     use crate::tabular::testing::*;
     use crate::tabular::{AgentConfig, SarsaConfig};
 

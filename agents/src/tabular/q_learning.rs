@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
+use super::agent::Transition;
 use super::checks::{check_control, defaults};
+use super::control::{Control, ControlConfig, OneStepRule, TdControl};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
-use super::values::{ActionValues, copy_features};
+use super::values::ActionValues;
 use crate::Result;
 use qlab_envs::EnvRng;
 
@@ -71,6 +72,15 @@ impl QLearningConfig {
     }
 }
 
+impl ControlConfig for QLearningConfig {
+    fn control(&self, n_features: usize, n_actions: usize) -> Result<Control> {
+        self.validate()?;
+        let q = ActionValues::new(n_features, n_actions, self.initial_value, self.alpha)?;
+        let policy = Policy::new(self.policy, self.epsilon, self.temperature);
+        Ok(Control::new(q, policy, self.gamma))
+    }
+}
+
 /// Q-learning: off-policy TD control,
 /// `Q(S, A) ← Q(S, A) + α [R + γ max_a Q(S', a) − Q(S, A)]` (S&B §6.5).
 ///
@@ -78,103 +88,20 @@ impl QLearningConfig {
 /// update, as in S&B's pseudocode; the target is the greedy policy. On a truncated step the
 /// target bootstraps from `S'`; on a terminal one it is `R`.
 ///
-/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct QLearning {
-    q: ActionValues,
-    policy: Policy,
-    gamma: f64,
-    x: Vec<usize>,
-    a: usize,
-}
+/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`](super::ActionValues)).
+pub type QLearning = TdControl<QLearningRule>;
 
-impl QLearning {
-    /// A Q-learning agent over `n_features` binary features and `n_actions` actions.
-    ///
-    /// # Errors
-    /// An invalid config, or a size of 0.
-    pub fn new(config: &QLearningConfig, n_features: usize, n_actions: usize) -> Result<Self> {
-        config.validate()?;
-        Ok(Self {
-            q: ActionValues::new(n_features, n_actions, config.initial_value, config.alpha)?,
-            policy: Policy::new(config.policy, config.epsilon, config.temperature),
-            gamma: config.gamma,
-            x: Vec::new(),
-            a: 0,
-        })
-    }
+/// Q-learning's update: the target bootstraps from the greedy value of `S'`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct QLearningRule {}
 
-    /// The action values.
-    pub fn values(&self) -> &ActionValues {
-        &self.q
-    }
+impl OneStepRule for QLearningRule {
+    type Config = QLearningConfig;
 
+    /// `Q(S, A)` towards `R + γ max_a Q(S', a)`, then `A'`.
     #[inline]
-    fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.a = self.q.sample(&self.policy, x, rng);
-        copy_features(&mut self.x, x);
-        self.a
-    }
-}
-
-impl TabularAgent for QLearning {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.policy.begin_episode();
-        self.act(x, rng)
-    }
-
-    #[inline]
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let target = if terminated {
-            reward
-        } else {
-            reward + self.gamma * self.q.max(x)
-        };
-        let error = target - self.q.q(&self.x, self.a);
-        self.q.update(&self.x, self.a, error);
-        if terminated || truncated {
-            return 0;
-        }
-        self.act(x, rng)
-    }
-
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
-    }
-
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.policy.epsilon()
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
+    fn learn(c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        c.learn_then_act(t, rng, |q, _| q.max(t.x))
     }
 }
 

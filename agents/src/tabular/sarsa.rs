@@ -2,24 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
-use super::checks::{check_control, defaults};
-use super::policy::{Policy, PolicyKind};
-use super::schedule::{Schedule, StepSize};
-use super::values::{ActionValues, copy_features};
-use crate::Result;
+use super::agent::Transition;
+use super::control::{Control, OneStepRule, TdControl};
+use super::q_learning::QLearningConfig;
 use qlab_envs::EnvRng;
 
-/// Hyperparameters of [`Sarsa`] (the same keys as [`QLearningConfig`](super::QLearningConfig)).
-///
-/// | key | default | valid | meaning |
-/// |---|---|---|---|
-/// | `alpha` | `0.1` | `(0, 1]` or `"1/n"` | step size ([`StepSize`]; divided by the number of active features) |
-/// | `gamma` | `1.0` | `[0, 1]` | discount |
-/// | `policy` | `"epsilon_greedy"` | [`PolicyKind`] | behaviour policy |
-/// | `epsilon` | `0.1` | `[0, 1]`, a [`Schedule`] | ε of the ε-greedy policy |
-/// | `temperature` | `1.0` | `> 0`, a [`Schedule`] | temperature of the softmax policy |
-/// | `initial_value` | `0.0` | finite | every weight's initial value (`Q` of a tabular state) |
+/// Hyperparameters of [`Sarsa`]: the keys of [`QLearningConfig`], with the same defaults and
+/// ranges.
 ///
 /// ```toml
 /// [agent]
@@ -28,153 +17,35 @@ use qlab_envs::EnvRng;
 /// epsilon = 0.1
 /// gamma = 1.0
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SarsaConfig {
-    /// Step size. Default `0.1`; `(0, 1]` or `"1/n"`.
-    pub alpha: StepSize,
-    /// Discount factor γ. Default `1.0`; `[0, 1]`.
-    pub gamma: f64,
-    /// Behaviour policy. Default ε-greedy.
-    pub policy: PolicyKind,
-    /// ε of the ε-greedy policy, by episode. Default `0.1`; values in `[0, 1]`.
-    pub epsilon: Schedule,
-    /// Temperature of the softmax policy, by episode. Default `1.0`; values `> 0`.
-    pub temperature: Schedule,
-    /// Initial value of every weight. Default `0.0`; finite.
-    pub initial_value: f64,
-}
-
-impl Default for SarsaConfig {
-    fn default() -> Self {
-        Self {
-            alpha: StepSize::Constant(defaults::ALPHA),
-            gamma: defaults::GAMMA,
-            policy: PolicyKind::EpsilonGreedy,
-            epsilon: Schedule::Constant(defaults::EPSILON),
-            temperature: Schedule::Constant(defaults::TEMPERATURE),
-            initial_value: 0.0,
-        }
-    }
-}
-
-impl SarsaConfig {
-    /// Checks every field; the error names the first bad key, its value and the valid range.
-    pub fn validate(&self) -> Result<()> {
-        check_control(
-            self.alpha,
-            self.gamma,
-            &self.epsilon,
-            &self.temperature,
-            self.initial_value,
-        )
-    }
-}
+pub type SarsaConfig = QLearningConfig;
 
 /// SARSA: on-policy TD control,
 /// `Q(S, A) ← Q(S, A) + α [R + γ Q(S', A') − Q(S, A)]` (S&B §6.4).
 ///
-/// `A'` is drawn from the policy ([`PolicyKind`]) before the update, as in S&B's pseudocode,
-/// and is the next action taken. On a truncated step the target bootstraps from `(S', A')`;
-/// on a terminal one it is `R`.
+/// `A'` is drawn from the policy ([`PolicyKind`](super::PolicyKind)) before the update, as in
+/// S&B's pseudocode, and is the next action taken. On a truncated step the target bootstraps
+/// from `(S', A')`; on a terminal one it is `R`.
 ///
-/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Sarsa {
-    q: ActionValues,
-    policy: Policy,
-    gamma: f64,
-    x: Vec<usize>,
-    a: usize,
-}
+/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`](super::ActionValues)).
+pub type Sarsa = TdControl<SarsaRule>;
 
-impl Sarsa {
-    /// A SARSA agent over `n_features` binary features and `n_actions` actions.
-    ///
-    /// # Errors
-    /// An invalid config, or a size of 0.
-    pub fn new(config: &SarsaConfig, n_features: usize, n_actions: usize) -> Result<Self> {
-        config.validate()?;
-        Ok(Self {
-            q: ActionValues::new(n_features, n_actions, config.initial_value, config.alpha)?,
-            policy: Policy::new(config.policy, config.epsilon, config.temperature),
-            gamma: config.gamma,
-            x: Vec::new(),
-            a: 0,
-        })
-    }
+/// SARSA's update: the target bootstraps from the next action, drawn first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SarsaRule {}
 
-    /// The action values.
-    pub fn values(&self) -> &ActionValues {
-        &self.q
-    }
+impl OneStepRule for SarsaRule {
+    type Config = SarsaConfig;
 
+    /// `A'` drawn first, then `Q(S, A)` towards `R + γ Q(S', A')`.
     #[inline]
-    fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.a = self.q.sample(&self.policy, x, rng);
-        copy_features(&mut self.x, x);
-        self.a
-    }
-}
-
-impl TabularAgent for Sarsa {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.policy.begin_episode();
-        self.act(x, rng)
-    }
-
-    #[inline]
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        _truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        if terminated {
-            let error = reward - self.q.q(&self.x, self.a);
-            self.q.update(&self.x, self.a, error);
+    fn learn(c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        if t.terminated {
+            c.learn(t.reward);
             return 0;
         }
-        let next = self.q.sample(&self.policy, x, rng);
-        let error = reward + self.gamma * self.q.q(x, next) - self.q.q(&self.x, self.a);
-        self.q.update(&self.x, self.a, error);
-        copy_features(&mut self.x, x);
-        self.a = next;
-        next
-    }
-
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
-    }
-
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.policy.epsilon()
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
+        let next = c.q.sample(&c.policy, t.x, rng);
+        c.learn(t.reward + c.gamma * c.q.q(t.x, next));
+        c.move_to(t.x, next)
     }
 }
 
@@ -182,7 +53,7 @@ impl TabularAgent for Sarsa {
 mod tests {
     use super::*;
     use crate::tabular::testing::*;
-    use crate::tabular::{AgentConfig, evaluate_greedy};
+    use crate::tabular::{AgentConfig, Schedule, StepSize, evaluate_greedy};
 
     fn config() -> AgentConfig {
         AgentConfig::Sarsa(SarsaConfig {
@@ -218,15 +89,7 @@ mod tests {
             let mut env = discrete("WindyGridworld-v0", king_moves);
             let mut agent = build(&config(), &env);
             let (outcomes, mut rng) = learn(&mut env, agent.as_mut(), 500, seed);
-            let mut steps = 0;
-            let done = outcomes
-                .iter()
-                .take_while(|o| {
-                    steps += o.length;
-                    steps <= 8000
-                })
-                .count();
-            completed.push(done as f64);
+            completed.push(episodes_within(&outcomes, 8000) as f64);
             let eval =
                 evaluate_greedy(&mut env, agent.as_ref(), 1, None, &mut rng, Some(1000)).unwrap();
             paths.push(-eval.mean);

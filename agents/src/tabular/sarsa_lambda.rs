@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
-use super::checks::{check_alpha, check_cutoff, check_policy, check_unit, defaults};
+use super::agent::Transition;
+use super::checks::{check_policy, check_traces, defaults};
+use super::control::{Control, ControlConfig, ControlRule, TdControl};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
 use super::traces::{SparseTraces, TraceKind};
-use super::values::{ActionValues, copy_features};
+use super::values::ActionValues;
 use crate::Result;
 use qlab_envs::EnvRng;
 
@@ -78,15 +79,23 @@ impl Default for SarsaLambdaConfig {
 impl SarsaLambdaConfig {
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        check_alpha(self.alpha)?;
-        check_unit("lambda", self.lambda)?;
-        check_cutoff(self.trace_cutoff)?;
+        check_traces(self.alpha, self.lambda, self.trace_cutoff)?;
         check_policy(
             self.gamma,
             &self.epsilon,
             &self.temperature,
             self.initial_value,
         )
+    }
+}
+
+impl ControlConfig for SarsaLambdaConfig {
+    fn control(&self, n_features: usize, n_actions: usize) -> Result<Control> {
+        self.validate()?;
+        let alpha = StepSize::Constant(self.alpha);
+        let q = ActionValues::new(n_features, n_actions, self.initial_value, alpha)?;
+        let policy = Policy::new(self.policy, self.epsilon, self.temperature);
+        Ok(Control::new(q, policy, self.gamma))
     }
 }
 
@@ -103,175 +112,100 @@ impl SarsaLambdaConfig {
 /// cleared at the start of each episode. After a truncated step the target bootstraps from
 /// `(S', A')`.
 ///
-/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SarsaLambda {
-    q: ActionValues,
-    z: SparseTraces,
-    policy: Policy,
-    alpha: f64,
-    gamma: f64,
-    lambda: f64,
-    trace: TraceKind,
-    x: Vec<usize>,
-    a: usize,
-}
+/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`](super::ActionValues)).
+pub type SarsaLambda = TdControl<SarsaLambdaRule>;
 
 impl SarsaLambda {
-    /// A SARSA(λ) agent over `n_features` binary features and `n_actions` actions.
-    ///
-    /// # Errors
-    /// An invalid config, or a size of 0.
-    pub fn new(config: &SarsaLambdaConfig, n_features: usize, n_actions: usize) -> Result<Self> {
-        config.validate()?;
-        let q = ActionValues::new(
-            n_features,
-            n_actions,
-            config.initial_value,
-            StepSize::Constant(config.alpha),
-        )?;
-        Ok(Self {
-            z: SparseTraces::new(n_features * n_actions, config.trace_cutoff),
-            q,
-            policy: Policy::new(config.policy, config.epsilon, config.temperature),
-            alpha: config.alpha,
-            gamma: config.gamma,
-            lambda: config.lambda,
-            trace: config.trace,
-            x: Vec::new(),
-            a: 0,
-        })
-    }
-
-    /// The action values.
-    pub fn values(&self) -> &ActionValues {
-        &self.q
-    }
-
     /// The eligibility traces, indexed as the weights.
     pub fn traces(&self) -> &SparseTraces {
-        &self.z
+        &self.rule().e.z
     }
 }
 
-impl TabularAgent for SarsaLambda {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
+/// SARSA(λ)'s update, with its traces.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SarsaLambdaRule {
+    #[serde(flatten)]
+    e: Eligibility,
+}
+
+impl ControlRule for SarsaLambdaRule {
+    type Config = SarsaLambdaConfig;
+
+    fn new(config: &SarsaLambdaConfig, n_weights: usize) -> Self {
+        Self {
+            e: Eligibility::new(config, n_weights),
+        }
     }
 
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.policy.begin_episode();
-        self.z.clear();
-        self.a = self.q.sample(&self.policy, x, rng);
-        copy_features(&mut self.x, x);
-        self.a
+    fn begin_episode(&mut self) {
+        self.e.z.clear();
     }
 
     #[inline]
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        _truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let mut delta = reward - self.q.q(&self.x, self.a);
-        let next = if terminated {
+    fn learn(&mut self, c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        let mut delta = t.reward - c.pending();
+        let next = if t.terminated {
             0
         } else {
-            let next = self.q.sample(&self.policy, x, rng);
-            delta += self.gamma * self.q.q(x, next);
+            let next = c.q.sample(&c.policy, t.x, rng);
+            delta += c.gamma * c.q.q(t.x, next);
             next
         };
-        let alpha = self.alpha / self.x.len() as f64;
-        let n = self.q.n_actions();
-        self.z.mark(&self.x, n, self.a, self.trace, alpha);
-        self.z.apply_and_decay(
-            self.q.weights_mut(),
-            alpha * delta,
-            self.gamma * self.lambda,
-        );
-        copy_features(&mut self.x, x);
-        self.a = next;
-        next
+        let decay = c.gamma * self.e.lambda;
+        self.e.update(c, delta, decay);
+        c.move_to(t.x, next)
+    }
+}
+
+/// The eligibility traces of SARSA(λ) and Watkins's Q(λ) on the learner's weights, with the
+/// step size and trace kind they are updated with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Eligibility {
+    pub(crate) z: SparseTraces,
+    alpha: f64,
+    pub(crate) lambda: f64,
+    trace: TraceKind,
+}
+
+impl Eligibility {
+    /// Empty traces over `n_weights` weights.
+    pub(crate) fn new(config: &SarsaLambdaConfig, n_weights: usize) -> Self {
+        Self {
+            z: SparseTraces::new(n_weights, config.trace_cutoff),
+            alpha: config.alpha,
+            lambda: config.lambda,
+            trace: config.trace,
+        }
     }
 
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
-    }
-
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.policy.epsilon()
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
+    /// Adds `∇Q(S, A)` of the learner's pending pair to the traces, then `w ← w + α δ z` and
+    /// `z ← decay · z`, α divided by the number of active features.
+    #[inline]
+    pub(crate) fn update(&mut self, c: &mut Control, delta: f64, decay: f64) {
+        let alpha = self.alpha / c.x.len() as f64;
+        let n = c.q.n_actions();
+        self.z.mark(&c.x, n, c.a, self.trace, alpha);
+        self.z
+            .apply_and_decay(c.q.weights_mut(), alpha * delta, decay);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tabular::td_lambda::tests::{EPISODE, feed};
+    use crate::tabular::testing::value::Value;
     use crate::tabular::testing::*;
-    use crate::tabular::{AgentConfig, TdLambda, TdLambdaConfig, evaluate_greedy};
+    use crate::tabular::{AgentConfig, evaluate_greedy};
 
     /// With one action, SARSA(λ) is TD(λ) on `Q(·, 0)`, for each kind of trace (TD(λ) is
     /// checked against hand-computed numbers in `td_lambda`).
     #[test]
     fn one_action_is_td_lambda() {
-        for trace in [
-            TraceKind::Accumulating,
-            TraceKind::Replacing,
-            TraceKind::Dutch,
-        ] {
-            let (alpha, lambda, trace_cutoff) = (0.5, 0.5, 0.0);
-            let mut td = TdLambda::new(
-                &TdLambdaConfig {
-                    alpha,
-                    lambda,
-                    trace,
-                    trace_cutoff,
-                    ..Default::default()
-                },
-                3,
-                1,
-            )
-            .unwrap();
-            let mut sarsa = SarsaLambda::new(
-                &SarsaLambdaConfig {
-                    alpha,
-                    lambda,
-                    trace,
-                    trace_cutoff,
-                    ..Default::default()
-                },
-                3,
-                1,
-            )
-            .unwrap();
-            for _ in 0..2 {
-                feed(&mut td, 0, &EPISODE);
-                feed(&mut sarsa, 0, &EPISODE);
-            }
-            assert_eq!(td.parameters(), sarsa.parameters(), "{trace:?}");
+        for trace in ["accumulating", "replacing", "dutch"] {
+            let trace = [("trace", Value::Str(trace))];
+            let td = lambda_config("td_lambda", &trace);
+            assert_same_weights_on_episode(&td, &lambda_config("sarsa_lambda", &trace), 2);
         }
     }
 
@@ -292,14 +226,7 @@ mod tests {
             let mut env = discrete("WindyGridworld-v0", false);
             let mut agent = build(&config, &env);
             let (outcomes, _) = learn(&mut env, agent.as_mut(), 300, seed);
-            let mut steps = 0;
-            let done = outcomes
-                .iter()
-                .take_while(|o| {
-                    steps += o.length;
-                    steps <= 8000
-                })
-                .count();
+            let done = episodes_within(&outcomes, 8000);
             assert!(done > 200, "seed {seed}: {done} episodes by step 8000");
             let mut agent = build(&config, &env);
             let (_, mut rng) = learn(&mut env, agent.as_mut(), 200, seed);

@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
-use super::checks::{check_alpha, check_cutoff, check_initial_value, check_unit, defaults};
-use super::policy::random_action;
+use super::agent::{TabularAgent, Transition, ValueFunction};
+use super::checks::{check_prediction, defaults};
+use super::state_values::StateValues;
 use super::traces::{SparseTraces, TraceKind};
-use super::values::{check_len, check_sizes, copy_features};
+use super::values::copy_features;
 use crate::Result;
 use qlab_envs::EnvRng;
 
@@ -60,11 +60,13 @@ impl Default for TdLambdaConfig {
 impl TdLambdaConfig {
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        check_alpha(self.alpha)?;
-        check_unit("gamma", self.gamma)?;
-        check_unit("lambda", self.lambda)?;
-        check_cutoff(self.trace_cutoff)?;
-        check_initial_value(self.initial_value)
+        check_prediction(
+            self.alpha,
+            self.gamma,
+            self.lambda,
+            self.trace_cutoff,
+            self.initial_value,
+        )
     }
 }
 
@@ -80,9 +82,10 @@ impl TdLambdaConfig {
 /// Parameters: `w`, one weight per feature.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TdLambda {
-    w: Vec<f64>,
+    // Flattened: a checkpoint keeps the keys `w` and `n_actions`.
+    #[serde(flatten)]
+    values: StateValues,
     z: SparseTraces,
-    n_actions: usize,
     alpha: f64,
     gamma: f64,
     lambda: f64,
@@ -97,11 +100,9 @@ impl TdLambda {
     /// An invalid config, or a size of 0.
     pub fn new(config: &TdLambdaConfig, n_features: usize, n_actions: usize) -> Result<Self> {
         config.validate()?;
-        check_sizes(n_features, n_actions)?;
         Ok(Self {
-            w: vec![config.initial_value; n_features],
+            values: StateValues::new(n_features, n_actions, config.initial_value)?,
             z: SparseTraces::new(n_features, config.trace_cutoff),
-            n_actions,
             alpha: config.alpha,
             gamma: config.gamma,
             lambda: config.lambda,
@@ -112,80 +113,53 @@ impl TdLambda {
 
     /// The weights: `V` of each tabular state.
     pub fn weights(&self) -> &[f64] {
-        &self.w
+        self.values.weights()
     }
 
     /// The eligibility traces.
     pub fn traces(&self) -> &SparseTraces {
         &self.z
     }
-
-    #[inline]
-    fn v(&self, x: &[usize]) -> f64 {
-        x.iter().map(|&i| self.w[i]).sum()
-    }
 }
 
 impl TabularAgent for TdLambda {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.n_actions
-    }
-
     fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
         self.z.clear();
         copy_features(&mut self.x, x);
-        random_action(self.n_actions, rng)
+        self.values.random_action(rng)
     }
 
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let next = if terminated { 0.0 } else { self.v(x) };
-        let delta = reward + self.gamma * next - self.v(&self.x);
+    fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        let next = if t.terminated {
+            0.0
+        } else {
+            self.values.v(t.x)
+        };
+        let delta = t.reward + self.gamma * next - self.values.v(&self.x);
         let alpha = self.alpha / self.x.len() as f64;
         self.z.mark(&self.x, 1, 0, self.trace, alpha);
-        self.z
-            .apply_and_decay(&mut self.w, alpha * delta, self.gamma * self.lambda);
-        if terminated || truncated {
+        self.z.apply_and_decay(
+            self.values.weights_mut(),
+            alpha * delta,
+            self.gamma * self.lambda,
+        );
+        if t.terminated || t.truncated {
             return 0;
         }
-        copy_features(&mut self.x, x);
-        random_action(self.n_actions, rng)
+        copy_features(&mut self.x, t.x);
+        self.values.random_action(rng)
     }
 
-    fn greedy(&self, _x: &[usize], rng: &mut EnvRng) -> usize {
-        random_action(self.n_actions, rng)
+    fn value_function(&self) -> &dyn ValueFunction {
+        &self.values
     }
 
-    fn value(&self, x: &[usize]) -> f64 {
-        self.v(x)
+    fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+        &mut self.values
     }
 
     fn epsilon(&self) -> f64 {
         0.0
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.w.clone()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        check_len(params.len(), self.w.len(), || "one per feature".into())?;
-        self.w.copy_from_slice(params);
-        Ok(())
     }
 }
 
@@ -194,21 +168,10 @@ pub(crate) mod tests {
     use super::*;
     use crate::tabular::AgentConfig;
     use crate::tabular::testing::*;
+    use qlab_envs::EnvRng;
 
-    /// Runs one episode given as `(reward, next state, terminated)` steps from state `first`.
-    pub(crate) fn feed(agent: &mut dyn TabularAgent, first: usize, steps: &[(f64, usize, bool)]) {
-        let mut rng = EnvRng::new(0);
-        agent.start(&[first], &mut rng);
-        for &(r, s, t) in steps {
-            agent.step(r, &[s], t, false, &mut rng);
-        }
-    }
-
-    /// The episode A → A → B → end with rewards 1, 0, 2; α = 0.5, γ = 1, λ = 0.5.
-    pub(crate) const EPISODE: [(f64, usize, bool); 3] =
-        [(1.0, 0, false), (0.0, 1, false), (2.0, 2, true)];
-
-    /// By hand (`z` after each step's update, then decayed by γλ = 0.5):
+    /// [`EPISODE`] (A → A → B → end, rewards 1, 0, 2) with α = 0.5, γ = 1, λ = 0.5, by hand
+    /// (`z` after each step's update, then decayed by γλ = 0.5):
     /// - step 1, δ = 1: `z_A = 1`, `w_A = 0.5`.
     /// - step 2, δ = 0 − 0.5 = −0.5: accumulating `z_A = 0.5 + 1 = 1.5`, `w_A = 0.5 − 0.375`;
     ///   replacing `z_A = 1`, `w_A = 0.25`; dutch `z_A = 0.5 + (1 − 0.5 · 0.5) = 1.25`,

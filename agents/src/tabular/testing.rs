@@ -108,6 +108,59 @@ pub fn greedy_success(
     model.initial_states().iter().map(|&(s, p)| p * v[s]).sum()
 }
 
+/// Runs one episode given as `(reward, next state, terminated)` steps from state `first`.
+pub fn feed(agent: &mut dyn TabularAgent, first: usize, steps: &[(f64, usize, bool)]) {
+    let mut rng = EnvRng::new(0);
+    agent.start(&[first], &mut rng);
+    for &(r, s, t) in steps {
+        agent.step(r, &[s], t, false, &mut rng);
+    }
+}
+
+/// The episode A → A → B → end with rewards 1, 0, 2 (states 0, 1, 2).
+pub const EPISODE: [(f64, usize, bool); 3] = [(1.0, 0, false), (0.0, 1, false), (2.0, 2, true)];
+
+/// The config of `algorithm` from a table of `keys` on top of α = 0.5, λ = 0.5 and no trace
+/// cutoff (which `keys` may replace), as a config file would give it.
+pub fn lambda_config(
+    algorithm: &'static str,
+    keys: &[(&'static str, value::Value)],
+) -> AgentConfig {
+    use value::Value;
+    let mut table = vec![
+        ("algorithm", Value::Str(algorithm)),
+        ("alpha", Value::Float(0.5)),
+        ("lambda", Value::Float(0.5)),
+        ("trace_cutoff", Value::Float(0.0)),
+    ];
+    table.retain(|(key, _)| keys.iter().all(|(k, _)| k != key));
+    table.extend_from_slice(keys);
+    value::from_table(table).unwrap()
+}
+
+/// Asserts that agents of `a` and `b` over 3 features and one action have the same weights,
+/// bit for bit, after `episodes` runs of [`EPISODE`] each.
+pub fn assert_same_weights_on_episode(a: &AgentConfig, b: &AgentConfig, episodes: usize) {
+    let (mut x, mut y) = (a.build(3, 1).unwrap(), b.build(3, 1).unwrap());
+    for _ in 0..episodes {
+        feed(x.as_mut(), 0, &EPISODE);
+        feed(y.as_mut(), 0, &EPISODE);
+    }
+    assert_eq!(x.parameters(), y.parameters(), "{a:?} vs {b:?}");
+}
+
+/// How many of `outcomes` ended within the first `steps` steps.
+pub fn episodes_within(outcomes: &[EpisodeOutcome], steps: u64) -> usize {
+    let mut total = 0;
+    outcomes
+        .iter()
+        .take_while(|o| {
+            total += o.length;
+            total <= steps
+        })
+        .count()
+}
+
 /// A minimal self-describing value, to deserialize configs in tests as a TOML or JSON parser
 /// would hand them over (this crate does not depend on a format crate).
 pub mod value {

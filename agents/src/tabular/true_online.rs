@@ -6,15 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
-use super::checks::{
-    check_alpha, check_cutoff, check_initial_value, check_policy, check_unit, defaults,
-};
-use super::policy::random_action;
+use super::agent::{TabularAgent, Transition, ValueFunction};
+use super::checks::{check_policy, check_prediction, check_traces, defaults};
+use super::control::{Control, ControlConfig, ControlRule, TdControl};
 use super::policy::{Policy, PolicyKind};
 use super::schedule::{Schedule, StepSize};
+use super::state_values::StateValues;
 use super::traces::{SparseTraces, TraceKind};
-use super::values::{ActionValues, check_len, check_sizes, copy_features};
+use super::values::ActionValues;
+use super::values::copy_features;
 use crate::Result;
 use qlab_envs::EnvRng;
 
@@ -66,11 +66,13 @@ impl Default for TrueOnlineTdLambdaConfig {
 impl TrueOnlineTdLambdaConfig {
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        check_alpha(self.alpha)?;
-        check_unit("gamma", self.gamma)?;
-        check_unit("lambda", self.lambda)?;
-        check_cutoff(self.trace_cutoff)?;
-        check_initial_value(self.initial_value)
+        check_prediction(
+            self.alpha,
+            self.gamma,
+            self.lambda,
+            self.trace_cutoff,
+            self.initial_value,
+        )
     }
 }
 
@@ -92,9 +94,10 @@ impl TrueOnlineTdLambdaConfig {
 /// Parameters: `w`, one weight per feature.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrueOnlineTdLambda {
-    w: Vec<f64>,
+    // Flattened: a checkpoint keeps the keys `w` and `n_actions`.
+    #[serde(flatten)]
+    values: StateValues,
     z: SparseTraces,
-    n_actions: usize,
     alpha: f64,
     gamma: f64,
     lambda: f64,
@@ -114,11 +117,9 @@ impl TrueOnlineTdLambda {
         n_actions: usize,
     ) -> Result<Self> {
         config.validate()?;
-        check_sizes(n_features, n_actions)?;
         Ok(Self {
-            w: vec![config.initial_value; n_features],
+            values: StateValues::new(n_features, n_actions, config.initial_value)?,
             z: SparseTraces::new(n_features, config.trace_cutoff),
-            n_actions,
             alpha: config.alpha,
             gamma: config.gamma,
             lambda: config.lambda,
@@ -129,85 +130,56 @@ impl TrueOnlineTdLambda {
 
     /// The weights: `V` of each tabular state.
     pub fn weights(&self) -> &[f64] {
-        &self.w
-    }
-
-    #[inline]
-    fn v(&self, x: &[usize]) -> f64 {
-        x.iter().map(|&i| self.w[i]).sum()
+        self.values.weights()
     }
 }
 
 impl TabularAgent for TrueOnlineTdLambda {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.n_actions
-    }
-
     fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
         self.z.clear();
         self.v_old = 0.0;
         copy_features(&mut self.x, x);
-        random_action(self.n_actions, rng)
+        self.values.random_action(rng)
     }
 
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let v = self.v(&self.x);
-        let v_next = if terminated { 0.0 } else { self.v(x) };
-        let delta = reward + self.gamma * v_next - v;
+    fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        let v = self.values.v(&self.x);
+        let v_next = if t.terminated {
+            0.0
+        } else {
+            self.values.v(t.x)
+        };
+        let delta = t.reward + self.gamma * v_next - v;
         let alpha = self.alpha / self.x.len() as f64;
         self.z.mark(&self.x, 1, 0, TraceKind::Dutch, alpha);
+        let w = self.values.weights_mut();
         self.z.apply_and_decay(
-            &mut self.w,
+            w,
             alpha * (delta + v - self.v_old),
             self.gamma * self.lambda,
         );
         let correction = alpha * (v - self.v_old);
         for &i in &self.x {
-            self.w[i] -= correction;
+            w[i] -= correction;
         }
         self.v_old = v_next;
-        if terminated || truncated {
+        if t.terminated || t.truncated {
             return 0;
         }
-        copy_features(&mut self.x, x);
-        random_action(self.n_actions, rng)
+        copy_features(&mut self.x, t.x);
+        self.values.random_action(rng)
     }
 
-    fn greedy(&self, _x: &[usize], rng: &mut EnvRng) -> usize {
-        random_action(self.n_actions, rng)
+    fn value_function(&self) -> &dyn ValueFunction {
+        &self.values
     }
 
-    fn value(&self, x: &[usize]) -> f64 {
-        self.v(x)
+    fn value_function_mut(&mut self) -> &mut dyn ValueFunction {
+        &mut self.values
     }
 
     fn epsilon(&self) -> f64 {
         0.0
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.w.clone()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        check_len(params.len(), self.w.len(), || "one per feature".into())?;
-        self.w.copy_from_slice(params);
-        Ok(())
     }
 }
 
@@ -272,15 +244,23 @@ impl Default for TrueOnlineSarsaLambdaConfig {
 impl TrueOnlineSarsaLambdaConfig {
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        check_alpha(self.alpha)?;
-        check_unit("lambda", self.lambda)?;
-        check_cutoff(self.trace_cutoff)?;
+        check_traces(self.alpha, self.lambda, self.trace_cutoff)?;
         check_policy(
             self.gamma,
             &self.epsilon,
             &self.temperature,
             self.initial_value,
         )
+    }
+}
+
+impl ControlConfig for TrueOnlineSarsaLambdaConfig {
+    fn control(&self, n_features: usize, n_actions: usize) -> Result<Control> {
+        self.validate()?;
+        let alpha = StepSize::Constant(self.alpha);
+        let q = ActionValues::new(n_features, n_actions, self.initial_value, alpha)?;
+        let policy = Policy::new(self.policy, self.epsilon, self.temperature);
+        Ok(Control::new(q, policy, self.gamma))
     }
 }
 
@@ -298,141 +278,66 @@ impl TrueOnlineSarsaLambdaConfig {
 /// with `Q_old = 0` and `z = 0` at the start of each episode. `A'` is drawn before the
 /// update. After a truncated step the target bootstraps from `(S', A')`.
 ///
-/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`]).
+/// Parameters: `Q` as `w[i · n_actions + a]` (see [`ActionValues`](super::ActionValues)).
+pub type TrueOnlineSarsaLambda = TdControl<TrueOnlineSarsaLambdaRule>;
+
+/// True online SARSA(λ)'s update, with its dutch traces and `Q_old`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrueOnlineSarsaLambda {
-    q: ActionValues,
+pub struct TrueOnlineSarsaLambdaRule {
     z: SparseTraces,
-    policy: Policy,
     alpha: f64,
-    gamma: f64,
     lambda: f64,
     q_old: f64,
-    x: Vec<usize>,
-    a: usize,
 }
 
-impl TrueOnlineSarsaLambda {
-    /// A true online SARSA(λ) agent over `n_features` binary features and `n_actions`
-    /// actions.
-    ///
-    /// # Errors
-    /// An invalid config, or a size of 0.
-    pub fn new(
-        config: &TrueOnlineSarsaLambdaConfig,
-        n_features: usize,
-        n_actions: usize,
-    ) -> Result<Self> {
-        config.validate()?;
-        let q = ActionValues::new(
-            n_features,
-            n_actions,
-            config.initial_value,
-            StepSize::Constant(config.alpha),
-        )?;
-        Ok(Self {
-            z: SparseTraces::new(n_features * n_actions, config.trace_cutoff),
-            q,
-            policy: Policy::new(config.policy, config.epsilon, config.temperature),
+impl ControlRule for TrueOnlineSarsaLambdaRule {
+    type Config = TrueOnlineSarsaLambdaConfig;
+
+    fn new(config: &TrueOnlineSarsaLambdaConfig, n_weights: usize) -> Self {
+        Self {
+            z: SparseTraces::new(n_weights, config.trace_cutoff),
             alpha: config.alpha,
-            gamma: config.gamma,
             lambda: config.lambda,
             q_old: 0.0,
-            x: Vec::new(),
-            a: 0,
-        })
+        }
     }
 
-    /// The action values.
-    pub fn values(&self) -> &ActionValues {
-        &self.q
-    }
-}
-
-impl TabularAgent for TrueOnlineSarsaLambda {
-    fn save_state(&self) -> Result<String> {
-        super::save_state(self)
-    }
-
-    fn load_state(&mut self, state: &str) -> Result<()> {
-        super::load_state(self, state)
-    }
-
-    fn n_actions(&self) -> usize {
-        self.q.n_actions()
-    }
-
-    fn start(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.policy.begin_episode();
+    fn begin_episode(&mut self) {
         self.z.clear();
         self.q_old = 0.0;
-        self.a = self.q.sample(&self.policy, x, rng);
-        copy_features(&mut self.x, x);
-        self.a
     }
 
-    fn step(
-        &mut self,
-        reward: f64,
-        x: &[usize],
-        terminated: bool,
-        _truncated: bool,
-        rng: &mut EnvRng,
-    ) -> usize {
-        let q = self.q.q(&self.x, self.a);
-        let (next, q_next) = if terminated {
+    fn learn(&mut self, c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
+        let q = c.pending();
+        let (next, q_next) = if t.terminated {
             (0, 0.0)
         } else {
-            let next = self.q.sample(&self.policy, x, rng);
-            (next, self.q.q(x, next))
+            let next = c.q.sample(&c.policy, t.x, rng);
+            (next, c.q.q(t.x, next))
         };
-        let delta = reward + self.gamma * q_next - q;
-        let alpha = self.alpha / self.x.len() as f64;
-        let n = self.q.n_actions();
-        self.z.mark(&self.x, n, self.a, TraceKind::Dutch, alpha);
-        let w = self.q.weights_mut();
-        self.z.apply_and_decay(
-            w,
-            alpha * (delta + q - self.q_old),
-            self.gamma * self.lambda,
-        );
+        let delta = t.reward + c.gamma * q_next - q;
+        let alpha = self.alpha / c.x.len() as f64;
+        let n = c.q.n_actions();
+        self.z.mark(&c.x, n, c.a, TraceKind::Dutch, alpha);
+        let w = c.q.weights_mut();
+        self.z
+            .apply_and_decay(w, alpha * (delta + q - self.q_old), c.gamma * self.lambda);
         let correction = alpha * (q - self.q_old);
-        for &i in &self.x {
-            w[i * n + self.a] -= correction;
+        for &i in &c.x {
+            w[i * n + c.a] -= correction;
         }
         self.q_old = q_next;
-        copy_features(&mut self.x, x);
-        self.a = next;
-        next
-    }
-
-    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
-        self.q.greedy(x, rng)
-    }
-
-    fn value(&self, x: &[usize]) -> f64 {
-        self.q.max(x)
-    }
-
-    fn epsilon(&self) -> f64 {
-        self.policy.epsilon()
-    }
-
-    fn parameters(&self) -> Vec<f64> {
-        self.q.weights().to_vec()
-    }
-
-    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
-        self.q.load(params)
+        c.move_to(t.x, next)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tabular::td_lambda::tests::{EPISODE, feed, random_walk_rms};
+    use crate::tabular::AgentConfig;
+    use crate::tabular::td_lambda::tests::random_walk_rms;
+    use crate::tabular::testing::value::Value;
     use crate::tabular::testing::*;
-    use crate::tabular::{AgentConfig, TdLambda, TdLambdaConfig};
 
     /// The online λ-return algorithm (S&B §12.4; van Seijen et al. 2016, §3), by brute force:
     /// for each horizon `h`, redo the updates `w ← w + α [G^λ_{t:h} − wᵀx_t] x_t` for
@@ -559,59 +464,18 @@ mod tests {
     /// λ = 0 both are TD(0) (the dutch trace is then just `x`).
     #[test]
     fn true_online_sarsa_with_one_action_is_true_online_td() {
-        let (alpha, gamma, lambda) = (0.5, 0.9, 0.5);
-        let mut td = TrueOnlineTdLambda::new(
-            &TrueOnlineTdLambdaConfig {
-                alpha,
-                gamma,
-                lambda,
-                trace_cutoff: 0.0,
-                ..Default::default()
-            },
-            3,
-            1,
-        )
-        .unwrap();
-        let mut sarsa = TrueOnlineSarsaLambda::new(
-            &TrueOnlineSarsaLambdaConfig {
-                alpha,
-                gamma,
-                lambda,
-                trace_cutoff: 0.0,
-                ..Default::default()
-            },
-            3,
-            1,
-        )
-        .unwrap();
+        let gamma = [("gamma", Value::Float(0.9))];
+        let online = lambda_config("true_online_td_lambda", &gamma);
+        let sarsa = lambda_config("true_online_sarsa_lambda", &gamma);
+        assert_same_weights_on_episode(&online, &sarsa, 3);
+        let zero = [("gamma", Value::Float(0.9)), ("lambda", Value::Float(0.0))];
+        let mut td0 = lambda_config("td_lambda", &zero).build(3, 1).unwrap();
+        let mut online0 = lambda_config("true_online_td_lambda", &zero)
+            .build(3, 1)
+            .unwrap();
         for _ in 0..3 {
-            feed(&mut td, 0, &EPISODE);
-            feed(&mut sarsa, 0, &EPISODE);
-        }
-        assert_eq!(td.parameters(), sarsa.parameters());
-        let zero = |lambda| TdLambdaConfig {
-            alpha,
-            gamma,
-            lambda,
-            trace_cutoff: 0.0,
-            ..Default::default()
-        };
-        let mut td0 = TdLambda::new(&zero(0.0), 3, 1).unwrap();
-        let mut online0 = TrueOnlineTdLambda::new(
-            &TrueOnlineTdLambdaConfig {
-                alpha,
-                gamma,
-                lambda: 0.0,
-                trace_cutoff: 0.0,
-                ..Default::default()
-            },
-            3,
-            1,
-        )
-        .unwrap();
-        for _ in 0..3 {
-            feed(&mut td0, 0, &EPISODE);
-            feed(&mut online0, 0, &EPISODE);
+            feed(td0.as_mut(), 0, &EPISODE);
+            feed(online0.as_mut(), 0, &EPISODE);
         }
         for (a, b) in td0.parameters().iter().zip(online0.parameters()) {
             assert!((a - b).abs() < 1e-15);

@@ -1,6 +1,7 @@
 //! [`ActionValues`]: the weights of a linear action-value function on binary features, shared
 //! by every control agent.
 
+use super::agent::ValueFunction;
 use super::policy::{self, Policy};
 use super::schedule::StepSize;
 use crate::{Error, Result};
@@ -168,6 +169,30 @@ impl ActionValues {
         })?;
         self.w.copy_from_slice(params);
         Ok(())
+    }
+}
+
+impl ValueFunction for ActionValues {
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    #[inline]
+    fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
+        ActionValues::greedy(self, x, rng)
+    }
+
+    #[inline]
+    fn value(&self, x: &[usize]) -> f64 {
+        self.max(x)
+    }
+
+    fn parameters(&self) -> Vec<f64> {
+        self.w.clone()
+    }
+
+    fn load_parameters(&mut self, params: &[f64]) -> Result<()> {
+        self.load(params)
     }
 }
 
