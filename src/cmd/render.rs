@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::plot::gif::write_gif;
 use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
 use crate::runner::envs::EnvVisitor;
-use crate::runner::{TabularExperiment, record};
+use crate::runner::{TabularExperiment, tabular};
 
 /// Whose episodes to render.
 #[derive(Clone, Debug)]
@@ -148,29 +148,20 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
     let exp = TabularExperiment::new(config)?;
-    let seed_dir = exp
-        .config
-        .train
-        .seeds
-        .iter()
-        .map(|s| dir.join(format!("seed_{s}")))
-        .find(|d| d.join("agent.json").is_file())
-        .with_context(|| {
-            format!(
-                "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
-                 (no seed_<k>/agent.json here)",
-                dir.display()
-            )
-        })?;
-    let (_, params) = record::load_agent(&seed_dir)?;
-    let mut agent = exp
-        .config
-        .agent
-        .tabular("qlab render")?
-        .build(exp.n_features, exp.n_actions)?;
-    agent
-        .load_parameters(&params)
-        .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+    let mut saved = None;
+    for s in &exp.config.train.seeds {
+        saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
+        if saved.is_some() {
+            break;
+        }
+    }
+    let agent = saved.with_context(|| {
+        format!(
+            "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
+             (no seed_<k>/agent.json here)",
+            dir.display()
+        )
+    })?;
     struct Greedy<'a> {
         agent: &'a dyn TabularAgent,
         playback: &'a Playback,
