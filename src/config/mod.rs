@@ -439,41 +439,45 @@ eval_every = 100
 
     #[test]
     fn output_and_train_values_are_checked() {
-        assert_eq!(
-            err(CLIFF, &["output.dir=3"]),
-            "--set output.dir=3: [output] `dir` must be a string, got 3"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.dir=''"]),
-            "--set output.dir='': [output] `dir` must not be empty"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.window=0"]),
-            "--set output.window=0: [output] `window` must be an integer ≥ 1, got 0"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.windows=0"]),
-            "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.eval_every=-1"]),
-            "--set train.eval_every=-1: [train] `eval_every` must be an integer ≥ 0, got -1"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.max_steps_per_episode=0.5"]),
-            "--set train.max_steps_per_episode=0.5: [train] `max_steps_per_episode` must be \
-             an integer ≥ 1, got 0.5"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.seeds=[]"]),
-            "--set train.seeds=[]: [train] `seeds` must be a non-empty list of integers ≥ 0 \
-             or text like \"0..10\", got []"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.seeds=1.5"]),
-            "--set train.seeds=1.5: [train] `seeds` must be a list of integers ≥ 0 or text \
-             like \"0..10\", got 1.5"
-        );
+        for (set, want) in [
+            (
+                "output.dir=3",
+                "--set output.dir=3: [output] `dir` must be a string, got 3",
+            ),
+            (
+                "output.dir=''",
+                "--set output.dir='': [output] `dir` must not be empty",
+            ),
+            (
+                "output.window=0",
+                "--set output.window=0: [output] `window` must be an integer ≥ 1, got 0",
+            ),
+            (
+                "output.windows=0",
+                "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window",
+            ),
+            (
+                "train.eval_every=-1",
+                "--set train.eval_every=-1: [train] `eval_every` must be an integer ≥ 0, got -1",
+            ),
+            (
+                "train.max_steps_per_episode=0.5",
+                "--set train.max_steps_per_episode=0.5: [train] `max_steps_per_episode` must be \
+                an integer ≥ 1, got 0.5",
+            ),
+            (
+                "train.seeds=[]",
+                "--set train.seeds=[]: [train] `seeds` must be a non-empty list of integers ≥ 0 \
+                or text like \"0..10\", got []",
+            ),
+            (
+                "train.seeds=1.5",
+                "--set train.seeds=1.5: [train] `seeds` must be a list of integers ≥ 0 or text \
+                like \"0..10\", got 1.5",
+            ),
+        ] {
+            assert_eq!(err(CLIFF, &[set]), want);
+        }
         assert_eq!(
             err(&CLIFF.replace("episodes = 500\n", ""), &[]),
             "c.toml:8: [train] missing key: give the budget as `episodes` or `steps`"

@@ -87,15 +87,7 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
     }
     let mut rows = Vec::with_capacity(runs.len());
     for (run, label) in runs.iter().zip(labels) {
-        let available = run.metric_names();
-        if !available.contains(&spec.metric) {
-            bail!(
-                "{}: no metric `{}`; available: {}",
-                run.dir.display(),
-                spec.metric,
-                available.join(", ")
-            );
-        }
+        run.check_metric(&spec.metric)?;
         let mut finals = Vec::with_capacity(run.seeds.len());
         let (mut episodes, mut steps) = (Vec::new(), Vec::new());
         for seed in &run.seeds {

@@ -252,15 +252,7 @@ pub fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> Option<f64> {
 /// A metric the run's `metrics.csv` files lack (the message lists those they have); a metric
 /// with no value at all; a malformed cell.
 pub fn curve(run: &Run, label: &str, spec: &CurveSpec) -> Result<Curve> {
-    let available = run.metric_names();
-    if !available.contains(&spec.metric) {
-        bail!(
-            "{}: no metric `{}`; available: {}",
-            run.dir.display(),
-            spec.metric,
-            available.join(", ")
-        );
-    }
+    run.check_metric(&spec.metric)?;
     let mut series = Vec::with_capacity(run.seeds.len());
     for seed in &run.seeds {
         let x_column = match spec.x {
