@@ -530,6 +530,13 @@ eval_every = 10
 eval_episodes = 3
 ";
 
+/// A fresh temporary directory holding [`CLIFF`] as `cliff.toml`, and that file's path.
+fn cliff() -> (TempDir, String) {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    (tmp, config)
+}
+
 #[test]
 fn envs_with_box_actions_are_refused_naming_the_action_space() {
     let tmp = TempDir::new();
@@ -557,8 +564,7 @@ fn seed_files(run: &Path, seed: u64) -> Vec<Vec<u8>> {
 /// on however many threads.
 #[test]
 fn seeds_are_bit_identical_across_runs_and_thread_counts() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let (a, b, c) = (tmp.path("a"), tmp.path("b"), tmp.path("c"));
     train(&config, &a, &["--threads", "1"]);
     train(&config, &b, &["--threads", "4"]);
@@ -579,8 +585,7 @@ fn seeds_are_bit_identical_across_runs_and_thread_counts() {
 /// come at the cadence, and a step budget stops exactly there without a partial episode.
 #[test]
 fn records_follow_the_budget_and_cadence() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("steps");
     qlab(&train_args(
         &config,
@@ -707,8 +712,7 @@ fn config_errors_point_at_file_line_and_key() {
 
 #[test]
 fn runs_are_never_overwritten() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
     let args = train_args(&config, &out, &["--seeds", "0"]);
     qlab(&args).ok();
@@ -735,8 +739,7 @@ fn runs_are_never_overwritten() {
 /// A failure while running (here: the run directory cannot be made) exits 1, not 2.
 #[test]
 fn failures_while_running_exit_1() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (_tmp, config) = cliff();
     let run = qlab(&["train", &config, "--out", "/dev/null/run", "-q"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
@@ -747,8 +750,7 @@ fn failures_while_running_exit_1() {
 /// evaluation.
 #[test]
 fn max_steps_per_episode_truncates() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
     train(
         &config,
@@ -773,8 +775,7 @@ fn max_steps_per_episode_truncates() {
 /// Without a terminal, progress is plain lines on stderr, and stdout holds the table.
 #[test]
 fn progress_is_plain_lines_off_a_terminal() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
     let run = qlab(&["train", &config, "--out", out.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -792,8 +793,7 @@ fn progress_is_plain_lines_off_a_terminal() {
 
 #[test]
 fn eval_takes_an_episode_count_and_rejects_other_directories() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
     train(&config, &out, &["--seeds", "0,1"]);
     let csv = qlab(&["eval", out.to_str().unwrap(), "--episodes", "7"]).ok();
@@ -812,8 +812,7 @@ fn eval_takes_an_episode_count_and_rejects_other_directories() {
 
 #[test]
 fn bench_times_a_config_through_the_training_loop() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (_tmp, config) = cliff();
     let line = qlab(&["bench", "--config", &config, "--steps", "5000"]).ok();
     assert!(
         line.starts_with(&format!(
