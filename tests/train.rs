@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{TempDir, json, qlab, read, read_bytes};
+use qlab::agents::tabular::AgentConfig;
 
 fn configs() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
@@ -173,20 +174,8 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         }
         assert_eval_repeats_the_final_evaluation(&out, stem);
     }
-    let every = [
-        "mc_control",
-        "sarsa",
-        "expected_sarsa",
-        "q_learning",
-        "double_q_learning",
-        "n_step_sarsa",
-        "td_lambda",
-        "sarsa_lambda",
-        "q_lambda",
-        "true_online_sarsa_lambda",
-        "true_online_td_lambda",
-        "dqn",
-    ];
+    // Every tabular algorithm the agents library names, and DQN.
+    let every = AgentConfig::ALGORITHMS.into_iter().chain(["dqn"]);
     for a in every {
         assert!(algorithms.contains(a), "no shipped config runs {a}");
     }

@@ -124,6 +124,12 @@ pub struct Curve {
     pub count: Vec<usize>,
 }
 
+/// The mean of `values` summed in order, `None` when there are none.
+pub(crate) fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
 /// Trailing moving mean over `window` entries: entry `i` is the mean of the values present
 /// among entries `i + 1 − window ..= i` (fewer at the start), `None` when there are none.
 /// A window of 0 or 1 returns the values unchanged.
@@ -132,12 +138,12 @@ pub fn smooth(values: &[Option<f64>], window: usize) -> Vec<Option<f64>> {
     // Each window summed afresh, so that results do not drift over long runs.
     (0..values.len())
         .map(|i| {
-            let w = &values[(i + 1).saturating_sub(window)..=i];
-            let (sum, n) = w
-                .iter()
-                .flatten()
-                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-            (n > 0).then(|| sum / n as f64)
+            mean(
+                values[(i + 1).saturating_sub(window)..=i]
+                    .iter()
+                    .flatten()
+                    .copied(),
+            )
         })
         .collect()
 }
