@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use qlab_agents::View as ObsView;
 use qlab_agents::tabular::TabularAgent;
-use qlab_envs::{AnyEnv, Env, EnvRng, Params};
+use qlab_envs::{AnyEnv, EnvRng, Params};
 use rand::SeedableRng;
 
 use crate::config::Config;
 use crate::plot::gif::write_gif;
 use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
-use crate::runner::envs::EnvVisitor;
+use crate::runner::envs::{AgentEnv, EnvVisitor};
 use crate::runner::{TabularExperiment, tabular};
 
 /// Whose episodes to render.
@@ -169,12 +169,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     }
     impl EnvVisitor for Greedy<'_> {
         type Output = Result<(Recording, f64)>;
-        fn visit<E, F>(self, make: F) -> Self::Output
-        where
-            E: Env<Action = usize>,
-            E::Obs: ObsView<[usize]>,
-            F: Fn() -> Result<E> + Sync,
-        {
+        fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
             let mut env = make()?;
             // Box observations are CartPoles (50 fps), state indices grid worlds (4 fps).
             let fps = if env.model().is_some() { 4.0 } else { 50.0 };

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use qlab_agents::Agent;
 use qlab_agents::dp::{self, DpConfig};
 use qlab_agents::tabular::{AgentConfig, TabularAgent, exploring_start_states};
-use qlab_agents::{Agent, View};
 use qlab_envs::{AnyEnv, Env, Model};
 
-use super::envs::{EnvSpec, EnvVisitor, SpecError};
+use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::{Display, Progress};
 use super::record::{self, SeedSummary, Summary};
 use super::{Failure, SeedEvaluation, evaluate, for_each_seed, seed, timed, track};
@@ -308,12 +308,7 @@ struct TrainSeeds<'a> {
 impl EnvVisitor for TrainSeeds<'_> {
     type Output = Vec<Result<SeedSummary>>;
 
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
         let plan = seed::Plan {
             train: &exp.config.train,
@@ -368,12 +363,7 @@ struct EvalSeeds<'a> {
 impl EnvVisitor for EvalSeeds<'_> {
     type Output = Result<Vec<SeedEvaluation>>;
 
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
         let mut out = Vec::new();
         for &seed in &exp.config.train.seeds {
