@@ -498,4 +498,33 @@ mod tests {
         let v0 = exp.truth.as_ref().unwrap().values[0];
         assert!((v0 - 0.068_9).abs() < 1e-4, "{v0}");
     }
+
+    /// `load_agent` reloads what a seed saved, skips a seed that saved nothing, and refuses an
+    /// `agent.json` that another config wrote, naming both agents.
+    #[test]
+    fn load_agent_checks_agent_json_against_the_config() {
+        let text = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\n\
+                    [train]\nepisodes = 3\nseeds = [0]\neval_episodes = 1\n";
+        let exp = experiment(text);
+        let dir = temp_dir("load-agent");
+        std::fs::create_dir_all(&dir).unwrap();
+        run_seeds(&exp, &dir, 1, Display::Quiet, false).unwrap();
+        let agent = load_agent(&exp, &dir.join("seed_0"), "t").unwrap();
+        assert!(agent.is_some());
+        assert!(
+            load_agent(&exp, &dir.join("seed_1"), "t")
+                .unwrap()
+                .is_none()
+        );
+        let other = experiment(&text.replace("'sarsa'", "'q_learning'"));
+        let e = load_agent(&other, &dir.join("seed_0"), "t").err().unwrap();
+        assert!(
+            format!("{e:#}").ends_with(
+                "seed_0/agent.json: a sarsa agent of 48 features and 4 actions, but config.toml \
+                 makes a q_learning agent of 48 features and 4 actions"
+            ),
+            "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
