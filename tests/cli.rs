@@ -1,48 +1,8 @@
 //! The `qlab` binary, run as a user runs it: arguments in; stdout, stderr and the exit code out.
 
-use std::process::Command;
+mod common;
 
-/// What one run of `qlab` gave.
-#[derive(Debug)]
-struct Run {
-    stdout: String,
-    stderr: String,
-    /// The exit code (`-1` if a signal ended the process).
-    code: i32,
-}
-
-/// Runs the `qlab` binary of this build with `args`.
-fn qlab(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(args)
-        .output()
-        .expect("the qlab binary runs");
-    Run {
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
-
-impl Run {
-    /// Asserts a clean success and returns stdout.
-    fn ok(self) -> String {
-        assert!(self.code == 0 && self.stderr.is_empty(), "{self:?}");
-        self.stdout
-    }
-
-    /// Asserts a usage failure: exit code 2, nothing on stdout, one `error:` line on stderr;
-    /// returns that line.
-    fn usage_error(self) -> String {
-        assert_eq!(self.code, 2, "{self:?}");
-        assert!(self.stdout.is_empty(), "{self:?}");
-        assert!(
-            self.stderr.starts_with("error: ") && self.stderr.lines().count() == 1,
-            "{self:?}"
-        );
-        self.stderr.trim_end().to_string()
-    }
-}
+use common::qlab;
 
 /// The number after `key=` on its own line of `qlab solve`'s output.
 fn field(stdout: &str, key: &str) -> String {
@@ -56,7 +16,7 @@ fn field(stdout: &str, key: &str) -> String {
 
 #[test]
 fn solve_cliff_walking_prints_minus_13() {
-    let out = qlab(&["solve", "--env", "CliffWalking-v1"]).ok();
+    let out = qlab(&["solve", "--env", "CliffWalking-v1"]).clean();
     assert!(out.lines().any(|l| l == "value=-13"), "{out}");
     assert_eq!(field(&out, "horizon"), "inf");
     assert_eq!(field(&out, "gamma"), "1");
@@ -67,16 +27,16 @@ fn solve_cliff_walking_prints_minus_13() {
         "--method",
         "policy_iteration",
     ])
-    .ok();
+    .clean();
     assert_eq!(field(&out, "value"), "-13");
     // One step short of the goal, the best is 12 steps of −1 that stay off the cliff.
-    let out = qlab(&["solve", "--env", "CliffWalking-v1", "--horizon", "12"]).ok();
+    let out = qlab(&["solve", "--env", "CliffWalking-v1", "--horizon", "12"]).clean();
     assert_eq!(field(&out, "value"), "-12");
 }
 
 #[test]
 fn solve_show_prints_the_values_and_the_policy_on_the_map() {
-    let out = qlab(&["solve", "--env", "CliffWalking-v1", "--show"]).ok();
+    let out = qlab(&["solve", "--env", "CliffWalking-v1", "--show"]).clean();
     let lines: Vec<&str> = out.lines().collect();
     let at = |title: &str| lines.iter().position(|l| *l == title).unwrap();
     let values = at("values:");
@@ -118,7 +78,7 @@ fn solve_reproduces_the_gymnasium_reference_values() {
             1e-12,
         ),
     ] {
-        let out = qlab(&[&["solve"], args].concat()).ok();
+        let out = qlab(&[&["solve"], args].concat()).clean();
         let value: f64 = field(&out, "value").parse().unwrap();
         assert_eq!(
             format!("{value:.*}", rounded.len() - rounded.find('.').unwrap() - 1),
@@ -161,7 +121,7 @@ fn solve_errors_are_one_line_with_exit_code_2() {
 
 #[test]
 fn envs_lists_every_registered_id_with_its_spaces() {
-    let out = qlab(&["envs"]).ok();
+    let out = qlab(&["envs"]).clean();
     for id in [
         "CartPole-v1",
         "CartPoleNoVelocity-v1",
@@ -219,7 +179,7 @@ fn rollout_takes_box_actions_and_writes_them_in_the_action_column() {
         "--actions",
         "0.5,-0.3",
     ])
-    .ok();
+    .clean();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "t,action,reward,terminated,truncated,obs_0,obs_1");
     assert_eq!(lines[1], "0,,,,,0.5,0");
@@ -253,7 +213,7 @@ fn rollout_takes_box_actions_and_writes_them_in_the_action_column() {
         "{e}"
     );
     // A first action below zero is an action, not a flag (row 0 is the reset).
-    let out = qlab(&["rollout", "--env", "PointMass-v0", "--actions", "-0.5,0.3"]).ok();
+    let out = qlab(&["rollout", "--env", "PointMass-v0", "--actions", "-0.5,0.3"]).clean();
     assert_eq!(
         out.lines().nth(2).map(|l| l.split(',').nth(1)),
         Some(Some("-0.5")),
@@ -264,8 +224,8 @@ fn rollout_takes_box_actions_and_writes_them_in_the_action_column() {
 #[test]
 fn rollout_with_random_box_actions_is_seeded_and_ends_at_the_time_limit() {
     let args = ["rollout", "--env", "PointMass-v0", "--seed", "3"];
-    let out = qlab(&args).ok();
-    assert_eq!(out, qlab(&args).ok());
+    let out = qlab(&args).clean();
+    assert_eq!(out, qlab(&args).clean());
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2 + 200, "the header, the reset and 200 steps");
     for line in &lines[2..] {
@@ -282,7 +242,7 @@ fn rollout_with_random_box_actions_is_seeded_and_ends_at_the_time_limit() {
         "--seed",
         "3",
     ])
-    .ok();
+    .clean();
     assert_eq!(out.lines().count(), 2 + 5, "{out}");
 }
 
@@ -356,7 +316,7 @@ fn rollout_replays_a_gymnasium_trajectory() {
         "--actions",
         &actions.join(","),
     ])
-    .ok();
+    .clean();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
@@ -400,7 +360,7 @@ fn rollout_takes_env_parameters_and_stops_when_the_actions_run_out() {
         "--actions",
         "2,2",
     ])
-    .ok();
+    .clean();
     assert_eq!(
         out,
         "t,action,reward,terminated,truncated,obs_0\n0,,,,,0\n1,2,0,false,false,1\n2,2,0,false,false,2\n"
@@ -418,7 +378,7 @@ fn rollout_with_random_actions_is_seeded() {
         "--max-steps",
         "50",
     ];
-    assert_eq!(qlab(&args).ok(), qlab(&args).ok());
+    assert_eq!(qlab(&args).clean(), qlab(&args).clean());
 }
 
 #[test]
@@ -475,7 +435,7 @@ fn bench_prints_one_line_in_the_documented_format() {
             "3",
         ],
     ] {
-        let out = qlab(args).ok();
+        let out = qlab(args).clean();
         let env = args[2];
         let k = args.get(6).unwrap_or(&"1");
         let prefix = format!("env={env} num_envs={k} steps=1000 steps_per_second=");

@@ -1,9 +1,10 @@
 //! Plots, comparisons, heat maps and GIFs, through the library and the `qlab` binary, on run
 //! directories written here by hand (every expected number is worked out in a comment).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use qlab::plot::compare::{CompareSpec, compare, to_csv, to_markdown};
 use qlab::plot::gif::encode_gif;
@@ -12,6 +13,8 @@ use qlab::plot::render::{Playback, RandomPolicy, View, play};
 use qlab::plot::{Band, CurveSpec, Run, XAxis, curve, default_labels, write_curve};
 use qlab_envs::gridworld::{GridWorld, GridWorldConfig};
 use qlab_envs::{Frame, Params};
+
+use common::qlab;
 
 /// A fresh directory under the system's temporary directory, unique to the test.
 fn temp_dir(test: &str) -> PathBuf {
@@ -61,13 +64,6 @@ fn hand_run(parent: &Path, name: &str, algorithm: &str) -> PathBuf {
     )
     .unwrap();
     dir
-}
-
-fn qlab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Width and height from a PNG's header, checking the signature.
@@ -197,7 +193,7 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
     let b = hand_run(&dir, "b", "q_learning");
     let png = dir.join("curves.png");
     let data = dir.join("curves.csv");
-    let out = qlab(&[
+    qlab(&[
         "plot",
         a.to_str().unwrap(),
         b.to_str().unwrap(),
@@ -209,12 +205,8 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
         "400",
         "--data",
         data.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .ok();
     assert_eq!(png_size(&png), (640, 400));
     let csv = fs::read_to_string(&data).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
@@ -224,7 +216,7 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
     assert!(lines[4].starts_with("q_learning,1,-7,"), "{}", lines[4]);
 
     let svg = dir.join("curves.svg");
-    let out = qlab(&[
+    qlab(&[
         "plot",
         a.to_str().unwrap(),
         "--out",
@@ -233,12 +225,8 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
         "first try",
         "--title",
         "Hand-made",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .ok();
     let text = fs::read_to_string(&svg).unwrap();
     assert!(
         text.starts_with("<svg width=\"1024\" height=\"640\""),
@@ -296,13 +284,9 @@ fn compare_tables_a_hand_made_run() {
         "2",
         "--last",
         "2",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), md);
+    ])
+    .ok();
+    assert_eq!(out, md);
     assert_eq!(fs::read_to_string(dir.join("compare.md")).unwrap(), md);
     assert_eq!(fs::read_to_string(dir.join("compare.csv")).unwrap(), csv);
 }
@@ -311,7 +295,7 @@ fn compare_tables_a_hand_made_run() {
 fn cartpole_renders_to_a_gif_without_a_display() {
     let dir = temp_dir("render");
     let gif_path = dir.join("x.gif");
-    let out = qlab(&[
+    qlab(&[
         "render",
         "--env",
         "CartPole-v1",
@@ -321,12 +305,8 @@ fn cartpole_renders_to_a_gif_without_a_display() {
         "4",
         "--seed",
         "3",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .ok();
     let bytes = fs::read(&gif_path).unwrap();
     assert_eq!(&bytes[..6], b"GIF89a");
     let (w, h, frames) = gif_frames(&bytes);
@@ -446,12 +426,8 @@ fn bad_input_is_one_line_on_stderr_with_exit_code_2() {
         ),
     ];
     for (args, needle) in cases {
-        let out = qlab(&args);
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        let line = qlab(&args).usage_error();
+        assert!(line.contains(needle), "{args:?}: {line}");
     }
 }
 
@@ -463,7 +439,7 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
         env!("CARGO_MANIFEST_DIR"),
         "/configs/cliffwalking_q_learning.toml"
     );
-    let out = qlab(&[
+    qlab(&[
         "train",
         config,
         "--seeds",
@@ -473,12 +449,8 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
         "--out",
         run.to_str().unwrap(),
         "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .ok();
     let run_dir = run.to_str().unwrap();
 
     // The curve is the mean of the two metrics.csv files' returns, episode by episode.
@@ -511,7 +483,7 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
     assert_eq!(png_size(&write_curve(&run).unwrap()), (1024, 640));
 
     let (md, csv) = (dir.join("t.md"), dir.join("t.csv"));
-    let table = qlab(&[
+    let text = qlab(&[
         "compare",
         run_dir,
         "--last",
@@ -520,13 +492,8 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
         md.to_str().unwrap(),
         "--out-csv",
         csv.to_str().unwrap(),
-    ]);
-    assert!(
-        table.status.success(),
-        "{}",
-        String::from_utf8_lossy(&table.stderr)
-    );
-    let text = String::from_utf8(table.stdout).unwrap();
+    ])
+    .ok();
     assert!(
         text.lines()
             .nth(2)
@@ -538,19 +505,15 @@ fn a_run_of_qlab_train_is_plotted_compared_and_rendered() {
 
     // The greedy agent, reloaded, acts in the env of the run's config.
     let gif_path = dir.join("agent.gif");
-    let out = qlab(&[
+    qlab(&[
         "render",
         run_dir,
         "--out",
         gif_path.to_str().unwrap(),
         "--max-steps",
         "6",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ])
+    .ok();
     let (w, _, frames) = gif_frames(&fs::read(&gif_path).unwrap());
     // CliffWalking is 12 cells of 32 pixels and a line wide.
     assert_eq!(w, 12 * 32 + 1);

@@ -2,83 +2,14 @@
 //! runner's guarantees: every shipped config runs, seeds are bit-identical, config errors point
 //! at their line, runs are never overwritten.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// What one run of `qlab` gave.
-#[derive(Debug)]
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-fn qlab<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(args)
-        .output()
-        .expect("the qlab binary runs");
-    Run {
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
-
-impl Run {
-    fn ok(self) -> String {
-        assert_eq!(self.code, 0, "{self:?}");
-        self.stdout
-    }
-
-    /// Exit code 2, nothing on stdout, one `error:` line; returns the line after `error: `.
-    fn usage_error(self) -> String {
-        assert_eq!(self.code, 2, "{self:?}");
-        assert!(self.stdout.is_empty(), "{self:?}");
-        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
-        self.stderr
-            .trim_end()
-            .strip_prefix("error: ")
-            .unwrap_or_else(|| panic!("{self:?}"))
-            .to_string()
-    }
-}
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "qlab-train-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Writes `text` to `name` in this directory and returns its path as a string.
-    fn file(&self, name: &str, text: &str) -> String {
-        let p = self.path(name);
-        fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use common::{TempDir, json, qlab, read, read_bytes};
+use qlab::agents::tabular::AgentConfig;
 
 fn configs() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
@@ -112,16 +43,61 @@ fn tiny(config: &Path) -> Vec<String> {
     ]
 }
 
-fn read(path: PathBuf) -> String {
-    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// The arguments `train CONFIG --out OUT -q EXTRA…`.
+fn train_args<'a>(config: &'a str, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", config, "--out", out.to_str().unwrap(), "-q"];
+    args.extend_from_slice(extra);
+    args
 }
 
-fn read_bytes(path: PathBuf) -> Vec<u8> {
-    fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// Runs `qlab train CONFIG --out OUT -q EXTRA…`, asserting success; returns stdout.
+fn train(config: &str, out: &Path, extra: &[&str]) -> String {
+    qlab(&train_args(config, out, extra)).ok()
 }
 
-fn json(path: PathBuf) -> serde_json::Value {
-    serde_json::from_str(&read(path)).unwrap()
+/// Runs `qlab train --resume RUN -q`, asserting success; returns stdout.
+fn resume(run: &Path) -> String {
+    qlab(&["train", "--resume", run.to_str().unwrap(), "-q"]).ok()
+}
+
+/// The rows of a seed directory's `train.csv` without their last column, the wall-clock
+/// `steps_per_second`.
+fn train_rows(dir: &Path) -> Vec<String> {
+    read(dir.join("train.csv"))
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+/// The records of one DQN seed that must be identical from run to run: `metrics.csv`,
+/// `eval.csv`, `agent.json`, [`train_rows`] and the weights.
+fn dqn_seed_files(run: &Path, seed: u64) -> Vec<String> {
+    let dir = run.join(format!("seed_{seed}"));
+    let mut v: Vec<String> = ["metrics.csv", "eval.csv", "agent.json"]
+        .iter()
+        .map(|f| read(dir.join(f)))
+        .collect();
+    let train = train_rows(&dir);
+    assert!(train.len() > 2, "{train:?}");
+    v.push(train.join("\n"));
+    v.push(format!("{:?}", read_bytes(dir.join("q.safetensors"))));
+    v
+}
+
+/// `qlab eval RUN` plays the same episodes as the run's final evaluation: under its header,
+/// each seed's mean return is the bits of `final_eval_mean_return` in `summary.json`.
+fn assert_eval_repeats_the_final_evaluation(run: &Path, what: &str) {
+    let summary = json(run.join("summary.json"));
+    let evaluated = qlab(&["eval".to_string(), run.display().to_string()]).ok();
+    let mut rows = evaluated.lines();
+    assert_eq!(rows.next(), Some("seed,mean_return,std_return,episodes"));
+    for (seed, row) in rows.enumerate() {
+        let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        let want = summary["per_seed"][seed]["final_eval_mean_return"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(mean.to_bits(), want.to_bits(), "{what} seed {seed}");
+    }
 }
 
 /// Every shipped config, at a tiny budget, through the command line: it trains, writes the
@@ -196,32 +172,10 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             };
             assert!(dir.join("agent.json").is_file() && dir.join(weights).is_file());
         }
-        // `qlab eval` plays the same episodes as the run's final evaluation.
-        let evaluated = qlab(&["eval".to_string(), out.display().to_string()]).ok();
-        let mut rows = evaluated.lines();
-        assert_eq!(rows.next(), Some("seed,mean_return,std_return,episodes"));
-        for (seed, row) in rows.enumerate() {
-            let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
-            let want = summary["per_seed"][seed]["final_eval_mean_return"]
-                .as_f64()
-                .unwrap();
-            assert_eq!(mean.to_bits(), want.to_bits(), "{stem} seed {seed}");
-        }
+        assert_eval_repeats_the_final_evaluation(&out, stem);
     }
-    let every = [
-        "mc_control",
-        "sarsa",
-        "expected_sarsa",
-        "q_learning",
-        "double_q_learning",
-        "n_step_sarsa",
-        "td_lambda",
-        "sarsa_lambda",
-        "q_lambda",
-        "true_online_sarsa_lambda",
-        "true_online_td_lambda",
-        "dqn",
-    ];
+    // Every tabular algorithm the agents library names, and DQN.
+    let every = AgentConfig::ALGORITHMS.into_iter().chain(["dqn"]);
     for a in every {
         assert!(algorithms.contains(a), "no shipped config runs {a}");
     }
@@ -266,72 +220,44 @@ eval_episodes = 2
 fn dqn_runs_are_bit_identical_and_reload() {
     let tmp = TempDir::new();
     let config = tmp.file("dqn.toml", TINY_DQN);
-    let run = |name: &str, extra: &[&str]| {
-        let out = tmp.path(name);
-        let mut args = vec!["train", &config, "--out", out.to_str().unwrap(), "-q"];
-        args.extend_from_slice(extra);
-        qlab(&args).ok();
-        out
-    };
-    let files = |run: &Path, seed: u64| -> Vec<String> {
-        let dir = run.join(format!("seed_{seed}"));
-        let mut v: Vec<String> = ["metrics.csv", "eval.csv", "agent.json"]
-            .iter()
-            .map(|f| read(dir.join(f)))
-            .collect();
-        let train: Vec<String> = read(dir.join("train.csv"))
-            .lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect();
-        assert!(train.len() > 2, "{train:?}");
+    let (a, b, c) = (tmp.path("a"), tmp.path("b"), tmp.path("c"));
+    train(&config, &a, &["--threads", "1"]);
+    train(&config, &b, &["--threads", "2"]);
+    train(&config, &c, &["--seeds", "1"]);
+    for (run, seed) in [(&a, 0), (&b, 0), (&a, 1), (&c, 1)] {
+        let train = train_rows(&run.join(format!("seed_{seed}")));
         assert_eq!(train[0], "step,loss,mean_q,epsilon,gradient_steps");
         assert!(train[1].starts_with("150,"), "{}", train[1]);
-        v.push(train.join("\n"));
-        v.push(format!("{:?}", read_bytes(dir.join("q.safetensors"))));
-        v
-    };
-    let a = run("a", &["--threads", "1"]);
-    let b = run("b", &["--threads", "2"]);
-    let c = run("c", &["--seeds", "1"]);
-    assert_eq!(files(&a, 0), files(&b, 0));
-    assert_eq!(files(&a, 1), files(&c, 1));
-    assert_ne!(files(&a, 0)[0], files(&a, 1)[0]);
-    let summary = json(a.join("summary.json"));
-    let evaluated = qlab(&["eval".to_string(), a.display().to_string()]).ok();
-    for (seed, row) in evaluated.lines().skip(1).enumerate() {
-        let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
-        let want = summary["per_seed"][seed]["final_eval_mean_return"]
-            .as_f64()
-            .unwrap();
-        assert_eq!(mean.to_bits(), want.to_bits(), "seed {seed}");
     }
+    assert_eq!(dqn_seed_files(&a, 0), dqn_seed_files(&b, 0));
+    assert_eq!(dqn_seed_files(&a, 1), dqn_seed_files(&c, 1));
+    assert_ne!(dqn_seed_files(&a, 0)[0], dqn_seed_files(&a, 1)[0]);
+    assert_eval_repeats_the_final_evaluation(&a, "dqn");
 }
 
-/// A DRQN (LSTM) and an attention DQN small enough to train in a fraction of a second on
-/// CartPoleNoVelocity-v1.
-const TINY_MEMORY_DQN: &str = "\
-[env]
-id = \"CartPoleNoVelocity-v1\"
-
-[agent]
-algorithm = \"dqn\"
-learning_starts = 100
-train_freq = 50
-gradient_steps = 4
-batch_size = 8
-buffer_size = 500
-target_update_interval = 20
-sequence_length = 4
-burn_in = 2
-network = { torso = TORSO }
-
-[train]
-steps = 400
-seeds = [0, 1]
-eval_every = 200
-eval_episodes = 2
-checkpoint_every = 150
-";
+/// A DRQN (LSTM) or attention DQN with torso `torso`, small enough to train in a fraction of
+/// a second on CartPoleNoVelocity-v1: [`TINY_DQN`] with a smaller batch, sequences in place of
+/// n-step returns, and checkpoints.
+fn tiny_memory_dqn(torso: &str) -> String {
+    let network = format!("sequence_length = 4\nburn_in = 2\nnetwork = {{ torso = {torso} }}");
+    let mut text = TINY_DQN.to_string();
+    for (from, to) in [
+        ("CartPole-v1", "CartPoleNoVelocity-v1"),
+        ("batch_size = 16", "batch_size = 8"),
+        (
+            "n_step = 2\nnetwork = { torso = { type = \"mlp\", hidden = [16] } }",
+            &network,
+        ),
+        (
+            "eval_episodes = 2\n",
+            "eval_episodes = 2\ncheckpoint_every = 150\n",
+        ),
+    ] {
+        assert!(text.contains(from), "TINY_DQN has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text
+}
 
 /// The recurrent and attention runs are byte-identical for the same config and seed, continue
 /// from a checkpoint with `--resume` to the same files, and `qlab eval` reloads them and
@@ -346,49 +272,27 @@ fn recurrent_and_attention_runs_are_bit_identical_resume_and_reload() {
             "{ type = \"attention\", k = 3, dim = 8, heads = 2 }",
         ),
     ] {
-        let config = tmp.file(
-            &format!("{name}.toml"),
-            &TINY_MEMORY_DQN.replace("TORSO", torso),
-        );
+        let config = tmp.file(&format!("{name}.toml"), &tiny_memory_dqn(torso));
         let out = |run: &str| tmp.path(&format!("{name}-{run}"));
         for run in ["a", "b"] {
-            qlab(&["train", &config, "--out", out(run).to_str().unwrap(), "-q"]).ok();
+            train(&config, &out(run), &[]);
         }
-        let files = |run: &Path, seed: u64| -> Vec<String> {
-            let dir = run.join(format!("seed_{seed}"));
-            let mut v: Vec<String> = ["metrics.csv", "eval.csv", "agent.json"]
-                .iter()
-                .map(|f| read(dir.join(f)))
-                .collect();
-            let train: Vec<String> = read(dir.join("train.csv"))
-                .lines()
-                .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-                .collect();
-            assert!(train.len() > 2, "{name}: {train:?}");
-            v.push(train.join("\n"));
-            v.push(format!("{:?}", read_bytes(dir.join("q.safetensors"))));
-            v
-        };
         let (a, b) = (out("a"), out("b"));
-        assert_eq!(files(&a, 0), files(&b, 0), "{name}");
-        assert_ne!(files(&a, 0)[0], files(&a, 1)[0], "{name}");
+        assert_eq!(dqn_seed_files(&a, 0), dqn_seed_files(&b, 0), "{name}");
+        assert_ne!(dqn_seed_files(&a, 0)[0], dqn_seed_files(&a, 1)[0], "{name}");
         // Seed 0 of `b` forgets that it finished: `--resume` continues it from its last
         // checkpoint (mid-run) to the same records.
         let seed_dir = b.join("seed_0");
         assert!(seed_dir.join("checkpoint.json").is_file(), "{name}");
         fs::remove_file(seed_dir.join("seed_summary.json")).unwrap();
         fs::remove_file(seed_dir.join("agent.json")).unwrap();
-        qlab(&["train", "--resume", b.to_str().unwrap(), "-q"]).ok();
-        assert_eq!(files(&a, 0), files(&b, 0), "{name}: resumed");
-        let summary = json(a.join("summary.json"));
-        let evaluated = qlab(&["eval".to_string(), a.display().to_string()]).ok();
-        for (seed, row) in evaluated.lines().skip(1).enumerate() {
-            let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
-            let want = summary["per_seed"][seed]["final_eval_mean_return"]
-                .as_f64()
-                .unwrap();
-            assert_eq!(mean.to_bits(), want.to_bits(), "{name} seed {seed}");
-        }
+        resume(&b);
+        assert_eq!(
+            dqn_seed_files(&a, 0),
+            dqn_seed_files(&b, 0),
+            "{name}: resumed"
+        );
+        assert_eval_repeats_the_final_evaluation(&a, name);
     }
 }
 
@@ -413,6 +317,38 @@ fn kill_after_a_checkpoint(config: &str, out: &Path, seed: u64) {
     );
 }
 
+/// Trains `config` whole into `whole`, and again into `killed` killed after a checkpoint of
+/// seed `seed` and continued with `--resume`; asserts that `files` of that seed are
+/// byte-identical in both, and returns the two runs' `summary.json` with what the resume
+/// printed.
+fn kill_and_resume(
+    tmp: &TempDir,
+    config: &str,
+    seed: u64,
+    files: &[&str],
+) -> (serde_json::Value, serde_json::Value, String) {
+    let whole = tmp.path("whole");
+    train(config, &whole, &[]);
+
+    let killed = tmp.path("killed");
+    kill_after_a_checkpoint(config, &killed, seed);
+
+    let out = resume(&killed);
+    let seed_dir = format!("seed_{seed}");
+    for f in files {
+        assert_eq!(
+            read_bytes(whole.join(&seed_dir).join(f)),
+            read_bytes(killed.join(&seed_dir).join(f)),
+            "{f}"
+        );
+    }
+    (
+        json(whole.join("summary.json")),
+        json(killed.join("summary.json")),
+        out,
+    )
+}
+
 /// A DQN run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
 /// with records and weights byte-identical to a run that was never interrupted.
 #[test]
@@ -423,42 +359,20 @@ fn a_killed_dqn_run_resumes_bit_identically() {
         .replace("seeds = [0, 1]", "seeds = [0]")
         .replace("eval_every = 200", "eval_every = 5000");
     let config = tmp.file("dqn.toml", &text);
-    let whole = tmp.path("whole");
-    qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
-
-    let killed = tmp.path("killed");
-    kill_after_a_checkpoint(&config, &killed, 0);
-
-    let out = qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    let files = ["metrics.csv", "eval.csv", "agent.json", "q.safetensors"];
+    let (a, b, out) = kill_and_resume(&tmp, &config, 0, &files);
+    let (whole, killed) = (tmp.path("whole"), tmp.path("killed"));
     assert!(out.starts_with(killed.to_str().unwrap()), "{out}");
-    for f in ["metrics.csv", "eval.csv", "agent.json"] {
-        assert_eq!(
-            read(whole.join("seed_0").join(f)),
-            read(killed.join("seed_0").join(f)),
-            "{f}"
-        );
-    }
     assert_eq!(
-        read_bytes(whole.join("seed_0/q.safetensors")),
-        read_bytes(killed.join("seed_0/q.safetensors"))
-    );
-    let train = |run: &Path| -> Vec<String> {
-        read(run.join("seed_0/train.csv"))
-            .lines()
-            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-            .collect()
-    };
-    assert_eq!(train(&whole), train(&killed));
-    let (a, b) = (
-        json(whole.join("summary.json")),
-        json(killed.join("summary.json")),
+        train_rows(&whole.join("seed_0")),
+        train_rows(&killed.join("seed_0"))
     );
     assert_eq!(
         a["per_seed"][0]["final_eval_mean_return"],
         b["per_seed"][0]["final_eval_mean_return"]
     );
     // A finished run resumes to the same summary without training again.
-    qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
+    resume(&killed);
     assert_eq!(
         json(killed.join("summary.json"))["per_seed"][0]["episodes"],
         b["per_seed"][0]["episodes"]
@@ -479,24 +393,8 @@ fn a_killed_tabular_run_resumes_bit_identically() {
          [train]\nepisodes = 100000\nseeds = [3]\neval_every = 25000\neval_episodes = 20\n\
          checkpoint_every = 20000\n",
     );
-    let whole = tmp.path("whole");
-    qlab(&["train", &config, "--out", whole.to_str().unwrap(), "-q"]).ok();
-
-    let killed = tmp.path("killed");
-    kill_after_a_checkpoint(&config, &killed, 3);
-
-    qlab(&["train", "--resume", killed.to_str().unwrap(), "-q"]).ok();
-    for f in ["metrics.csv", "eval.csv", "agent.json", "agent.bin"] {
-        assert_eq!(
-            read_bytes(whole.join("seed_3").join(f)),
-            read_bytes(killed.join("seed_3").join(f)),
-            "{f}"
-        );
-    }
-    let (a, b) = (
-        json(whole.join("summary.json")),
-        json(killed.join("summary.json")),
-    );
+    let files = ["metrics.csv", "eval.csv", "agent.json", "agent.bin"];
+    let (a, b, _) = kill_and_resume(&tmp, &config, 3, &files);
     for key in [
         "episodes",
         "steps",
@@ -552,13 +450,13 @@ fn dqn_config_errors_name_the_key() {
             &format!("[agent]\nalgorithm = \"dqn\"\n{line}"),
         );
         let config = tmp.file("dqn.toml", &text);
-        let err = qlab(&["train", &config, "-q"]).usage_error();
+        let err = qlab(&["train", &config, "-q"]).usage_message();
         assert!(err.contains(want), "{err}");
     }
     // TINY_DQN has `n_step = 2` (line 12), which a recurrent torso does not take.
     let text = TINY_DQN.replace("type = \"mlp\", hidden = [16]", "type = \"gru\"");
     let config = tmp.file("dqn.toml", &text);
-    let err = qlab(&["train", &config, "-q"]).usage_error();
+    let err = qlab(&["train", &config, "-q"]).usage_message();
     assert!(
         err.contains(
             "dqn.toml:12: [agent] invalid value 2 for `n_step`: expected 1 with a recurrent torso"
@@ -567,7 +465,7 @@ fn dqn_config_errors_name_the_key() {
     );
     let text = TINY_DQN.replace("steps = 400", "episodes = 4");
     let config = tmp.file("dqn.toml", &text);
-    let err = qlab(&["train", &config, "-q"]).usage_error();
+    let err = qlab(&["train", &config, "-q"]).usage_message();
     assert!(
         err.contains("dqn trains for a number of env steps"),
         "{err}"
@@ -588,7 +486,7 @@ fn dqn_config_errors_name_the_key() {
             network,
         );
         let config = tmp.file("dqn.toml", &text);
-        let err = qlab(&["train", &config, "-q"]).usage_error();
+        let err = qlab(&["train", &config, "-q"]).usage_message();
         assert!(err.ends_with(&format!("dqn.toml:{line}: {want}")), "{err}");
     }
     // A device this build lacks is named at the flag or line that asked for it (it pointed at
@@ -596,7 +494,7 @@ fn dqn_config_errors_name_the_key() {
     #[cfg(not(feature = "cuda"))]
     {
         let config = tmp.file("dqn.toml", TINY_DQN);
-        let err = qlab(&["train", &config, "-q", "--set", "agent.device=cuda"]).usage_error();
+        let err = qlab(&["train", &config, "-q", "--set", "agent.device=cuda"]).usage_message();
         assert_eq!(
             err,
             "--set agent.device=cuda: [agent] device `cuda` is not available: this build \
@@ -621,17 +519,24 @@ eval_every = 10
 eval_episodes = 3
 ";
 
+/// A fresh temporary directory holding [`CLIFF`] as `cliff.toml`, and that file's path.
+fn cliff() -> (TempDir, String) {
+    let tmp = TempDir::new();
+    let config = tmp.file("cliff.toml", CLIFF);
+    (tmp, config)
+}
+
 #[test]
 fn envs_with_box_actions_are_refused_naming_the_action_space() {
     let tmp = TempDir::new();
     let want = "needs discrete actions; PointMass-v0 has Box(-1, 1, (1,), float32)";
     let tabular = CLIFF.replace("CliffWalking-v1", "PointMass-v0");
     let config = tmp.file("tabular.toml", &tabular);
-    let err = qlab(&["train", &config, "-q"]).usage_error();
+    let err = qlab(&["train", &config, "-q"]).usage_message();
     assert!(err.contains(&format!(":2: [env] sarsa {want}")), "{err}");
     let dqn = TINY_DQN.replace("CartPole-v1", "PointMass-v0");
     let config = tmp.file("dqn.toml", &dqn);
-    let err = qlab(&["train", &config, "-q"]).usage_error();
+    let err = qlab(&["train", &config, "-q"]).usage_message();
     assert!(err.contains(&format!(":2: [env] dqn {want}")), "{err}");
 }
 
@@ -648,18 +553,11 @@ fn seed_files(run: &Path, seed: u64) -> Vec<Vec<u8>> {
 /// on however many threads.
 #[test]
 fn seeds_are_bit_identical_across_runs_and_thread_counts() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
-    let run = |name: &str, extra: &[&str]| {
-        let out = tmp.path(name);
-        let mut args = vec!["train", &config, "--out", out.to_str().unwrap(), "-q"];
-        args.extend_from_slice(extra);
-        qlab(&args).ok();
-        out
-    };
-    let a = run("a", &["--threads", "1"]);
-    let b = run("b", &["--threads", "4"]);
-    let c = run("c", &["--seeds", "2"]);
+    let (tmp, config) = cliff();
+    let (a, b, c) = (tmp.path("a"), tmp.path("b"), tmp.path("c"));
+    train(&config, &a, &["--threads", "1"]);
+    train(&config, &b, &["--threads", "4"]);
+    train(&config, &c, &["--seeds", "2"]);
     for seed in 0..4 {
         assert_eq!(seed_files(&a, seed), seed_files(&b, seed), "seed {seed}");
     }
@@ -668,14 +566,7 @@ fn seeds_are_bit_identical_across_runs_and_thread_counts() {
     assert_ne!(seed_files(&a, 0)[0], seed_files(&a, 1)[0]);
     // The resolved config runs the same experiment again.
     let d = tmp.path("d");
-    qlab(&[
-        "train",
-        a.join("config.toml").to_str().unwrap(),
-        "--out",
-        d.to_str().unwrap(),
-        "-q",
-    ])
-    .ok();
+    train(a.join("config.toml").to_str().unwrap(), &d, &[]);
     assert_eq!(seed_files(&a, 3), seed_files(&d, 3));
 }
 
@@ -683,37 +574,28 @@ fn seeds_are_bit_identical_across_runs_and_thread_counts() {
 /// come at the cadence, and a step budget stops exactly there without a partial episode.
 #[test]
 fn records_follow_the_budget_and_cadence() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("steps");
-    qlab(&[
-        "train",
+    qlab(&train_args(
         &config,
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "5",
-        "--set",
-        "train.steps=1000",
-        "--set",
-        "train.episodes=1",
-        "-q",
-    ])
-    .usage_error();
+        &out,
+        &[
+            "--seeds",
+            "5",
+            "--set",
+            "train.steps=1000",
+            "--set",
+            "train.episodes=1",
+        ],
+    ))
+    .usage_message();
     let text = CLIFF.replace("episodes = 30", "steps = 1000");
     let config = tmp.file("steps.toml", &text);
-    qlab(&[
-        "train",
+    train(
         &config,
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "5",
-        "--set",
-        "train.eval_every=250",
-        "-q",
-    ])
-    .ok();
+        &out,
+        &["--seeds", "5", "--set", "train.eval_every=250"],
+    );
     let metrics = read(out.join("seed_5/metrics.csv"));
     let mut total = 0;
     for (i, row) in metrics.lines().skip(1).enumerate() {
@@ -797,7 +679,7 @@ fn config_errors_point_at_file_line_and_key() {
         let config = tmp.file(&format!("bad{i}.toml"), &text);
         let mut args = vec!["train", &config, "--out", out.to_str().unwrap()];
         args.extend_from_slice(flags);
-        let err = qlab(&args).usage_error();
+        let err = qlab(&args).usage_message();
         if flags.is_empty() {
             assert!(err.starts_with(&config), "{err}");
             assert!(err.contains(want), "{err}\nwanted: {want}");
@@ -807,10 +689,10 @@ fn config_errors_point_at_file_line_and_key() {
         assert!(!out.exists());
     }
     // A missing file and bad flags are usage errors too.
-    let missing = qlab(&["train", "no/such.toml"]).usage_error();
+    let missing = qlab(&["train", "no/such.toml"]).usage_message();
     assert!(missing.starts_with("no/such.toml: "), "{missing}");
     let config = tmp.file("good.toml", CLIFF);
-    let err = qlab(&["train", &config, "--seeds", "3..1"]).usage_error();
+    let err = qlab(&["train", &config, "--seeds", "3..1"]).usage_message();
     assert_eq!(
         err,
         "--seeds 3..1: the range 3..1 is empty; `A..B` means seeds A to B − 1"
@@ -819,21 +701,12 @@ fn config_errors_point_at_file_line_and_key() {
 
 #[test]
 fn runs_are_never_overwritten() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
-    let args = [
-        "train",
-        &config,
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "0",
-        "-q",
-    ];
+    let args = train_args(&config, &out, &["--seeds", "0"]);
     qlab(&args).ok();
     let before = fs::read(out.join("seed_0/metrics.csv")).unwrap();
-    let err = qlab(&args).usage_error();
+    let err = qlab(&args).usage_message();
     assert!(err.ends_with("already exists; runs are never overwritten: choose another --out"));
     assert_eq!(fs::read(out.join("seed_0/metrics.csv")).unwrap(), before);
     // Default names under `[output] dir` never collide: a second run the same second gets
@@ -855,8 +728,7 @@ fn runs_are_never_overwritten() {
 /// A failure while running (here: the run directory cannot be made) exits 1, not 2.
 #[test]
 fn failures_while_running_exit_1() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (_tmp, config) = cliff();
     let run = qlab(&["train", &config, "--out", "/dev/null/run", "-q"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
@@ -867,21 +739,13 @@ fn failures_while_running_exit_1() {
 /// evaluation.
 #[test]
 fn max_steps_per_episode_truncates() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
-    qlab(&[
-        "train",
+    train(
         &config,
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "0",
-        "--set",
-        "train.max_steps_per_episode=5",
-        "-q",
-    ])
-    .ok();
+        &out,
+        &["--seeds", "0", "--set", "train.max_steps_per_episode=5"],
+    );
     let metrics = read(out.join("seed_0/metrics.csv"));
     for row in metrics.lines().skip(1) {
         let f: Vec<&str> = row.split(',').collect();
@@ -900,8 +764,7 @@ fn max_steps_per_episode_truncates() {
 /// Without a terminal, progress is plain lines on stderr, and stdout holds the table.
 #[test]
 fn progress_is_plain_lines_off_a_terminal() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
     let run = qlab(&["train", &config, "--out", out.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -919,19 +782,9 @@ fn progress_is_plain_lines_off_a_terminal() {
 
 #[test]
 fn eval_takes_an_episode_count_and_rejects_other_directories() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (tmp, config) = cliff();
     let out = tmp.path("run");
-    qlab(&[
-        "train",
-        &config,
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "0,1",
-        "-q",
-    ])
-    .ok();
+    train(&config, &out, &["--seeds", "0,1"]);
     let csv = qlab(&["eval", out.to_str().unwrap(), "--episodes", "7"]).ok();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3);
@@ -939,7 +792,7 @@ fn eval_takes_an_episode_count_and_rejects_other_directories() {
         rows[1].starts_with("0,") && rows[1].ends_with(",7"),
         "{csv}"
     );
-    let err = qlab(&["eval", tmp.0.to_str().unwrap()]).usage_error();
+    let err = qlab(&["eval", tmp.0.to_str().unwrap()]).usage_message();
     assert!(
         err.ends_with("is not a run directory: it has no config.toml"),
         "{err}"
@@ -948,8 +801,7 @@ fn eval_takes_an_episode_count_and_rejects_other_directories() {
 
 #[test]
 fn bench_times_a_config_through_the_training_loop() {
-    let tmp = TempDir::new();
-    let config = tmp.file("cliff.toml", CLIFF);
+    let (_tmp, config) = cliff();
     let line = qlab(&["bench", "--config", &config, "--steps", "5000"]).ok();
     assert!(
         line.starts_with(&format!(
@@ -968,24 +820,22 @@ fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
     let tmp = TempDir::new();
     let run = tmp.path("run");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_dqn.toml");
-    qlab(&[
-        "train",
+    train(
         config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--seeds",
-        "0",
-        "--set",
-        "train.steps=300",
-        "--set",
-        "train.eval_every=300",
-        "--set",
-        "train.checkpoint_every=300",
-        "--set",
-        "train.eval_episodes=2",
-        "-q",
-    ])
-    .ok();
+        &run,
+        &[
+            "--seeds",
+            "0",
+            "--set",
+            "train.steps=300",
+            "--set",
+            "train.eval_every=300",
+            "--set",
+            "train.checkpoint_every=300",
+            "--set",
+            "train.eval_episodes=2",
+        ],
+    );
     let attack = |extra: &[&str]| {
         let mut args = vec![
             "attack",
@@ -1030,27 +880,20 @@ fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
         }
     }
 
-    let err = attack(&["--attack", "fgsm,sticker"]).usage_error();
+    let err = attack(&["--attack", "fgsm,sticker"]).usage_message();
     assert!(
         err.contains("`sticker`") && err.contains("random, gaussian, fgsm, pgd, timed"),
         "{err}"
     );
-    let err = attack(&["--eps", "0.1,-0.01"]).usage_error();
+    let err = attack(&["--eps", "0.1,-0.01"]).usage_message();
     assert!(err.contains("-0.01"), "{err}");
     let cliff = tmp.file("cliff.toml", CLIFF);
     let tabular = tmp.path("tabular");
-    qlab(&[
-        "train",
+    train(
         &cliff,
-        "--out",
-        tabular.to_str().unwrap(),
-        "--seeds",
-        "0",
-        "--set",
-        "train.episodes=2",
-        "-q",
-    ])
-    .ok();
+        &tabular,
+        &["--seeds", "0", "--set", "train.episodes=2"],
+    );
     let err = qlab(&[
         "attack",
         tabular.to_str().unwrap(),
@@ -1059,6 +902,6 @@ fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
         "--eps",
         "0.1",
     ])
-    .usage_error();
+    .usage_message();
     assert!(err.contains("is not a dqn run"), "{err}");
 }

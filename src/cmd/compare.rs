@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::cmd::run_dirs::load_labelled;
 use crate::plot::compare::{CompareSpec, compare, to_csv, to_markdown};
-use crate::plot::{Run, default_labels};
 
 /// Compare runs in a table: final metric (mean ± std over seeds), episodes and steps to
 /// reach a threshold, wall time, steps/s; printed, and written as Markdown and CSV.
@@ -49,20 +49,7 @@ pub fn run(c: &CompareArgs) -> Result<String> {
     if c.runs.is_empty() {
         bail!("give at least one run directory");
     }
-    let runs = c
-        .runs
-        .iter()
-        .map(|d| Run::load(d))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = match &c.labels {
-        Some(l) if l.len() != runs.len() => bail!(
-            "--labels has {} entries for {} run directories",
-            l.len(),
-            runs.len()
-        ),
-        Some(l) => l.clone(),
-        None => default_labels(&runs),
-    };
+    let (runs, labels) = load_labelled(&c.runs, &c.labels)?;
     let rows = compare(&runs, &labels, &spec)?;
     let md = to_markdown(&rows, &spec);
     let beside = beside_runs(&c.runs[0]);

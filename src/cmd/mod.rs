@@ -9,5 +9,6 @@ pub mod eval;
 pub mod plot;
 pub mod render;
 pub mod rollout;
+mod run_dirs;
 pub mod solve;
 pub mod train;

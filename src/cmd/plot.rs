@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::plot::{
-    Band, ChartStyle, CurveSpec, Run, XAxis, curve, default_labels, draw_curves, to_csv,
-};
+use crate::cmd::run_dirs::load_labelled;
+use crate::plot::{Band, ChartStyle, CurveSpec, XAxis, curve, draw_curves, to_csv};
 
 /// Draw learning curves: one line per run (the mean over its seeds) with a shaded band.
 #[derive(Clone, Debug, clap::Args)]
@@ -97,20 +96,7 @@ pub fn run(p: &PlotArgs) -> Result<String> {
         bail!("--smooth must be at least 1 episode, got 0");
     }
     let (x_range, y_range) = (limits("xlim", &p.xlim)?, limits("ylim", &p.ylim)?);
-    let runs = p
-        .runs
-        .iter()
-        .map(|d| Run::load(d))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = match &p.labels {
-        Some(l) if l.len() != runs.len() => bail!(
-            "--labels has {} entries for {} run directories",
-            l.len(),
-            runs.len()
-        ),
-        Some(l) => l.clone(),
-        None => default_labels(&runs),
-    };
+    let (runs, labels) = load_labelled(&p.runs, &p.labels)?;
     let curves = runs
         .iter()
         .zip(&labels)

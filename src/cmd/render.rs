@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use qlab_agents::View as ObsView;
 use qlab_agents::tabular::TabularAgent;
-use qlab_envs::{AnyEnv, Env, EnvRng, Params};
+use qlab_envs::{AnyEnv, EnvRng, Params};
 use rand::SeedableRng;
 
 use crate::config::Config;
 use crate::plot::gif::write_gif;
 use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
-use crate::runner::envs::EnvVisitor;
-use crate::runner::{TabularExperiment, record};
+use crate::runner::envs::{AgentEnv, EnvVisitor};
+use crate::runner::{TabularExperiment, tabular};
 
 /// Whose episodes to render.
 #[derive(Clone, Debug)]
@@ -148,29 +148,20 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
     let exp = TabularExperiment::new(config)?;
-    let seed_dir = exp
-        .config
-        .train
-        .seeds
-        .iter()
-        .map(|s| dir.join(format!("seed_{s}")))
-        .find(|d| d.join("agent.json").is_file())
-        .with_context(|| {
-            format!(
-                "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
-                 (no seed_<k>/agent.json here)",
-                dir.display()
-            )
-        })?;
-    let (_, params) = record::load_agent(&seed_dir)?;
-    let mut agent = exp
-        .config
-        .agent
-        .tabular("qlab render")?
-        .build(exp.n_features, exp.n_actions)?;
-    agent
-        .load_parameters(&params)
-        .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+    let mut saved = None;
+    for s in &exp.config.train.seeds {
+        saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
+        if saved.is_some() {
+            break;
+        }
+    }
+    let agent = saved.with_context(|| {
+        format!(
+            "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
+             (no seed_<k>/agent.json here)",
+            dir.display()
+        )
+    })?;
     struct Greedy<'a> {
         agent: &'a dyn TabularAgent,
         playback: &'a Playback,
@@ -178,12 +169,7 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     }
     impl EnvVisitor for Greedy<'_> {
         type Output = Result<(Recording, f64)>;
-        fn visit<E, F>(self, make: F) -> Self::Output
-        where
-            E: Env<Action = usize>,
-            E::Obs: ObsView<[usize]>,
-            F: Fn() -> Result<E> + Sync,
-        {
+        fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
             let mut env = make()?;
             // Box observations are CartPoles (50 fps), state indices grid worlds (4 fps).
             let fps = if env.model().is_some() { 4.0 } else { 50.0 };

@@ -30,14 +30,11 @@ pub struct EnvConfig {
 
 /// Reads `[env]`.
 pub(crate) fn read(doc: &Document) -> Read<EnvConfig> {
-    if doc.section("env").is_none() {
-        return Err(doc.error(
-            "env",
-            None,
-            "missing section: add [env] with `id`, e.g. id = \"CliffWalking-v1\"",
-        ));
-    }
-    section::deserialize(doc, "env", None)
+    section::deserialize_required(
+        doc,
+        "env",
+        "missing section: add [env] with `id`, e.g. id = \"CliffWalking-v1\"",
+    )
 }
 
 impl Serialize for EnvConfig {

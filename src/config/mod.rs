@@ -281,14 +281,20 @@ eval_every = 100
             "--set train.episode=3: [train] unknown key `episode`; allowed: episodes, steps, \
              seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every"
         );
-        assert_eq!(
-            err(&CLIFF.replace("episodes = 500", "episodes = -5"), &[]),
-            "c.toml:9: [train] `episodes` must be an integer ≥ 1, got -5"
-        );
-        assert_eq!(
-            err(&CLIFF.replace("episodes = 500", "episodes = \"many\""), &[]),
-            "c.toml:9: [train] `episodes` must be an integer ≥ 1, got \"many\""
-        );
+        for (from, to, want) in [
+            (
+                "episodes = 500",
+                "episodes = -5",
+                "c.toml:9: [train] `episodes` must be an integer ≥ 1, got -5",
+            ),
+            (
+                "episodes = 500",
+                "episodes = \"many\"",
+                "c.toml:9: [train] `episodes` must be an integer ≥ 1, got \"many\"",
+            ),
+        ] {
+            assert_eq!(err(&CLIFF.replace(from, to), &[]), want);
+        }
         assert_eq!(
             err(CLIFF, &["train.steps=10"]),
             "--set train.steps=10: [train] give `episodes` or `steps`, not both"
@@ -335,43 +341,35 @@ eval_every = 100
                 memory_size: 4096,
             })
         );
-        assert_eq!(
-            err(&format!("{base}kind = 'tiles'\n"), &[]),
-            "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got \"tiles\""
-        );
-        assert_eq!(
-            err(&format!("{base}kind = 'discretize'\nbins = [3, 0]\n"), &[]),
-            "c.toml:9: [features] `bins` must be a non-empty list of integers ≥ 1, got [3, 0]"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'discretize'\nbins = [3, 3]\nbounds = [[1, 0], []]\n"),
-                &[]
+        for (suffix, want) in [
+            (
+                "kind = 'tiles'\n",
+                "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got \"tiles\"",
             ),
-            "c.toml:10: [features] `bounds[0]` must be two finite numbers `[low, high]` with \
-             low < high, got [1, 0]"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'discretize'\nbins = [3, 3]\nbounds = [[]]\n"),
-                &[]
+            (
+                "kind = 'discretize'\nbins = [3, 0]\n",
+                "c.toml:9: [features] `bins` must be a non-empty list of integers ≥ 1, got [3, 0]",
             ),
-            "c.toml:10: [features] `bounds` has 1 ranges but there are 2 dimensions (from `bins`)"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'tile_coding'\ntiles = [2]\ntilings = 65\n"),
-                &[]
+            (
+                "kind = 'discretize'\nbins = [3, 3]\nbounds = [[1, 0], []]\n",
+                "c.toml:10: [features] `bounds[0]` must be two finite numbers `[low, high]` with \
+                 low < high, got [1, 0]",
             ),
-            "c.toml:10: [features] `tilings` must be an integer from 1 to 64, got 65"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'discretize'\nbins = [3]\ntilings = 8\n"),
-                &[]
+            (
+                "kind = 'discretize'\nbins = [3, 3]\nbounds = [[]]\n",
+                "c.toml:10: [features] `bounds` has 1 ranges but there are 2 dimensions (from `bins`)",
             ),
-            "c.toml:10: [features] unknown key `tilings`; allowed: kind, bins, bounds"
-        );
+            (
+                "kind = 'tile_coding'\ntiles = [2]\ntilings = 65\n",
+                "c.toml:10: [features] `tilings` must be an integer from 1 to 64, got 65",
+            ),
+            (
+                "kind = 'discretize'\nbins = [3]\ntilings = 8\n",
+                "c.toml:10: [features] unknown key `tilings`; allowed: kind, bins, bounds",
+            ),
+        ] {
+            assert_eq!(err(&format!("{base}{suffix}"), &[]), want);
+        }
     }
 
     #[test]
@@ -439,53 +437,64 @@ eval_every = 100
 
     #[test]
     fn output_and_train_values_are_checked() {
-        assert_eq!(
-            err(CLIFF, &["output.dir=3"]),
-            "--set output.dir=3: [output] `dir` must be a string, got 3"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.dir=''"]),
-            "--set output.dir='': [output] `dir` must not be empty"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.window=0"]),
-            "--set output.window=0: [output] `window` must be an integer ≥ 1, got 0"
-        );
-        assert_eq!(
-            err(CLIFF, &["output.windows=0"]),
-            "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.eval_every=-1"]),
-            "--set train.eval_every=-1: [train] `eval_every` must be an integer ≥ 0, got -1"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.max_steps_per_episode=0.5"]),
-            "--set train.max_steps_per_episode=0.5: [train] `max_steps_per_episode` must be \
-             an integer ≥ 1, got 0.5"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.seeds=[]"]),
-            "--set train.seeds=[]: [train] `seeds` must be a non-empty list of integers ≥ 0 \
-             or text like \"0..10\", got []"
-        );
-        assert_eq!(
-            err(CLIFF, &["train.seeds=1.5"]),
-            "--set train.seeds=1.5: [train] `seeds` must be a list of integers ≥ 0 or text \
-             like \"0..10\", got 1.5"
-        );
-        assert_eq!(
-            err(&CLIFF.replace("episodes = 500\n", ""), &[]),
-            "c.toml:8: [train] missing key: give the budget as `episodes` or `steps`"
-        );
-        assert_eq!(
-            err(&CLIFF.replace("id = \"CliffWalking-v1\"", "id = 3"), &[]),
-            "c.toml:2: [env] `id` must be a string, got 3"
-        );
-        assert_eq!(
-            err(&CLIFF.replace("id = \"CliffWalking-v1\"", "map = 'x'"), &[]),
-            "c.toml:1: [env] missing key `id`: the env id (`qlab envs` lists them)"
-        );
+        for (set, want) in [
+            (
+                "output.dir=3",
+                "--set output.dir=3: [output] `dir` must be a string, got 3",
+            ),
+            (
+                "output.dir=''",
+                "--set output.dir='': [output] `dir` must not be empty",
+            ),
+            (
+                "output.window=0",
+                "--set output.window=0: [output] `window` must be an integer ≥ 1, got 0",
+            ),
+            (
+                "output.windows=0",
+                "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window",
+            ),
+            (
+                "train.eval_every=-1",
+                "--set train.eval_every=-1: [train] `eval_every` must be an integer ≥ 0, got -1",
+            ),
+            (
+                "train.max_steps_per_episode=0.5",
+                "--set train.max_steps_per_episode=0.5: [train] `max_steps_per_episode` must be \
+                an integer ≥ 1, got 0.5",
+            ),
+            (
+                "train.seeds=[]",
+                "--set train.seeds=[]: [train] `seeds` must be a non-empty list of integers ≥ 0 \
+                or text like \"0..10\", got []",
+            ),
+            (
+                "train.seeds=1.5",
+                "--set train.seeds=1.5: [train] `seeds` must be a list of integers ≥ 0 or text \
+                like \"0..10\", got 1.5",
+            ),
+        ] {
+            assert_eq!(err(CLIFF, &[set]), want);
+        }
+        for (from, to, want) in [
+            (
+                "episodes = 500\n",
+                "",
+                "c.toml:8: [train] missing key: give the budget as `episodes` or `steps`",
+            ),
+            (
+                "id = \"CliffWalking-v1\"",
+                "id = 3",
+                "c.toml:2: [env] `id` must be a string, got 3",
+            ),
+            (
+                "id = \"CliffWalking-v1\"",
+                "map = 'x'",
+                "c.toml:1: [env] missing key `id`: the env id (`qlab envs` lists them)",
+            ),
+        ] {
+            assert_eq!(err(&CLIFF.replace(from, to), &[]), want);
+        }
     }
 
     #[test]
@@ -519,34 +528,32 @@ eval_every = 100
     #[test]
     fn features_keys_are_checked_one_by_one() {
         let base = "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'q_learning'\n[train]\nsteps = 1\n[features]\n";
-        assert_eq!(
-            err(&format!("{base}tiles = [2]\n"), &[]),
-            "c.toml:7: [features] missing key `kind`: \"tile_coding\" or \"discretize\""
-        );
-        assert_eq!(
-            err(&format!("{base}kind = 3\n"), &[]),
-            "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got 3"
-        );
-        assert_eq!(
-            err(&format!("{base}kind = 'tile_coding'\n"), &[]),
-            "c.toml:7: [features] missing key `tiles`: tile widths across each observation \
-             dimension"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'discretize'\nbins = [2]\nbounds = 3\n"),
-                &[]
+        for (suffix, want) in [
+            (
+                "tiles = [2]\n",
+                "c.toml:7: [features] missing key `kind`: \"tile_coding\" or \"discretize\"",
             ),
-            "c.toml:10: [features] `bounds` must be a list with one `[low, high]` (or `[]` for \
-             the space's own) per dimension, got 3"
-        );
-        assert_eq!(
-            err(
-                &format!("{base}kind = 'tile_coding'\ntiles = [2]\ntilings = 0\n"),
-                &[]
+            (
+                "kind = 3\n",
+                "c.toml:8: [features] `kind` must be one of `tile_coding`, `discretize`, got 3",
             ),
-            "c.toml:10: [features] `tilings` must be an integer ≥ 1, got 0"
-        );
+            (
+                "kind = 'tile_coding'\n",
+                "c.toml:7: [features] missing key `tiles`: tile widths across each observation \
+                 dimension",
+            ),
+            (
+                "kind = 'discretize'\nbins = [2]\nbounds = 3\n",
+                "c.toml:10: [features] `bounds` must be a list with one `[low, high]` (or `[]` for \
+                 the space's own) per dimension, got 3",
+            ),
+            (
+                "kind = 'tile_coding'\ntiles = [2]\ntilings = 0\n",
+                "c.toml:10: [features] `tilings` must be an integer ≥ 1, got 0",
+            ),
+        ] {
+            assert_eq!(err(&format!("{base}{suffix}"), &[]), want);
+        }
     }
 }
 

@@ -73,6 +73,19 @@ impl Tag {
     }
 }
 
+/// Deserializes the required `section` of `doc` into `T`; when it is absent, the error at the
+/// section says `missing`.
+pub(crate) fn deserialize_required<T: DeserializeOwned>(
+    doc: &Document,
+    section: &str,
+    missing: &str,
+) -> Read<T> {
+    if doc.section(section).is_none() {
+        return Err(doc.error(section, None, missing));
+    }
+    deserialize(doc, section, None)
+}
+
 /// Deserializes `section` of `doc` (an empty table if absent) into `T`; `tag` for an enum
 /// internally tagged by that key.
 ///

@@ -162,13 +162,10 @@ impl Serialize for TrainConfig {
 
 /// Reads `[train]`, which is required.
 pub(crate) fn read(doc: &Document) -> Read<TrainConfig> {
-    if doc.section("train").is_none() {
-        return Err(doc.error(
-            "train",
-            None,
-            "missing section: add [train] with `episodes` or `steps`",
-        ));
-    }
-    let section: TrainSection = section::deserialize(doc, "train", None)?;
+    let section: TrainSection = section::deserialize_required(
+        doc,
+        "train",
+        "missing section: add [train] with `episodes` or `steps`",
+    )?;
     section.validate().map_err(|e| e.at(doc, "train"))
 }

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 
 use super::curve::Band;
-use super::curve::summarize;
+use super::curve::{mean, summarize};
 use super::runs::Run;
 
 /// What to compare.
@@ -87,15 +87,7 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
     }
     let mut rows = Vec::with_capacity(runs.len());
     for (run, label) in runs.iter().zip(labels) {
-        let available = run.metric_names();
-        if !available.contains(&spec.metric) {
-            bail!(
-                "{}: no metric `{}`; available: {}",
-                run.dir.display(),
-                spec.metric,
-                available.join(", ")
-            );
-        }
+        run.check_metric(&spec.metric)?;
         let mut finals = Vec::with_capacity(run.seeds.len());
         let (mut episodes, mut steps) = (Vec::new(), Vec::new());
         for seed in &run.seeds {
@@ -147,11 +139,6 @@ pub fn first_reaching(values: &[Option<f64>], window: usize, threshold: f64) -> 
     (window - 1..values.len()).find(|&i| {
         mean(values[i + 1 - window..=i].iter().flatten().copied()).is_some_and(|m| m >= threshold)
     })
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }
 
 /// The table's column headers and cells, as text.

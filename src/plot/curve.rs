@@ -124,6 +124,12 @@ pub struct Curve {
     pub count: Vec<usize>,
 }
 
+/// The mean of `values` summed in order, `None` when there are none.
+pub(crate) fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
 /// Trailing moving mean over `window` entries: entry `i` is the mean of the values present
 /// among entries `i + 1 − window ..= i` (fewer at the start), `None` when there are none.
 /// A window of 0 or 1 returns the values unchanged.
@@ -132,12 +138,12 @@ pub fn smooth(values: &[Option<f64>], window: usize) -> Vec<Option<f64>> {
     // Each window summed afresh, so that results do not drift over long runs.
     (0..values.len())
         .map(|i| {
-            let w = &values[(i + 1).saturating_sub(window)..=i];
-            let (sum, n) = w
-                .iter()
-                .flatten()
-                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-            (n > 0).then(|| sum / n as f64)
+            mean(
+                values[(i + 1).saturating_sub(window)..=i]
+                    .iter()
+                    .flatten()
+                    .copied(),
+            )
         })
         .collect()
 }
@@ -252,15 +258,7 @@ pub fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> Option<f64> {
 /// A metric the run's `metrics.csv` files lack (the message lists those they have); a metric
 /// with no value at all; a malformed cell.
 pub fn curve(run: &Run, label: &str, spec: &CurveSpec) -> Result<Curve> {
-    let available = run.metric_names();
-    if !available.contains(&spec.metric) {
-        bail!(
-            "{}: no metric `{}`; available: {}",
-            run.dir.display(),
-            spec.metric,
-            available.join(", ")
-        );
-    }
+    run.check_metric(&spec.metric)?;
     let mut series = Vec::with_capacity(run.seeds.len());
     for seed in &run.seeds {
         let x_column = match spec.x {

@@ -219,6 +219,23 @@ impl Run {
             .collect()
     }
 
+    /// Checks that every seed's `metrics.csv` has the column `metric`.
+    ///
+    /// # Errors
+    /// A metric some seed lacks, with the list of those all seeds have.
+    pub fn check_metric(&self, metric: &str) -> Result<()> {
+        let available = self.metric_names();
+        if !available.iter().any(|m| m == metric) {
+            bail!(
+                "{}: no metric `{}`; available: {}",
+                self.dir.display(),
+                metric,
+                available.join(", ")
+            );
+        }
+        Ok(())
+    }
+
     /// `summary.json`, if the run has one (a run still going has none).
     pub fn summary(&self) -> Result<Option<Summary>> {
         let path = self.dir.join("summary.json");

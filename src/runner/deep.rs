@@ -19,14 +19,13 @@
 //! greedy evaluation.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::dqn::{Dqn, DqnConfig};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::progress::{Display, Progress};
+use super::progress::Display;
 use super::record::Summary;
 use super::seed::{self, Stream, derive};
 use super::{Failure, SeedEvaluation, for_each_seed};
@@ -178,9 +177,6 @@ pub(super) fn run_seeds(
     display: Display,
     resume: bool,
 ) -> Result<Summary> {
-    let seeds = &exp.config.train.seeds;
-    let progress = Progress::new(seeds, exp.config.train.budget);
-    let start = Instant::now();
     let plan = seed::Plan {
         train: &exp.config.train,
         window: exp.config.output.window,
@@ -188,35 +184,36 @@ pub(super) fn run_seeds(
         train_log: true,
     };
     let make_env = || make(&exp.config);
-    let results = for_each_seed(seeds, threads, &progress, display, |i, seed| {
-        let seed_dir = dir.join(format!("seed_{seed}"));
-        let mut agent = Dqn::new(
-            &exp.obs_shape,
-            exp.n_actions,
-            &exp.agent,
-            exp.total_steps,
-            derive(seed, Stream::Agent),
-        )?;
-        if let Some(space) = make_env()?.observation_space().as_box() {
-            agent.set_observation_space(space)?;
-        }
-        let run = seed::Seed {
-            seed,
-            dir: &seed_dir,
-            slot: &progress.slots[i],
-            resume,
-        };
-        seed::train(
-            &plan,
-            &make_env,
-            &mut agent,
-            &mut (),
-            |agent: &Dqn, dir: &Path| save(dir, exp, agent),
-            &run,
-        )
-    });
-    let wall = start.elapsed().as_secs_f64();
-    super::finish(dir, &exp.config, "dqn", results, wall)
+    let seeds = &exp.config.train.seeds;
+    super::timed(dir, &exp.config, "dqn", |progress| {
+        for_each_seed(seeds, threads, progress, display, |i, seed| {
+            let seed_dir = dir.join(format!("seed_{seed}"));
+            let mut agent = Dqn::new(
+                &exp.obs_shape,
+                exp.n_actions,
+                &exp.agent,
+                exp.total_steps,
+                derive(seed, Stream::Agent),
+            )?;
+            if let Some(space) = make_env()?.observation_space().as_box() {
+                agent.set_observation_space(space)?;
+            }
+            let run = seed::Seed {
+                seed,
+                dir: &seed_dir,
+                slot: &progress.slots[i],
+                resume,
+            };
+            seed::train(
+                &plan,
+                &make_env,
+                &mut agent,
+                &mut (),
+                |agent: &Dqn, dir: &Path| save(dir, exp, agent),
+                &run,
+            )
+        })
+    })
 }
 
 /// The episode seed a run's evaluations of `seed` start from: the first reset gets it, the

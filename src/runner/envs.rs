@@ -31,6 +31,12 @@ enum Kind {
     Other(String, Params),
 }
 
+/// An env an agent over observations `O` steps: actions are indices, each observation is
+/// viewed as an `O` (`[usize]`: the active features of a tabular or linear agent).
+pub trait AgentEnv<O: ?Sized>: Env<Action = usize, Obs: View<O>> {}
+
+impl<O: ?Sized, E: Env<Action = usize, Obs: View<O>> + ?Sized> AgentEnv<O> for E {}
+
 /// What to do with the env type: [`EnvSpec::visit`] calls [`EnvVisitor::visit`] with a maker of
 /// fresh envs of the concrete type (one call per env needed: training, evaluation).
 pub trait EnvVisitor {
@@ -38,11 +44,7 @@ pub trait EnvVisitor {
     type Output;
 
     /// Works with envs made by `make`.
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync;
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output;
 }
 
 /// Why a config's env cannot be built.
@@ -221,12 +223,10 @@ impl EnvSpec {
         struct P;
         impl EnvVisitor for P {
             type Output = Result<Probe>;
-            fn visit<E, F>(self, make: F) -> Result<Probe>
-            where
-                E: Env<Action = usize>,
-                E::Obs: View<[usize]>,
-                F: Fn() -> Result<E> + Sync,
-            {
+            fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(
+                self,
+                make: F,
+            ) -> Result<Probe> {
                 let env = make()?;
                 Ok(Probe {
                     name: env.name(),

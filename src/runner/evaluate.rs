@@ -4,8 +4,9 @@
 use anyhow::{Result, bail};
 use qlab_agents::tabular::Evaluation;
 use qlab_agents::{Agent, View};
-use qlab_envs::{Env, EnvRng};
+use qlab_envs::EnvRng;
 
+use super::envs::AgentEnv;
 use super::seed::{Stream, derive};
 
 /// A greedy evaluation of `agent` as every evaluation of this seed runs it: the same episode
@@ -23,8 +24,7 @@ pub fn evaluate<E, O, G>(
     max_steps: u64,
 ) -> Result<Evaluation>
 where
-    E: Env<Action = usize> + ?Sized,
-    E::Obs: View<O>,
+    E: AgentEnv<O> + ?Sized,
     O: ?Sized,
     G: Agent<O, usize> + ?Sized,
 {
@@ -45,18 +45,13 @@ where
 ///
 /// # Errors
 /// `episodes = 0`, a failing env step or policy.
-pub fn evaluate_policy<E, O>(
+pub fn evaluate_policy<E: AgentEnv<O> + ?Sized, O: ?Sized>(
     env: &mut E,
     mut policy: impl FnMut(&O, bool) -> Result<usize>,
     first_seed: u64,
     episodes: u64,
     max_steps: u64,
-) -> Result<Evaluation>
-where
-    E: Env<Action = usize> + ?Sized,
-    E::Obs: View<O>,
-    O: ?Sized,
-{
+) -> Result<Evaluation> {
     if episodes == 0 {
         bail!("an evaluation needs at least 1 episode, got 0");
     }

@@ -27,6 +27,7 @@ pub mod track;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::tabular::Evaluation;
@@ -122,6 +123,21 @@ pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Experimen
     let exp = Experiment::new(load_run_config(dir)?)?;
     let summary = exp.run_seeds(dir, threads, display, true)?;
     Ok((exp, summary))
+}
+
+/// Runs `train` (every seed of `config`, showing progress on the [`Progress`] it is given),
+/// timing it, and [`finish`]es the run in `dir`.
+fn timed(
+    dir: &Path,
+    config: &Config,
+    algorithm: &str,
+    train: impl FnOnce(&Progress) -> Vec<Result<SeedSummary>>,
+) -> Result<Summary> {
+    let progress = Progress::new(&config.train.seeds, config.train.budget);
+    let start = Instant::now();
+    let results = train(&progress);
+    let wall = start.elapsed().as_secs_f64();
+    finish(dir, config, algorithm, results, wall)
 }
 
 /// Writes the summary of a run's seeds that finished (`results` in the order of the config's

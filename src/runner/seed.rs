@@ -16,6 +16,7 @@ use qlab_agents::{Agent, TrainStats, View};
 use qlab_envs::{Env, EnvRng};
 
 use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_atomic};
+use super::envs::AgentEnv;
 use super::evaluate::evaluate;
 use super::progress::Slot;
 use super::record::{EpisodeRow, Recorder, SeedSummary};
@@ -217,8 +218,7 @@ pub fn train<E, O, G, T>(
     seed: &Seed<'_>,
 ) -> Result<SeedSummary>
 where
-    E: Env<Action = usize>,
-    E::Obs: View<O>,
+    E: AgentEnv<O>,
     O: ?Sized,
     G: Agent<O, usize> + ?Sized,
     T: Tracker<O, G>,

@@ -2,19 +2,18 @@
 //! configured features, the agent over its active feature indices, the value error against
 //! dynamic programming's truth where the env has a model.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use qlab_agents::Agent;
 use qlab_agents::dp::{self, DpConfig};
 use qlab_agents::tabular::{AgentConfig, TabularAgent, exploring_start_states};
-use qlab_agents::{Agent, View};
 use qlab_envs::{AnyEnv, Env, Model};
 
-use super::envs::{EnvSpec, EnvVisitor, SpecError};
+use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::{Display, Progress};
 use super::record::{self, SeedSummary, Summary};
-use super::{Failure, SeedEvaluation, evaluate, finish, for_each_seed, seed, track};
+use super::{Failure, SeedEvaluation, evaluate, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
 /// The true state values the agent's estimates are compared with: `V*` for control agents,
@@ -231,25 +230,60 @@ pub(super) fn run_seeds(
     display: Display,
     resume: bool,
 ) -> Result<Summary> {
-    let seeds = &exp.config.train.seeds;
-    let progress = Progress::new(seeds, exp.config.train.budget);
-    let start = Instant::now();
-    let results = exp.spec.visit(TrainSeeds {
-        exp,
-        dir,
-        threads: threads.clamp(1, seeds.len()),
-        progress: &progress,
-        display,
-        resume,
-    });
-    let wall = start.elapsed().as_secs_f64();
-    finish(
-        dir,
-        &exp.config,
-        exp.config.agent.algorithm(),
-        results,
-        wall,
-    )
+    let config = &exp.config;
+    timed(dir, config, config.agent.algorithm(), |progress| {
+        exp.spec.visit(TrainSeeds {
+            exp,
+            dir,
+            threads: threads.clamp(1, config.train.seeds.len()),
+            progress,
+            display,
+            resume,
+        })
+    })
+}
+
+/// Reloads the agent a seed saved in `seed_dir` (`agent.json` and the parameters beside it),
+/// built as the config builds it; `None` when the seed saved no agent. `command` names what
+/// asks, should the config's agent not be tabular.
+///
+/// # Errors
+/// An `agent.json` that does not match the config, parameters that do not load.
+pub fn load_agent(
+    exp: &TabularExperiment,
+    seed_dir: &Path,
+    command: &str,
+) -> Result<Option<Box<dyn TabularAgent>>> {
+    if !seed_dir.join("agent.json").is_file() {
+        return Ok(None);
+    }
+    let (saved, params) = record::load_agent(seed_dir)?;
+    let algorithm = exp.config.agent.algorithm();
+    if saved.algorithm != algorithm
+        || saved.n_features != exp.n_features
+        || saved.n_actions != exp.n_actions
+    {
+        bail!(
+            "{}: a {} agent of {} features and {} actions, but config.toml makes a {} agent of \
+             {} features and {} actions",
+            seed_dir.join("agent.json").display(),
+            saved.algorithm,
+            saved.n_features,
+            saved.n_actions,
+            algorithm,
+            exp.n_features,
+            exp.n_actions
+        );
+    }
+    let mut agent = exp
+        .config
+        .agent
+        .tabular(command)?
+        .build(exp.n_features, exp.n_actions)?;
+    agent
+        .load_parameters(&params)
+        .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+    Ok(Some(agent))
 }
 
 /// Reloads each seed's agent from the run in `dir` and evaluates it greedily over `episodes`
@@ -274,12 +308,7 @@ struct TrainSeeds<'a> {
 impl EnvVisitor for TrainSeeds<'_> {
     type Output = Vec<Result<SeedSummary>>;
 
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
         let plan = seed::Plan {
             train: &exp.config.train,
@@ -334,45 +363,14 @@ struct EvalSeeds<'a> {
 impl EnvVisitor for EvalSeeds<'_> {
     type Output = Result<Vec<SeedEvaluation>>;
 
-    fn visit<E, F>(self, make: F) -> Self::Output
-    where
-        E: Env<Action = usize>,
-        E::Obs: View<[usize]>,
-        F: Fn() -> Result<E> + Sync,
-    {
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
         let mut out = Vec::new();
         for &seed in &exp.config.train.seeds {
-            let seed_dir: PathBuf = self.dir.join(format!("seed_{seed}"));
-            if !seed_dir.join("agent.json").is_file() {
+            let seed_dir = self.dir.join(format!("seed_{seed}"));
+            let Some(mut agent) = load_agent(exp, &seed_dir, "qlab eval")? else {
                 continue;
-            }
-            let (saved, params) = record::load_agent(&seed_dir)?;
-            let algorithm = exp.config.agent.algorithm();
-            if saved.algorithm != algorithm
-                || saved.n_features != exp.n_features
-                || saved.n_actions != exp.n_actions
-            {
-                bail!(
-                    "{}: a {} agent of {} features and {} actions, but config.toml makes a {} \
-                     agent of {} features and {} actions",
-                    seed_dir.join("agent.json").display(),
-                    saved.algorithm,
-                    saved.n_features,
-                    saved.n_actions,
-                    algorithm,
-                    exp.n_features,
-                    exp.n_actions
-                );
-            }
-            let mut agent = exp
-                .config
-                .agent
-                .tabular("qlab eval")?
-                .build(exp.n_features, exp.n_actions)?;
-            agent
-                .load_parameters(&params)
-                .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
+            };
             let mut env = make()?;
             let evaluation = evaluate::evaluate(
                 &mut env,
@@ -391,6 +389,7 @@ impl EnvVisitor for EvalSeeds<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn experiment(text: &str) -> TabularExperiment {
         TabularExperiment::new(Config::parse("t.toml", text, &[]).unwrap()).unwrap()
@@ -498,5 +497,34 @@ mod tests {
         // --horizon inf`): 0.0689.
         let v0 = exp.truth.as_ref().unwrap().values[0];
         assert!((v0 - 0.068_9).abs() < 1e-4, "{v0}");
+    }
+
+    /// `load_agent` reloads what a seed saved, skips a seed that saved nothing, and refuses an
+    /// `agent.json` that another config wrote, naming both agents.
+    #[test]
+    fn load_agent_checks_agent_json_against_the_config() {
+        let text = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\n\
+                    [train]\nepisodes = 3\nseeds = [0]\neval_episodes = 1\n";
+        let exp = experiment(text);
+        let dir = temp_dir("load-agent");
+        std::fs::create_dir_all(&dir).unwrap();
+        run_seeds(&exp, &dir, 1, Display::Quiet, false).unwrap();
+        let agent = load_agent(&exp, &dir.join("seed_0"), "t").unwrap();
+        assert!(agent.is_some());
+        assert!(
+            load_agent(&exp, &dir.join("seed_1"), "t")
+                .unwrap()
+                .is_none()
+        );
+        let other = experiment(&text.replace("'sarsa'", "'q_learning'"));
+        let e = load_agent(&other, &dir.join("seed_0"), "t").err().unwrap();
+        assert!(
+            format!("{e:#}").ends_with(
+                "seed_0/agent.json: a sarsa agent of 48 features and 4 actions, but config.toml \
+                 makes a q_learning agent of 48 features and 4 actions"
+            ),
+            "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
