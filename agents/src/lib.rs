@@ -26,10 +26,12 @@ pub mod dp;
 #[cfg(feature = "deep")]
 pub mod dqn;
 mod error;
+mod evaluate;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};
 pub use error::{Error, Result};
+pub use evaluate::{Evaluation, evaluate_policy};
 pub use qlab_envs as envs;
 #[cfg(feature = "deep")]
 pub use qlab_nn as nn;

@@ -161,10 +161,10 @@ pub fn run(a: &AttackArgs) -> Result<String> {
         };
         let attack = qlab_agents::adversarial::Attack::new(config, &space, exp.n_actions, device)?;
         let mut env = Attacked::new(env, AgainstQ::new(attack, &net));
-        let v = crate::runner::evaluate::evaluate_policy(
+        let v = qlab_agents::evaluate_policy::<_, _, anyhow::Error>(
             &mut env,
-            |obs, _| Ok(agent.greedy(obs)?),
-            first,
+            |obs: &[f32], _| Ok(agent.greedy(obs)?),
+            Some(first),
             episodes,
             exp.config.train.eval_max_steps,
         )

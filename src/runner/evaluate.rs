@@ -1,9 +1,8 @@
-//! Greedy evaluations: one function that every run, `qlab eval` and `qlab attack` play their
-//! evaluation episodes with.
+//! The greedy evaluation of a seed's agent, as every evaluation of a run and `qlab eval` play
+//! it (on [`qlab_agents::evaluate_policy`], the one evaluation loop).
 
-use anyhow::{Result, bail};
-use qlab_agents::tabular::Evaluation;
-use qlab_agents::{Agent, View};
+use anyhow::Result;
+use qlab_agents::{Agent, Evaluation, evaluate_policy};
 use qlab_envs::EnvRng;
 
 use super::envs::AgentEnv;
@@ -32,53 +31,10 @@ where
     evaluate_policy(
         env,
         |obs, first| Ok(agent.greedy(obs, first, &mut rng)?),
-        derive(seed, Stream::EvalEnv),
+        Some(derive(seed, Stream::EvalEnv)),
         episodes,
         max_steps,
     )
-}
-
-/// Plays `episodes` episodes of at most `max_steps` steps with `policy`, the first reset
-/// seeded with `first_seed` and the later ones continuing the env's stream; the mean and
-/// (population) standard deviation of the returns. `policy(obs, first)` is told whether `obs`
-/// is an episode's first (a policy with memory resets it there).
-///
-/// # Errors
-/// `episodes = 0`, a failing env step or policy.
-pub fn evaluate_policy<E: AgentEnv<O> + ?Sized, O: ?Sized>(
-    env: &mut E,
-    mut policy: impl FnMut(&O, bool) -> Result<usize>,
-    first_seed: u64,
-    episodes: u64,
-    max_steps: u64,
-) -> Result<Evaluation> {
-    if episodes == 0 {
-        bail!("an evaluation needs at least 1 episode, got 0");
-    }
-    let mut first = Some(first_seed);
-    // Welford's running mean and sum of squared deviations.
-    let (mut mean, mut m2) = (0.0, 0.0);
-    for e in 0..episodes {
-        let mut obs = env.reset(first.take()).obs;
-        let (mut ret, mut length) = (0.0, 0u64);
-        loop {
-            let step = env.step(policy(obs.view(), length == 0)?)?;
-            ret += step.reward;
-            length += 1;
-            if step.done() || length >= max_steps {
-                break;
-            }
-            obs = step.obs;
-        }
-        let delta = ret - mean;
-        mean += delta / (e + 1) as f64;
-        m2 += delta * (ret - mean);
-    }
-    Ok(Evaluation {
-        mean,
-        std: (m2 / episodes as f64).sqrt(),
-        episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
-    })
 }
 
 #[cfg(test)]
@@ -95,7 +51,7 @@ mod tests {
             panic!("CartPoleNoVelocity-v1 observes a vector");
         };
         let (mut firsts, mut steps) = (Vec::new(), 0u64);
-        let e = evaluate_policy(
+        let e = evaluate_policy::<_, _, anyhow::Error>(
             &mut env,
             |_, first| {
                 if first {
@@ -104,7 +60,7 @@ mod tests {
                 steps += 1;
                 Ok(0)
             },
-            7,
+            Some(7),
             5,
             500,
         )

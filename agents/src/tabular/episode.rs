@@ -5,7 +5,7 @@
 //! as slices of active feature indices through [`View`].
 
 use super::TabularAgent;
-use crate::{Error, Result, View};
+use crate::{Error, Evaluation, Result, View};
 use qlab_envs::{Env, EnvRng, Model};
 
 /// How one episode went.
@@ -201,17 +201,6 @@ where
     }
 }
 
-/// The returns of greedy episodes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Evaluation {
-    /// Mean undiscounted return.
-    pub mean: f64,
-    /// Standard deviation of the returns (population, dividing by the number of episodes).
-    pub std: f64,
-    /// The number of episodes.
-    pub episodes: usize,
-}
-
 /// Runs `episodes` episodes with the agent's greedy actions ([`TabularAgent::greedy`], ties broken
 /// at random with `rng`), learning nothing, and returns the mean and standard deviation of
 /// their returns.
@@ -236,33 +225,13 @@ where
     A: TabularAgent + ?Sized,
 {
     let limit = step_limit(max_steps)?;
-    if episodes == 0 {
-        return Err(Error::config("episodes", 0, "at least 1"));
-    }
-    // Welford's running mean and sum of squared deviations.
-    let (mut mean, mut m2) = (0.0, 0.0);
-    for e in 0..episodes {
-        let mut obs = env.reset(if e == 0 { seed } else { None }).obs;
-        let mut ret = 0.0;
-        let mut length = 0u64;
-        loop {
-            let step = env.step(agent.greedy(obs.view(), rng))?;
-            ret += step.reward;
-            length += 1;
-            if step.done() || length >= limit {
-                break;
-            }
-            obs = step.obs;
-        }
-        let delta = ret - mean;
-        mean += delta / (e + 1) as f64;
-        m2 += delta * (ret - mean);
-    }
-    Ok(Evaluation {
-        mean,
-        std: (m2 / episodes as f64).sqrt(),
-        episodes,
-    })
+    crate::evaluate_policy(
+        env,
+        |x, _| Ok::<_, Error>(agent.greedy(x, rng)),
+        seed,
+        episodes as u64,
+        limit,
+    )
 }
 
 #[cfg(test)]

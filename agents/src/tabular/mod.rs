@@ -82,11 +82,12 @@ mod traces;
 mod true_online;
 mod values;
 
+pub use crate::Evaluation;
 pub use agent::{JsonState, TabularAgent, Transition, ValueFunction};
 pub use config::AgentConfig;
 pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
-    EpisodeOutcome, Evaluation, evaluate_greedy, exploring_start_states, run_episode,
+    EpisodeOutcome, evaluate_greedy, exploring_start_states, run_episode,
     run_episode_exploring_starts,
 };
 pub use expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
