@@ -522,20 +522,7 @@ fn backward_induction(
 pub fn evaluate_policy(model: &dyn Model, policy: &[f64], config: &DpConfig) -> Result<DpSolution> {
     check(model, config)?;
     check_policy(model, policy)?;
-    let backup = Backup::Policy(policy);
-    if let Some(h) = config.horizon {
-        return Ok(backward_induction(model, backup, config, h));
-    }
-    let mut values = vec![0.0; model.n_states()];
-    let sweeps = sweep_to_convergence(model, backup, config, &mut values, "policy evaluation")?;
-    Ok(DpSolution {
-        policy: greedy_policy(model, &values, config.gamma, config.theta),
-        values,
-        iterations: sweeps,
-        sweeps,
-        values_by_steps_left: Vec::new(),
-        horizon: None,
-    })
+    solve_by_sweeps(model, Backup::Policy(policy), config, "policy evaluation")
 }
 
 /// `V*` and a greedy optimal policy by value iteration (Sutton & Barto §4.4, in place): sweep
@@ -548,11 +535,22 @@ pub fn evaluate_policy(model: &dyn Model, policy: &[f64], config: &DpConfig) -> 
 /// without bound, as when no policy ends the episode there).
 pub fn value_iteration(model: &dyn Model, config: &DpConfig) -> Result<DpSolution> {
     check(model, config)?;
+    solve_by_sweeps(model, Backup::Max, config, "value iteration")
+}
+
+/// Backward induction within a horizon; otherwise in-place sweeps of `backup` from `V = 0`
+/// until they settle, and the greedy policy of the values reached.
+fn solve_by_sweeps(
+    model: &dyn Model,
+    backup: Backup<'_>,
+    config: &DpConfig,
+    what: &str,
+) -> Result<DpSolution> {
     if let Some(h) = config.horizon {
-        return Ok(backward_induction(model, Backup::Max, config, h));
+        return Ok(backward_induction(model, backup, config, h));
     }
     let mut values = vec![0.0; model.n_states()];
-    let sweeps = sweep_to_convergence(model, Backup::Max, config, &mut values, "value iteration")?;
+    let sweeps = sweep_to_convergence(model, backup, config, &mut values, what)?;
     Ok(DpSolution {
         policy: greedy_policy(model, &values, config.gamma, config.theta),
         values,
