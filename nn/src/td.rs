@@ -92,8 +92,16 @@ pub fn td_loss(
 /// [`td_loss`] and its gradient with respect to each `qᵢ` without tensors: returns the loss
 /// and writes `∂loss/∂qᵢ = wᵢ·ℓ′(qᵢ − yᵢ) / denom` into `dq`. Sums run in `f64`.
 ///
-/// # Panics
-/// If `y`, `dq` (or `weights`) are not as long as `q`.
+/// ```
+/// use qlab_nn::{TdLoss, td_loss_gradient};
+/// let mut dq = [0.0f32; 2];
+/// let loss = td_loss_gradient(TdLoss::Huber, &[0.5, 3.0], &[0.0, 0.0], None, 2.0, &mut dq)?;
+/// assert_eq!((loss, dq), ((0.125 + 2.5) / 2.0, [0.25, 0.5]));
+/// # Ok::<(), qlab_nn::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidConfig`] when `y`, `dq` (or `weights`) are not as long as `q`.
 pub fn td_loss_gradient(
     kind: TdLoss,
     q: &[f32],
@@ -101,14 +109,20 @@ pub fn td_loss_gradient(
     weights: Option<&[f32]>,
     denom: f64,
     dq: &mut [f32],
-) -> f64 {
-    assert!(
-        y.len() == q.len() && dq.len() == q.len() && weights.is_none_or(|w| w.len() == q.len()),
-        "td loss: {} predictions, {} targets, {} gradients",
-        q.len(),
-        y.len(),
-        dq.len()
-    );
+) -> Result<f64> {
+    let n = q.len();
+    if y.len() != n || dq.len() != n || weights.is_some_and(|w| w.len() != n) {
+        return Err(Error::config(
+            "td loss lengths",
+            format!(
+                "{n} predictions, {} targets, {} gradients, {:?} weights",
+                y.len(),
+                dq.len(),
+                weights.map(<[f32]>::len)
+            ),
+            "one target, gradient and weight per prediction",
+        ));
+    }
     let mut sum = 0.0f64;
     for i in 0..q.len() {
         let d = f64::from(q[i] - y[i]);
@@ -117,7 +131,7 @@ pub fn td_loss_gradient(
         sum += w * loss;
         dq[i] = (w * slope / denom) as f32;
     }
-    sum / denom
+    Ok(sum / denom)
 }
 
 /// A minibatch for [`QNetwork::td_step`]: `rows` transitions' observations, actions taken and
@@ -314,7 +328,7 @@ impl QNetwork {
             batch.weights,
             n as f64,
             &mut dq,
-        );
+        )?;
         let mean_q = q.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
         let td_errors = q.iter().zip(batch.targets).map(|(q, y)| q - y).collect();
         // Backward through the head and the torso, last layer first.
@@ -635,17 +649,21 @@ mod tests {
         let w = [1.0f32, 0.5, 2.0, 1.0, 0.25];
         for kind in [TdLoss::Huber, TdLoss::Mse] {
             let mut dq = [0.0f32; 5];
-            td_loss_gradient(kind, &q, &y, Some(&w), 5.0, &mut dq);
+            td_loss_gradient(kind, &q, &y, Some(&w), 5.0, &mut dq).unwrap();
             for i in 0..q.len() {
                 let h = 1e-3f32;
                 let mut scratch = [0.0f32; 5];
                 let mut at = |v: f32| {
                     let mut qq = q;
                     qq[i] = v;
-                    td_loss_gradient(kind, &qq, &y, Some(&w), 5.0, &mut scratch)
+                    td_loss_gradient(kind, &qq, &y, Some(&w), 5.0, &mut scratch).unwrap()
                 };
                 let fd = (at(q[i] + h) - at(q[i] - h)) / f64::from(2.0 * h);
-                assert!(close(f64::from(dq[i]), fd, 1e-3), "{kind:?} {i}: {} vs {fd}", dq[i]);
+                assert!(
+                    close(f64::from(dq[i]), fd, 1e-3),
+                    "{kind:?} {i}: {} vs {fd}",
+                    dq[i]
+                );
             }
         }
     }
@@ -653,8 +671,8 @@ mod tests {
     /// A bad batch is an error naming the value, not a panic.
     #[test]
     fn a_bad_batch_is_an_error() {
-        let (net, _) = QNetwork::new(&[2], 2, &mlp(crate::Activation::Relu), 0, &Device::Cpu)
-            .unwrap();
+        let (net, _) =
+            QNetwork::new(&[2], 2, &mlp(crate::Activation::Relu), 0, &Device::Cpu).unwrap();
         let good = TdBatch {
             obs: &[0.5, -1.0, 2.0, 0.25],
             obs_shape: &[2],
@@ -671,16 +689,20 @@ mod tests {
             }),
             "invalid value 2 for `td batch actions[1]`: expected an action below 2"
         );
-        assert!(err(TdBatch {
-            targets: &[1.0],
-            ..good
-        })
-        .contains("2 targets, one per row"));
-        assert!(err(TdBatch {
-            obs: &[0.0; 3],
-            ..good
-        })
-        .contains("2 rows × 2 numbers"));
+        assert!(
+            err(TdBatch {
+                targets: &[1.0],
+                ..good
+            })
+            .contains("2 targets, one per row")
+        );
+        assert!(
+            err(TdBatch {
+                obs: &[0.0; 3],
+                ..good
+            })
+            .contains("2 rows × 2 numbers")
+        );
     }
 
     /// `q_values_rows` gives `forward`'s bits for a fused network and for another one.
@@ -701,7 +723,12 @@ mod tests {
             let (net, _) = QNetwork::new(&[4], 3, &config, 2, &Device::Cpu).unwrap();
             let x = Tensor::from_slice(&obs, (9, 4), &Device::Cpu).unwrap();
             let want = net.forward(&x).unwrap().flatten_all().unwrap();
-            let want: Vec<u32> = want.to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect();
+            let want: Vec<u32> = want
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
             let got = net.q_values_rows(&obs, &[4]).unwrap();
             assert_eq!(got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
         }

@@ -70,7 +70,11 @@ pub struct DqnState {
 /// Each update regresses `Q(s, a)` on `r + γᵏ max_a' Q⁻(s', a')` (Double DQN:
 /// `Q⁻(s', argmax_a' Q(s', a'))`), cut to `r` where the transition terminated, with the Huber
 /// or squared loss (weighted by importance weights under prioritized replay), clipping the
-/// gradient's global norm to `max_grad_norm` before Adam's step.
+/// gradient's global norm to `max_grad_norm` before Adam's step. Every update, whatever the
+/// features, goes one way: gather the batch, compute the targets, take the Q-network's loss
+/// and gradient from its TD step ([`QNetwork::td_step`], or
+/// [`td_step_sequences`](QNetwork::td_step_sequences) for a recurrent torso; the network
+/// decides how to compute it), apply the optimizer.
 ///
 /// With `adversarial_training` or `smoothness` in the config, each update also attacks part of
 /// the batch or adds SA-DQN's regularizer to the loss ([`Defense`]; the loss reported then
@@ -633,7 +637,11 @@ impl Dqn {
                     .next_observations_into(&chunk[..1], &mut next_obs);
             }
             let q = self.target.q_values_rows(&next_obs, &self.net_shape)?;
-            values.extend(q.chunks_exact(self.n_actions).take(chunk.len()).map(max_value));
+            values.extend(
+                q.chunks_exact(self.n_actions)
+                    .take(chunk.len())
+                    .map(max_value),
+            );
         }
         let next_q = indices
             .iter()
@@ -941,7 +949,11 @@ mod tests {
             assert_eq!(indices, &sampled.batch.indices[..], "batch {k}");
             let next = Tensor::from_slice(&sampled.batch.next_obs, (8, 5), &Device::Cpu).unwrap();
             let want = sampled.target.forward(&next).unwrap().max(1).unwrap();
-            assert_eq!(bits(values), bits(&want.to_vec1::<f32>().unwrap()), "batch {k}");
+            assert_eq!(
+                bits(values),
+                bits(&want.to_vec1::<f32>().unwrap()),
+                "batch {k}"
+            );
         }
         assert_eq!(planned.rng.state(), sampled.rng.state());
         let double = small(|c| c.double = true);
