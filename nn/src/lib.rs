@@ -28,6 +28,7 @@
 //! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
 //! | `dropout.rs`    | seeded [`Dropout`] |
 //! | `loss.rs`       | Huber, squared-error and cross-entropy losses |
+//! | `td.rs`         | the TD step of a [`QNetwork`] ([`QNetwork::td_step`]: loss and gradients, fused for a CPU MLP, autodiff otherwise), [`td_loss`] |
 //! | `optim/`        | SGD (momentum, Nesterov), RMSProp (centred), Adam, AdamW; gradient-norm clipping; fused CPU kernels |
 //! | `schedule.rs`   | learning-rate schedules: constant, linear, cosine |
 //! | `gradcheck.rs`  | the finite-difference gradient check |
@@ -97,6 +98,7 @@ pub mod qnet;
 pub mod recurrent;
 pub mod schedule;
 pub mod store;
+pub mod td;
 pub mod transformer;
 
 pub use activation::Activation;
@@ -132,6 +134,7 @@ pub use recurrent::{
 };
 pub use schedule::LrSchedule;
 pub use store::ParamStore;
+pub use td::{TdBatch, TdLoss, TdSequences, TdStep, td_loss, td_loss_gradient};
 pub use transformer::{
     LearnedPositionalEncoding, PositionalConfig, PositionalEncoding, SinusoidalPositionalEncoding,
     TransformerBlock, TransformerConfig, learned_positional_encoding, positional_encoding,

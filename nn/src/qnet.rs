@@ -274,6 +274,8 @@ pub struct QNetwork {
     torso: Torso,
     head: Head,
     actions: usize,
+    /// Where the weights live (the device of the builder's variables).
+    device: Device,
 }
 
 /// Builds a [`QNetwork`] for observations of shape `obs_shape` (`[d]` for an MLP torso,
@@ -438,6 +440,7 @@ pub fn q_network(
         torso,
         head,
         actions,
+        device: vb.device().clone(),
     })
 }
 
@@ -460,6 +463,11 @@ impl QNetwork {
     /// Number of actions `A`.
     pub fn actions(&self) -> usize {
         self.actions
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// The greedy action for each observation: `argmax_a Q(s, a)`, shape `(N)`, `u32`.

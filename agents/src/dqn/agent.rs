@@ -1,12 +1,12 @@
 //! [`Dqn`]: deep Q-learning with a target network, Double DQN, n-step returns and
 //! prioritized replay, stepped as Stable-Baselines3's `DQN` is.
 
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{Device, Module, Tensor};
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{DqnConfig, Loss};
+use super::config::DqnConfig;
 use super::nstep::NStep;
 use super::per::Prioritized;
 use super::replay::{Batch, ReplayBuffer};
@@ -14,10 +14,9 @@ use super::rng::{DqnRng, Uniform};
 use super::robust::Defense;
 use super::sequence::SequenceBatch;
 use crate::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, ParamStore, QNetwork, argmax};
-use crate::nn::{RecurrentState, TorsoConfig, huber_elementwise, huber_loss, mse_loss, q_network};
+use crate::nn::{RecurrentState, TdBatch, TdStep, TorsoConfig, q_network};
 use crate::{Error, Result};
 
-mod direct;
 mod drqn;
 mod episode;
 
@@ -71,7 +70,11 @@ pub struct DqnState {
 /// Each update regresses `Q(s, a)` on `r + γᵏ max_a' Q⁻(s', a')` (Double DQN:
 /// `Q⁻(s', argmax_a' Q(s', a'))`), cut to `r` where the transition terminated, with the Huber
 /// or squared loss (weighted by importance weights under prioritized replay), clipping the
-/// gradient's global norm to `max_grad_norm` before Adam's step.
+/// gradient's global norm to `max_grad_norm` before Adam's step. Every update, whatever the
+/// features, goes one way: gather the batch, compute the targets, take the Q-network's loss
+/// and gradient from its TD step ([`QNetwork::td_step`], or
+/// [`td_step_sequences`](QNetwork::td_step_sequences) for a recurrent torso; the network
+/// decides how to compute it), apply the optimizer.
 ///
 /// With `adversarial_training` or `smoothness` in the config, each update also attacks part of
 /// the batch or adds SA-DQN's regularizer to the loss ([`Defense`]; the loss reported then
@@ -143,13 +146,6 @@ pub struct Dqn {
     /// The online network over the same weights as constants, for the defenses' searches of
     /// the ε-ball (input gradients only); built when there is a defense.
     frozen: Option<QNetwork>,
-    /// Whether to plan a training phase's batches up front where that gives the same bits
-    /// ([`plan_phase`](Self::plan_phase)); off only in the test that checks it does.
-    plan_phases: bool,
-    /// Whether planned updates of an MLP run without tensors where they can
-    /// ([`update_direct`](Self::update_direct)); off only in the test that checks they give
-    /// the tensor path's bits.
-    direct_steps: bool,
 }
 
 impl std::fmt::Debug for Dqn {
@@ -241,8 +237,6 @@ impl Dqn {
         };
         Ok(Dqn {
             frozen,
-            plan_phases: true,
-            direct_steps: true,
             replay: ReplayBuffer::new(config.buffer_size, obs_dim)?,
             per: config
                 .prioritized
@@ -618,8 +612,7 @@ impl Dqn {
     /// `None` where the plan does not apply (or `n` is 0).
     fn plan_phase(&mut self, n: usize) -> Result<Option<PhasePlan>> {
         let b = self.batch.len();
-        let applies = self.plan_phases
-            && self.per.is_none()
+        let applies = self.per.is_none()
             && !self.config.double
             && self.defense.is_none()
             && self.sequences.is_none()
@@ -643,15 +636,12 @@ impl Dqn {
                 self.replay
                     .next_observations_into(&chunk[..1], &mut next_obs);
             }
-            let q = match direct::greedy_values(&self.target, &next_obs, b) {
-                Some(q) => q,
-                None => {
-                    let next_obs =
-                        Tensor::from_slice(&next_obs, self.batch_shape(b), &self.device)?;
-                    self.target.forward(&next_obs)?.max(1)?.to_vec1::<f32>()?
-                }
-            };
-            values.extend_from_slice(&q[..chunk.len()]);
+            let q = self.target.q_values_rows(&next_obs, &self.net_shape)?;
+            values.extend(
+                q.chunks_exact(self.n_actions)
+                    .take(chunk.len())
+                    .map(max_value),
+            );
         }
         let next_q = indices
             .iter()
@@ -668,12 +658,40 @@ impl Dqn {
         }))
     }
 
-    /// One gradient step; returns the loss and the mean Q of the batch. `planned` is this
-    /// step's batch and bootstrap values from [`plan_phase`](Self::plan_phase), if any.
+    /// One gradient step, whatever the features: gather the batch (uniform or prioritized
+    /// transitions, or sequences for a recurrent torso), compute the targets, let the
+    /// Q-network compute the loss and its gradient ([`QNetwork::td_step`]), and apply the
+    /// optimizer. Returns the loss and the mean Q of the batch. `planned` is this step's
+    /// batch and bootstrap values from [`plan_phase`](Self::plan_phase), if any.
     fn update(&mut self, planned: Option<(&[usize], &[f32])>) -> Result<(f64, f64)> {
-        if self.sequences.is_some() {
-            return self.update_sequences();
+        let step = if self.sequences.is_some() {
+            self.sequence_step()?
+        } else {
+            self.transition_step(planned)?
+        };
+        for (what, v) in [("loss", step.loss), ("Q-value", step.mean_q)] {
+            if !v.is_finite() {
+                return Err(Error::Diverged {
+                    step: self.steps,
+                    what: what.into(),
+                    value: v,
+                });
+            }
         }
+        self.optimizer_step(&step.grads)?;
+        self.updates += 1;
+        if self.sequences.is_none()
+            && let Some(p) = self.per.as_mut()
+        {
+            p.update(&self.batch.indices, &step.td_errors);
+        }
+        Ok((step.loss, step.mean_q))
+    }
+
+    /// The TD step on a minibatch of transitions: sampled (or `planned`), the targets
+    /// `r + γᵏ Q⁻(s', ·)` bootstrapped, the defenses' attacked observations and regularizer
+    /// when configured, and the network's loss and gradient.
+    fn transition_step(&mut self, planned: Option<(&[usize], &[f32])>) -> Result<TdStep> {
         match (&self.per, planned) {
             (_, Some((indices, _))) => {
                 self.batch.indices.copy_from_slice(indices);
@@ -687,13 +705,14 @@ impl Dqn {
             }
             (None, None) => self.replay.sample_uniform(&mut self.batch, &mut self.rng),
         }
-        if let (Some((_, values)), Loss::Huber) = (planned, self.config.loss)
-            && self.direct_steps
-            && let Some(done) = self.update_direct(values)?
-        {
-            return Ok(done);
-        }
-        let (n, dev) = (self.batch.len(), &self.device);
+        let next_q = match planned {
+            Some((_, values)) => values.to_vec(),
+            None => self.bootstrap_values()?,
+        };
+        let b = &self.batch;
+        let targets: Vec<f32> = (0..b.len())
+            .map(|i| next_q[i] * b.discounts[i] + b.rewards[i])
+            .collect();
         // Adversarial training regresses attacked observations; the regularizer reads the clean.
         let attacked = match self.defense.as_mut() {
             Some(d) => {
@@ -705,79 +724,46 @@ impl Dqn {
             None => None,
         };
         let b = &self.batch;
-        let obs = attacked.as_deref().unwrap_or(&b.obs);
-        let obs = Tensor::from_slice(obs, self.batch_shape(n), dev)?;
-        let actions = Tensor::from_slice(&b.actions, (n, 1), dev)?;
-        let rewards = Tensor::from_slice(&b.rewards, n, dev)?;
-        let discounts = Tensor::from_slice(&b.discounts, n, dev)?;
-
-        let next_q = match planned {
-            Some((_, values)) => Tensor::from_slice(values, n, dev)?,
-            None => {
-                let next_obs = Tensor::from_slice(&b.next_obs, self.batch_shape(n), dev)?;
-                let next_q_all = self.target.forward(&next_obs)?;
-                if self.config.double {
-                    let best = self.online.forward(&next_obs)?.argmax_keepdim(1)?;
-                    next_q_all.gather(&best, 1)?.squeeze(1)?
-                } else {
-                    next_q_all.max(1)?
-                }
-            }
-        };
-        let y = ((next_q * &discounts)? + &rewards)?.detach();
-        let q = self.online.forward(&obs)?.gather(&actions, 1)?.squeeze(1)?;
-        let loss = match (&self.per, self.config.loss) {
-            (None, Loss::Huber) => huber_loss(&q, &y, 1.0)?,
-            (None, Loss::Mse) => mse_loss(&q, &y)?,
-            (Some(_), kind) => {
-                let w = Tensor::from_slice(&b.weights, n, dev)?;
-                (elementwise_loss(kind, &(&q - &y)?)? * w)?.mean_all()?
-            }
-        };
-        let loss = match self.defense.as_mut() {
+        let weights = self.per.as_ref().map(|_| b.weights.as_slice());
+        let regularizer = match self.defense.as_mut() {
             Some(d) => {
-                let w = self.per.as_ref().map(|_| b.weights.as_slice());
                 let search = self.frozen.as_ref().unwrap_or(&self.online);
-                match d.regularizer_with(
+                d.regularizer_with(
                     &self.online,
                     search,
                     &b.obs,
-                    w,
+                    weights,
                     self.steps,
                     &mut self.rng,
-                )? {
-                    Some(r) => (loss + r)?,
-                    None => loss,
-                }
+                )?
             }
-            None => loss,
+            None => None,
         };
-        let (loss_value, mean_q) = self.apply_loss(&loss, &q.mean_all()?)?;
-        if let Some(p) = self.per.as_mut() {
-            let td = (&q - &y)?.detach().to_vec1::<f32>()?;
-            p.update(&self.batch.indices, &td);
-        }
-        Ok((loss_value, mean_q))
+        let batch = TdBatch {
+            obs: attacked.as_deref().unwrap_or(&b.obs),
+            obs_shape: &self.net_shape,
+            actions: &b.actions,
+            targets: &targets,
+            weights,
+            loss: self.config.loss,
+        };
+        Ok(self.online.td_step(&batch, regularizer.as_ref())?)
     }
 
-    /// Checks the loss and the mean Q are finite, then takes the optimizer's step on the loss;
-    /// returns both as numbers.
-    fn apply_loss(&mut self, loss: &Tensor, mean_q: &Tensor) -> Result<(f64, f64)> {
-        let loss_value = f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
-        let mean_q = f64::from(mean_q.to_dtype(DType::F32)?.to_scalar::<f32>()?);
-        for (what, v) in [("loss", loss_value), ("Q-value", mean_q)] {
-            if !v.is_finite() {
-                return Err(Error::Diverged {
-                    step: self.steps,
-                    what: what.into(),
-                    value: v,
-                });
-            }
+    /// `Q⁻(s', ·)`'s bootstrap value of each transition in the batch: `max_a Q⁻(s', a)`, or
+    /// with Double DQN `Q⁻(s', argmax_a Q(s', a))`.
+    fn bootstrap_values(&self) -> Result<Vec<f32>> {
+        let next_obs = &self.batch.next_obs;
+        let target = self.target.q_values_rows(next_obs, &self.net_shape)?;
+        let rows = target.chunks_exact(self.n_actions);
+        if !self.config.double {
+            return Ok(rows.map(max_value).collect());
         }
-        let grads = loss.backward()?;
-        self.optimizer_step(&grads)?;
-        self.updates += 1;
-        Ok((loss_value, mean_q))
+        let online = self.online.q_values_rows(next_obs, &self.net_shape)?;
+        Ok(rows
+            .zip(online.chunks_exact(self.n_actions))
+            .map(|(t, q)| t[argmax(q)])
+            .collect())
     }
 
     /// One optimizer step from `grads`. A finite loss can still have a NaN or infinite
@@ -814,12 +800,10 @@ impl PhasePlan {
     }
 }
 
-/// The loss of each TD error `diff`, unreduced: `diff²`, or Huber's with δ = 1.
-fn elementwise_loss(kind: Loss, diff: &Tensor) -> Result<Tensor> {
-    Ok(match kind {
-        Loss::Mse => diff.sqr()?,
-        Loss::Huber => huber_elementwise(diff, 1.0)?,
-    })
+/// The largest of a row of action values: candle's `max`, which keeps the first value and
+/// replaces it by each later one that is larger.
+fn max_value(q: &[f32]) -> f32 {
+    q.iter().fold(q[0], |m, &v| if m < v { v } else { m })
 }
 
 #[cfg(test)]
@@ -938,43 +922,40 @@ mod tests {
         }
     }
 
+    /// A planned phase draws the batches that sampling batch by batch draws, leaves the
+    /// generator where they leave it, and holds the target network's `max_a Q(s', a)` of each
+    /// drawn transition with the bits of its tensor forward pass.
     #[test]
-    fn planned_phases_give_the_bits_of_batch_by_batch_updates() {
-        // Gradient steps of 16 batches of 8 from a buffer of at most 64: most draws repeat.
+    fn a_planned_phase_holds_the_batches_and_values_of_batch_by_batch_sampling() {
+        // 16 batches of 8 from a buffer of at most 64: most draws repeat.
         let config = small(|c| {
             c.gradient_steps = 16;
             c.n_step = 2;
         });
-        let mut probe = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
-        play(&mut probe, 30);
-        let plan = probe
+        let mut planned = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
+        let mut sampled = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
+        play(&mut planned, 30);
+        play(&mut sampled, 30);
+        let plan = planned
             .plan_phase(16)
             .unwrap()
             .expect("the plan applies here");
-        let (indices, values) = plan.batch(0);
-        probe.batch.indices.copy_from_slice(indices);
-        probe.replay.gather(&mut probe.batch);
-        let step = probe.update_direct(values).unwrap();
-        assert!(step.is_some(), "an MLP updates without tensors");
-        // Planned and computed without tensors; planned through tensors; neither.
-        let mut direct = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
-        let mut planned = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
-        planned.direct_steps = false;
-        let mut unplanned = Dqn::new(&[5], 2, &config, 300, 5).unwrap();
-        unplanned.plan_phases = false;
-        let a = play(&mut direct, 300);
-        let (b, c) = (play(&mut planned, 300), play(&mut unplanned, 300));
-        assert!(a.len() > 100);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&c));
-        assert_eq!(bits(&b), bits(&c));
-        assert_eq!(direct.updates(), unplanned.updates());
-        for agent in [&direct, &planned] {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for k in 0..16 {
+            sampled
+                .replay
+                .sample_uniform(&mut sampled.batch, &mut sampled.rng);
+            let (indices, values) = plan.batch(k);
+            assert_eq!(indices, &sampled.batch.indices[..], "batch {k}");
+            let next = Tensor::from_slice(&sampled.batch.next_obs, (8, 5), &Device::Cpu).unwrap();
+            let want = sampled.target.forward(&next).unwrap().max(1).unwrap();
             assert_eq!(
-                agent.params().to_bytes().unwrap(),
-                unplanned.params().to_bytes().unwrap()
+                bits(values),
+                bits(&want.to_vec1::<f32>().unwrap()),
+                "batch {k}"
             );
         }
+        assert_eq!(planned.rng.state(), sampled.rng.state());
         let double = small(|c| c.double = true);
         let mut d = Dqn::new(&[5], 2, &double, 300, 5).unwrap();
         play(&mut d, 30);
@@ -982,6 +963,27 @@ mod tests {
             d.plan_phase(2).unwrap().is_none(),
             "Double DQN reads the online network"
         );
+    }
+
+    /// The bootstrap values of a batch are the target network's tensor forward pass: its
+    /// maximum, or with Double DQN its value at the online network's greedy action.
+    #[test]
+    fn bootstrap_values_are_the_networks_forward_passes() {
+        for double in [false, true] {
+            let mut a = Dqn::new(&[5], 2, &small(|c| c.double = double), 300, 2).unwrap();
+            play(&mut a, 40);
+            a.replay.sample_uniform(&mut a.batch, &mut a.rng);
+            let next = Tensor::from_slice(&a.batch.next_obs, (8, 5), &Device::Cpu).unwrap();
+            let target = a.target.forward(&next).unwrap();
+            let want = if double {
+                let best = a.online.forward(&next).unwrap().argmax_keepdim(1).unwrap();
+                target.gather(&best, 1).unwrap().squeeze(1).unwrap()
+            } else {
+                target.max(1).unwrap()
+            };
+            let got = a.bootstrap_values().unwrap();
+            assert_eq!(got, want.to_vec1::<f32>().unwrap(), "double {double}");
+        }
     }
 
     #[test]

@@ -6,17 +6,9 @@ use super::robust::{AdversarialTraining, Smoothness};
 use crate::nn::{DeviceConfig, QNetworkConfig};
 use crate::{Error, Result};
 
-/// The regression loss of the TD error.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Loss {
-    /// Huber with δ = 1 (PyTorch's `smooth_l1_loss`): Stable-Baselines3's and the Nature
-    /// paper's.
-    #[default]
-    Huber,
-    /// Squared error.
-    Mse,
-}
+/// The regression loss of the TD error: the network library's [`TdLoss`](crate::nn::TdLoss)
+/// (`"huber"`, the default, or `"mse"`).
+pub use crate::nn::TdLoss as Loss;
 
 /// The hyperparameters of [`Dqn`](super::Dqn), an `[agent]` table with
 /// `algorithm = "dqn"`.

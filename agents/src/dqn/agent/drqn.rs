@@ -2,9 +2,10 @@
 
 use candle_core::Tensor;
 
-use super::{Dqn, argmax, elementwise_loss};
+use super::super::sequence::SequenceBatch;
+use super::{Dqn, argmax};
 use crate::Result;
-use crate::nn::RecurrentState;
+use crate::nn::{RecurrentState, TdSequences, TdStep};
 
 /// What a Q-network carries from one step of an episode to the next while playing: a
 /// recurrent torso's hidden state; nothing for the other torsos. A fresh or
@@ -73,60 +74,51 @@ impl Dqn {
         Ok(argmax(&self.q_values_with(obs, memory)?))
     }
 
-    /// One gradient step on `batch_size` sampled sequences; returns the loss and the mean Q
-    /// over the trained transitions.
-    pub(super) fn update_sequences(&mut self) -> Result<(f64, f64)> {
+    /// The TD step on `batch_size` sampled sequences: their targets read the target
+    /// network run over the whole window (and, with Double DQN, the online network's choice
+    /// at the next step), and the loss is the mean over the trained transitions
+    /// ([`QNetwork::td_step_sequences`](crate::nn::QNetwork::td_step_sequences)).
+    pub(super) fn sequence_step(&mut self) -> Result<TdStep> {
         let mut seq = self
             .sequences
             .take()
             .expect("a recurrent agent samples sequences");
         seq.sample(&self.replay, &mut self.rng);
+        let step = self.sequence_step_on(&seq);
+        self.sequences = Some(seq);
+        step
+    }
+
+    fn sequence_step_on(&self, seq: &SequenceBatch) -> Result<TdStep> {
         let (n, w, b, l) = (seq.len(), seq.width(), seq.burn_in(), seq.length());
         let dev = &self.device;
         let obs = Tensor::from_slice(&seq.obs, (n, w, self.obs_dim), dev)?;
         let starts = Tensor::from_slice(&seq.episode_starts, (n, w), dev)?;
-        let actions = Tensor::from_slice(&seq.actions, (n, l, 1), dev)?;
         let rewards = Tensor::from_slice(&seq.rewards, (n, l), dev)?;
         let discounts = Tensor::from_slice(&seq.discounts, (n, l), dev)?;
-        let mask = Tensor::from_slice(&seq.mask, (n, l), dev)?;
-        let count = f64::from(seq.mask.iter().sum::<f32>());
-        self.sequences = Some(seq);
-
-        // The burn-in only warms the state: no gradient flows back into it.
-        let warm = if b > 0 {
-            let (_, s) = self.online.forward_seq(
-                &obs.narrow(1, 0, b)?,
-                None,
-                Some(&starts.narrow(1, 0, b)?),
-            )?;
-            s.map(|s| s.detach())
-        } else {
-            None
-        };
-        // Online values at the trained positions and the one after the last.
-        let (q_all, _) = self.online.forward_seq(
-            &obs.narrow(1, b, l + 1)?,
-            warm.as_ref(),
-            Some(&starts.narrow(1, b, l + 1)?),
-        )?;
         let (target_all, _) = self.target.forward_seq(&obs, None, Some(&starts))?;
         let next_target = target_all.narrow(1, b + 1, l)?.contiguous()?;
-        let next_q = if self.config.double {
-            let best = q_all.narrow(1, 1, l)?.detach().argmax_keepdim(2)?;
-            next_target.gather(&best, 2)?.squeeze(2)?
-        } else {
-            next_target.max(2)?
+        let double = self.config.double;
+        let targets = |next_online: &Tensor| -> crate::nn::Result<Vec<f32>> {
+            let next_q = if double {
+                let best = next_online.argmax_keepdim(2)?;
+                next_target.gather(&best, 2)?.squeeze(2)?
+            } else {
+                next_target.max(2)?
+            };
+            let y = ((next_q * &discounts)? + &rewards)?;
+            Ok(y.flatten_all()?.to_vec1::<f32>()?)
         };
-        let y = ((next_q * &discounts)? + &rewards)?.detach();
-        let q = q_all
-            .narrow(1, 0, l)?
-            .contiguous()?
-            .gather(&actions, 2)?
-            .squeeze(2)?;
-        let per_step = elementwise_loss(self.config.loss, &(&q - &y)?)?;
-        let loss = ((per_step * &mask)?.sum_all()? / count)?;
-        let mean_q = ((q * &mask)?.sum_all()? / count)?;
-        self.apply_loss(&loss, &mean_q)
+        let input = TdSequences {
+            obs: &obs,
+            starts: &starts,
+            burn_in: b,
+            length: l,
+            actions: &seq.actions,
+            mask: &seq.mask,
+            loss: self.config.loss,
+        };
+        Ok(self.online.td_step_sequences(&input, targets)?)
     }
 }
 
