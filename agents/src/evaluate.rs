@@ -69,3 +69,41 @@ where
         episodes: usize::try_from(episodes).unwrap_or(usize::MAX),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy is told each episode's first step (where a recurrent policy resets its
+    /// memory), and only those: one per episode, each right after a reset.
+    #[test]
+    fn evaluation_marks_each_episode_start() {
+        let qlab_envs::AnyEnv::Vector(mut env) =
+            qlab_envs::make("CartPoleNoVelocity-v1", &Default::default()).unwrap()
+        else {
+            panic!("CartPoleNoVelocity-v1 observes a vector");
+        };
+        let (mut firsts, mut steps) = (Vec::new(), 0u64);
+        let e = evaluate_policy::<_, _, Error>(
+            &mut env,
+            |_: &[f32], first| {
+                if first {
+                    firsts.push(steps);
+                }
+                steps += 1;
+                Ok(0)
+            },
+            Some(7),
+            5,
+            500,
+        )
+        .unwrap();
+        assert_eq!(firsts.len(), 5);
+        assert_eq!(firsts[0], 0);
+        // Always pushing left ends each episode after a few steps; the starts are where the
+        // episodes' lengths put them.
+        let mean_len = steps as f64 / 5.0;
+        assert_eq!(e.mean, mean_len, "CartPole pays 1 a step");
+        assert!(firsts.windows(2).all(|w| w[1] > w[0] + 1), "{firsts:?}");
+    }
+}

@@ -312,7 +312,7 @@ pub(super) fn evaluate_seeds(
             continue;
         };
         let mut env = make(&exp.config)?;
-        let evaluation = super::evaluate::evaluate(
+        let evaluation = seed::evaluate(
             &mut env,
             &mut agent,
             seed,

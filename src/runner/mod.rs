@@ -17,7 +17,6 @@
 mod checkpoint;
 pub mod deep;
 pub mod envs;
-pub mod evaluate;
 pub mod progress;
 pub mod record;
 pub mod seed;

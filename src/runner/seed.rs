@@ -11,13 +11,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::tabular::Evaluation;
 use qlab_agents::{Agent, TrainStats, View};
+use qlab_agents::{Evaluation, evaluate_policy};
 use qlab_envs::{Env, EnvRng};
 
 use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_atomic};
 use super::envs::AgentEnv;
-use super::evaluate::evaluate;
 use super::progress::Slot;
 use super::record::{EpisodeRow, Recorder, SeedSummary};
 use super::track::{Tracker, Window};
@@ -43,6 +42,35 @@ pub fn derive(seed: u64, stream: Stream) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A greedy evaluation of `agent` as every evaluation of this seed runs it: the same episode
+/// seeds each time (common random numbers), so evaluations differ only by the policy, and
+/// `qlab eval` on the saved agent reproduces the last one. Ties in the greedy policy are broken
+/// with the seed's evaluation stream.
+///
+/// # Errors
+/// `episodes = 0`, a failing env step or agent.
+pub fn evaluate<E, O, G>(
+    env: &mut E,
+    agent: &mut G,
+    seed: u64,
+    episodes: u64,
+    max_steps: u64,
+) -> Result<Evaluation>
+where
+    E: AgentEnv<O> + ?Sized,
+    O: ?Sized,
+    G: Agent<O, usize> + ?Sized,
+{
+    let mut rng = EnvRng::new(derive(seed, Stream::EvalAgent));
+    evaluate_policy(
+        env,
+        |obs, first| Ok(agent.greedy(obs, first, &mut rng)?),
+        Some(derive(seed, Stream::EvalEnv)),
+        episodes,
+        max_steps,
+    )
 }
 
 /// `train.csv`: one row per training of an agent that trains in batches

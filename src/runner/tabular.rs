@@ -13,7 +13,7 @@ use qlab_envs::{AnyEnv, Env, Model};
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::{Display, Progress};
 use super::record::{self, SeedSummary, Summary};
-use super::{Failure, SeedEvaluation, evaluate, for_each_seed, seed, timed, track};
+use super::{Failure, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
 /// The true state values the agent's estimates are compared with: `V*` for control agents,
@@ -372,7 +372,7 @@ impl EnvVisitor for EvalSeeds<'_> {
                 continue;
             };
             let mut env = make()?;
-            let evaluation = evaluate::evaluate(
+            let evaluation = seed::evaluate(
                 &mut env,
                 agent.as_mut(),
                 seed,
