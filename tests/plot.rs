@@ -191,20 +191,12 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
     let dir = temp_dir("cli-plot");
     let a = hand_run(&dir, "a", "sarsa");
     let b = hand_run(&dir, "b", "q_learning");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     let png = dir.join("curves.png");
     let data = dir.join("curves.csv");
+    let (png_arg, data_arg) = (png.to_str().unwrap(), data.to_str().unwrap());
     qlab(&[
-        "plot",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--out",
-        png.to_str().unwrap(),
-        "--width",
-        "640",
-        "--height",
-        "400",
-        "--data",
-        data.to_str().unwrap(),
+        "plot", a, b, "--out", png_arg, "--width", "640", "--height", "400", "--data", data_arg,
     ])
     .ok();
     assert_eq!(png_size(&png), (640, 400));
@@ -216,11 +208,12 @@ fn plot_writes_images_of_the_requested_size_and_the_data_behind_them() {
     assert!(lines[4].starts_with("q_learning,1,-7,"), "{}", lines[4]);
 
     let svg = dir.join("curves.svg");
+    let svg_arg = svg.to_str().unwrap();
     qlab(&[
         "plot",
-        a.to_str().unwrap(),
+        a,
         "--out",
-        svg.to_str().unwrap(),
+        svg_arg,
         "--labels",
         "first try",
         "--title",

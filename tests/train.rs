@@ -894,14 +894,7 @@ fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
         &tabular,
         &["--seeds", "0", "--set", "train.episodes=2"],
     );
-    let err = qlab(&[
-        "attack",
-        tabular.to_str().unwrap(),
-        "--attack",
-        "fgsm",
-        "--eps",
-        "0.1",
-    ])
-    .usage_message();
+    let tabular = tabular.to_str().unwrap();
+    let err = qlab(&["attack", tabular, "--attack", "fgsm", "--eps", "0.1"]).usage_message();
     assert!(err.contains("is not a dqn run"), "{err}");
 }

@@ -145,14 +145,8 @@ fn every_attack_stays_in_its_ball_and_in_the_observation_space() {
     let mut obs = observations(15, 4);
     obs.push([4.8, 0.0, -0.418_879, 0.0]);
     obs.push([-4.8, 3.0, 0.418_879, -3.0]);
-    for method in [
-        AttackMethod::None,
-        AttackMethod::Random,
-        AttackMethod::Gaussian,
-        AttackMethod::Fgsm,
-        AttackMethod::Pgd,
-        AttackMethod::Timed,
-    ] {
+    let methods = ["none", "random", "gaussian", "fgsm", "pgd", "timed"];
+    for method in methods.map(|name| AttackMethod::parse(name).unwrap()) {
         for norm in [Norm::Linf, Norm::L2] {
             for scale in [vec![], vec![1.0, 0.5, 0.1, 0.5]] {
                 let eps = 0.3;

@@ -372,33 +372,38 @@ mod tests {
             e,
             "invalid value 1.5 for `epsilon`: expected a number in [0, 1]"
         );
-        let lin = Schedule::Linear {
-            start: 1.0,
-            end: -0.1,
-            episodes: 3,
-        };
-        let e = lin
-            .validate("epsilon", unit, "a number in [0, 1]")
-            .unwrap_err();
-        assert!(e.to_string().contains("`epsilon.end`"), "{e}");
-        let lin = Schedule::Linear {
-            start: 1.0,
-            end: 0.1,
-            episodes: 0,
-        };
-        let e = lin
-            .validate("epsilon", unit, "a number in [0, 1]")
-            .unwrap_err();
-        assert!(e.to_string().contains("`epsilon.episodes`"), "{e}");
-        let exp = Schedule::Exponential {
-            start: 1.0,
-            decay: 1.5,
-            end: 0.0,
-        };
-        let e = exp
-            .validate("epsilon", unit, "a number in [0, 1]")
-            .unwrap_err();
-        assert!(e.to_string().contains("`epsilon.decay`"), "{e}");
+        let bad_parts = [
+            (
+                Schedule::Linear {
+                    start: 1.0,
+                    end: -0.1,
+                    episodes: 3,
+                },
+                "`epsilon.end`",
+            ),
+            (
+                Schedule::Linear {
+                    start: 1.0,
+                    end: 0.1,
+                    episodes: 0,
+                },
+                "`epsilon.episodes`",
+            ),
+            (
+                Schedule::Exponential {
+                    start: 1.0,
+                    decay: 1.5,
+                    end: 0.0,
+                },
+                "`epsilon.decay`",
+            ),
+        ];
+        for (schedule, field) in bad_parts {
+            let e = schedule
+                .validate("epsilon", unit, "a number in [0, 1]")
+                .unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+        }
         let e = Schedule::Constant(0.0)
             .validate("temperature", |t| t > 0.0, "a number > 0")
             .unwrap_err();

@@ -97,35 +97,45 @@ fn integrator(name: &str) -> Params {
 // 1.4.0: `gymnasium.make("CartPole-v1", ...)`, start state assigned to
 // `env.unwrapped.state` after reset, fixed action sequences.
 
+/// Each reference file replays step for step, over the number of steps Gymnasium took.
 #[test]
-fn matches_gymnasium_random_episodes_euler() {
-    let text = include_str!("../../tests/data/cartpole_euler.csv");
-    assert_eq!(replay(text, Params::new()), 137);
-}
-
-#[test]
-fn matches_gymnasium_random_episodes_semi_implicit_euler() {
-    let text = include_str!("../../tests/data/cartpole_semi_implicit_euler.csv");
-    assert_eq!(replay(text, integrator("semi_implicit_euler")), 69);
-}
-
-#[test]
-fn matches_gymnasium_sutton_barto_reward() {
-    let text = include_str!("../../tests/data/cartpole_sutton_barto.csv");
-    let params = Params::new().with("sutton_barto_reward", ParamValue::Bool(true));
-    assert_eq!(replay(text, params), 32);
-}
-
-#[test]
-fn matches_gymnasium_balanced_to_the_time_limit_euler() {
-    let text = include_str!("../../tests/data/cartpole_balanced_euler.csv");
-    assert_eq!(replay(text, Params::new()), 514);
-}
-
-#[test]
-fn matches_gymnasium_balanced_to_the_time_limit_semi_implicit_euler() {
-    let text = include_str!("../../tests/data/cartpole_balanced_semi_implicit_euler.csv");
-    assert_eq!(replay(text, integrator("semi_implicit_euler")), 500);
+fn matches_gymnasium_reference_episodes() {
+    let sutton_barto = Params::new().with("sutton_barto_reward", ParamValue::Bool(true));
+    let cases = [
+        (
+            "random episodes, euler",
+            include_str!("../../tests/data/cartpole_euler.csv"),
+            Params::new(),
+            137,
+        ),
+        (
+            "random episodes, semi-implicit euler",
+            include_str!("../../tests/data/cartpole_semi_implicit_euler.csv"),
+            integrator("semi_implicit_euler"),
+            69,
+        ),
+        (
+            "Sutton & Barto reward",
+            include_str!("../../tests/data/cartpole_sutton_barto.csv"),
+            sutton_barto,
+            32,
+        ),
+        (
+            "balanced to the time limit, euler",
+            include_str!("../../tests/data/cartpole_balanced_euler.csv"),
+            Params::new(),
+            514,
+        ),
+        (
+            "balanced to the time limit, semi-implicit euler",
+            include_str!("../../tests/data/cartpole_balanced_semi_implicit_euler.csv"),
+            integrator("semi_implicit_euler"),
+            500,
+        ),
+    ];
+    for (name, text, params, steps) in cases {
+        assert_eq!(replay(text, params), steps, "{name}");
+    }
 }
 
 fn ulps(a: f64, b: f64) -> u64 {

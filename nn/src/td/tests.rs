@@ -26,6 +26,18 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }
 
+/// A valid two-row Huber batch over 2-number observations, unweighted.
+fn two_rows() -> TdBatch<'static> {
+    TdBatch {
+        obs: &[0.5, -1.0, 2.0, 0.25],
+        obs_shape: &[2],
+        actions: &[1, 0],
+        targets: &[3.0, -0.5],
+        weights: None,
+        loss: TdLoss::Huber,
+    }
+}
+
 /// The fused step and the autodiff step agree on the loss, the mean Q, the TD errors and
 /// every gradient, for both losses, with and without importance weights, with TD errors
 /// inside and outside Huber's band, for the fused activations; and the fused step is the
@@ -100,14 +112,7 @@ fn other_networks_take_autodiff() {
         ..mlp(crate::Activation::Relu)
     };
     let (net, _) = QNetwork::new(&[2], 2, &dueling, 0, &Device::Cpu).unwrap();
-    let batch = TdBatch {
-        obs: &[0.5, -1.0, 2.0, 0.25],
-        obs_shape: &[2],
-        actions: &[1, 0],
-        targets: &[3.0, -0.5],
-        weights: None,
-        loss: TdLoss::Huber,
-    };
+    let batch = two_rows();
     assert!(net.td_step_fused(&batch).unwrap().is_none());
     let step = net.td_step(&batch, None).unwrap();
     let auto = net.td_step_autodiff(&batch, None).unwrap();
@@ -153,14 +158,7 @@ fn the_loss_gradient_matches_finite_differences() {
 #[test]
 fn a_bad_batch_is_an_error() {
     let (net, _) = QNetwork::new(&[2], 2, &mlp(crate::Activation::Relu), 0, &Device::Cpu).unwrap();
-    let good = TdBatch {
-        obs: &[0.5, -1.0, 2.0, 0.25],
-        obs_shape: &[2],
-        actions: &[1, 0],
-        targets: &[3.0, -0.5],
-        weights: None,
-        loss: TdLoss::Huber,
-    };
+    let good = two_rows();
     let err = |b: TdBatch| net.td_step(&b, None).unwrap_err().to_string();
     assert_eq!(
         err(TdBatch {
