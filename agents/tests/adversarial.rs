@@ -1,6 +1,8 @@
 //! Attacks on observations: balls, clipping, gradient ascent, timing, the neighbour attack and
 //! the wrapper. Networks are randomly initialised with fixed seeds; no trained agent is needed.
 
+mod common;
+
 use candle_core::{Device, Tensor};
 use qlab_agents::adversarial::{
     AgainstQ, AgainstTable, Attack, AttackConfig, AttackMethod, Attacked, NeighbourAttack,
@@ -8,10 +10,12 @@ use qlab_agents::adversarial::{
     observation_std, preference_gap,
 };
 use qlab_agents::dp::{DpConfig, action_values, value_iteration};
-use qlab_agents::nn::{QNetwork, QNetworkConfig, TorsoConfig};
+use qlab_agents::nn::QNetwork;
 use qlab_envs::cartpole::{CartPole, CartPoleConfig};
 use qlab_envs::gridworld::{Cell, GridWorld};
 use qlab_envs::{BoxSpace, Env, EnvRng, Model, Space};
+
+use common::mlp;
 
 fn cartpole_space() -> BoxSpace {
     let env = CartPole::new(CartPoleConfig::default());
@@ -22,16 +26,9 @@ fn cartpole_space() -> BoxSpace {
 }
 
 fn net(seed: u64) -> QNetwork {
-    let cfg = QNetworkConfig {
-        torso: TorsoConfig::Mlp {
-            hidden: vec![32, 32],
-            activation: Default::default(),
-            layer_norm: false,
-            dropout: 0.0,
-        },
-        ..Default::default()
-    };
-    QNetwork::new(&[4], 2, &cfg, seed, &Device::Cpu).unwrap().0
+    QNetwork::new(&[4], 2, &mlp(vec![32, 32]), seed, &Device::Cpu)
+        .unwrap()
+        .0
 }
 
 fn attack(method: AttackMethod, eps: f64, f: impl FnOnce(&mut AttackConfig)) -> Attack {

@@ -2,27 +2,17 @@
 //! SA-DQN's smoothness regularizer, their config errors, and determinism and checkpoints with
 //! them on. Networks are randomly initialised with fixed seeds.
 
+mod common;
+
 use candle_core::{Device, Tensor};
 use qlab_agents::adversarial::{Norm, QFunction, attacked_loss};
 use qlab_agents::dqn::{
     AdversarialTraining, Defense, Dqn, DqnConfig, DqnRng, Smoothness, TrainingAttack,
 };
-use qlab_agents::nn::{
-    AdamConfig, Algorithm, Optimizer, OptimizerConfig, QNetwork, QNetworkConfig, TorsoConfig,
-};
+use qlab_agents::nn::{AdamConfig, Algorithm, Optimizer, OptimizerConfig, QNetwork};
 use qlab_envs::{BoxSpace, EnvRng};
 
-fn mlp(hidden: Vec<usize>) -> QNetworkConfig {
-    QNetworkConfig {
-        torso: TorsoConfig::Mlp {
-            hidden,
-            activation: Default::default(),
-            layer_norm: false,
-            dropout: 0.0,
-        },
-        ..Default::default()
-    }
-}
+use common::mlp;
 
 /// A box with two bounded dimensions (±0.2, ±1) and two unbounded ones.
 fn space() -> BoxSpace {
