@@ -22,6 +22,7 @@
 #[cfg(feature = "deep")]
 pub mod adversarial;
 mod agent;
+mod config;
 pub mod dp;
 #[cfg(feature = "deep")]
 pub mod dqn;
@@ -30,9 +31,10 @@ mod evaluate;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};
+pub use config::AgentConfig;
 pub use error::{Error, Result};
 pub use evaluate::{Evaluation, evaluate_policy};
 pub use qlab_envs as envs;
 #[cfg(feature = "deep")]
 pub use qlab_nn as nn;
-pub use tabular::{AgentConfig, TabularAgent};
+pub use tabular::TabularAgent;

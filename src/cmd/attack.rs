@@ -12,7 +12,7 @@ use qlab_agents::dqn::Dqn;
 use qlab_agents::nn::q_network;
 use qlab_envs::{Env, Space};
 
-use crate::config::AgentSpec;
+use crate::config::AgentConfig;
 use crate::plot::{ChartStyle, Curve, draw_curves};
 use crate::runner::deep::{self, DeepExperiment};
 use crate::runner::{Failure, load_run_config};
@@ -214,7 +214,7 @@ fn parse_attacks(names: &[String]) -> Result<Vec<AttackMethod>> {
 /// The run's config, checked to be a deep-Q-network run.
 fn load_experiment(dir: &Path) -> Result<DeepExperiment> {
     let config = load_run_config(dir)?;
-    if !matches!(config.agent, AgentSpec::Dqn(_)) {
+    if !matches!(config.agent, AgentConfig::Dqn(_)) {
         bail!(
             "{} is not a dqn run: qlab attack needs a saved Q-network ([agent] algorithm = \"dqn\")",
             dir.display()

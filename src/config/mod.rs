@@ -51,11 +51,11 @@ mod train;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-pub use agent::AgentSpec;
 pub(crate) use agent::agent_error;
 pub use env::EnvConfig;
 pub use features::{Bounds, DiscretizeConfig, Features, TileCodingConfig};
 pub use output::OutputConfig;
+pub use qlab_agents::AgentConfig;
 use section::Read;
 pub use source::{ConfigError, Document, Origin};
 pub use train::{Budget, TrainConfig};
@@ -73,7 +73,7 @@ pub struct Config {
     /// `[features]`.
     pub features: Features,
     /// `[agent]`.
-    pub agent: AgentSpec,
+    pub agent: AgentConfig,
     /// `[train]`.
     pub train: TrainConfig,
     /// `[output]`.
@@ -86,7 +86,7 @@ struct Resolved<'a> {
     env: &'a EnvConfig,
     #[serde(skip_serializing_if = "Features::is_state")]
     features: &'a Features,
-    agent: &'a AgentSpec,
+    agent: &'a AgentConfig,
     train: &'a TrainConfig,
     output: &'a OutputConfig,
 }
@@ -565,7 +565,7 @@ mod deep_tests {
     fn reads_a_dqn_agent() {
         let text = std::fs::read_to_string("configs/cartpole_dqn.toml").unwrap();
         let c = Config::parse("c.toml", &text, &[]).unwrap();
-        let AgentSpec::Dqn(d) = &c.agent else {
+        let AgentConfig::Dqn(d) = &c.agent else {
             panic!("{:?}", c.agent)
         };
         assert_eq!(

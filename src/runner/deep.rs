@@ -29,7 +29,7 @@ use super::progress::Display;
 use super::record::Summary;
 use super::seed::{self, Stream, derive};
 use super::{Failure, SeedEvaluation, for_each_seed};
-use crate::config::{AgentSpec, Budget, Config, Features, agent_error};
+use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
 
 /// The boxed env deep runs step.
 type VecEnv = qlab_envs::registry::VectorEnv;
@@ -53,7 +53,7 @@ pub struct DeepExperiment {
 
 fn make(config: &Config) -> Result<VecEnv> {
     let history = match &config.agent {
-        AgentSpec::Dqn(d) => d.network.torso.history(),
+        AgentConfig::Dqn(d) => d.network.torso.history(),
         _ => None,
     };
     let env: VecEnv = match qlab_envs::make(&config.env.id, &config.env.params)? {
@@ -94,7 +94,7 @@ impl DeepExperiment {
     /// # Errors
     /// A config error at the key at fault.
     pub fn new(config: Config) -> Result<DeepExperiment> {
-        let AgentSpec::Dqn(agent) = config.agent.clone() else {
+        let AgentConfig::Dqn(agent) = config.agent.clone() else {
             bail!("not a dqn config");
         };
         if config.features != Features::State {

@@ -31,7 +31,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use qlab_agents::tabular::Evaluation;
 
-use crate::config::{AgentSpec, Config};
+use crate::config::{AgentConfig, Config};
 use deep::DeepExperiment;
 use progress::{Display, Progress};
 use record::{SeedSummary, Summary};
@@ -67,8 +67,8 @@ impl Experiment {
     /// A [`ConfigError`](crate::config::ConfigError) pointing at the key at fault.
     pub fn new(config: Config) -> Result<Experiment> {
         Ok(match config.agent {
-            AgentSpec::Dqn(_) => Experiment::Deep(DeepExperiment::new(config)?),
-            AgentSpec::Tabular(_) => Experiment::Tabular(TabularExperiment::new(config)?),
+            AgentConfig::Dqn(_) => Experiment::Deep(DeepExperiment::new(config)?),
+            _ => Experiment::Tabular(TabularExperiment::new(config)?),
         })
     }
 

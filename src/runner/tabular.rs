@@ -89,13 +89,24 @@ pub fn gamma(agent: &AgentConfig) -> f64 {
     .unwrap_or(1.0)
 }
 
+/// The config's agent, or an error saying that `what` takes tabular agents only.
+fn tabular_agent<'a>(agent: &'a AgentConfig, what: &str) -> Result<&'a AgentConfig> {
+    if !agent.is_tabular() {
+        bail!(
+            "{what} takes tabular agents only, not `{}`",
+            agent.algorithm()
+        );
+    }
+    Ok(agent)
+}
+
 impl TabularExperiment {
     /// Checks the config's env, features and agent together, and computes the truth.
     ///
     /// # Errors
     /// A [`ConfigError`] pointing at the key at fault.
     pub fn new(config: Config) -> Result<TabularExperiment> {
-        let agent = config.agent.tabular("this command")?.clone();
+        let agent = tabular_agent(&config.agent, "this command")?.clone();
         let spec = EnvSpec::new(&config).map_err(|e| spec_error(&config, e))?;
         let probe = spec.probe().map_err(|e| probe_error(&config, &spec, e))?;
         let n_features = probe
@@ -275,11 +286,8 @@ pub fn load_agent(
             exp.n_actions
         );
     }
-    let mut agent = exp
-        .config
-        .agent
-        .tabular(command)?
-        .build(exp.n_features, exp.n_actions)?;
+    let mut agent =
+        tabular_agent(&exp.config.agent, command)?.build(exp.n_features, exp.n_actions)?;
     agent
         .load_parameters(&params)
         .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
@@ -323,10 +331,7 @@ impl EnvVisitor for TrainSeeds<'_> {
             self.display,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
-                let mut agent = exp
-                    .config
-                    .agent
-                    .tabular("the tabular runner")?
+                let mut agent = tabular_agent(&exp.config.agent, "the tabular runner")?
                     .build(exp.n_features, exp.n_actions)?;
                 let run = seed::Seed {
                     seed,
@@ -409,7 +414,10 @@ mod tests {
              initial_value = -3.25\n[train]\nepisodes = 1\n",
         );
         let truth = exp.truth.as_ref().unwrap();
-        let agent = exp.config.agent.tabular("t").unwrap().build(48, 4).unwrap();
+        let agent = tabular_agent(&exp.config.agent, "t")
+            .unwrap()
+            .build(48, 4)
+            .unwrap();
         let values: Vec<f64> = (0..48)
             .map(|s| TabularAgent::value(agent.as_ref(), &[s]))
             .collect();
@@ -492,7 +500,7 @@ mod tests {
         let exp = experiment(
             "[env]\nid = 'FrozenLake-v1'\n[agent]\nalgorithm = 'sarsa'\ngamma = 0.9\n[train]\nepisodes = 1\n",
         );
-        assert_eq!(gamma(exp.config.agent.tabular("t").unwrap()), 0.9);
+        assert_eq!(gamma(tabular_agent(&exp.config.agent, "t").unwrap()), 0.9);
         // V*(start) of FrozenLake with γ = 0.9 (`qlab solve --env FrozenLake-v1 --gamma 0.9
         // --horizon inf`): 0.0689.
         let v0 = exp.truth.as_ref().unwrap().values[0];

@@ -61,7 +61,6 @@
 
 mod agent;
 mod checks;
-mod config;
 mod control;
 mod double_q_learning;
 mod episode;
@@ -77,14 +76,14 @@ mod schedule;
 mod state_values;
 mod td_lambda;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod traces;
 mod true_online;
 mod values;
 
+pub use crate::AgentConfig;
 pub use crate::Evaluation;
 pub use agent::{JsonState, TabularAgent, Transition, ValueFunction};
-pub use config::AgentConfig;
 pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
     EpisodeOutcome, evaluate_greedy, exploring_start_states, run_episode,

@@ -1,22 +1,21 @@
-//! [`AgentConfig`]: every tabular agent's config in one serde enum, as an `[agent]` table.
+//! [`AgentConfig`]: every agent's config in one serde enum, as an `[agent]` table.
 
 use serde::{Deserialize, Serialize};
 
-use super::TabularAgent;
-use super::double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
-use super::expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
-use super::mc_control::{McControl, McControlConfig};
-use super::n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
-use super::q_lambda::{QLambda, QLambdaConfig};
-use super::q_learning::{QLearning, QLearningConfig};
-use super::sarsa::{Sarsa, SarsaConfig};
-use super::sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
-use super::td_lambda::{TdLambda, TdLambdaConfig};
-use super::true_online::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
-use super::true_online::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
+#[cfg(feature = "deep")]
+use crate::Error;
 use crate::Result;
+#[cfg(feature = "deep")]
+use crate::dqn::DqnConfig;
+use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, ExpectedSarsaConfig};
+use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
+use crate::tabular::{QLambda, QLambdaConfig, QLearning, QLearningConfig, Sarsa, SarsaConfig};
+use crate::tabular::{SarsaLambda, SarsaLambdaConfig, TabularAgent, TdLambda, TdLambdaConfig};
+use crate::tabular::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
+use crate::tabular::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
 
-/// The configuration of any tabular or linear agent, tagged by `algorithm`.
+/// The configuration of any agent, tagged by `algorithm`: a new algorithm is one file and one
+/// arm here.
 ///
 /// In a config file it is one flat table: `algorithm` names the agent, the other keys are the
 /// fields of that agent's config (each documented there, with its default and valid range);
@@ -33,17 +32,17 @@ use crate::Result;
 ///
 /// | `algorithm` | config | agent |
 /// |---|---|---|
-/// | `mc_control` | [`McControlConfig`] | [`McControl`](super::McControl) |
-/// | `sarsa` | [`SarsaConfig`] | [`Sarsa`](super::Sarsa) |
-/// | `expected_sarsa` | [`ExpectedSarsaConfig`] | [`ExpectedSarsa`](super::ExpectedSarsa) |
-/// | `q_learning` | [`QLearningConfig`] | [`QLearning`](super::QLearning) |
-/// | `double_q_learning` | [`DoubleQLearningConfig`] | [`DoubleQLearning`](super::DoubleQLearning) |
-/// | `n_step_sarsa` | [`NStepSarsaConfig`] | [`NStepSarsa`](super::NStepSarsa) |
-/// | `td_lambda` | [`TdLambdaConfig`] | [`TdLambda`](super::TdLambda) |
-/// | `sarsa_lambda` | [`SarsaLambdaConfig`] | [`SarsaLambda`](super::SarsaLambda) |
-/// | `q_lambda` | [`QLambdaConfig`] | [`QLambda`](super::QLambda) |
-/// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](super::TrueOnlineSarsaLambda) |
-/// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](super::TrueOnlineTdLambda) |
+/// | `mc_control` | [`McControlConfig`] | [`McControl`](crate::tabular::McControl) |
+/// | `sarsa` | [`SarsaConfig`] | [`Sarsa`](crate::tabular::Sarsa) |
+/// | `expected_sarsa` | [`ExpectedSarsaConfig`] | [`ExpectedSarsa`](crate::tabular::ExpectedSarsa) |
+/// | `q_learning` | [`QLearningConfig`] | [`QLearning`](crate::tabular::QLearning) |
+/// | `double_q_learning` | [`DoubleQLearningConfig`] | [`DoubleQLearning`](crate::tabular::DoubleQLearning) |
+/// | `n_step_sarsa` | [`NStepSarsaConfig`] | [`NStepSarsa`](crate::tabular::NStepSarsa) |
+/// | `td_lambda` | [`TdLambdaConfig`] | [`TdLambda`](crate::tabular::TdLambda) |
+/// | `sarsa_lambda` | [`SarsaLambdaConfig`] | [`SarsaLambda`](crate::tabular::SarsaLambda) |
+/// | `q_lambda` | [`QLambdaConfig`] | [`QLambda`](crate::tabular::QLambda) |
+/// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](crate::tabular::TrueOnlineSarsaLambda) |
+/// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](crate::tabular::TrueOnlineTdLambda) |
 ///
 /// ```
 /// use qlab_agents::tabular::{AgentConfig, QLearningConfig, StepSize};
@@ -83,6 +82,10 @@ pub enum AgentConfig {
     TrueOnlineSarsaLambda(TrueOnlineSarsaLambdaConfig),
     /// True online TD(λ) prediction of the uniformly random policy.
     TrueOnlineTdLambda(TrueOnlineTdLambdaConfig),
+    /// A deep Q-network over the env's own observation ([`DqnConfig`], with the `deep`
+    /// feature).
+    #[cfg(feature = "deep")]
+    Dqn(DqnConfig),
 }
 
 impl AgentConfig {
@@ -100,6 +103,8 @@ impl AgentConfig {
             AgentConfig::QLambda(_) => "q_lambda",
             AgentConfig::TrueOnlineSarsaLambda(_) => "true_online_sarsa_lambda",
             AgentConfig::TrueOnlineTdLambda(_) => "true_online_td_lambda",
+            #[cfg(feature = "deep")]
+            AgentConfig::Dqn(_) => "dqn",
         }
     }
 
@@ -117,12 +122,14 @@ impl AgentConfig {
             AgentConfig::QLambda(c) => c.validate(),
             AgentConfig::TrueOnlineSarsaLambda(c) => c.validate(),
             AgentConfig::TrueOnlineTdLambda(c) => c.validate(),
+            #[cfg(feature = "deep")]
+            AgentConfig::Dqn(c) => c.validate(),
         }
     }
 
     /// Whether the agent learns from exploring starts: the runner must then begin each
     /// episode in a uniformly random non-terminal state
-    /// ([`run_episode_exploring_starts`](super::run_episode_exploring_starts)).
+    /// ([`run_episode_exploring_starts`](crate::tabular::run_episode_exploring_starts)).
     pub fn exploring_starts(&self) -> bool {
         match self {
             AgentConfig::McControl(c) => c.exploring_starts(),
@@ -130,7 +137,17 @@ impl AgentConfig {
         }
     }
 
-    /// Every `algorithm` name, in the order of the table above.
+    /// Whether the agent is a tabular or linear one over active feature indices (built by
+    /// [`build`](AgentConfig::build)); the others read the env's observation themselves.
+    pub fn is_tabular(&self) -> bool {
+        match self {
+            #[cfg(feature = "deep")]
+            AgentConfig::Dqn(_) => false,
+            _ => true,
+        }
+    }
+
+    /// Every tabular `algorithm` name, in the order of the table above.
     pub const ALGORITHMS: [&'static str; 11] = [
         "mc_control",
         "sarsa",
@@ -149,7 +166,8 @@ impl AgentConfig {
     /// env, the feature-table size of a tile coder) and `n_actions` actions.
     ///
     /// # Errors
-    /// An invalid config, or a size of 0.
+    /// An invalid config, a size of 0, or an agent that is not tabular
+    /// ([`is_tabular`](AgentConfig::is_tabular)).
     pub fn build(&self, n_features: usize, n_actions: usize) -> Result<Box<dyn TabularAgent>> {
         Ok(match self {
             AgentConfig::McControl(c) => Box::new(McControl::new(c, n_features, n_actions)?),
@@ -170,6 +188,14 @@ impl AgentConfig {
             }
             AgentConfig::TrueOnlineTdLambda(c) => {
                 Box::new(TrueOnlineTdLambda::new(c, n_features, n_actions)?)
+            }
+            #[cfg(feature = "deep")]
+            AgentConfig::Dqn(_) => {
+                return Err(Error::config(
+                    "algorithm",
+                    "dqn",
+                    "a tabular or linear agent (dqn reads the observation itself)",
+                ));
             }
         })
     }
