@@ -20,6 +20,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use qlab_agents::Agent;
 use qlab_agents::tabular::{Evaluation, TabularAgent};
 use serde::{Deserialize, Serialize};
 
@@ -172,21 +173,7 @@ impl Recorder {
     /// Reopens the CSV files of a seed's directory to continue a run: each is cut back to the
     /// length it had at the checkpoint (rows written after it are dropped) and appended to.
     pub fn reopen(dir: &Path, metrics_len: u64, eval_len: u64) -> Result<Recorder> {
-        let open = |name: &str, len: u64| -> Result<File> {
-            let path = dir.join(name);
-            let file = fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|f| {
-                    f.set_len(len)?;
-                    Ok(f)
-                })
-                .with_context(|| format!("{}", path.display()))?;
-            let mut file = file;
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))
-                .with_context(|| format!("{}", path.display()))?;
-            Ok(file)
-        };
+        let open = |name: &str, len: u64| super::checkpoint::reopen(&dir.join(name), len);
         Ok(Recorder {
             metrics: open("metrics.csv", metrics_len)?,
             rows: Row {
@@ -365,18 +352,13 @@ pub fn save_agent(
     n_features: usize,
     agent: &dyn TabularAgent,
 ) -> Result<()> {
-    let params = agent.parameters();
-    let mut bytes = Vec::with_capacity(params.len() * 8);
-    for p in &params {
-        bytes.extend_from_slice(&p.to_le_bytes());
-    }
     let bin = dir.join("agent.bin");
-    fs::write(&bin, bytes).with_context(|| format!("{}", bin.display()))?;
+    Agent::<[usize], usize>::save(agent, &bin)?;
     let meta = SavedAgent {
         algorithm: algorithm.to_string(),
         n_features,
         n_actions: agent.n_actions(),
-        n_parameters: params.len(),
+        n_parameters: agent.parameters().len(),
         parameters: "agent.bin".into(),
         format: "f64-le".into(),
     };
