@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use qlab_agents::tabular::Evaluation;
 
 use crate::config::{AgentConfig, Config};
@@ -106,12 +106,10 @@ impl Experiment {
 /// showing progress as `display` says; returns the summary, also written to
 /// `dir/summary.json`.
 ///
-/// Seeds that fail do not stop the others; the first failure is returned (as a [`Failure`])
-/// after the summary of the rest has been written.
+/// Seeds that fail do not stop the others; every failure is returned (as one [`Failure`], a
+/// line per seed) after the summary of the rest has been written.
 pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
-    let config_path = dir.join("config.toml");
-    std::fs::write(&config_path, exp.config().to_toml())
-        .with_context(|| format!("{}", config_path.display()))
+    checkpoint::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
         .map_err(Failure)?;
     exp.run_seeds(dir, threads, display, false)
 }
@@ -139,9 +137,15 @@ fn timed(
     finish(dir, config, algorithm, results, wall)
 }
 
-/// Writes the summary of a run's seeds that finished (`results` in the order of the config's
-/// seeds) to `dir/summary.json` and returns it; or, when a seed failed, the first failure,
-/// named for its seed, as a [`Failure`].
+/// Writes the summary of a run's seeds that finished to `dir/summary.json` and returns it;
+/// or, when a seed failed, every failure, one line per seed (`seed <k>: …`), as a
+/// [`Failure`].
+///
+/// `results` are in the order of the config's seeds. The summary lists every seed that
+/// finished, in that order: those that finished now and those whose `seed_summary.json` was
+/// on disk already (a resume that fails for a finished seed keeps it). When no seed has
+/// finished, no summary is written (a previous one is left as it was): an empty summary would
+/// look like a result.
 pub(crate) fn finish(
     dir: &Path,
     config: &Config,
@@ -150,20 +154,28 @@ pub(crate) fn finish(
     wall: f64,
 ) -> Result<Summary> {
     let mut done = Vec::new();
-    let mut failure = None;
+    let mut failed = Vec::new();
     for (seed, r) in config.train.seeds.iter().zip(results) {
         match r {
             Ok(s) => done.push(s),
             Err(e) => {
-                failure.get_or_insert(e.context(format!("seed {seed}")));
+                failed.push(format!("seed {seed}: {e:#}"));
+                let seed_dir = dir.join(format!("seed_{seed}"));
+                if let Ok(Some(s)) = SeedSummary::read(&seed_dir) {
+                    done.push(s);
+                }
             }
         }
     }
     let summary = Summary::new(&config.env.id, algorithm, config.output.window, done, wall);
-    summary.write(dir).map_err(Failure)?;
-    match failure {
-        Some(e) => Err(Failure(e).into()),
-        None => Ok(summary),
+    if !summary.per_seed.is_empty() {
+        if let Err(e) = summary.write(dir) {
+            failed.push(format!("{e:#}"));
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(summary),
+        false => Err(Failure(anyhow::anyhow!(failed.join("\n"))).into()),
     }
 }
 
