@@ -430,6 +430,101 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    const CONFIG: &str = "[env]\nid = 'A'\n";
+
+    /// A checkpoint at step 100 of a 1000-step budget, consistent with [`expected`].
+    fn good() -> Checkpoint {
+        Checkpoint {
+            agent: agent_file(100),
+            step: 100,
+            episodes: 10,
+            window: Window::new(5),
+            last_eval: Some((50, 1.0, 0.0, 2)),
+            files: (40, 30, 0),
+            wall_seconds: 1.5,
+            agent_rng: [1, 2, 3, 4],
+            env_rng: [5, 6, 7, 8],
+            config: CONFIG.into(),
+        }
+    }
+
+    fn expected() -> Expected<'static> {
+        Expected {
+            config: CONFIG,
+            budget: Budget::Steps(1000),
+            window: 5,
+            train_log: false,
+            headers: ["metrics", "eval", "train"],
+        }
+    }
+
+    /// Writes `c` into `dir` as [`save`] does, with its agent file and record files long enough.
+    fn put(dir: &Path, c: &Checkpoint) {
+        let state = b"agent state";
+        fs::write(dir.join(&c.agent), state).unwrap();
+        let agent_crc32 = crc32fast::hash(state);
+        let sidecar = SidecarOf {
+            checkpoint: c,
+            agent_crc32,
+            crc32: fields_crc32(c, agent_crc32).unwrap(),
+        };
+        fs::write(
+            dir.join(CHECKPOINT),
+            serde_json::to_string(&sidecar).unwrap(),
+        )
+        .unwrap();
+        fs::write(dir.join("metrics.csv"), [b'x'; 40]).unwrap();
+        fs::write(dir.join("eval.csv"), [b'x'; 30]).unwrap();
+    }
+
+    /// Checkpoints with impossible fields (here written with valid checksums, as a bug or a
+    /// hand edit would) are errors naming the sidecar, never panics or silent resumes.
+    #[test]
+    fn corrupted_checkpoint_fields_are_errors_not_panics() {
+        let dir = temp_dir("fields");
+        put(&dir, &good());
+        assert!(load(&dir, &expected()).unwrap().is_some());
+        type Spoil = fn(&mut Checkpoint);
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("below the checkpoint's 2000 steps", |c| {
+                c.step = 2000;
+                c.agent = agent_file(2000);
+            }),
+            (
+                "the agent file `checkpoint-7.agent` is not the one of step 100",
+                |c| c.agent = agent_file(7),
+            ),
+            ("20000 episodes in 100 steps", |c| c.episodes = 20_000),
+            ("an evaluation after step 100", |c| {
+                c.last_eval = Some((900, 0.0, 0.0, 1))
+            }),
+            ("not one of 5 episodes", |c| c.window = Window::new(7)),
+            ("all zeros", |c| c.agent_rng = [0; 4]),
+            ("wall_seconds -1", |c| c.wall_seconds = -1.0),
+            ("a length of 3 bytes for metrics.csv", |c| c.files.0 = 3),
+            ("a length of 9 bytes for train.csv", |c| c.files.2 = 9),
+            ("shorter than its checkpoint's 4000", |c| c.files.1 = 4000),
+            ("no longer matches the checkpoint", |c| {
+                c.config = "[env]\nid = 'B'\n".into()
+            }),
+        ];
+        for (want, spoil) in cases {
+            for entry in fs::read_dir(&dir).unwrap() {
+                fs::remove_file(entry.unwrap().path()).unwrap();
+            }
+            let mut c = good();
+            spoil(&mut c);
+            put(&dir, &c);
+            let e = format!("{:#}", load(&dir, &expected()).err().expect(want));
+            assert!(e.contains(want), "{want}: {e}");
+            assert!(
+                e.contains("checkpoint.json") || e.contains("eval.csv"),
+                "{e}"
+            );
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Only names a checkpoint gives are agent files: nothing outside the seed's directory.
     #[test]
     fn a_checkpoint_names_only_a_plain_file_beside_it() {

@@ -248,11 +248,15 @@ pub struct Seed<'a> {
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
 /// from scratch, or, when `seed.resume`, from its last checkpoint (a seed that finished is
-/// kept as it is; one without a checkpoint starts again). `save` writes the trained agent.
+/// kept as it is; one without a directory starts). `save` writes the trained agent.
+///
+/// What a checkpoint or the finished seed stands on is synced to disk before it is declared:
+/// the record files, then the agent's file, then `checkpoint.json` or `seed_summary.json`.
 ///
 /// # Errors
 /// A failing env, agent or file; a checkpoint asked of an env whose random stream cannot be
-/// saved.
+/// saved; on resume, a checkpoint that does not load ([`Plan::config`]), or a seed directory
+/// that holds records but no checkpoint.
 #[allow(clippy::too_many_arguments)]
 pub fn train<E, O, G, T>(
     plan: &Plan<'_>,
