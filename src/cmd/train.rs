@@ -18,7 +18,8 @@ pub struct TrainArgs {
     #[arg(required_unless_present = "resume")]
     pub config: Option<String>,
     /// Continue the run in this directory (killed, even by SIGKILL) from
-    /// each seed's last checkpoint, and finish it.
+    /// each seed's last checkpoint, and finish it. A damaged checkpoint, or one that
+    /// `config.toml` no longer matches, is refused.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
     pub resume: Option<PathBuf>,
     /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.

@@ -173,7 +173,12 @@ impl Config {
     }
 }
 
-/// Parses seeds as `--seeds` takes them: `A..B` (A to B − 1), `A,B,C`, or one `A`.
+/// The most seeds one run takes. Each seed is a directory of the run with its records; past
+/// this many, a run is a mistake (`0..100000000` for `0..100`) rather than an experiment.
+pub const MAX_SEEDS: usize = 100_000;
+
+/// Parses seeds as `--seeds` takes them: `A..B` (A to B − 1), `A,B,C`, or one `A`; at most
+/// [`MAX_SEEDS`] of them, each listed once.
 ///
 /// ```
 /// use qlab::config::parse_seeds;
@@ -181,6 +186,7 @@ impl Config {
 /// assert_eq!(parse_seeds("0,3,7").unwrap(), [0, 3, 7]);
 /// assert_eq!(parse_seeds("5").unwrap(), [5]);
 /// assert!(parse_seeds("3..3").is_err());
+/// assert!(parse_seeds("0..100000000").is_err());
 /// ```
 pub fn parse_seeds(text: &str) -> std::result::Result<Vec<u64>, String> {
     let number = |s: &str| {
@@ -188,26 +194,41 @@ pub fn parse_seeds(text: &str) -> std::result::Result<Vec<u64>, String> {
             .parse::<u64>()
             .map_err(|_| format!("`{}` is not a seed (an integer ≥ 0)", s.trim()))
     };
-    let seeds = if let Some((a, b)) = text.split_once("..") {
+    if let Some((a, b)) = text.split_once("..") {
         let (a, b) = (number(a)?, number(b)?);
         if a >= b {
             return Err(format!(
                 "the range {a}..{b} is empty; `A..B` means seeds A to B − 1"
             ));
         }
-        (a..b).collect()
-    } else {
-        text.split(',')
-            .map(number)
-            .collect::<std::result::Result<Vec<_>, _>>()?
-    };
+        // Counted before anything is allocated; a range's seeds are distinct.
+        if b - a > MAX_SEEDS as u64 {
+            return Err(format!(
+                "the range {a}..{b} holds {} seeds; a run takes at most {MAX_SEEDS}",
+                b - a
+            ));
+        }
+        return Ok((a..b).collect());
+    }
+    let seeds = text
+        .split(',')
+        .map(number)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     check_unique(&seeds)?;
     Ok(seeds)
 }
 
+/// At most [`MAX_SEEDS`] seeds, none listed twice (in one pass over them).
 fn check_unique(seeds: &[u64]) -> std::result::Result<(), String> {
-    for (i, s) in seeds.iter().enumerate() {
-        if seeds[..i].contains(s) {
+    if seeds.len() > MAX_SEEDS {
+        return Err(format!(
+            "{} seeds listed; a run takes at most {MAX_SEEDS}",
+            seeds.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(seeds.len());
+    for s in seeds {
+        if !seen.insert(s) {
             return Err(format!("seed {s} is listed twice"));
         }
     }
@@ -390,6 +411,43 @@ eval_every = 100
         assert_eq!(again.train, c.train);
         assert_eq!(again.output, c.output);
         assert_eq!(again.to_toml(), resolved);
+    }
+
+    /// `--seeds 0..100000000` hung in a pairwise duplicate check of 10⁸ seeds; a range too
+    /// long to run is refused before anything is allocated, `0..2⁶⁴−1` included.
+    #[test]
+    fn a_hundred_million_seed_range_is_refused_at_once_instead_of_hanging() {
+        assert_eq!(
+            parse_seeds("0..100000000").unwrap_err(),
+            "the range 0..100000000 holds 100000000 seeds; a run takes at most 100000"
+        );
+        assert!(parse_seeds(&format!("0..{}", u64::MAX)).is_err());
+        assert_eq!(parse_seeds("5..100005").unwrap().len(), MAX_SEEDS);
+    }
+
+    /// The duplicate check over a list of seeds is one pass, so that the longest list allowed
+    /// is checked at once; a longer one is refused with the count.
+    #[test]
+    fn the_longest_seed_list_is_checked_for_duplicates_in_one_pass() {
+        let list = |n: u64| (0..n).map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+        let start = std::time::Instant::now();
+        assert_eq!(
+            parse_seeds(&list(MAX_SEEDS as u64)).unwrap().len(),
+            MAX_SEEDS
+        );
+        let mut twice = list(MAX_SEEDS as u64);
+        twice.push_str(",99999");
+        assert_eq!(
+            parse_seeds(&twice).unwrap_err(),
+            "100001 seeds listed; a run takes at most 100000"
+        );
+        let last_twice = format!("{},{}", list(MAX_SEEDS as u64 - 1), MAX_SEEDS - 2);
+        assert_eq!(
+            parse_seeds(&last_twice).unwrap_err(),
+            "seed 99998 is listed twice"
+        );
+        // Pairwise, this was 5·10⁹ comparisons.
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 
     #[test]

@@ -1,22 +1,35 @@
-//! A seed's checkpoints: `checkpoint.json`, the sidecar that says where the run stands and
-//! names the agent's state file beside it, written atomically so that a kill at any moment
-//! leaves the previous checkpoint or the new one.
+//! A seed's checkpoints, and the one way a run writes a whole file.
+//!
+//! A checkpoint is the agent's state file `checkpoint-<step>.agent` and the sidecar
+//! `checkpoint.json` that declares it: where the run stands, the lengths of the record files
+//! at that moment, a CRC-32 of the agent file's bytes, the resolved config it was trained
+//! under ([`fingerprint`]) and a CRC-32 of all of these. Before the sidecar is written, what it
+//! depends on is on disk: the record files and the agent file are synced first, the sidecar
+//! goes through [`write_atomic`]. A kill or a full disk at any moment leaves the previous
+//! checkpoint or the new one; a flipped byte in either file, a record file cut short, a
+//! sidecar naming a file outside its directory or a config edited since are refused on
+//! resume, never silently continued.
+//!
+//! Checkpoints written before the checksums were added do not load: such a seed is refused on
+//! resume (delete its directory to run it again).
 
-use std::fs::File;
-use std::path::Path;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use qlab_agents::Agent;
+use qlab_envs::EnvRng;
 use serde::{Deserialize, Serialize};
 
 use super::track::Window;
+use crate::config::{Budget, Config};
 
-/// The sidecar of a checkpoint, `checkpoint.json` in the seed's directory: where the run
-/// stands, and the agent's state file it names. Written last (to a temporary file, then
-/// renamed), it is what makes a checkpoint count.
+/// Where a seed's run stands at a checkpoint: the fields of `checkpoint.json`, less its
+/// checksums.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Checkpoint {
-    /// The agent's state file beside it.
+    /// The agent's state file beside it: `checkpoint-<step>.agent` ([`agent_file`]).
     pub(super) agent: String,
     /// Env steps taken.
     pub(super) step: u64,
@@ -34,27 +47,159 @@ pub(super) struct Checkpoint {
     pub(super) agent_rng: [u64; 4],
     /// The training env's stream.
     pub(super) env_rng: [u64; 4],
+    /// The resolved config the seed was trained under, as [`fingerprint`] writes it.
+    pub(super) config: String,
+}
+
+/// `checkpoint.json` as written: the checkpoint, the CRC-32 of its agent file, and the CRC-32
+/// of both (of the JSON text of `[checkpoint, agent_crc32]`, which reads back to the same text:
+/// floats are written in their shortest round-trip form).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    checkpoint: Checkpoint,
+    agent_crc32: u32,
+    crc32: u32,
+}
+
+/// [`Sidecar`] to write, borrowing the checkpoint.
+#[derive(Serialize)]
+struct SidecarOf<'a> {
+    checkpoint: &'a Checkpoint,
+    agent_crc32: u32,
+    crc32: u32,
+}
+
+fn fields_crc32(c: &Checkpoint, agent_crc32: u32) -> Result<u32> {
+    Ok(crc32fast::hash(
+        serde_json::to_string(&(c, agent_crc32))?.as_bytes(),
+    ))
 }
 
 pub(super) const CHECKPOINT: &str = "checkpoint.json";
-pub(super) const SEED_SUMMARY: &str = "seed_summary.json";
 
-/// Writes `path` atomically: to a temporary file beside it, then renamed over it.
-pub(super) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    write(&tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))
+/// The name of the agent state file of a checkpoint at `step`.
+pub(super) fn agent_file(step: u64) -> String {
+    format!("checkpoint-{step}.agent")
 }
 
-pub(super) fn file_len(path: &Path) -> Result<u64> {
-    Ok(std::fs::metadata(path)
+/// Whether `name` is one [`agent_file`] gives: a plain file name in the seed's directory.
+fn is_agent_file(name: &str) -> bool {
+    name.strip_prefix("checkpoint-")
+        .and_then(|n| n.strip_suffix(".agent"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The resolved config as a checkpoint records it: [`Config::to_toml`] less what may change
+/// between a checkpoint and a resume without changing the seed's run — the seeds (each seed's
+/// run is its own), the budget's size (but not its unit: a budget below the checkpoint is
+/// refused on its own), `checkpoint_every` and the output directory.
+pub(super) fn fingerprint(config: &Config) -> String {
+    let mut c = config.clone();
+    c.set_seeds(Vec::new());
+    c.set_budget(match c.train.budget {
+        Budget::Episodes(_) => Budget::Episodes(0),
+        Budget::Steps(_) => Budget::Steps(0),
+    });
+    c.train.checkpoint_every = 0;
+    c.output.dir = PathBuf::new();
+    c.to_toml()
+}
+
+/// Why `now` (a [`fingerprint`]) differs from `then`: the first line that differs, with its
+/// section.
+fn config_change(then: &str, now: &str) -> String {
+    let mut section = "";
+    fn lines(t: &str) -> impl Iterator<Item = &str> {
+        t.lines().filter(|l| !l.trim().is_empty())
+    }
+    let (mut a, mut b) = (lines(then), lines(now));
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => {
+                if x.starts_with('[') {
+                    section = x;
+                }
+            }
+            (None, None) => return "the same text".into(),
+            (x, y) => {
+                let show = |l: Option<&str>| l.map_or("nothing".to_string(), str::to_string);
+                let header = x.or(y).is_some_and(|l| l.starts_with('['));
+                let at = if section.is_empty() || header {
+                    String::new()
+                } else {
+                    format!("{section} ")
+                };
+                return format!("{at}{} at the checkpoint, {} now", show(x), show(y));
+            }
+        }
+    }
+}
+
+/// Writes `path` so that it holds its old bytes or its new ones whatever happens: `write` writes
+/// the new bytes to a temporary file beside it, which is synced to disk, renamed over `path`,
+/// and the directory synced. On failure the temporary file is removed and `path` is left as it
+/// was. Every whole file of a run goes through here.
+pub(super) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!("{name}.tmp"));
+    let written = write(&tmp)
+        .and_then(|()| sync_file(&tmp))
+        .and_then(|()| fs::rename(&tmp, path).with_context(|| format!("{}", path.display())))
+        .and_then(|()| sync_dir(path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("{} was not written", path.display()))
+}
+
+/// [`write_atomic`] of `bytes`.
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |tmp| {
+        fs::write(tmp, bytes).with_context(|| format!("{}", tmp.display()))
+    })
+}
+
+/// Syncs the file at `path` to disk.
+fn sync_file(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("{}", path.display()))
+}
+
+/// Syncs the directory holding `path`, so that a rename into it is on disk.
+fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("{}", dir.display()))?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// The length of `file` (at `path`), after syncing it to disk: what a checkpoint records.
+pub(super) fn synced_len(file: &File, path: &Path) -> Result<u64> {
+    file.sync_all()
+        .and_then(|()| file.metadata())
+        .map(|m| m.len())
+        .with_context(|| format!("{}", path.display()))
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(fs::metadata(path)
         .with_context(|| format!("{}", path.display()))?
         .len())
 }
 
-/// Cuts `path` back to `len` bytes and opens it for appending.
+/// Cuts `path` back to `len` bytes (rows written after the checkpoint go) and opens it for
+/// appending. A file shorter than `len` lost records the checkpoint counts on: an error.
 pub(super) fn reopen(path: &Path, len: u64) -> Result<File> {
-    let file = std::fs::OpenOptions::new()
+    check_len(path, len)?;
+    let file = fs::OpenOptions::new()
         .append(true)
         .open(path)
         .with_context(|| format!("{}", path.display()))?;
@@ -63,37 +208,351 @@ pub(super) fn reopen(path: &Path, len: u64) -> Result<File> {
     Ok(file)
 }
 
-/// Writes a checkpoint: the agent's state to the file `c.agent` names, then the sidecar
-/// `checkpoint.json` naming it, each through a temporary file and a rename; the previous
-/// agent file goes last. A kill at any moment leaves the previous checkpoint or this one.
+/// An error unless `path` holds at least the `len` bytes its checkpoint recorded.
+fn check_len(path: &Path, len: u64) -> Result<()> {
+    let now = file_len(path)?;
+    if now < len {
+        bail!(
+            "{}: {now} bytes, shorter than its checkpoint's {len}: records were lost since; \
+             delete {} to run this seed again",
+            path.display(),
+            path.parent().unwrap_or(Path::new(".")).display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes a checkpoint in `dir`: the agent's state to the file `c.agent` names, then the
+/// sidecar `checkpoint.json` declaring it, each through [`write_atomic`]; the previous agent
+/// file goes last. The record files `c.files` measures must be synced already. A kill at any
+/// moment leaves the previous checkpoint or this one.
 pub(super) fn save<G, O>(dir: &Path, agent: &G, c: &Checkpoint) -> Result<()>
 where
     O: ?Sized,
     G: Agent<O, usize> + ?Sized,
 {
-    write_atomic(&dir.join(&c.agent), |tmp| Ok(agent.checkpoint(tmp)?))?;
+    let agent_path = dir.join(&c.agent);
+    write_atomic(&agent_path, |tmp| Ok(agent.checkpoint(tmp)?))?;
+    let bytes = fs::read(&agent_path).with_context(|| format!("{}", agent_path.display()))?;
+    let agent_crc32 = crc32fast::hash(&bytes);
     let sidecar = dir.join(CHECKPOINT);
-    let previous = std::fs::read_to_string(&sidecar)
+    // Only a file a checkpoint can name is ever deleted.
+    let previous = fs::read_to_string(&sidecar)
         .ok()
-        .and_then(|t| serde_json::from_str::<Checkpoint>(&t).ok())
-        .map(|old| old.agent);
-    write_atomic(&sidecar, |tmp| {
-        std::fs::write(tmp, serde_json::to_string(c)? + "\n")
-            .with_context(|| format!("{}", tmp.display()))
-    })?;
-    if let Some(old) = previous.filter(|old| *old != c.agent) {
-        let _ = std::fs::remove_file(dir.join(old));
+        .and_then(|t| serde_json::from_str::<Sidecar>(&t).ok())
+        .map(|old| old.checkpoint.agent)
+        .filter(|old| is_agent_file(old) && *old != c.agent);
+    let text = serde_json::to_string(&SidecarOf {
+        checkpoint: c,
+        agent_crc32,
+        crc32: fields_crc32(c, agent_crc32)?,
+    })? + "\n";
+    write_file(&sidecar, text.as_bytes())?;
+    if let Some(old) = previous {
+        let _ = fs::remove_file(dir.join(old));
     }
     Ok(())
 }
 
-/// Reads the sidecar `checkpoint.json` in `dir`, if there is one.
-pub(super) fn load(dir: &Path) -> Result<Option<Checkpoint>> {
+/// What a seed's checkpoint must agree with to be resumed.
+pub(super) struct Expected<'a> {
+    /// The config's [`fingerprint`], as `config.toml` reads now.
+    pub(super) config: &'a str,
+    /// The budget in `config.toml`.
+    pub(super) budget: Budget,
+    /// Episodes in the moving window.
+    pub(super) window: u64,
+    /// Whether the seed writes `train.csv`.
+    pub(super) train_log: bool,
+    /// The headers of `metrics.csv`, `eval.csv` and `train.csv`.
+    pub(super) headers: [&'a str; 3],
+}
+
+/// Reads and checks the checkpoint in `dir`, if there is one: its checksums, the agent file's
+/// name and checksum, its fields against each other and `expected`, and the record files'
+/// lengths. Nothing is changed on disk.
+///
+/// # Errors
+/// A sidecar or agent file that does not match its checksum, names a file outside `dir`, holds
+/// impossible fields, or was written under another config; a record file shorter than
+/// recorded. Each error names the file.
+pub(super) fn load(dir: &Path, expected: &Expected<'_>) -> Result<Option<Checkpoint>> {
     let path = dir.join(CHECKPOINT);
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
-    let c = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let text = fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    let s: Sidecar = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a checkpoint of this version of qlab; delete {} to run this seed again",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let c = s.checkpoint;
+    if fields_crc32(&c, s.agent_crc32)? != s.crc32 {
+        bail!(
+            "{}: its checksum does not match its contents: the file is damaged",
+            path.display()
+        );
+    }
+    if !is_agent_file(&c.agent) {
+        bail!(
+            "{}: names the agent file `{}`; a checkpoint's is `checkpoint-<step>.agent` \
+             beside it",
+            path.display(),
+            c.agent
+        );
+    }
+    c.check(&path, expected)?;
+    let agent = dir.join(&c.agent);
+    let bytes = fs::read(&agent).with_context(|| format!("{}", agent.display()))?;
+    if crc32fast::hash(&bytes) != s.agent_crc32 {
+        bail!(
+            "{}: its checksum does not match the one in {CHECKPOINT}: the file is damaged",
+            agent.display()
+        );
+    }
+    let names = ["metrics.csv", "eval.csv", "train.csv"];
+    let lens = [c.files.0, c.files.1, c.files.2];
+    for ((name, len), on) in names.iter().zip(lens).zip([true, true, expected.train_log]) {
+        if on {
+            check_len(&dir.join(name), len)?;
+        }
+    }
     Ok(Some(c))
+}
+
+impl Checkpoint {
+    /// An error naming `path` (the sidecar) unless the fields agree with each other and with
+    /// `expected`.
+    fn check(&self, path: &Path, expected: &Expected<'_>) -> Result<()> {
+        if self.config != expected.config {
+            bail!(
+                "config.toml no longer matches the checkpoint {}: {}",
+                path.display(),
+                config_change(&self.config, expected.config)
+            );
+        }
+        let (key, budget, done, unit) = match expected.budget {
+            Budget::Episodes(n) => ("episodes", n, self.episodes, "episodes"),
+            Budget::Steps(n) => ("steps", n, self.step, "steps"),
+        };
+        if budget < done {
+            bail!(
+                "config.toml's budget `{key} = {budget}` is below the checkpoint's {done} \
+                 {unit} ({}); give at least {done}",
+                path.display()
+            );
+        }
+        let problem = if self.agent != agent_file(self.step) {
+            Some(format!(
+                "the agent file `{}` is not the one of step {}",
+                self.agent, self.step
+            ))
+        } else if self.episodes > self.step {
+            Some(format!(
+                "{} episodes in {} steps (an episode takes a step at least)",
+                self.episodes, self.step
+            ))
+        } else if self.last_eval.is_some_and(|(at, ..)| at > self.step) {
+            Some(format!("an evaluation after step {}", self.step))
+        } else if !self.window.fits(expected.window) {
+            Some(format!(
+                "its window of returns is not one of {} episodes",
+                expected.window
+            ))
+        } else if !EnvRng::is_valid_state(self.agent_rng) {
+            Some("the agent's random stream is all zeros".into())
+        } else if !self.wall_seconds.is_finite() || self.wall_seconds < 0.0 {
+            Some(format!("wall_seconds {}", self.wall_seconds))
+        } else {
+            let lens = [self.files.0, self.files.1, self.files.2];
+            let names = ["metrics.csv", "eval.csv", "train.csv"];
+            (0..3).find_map(|i| {
+                let written = i < 2 || expected.train_log;
+                let least = if written {
+                    expected.headers[i].len() as u64 + 1
+                } else {
+                    0
+                };
+                let bad = if written {
+                    lens[i] < least
+                } else {
+                    lens[i] != 0
+                };
+                bad.then(|| {
+                    format!(
+                        "a length of {} bytes for {} (its header alone is {least})",
+                        lens[i], names[i]
+                    )
+                })
+            })
+        };
+        match problem {
+            Some(p) => bail!("{}: impossible checkpoint: {p}", path.display()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("qlab-ckpt-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A write that fails half-way (a full disk) once left `summary.json` at 0 bytes: the
+    /// previous file stays whole and no temporary file is left.
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_intact() {
+        let dir = temp_dir("atomic");
+        let path = dir.join("summary.json");
+        write_file(&path, b"old\n").unwrap();
+        let e = write_atomic(&path, |tmp| {
+            fs::write(tmp, b"ne").unwrap();
+            bail!("No space left on device")
+        })
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("summary.json was not written: No space left on device"),
+            "{e:#}"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"old\n");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        write_file(&path, b"new\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new\n");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    const CONFIG: &str = "[env]\nid = 'A'\n";
+
+    /// A checkpoint at step 100 of a 1000-step budget, consistent with [`expected`].
+    fn good() -> Checkpoint {
+        Checkpoint {
+            agent: agent_file(100),
+            step: 100,
+            episodes: 10,
+            window: Window::new(5),
+            last_eval: Some((50, 1.0, 0.0, 2)),
+            files: (40, 30, 0),
+            wall_seconds: 1.5,
+            agent_rng: [1, 2, 3, 4],
+            env_rng: [5, 6, 7, 8],
+            config: CONFIG.into(),
+        }
+    }
+
+    fn expected() -> Expected<'static> {
+        Expected {
+            config: CONFIG,
+            budget: Budget::Steps(1000),
+            window: 5,
+            train_log: false,
+            headers: ["metrics", "eval", "train"],
+        }
+    }
+
+    /// Writes `c` into `dir` as [`save`] does, with its agent file and record files long enough.
+    fn put(dir: &Path, c: &Checkpoint) {
+        let state = b"agent state";
+        fs::write(dir.join(&c.agent), state).unwrap();
+        let agent_crc32 = crc32fast::hash(state);
+        let sidecar = SidecarOf {
+            checkpoint: c,
+            agent_crc32,
+            crc32: fields_crc32(c, agent_crc32).unwrap(),
+        };
+        fs::write(
+            dir.join(CHECKPOINT),
+            serde_json::to_string(&sidecar).unwrap(),
+        )
+        .unwrap();
+        fs::write(dir.join("metrics.csv"), [b'x'; 40]).unwrap();
+        fs::write(dir.join("eval.csv"), [b'x'; 30]).unwrap();
+    }
+
+    /// Checkpoints with impossible fields (here written with valid checksums, as a bug or a
+    /// hand edit would) are errors naming the sidecar, never panics or silent resumes.
+    #[test]
+    fn corrupted_checkpoint_fields_are_errors_not_panics() {
+        let dir = temp_dir("fields");
+        put(&dir, &good());
+        assert!(load(&dir, &expected()).unwrap().is_some());
+        type Spoil = fn(&mut Checkpoint);
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("below the checkpoint's 2000 steps", |c| {
+                c.step = 2000;
+                c.agent = agent_file(2000);
+            }),
+            (
+                "the agent file `checkpoint-7.agent` is not the one of step 100",
+                |c| c.agent = agent_file(7),
+            ),
+            ("20000 episodes in 100 steps", |c| c.episodes = 20_000),
+            ("an evaluation after step 100", |c| {
+                c.last_eval = Some((900, 0.0, 0.0, 1))
+            }),
+            ("not one of 5 episodes", |c| c.window = Window::new(7)),
+            ("all zeros", |c| c.agent_rng = [0; 4]),
+            ("wall_seconds -1", |c| c.wall_seconds = -1.0),
+            ("a length of 3 bytes for metrics.csv", |c| c.files.0 = 3),
+            ("a length of 9 bytes for train.csv", |c| c.files.2 = 9),
+            ("shorter than its checkpoint's 4000", |c| c.files.1 = 4000),
+            ("no longer matches the checkpoint", |c| {
+                c.config = "[env]\nid = 'B'\n".into()
+            }),
+        ];
+        for (want, spoil) in cases {
+            for entry in fs::read_dir(&dir).unwrap() {
+                fs::remove_file(entry.unwrap().path()).unwrap();
+            }
+            let mut c = good();
+            spoil(&mut c);
+            put(&dir, &c);
+            let e = format!("{:#}", load(&dir, &expected()).err().expect(want));
+            assert!(e.contains(want), "{want}: {e}");
+            assert!(
+                e.contains("checkpoint.json") || e.contains("eval.csv"),
+                "{e}"
+            );
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Only names a checkpoint gives are agent files: nothing outside the seed's directory.
+    #[test]
+    fn a_checkpoint_names_only_a_plain_file_beside_it() {
+        assert!(is_agent_file(&agent_file(120)));
+        for bad in [
+            "../../x",
+            "/etc/passwd",
+            "checkpoint-.agent",
+            "checkpoint-1/../../x.agent",
+            "checkpoint-1.agent/..",
+            "x",
+        ] {
+            assert!(!is_agent_file(bad), "{bad}");
+        }
+    }
+
+    /// The first line that differs, with its section.
+    #[test]
+    fn config_changes_name_the_section_and_the_line() {
+        let then = "[env]\nid = 'A'\n\n[agent]\nalpha = 0.1\ngamma = 1.0\n";
+        assert_eq!(
+            config_change(then, &then.replace("0.1", "0.2")),
+            "[agent] alpha = 0.1 at the checkpoint, alpha = 0.2 now"
+        );
+        assert_eq!(
+            config_change(then, "[env]\nid = 'A'\n"),
+            "[agent] at the checkpoint, nothing now"
+        );
+        assert_eq!(config_change(then, then), "the same text");
+    }
 }

@@ -177,11 +177,13 @@ pub(super) fn run_seeds(
     display: Display,
     resume: bool,
 ) -> Result<Summary> {
+    let fingerprint = seed::Plan::fingerprint(&exp.config);
     let plan = seed::Plan {
         train: &exp.config.train,
         window: exp.config.output.window,
         exploring_starts: None,
         train_log: true,
+        config: &fingerprint,
     };
     let make_env = || make(&exp.config);
     let seeds = &exp.config.train.seeds;
@@ -223,10 +225,9 @@ pub fn eval_seed(seed: u64) -> u64 {
 }
 
 fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
-    agent
-        .params()
-        .save(dir.join("q.safetensors"))
-        .context("saving the network")?;
+    super::checkpoint::write_atomic(&dir.join("q.safetensors"), |tmp| {
+        agent.params().save(tmp).context("saving the network")
+    })?;
     let saved = SavedNetwork {
         algorithm: "dqn".into(),
         obs_dim: exp.obs_dim,
@@ -236,9 +237,8 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
         parameters: "q.safetensors".into(),
         format: "safetensors: the online Q-network's parameters, f32".into(),
     };
-    let path = dir.join("agent.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&saved)? + "\n")
-        .with_context(|| format!("{}", path.display()))
+    let text = serde_json::to_string_pretty(&saved)? + "\n";
+    super::checkpoint::write_file(&dir.join("agent.json"), text.as_bytes())
 }
 
 /// Reads a seed's `agent.json` in `seed_dir` and checks it against the config; returns the

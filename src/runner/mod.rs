@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use qlab_agents::tabular::Evaluation;
 
 use crate::config::{AgentConfig, Config};
@@ -106,18 +106,19 @@ impl Experiment {
 /// showing progress as `display` says; returns the summary, also written to
 /// `dir/summary.json`.
 ///
-/// Seeds that fail do not stop the others; the first failure is returned (as a [`Failure`])
-/// after the summary of the rest has been written.
+/// Seeds that fail do not stop the others; every failure is returned (as one [`Failure`], a
+/// line per seed) after the summary of the rest has been written.
 pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
-    let config_path = dir.join("config.toml");
-    std::fs::write(&config_path, exp.config().to_toml())
-        .with_context(|| format!("{}", config_path.display()))
+    checkpoint::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
         .map_err(Failure)?;
     exp.run_seeds(dir, threads, display, false)
 }
 
 /// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
-/// are kept, seeds with a checkpoint continue from it, the others start again.
+/// are kept, seeds with a checkpoint continue from it, seeds that never began start. A
+/// checkpoint that is damaged, was written under another config (or a budget below it), or
+/// whose record files lost data since is refused, as is a seed directory with records but no
+/// checkpoint: such a seed fails, naming the file, and is left as it was.
 pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Experiment, Summary)> {
     let exp = Experiment::new(load_run_config(dir)?)?;
     let summary = exp.run_seeds(dir, threads, display, true)?;
@@ -139,9 +140,15 @@ fn timed(
     finish(dir, config, algorithm, results, wall)
 }
 
-/// Writes the summary of a run's seeds that finished (`results` in the order of the config's
-/// seeds) to `dir/summary.json` and returns it; or, when a seed failed, the first failure,
-/// named for its seed, as a [`Failure`].
+/// Writes the summary of a run's seeds that finished to `dir/summary.json` and returns it;
+/// or, when a seed failed, every failure, one line per seed (`seed <k>: …`), as a
+/// [`Failure`].
+///
+/// `results` are in the order of the config's seeds. The summary lists every seed that
+/// finished, in that order: those that finished now and those whose `seed_summary.json` was
+/// on disk already (a resume that fails for a finished seed keeps it). When no seed has
+/// finished, no summary is written (a previous one is left as it was): an empty summary would
+/// look like a result.
 pub(crate) fn finish(
     dir: &Path,
     config: &Config,
@@ -150,20 +157,28 @@ pub(crate) fn finish(
     wall: f64,
 ) -> Result<Summary> {
     let mut done = Vec::new();
-    let mut failure = None;
+    let mut failed = Vec::new();
     for (seed, r) in config.train.seeds.iter().zip(results) {
         match r {
             Ok(s) => done.push(s),
             Err(e) => {
-                failure.get_or_insert(e.context(format!("seed {seed}")));
+                failed.push(format!("seed {seed}: {e:#}"));
+                let seed_dir = dir.join(format!("seed_{seed}"));
+                if let Ok(Some(s)) = SeedSummary::read(&seed_dir) {
+                    done.push(s);
+                }
             }
         }
     }
     let summary = Summary::new(&config.env.id, algorithm, config.output.window, done, wall);
-    summary.write(dir).map_err(Failure)?;
-    match failure {
-        Some(e) => Err(Failure(e).into()),
-        None => Ok(summary),
+    if !summary.per_seed.is_empty() {
+        if let Err(e) = summary.write(dir) {
+            failed.push(format!("{e:#}"));
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(summary),
+        false => Err(Failure(anyhow::anyhow!(failed.join("\n"))).into()),
     }
 }
 
@@ -261,4 +276,61 @@ pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_summary(seed: u64) -> SeedSummary {
+        SeedSummary {
+            seed,
+            episodes: 3,
+            steps: 30,
+            wall_seconds: 0.5,
+            steps_per_second: 60.0,
+            final_eval_mean_return: -13.0,
+            final_eval_std_return: 0.0,
+            final_window_mean_return: Some(-20.0),
+            best_window_mean_return: None,
+        }
+    }
+
+    /// A resume where every seed failed (say, the agent could not be built) once rewrote
+    /// `summary.json` with `per_seed: []`, though seeds had finished; and a run where every
+    /// seed failed wrote that empty summary too. The summary keeps every seed finished on disk,
+    /// an empty one is never written, and every failure is reported, a line per seed.
+    #[test]
+    fn failed_seeds_never_take_finished_ones_out_of_the_summary() {
+        let text = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\n\
+                    [train]\nepisodes = 3\nseeds = [4, 0, 9]\n";
+        let config = Config::parse("t.toml", text, &[]).unwrap();
+        let dir = std::env::temp_dir().join(format!("qlab-finish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let failed = || -> Vec<Result<SeedSummary>> {
+            ["no memory", "no disk", "no luck"]
+                .iter()
+                .map(|e| Err(anyhow::anyhow!(*e).context("building")))
+                .collect()
+        };
+        let e = finish(&dir, &config, "sarsa", failed(), 1.0).unwrap_err();
+        assert!(e.is::<Failure>());
+        assert_eq!(
+            format!("{e:#}"),
+            "seed 4: building: no memory\nseed 0: building: no disk\nseed 9: building: no luck"
+        );
+        assert!(!dir.join("summary.json").exists());
+
+        for seed in [9, 4] {
+            let seed_dir = dir.join(format!("seed_{seed}"));
+            std::fs::create_dir_all(&seed_dir).unwrap();
+            seed_summary(seed).write(&seed_dir).unwrap();
+        }
+        finish(&dir, &config, "sarsa", failed(), 1.0).unwrap_err();
+        let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+        let summary: Summary = serde_json::from_str(&text).unwrap();
+        assert_eq!(summary.per_seed, [seed_summary(4), seed_summary(9)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

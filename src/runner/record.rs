@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::Agent;
+
+use super::checkpoint::{synced_len, write_atomic, write_file};
 use qlab_agents::tabular::{Evaluation, TabularAgent};
 use serde::{Deserialize, Serialize};
 
@@ -185,18 +187,19 @@ impl Recorder {
         })
     }
 
-    /// Writes everything kept and returns the lengths of `metrics.csv` and `eval.csv`, for a
-    /// checkpoint.
-    pub fn lengths(&mut self) -> Result<(u64, u64)> {
+    /// Writes everything kept, syncs both files to disk and returns the lengths of
+    /// `metrics.csv` and `eval.csv`: what a checkpoint records, or what a finished seed's
+    /// summary stands on.
+    pub fn sync(&mut self) -> Result<(u64, u64)> {
         self.flush()?;
-        self.eval.flush()?;
-        let len = |name: &str| -> Result<u64> {
-            let path = self.dir.join(name);
-            Ok(fs::metadata(&path)
-                .with_context(|| format!("{}", path.display()))?
-                .len())
-        };
-        Ok((len("metrics.csv")?, len("eval.csv")?))
+        let eval = self.dir.join("eval.csv");
+        self.eval
+            .flush()
+            .with_context(|| format!("{}", eval.display()))?;
+        Ok((
+            synced_len(&self.metrics, &self.dir.join("metrics.csv"))?,
+            synced_len(self.eval.get_ref(), &eval)?,
+        ))
     }
 
     /// Appends one episode.
@@ -353,7 +356,7 @@ pub fn save_agent(
     agent: &dyn TabularAgent,
 ) -> Result<()> {
     let bin = dir.join("agent.bin");
-    Agent::<[usize], usize>::save(agent, &bin)?;
+    write_atomic(&bin, |tmp| Ok(Agent::<[usize], usize>::save(agent, tmp)?))?;
     let meta = SavedAgent {
         algorithm: algorithm.to_string(),
         n_features,
@@ -362,9 +365,8 @@ pub fn save_agent(
         parameters: "agent.bin".into(),
         format: "f64-le".into(),
     };
-    let json = dir.join("agent.json");
     let text = serde_json::to_string_pretty(&meta).expect("plain data serializes") + "\n";
-    fs::write(&json, text).with_context(|| format!("{}", json.display()))
+    write_file(&dir.join("agent.json"), text.as_bytes())
 }
 
 /// Reads `dir/agent.json` and the parameters it names.
@@ -421,6 +423,34 @@ pub struct SeedSummary {
     /// The best mean training return over `window` consecutive episodes (`null` if fewer
     /// than `window` were played).
     pub best_window_mean_return: Option<f64>,
+}
+
+/// A finished seed's summary, `seed_summary.json` in its directory: written last, it says the
+/// seed finished.
+pub const SEED_SUMMARY: &str = "seed_summary.json";
+
+impl SeedSummary {
+    /// Reads [`SEED_SUMMARY`] in the seed directory `dir`: `None` when the seed has not
+    /// finished.
+    ///
+    /// # Errors
+    /// A file that cannot be read or is not a seed's summary.
+    pub fn read(dir: &Path) -> Result<Option<SeedSummary>> {
+        let path = dir.join(SEED_SUMMARY);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+        };
+        let s = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        Ok(Some(s))
+    }
+
+    /// Writes [`SEED_SUMMARY`] in the seed directory `dir`, atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("plain data serializes") + "\n";
+        write_file(&dir.join(SEED_SUMMARY), text.as_bytes())
+    }
 }
 
 /// The aggregate over seeds in `summary.json`.
@@ -504,11 +534,10 @@ impl Summary {
         }
     }
 
-    /// Writes `dir/summary.json`.
+    /// Writes `dir/summary.json`, atomically: a failed write leaves the previous one.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let path = dir.join("summary.json");
         let text = serde_json::to_string_pretty(self).expect("plain data serializes") + "\n";
-        fs::write(&path, text).with_context(|| format!("{}", path.display()))
+        write_file(&dir.join("summary.json"), text.as_bytes())
     }
 }
 

@@ -15,10 +15,10 @@ use qlab_agents::{Agent, TrainStats, View};
 use qlab_agents::{Evaluation, evaluate_policy};
 use qlab_envs::{Env, EnvRng};
 
-use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_atomic};
+use super::checkpoint::{self, Checkpoint, reopen, synced_len};
 use super::envs::AgentEnv;
 use super::progress::Slot;
-use super::record::{EpisodeRow, Recorder, SeedSummary};
+use super::record::{EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, SeedSummary};
 use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
@@ -97,11 +97,16 @@ impl TrainLog {
         .with_context(|| format!("{}", self.path.display()))
     }
 
-    fn flush(&mut self) -> Result<u64> {
+    fn flush(&mut self) -> Result<()> {
         self.file
             .flush()
-            .with_context(|| format!("{}", self.path.display()))?;
-        file_len(&self.path)
+            .with_context(|| format!("{}", self.path.display()))
+    }
+
+    /// Flushes and syncs the file to disk; returns its length, for a checkpoint.
+    fn sync(&mut self) -> Result<u64> {
+        self.flush()?;
+        synced_len(self.file.get_ref(), &self.path)
     }
 }
 
@@ -215,6 +220,18 @@ pub struct Plan<'a> {
     pub exploring_starts: Option<&'a [usize]>,
     /// Whether the agent's trainings are written to `train.csv`.
     pub train_log: bool,
+    /// The resolved config as checkpoints record it, which a checkpoint must match to be
+    /// resumed (see [`Plan::fingerprint`]).
+    pub config: &'a str,
+}
+
+impl Plan<'_> {
+    /// The text of `config` that a seed's checkpoints record and [`Plan::config`] holds: the
+    /// resolved config less what may change before a resume (the seeds, the budget's size,
+    /// `checkpoint_every`, the output directory).
+    pub fn fingerprint(config: &crate::config::Config) -> String {
+        checkpoint::fingerprint(config)
+    }
 }
 
 /// One seed of a run: where it writes and how it shows progress.
@@ -231,11 +248,15 @@ pub struct Seed<'a> {
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
 /// from scratch, or, when `seed.resume`, from its last checkpoint (a seed that finished is
-/// kept as it is; one without a checkpoint starts again). `save` writes the trained agent.
+/// kept as it is; one without a directory starts). `save` writes the trained agent.
+///
+/// What a checkpoint or the finished seed stands on is synced to disk before it is declared:
+/// the record files, then the agent's file, then `checkpoint.json` or `seed_summary.json`.
 ///
 /// # Errors
 /// A failing env, agent or file; a checkpoint asked of an env whose random stream cannot be
-/// saved.
+/// saved; on resume, a checkpoint that does not load ([`Plan::config`]), or a seed directory
+/// that holds records but no checkpoint.
 #[allow(clippy::too_many_arguments)]
 pub fn train<E, O, G, T>(
     plan: &Plan<'_>,
@@ -253,14 +274,11 @@ where
 {
     let start = Instant::now();
     let (dir, train) = (seed.dir, plan.train);
-    let summary_path = dir.join(SEED_SUMMARY);
-    if seed.resume && summary_path.is_file() {
-        let text = std::fs::read_to_string(&summary_path)
-            .with_context(|| format!("{}", summary_path.display()))?;
-        let s: SeedSummary =
-            serde_json::from_str(&text).with_context(|| format!("{}", summary_path.display()))?;
-        seed.slot.finish(s.episodes, s.steps);
-        return Ok(s);
+    if seed.resume {
+        if let Some(s) = SeedSummary::read(dir)? {
+            seed.slot.finish(s.episodes, s.steps);
+            return Ok(s);
+        }
     }
     let mut env = make()?;
     let mut eval_env = make()?;
@@ -272,7 +290,7 @@ where
     let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
     let resumed = match seed.resume {
-        true => checkpoint::load(dir)?,
+        true => resume_point(plan, dir, seed.seed)?,
         false => None,
     };
     let (mut rec, log_file) = if let Some(c) = resumed {
@@ -300,9 +318,6 @@ where
         seed.slot.episode(episodes, steps, window.recent());
         (rec, log)
     } else {
-        if seed.resume && dir.exists() {
-            std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-        }
         let rec = Recorder::create(dir)?;
         let log = if plan.train_log {
             let mut file =
@@ -427,13 +442,14 @@ where
                     env.name()
                 );
             };
-            let (metrics_len, eval_len) = rec.lengths()?;
+            // What the checkpoint counts on is on disk before it is declared.
+            let (metrics_len, eval_len) = rec.sync()?;
             let train_len = match log.as_mut() {
-                Some(log) => log.flush()?,
+                Some(log) => log.sync()?,
                 None => 0,
             };
             let c = Checkpoint {
-                agent: format!("checkpoint-{steps}.agent"),
+                agent: checkpoint::agent_file(steps),
                 step: steps,
                 episodes,
                 window,
@@ -442,6 +458,7 @@ where
                 wall_seconds: wall_before + start.elapsed().as_secs_f64(),
                 agent_rng: rng.state(),
                 env_rng,
+                config: plan.config.to_string(),
             };
             checkpoint::save(dir, &*agent, &c)?;
             window = c.window;
@@ -452,9 +469,10 @@ where
         Some((at, e)) if at == steps => e,
         _ => eval(agent, episodes, steps, &mut rec, &mut log)?.1,
     };
-    rec.flush()?;
+    // The records, then the agent, then `seed_summary.json`, which declares the seed finished.
+    rec.sync()?;
     if let Some(log) = log.as_mut() {
-        log.flush()?;
+        log.sync()?;
     }
     save(agent, dir).context("saving the agent")?;
     seed.slot.finish(episodes, steps);
@@ -470,11 +488,40 @@ where
         final_window_mean_return: window.mean(),
         best_window_mean_return: window.best,
     };
-    write_atomic(&summary_path, |tmp| {
-        std::fs::write(tmp, serde_json::to_string_pretty(&summary)? + "\n")
-            .with_context(|| format!("{}", tmp.display()))
-    })?;
+    summary.write(dir)?;
     Ok(summary)
+}
+
+/// The checkpoint a resumed seed continues from, checked ([`checkpoint::load`]); `None` to
+/// start the seed afresh, which only a seed without records may do: a directory that holds
+/// records but no checkpoint is refused, never deleted.
+fn resume_point(plan: &Plan<'_>, dir: &Path, seed: u64) -> Result<Option<Checkpoint>> {
+    let expected = checkpoint::Expected {
+        config: plan.config,
+        budget: plan.train.budget,
+        window: plan.window,
+        train_log: plan.train_log,
+        headers: [METRICS_HEADER, EVAL_HEADER, TRAIN_HEADER],
+    };
+    if let Some(c) = checkpoint::load(dir, &expected)? {
+        return Ok(Some(c));
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.count(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("{}", dir.display())),
+    };
+    if entries > 0 {
+        bail!(
+            "{} holds records but no {} to continue from; to run seed {seed} again from the \
+             start, delete {} yourself",
+            dir.display(),
+            checkpoint::CHECKPOINT,
+            dir.display()
+        );
+    }
+    std::fs::remove_dir(dir).with_context(|| format!("{}", dir.display()))?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -318,11 +318,13 @@ impl EnvVisitor for TrainSeeds<'_> {
 
     fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
+        let fingerprint = seed::Plan::fingerprint(&exp.config);
         let plan = seed::Plan {
             train: &exp.config.train,
             window: exp.config.output.window,
             exploring_starts: exp.exploring_starts.as_deref(),
             train_log: false,
+            config: &fingerprint,
         };
         for_each_seed(
             &exp.config.train.seeds,

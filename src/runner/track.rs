@@ -19,12 +19,17 @@ pub(super) struct Window {
 impl Window {
     pub(super) fn new(size: u64) -> Self {
         Self {
-            returns: vec![0.0; usize::try_from(size).unwrap_or(usize::MAX).min(1 << 24)],
+            returns: vec![0.0; Window::capacity(size)],
             next: 0,
             filled: false,
             sum: 0.0,
             best: None,
         }
+    }
+
+    /// The returns a window of `size` episodes keeps.
+    fn capacity(size: u64) -> usize {
+        usize::try_from(size).unwrap_or(usize::MAX).min(1 << 24)
     }
 
     #[inline]
@@ -43,6 +48,13 @@ impl Window {
             let mean = self.sum / n as f64;
             self.best = Some(self.best.map_or(mean, |b: f64| b.max(mean)));
         }
+    }
+
+    /// Whether this is a window of `size` episodes as [`Window::new`] makes one and
+    /// [`Window::push`] keeps it (a window read back from a checkpoint may not be).
+    pub(super) fn fits(&self, size: u64) -> bool {
+        let n = Window::capacity(size);
+        self.returns.len() == n && self.next < n && self.filled == self.best.is_some()
     }
 
     fn len(&self) -> usize {
