@@ -168,16 +168,17 @@ def case_failed_resume_keeps_summary(p: Probe) -> Outcome:
     out = p.fresh("failed_resume")
     if p.train(out).code != 0:
         return Outcome("LOST", "the undamaged run failed")
-    # Seed 1 can no longer be read or rewritten; seed 0 is finished and intact.
-    damaged = out / "seed_1" / "seed_summary.json"
-    damaged.unlink()
-    damaged.mkdir()
+    # No seed's summary can be read or rewritten any more: every seed's resume fails.
+    for seed in (0, 1):
+        damaged = out / f"seed_{seed}" / "seed_summary.json"
+        damaged.unlink()
+        damaged.mkdir()
     r = p.run("train", "--resume", str(out), "--quiet")
     try:
         kept = [s["seed"] for s in json.loads((out / "summary.json").read_text())["per_seed"]]
     except (OSError, ValueError, KeyError, TypeError):
         kept = []
-    if r.code != 0 and 0 in kept:
+    if r.code != 0 and kept == [0, 1]:
         return Outcome("REFUSED", f"{r.line()}; summary.json keeps seeds {kept}")
     return Outcome("LOST", f"exit {r.code}; summary.json keeps seeds {kept}")
 
