@@ -222,6 +222,35 @@ fn a_seed_directory_without_its_checkpoint_is_refused_not_deleted() {
     assert!(dir.join("metrics.csv").is_file());
 }
 
+/// A seed killed before its first checkpoint was due has lost nothing (its run depends on the
+/// config and seed alone): it starts again, and its records come out byte-identical.
+#[test]
+fn a_seed_killed_before_any_checkpoint_was_due_starts_again_identically() {
+    let tmp = TempDir::new();
+    let config = tmp.file(
+        "frozen.toml",
+        &CHECKPOINTED.replace("checkpoint_every = 500", "checkpoint_every = 0"),
+    );
+    let run = tmp.path("run");
+    train(&config, &run, &[]);
+    let dir = run.join("seed_1");
+    let before = fs::read(dir.join("metrics.csv")).unwrap();
+    for f in ["seed_summary.json", "agent.json", "agent.bin", "eval.csv"] {
+        fs::remove_file(dir.join(f)).unwrap();
+    }
+    let half = before.len() / 2;
+    fs::write(dir.join("metrics.csv"), &before[..half]).unwrap();
+    let r = qlab(&["train", "--resume", run.to_str().unwrap(), "-q"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("no checkpoint was due yet"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read(dir.join("metrics.csv")).unwrap(), before);
+    assert_eq!(summary_seeds(&run), [0, 1, 2]);
+}
+
 /// A `checkpoint.json` naming an agent file outside its seed directory was once restored from
 /// and, at the next checkpoint, deleted: it is refused, and the file is kept.
 #[test]
