@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::config::{Config, parse_seeds};
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
-use crate::runner::{self, Experiment};
+use crate::runner::{self, Experiment, RunOptions, Stop};
 
 /// Run an experiment config once per seed, seeds in parallel; write a run directory.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -17,8 +17,8 @@ pub struct TrainArgs {
     /// The experiment config (TOML; see `configs/`).
     #[arg(required_unless_present = "resume")]
     pub config: Option<String>,
-    /// Continue the run in this directory (killed, even by SIGKILL) from
-    /// each seed's last checkpoint, and finish it.
+    /// Continue the run in this directory (interrupted, or killed even by
+    /// SIGKILL) from each seed's last checkpoint, and finish it.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
     pub resume: Option<PathBuf>,
     /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.
@@ -52,14 +52,23 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 
 /// Runs the experiment; returns the run directory and a table of the seeds' results.
 ///
-/// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+/// Progress goes to stderr: a bar on a terminal, plain lines otherwise. SIGINT (Ctrl-C),
+/// SIGTERM and SIGHUP stop the run cleanly at each seed's next episode end, with checkpoints:
+/// the error is then [`runner::Interrupted`], naming the `--resume` command that finishes it.
+/// A second signal ends the process at once.
 pub fn run(t: &TrainArgs) -> Result<String> {
     if let Some(dir) = &t.resume {
         let threads = threads(t)?;
         if !t.quiet {
             eprintln!("resuming: {}", dir.display());
         }
-        let (_, summary) = runner::resume(dir, threads, display(t))?;
+        let (stop, _signals) = Stop::on_signals()?;
+        let run = RunOptions {
+            threads,
+            display: display(t),
+            stop: &stop,
+        };
+        let (_, summary) = runner::resume(dir, &run)?;
         if let Err(e) = crate::plot::write_curve(dir) {
             eprintln!("warning: curve.png: {e:#}");
         }
@@ -88,11 +97,16 @@ pub fn run(t: &TrainArgs) -> Result<String> {
             exp.config().agent.algorithm(),
         )?,
     };
-    let display = display(t);
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
-    let summary = runner::train(&exp, &dir, threads, display)?;
+    let (stop, _signals) = Stop::on_signals()?;
+    let run = RunOptions {
+        threads,
+        display: display(t),
+        stop: &stop,
+    };
+    let summary = runner::train(&exp, &dir, &run)?;
     // The run's results are on disk already: a failed plot warns instead of failing the run.
     if let Err(e) = crate::plot::write_curve(&dir) {
         eprintln!("warning: curve.png: {e:#}");

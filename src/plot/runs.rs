@@ -3,7 +3,8 @@
 //! ```text
 //! RUN_DIR/
 //!   config.toml          the resolved config: [env] id, [agent] algorithm, ...
-//!   summary.json         per seed: seed, episodes, steps, wall_seconds, steps_per_second, ...
+//!   summary.json         status (complete, interrupted, failed); per seed: seed, episodes,
+//!                        steps, wall_seconds, steps_per_second, ...
 //!   seed_<k>/
 //!     metrics.csv        one row per training episode: episode,step,return,length,...
 //!     eval.csv           one row per evaluation: step,mean_return,std_return,episodes
@@ -236,6 +237,26 @@ impl Run {
         Ok(())
     }
 
+    /// Why the run is not whole, in words (`interrupted: 1 of 3 seeds finished`), or `None`
+    /// for a complete run. A run without `summary.json` is still going or was killed; a
+    /// summary that says nothing of its status was written complete.
+    pub fn unfinished(&self) -> Option<String> {
+        let summary = match self.summary() {
+            Ok(Some(s)) => s,
+            Ok(None) => return Some("no summary.json: still running, or killed".into()),
+            Err(e) => return Some(format!("{e:#}")),
+        };
+        let status = summary.status.as_deref().unwrap_or("complete");
+        if status == "complete" && summary.unfinished_seeds.is_empty() {
+            return None;
+        }
+        let finished = summary.seeds.len();
+        Some(format!(
+            "{status}: {finished} of {} seeds finished",
+            finished + summary.unfinished_seeds.len()
+        ))
+    }
+
     /// `summary.json`, if the run has one (a run still going has none).
     pub fn summary(&self) -> Result<Option<Summary>> {
         let path = self.dir.join("summary.json");
@@ -284,26 +305,36 @@ pub struct SeedSummary {
     pub final_eval_mean_return: Option<f64>,
 }
 
-/// The per-seed part of `summary.json`.
+/// The per-seed part of `summary.json`, and whether the run finished.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// One entry per seed.
     pub seeds: Vec<SeedSummary>,
+    /// `status`: `complete`, `interrupted` or `failed`; `None` when the file has none.
+    pub status: Option<String>,
+    /// `unfinished_seeds`: the seeds that did not finish (empty when the file has none).
+    pub unfinished_seeds: Vec<u64>,
 }
 
 impl Summary {
-    /// Parses `summary.json`: the per-seed entries are the objects with a `seed` key, in the
-    /// first array of such objects (the document itself, or one of its top-level values).
+    /// Parses `summary.json`: the per-seed entries are `per_seed` (even empty: a run
+    /// interrupted before any seed finished), else the objects with a `seed` key in the first
+    /// array of such objects (the document itself, or one of its top-level values).
     pub fn parse(path: &Path, text: &str) -> Result<Summary> {
         let doc: serde_json::Value = serde_json::from_str(text)
             .with_context(|| format!("{}: not valid JSON", path.display()))?;
-        let is_seed_list = |v: &serde_json::Value| {
-            v.as_array().is_some_and(|a| {
-                !a.is_empty() && a.iter().all(|e| e.get("seed").is_some_and(|s| s.is_u64()))
-            })
+        let all_seeds = |a: &Vec<serde_json::Value>| {
+            a.iter().all(|e| e.get("seed").is_some_and(|s| s.is_u64()))
         };
+        let is_seed_list =
+            |v: &serde_json::Value| v.as_array().is_some_and(|a| !a.is_empty() && all_seeds(a));
         let list = if is_seed_list(&doc) {
             Some(&doc)
+        } else if let Some(per_seed) = doc
+            .get("per_seed")
+            .filter(|v| v.as_array().is_some_and(all_seeds))
+        {
+            Some(per_seed)
         } else {
             doc.as_object()
                 .and_then(|o| o.values().find(|v| is_seed_list(v)))
@@ -328,7 +359,19 @@ impl Summary {
                 }
             })
             .collect();
-        Ok(Summary { seeds })
+        let status = doc
+            .get("status")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        let unfinished_seeds = doc
+            .get("unfinished_seeds")
+            .and_then(|u| u.as_array())
+            .map_or_else(Vec::new, |u| u.iter().filter_map(|s| s.as_u64()).collect());
+        Ok(Summary {
+            seeds,
+            status,
+            unfinished_seeds,
+        })
     }
 }
 

@@ -446,6 +446,20 @@ pub struct Aggregate {
     pub best_window_mean_return: Option<f64>,
 }
 
+/// Whether a run finished: `summary.json`'s `status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every seed finished (also what a summary written before `status` existed reads as).
+    #[default]
+    Complete,
+    /// A stop (Ctrl-C, SIGTERM, SIGHUP) ended the run first: `qlab train --resume` finishes
+    /// it.
+    Interrupted,
+    /// A seed failed.
+    Failed,
+}
+
 /// `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -455,9 +469,18 @@ pub struct Summary {
     pub algorithm: String,
     /// Episodes in the moving windows (`[output] window`).
     pub window: u64,
+    /// Whether every seed finished (absent from summaries written before it existed, which
+    /// were complete).
+    #[serde(default)]
+    pub status: Status,
+    /// The seeds of the config that did not finish, in the order of the seeds (empty for a
+    /// complete run).
+    #[serde(default)]
+    pub unfinished_seeds: Vec<u64>,
     /// One entry per finished seed, in the order of the seeds.
     pub per_seed: Vec<SeedSummary>,
-    /// The same, over all finished seeds.
+    /// The same, over all finished seeds. Its `wall_seconds` covers the whole run: a resumed
+    /// run adds the time before its interruption.
     pub aggregate: Aggregate,
 }
 
@@ -499,9 +522,22 @@ impl Summary {
             env: env.to_string(),
             algorithm: algorithm.to_string(),
             window,
+            status: Status::Complete,
+            unfinished_seeds: Vec::new(),
             per_seed,
             aggregate,
         }
+    }
+
+    /// Reads `dir/summary.json`, if there is one.
+    pub fn read(dir: &Path) -> Result<Option<Summary>> {
+        let path = dir.join("summary.json");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+        let summary = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        Ok(Some(summary))
     }
 
     /// Writes `dir/summary.json`.

@@ -11,9 +11,9 @@ use qlab_agents::tabular::{AgentConfig, TabularAgent, exploring_start_states};
 use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
-use super::progress::{Display, Progress};
+use super::progress::Progress;
 use super::record::{self, SeedSummary, Summary};
-use super::{Failure, SeedEvaluation, for_each_seed, seed, timed, track};
+use super::{Failure, RunOptions, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
 /// The true state values the agent's estimates are compared with: `V*` for control agents,
@@ -237,21 +237,26 @@ fn probe_error(config: &Config, spec: &EnvSpec, e: anyhow::Error) -> ConfigError
 pub(super) fn run_seeds(
     exp: &TabularExperiment,
     dir: &Path,
-    threads: usize,
-    display: Display,
+    run: &RunOptions<'_>,
     resume: bool,
 ) -> Result<Summary> {
     let config = &exp.config;
-    timed(dir, config, config.agent.algorithm(), |progress| {
-        exp.spec.visit(TrainSeeds {
-            exp,
-            dir,
-            threads: threads.clamp(1, config.train.seeds.len()),
-            progress,
-            display,
-            resume,
-        })
-    })
+    timed(
+        dir,
+        config,
+        config.agent.algorithm(),
+        run,
+        resume,
+        |progress| {
+            exp.spec.visit(TrainSeeds {
+                exp,
+                dir,
+                run,
+                progress,
+                resume,
+            })
+        },
+    )
 }
 
 /// Reloads the agent a seed saved in `seed_dir` (`agent.json` and the parameters beside it),
@@ -307,9 +312,8 @@ pub(super) fn evaluate_seeds(
 struct TrainSeeds<'a> {
     exp: &'a TabularExperiment,
     dir: &'a Path,
-    threads: usize,
+    run: &'a RunOptions<'a>,
     progress: &'a Progress,
-    display: Display,
     resume: bool,
 }
 
@@ -326,9 +330,8 @@ impl EnvVisitor for TrainSeeds<'_> {
         };
         for_each_seed(
             &exp.config.train.seeds,
-            self.threads,
+            self.run,
             self.progress,
-            self.display,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
                 let mut agent = tabular_agent(&exp.config.agent, "the tabular runner")?
@@ -338,6 +341,7 @@ impl EnvVisitor for TrainSeeds<'_> {
                     dir: &dir,
                     slot: &self.progress.slots[i],
                     resume: self.resume,
+                    stop: self.run.stop,
                 };
                 let save = |agent: &(dyn TabularAgent + 'static), dir: &Path| {
                     record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
@@ -398,6 +402,17 @@ mod tests {
 
     fn experiment(text: &str) -> TabularExperiment {
         TabularExperiment::new(Config::parse("t.toml", text, &[]).unwrap()).unwrap()
+    }
+
+    /// Runs every seed of `exp` into `dir` on one thread, quietly, never stopped.
+    fn train_quiet(exp: &TabularExperiment, dir: &Path) -> Result<Summary> {
+        let stop = crate::runner::Stop::new();
+        let run = RunOptions {
+            threads: 1,
+            display: crate::runner::progress::Display::Quiet,
+            stop: &stop,
+        };
+        run_seeds(exp, dir, &run, false)
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -470,8 +485,8 @@ mod tests {
             assert!(exp.truth.is_some());
             let dir = temp_dir(&format!("exact-{i}"));
             std::fs::create_dir_all(&dir).unwrap();
-            let summary = run_seeds(&exp, &dir, 1, Display::Quiet, false)
-                .unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
+            let summary =
+                train_quiet(&exp, &dir).unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
             assert_eq!(summary.per_seed[0].episodes, 150);
             std::fs::remove_dir_all(&dir).unwrap();
         }
@@ -516,7 +531,7 @@ mod tests {
         let exp = experiment(text);
         let dir = temp_dir("load-agent");
         std::fs::create_dir_all(&dir).unwrap();
-        run_seeds(&exp, &dir, 1, Display::Quiet, false).unwrap();
+        train_quiet(&exp, &dir).unwrap();
         let agent = load_agent(&exp, &dir.join("seed_0"), "t").unwrap();
         assert!(agent.is_some());
         assert!(
