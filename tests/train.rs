@@ -3,6 +3,7 @@
 //! at their line, runs are never overwritten.
 
 mod common;
+mod signals;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -422,4 +422,54 @@ mod tests {
             .to_string();
         assert!(e.contains("no per-seed entries"), "{e}");
     }
+
+    /// A run interrupted before any seed finished has an empty `per_seed`: its summary still
+    /// reads, with its status and the seeds left.
+    #[test]
+    fn an_interrupted_summary_without_finished_seeds_reads() {
+        let text = r#"{"env": "X", "status": "interrupted", "unfinished_seeds": [0, 1],
+            "per_seed": [], "aggregate": {"seeds": 0}}"#;
+        let s = Summary::parse(Path::new("summary.json"), text).unwrap();
+        assert!(s.seeds.is_empty());
+        assert_eq!(s.status.as_deref(), Some("interrupted"));
+        assert_eq!(s.unfinished_seeds, [0, 1]);
+    }
+
+    /// `Run::unfinished` says why a run is not whole: no summary, or its status with the
+    /// count of finished seeds; a summary without a status is complete.
+    #[test]
+    fn runs_that_are_not_whole_say_why() {
+        let dir = std::env::temp_dir().join(format!("qlab-runs-unfinished-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("seed_0")).unwrap();
+        fs::write(
+            dir.join("seed_0/metrics.csv"),
+            "episode,step,return\n1,3,-3\n",
+        )
+        .unwrap();
+        let run = Run::load(&dir).unwrap();
+        assert_eq!(
+            run.unfinished().as_deref(),
+            Some("no summary.json: still running, or killed")
+        );
+        let seed = r#"{"seed": 0, "episodes": 1}"#;
+        fs::write(
+            dir.join("summary.json"),
+            format!(
+                r#"{{"status": "interrupted", "unfinished_seeds": [1, 2], "per_seed": [{seed}]}}"#
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            run.unfinished().as_deref(),
+            Some("interrupted: 1 of 3 seeds finished")
+        );
+        fs::write(
+            dir.join("summary.json"),
+            format!(r#"{{"per_seed": [{seed}]}}"#),
+        )
+        .unwrap();
+        assert_eq!(run.unfinished(), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -637,4 +637,21 @@ mod tests {
         assert_eq!(a.final_window_mean_return, Some(-2.0));
         assert_eq!(a.best_window_mean_return, None);
     }
+
+    /// A `summary.json` written before `status` and `unfinished_seeds` existed still loads,
+    /// as a complete run.
+    #[test]
+    fn a_summary_without_a_status_reads_as_complete() {
+        let s = Summary::new("X", "sarsa", 10, vec![], 1.0);
+        let mut json = serde_json::to_value(&s).unwrap();
+        let object = json.as_object_mut().unwrap();
+        assert_eq!(object.remove("status"), Some("complete".into()));
+        assert!(object.remove("unfinished_seeds").is_some());
+        let old: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(old, s);
+        let mut interrupted = s.clone();
+        interrupted.status = Status::Interrupted;
+        let text = serde_json::to_string(&interrupted).unwrap();
+        assert!(text.contains(r#""status":"interrupted""#), "{text}");
+    }
 }

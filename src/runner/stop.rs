@@ -84,6 +84,7 @@ impl Stop {
             }
         });
         let guard = SignalGuard {
+            stop: stop.clone(),
             armed,
             handle,
             notice: Some(notice),
@@ -125,6 +126,8 @@ fn notice(signal: i32) -> String {
 /// (with status 128 + its number), as it would without handlers.
 pub struct SignalGuard {
     #[cfg(unix)]
+    stop: Stop,
+    #[cfg(unix)]
     armed: Arc<std::sync::atomic::AtomicBool>,
     #[cfg(unix)]
     handle: signal_hook::iterator::Handle,
@@ -140,8 +143,16 @@ impl Drop for SignalGuard {
         #[cfg(unix)]
         {
             self.armed.store(true, Ordering::SeqCst);
-            self.handle.close();
+            // A signal came: give the notice its moment to be printed before closing.
             if let Some(t) = self.notice.take() {
+                let start = std::time::Instant::now();
+                while self.stop.requested()
+                    && !t.is_finished()
+                    && start.elapsed() < std::time::Duration::from_secs(1)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                self.handle.close();
                 let _ = t.join();
             }
         }
