@@ -62,13 +62,7 @@ pub fn run(t: &TrainArgs) -> Result<String> {
         if !t.quiet {
             eprintln!("resuming: {}", dir.display());
         }
-        let (stop, _signals) = Stop::on_signals()?;
-        let run = RunOptions {
-            threads,
-            display: display(t),
-            stop: &stop,
-        };
-        let (_, summary) = runner::resume(dir, &run)?;
+        let (_, summary) = stoppable(threads, display(t), |run| runner::resume(dir, run))?;
         if let Err(e) = crate::plot::write_curve(dir) {
             eprintln!("warning: curve.png: {e:#}");
         }
@@ -100,18 +94,27 @@ pub fn run(t: &TrainArgs) -> Result<String> {
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
-    let (stop, _signals) = Stop::on_signals()?;
-    let run = RunOptions {
-        threads,
-        display: display(t),
-        stop: &stop,
-    };
-    let summary = runner::train(&exp, &dir, &run)?;
+    let summary = stoppable(threads, display(t), |run| runner::train(&exp, &dir, run))?;
     // The run's results are on disk already: a failed plot warns instead of failing the run.
     if let Err(e) = crate::plot::write_curve(&dir) {
         eprintln!("warning: curve.png: {e:#}");
     }
     Ok(report(&dir, &summary))
+}
+
+/// Runs `f` with the signal handlers of [`Stop::on_signals`] in place: they stop the run
+/// cleanly, and are gone (a signal ends the process at once) when it returns.
+fn stoppable<T>(
+    threads: usize,
+    display: Display,
+    f: impl FnOnce(&RunOptions<'_>) -> Result<T>,
+) -> Result<T> {
+    let (stop, _signals) = Stop::on_signals()?;
+    f(&RunOptions {
+        threads,
+        display,
+        stop: &stop,
+    })
 }
 
 fn threads(t: &TrainArgs) -> Result<usize> {

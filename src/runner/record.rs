@@ -4,7 +4,8 @@
 //! ```text
 //! RUN_DIR/
 //!   config.toml          the resolved config: `qlab train RUN_DIR/config.toml` runs it again
-//!   summary.json         per seed and aggregated: episodes, steps, time, final evaluation
+//!   summary.json         status (complete, interrupted, failed), the seeds left; per seed
+//!                        and aggregated: episodes, steps, time, final evaluation
 //!   seed_<k>/
 //!     metrics.csv        one row per training episode
 //!     eval.csv           one row per greedy evaluation
@@ -432,7 +433,8 @@ pub struct Aggregate {
     pub episodes: u64,
     /// Training env steps, all seeds together.
     pub steps: u64,
-    /// Wall-clock seconds of the whole run (seeds run in parallel).
+    /// Wall-clock seconds of the whole run (seeds run in parallel), every invocation
+    /// together: a resumed run adds the time its previous summary records.
     pub wall_seconds: f64,
     /// `steps / wall_seconds`: the run's throughput over all cores.
     pub steps_per_second: f64,

@@ -116,7 +116,7 @@ fn notice(signal: i32) -> String {
     };
     format!(
         "{}: stopping: each seed finishes its episode and writes a checkpoint ({again} to stop \
-         at once; the last checkpoints are kept)",
+         at once, keeping only the checkpoints already written)",
         signal_name(signal)
     )
 }

@@ -620,7 +620,7 @@ mod tests {
         s.write(&dir).unwrap();
         let resumed = run_quiet(&exp, &dir, &Stop::new(), true).unwrap();
         let wall = resumed.aggregate.wall_seconds;
-        assert!(wall >= 1000.0 && wall < 1100.0, "{wall}");
+        assert!((1000.0..1100.0).contains(&wall), "{wall}");
         assert_eq!(
             resumed.aggregate.steps_per_second,
             resumed.aggregate.steps as f64 / wall
