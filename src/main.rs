@@ -66,6 +66,15 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            // A run stopped by a signal says how to finish it, and exits as a shell reports
+            // the signal (128 + its number).
+            if let Some(i) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<qlab::runner::Interrupted>())
+            {
+                eprintln!("{i}");
+                return ExitCode::from(i.exit_code());
+            }
             eprintln!("error: {e:#}");
             // A failure while running exits 1; anything else comes from the command's input
             // (a config, a flag): the usage error code.

@@ -4,6 +4,7 @@
 
 mod common;
 mod integrity;
+mod signals;
 
 use std::fs;
 use std::path::{Path, PathBuf};

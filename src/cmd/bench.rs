@@ -214,7 +214,12 @@ pub fn run_config(path: &str, sets: &[String], steps: Option<u64>) -> Result<Str
             .map_or(0, |d| d.as_nanos())
     ));
     crate::runner::record::create_run_dir(&dir)?;
-    let summary = runner::train(&exp, &dir, 1, Display::Quiet);
+    let run = runner::RunOptions {
+        threads: 1,
+        display: Display::Quiet,
+        stop: &runner::Stop::new(),
+    };
+    let summary = runner::train(&exp, &dir, &run);
     let _ = std::fs::remove_dir_all(&dir);
     let s = &summary?.per_seed[0];
     Ok(format!(

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::config::{Config, parse_seeds};
 use crate::runner::progress::Display;
 use crate::runner::record::{self, Summary};
-use crate::runner::{self, Experiment};
+use crate::runner::{self, Experiment, RunOptions, Stop};
 
 /// Run an experiment config once per seed, seeds in parallel; write a run directory.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -17,9 +17,9 @@ pub struct TrainArgs {
     /// The experiment config (TOML; see `configs/`).
     #[arg(required_unless_present = "resume")]
     pub config: Option<String>,
-    /// Continue the run in this directory (killed, even by SIGKILL) from
-    /// each seed's last checkpoint, and finish it. A damaged checkpoint, or one that
-    /// `config.toml` no longer matches, is refused.
+    /// Continue the run in this directory (interrupted, or killed even by
+    /// SIGKILL) from each seed's last checkpoint, and finish it. A damaged checkpoint, or one
+    /// that `config.toml` no longer matches, is refused.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "seeds", "sets", "out"])]
     pub resume: Option<PathBuf>,
     /// Seeds, replacing the config's: `0..10` (0 to 9), `0,3,7`, or one seed.
@@ -53,14 +53,17 @@ pub fn experiment(config: &str, sets: &[String], seeds: Option<&str>) -> Result<
 
 /// Runs the experiment; returns the run directory and a table of the seeds' results.
 ///
-/// Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+/// Progress goes to stderr: a bar on a terminal, plain lines otherwise. SIGINT (Ctrl-C),
+/// SIGTERM and SIGHUP stop the run cleanly at each seed's next episode end, with checkpoints:
+/// the error is then [`runner::Interrupted`], naming the `--resume` command that finishes it.
+/// A second signal ends the process at once.
 pub fn run(t: &TrainArgs) -> Result<String> {
     if let Some(dir) = &t.resume {
         let threads = threads(t)?;
         if !t.quiet {
             eprintln!("resuming: {}", dir.display());
         }
-        let (_, summary) = runner::resume(dir, threads, display(t))?;
+        let (_, summary) = stoppable(threads, display(t), |run| runner::resume(dir, run))?;
         if let Err(e) = crate::plot::write_curve(dir) {
             eprintln!("warning: curve.png: {e:#}");
         }
@@ -89,16 +92,30 @@ pub fn run(t: &TrainArgs) -> Result<String> {
             exp.config().agent.algorithm(),
         )?,
     };
-    let display = display(t);
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
-    let summary = runner::train(&exp, &dir, threads, display)?;
+    let summary = stoppable(threads, display(t), |run| runner::train(&exp, &dir, run))?;
     // The run's results are on disk already: a failed plot warns instead of failing the run.
     if let Err(e) = crate::plot::write_curve(&dir) {
         eprintln!("warning: curve.png: {e:#}");
     }
     Ok(report(&dir, &summary))
+}
+
+/// Runs `f` with the signal handlers of [`Stop::on_signals`] in place: they stop the run
+/// cleanly, and are gone (a signal ends the process at once) when it returns.
+fn stoppable<T>(
+    threads: usize,
+    display: Display,
+    f: impl FnOnce(&RunOptions<'_>) -> Result<T>,
+) -> Result<T> {
+    let (stop, _signals) = Stop::on_signals()?;
+    f(&RunOptions {
+        threads,
+        display,
+        stop: &stop,
+    })
 }
 
 fn threads(t: &TrainArgs) -> Result<usize> {

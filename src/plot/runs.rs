@@ -3,7 +3,8 @@
 //! ```text
 //! RUN_DIR/
 //!   config.toml          the resolved config: [env] id, [agent] algorithm, ...
-//!   summary.json         per seed: seed, episodes, steps, wall_seconds, steps_per_second, ...
+//!   summary.json         status (complete, interrupted, failed); per seed: seed, episodes,
+//!                        steps, wall_seconds, steps_per_second, ...
 //!   seed_<k>/
 //!     metrics.csv        one row per training episode: episode,step,return,length,...
 //!     eval.csv           one row per evaluation: step,mean_return,std_return,episodes
@@ -236,6 +237,26 @@ impl Run {
         Ok(())
     }
 
+    /// Why the run is not whole, in words (`interrupted: 1 of 3 seeds finished`), or `None`
+    /// for a complete run. A run without `summary.json` is still going or was killed; a
+    /// summary that says nothing of its status was written complete.
+    pub fn unfinished(&self) -> Option<String> {
+        let summary = match self.summary() {
+            Ok(Some(s)) => s,
+            Ok(None) => return Some("no summary.json: still running, or killed".into()),
+            Err(e) => return Some(format!("{e:#}")),
+        };
+        let status = summary.status.as_deref().unwrap_or("complete");
+        if status == "complete" && summary.unfinished_seeds.is_empty() {
+            return None;
+        }
+        let finished = summary.seeds.len();
+        Some(format!(
+            "{status}: {finished} of {} seeds finished",
+            finished + summary.unfinished_seeds.len()
+        ))
+    }
+
     /// `summary.json`, if the run has one (a run still going has none).
     pub fn summary(&self) -> Result<Option<Summary>> {
         let path = self.dir.join("summary.json");
@@ -284,26 +305,36 @@ pub struct SeedSummary {
     pub final_eval_mean_return: Option<f64>,
 }
 
-/// The per-seed part of `summary.json`.
+/// The per-seed part of `summary.json`, and whether the run finished.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// One entry per seed.
     pub seeds: Vec<SeedSummary>,
+    /// `status`: `complete`, `interrupted` or `failed`; `None` when the file has none.
+    pub status: Option<String>,
+    /// `unfinished_seeds`: the seeds that did not finish (empty when the file has none).
+    pub unfinished_seeds: Vec<u64>,
 }
 
 impl Summary {
-    /// Parses `summary.json`: the per-seed entries are the objects with a `seed` key, in the
-    /// first array of such objects (the document itself, or one of its top-level values).
+    /// Parses `summary.json`: the per-seed entries are `per_seed` (even empty: a run
+    /// interrupted before any seed finished), else the objects with a `seed` key in the first
+    /// array of such objects (the document itself, or one of its top-level values).
     pub fn parse(path: &Path, text: &str) -> Result<Summary> {
         let doc: serde_json::Value = serde_json::from_str(text)
             .with_context(|| format!("{}: not valid JSON", path.display()))?;
-        let is_seed_list = |v: &serde_json::Value| {
-            v.as_array().is_some_and(|a| {
-                !a.is_empty() && a.iter().all(|e| e.get("seed").is_some_and(|s| s.is_u64()))
-            })
+        let all_seeds = |a: &Vec<serde_json::Value>| {
+            a.iter().all(|e| e.get("seed").is_some_and(|s| s.is_u64()))
         };
+        let is_seed_list =
+            |v: &serde_json::Value| v.as_array().is_some_and(|a| !a.is_empty() && all_seeds(a));
         let list = if is_seed_list(&doc) {
             Some(&doc)
+        } else if let Some(per_seed) = doc
+            .get("per_seed")
+            .filter(|v| v.as_array().is_some_and(all_seeds))
+        {
+            Some(per_seed)
         } else {
             doc.as_object()
                 .and_then(|o| o.values().find(|v| is_seed_list(v)))
@@ -328,7 +359,19 @@ impl Summary {
                 }
             })
             .collect();
-        Ok(Summary { seeds })
+        let status = doc
+            .get("status")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        let unfinished_seeds = doc
+            .get("unfinished_seeds")
+            .and_then(|u| u.as_array())
+            .map_or_else(Vec::new, |u| u.iter().filter_map(|s| s.as_u64()).collect());
+        Ok(Summary {
+            seeds,
+            status,
+            unfinished_seeds,
+        })
     }
 }
 
@@ -378,5 +421,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no per-seed entries"), "{e}");
+    }
+
+    /// A run interrupted before any seed finished has an empty `per_seed`: its summary still
+    /// reads, with its status and the seeds left.
+    #[test]
+    fn an_interrupted_summary_without_finished_seeds_reads() {
+        let text = r#"{"env": "X", "status": "interrupted", "unfinished_seeds": [0, 1],
+            "per_seed": [], "aggregate": {"seeds": 0}}"#;
+        let s = Summary::parse(Path::new("summary.json"), text).unwrap();
+        assert!(s.seeds.is_empty());
+        assert_eq!(s.status.as_deref(), Some("interrupted"));
+        assert_eq!(s.unfinished_seeds, [0, 1]);
+    }
+
+    /// `Run::unfinished` says why a run is not whole: no summary, or its status with the
+    /// count of finished seeds; a summary without a status is complete.
+    #[test]
+    fn runs_that_are_not_whole_say_why() {
+        let dir = std::env::temp_dir().join(format!("qlab-runs-unfinished-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("seed_0")).unwrap();
+        fs::write(
+            dir.join("seed_0/metrics.csv"),
+            "episode,step,return\n1,3,-3\n",
+        )
+        .unwrap();
+        let run = Run::load(&dir).unwrap();
+        assert_eq!(
+            run.unfinished().as_deref(),
+            Some("no summary.json: still running, or killed")
+        );
+        let seed = r#"{"seed": 0, "episodes": 1}"#;
+        fs::write(
+            dir.join("summary.json"),
+            format!(
+                r#"{{"status": "interrupted", "unfinished_seeds": [1, 2], "per_seed": [{seed}]}}"#
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            run.unfinished().as_deref(),
+            Some("interrupted: 1 of 3 seeds finished")
+        );
+        fs::write(
+            dir.join("summary.json"),
+            format!(r#"{{"per_seed": [{seed}]}}"#),
+        )
+        .unwrap();
+        assert_eq!(run.unfinished(), None);
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -25,10 +25,9 @@ use qlab_agents::dqn::{Dqn, DqnConfig};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::progress::Display;
 use super::record::Summary;
 use super::seed::{self, Stream, derive};
-use super::{Failure, SeedEvaluation, for_each_seed};
+use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
 use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
 
 /// The boxed env deep runs step.
@@ -173,8 +172,7 @@ pub struct SavedNetwork {
 pub(super) fn run_seeds(
     exp: &DeepExperiment,
     dir: &Path,
-    threads: usize,
-    display: Display,
+    run: &RunOptions<'_>,
     resume: bool,
 ) -> Result<Summary> {
     let fingerprint = seed::Plan::fingerprint(&exp.config);
@@ -187,8 +185,8 @@ pub(super) fn run_seeds(
     };
     let make_env = || make(&exp.config);
     let seeds = &exp.config.train.seeds;
-    super::timed(dir, &exp.config, "dqn", |progress| {
-        for_each_seed(seeds, threads, progress, display, |i, seed| {
+    super::timed(dir, &exp.config, "dqn", run, resume, |progress| {
+        for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));
             let mut agent = Dqn::new(
                 &exp.obs_shape,
@@ -200,11 +198,12 @@ pub(super) fn run_seeds(
             if let Some(space) = make_env()?.observation_space().as_box() {
                 agent.set_observation_space(space)?;
             }
-            let run = seed::Seed {
+            let this = seed::Seed {
                 seed,
                 dir: &seed_dir,
                 slot: &progress.slots[i],
                 resume,
+                stop: run.stop,
             };
             seed::train(
                 &plan,
@@ -212,7 +211,7 @@ pub(super) fn run_seeds(
                 &mut agent,
                 &mut (),
                 |agent: &Dqn, dir: &Path| save(dir, exp, agent),
-                &run,
+                &this,
             )
         })
     })

@@ -5,8 +5,9 @@
 //! its parameters, the features, the agent at its real size, the dynamic-programming truth —
 //! and reports a problem as a [`ConfigError`](crate::config::ConfigError) at the line that
 //! caused it. [`train`] then runs the seeds on a pool of threads and writes the run directory
-//! (see [`record`]); [`resume`] continues a killed run from its checkpoints; [`evaluate()`]
-//! reloads a run's agents and plays them greedily.
+//! (see [`record`]); [`resume`] continues a killed or interrupted run from its checkpoints;
+//! [`evaluate()`] reloads a run's agents and plays them greedily. Both stop cleanly at the
+//! episode ends after a [`Stop`] is requested (see [`stop`]).
 //!
 //! Every agent goes through the same seed loop, [`seed::train`]: [`tabular`] and [`deep`] only
 //! build the env and the agent of their kind.
@@ -20,6 +21,7 @@ pub mod envs;
 pub mod progress;
 pub mod record;
 pub mod seed;
+pub mod stop;
 pub mod tabular;
 pub mod track;
 
@@ -34,7 +36,8 @@ use qlab_agents::tabular::Evaluation;
 use crate::config::{AgentConfig, Config};
 use deep::DeepExperiment;
 use progress::{Display, Progress};
-use record::{SeedSummary, Summary};
+use record::{SeedSummary, Status, Summary};
+pub use stop::{Interrupted, Stop, Stopped};
 pub use tabular::{PREDICTION_ALGORITHMS, TabularExperiment, Truth, gamma};
 
 /// A failure while running (as opposed to a problem with the config or the command line):
@@ -88,112 +91,161 @@ impl Experiment {
         }
     }
 
-    fn run_seeds(
-        &self,
-        dir: &Path,
-        threads: usize,
-        display: Display,
-        resume: bool,
-    ) -> Result<Summary> {
+    fn run_seeds(&self, dir: &Path, run: &RunOptions<'_>, resume: bool) -> Result<Summary> {
         match self {
-            Experiment::Tabular(e) => tabular::run_seeds(e, dir, threads, display, resume),
-            Experiment::Deep(e) => deep::run_seeds(e, dir, threads, display, resume),
+            Experiment::Tabular(e) => tabular::run_seeds(e, dir, run, resume),
+            Experiment::Deep(e) => deep::run_seeds(e, dir, run, resume),
         }
     }
 }
 
-/// Runs every seed of `exp` into the new run directory `dir` on up to `threads` threads,
-/// showing progress as `display` says; returns the summary, also written to
-/// `dir/summary.json`.
-///
-/// Seeds that fail do not stop the others; every failure is returned (as one [`Failure`], a
-/// line per seed) after the summary of the rest has been written.
-pub fn train(exp: &Experiment, dir: &Path, threads: usize, display: Display) -> Result<Summary> {
-    checkpoint::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
-        .map_err(Failure)?;
-    exp.run_seeds(dir, threads, display, false)
+/// How a run's seeds are run: on how many threads, showing progress how, stopping when.
+#[derive(Clone, Debug)]
+pub struct RunOptions<'a> {
+    /// The most seeds run at once.
+    pub threads: usize,
+    /// How progress is shown.
+    pub display: Display,
+    /// Read at every episode end: once it is requested, each seed in flight stops there with
+    /// a checkpoint, and no other seed starts.
+    pub stop: &'a Stop,
 }
 
-/// Continues the run in `dir` (written by `qlab train`, possibly killed): seeds that finished
-/// are kept, seeds with a checkpoint continue from it, seeds that never began start. A
-/// checkpoint that is damaged, was written under another config (or a budget below it), or
-/// whose record files lost data since is refused, as is a seed directory with records but no
-/// checkpoint: such a seed fails, naming the file, and is left as it was.
-pub fn resume(dir: &Path, threads: usize, display: Display) -> Result<(Experiment, Summary)> {
+/// Runs every seed of `exp` into the new run directory `dir` as `run` says; returns the
+/// summary, also written to `dir/summary.json`.
+///
+/// Seeds that fail do not stop the others; every failure is returned (as one [`Failure`], a
+/// line per seed) after the summary of the rest has been written. A run stopped by `run.stop`
+/// returns [`Interrupted`] after its summary (`"status": "interrupted"`) has been written.
+pub fn train(exp: &Experiment, dir: &Path, run: &RunOptions<'_>) -> Result<Summary> {
+    checkpoint::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
+        .map_err(Failure)?;
+    exp.run_seeds(dir, run, false)
+}
+
+/// Continues the run in `dir` (written by `qlab train`, killed or interrupted): seeds that
+/// finished are kept, seeds with a checkpoint continue from it, seeds that never began start.
+/// A checkpoint that is damaged, was written under another config (or a budget below it), or
+/// whose record files lost data since is refused, as is a seed directory with records past a
+/// checkpoint that is missing: such a seed fails, naming the file, and is left as it was. The
+/// summary's run-level `wall_seconds` adds this invocation's time to the previous summary's.
+pub fn resume(dir: &Path, run: &RunOptions<'_>) -> Result<(Experiment, Summary)> {
     let exp = Experiment::new(load_run_config(dir)?)?;
-    let summary = exp.run_seeds(dir, threads, display, true)?;
+    let summary = exp.run_seeds(dir, run, true)?;
     Ok((exp, summary))
 }
 
 /// Runs `train` (every seed of `config`, showing progress on the [`Progress`] it is given),
-/// timing it, and [`finish`]es the run in `dir`.
+/// timing it, and [`finish`]es the run in `dir`. A resumed run's time adds to the time its
+/// previous summary records.
 fn timed(
     dir: &Path,
     config: &Config,
     algorithm: &str,
+    run: &RunOptions<'_>,
+    resume: bool,
     train: impl FnOnce(&Progress) -> Vec<Result<SeedSummary>>,
 ) -> Result<Summary> {
+    // A summary that does not read counts no time: resuming rewrites it.
+    let before = match resume {
+        true => Summary::read(dir)
+            .ok()
+            .flatten()
+            .map_or(0.0, |s| s.aggregate.wall_seconds),
+        false => 0.0,
+    };
     let progress = Progress::new(&config.train.seeds, config.train.budget);
     let start = Instant::now();
     let results = train(&progress);
-    let wall = start.elapsed().as_secs_f64();
-    finish(dir, config, algorithm, results, wall)
+    let wall = before + start.elapsed().as_secs_f64();
+    finish(dir, config, algorithm, results, wall, run.stop)
 }
 
 /// Writes the summary of a run's seeds that finished to `dir/summary.json` and returns it;
 /// or, when a seed failed, every failure, one line per seed (`seed <k>: …`), as a
-/// [`Failure`].
+/// [`Failure`]; or, when seeds [`Stopped`] at `stop`'s request, [`Interrupted`]. The
+/// summary's `status` says which.
 ///
 /// `results` are in the order of the config's seeds. The summary lists every seed that
 /// finished, in that order: those that finished now and those whose `seed_summary.json` was
 /// on disk already (a resume that fails for a finished seed keeps it). When no seed has
-/// finished, no summary is written (a previous one is left as it was): an empty summary would
-/// look like a result.
+/// finished and none stopped at a checkpoint, no summary is written (a previous one is left as
+/// it was): an empty summary would look like a result.
 pub(crate) fn finish(
     dir: &Path,
     config: &Config,
     algorithm: &str,
     results: Vec<Result<SeedSummary>>,
     wall: f64,
+    stop: &Stop,
 ) -> Result<Summary> {
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    for (seed, r) in config.train.seeds.iter().zip(results) {
+    let mut stopped = Vec::new();
+    let mut unfinished = Vec::new();
+    for (&seed, r) in config.train.seeds.iter().zip(results) {
         match r {
             Ok(s) => done.push(s),
-            Err(e) => {
-                failed.push(format!("seed {seed}: {e:#}"));
-                let seed_dir = dir.join(format!("seed_{seed}"));
-                if let Ok(Some(s)) = SeedSummary::read(&seed_dir) {
-                    done.push(s);
+            Err(e) => match e.downcast_ref::<Stopped>() {
+                Some(&s) => {
+                    unfinished.push(seed);
+                    stopped.push(s);
                 }
-            }
+                None => {
+                    failed.push(format!("seed {seed}: {e:#}"));
+                    let seed_dir = dir.join(format!("seed_{seed}"));
+                    match SeedSummary::read(&seed_dir) {
+                        Ok(Some(s)) => done.push(s),
+                        _ => unfinished.push(seed),
+                    }
+                }
+            },
         }
     }
-    let summary = Summary::new(&config.env.id, algorithm, config.output.window, done, wall);
-    if !summary.per_seed.is_empty() {
+    let finished = done.len();
+    let mut summary = Summary::new(&config.env.id, algorithm, config.output.window, done, wall);
+    summary.status = match (failed.is_empty(), stopped.is_empty()) {
+        (false, _) => Status::Failed,
+        (true, false) => Status::Interrupted,
+        (true, true) => Status::Complete,
+    };
+    summary.unfinished_seeds = unfinished;
+    if !summary.per_seed.is_empty() || !stopped.is_empty() {
         if let Err(e) = summary.write(dir) {
             failed.push(format!("{e:#}"));
         }
     }
-    match failed.is_empty() {
-        true => Ok(summary),
-        false => Err(Failure(anyhow::anyhow!(failed.join("\n"))).into()),
+    if !failed.is_empty() {
+        return Err(Failure(anyhow::anyhow!(failed.join("\n"))).into());
     }
+    if !stopped.is_empty() {
+        let count = |f: fn(&Stopped) -> bool| stopped.iter().filter(|s| f(s)).count();
+        return Err(Interrupted {
+            signal: stop.signal().unwrap_or(0),
+            dir: dir.to_path_buf(),
+            seeds: config.train.seeds.len(),
+            finished,
+            at_checkpoint: count(|s| matches!(s, Stopped::AtCheckpoint { .. })),
+            without_checkpoint: count(|s| *s == Stopped::WithoutCheckpoint),
+        }
+        .into());
+    }
+    Ok(summary)
 }
 
-/// Runs `train(i, seed)` for every seed on `threads` worker threads, each taking the next
-/// seed when it is free, while `progress` is shown; returns the results in seed order.
+/// Runs `train(i, seed)` for every seed on `run.threads` worker threads, each taking the next
+/// seed when it is free, while `progress` is shown; returns the results in seed order. Once
+/// `run.stop` is requested no seed starts: those left are [`Stopped::NotStarted`].
 pub(crate) fn for_each_seed<F>(
     seeds: &[u64],
-    threads: usize,
+    run: &RunOptions<'_>,
     progress: &Progress,
-    display: Display,
     train: F,
 ) -> Vec<Result<SeedSummary>>
 where
     F: Fn(usize, u64) -> Result<SeedSummary> + Sync,
 {
+    let (threads, display) = (run.threads, run.display);
     let results: Vec<Mutex<Option<Result<SeedSummary>>>> =
         seeds.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -203,7 +255,7 @@ where
         let workers: Vec<_> = (0..threads.clamp(1, seeds.len().max(1)))
             .map(|_| {
                 scope.spawn(|| {
-                    loop {
+                    while !run.stop.requested() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
                         let r = train(i, seed);
@@ -225,7 +277,7 @@ where
         .map(|r| {
             r.into_inner()
                 .expect("no worker panics holding it")
-                .unwrap_or_else(|| Err(anyhow::anyhow!("not run")))
+                .unwrap_or_else(|| Err(Stopped::NotStarted.into()))
         })
         .collect()
 }

@@ -4,7 +4,8 @@
 //! ```text
 //! RUN_DIR/
 //!   config.toml          the resolved config: `qlab train RUN_DIR/config.toml` runs it again
-//!   summary.json         per seed and aggregated: episodes, steps, time, final evaluation
+//!   summary.json         status (complete, interrupted, failed), the seeds left; per seed
+//!                        and aggregated: episodes, steps, time, final evaluation
 //!   seed_<k>/
 //!     metrics.csv        one row per training episode
 //!     eval.csv           one row per greedy evaluation
@@ -462,7 +463,8 @@ pub struct Aggregate {
     pub episodes: u64,
     /// Training env steps, all seeds together.
     pub steps: u64,
-    /// Wall-clock seconds of the whole run (seeds run in parallel).
+    /// Wall-clock seconds of the whole run (seeds run in parallel), every invocation
+    /// together: a resumed run adds the time its previous summary records.
     pub wall_seconds: f64,
     /// `steps / wall_seconds`: the run's throughput over all cores.
     pub steps_per_second: f64,
@@ -476,6 +478,20 @@ pub struct Aggregate {
     pub best_window_mean_return: Option<f64>,
 }
 
+/// Whether a run finished: `summary.json`'s `status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every seed finished (also what a summary written before `status` existed reads as).
+    #[default]
+    Complete,
+    /// A stop (Ctrl-C, SIGTERM, SIGHUP) ended the run first: `qlab train --resume` finishes
+    /// it.
+    Interrupted,
+    /// A seed failed.
+    Failed,
+}
+
 /// `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -485,9 +501,18 @@ pub struct Summary {
     pub algorithm: String,
     /// Episodes in the moving windows (`[output] window`).
     pub window: u64,
+    /// Whether every seed finished (absent from summaries written before it existed, which
+    /// were complete).
+    #[serde(default)]
+    pub status: Status,
+    /// The seeds of the config that did not finish, in the order of the seeds (empty for a
+    /// complete run).
+    #[serde(default)]
+    pub unfinished_seeds: Vec<u64>,
     /// One entry per finished seed, in the order of the seeds.
     pub per_seed: Vec<SeedSummary>,
-    /// The same, over all finished seeds.
+    /// The same, over all finished seeds. Its `wall_seconds` covers the whole run: a resumed
+    /// run adds the time before its interruption.
     pub aggregate: Aggregate,
 }
 
@@ -529,9 +554,22 @@ impl Summary {
             env: env.to_string(),
             algorithm: algorithm.to_string(),
             window,
+            status: Status::Complete,
+            unfinished_seeds: Vec::new(),
             per_seed,
             aggregate,
         }
+    }
+
+    /// Reads `dir/summary.json`, if there is one.
+    pub fn read(dir: &Path) -> Result<Option<Summary>> {
+        let path = dir.join("summary.json");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+        let summary = serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+        Ok(Some(summary))
     }
 
     /// Writes `dir/summary.json`, atomically: a failed write leaves the previous one.
@@ -629,5 +667,22 @@ mod tests {
         assert_eq!(a.final_eval_mean_return_std, 1.0);
         assert_eq!(a.final_window_mean_return, Some(-2.0));
         assert_eq!(a.best_window_mean_return, None);
+    }
+
+    /// A `summary.json` written before `status` and `unfinished_seeds` existed still loads,
+    /// as a complete run.
+    #[test]
+    fn a_summary_without_a_status_reads_as_complete() {
+        let s = Summary::new("X", "sarsa", 10, vec![], 1.0);
+        let mut json = serde_json::to_value(&s).unwrap();
+        let object = json.as_object_mut().unwrap();
+        assert_eq!(object.remove("status"), Some("complete".into()));
+        assert!(object.remove("unfinished_seeds").is_some());
+        let old: Summary = serde_json::from_value(json).unwrap();
+        assert_eq!(old, s);
+        let mut interrupted = s.clone();
+        interrupted.status = Status::Interrupted;
+        let text = serde_json::to_string(&interrupted).unwrap();
+        assert!(text.contains(r#""status":"interrupted""#), "{text}");
     }
 }

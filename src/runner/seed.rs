@@ -19,6 +19,7 @@ use super::checkpoint::{self, Checkpoint, reopen, synced_len};
 use super::envs::AgentEnv;
 use super::progress::Slot;
 use super::record::{EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, SeedSummary};
+use super::stop::{Stop, Stopped};
 use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
@@ -244,6 +245,9 @@ pub struct Seed<'a> {
     pub slot: &'a Slot,
     /// Whether to continue from the seed's checkpoint (and keep a finished seed).
     pub resume: bool,
+    /// Read at every episode end: once requested, the seed writes a checkpoint there and
+    /// returns [`Stopped`].
+    pub stop: &'a Stop,
 }
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
@@ -253,10 +257,16 @@ pub struct Seed<'a> {
 /// What a checkpoint or the finished seed stands on is synced to disk before it is declared:
 /// the record files, then the agent's file, then `checkpoint.json` or `seed_summary.json`.
 ///
+/// When `seed.stop` is requested, the seed stops at the next episode end that leaves budget
+/// to train: it writes its records and a checkpoint there (whatever `checkpoint_every` says)
+/// and returns the error [`Stopped::AtCheckpoint`]; resumed from that checkpoint it finishes
+/// exactly as if it had never stopped. An env that cannot save its random stream gives
+/// [`Stopped::WithoutCheckpoint`] instead.
+///
 /// # Errors
 /// A failing env, agent or file; a checkpoint asked of an env whose random stream cannot be
 /// saved; on resume, a checkpoint that does not load ([`Plan::config`]), or a seed directory
-/// that holds records but no checkpoint.
+/// that holds records but no checkpoint; [`Stopped`].
 #[allow(clippy::too_many_arguments)]
 pub fn train<E, O, G, T>(
     plan: &Plan<'_>,
@@ -433,8 +443,14 @@ where
         if !by_steps && every > 0 && episodes % every == 0 {
             last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
         }
-        if steps >= checkpoint_at && episodes < max_episodes {
+        // The one read of the stop request: at an episode end, where a checkpoint can be made.
+        let stopping = seed.stop.requested();
+        if (steps >= checkpoint_at || stopping) && episodes < max_episodes {
             let Some(env_rng) = env.rng_state() else {
+                if stopping {
+                    rec.flush()?;
+                    return Err(Stopped::WithoutCheckpoint.into());
+                }
                 bail!(
                     "{}: cannot checkpoint: {} does not save its random stream; set \
                      [train] checkpoint_every = 0",
@@ -461,6 +477,9 @@ where
                 config: plan.config.to_string(),
             };
             checkpoint::save(dir, &*agent, &c)?;
+            if stopping {
+                return Err(Stopped::AtCheckpoint { step: steps }.into());
+            }
             window = c.window;
             checkpoint_at = next_checkpoint(steps);
         }

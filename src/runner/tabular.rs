@@ -11,9 +11,9 @@ use qlab_agents::tabular::{AgentConfig, TabularAgent, exploring_start_states};
 use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
-use super::progress::{Display, Progress};
+use super::progress::Progress;
 use super::record::{self, SeedSummary, Summary};
-use super::{Failure, SeedEvaluation, for_each_seed, seed, timed, track};
+use super::{Failure, RunOptions, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
 /// The true state values the agent's estimates are compared with: `V*` for control agents,
@@ -237,21 +237,26 @@ fn probe_error(config: &Config, spec: &EnvSpec, e: anyhow::Error) -> ConfigError
 pub(super) fn run_seeds(
     exp: &TabularExperiment,
     dir: &Path,
-    threads: usize,
-    display: Display,
+    run: &RunOptions<'_>,
     resume: bool,
 ) -> Result<Summary> {
     let config = &exp.config;
-    timed(dir, config, config.agent.algorithm(), |progress| {
-        exp.spec.visit(TrainSeeds {
-            exp,
-            dir,
-            threads: threads.clamp(1, config.train.seeds.len()),
-            progress,
-            display,
-            resume,
-        })
-    })
+    timed(
+        dir,
+        config,
+        config.agent.algorithm(),
+        run,
+        resume,
+        |progress| {
+            exp.spec.visit(TrainSeeds {
+                exp,
+                dir,
+                run,
+                progress,
+                resume,
+            })
+        },
+    )
 }
 
 /// Reloads the agent a seed saved in `seed_dir` (`agent.json` and the parameters beside it),
@@ -307,9 +312,8 @@ pub(super) fn evaluate_seeds(
 struct TrainSeeds<'a> {
     exp: &'a TabularExperiment,
     dir: &'a Path,
-    threads: usize,
+    run: &'a RunOptions<'a>,
     progress: &'a Progress,
-    display: Display,
     resume: bool,
 }
 
@@ -328,9 +332,8 @@ impl EnvVisitor for TrainSeeds<'_> {
         };
         for_each_seed(
             &exp.config.train.seeds,
-            self.threads,
+            self.run,
             self.progress,
-            self.display,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
                 let mut agent = tabular_agent(&exp.config.agent, "the tabular runner")?
@@ -340,6 +343,7 @@ impl EnvVisitor for TrainSeeds<'_> {
                     dir: &dir,
                     slot: &self.progress.slots[i],
                     resume: self.resume,
+                    stop: self.run.stop,
                 };
                 let save = |agent: &(dyn TabularAgent + 'static), dir: &Path| {
                     record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
@@ -396,10 +400,33 @@ impl EnvVisitor for EvalSeeds<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::record::Status;
+    use crate::runner::{Interrupted, Stop};
     use std::path::PathBuf;
 
     fn experiment(text: &str) -> TabularExperiment {
         TabularExperiment::new(Config::parse("t.toml", text, &[]).unwrap()).unwrap()
+    }
+
+    /// Runs (or, with `resume`, continues) every seed of `exp` in `dir` on one thread,
+    /// quietly, stopped by `stop`.
+    fn run_quiet(
+        exp: &TabularExperiment,
+        dir: &Path,
+        stop: &Stop,
+        resume: bool,
+    ) -> Result<Summary> {
+        let run = RunOptions {
+            threads: 1,
+            display: crate::runner::progress::Display::Quiet,
+            stop,
+        };
+        run_seeds(exp, dir, &run, resume)
+    }
+
+    /// Runs every seed of `exp` into `dir` on one thread, quietly, never stopped.
+    fn train_quiet(exp: &TabularExperiment, dir: &Path) -> Result<Summary> {
+        run_quiet(exp, dir, &Stop::new(), false)
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -472,8 +499,8 @@ mod tests {
             assert!(exp.truth.is_some());
             let dir = temp_dir(&format!("exact-{i}"));
             std::fs::create_dir_all(&dir).unwrap();
-            let summary = run_seeds(&exp, &dir, 1, Display::Quiet, false)
-                .unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
+            let summary =
+                train_quiet(&exp, &dir).unwrap_or_else(|e| panic!("{algorithm} {extra}: {e:#}"));
             assert_eq!(summary.per_seed[0].episodes, 150);
             std::fs::remove_dir_all(&dir).unwrap();
         }
@@ -518,7 +545,7 @@ mod tests {
         let exp = experiment(text);
         let dir = temp_dir("load-agent");
         std::fs::create_dir_all(&dir).unwrap();
-        run_seeds(&exp, &dir, 1, Display::Quiet, false).unwrap();
+        train_quiet(&exp, &dir).unwrap();
         let agent = load_agent(&exp, &dir.join("seed_0"), "t").unwrap();
         assert!(agent.is_some());
         assert!(
@@ -534,6 +561,71 @@ mod tests {
                  makes a q_learning agent of 48 features and 4 actions"
             ),
             "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A stop requested before the run starts leaves every seed unstarted: no seed directory,
+    /// a summary that says `interrupted` and lists every seed, and [`Interrupted`] naming the
+    /// signal and the counts. Resumed, the run trains every seed as a fresh run does.
+    #[test]
+    fn a_stop_before_the_first_seed_starts_none_and_the_run_resumes_whole() {
+        let text = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\n\
+                    [train]\nepisodes = 5\nseeds = [0, 1]\neval_episodes = 1\n";
+        let exp = experiment(text);
+        let dir = temp_dir("stopped-first");
+        std::fs::create_dir_all(&dir).unwrap();
+        let stop = Stop::new();
+        stop.request(15);
+        let e = run_quiet(&exp, &dir, &stop, false).unwrap_err();
+        let i = e.downcast_ref::<Interrupted>().expect("an interruption");
+        assert_eq!(
+            (i.signal, i.seeds, i.finished, i.at_checkpoint),
+            (15, 2, 0, 0)
+        );
+        assert_eq!(i.exit_code(), 143);
+        assert!(!dir.join("seed_0").exists() && !dir.join("seed_1").exists());
+        let s = record::Summary::read(&dir).unwrap().unwrap();
+        assert_eq!(s.status, Status::Interrupted);
+        assert_eq!(s.unfinished_seeds, [0, 1]);
+        assert!(s.per_seed.is_empty());
+
+        let resumed = run_quiet(&exp, &dir, &Stop::new(), true).unwrap();
+        assert_eq!(resumed.status, Status::Complete);
+        assert!(resumed.unfinished_seeds.is_empty());
+        let whole_dir = temp_dir("stopped-first-whole");
+        std::fs::create_dir_all(&whole_dir).unwrap();
+        train_quiet(&exp, &whole_dir).unwrap();
+        for seed in ["seed_0", "seed_1"] {
+            for f in ["metrics.csv", "eval.csv", "agent.bin"] {
+                let read = |d: &Path| std::fs::read(d.join(seed).join(f)).unwrap();
+                assert_eq!(read(&dir), read(&whole_dir), "{seed}/{f}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&whole_dir).unwrap();
+    }
+
+    /// The run-level `wall_seconds` of a resumed run adds the time its previous summary
+    /// records to its own, so that it covers the whole run: the time before an interruption
+    /// is not lost.
+    #[test]
+    fn a_resumed_run_counts_the_wall_time_before_its_interruption() {
+        let text = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\n\
+                    [train]\nepisodes = 3\nseeds = [0]\neval_episodes = 1\n";
+        let exp = experiment(text);
+        let dir = temp_dir("resumed-wall");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut s = train_quiet(&exp, &dir).unwrap();
+        // As if the run had been interrupted after 1000 seconds.
+        s.aggregate.wall_seconds = 1000.0;
+        s.write(&dir).unwrap();
+        let resumed = run_quiet(&exp, &dir, &Stop::new(), true).unwrap();
+        let wall = resumed.aggregate.wall_seconds;
+        assert!((1000.0..1100.0).contains(&wall), "{wall}");
+        assert_eq!(
+            resumed.aggregate.steps_per_second,
+            resumed.aggregate.steps as f64 / wall
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
