@@ -3,6 +3,8 @@
 //! at their line, runs are never overwritten.
 
 mod common;
+#[path = "train/config_headers.rs"]
+mod config_headers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
