@@ -3,6 +3,7 @@
 //! at their line, runs are never overwritten.
 
 mod common;
+mod config_headers;
 mod integrity;
 mod signals;
 

@@ -12,7 +12,11 @@ tests compare means within a few standard errors of these figures, not bit for b
   over seeds.
 - Windy grid world (S&B Example 6.5, Figure 6.3): SARSA, epsilon = 0.1, alpha = 0.5: episodes
   completed within the first 8000 time steps; length of the greedy path after 500 episodes
-  (capped at 1000 steps), with the four moves and with king's moves.
+  (capped at 1000 steps), with the four moves and with king's moves. The moves follow the
+  book's own code: the move plus the wind of the column left, then clipped to the grid.
+- Windy grid world, SARSA(lambda) with replacing traces (S&B Section 12.7), lambda = 0.9,
+  epsilon = 0.1, alpha = 0.2: episodes completed within the first 8000 time steps, and the
+  greedy path after 200 episodes.
 - 19-state random walk (S&B Example 7.1, Figures 12.6 and 12.8): TD(lambda) with accumulating
   traces and true online TD(lambda), values initialised to 0, gamma = 1: RMS error over the 19
   states against the true values i/10 - 1, averaged over the first 10 episodes and 100 runs,
@@ -22,7 +26,7 @@ tests compare means within a few standard errors of these figures, not bit for b
 
 Usage (from the repository root, with gymnasium==1.4.0 and numpy installed):
 
-    python3 tools/tabular_references.py [cliff|windy|walk|walk_precise|lake ...]
+    python3 tools/tabular_references.py [cliff|windy|windy_lambda|walk|walk_precise|lake ...]
 """
 
 import sys
@@ -100,13 +104,13 @@ MOVES8 = MOVES4 + [(-1, 1), (1, 1), (1, -1), (-1, -1)]
 
 
 def windy_step(moves):
+    # Sutton & Barto's own rule (their code for Example 6.5): the move plus the wind of the
+    # column the move starts from, then the row and the column each clipped to the grid.
     def step(s, a):
         i, j = divmod(s, 10)
         di, dj = moves[a]
-        ni, nj = i + di, j + dj
-        if not (0 <= ni < 7 and 0 <= nj < 10):
-            ni, nj = i, j
-        ni = max(ni - WIND[j], 0)  # the wind of the column the move started from
+        ni = min(max(i + di - WIND[j], 0), 6)
+        nj = min(max(j + dj, 0), 9)
         s2 = ni * 10 + nj
         return s2, -1.0, s2 == 37
 
@@ -148,6 +152,50 @@ def windy():
               f" min {lengths.min()}, median {np.median(lengths):.0f},"
               f" {np.mean(lengths == lengths.min()):.2f} of seeds at the min,"
               f" {np.mean(lengths >= 1000):.2f} looping; {SEEDS} seeds")
+
+
+def windy_lambda():
+    """SARSA(lambda), replacing traces (S&B Section 12.7), on the four-move windy grid world:
+    epsilon = 0.1, alpha = 0.2, lambda = 0.9, gamma = 1, traces cleared each episode."""
+    print("windy grid world, SARSA(lambda) (replacing, lambda 0.9, epsilon 0.1, alpha 0.2)")
+    step = windy_step(MOVES4)
+    by_8000, lengths = [], []
+    for seed in range(SEEDS):
+        rng = np.random.default_rng(seed)
+        q = np.zeros((70, 4))
+        t, done = 0, 0
+        for episode in range(300):
+            z = np.zeros((70, 4))
+            s = 30
+            a = eps_greedy(q[s], 0.1, rng)
+            while True:
+                s2, r, term = step(s, a)
+                t += 1
+                a2 = 0 if term else eps_greedy(q[s2], 0.1, rng)
+                delta = r + (0.0 if term else q[s2, a2]) - q[s, a]
+                z[s, a] = 1.0
+                q += 0.2 * delta * z
+                z *= 0.9
+                if term:
+                    break
+                s, a = s2, a2
+            if t <= 8000:
+                done += 1
+            if episode == 199:  # the greedy path after 200 episodes
+                g, n = 30, 0
+                while g != 37 and n < 1000:
+                    g, _, _ = step(g, greedy(q[g], rng))
+                    n += 1
+                lengths.append(n)
+        by_8000.append(done)
+    by_8000, lengths = np.array(by_8000), np.array(lengths)
+    finite = lengths[lengths < 1000]
+    print(f"  episodes completed by step 8000: mean {by_8000.mean():.2f},"
+          f" sd over seeds {by_8000.std(ddof=1):.2f}, min {by_8000.min()}, max {by_8000.max()};"
+          f" greedy path after 200 episodes: min {lengths.min()},"
+          f" median {np.median(lengths):.0f}, max of those reaching the goal {finite.max()},"
+          f" {np.mean(lengths == lengths.min()):.2f} of seeds at the min,"
+          f" {np.mean(lengths >= 1000):.2f} looping; {SEEDS} seeds")
 
 
 TRUE_V = np.arange(1, 20) / 10.0 - 1.0
@@ -229,7 +277,7 @@ def lake():
 if __name__ == "__main__":
     if gymnasium.__version__ != "1.4.0":
         sys.exit(f"expected gymnasium 1.4.0, found {gymnasium.__version__}")
-    parts = {"cliff": cliff, "windy": windy, "walk": walk, "walk_precise": walk_precise,
-             "lake": lake}
+    parts = {"cliff": cliff, "windy": windy, "windy_lambda": windy_lambda, "walk": walk,
+             "walk_precise": walk_precise, "lake": lake}
     for name in sys.argv[1:] or list(parts):
         parts[name]()

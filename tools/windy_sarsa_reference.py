@@ -3,6 +3,9 @@
 An independent transcription of Sutton & Barto's Example 6.5 (ε = 0.1, α = 0.5, Q = 0, ties
 broken at random, A' chosen before the update), run for 200 seeds, as a reference for
 `configs/windy_sarsa.toml` in RESULTS.md. S&B's figure shows one run (about 170 episodes).
+`step` moves as the book's own code does (`windy_grid_world.py`): the move plus the wind of
+the column left, then clipped to the grid; `WindyGridworld-v0` has the same transitions
+(`tools/gen_windy_reference.py` pins them for every state and action).
 
     python3 tools/windy_sarsa_reference.py
 """

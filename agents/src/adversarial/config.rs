@@ -78,8 +78,9 @@ pub enum PgdStart {
     /// A uniformly random point of the ball (Madry et al.).
     #[default]
     Random,
-    /// FGSM's perturbation. PGD keeps the iterate with the largest attacked loss, its start
-    /// included, so it never ends with a smaller loss than FGSM.
+    /// FGSM's perturbation. (Whatever the start, PGD keeps the point with the largest attacked
+    /// loss among its iterates and FGSM's point, so it never ends with a smaller loss than
+    /// FGSM.)
     Fgsm,
 }
 

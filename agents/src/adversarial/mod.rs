@@ -13,7 +13,7 @@
 //! | `random` | uniform noise in the ball (the baseline) | `noise.rs` |
 //! | `gaussian` | Gaussian noise of standard deviation ε·s, projected onto the ball | `noise.rs` |
 //! | `fgsm` | one signed-gradient (L∞) or normalised-gradient (L2) step of size ε (Goodfellow et al. 2015; Huang et al. 2017 on DQN) | `fgsm.rs` |
-//! | `pgd` | projected gradient ascent: iterations, step size, random start (Madry et al. 2018) | `pgd.rs` |
+//! | `pgd` | projected gradient ascent: iterations, step size, random start (Madry et al. 2018); keeps the strongest point seen, FGSM's included | `pgd.rs` |
 //! | `timed` | FGSM or PGD only where the agent's preference gap exceeds a threshold (Lin et al. 2017's strategically-timed attack) | `timed.rs` |
 //!
 //! The gradient attacks ascend the *attacked loss* through candle's autodiff, with gradients

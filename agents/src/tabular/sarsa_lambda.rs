@@ -210,9 +210,13 @@ mod tests {
     }
 
     /// SARSA(λ) on the windy grid world (ε = 0.1, α = 0.2, λ = 0.9, replacing traces): the
-    /// traces carry each episode's −1s back along the path, so it completes 239–287 episodes
-    /// in the first 8,000 steps over 20 seeds, where one-step SARSA completes 160 ± 10; its
-    /// greedy path after 200 episodes takes 15–17 steps in all 20 (15 is optimal).
+    /// traces carry each episode's −1s back along the path, so it completes far more episodes
+    /// in the first 8,000 steps than one-step SARSA (159.54, sd 10.34: the reference of
+    /// `sarsa::tests::windy_gridworld_matches_the_reference`). Reference:
+    /// `tools/tabular_references.py windy_lambda`, 200 seeds, moving by the book code's rule:
+    /// 260.82 episodes (sd 18.00, least 202); greedy path after 200 episodes: shortest 15
+    /// (17% of seeds), median 16, at most 20 where it reaches the goal, 6% looping. qlab
+    /// measured 262.4 episodes over 50 seeds (one seed 181, the rest 235–300).
     #[test]
     fn windy_gridworld_learns_faster_than_sarsa() {
         let config = AgentConfig::SarsaLambda(SarsaLambdaConfig {
@@ -221,23 +225,25 @@ mod tests {
             trace: TraceKind::Replacing,
             ..Default::default()
         });
-        let mut paths = Vec::new();
-        for seed in 0..10 {
+        let seeds = 10;
+        let (mut done, mut paths) = (Vec::new(), Vec::new());
+        for seed in 0..seeds {
             let mut env = discrete("WindyGridworld-v0", false);
             let mut agent = build(&config, &env);
             let (outcomes, _) = learn(&mut env, agent.as_mut(), 300, seed);
-            let done = episodes_within(&outcomes, 8000);
-            assert!(done > 200, "seed {seed}: {done} episodes by step 8000");
+            done.push(episodes_within(&outcomes, 8000) as f64);
             let mut agent = build(&config, &env);
             let (_, mut rng) = learn(&mut env, agent.as_mut(), 200, seed);
             let eval =
                 evaluate_greedy(&mut env, agent.as_ref(), 1, None, &mut rng, Some(1000)).unwrap();
             paths.push(-eval.mean);
         }
-        assert!(
-            paths.iter().all(|&p| (15.0..=17.0).contains(&p)),
-            "{paths:?}"
-        );
-        assert!(paths.contains(&15.0), "{paths:?}");
+        let (mean, _) = mean_sd(&done);
+        assert_close_to_reference("SARSA(λ)", mean, seeds as usize, 260.82, 200, 18.00);
+        assert!(done.iter().all(|&d| d > 159.54), "{done:?}");
+        paths.sort_by(f64::total_cmp);
+        assert_eq!(paths[0], 15.0, "{paths:?}");
+        assert!(paths[paths.len() / 2] <= 17.0, "{paths:?}");
+        assert!(paths.iter().all(|&p| p <= 20.0 || p == 1000.0), "{paths:?}");
     }
 }

@@ -114,6 +114,48 @@ pub enum TerminalTransitions {
     Moves,
 }
 
+/// How a move and the wind's push resolve against the edges of the grid (and its walls).
+///
+/// The two rules agree wherever the move is orthogonal and no wind blows, so on FrozenLake,
+/// CliffWalking and every map without wind or king's moves they give the same model. They
+/// differ where a move would leave the grid under wind, and for a diagonal move into an edge.
+///
+/// | from, move, wind | [`Block`](EdgeRule::Block) | [`Clip`](EdgeRule::Clip) |
+/// |---|---|---|
+/// | bottom row, Down, push 1 | one row up (the move is lost, then the push) | in place (the push undoes the move) |
+/// | top row, UpRight, no wind | in place | one column right (slides along the edge) |
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum EdgeRule {
+    /// A move that would leave the grid or enter a wall leaves the agent in place (a diagonal
+    /// move too); then the wind pushes it, cell by cell, stopping at the edge or before a
+    /// wall. Gymnasium's rule for its grid worlds (which have no wind); the default for maps
+    /// of your own. `WindyGridworld-v0` followed it until it took Sutton & Barto's,
+    /// [`Clip`](EdgeRule::Clip): `edge_rule = "block"` gives that model back.
+    #[default]
+    Block,
+    /// Sutton & Barto's reference code for Example 6.5 (`windy_grid_world.py` of the book's
+    /// code, ShangtongZhang/reinforcement-learning-an-introduction): the move's row step and
+    /// the push add up, `row' = clip(row + dr − push, 0, rows − 1)`, and the column is
+    /// `col' = clip(col + dc, 0, cols − 1)`, each clipped to the grid on its own. So a move off
+    /// the grid that the wind brings back is not lost, and a diagonal move into an edge slides
+    /// along it. Walls stop the agent as the edges do: the column step first (a wall there
+    /// keeps the column), then the net row displacement `dr − push`, cell by cell in the new
+    /// column, stopping before a wall. The rule of the `WindyGridworld-v0` preset.
+    Clip,
+}
+
+impl EdgeRule {
+    /// The rule's name as a parameter value: `block` or `clip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeRule::Block => "block",
+            EdgeRule::Clip => "clip",
+        }
+    }
+}
+
 /// Everything that defines a [`GridWorld`](super::GridWorld): its map, its actions, slip,
 /// wind and rewards.
 ///
@@ -126,6 +168,7 @@ pub enum TerminalTransitions {
 /// | `actions` | [`Move::CLIFF_WALKING`] | non-empty, no repeats |
 /// | `wind` | empty (no wind) | empty, or one integer per column |
 /// | `stochastic_wind` | `false` | |
+/// | `edge_rule` | [`EdgeRule::Block`] (`WindyGridworld-v0`: [`EdgeRule::Clip`]) | |
 /// | `success_rate` | `1.0` (no slip) | `[0, 1]` |
 /// | `reward_step` | `0.0` | finite |
 /// | `reward_goal` | `1.0` | finite |
@@ -153,6 +196,10 @@ pub struct GridWorldConfig {
     /// Where a column's wind `w` is non-zero, push `w − 1`, `w` or `w + 1` cells with
     /// probability 1/3 each (Sutton & Barto, Exercise 6.10). Default `false`.
     pub stochastic_wind: bool,
+    /// How a move and the push resolve at the edges of the grid and at walls (see
+    /// [`EdgeRule`]). Default [`EdgeRule::Block`]; the `WindyGridworld-v0` preset has
+    /// [`EdgeRule::Clip`], Sutton & Barto's.
+    pub edge_rule: EdgeRule,
     /// Probability that a move goes where intended; otherwise it goes to either side, at right
     /// angles, with probability `(1 − success_rate) / 2` each (Gymnasium FrozenLake's
     /// `success_rate`). `1.0` means no slip, and one model entry per move. In `[0, 1]`;
@@ -184,6 +231,7 @@ impl Default for GridWorldConfig {
             actions: Move::CLIFF_WALKING.to_vec(),
             wind: Vec::new(),
             stochastic_wind: false,
+            edge_rule: EdgeRule::Block,
             success_rate: 1.0,
             reward_step: 0.0,
             reward_goal: 1.0,
@@ -207,6 +255,7 @@ pub const ALLOWED_PARAMS: &[&str] = &[
     "stay",
     "wind",
     "stochastic_wind",
+    "edge_rule",
     "success_rate",
     "is_slippery",
     "reward_step",
@@ -227,6 +276,7 @@ impl GridWorldConfig {
     /// | `stay` | bool | add [`Move::Stay`] as the last action |
     /// | `wind` | list of integers | one upward push per column |
     /// | `stochastic_wind` | bool | push `w − 1`, `w`, `w + 1` with probability 1/3 each |
+    /// | `edge_rule` | `"clip"` or `"block"` | [`EdgeRule`]: how moves and wind meet the edges |
     /// | `success_rate` | number in `[0, 1]` | probability a move goes where intended |
     /// | `is_slippery` | bool | `true`: success rate 1/3 (Gymnasium's); `false`: 1 |
     /// | `reward_step`, `reward_goal`, `reward_hole`, `reward_cliff` | number | rewards |
@@ -289,6 +339,12 @@ impl GridWorldConfig {
         }
         if let Some(b) = params.bool("stochastic_wind")? {
             self.stochastic_wind = b;
+        }
+        if let Some(rule) = params.choice("edge_rule", &["clip", "block"])? {
+            self.edge_rule = match rule {
+                "clip" => EdgeRule::Clip,
+                _ => EdgeRule::Block,
+            };
         }
 
         let slippery = params.bool("is_slippery")?;
@@ -480,6 +536,31 @@ mod tests {
         .unwrap();
         assert_eq!(&c.actions[..4], &Move::FROZEN_LAKE);
         assert_eq!(&c.actions[4..], &Move::DIAGONALS);
+    }
+
+    #[test]
+    fn edge_rule_is_set_by_name_and_an_unknown_rule_names_both() {
+        assert_eq!(
+            GridWorldConfig::preset("WindyGridworld-v0")
+                .unwrap()
+                .edge_rule,
+            EdgeRule::Clip
+        );
+        assert_eq!(GridWorldConfig::default().edge_rule, EdgeRule::Block);
+        let set = |v: &str| {
+            apply(
+                "WindyGridworld-v0",
+                Params::new().with("edge_rule", ParamValue::Str(v.into())),
+            )
+        };
+        assert_eq!(set("block").unwrap().edge_rule, EdgeRule::Block);
+        assert_eq!(set("clip").unwrap().edge_rule, EdgeRule::Clip);
+        let msg = set("wrap").unwrap_err().to_string();
+        assert!(msg.contains("`edge_rule`") && msg.contains("wrap"), "{msg}");
+        assert!(msg.contains("clip, block"), "{msg}");
+        for rule in [EdgeRule::Block, EdgeRule::Clip] {
+            assert_eq!(set(rule.name()).unwrap().edge_rule, rule);
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod pixels;
 mod presets;
 mod render;
 
-pub use config::{ALLOWED_PARAMS, GridWorldConfig, Move, TerminalTransitions};
+pub use config::{ALLOWED_PARAMS, EdgeRule, GridWorldConfig, Move, TerminalTransitions};
 pub use map::Cell;
 pub use pixels::{
     GridPixels, PIXEL_GRID_WORLD_ID, PIXEL_GRID_WORLD_MAP, PixelMode, pixel_grid_world_config,
@@ -60,13 +60,21 @@ use model::Table;
 /// exact model (see [`Model`]):
 /// 1. **Slip.** With probability `success_rate` the move goes where intended, otherwise to
 ///    either side at right angles, `(1 − success_rate) / 2` each (FrozenLake's slip).
-/// 2. **Move.** A move that would leave the grid or enter a wall leaves the agent in place
-///    (for a diagonal move too: it is not slid along the edge).
-/// 3. **Wind.** The wind `w` of the column the move *started from* pushes the agent `w` cells
-///    towards row 0 (negative: towards the last row), cell by cell, stopping at the edge or
-///    before a wall (Sutton & Barto, Example 6.5). With `stochastic_wind`, a non-zero push is
-///    `w − 1`, `w` or `w + 1` with probability 1/3 each (Exercise 6.10).
-/// 4. **Landing.** Only the final cell counts: its reward, and whether it ends the episode.
+/// 2. **Move and wind.** The wind `w` of the column the move *started from* pushes the agent
+///    `w` cells towards row 0 (negative: towards the last row); with `stochastic_wind`, a
+///    non-zero push is `w − 1`, `w` or `w + 1` with probability 1/3 each (Sutton & Barto,
+///    Exercise 6.10). How the move and the push meet the edges and walls is the config's
+///    [`EdgeRule`]:
+///    - [`EdgeRule::Block`] (the default): a move that would leave the grid or enter a wall
+///      leaves the agent in place (a diagonal move too); then the push, cell by cell,
+///      stopping at the edge or before a wall.
+///    - [`EdgeRule::Clip`] (`WindyGridworld-v0`, as Sutton & Barto's code for Example 6.5):
+///      the column step, clipped to the grid (held by a wall); then the move's row step and
+///      the push together, clipped to the grid (stopped before a wall). A diagonal move into
+///      an edge slides along it; a move off the grid that the wind brings back is not lost.
+///
+///    Without wind or diagonal moves the two agree.
+/// 3. **Landing.** Only the final cell counts: its reward, and whether it ends the episode.
 ///
 /// # Action space
 /// `Discrete(n)`, `n = config.actions.len()`: action `i` makes the move `config.actions[i]`.
@@ -108,8 +116,9 @@ use model::Table;
 ///
 /// # Parameters
 /// All fields of [`GridWorldConfig`]; by name (see [`GridWorldConfig::apply_params`]): `map`,
-/// `map_file`, `king_moves`, `stay`, `wind`, `stochastic_wind`, `success_rate`, `is_slippery`,
-/// `reward_step`, `reward_goal`, `reward_hole`, `reward_cliff`, `max_episode_steps`.
+/// `map_file`, `king_moves`, `stay`, `wind`, `stochastic_wind`, `edge_rule`, `success_rate`,
+/// `is_slippery`, `reward_step`, `reward_goal`, `reward_hole`, `reward_cliff`,
+/// `max_episode_steps`.
 ///
 /// # Version notes
 /// - The FrozenLake and CliffWalking presets reproduce Gymnasium 1.4.0: map, action numbers,
@@ -126,7 +135,12 @@ use model::Table;
 /// - `CliffWalkingSlippery-v1` is Gymnasium's `CliffWalking-v1` with `is_slippery=True`:
 ///   every move goes where intended or to either side with probability 1/3 each.
 /// - `WindyGridworld-v0` and `RandomWalk19-v0` follow Sutton & Barto (2nd edition), Examples
-///   6.5 and 7.1; Gymnasium has neither.
+///   6.5 and 7.1; Gymnasium has neither. The windy grid world's transitions are those of the
+///   book's own code (`windy_grid_world.py`, ShangtongZhang/reinforcement-learning-an-introduction),
+///   for every state and action and also with king's moves, staying put and the stochastic
+///   wind (tested against `tools/gen_windy_reference.py`). Earlier qlab versions blocked a
+///   move at the edge before the wind blew ([`EdgeRule::Block`], still `edge_rule = "block"`),
+///   which differs on the bottom row and, with king's moves, along every edge.
 ///
 /// ```
 /// use qlab_envs::gridworld::{GridWorld, GridWorldConfig};

@@ -2,7 +2,7 @@
 
 use crate::Transition;
 
-use super::config::{GridWorldConfig, Move, TerminalTransitions};
+use super::config::{EdgeRule, GridWorldConfig, Move, TerminalTransitions};
 use super::map::{Cell, Grid};
 
 /// Every `(state, action)`'s outcomes in one flat array, with the cumulative probabilities
@@ -123,16 +123,36 @@ impl Builder<'_> {
 
     /// Pushes `push` cells up (down if negative), one at a time, stopping at the edge or
     /// before a wall.
-    fn blow(&self, mut pos: Pos, push: i64) -> Pos {
-        let step = push.signum();
-        for _ in 0..push.unsigned_abs().min(self.grid.rows as u64) {
-            let next = (pos.0 - step, pos.1);
+    fn blow(&self, pos: Pos, push: i64) -> Pos {
+        self.walk_rows(pos, -push)
+    }
+
+    /// Moves `rows` rows down (up if negative), one at a time, stopping at the edge or before
+    /// a wall: on an open column, `row + rows` clipped to the grid.
+    fn walk_rows(&self, mut pos: Pos, rows: i64) -> Pos {
+        let step = rows.signum();
+        for _ in 0..rows.unsigned_abs().min(self.grid.rows as u64) {
+            let next = (pos.0 + step, pos.1);
             match self.cell(next) {
                 Some(Cell::Wall) | None => break,
                 Some(_) => pos = next,
             }
         }
         pos
+    }
+
+    /// Where displacement `d` and then a push of `push` rows up carry the agent from `from`,
+    /// under the config's [`EdgeRule`].
+    fn resolve(&self, from: Pos, d: Pos, push: i64) -> Pos {
+        match self.config.edge_rule {
+            EdgeRule::Block => self.blow(self.displace(from, d), push),
+            // Sutton & Barto's reference: the column step, clipped (held by a wall), then the
+            // move's rows and the push together, clipped (stopped by a wall).
+            EdgeRule::Clip => {
+                let sideways = self.displace(from, (0, d.1));
+                self.walk_rows(sideways, d.0 - push)
+            }
+        }
     }
 
     /// The entries for arriving at `pos` with probability `p`.
@@ -200,9 +220,8 @@ pub(crate) fn build(grid: &Grid, config: &GridWorldConfig) -> Table {
                 b.move_outcomes(m, &mut moves);
                 b.wind_outcomes(s % grid.cols, &mut winds);
                 for &(p, d) in &moves {
-                    let moved = b.displace(from, d);
                     for &(q, push) in &winds {
-                        b.land(p * q, b.blow(moved, push), &mut entries);
+                        b.land(p * q, b.resolve(from, d, push), &mut entries);
                     }
                 }
             }
@@ -383,6 +402,69 @@ mod tests {
         assert_eq!(t.outcomes(s(1, 6), up)[0].next_state, s(0, 6));
         let tr = t.outcomes(s(3, 6), right)[0];
         assert_eq!((tr.prob, tr.reward, tr.terminated), (1.0, -1.0, false));
+    }
+
+    /// Sutton & Barto's code for Example 6.5 moves Down to row `min(i + 1 − w, 6)`: from the
+    /// bottom row under wind 1 that is the bottom row again. The older rule lost the move at
+    /// the edge and then let the wind blow, ending one row higher.
+    #[test]
+    fn a_move_down_off_the_bottom_row_under_wind_is_undone_by_the_push_not_lost() {
+        let down = 2;
+        let (grid, t) = windy(|_| {});
+        let s = |r: usize, c: usize| r * grid.cols + c;
+        assert_eq!(t.outcomes(s(6, 3), down)[0].next_state, s(6, 3));
+        // Wind 2: one row up (6 + 1 − 2 = 5).
+        assert_eq!(t.outcomes(s(6, 6), down)[0].next_state, s(5, 6));
+        let (_, block) = windy(|c| c.edge_rule = EdgeRule::Block);
+        assert_eq!(block.outcomes(s(6, 3), down)[0].next_state, s(5, 3));
+        assert_eq!(block.outcomes(s(6, 6), down)[0].next_state, s(4, 6));
+    }
+
+    /// Clipping the row and the column each on its own slides a diagonal move along the edge
+    /// it runs into (Sutton & Barto's rule applied to king's moves).
+    #[test]
+    fn a_kings_diagonal_move_into_an_edge_slides_along_it() {
+        let (grid, t) = windy(|c| c.actions = Move::KING.to_vec());
+        let s = |r: usize, c: usize| r * grid.cols + c;
+        let at = |t: &Table, from, m: Move| {
+            let a = Move::KING.iter().position(|&k| k == m).unwrap();
+            t.outcomes(from, a)[0].next_state
+        };
+        assert_eq!(at(&t, s(0, 0), Move::UpRight), s(0, 1));
+        assert_eq!(at(&t, s(6, 1), Move::DownLeft), s(6, 0));
+        assert_eq!(at(&t, s(2, 9), Move::DownRight), s(3, 9));
+        // Into the corner: both clipped, the agent stays.
+        assert_eq!(at(&t, s(0, 0), Move::UpLeft), s(0, 0));
+        // Wind 1 in column 3: UpRight from the top row slides right and stays on it.
+        assert_eq!(at(&t, s(0, 3), Move::UpRight), s(0, 4));
+        let (_, block) = windy(|c| {
+            c.actions = Move::KING.to_vec();
+            c.edge_rule = EdgeRule::Block;
+        });
+        assert_eq!(at(&block, s(0, 0), Move::UpRight), s(0, 0));
+        assert_eq!(at(&block, s(2, 9), Move::DownRight), s(2, 9));
+    }
+
+    /// Under the clipping rule walls stop the agent as the edges do: the column step first,
+    /// then the move's rows and the push together.
+    #[test]
+    fn clipping_rule_walls_hold_the_column_and_stop_the_rows() {
+        let c = GridWorldConfig {
+            map: "..\n#.\nS.\n".into(),
+            wind: vec![1, 2],
+            edge_rule: EdgeRule::Clip,
+            ..Default::default()
+        };
+        let (_, t) = table(&c);
+        let (up, right, down) = (0, 1, 2);
+        // Up from (2, 0): one row for the move and one for the wind, stopped by the wall.
+        assert_eq!(t.outcomes(4, up)[0].next_state, 4);
+        // Right from (2, 0) to (2, 1), then the wind of column 0 (1): to (1, 1).
+        assert_eq!(t.outcomes(4, right)[0].next_state, 3);
+        // Down from (0, 1) under wind 2: net one row up, into the top edge: stays.
+        assert_eq!(t.outcomes(1, down)[0].next_state, 1);
+        // Down from (1, 1) under wind 2: net one row up, to (0, 1).
+        assert_eq!(t.outcomes(3, down)[0].next_state, 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The registered GridWorld ids and their configs.
 
-use super::config::{GYMNASIUM_SUCCESS_RATE, GridWorldConfig, Move, TerminalTransitions};
+use super::config::{EdgeRule, GYMNASIUM_SUCCESS_RATE, GridWorldConfig, Move, TerminalTransitions};
 
 /// Every GridWorld id with a one-line description.
 pub fn presets() -> &'static [(&'static str, &'static str)] {
@@ -87,6 +87,7 @@ impl GridWorldConfig {
                 map: WINDY.into(),
                 actions: Move::CLIFF_WALKING.to_vec(),
                 wind: WINDY_WIND.to_vec(),
+                edge_rule: EdgeRule::Clip,
                 reward_step: -1.0,
                 reward_goal: -1.0,
                 max_episode_steps: None,
@@ -245,6 +246,70 @@ mod tests {
             assert!((total - 1.0).abs() < 1e-12);
         }
         assert!(GridWorldConfig::preset("FrozenLake-v0").is_none());
+    }
+
+    /// Every transition of the windy variants against `tools/gen_windy_reference.py`, which
+    /// applies the rule of Sutton & Barto's own code for Example 6.5 (move plus the wind of the
+    /// column left, then clipped to the grid) to every state and action, with king's moves,
+    /// staying put and the stochastic wind of Exercises 6.9 and 6.10.
+    #[test]
+    fn windy_transitions_equal_sutton_and_bartos_rule_entry_by_entry() {
+        use crate::{ParamValue, Params};
+        const WINDY_REFERENCE: &str = include_str!("../../tests/data/windy_reference.csv");
+        let variants: [(&str, &[&str]); 5] = [
+            ("four", &[]),
+            ("king", &["king_moves"]),
+            ("king_stay", &["king_moves", "stay"]),
+            ("stochastic", &["stochastic_wind"]),
+            (
+                "stochastic_king_stay",
+                &["stochastic_wind", "king_moves", "stay"],
+            ),
+        ];
+        let header = "variant,state,action,index,prob,next_state,reward,terminated";
+        let mut total = 0;
+        for (variant, switches) in variants {
+            let mut config = GridWorldConfig::preset("WindyGridworld-v0").unwrap();
+            let params = switches
+                .iter()
+                .fold(Params::new(), |p, &k| p.with(k, ParamValue::Bool(true)));
+            config.apply_params("WindyGridworld-v0", &params).unwrap();
+            let env = GridWorld::new(config).unwrap();
+            let m: &dyn Model = &env;
+            let mut expected: Vec<Vec<Transition>> = vec![Vec::new(); m.n_states() * m.n_actions()];
+            for r in rows(WINDY_REFERENCE, header).filter(|r| r[0] == variant) {
+                let (s, a, i): (usize, usize, usize) = (
+                    r[1].parse().unwrap(),
+                    r[2].parse().unwrap(),
+                    r[3].parse().unwrap(),
+                );
+                let list = &mut expected[s * m.n_actions() + a];
+                assert_eq!(list.len(), i, "{variant}: entries out of order");
+                list.push(Transition {
+                    prob: r[4].parse().unwrap(),
+                    next_state: r[5].parse().unwrap(),
+                    reward: r[6].parse().unwrap(),
+                    terminated: r[7] == "1",
+                });
+            }
+            for s in 0..m.n_states() {
+                for a in 0..m.n_actions() {
+                    let want = &expected[s * m.n_actions() + a];
+                    assert!(!want.is_empty(), "{variant}: no reference for ({s}, {a})");
+                    let got = m.transitions(s, a);
+                    let same = got.len() == want.len()
+                        && got.iter().zip(want).all(|(g, w)| {
+                            g.prob.to_bits() == w.prob.to_bits()
+                                && g.next_state == w.next_state
+                                && g.reward == w.reward
+                                && g.terminated == w.terminated
+                        });
+                    assert!(same, "{variant} ({s}, {a}): {got:?} vs {want:?}");
+                    total += want.len();
+                }
+            }
+        }
+        assert_eq!(total, rows(WINDY_REFERENCE, header).count());
     }
 
     /// Sutton & Barto's presets, from the book: Example 6.5 and 7.1.
