@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::dqn::{Dqn, DqnConfig};
+use qlab_agents::dqn::{Dqn, DqnConfig, ReplayBuffer};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +131,9 @@ impl DeepExperiment {
                 )
             ));
         };
+        // The full buffer is not allocated here; only whether it fits in memory is checked.
+        ReplayBuffer::check_capacity(agent.buffer_size, obs_dim)
+            .map_err(|e| agent_error(&config.doc, &e))?;
         // The whole agent, networks and replay buffer, is built once here to check it.
         let small = DqnConfig {
             buffer_size: 1,
