@@ -42,6 +42,14 @@ pub fn create_run_dir(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
+    // create_dir_all reports a file in the way as "File exists": name it as what it is.
+    if let Some(file) = dir.ancestors().skip(1).find(|a| a.is_file()) {
+        bail!(
+            "{} is a file, not a directory: {} cannot be made under it; choose another --out",
+            file.display(),
+            dir.display()
+        );
+    }
     let made = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) => fs::create_dir_all(parent).with_context(|| format!("{}", parent.display())),
         None => Ok(()),
