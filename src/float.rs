@@ -37,7 +37,11 @@ pub fn shorten_long_numbers(text: &str) -> String {
     let mut rest = text;
     while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
         // A sign directly before the digits belongs to the number.
-        let start = if rest[..start].ends_with('-') { start - 1 } else { start };
+        let start = if rest[..start].ends_with('-') {
+            start - 1
+        } else {
+            start
+        };
         let len = rest[start + 1..]
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .map_or(rest.len() - start, |n| n + 1);

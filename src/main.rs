@@ -75,7 +75,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // A library's `{}` writes a float such as 1e300 out in full; the message shows it
             // as 1e300.
-            eprintln!("error: {}", qlab::float::shorten_long_numbers(&format!("{e:#}")));
+            eprintln!(
+                "error: {}",
+                qlab::float::shorten_long_numbers(&format!("{e:#}"))
+            );
             // A failure while running exits 1; anything else comes from the command's input
             // (a config, a flag): the usage error code.
             if e.chain().any(|c| c.is::<qlab::runner::Failure>()) {

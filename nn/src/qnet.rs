@@ -307,7 +307,8 @@ impl QNetworkConfig {
                                 ));
                             }
                         }
-                        CnnLayer::MaxPool { kernel, stride } | CnnLayer::AvgPool { kernel, stride } => {
+                        CnnLayer::MaxPool { kernel, stride }
+                        | CnnLayer::AvgPool { kernel, stride } => {
                             in_range(&key("kernel"), kernel, MAX_KERNEL)?;
                             if let Some(s) = stride {
                                 in_range(&key("stride"), s, MAX_KERNEL)?;
@@ -361,14 +362,19 @@ impl QNetworkConfig {
 
 /// Reads a [`QNetworkConfig`] from a table only: serde would also read a list positionally
 /// (`network = []` as the default network), which no one means.
-pub fn network_table<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<QNetworkConfig, D::Error> {
+pub fn network_table<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<QNetworkConfig, D::Error> {
     struct Table;
     impl<'de> serde::de::Visitor<'de> for Table {
         type Value = QNetworkConfig;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a table such as { torso = { type = \"mlp\", hidden = [64, 64] } }")
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<QNetworkConfig, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<QNetworkConfig, A::Error> {
             QNetworkConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
         }
     }

@@ -6,10 +6,10 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::float::short;
 use super::canvas::{self, FAMILY, Picture, plot_error};
 use super::curve::{self, Band, Curve, CurveSpec, XAxis};
 use super::runs::Run;
+use crate::float::short;
 
 /// Line colours, in the order runs get them: the Okabe–Ito palette, which stays
 /// distinguishable for the common kinds of colour blindness (its yellow, too pale on white,

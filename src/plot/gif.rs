@@ -175,7 +175,10 @@ fn delay(k: usize, fps: f64) -> u16 {
 /// Checks a GIF frame rate: in (0, 100] frames per second.
 pub fn check_fps(fps: f64) -> Result<()> {
     if !(fps > 0.0 && fps <= 100.0) {
-        bail!("--fps must be in (0, 100], got {}", crate::float::short(fps));
+        bail!(
+            "--fps must be in (0, 100], got {}",
+            crate::float::short(fps)
+        );
     }
     Ok(())
 }

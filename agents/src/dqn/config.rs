@@ -183,7 +183,12 @@ impl DqnConfig {
             "1 to 1099511627776 (2⁴⁰)",
         )?;
         let b = self.batch_size;
-        check("batch_size", b, (1..=MAX_BATCH_SIZE).contains(&b), "1 to 65536")?;
+        check(
+            "batch_size",
+            b,
+            (1..=MAX_BATCH_SIZE).contains(&b),
+            "1 to 65536",
+        )?;
         check(
             "tau",
             self.tau,
@@ -203,13 +208,21 @@ impl DqnConfig {
         let steps = if g == -1 { self.train_freq } else { g as u64 };
         let draws = steps.saturating_mul(b as u64);
         check(
-            if g == -1 { "train_freq" } else { "gradient_steps" },
+            if g == -1 {
+                "train_freq"
+            } else {
+                "gradient_steps"
+            },
             if g == -1 { self.train_freq } else { g as u64 },
             draws <= MAX_DRAWS,
             &format!(
                 "at most {} with batch_size = {b}: at most 2²⁶ transitions drawn per training{}",
                 MAX_DRAWS / b as u64,
-                if g == -1 { " (gradient_steps = -1 trains one batch per env step)" } else { "" }
+                if g == -1 {
+                    " (gradient_steps = -1 trains one batch per env step)"
+                } else {
+                    ""
+                }
             ),
         )?;
         let k = self.target_update_interval;

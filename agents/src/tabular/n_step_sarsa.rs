@@ -71,7 +71,11 @@ impl NStepSarsaConfig {
     pub fn validate(&self) -> Result<()> {
         // The last n steps are kept in rings of n + 1 entries.
         if !(1..=MAX_N).contains(&self.n) {
-            return Err(Error::config("n", self.n, format!("an integer from 1 to {MAX_N}")));
+            return Err(Error::config(
+                "n",
+                self.n,
+                format!("an integer from 1 to {MAX_N}"),
+            ));
         }
         check_control(
             self.alpha,
