@@ -374,6 +374,15 @@ mod tests {
     }
 
     #[test]
+    fn nan_and_infinite_cells_are_refused_at_their_line_and_column_not_plotted() {
+        let t = Table::parse(Path::new("m.csv"), "a,b\n1,2\n3,NaN\n4,inf\n-inf,5\n").unwrap();
+        let e = t.numbers("b").unwrap_err().to_string();
+        assert_eq!(e, "m.csv:3:2: column `b` holds `NaN`, not a finite number");
+        let e = t.numbers("a").unwrap_err().to_string();
+        assert_eq!(e, "m.csv:5:1: column `a` holds `-inf`, not a finite number");
+    }
+
+    #[test]
     fn summary_entries_are_found_under_any_key() {
         let text = r#"{"aggregate": {"episodes": 10},
             "seeds": [{"seed": 0, "episodes": 10, "steps": 100, "wall_seconds": 0.5,

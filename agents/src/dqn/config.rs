@@ -341,7 +341,7 @@ mod tests {
                 gradient_steps: 0,
                 ..c()
             }),
-            "invalid value 0 for `gradient_steps`: expected ≥ 1, or -1"
+            "invalid value 0 for `gradient_steps`: expected 1 to 1000000, or -1"
         );
         assert_eq!(
             bad(DqnConfig { tau: 0.0, ..c() }),

@@ -392,6 +392,27 @@ mod tests {
     use qlab_envs::EnvRng;
 
     #[test]
+    fn a_checkpoint_of_another_buffer_size_names_buffer_size_not_the_replay_position() {
+        let mut r = ReplayBuffer::new(4, 2).unwrap();
+        let e = r.load_tensors(&HashMap::new(), "", 7, 8).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "checkpoint replay buffer: it holds 8 transitions (next slot 7), more than \
+             `buffer_size` = 4 allows; resume with the buffer_size it was saved with"
+        );
+    }
+
+    #[test]
+    fn a_buffer_larger_than_the_machine_is_refused_before_it_is_allocated() {
+        let e = ReplayBuffer::new(usize::MAX / 2, 4)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("invalid value "), "{e}");
+        assert!(e.contains("for `buffer_size`"), "{e}");
+        assert!(e.contains("more than this machine's memory"), "{e}");
+    }
+
+    #[test]
     fn ring_wraps_around_and_keeps_fields_apart() {
         let mut r = ReplayBuffer::new(3, 2).unwrap();
         for t in 0..5u32 {

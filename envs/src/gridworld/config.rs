@@ -339,12 +339,10 @@ impl GridWorldConfig {
     ///
     /// # Errors
     /// [`Error::Map`] for a malformed map (with its line and column), [`Error::InvalidParam`]
-    /// naming the field for anything else, the map included when no time limit is set and
-    /// no goal or hole can be reached from a start cell.
+    /// naming the field for anything else.
     pub fn validate(&self) -> Result<()> {
         let grid = map::parse(&self.map)?;
-        self.validate_fields(grid.cols)?;
-        map::check_an_end(self, &super::model::build(&grid, self))
+        self.validate_fields(grid.cols)
     }
 
     /// The checks of [`validate`](Self::validate) that need only the map's width.

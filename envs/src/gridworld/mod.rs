@@ -173,7 +173,8 @@ impl GridWorld {
     ///
     /// # Errors
     /// [`Error::Map`] for a malformed map (line and column from 1), [`Error::InvalidParam`]
-    /// for a field out of its range (see [`GridWorldConfig`]).
+    /// for a field out of its range (see [`GridWorldConfig`]), or for a map on which no
+    /// episode can end: no time limit, and no goal or hole reachable from a start cell.
     pub fn new(config: GridWorldConfig) -> Result<GridWorld> {
         let grid = map::parse(&config.map)?;
         config.validate_fields(grid.cols)?;
