@@ -14,6 +14,7 @@ pub use qlab_envs as envs;
 
 pub mod cmd;
 pub mod config;
+pub mod float;
 pub mod params;
 pub mod plot;
 pub mod runner;

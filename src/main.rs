@@ -2,6 +2,7 @@
 //! [`qlab::cmd`], its arguments with it), prints its output, and maps its error to an exit
 //! code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -61,10 +62,16 @@ fn main() -> ExitCode {
         unsafe { qlab_agents::nn::set_cpu_threads(1) };
     }
     match run(Cli::parse()) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
+        Ok(out) => match write_stdout(&out) {
+            Ok(()) => ExitCode::SUCCESS,
+            // The reader went away (`qlab rollout … | head -1`): a quiet end, as for other
+            // Unix tools.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write to stdout: {e}");
+                ExitCode::from(1)
+            }
+        },
         Err(e) => {
             // A run stopped by a signal says how to finish it, and exits as a shell reports
             // the signal (128 + its number).
@@ -75,7 +82,12 @@ fn main() -> ExitCode {
                 eprintln!("{i}");
                 return ExitCode::from(i.exit_code());
             }
-            eprintln!("error: {e:#}");
+            // A library's `{}` writes a float such as 1e300 out in full; the message shows it
+            // as 1e300.
+            eprintln!(
+                "error: {}",
+                qlab::float::shorten_long_numbers(&format!("{e:#}"))
+            );
             // A failure while running exits 1; anything else comes from the command's input
             // (a config, a flag): the usage error code.
             if e.chain().any(|c| c.is::<qlab::runner::Failure>()) {
@@ -85,6 +97,13 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Writes a command's output to stdout, returning the error `print!` would panic on.
+fn write_stdout(out: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()
 }
 
 #[cfg(test)]

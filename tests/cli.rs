@@ -1,6 +1,7 @@
 //! The `qlab` binary, run as a user runs it: arguments in; stdout, stderr and the exit code out.
 
 mod common;
+mod hostile;
 
 use common::qlab;
 

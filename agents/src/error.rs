@@ -69,8 +69,18 @@ impl Error {
     ) -> Self {
         Error::InvalidConfig {
             key: key.into(),
-            value: value.to_string(),
+            value: short_number(value.to_string()),
             expected: expected.into(),
         }
+    }
+}
+
+/// A value's text as an error shows it: a float that `{}` wrote out in full (301 digits for
+/// `1e300`, 302 for `1e-300`) in the exponent form, which reads back as the same number.
+/// Integers keep every digit (`u64::MAX` is 20 characters).
+fn short_number(text: String) -> String {
+    match text.parse::<f64>() {
+        Ok(x) if text.len() > 24 && x.is_finite() => format!("{x:e}"),
+        _ => text,
     }
 }

@@ -127,7 +127,10 @@ pub use optim::{
     AdamConfig, Algorithm, Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, clip_grad_norm,
     global_grad_norm,
 };
-pub use qnet::{HeadConfig, QNetwork, QNetworkConfig, TorsoConfig, q_network};
+pub use qnet::{
+    HeadConfig, MAX_HISTORY, MAX_KERNEL, MAX_LAYERS, MAX_WIDTH, QNetwork, QNetworkConfig,
+    TorsoConfig, network_table, q_network,
+};
 pub use recurrent::{
     CellKind, CellState, Recurrent, RecurrentCell, RecurrentConfig, RecurrentState, recurrent,
     recurrent_cell,

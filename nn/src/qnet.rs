@@ -223,6 +223,164 @@ pub struct QNetworkConfig {
     pub head: HeadConfig,
 }
 
+/// The widest layer a [`QNetworkConfig`] may ask for (units, channels, embedding width).
+pub const MAX_WIDTH: usize = 16_384;
+
+/// The most layers a [`QNetworkConfig`] may list in one place (`hidden`, `fc`, `layers`).
+pub const MAX_LAYERS: usize = 64;
+
+/// The largest kernel, stride or padding of a CNN layer, pixels.
+pub const MAX_KERNEL: usize = 1024;
+
+/// The longest history an attention torso reads, observations.
+pub const MAX_HISTORY: usize = 4096;
+
+/// `value` of `key` in `1..=max`.
+fn in_range(key: &str, value: usize, max: usize) -> crate::Result<()> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(crate::Error::config(key, value, format!("1 to {max}")))
+    }
+}
+
+/// Each width of the list `key` in `1..=MAX_WIDTH`, and at most [`MAX_LAYERS`] of them.
+fn widths(key: &str, list: &[usize]) -> crate::Result<()> {
+    if list.len() > MAX_LAYERS {
+        return Err(crate::Error::config(
+            key,
+            format!("a list of {} widths", list.len()),
+            format!("at most {MAX_LAYERS} layers"),
+        ));
+    }
+    for (i, &w) in list.iter().enumerate() {
+        in_range(&format!("{key}[{i}]"), w, MAX_WIDTH)?;
+    }
+    Ok(())
+}
+
+impl QNetworkConfig {
+    /// Checks every width and count before anything is built: a layer of width 0 (or one
+    /// too wide to allocate) is an error naming its key (`network.torso.hidden[0]`) and the
+    /// allowed range, not a failure inside the tensor library. What depends on the
+    /// observation's shape is checked when the network is built.
+    pub fn validate(&self) -> crate::Result<()> {
+        let t = "network.torso";
+        match &self.torso {
+            TorsoConfig::Mlp {
+                hidden, dropout, ..
+            } => {
+                widths(&format!("{t}.hidden"), hidden)?;
+                if !(0.0..1.0).contains(dropout) {
+                    return Err(crate::Error::config(
+                        format!("{t}.dropout"),
+                        dropout,
+                        "a probability in [0, 1)",
+                    ));
+                }
+            }
+            TorsoConfig::Cnn { layers, fc, .. } => {
+                if layers.len() > MAX_LAYERS {
+                    return Err(crate::Error::config(
+                        format!("{t}.layers"),
+                        format!("a list of {} layers", layers.len()),
+                        format!("at most {MAX_LAYERS} layers"),
+                    ));
+                }
+                for (i, layer) in layers.iter().enumerate() {
+                    let key = |k: &str| format!("{t}.layers[{i}].{k}");
+                    match *layer {
+                        CnnLayer::Conv {
+                            channels,
+                            kernel,
+                            stride,
+                            padding,
+                        } => {
+                            in_range(&key("channels"), channels, MAX_WIDTH)?;
+                            in_range(&key("kernel"), kernel, MAX_KERNEL)?;
+                            in_range(&key("stride"), stride, MAX_KERNEL)?;
+                            if padding > MAX_KERNEL {
+                                return Err(crate::Error::config(
+                                    key("padding"),
+                                    padding,
+                                    format!("0 to {MAX_KERNEL}"),
+                                ));
+                            }
+                        }
+                        CnnLayer::MaxPool { kernel, stride }
+                        | CnnLayer::AvgPool { kernel, stride } => {
+                            in_range(&key("kernel"), kernel, MAX_KERNEL)?;
+                            if let Some(s) = stride {
+                                in_range(&key("stride"), s, MAX_KERNEL)?;
+                            }
+                        }
+                        CnnLayer::SqueezeExcitation { reduction } => {
+                            in_range(&key("reduction"), reduction, MAX_WIDTH)?;
+                        }
+                        CnnLayer::BatchNorm | CnnLayer::Residual | CnnLayer::GlobalAvgPool => {}
+                    }
+                }
+                widths(&format!("{t}.fc"), fc)?;
+            }
+            TorsoConfig::Lstm { hidden, layers, fc } | TorsoConfig::Gru { hidden, layers, fc } => {
+                in_range(&format!("{t}.hidden"), *hidden, MAX_WIDTH)?;
+                in_range(&format!("{t}.layers"), *layers, MAX_LAYERS)?;
+                widths(&format!("{t}.fc"), fc)?;
+            }
+            TorsoConfig::Attention {
+                k,
+                dim,
+                heads,
+                layers,
+                ff_dim,
+            } => {
+                in_range(&format!("{t}.k"), *k, MAX_HISTORY)?;
+                in_range(&format!("{t}.dim"), *dim, MAX_WIDTH)?;
+                in_range(&format!("{t}.layers"), *layers, MAX_LAYERS)?;
+                if *heads == 0 || dim % heads != 0 {
+                    return Err(crate::Error::config(
+                        format!("{t}.heads"),
+                        heads,
+                        format!("a divisor of dim = {dim}"),
+                    ));
+                }
+                if *ff_dim > MAX_WIDTH {
+                    return Err(crate::Error::config(
+                        format!("{t}.ff_dim"),
+                        ff_dim,
+                        format!("0 (4 × dim) to {MAX_WIDTH}"),
+                    ));
+                }
+            }
+        }
+        if let HeadConfig::Dueling { hidden, .. } = &self.head {
+            widths("network.head.hidden", hidden)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a [`QNetworkConfig`] from a table only: serde would also read a list positionally
+/// (`network = []` as the default network), which no one means.
+pub fn network_table<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<QNetworkConfig, D::Error> {
+    struct Table;
+    impl<'de> serde::de::Visitor<'de> for Table {
+        type Value = QNetworkConfig;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table such as { torso = { type = \"mlp\", hidden = [64, 64] } }")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<QNetworkConfig, A::Error> {
+            QNetworkConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Table)
+}
+
 #[derive(Debug)]
 enum Torso {
     Mlp(Option<Mlp>),
@@ -289,6 +447,7 @@ pub fn q_network(
     if actions == 0 {
         return Err(crate::Error::config("actions", 0, "at least 1"));
     }
+    config.validate()?;
     let tvb = vb.pp("torso");
     let (torso, features) = match &config.torso {
         TorsoConfig::Mlp {

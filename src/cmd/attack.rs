@@ -106,7 +106,10 @@ pub fn run(a: &AttackArgs) -> Result<String> {
         bail!("--eps needs at least one radius");
     }
     if let Some(e) = a.eps.iter().find(|e| !(e.is_finite() && **e >= 0.0)) {
-        bail!("--eps must be finite radii ≥ 0, got {e}");
+        bail!(
+            "--eps must be finite radii ≥ 0, got {}",
+            crate::float::short(*e)
+        );
     }
     if a.episodes == Some(0) {
         bail!("--episodes must be at least 1, got 0");
@@ -180,13 +183,14 @@ pub fn run(a: &AttackArgs) -> Result<String> {
     let clean = play(&AttackConfig::default())?;
     let rows = configs.iter().map(play).collect::<Result<Vec<Row>>>()?;
 
-    std::fs::write(&out, to_csv(&rows)).with_context(|| format!("{}", out.display()))?;
     let title = format!(
         "{}: greedy DQN (seed {run_seed}) under attack, {} ball, {episodes} episodes",
         exp.config.env.id,
         norm_name(norm)
     );
+    // The chart first: a failure to draw leaves no CSV behind without its chart.
     draw(&rows, &methods, &title, norm, &png)?;
+    std::fs::write(&out, to_csv(&rows)).with_context(|| format!("{}", out.display()))?;
     eprintln!(
         "clean mean return {:.2} ± {:.2} over {episodes} episodes; wrote {} and {}",
         clean.mean_return,
@@ -333,8 +337,12 @@ fn draw(rows: &[Row], methods: &[AttackMethod], title: &str, norm: Norm, png: &P
         title: title.into(),
         x_label: format!("ε ({} radius)", norm_name(norm)),
         y_label: "mean return (± std over episodes)".into(),
-        // A single ε gives no width to draw; widen it.
-        x_range: (lo >= hi).then_some((lo - 0.5, lo + 0.5)),
+        // A single ε gives no width to draw; widen it, by a tenth of itself where ±0.5 would
+        // vanish in its rounding (ε = 1e17).
+        x_range: (lo >= hi).then(|| {
+            let half = 0.5f64.max(0.1 * lo.abs());
+            (lo - half, lo + half)
+        }),
         ..ChartStyle::default()
     };
     draw_curves(&curves, &style, png)

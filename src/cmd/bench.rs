@@ -30,7 +30,7 @@ pub struct BenchArgs {
     /// [default: 10000000; with `--config`, the config's budget].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Envs stepped together (CartPole-v1 uses the native batched CartPole).
+    /// Envs stepped together, 1 to 65536 (CartPole-v1 uses the native batched CartPole).
     #[arg(long, default_value_t = 1, conflicts_with = "config")]
     pub num_envs: usize,
     /// Env parameter KEY=VALUE; repeatable.
@@ -52,6 +52,10 @@ pub fn run(args: &BenchArgs) -> Result<String> {
     }
 }
 
+/// The most envs `bench` steps together: enough to measure a batch's throughput, few enough
+/// that their states fit in memory.
+pub const MAX_NUM_ENVS: usize = 1 << 16;
+
 /// An env-throughput measurement.
 #[derive(Clone, Debug)]
 pub struct Bench {
@@ -68,8 +72,11 @@ pub struct Bench {
 /// Steps the env with random actions (resetting when an episode ends) and reports the rate as
 /// one line: `env=ID num_envs=K steps=N steps_per_second=X`.
 pub fn run_env(b: &Bench) -> Result<String> {
-    if b.num_envs == 0 {
-        bail!("--num-envs must be at least 1, got 0");
+    if !(1..=MAX_NUM_ENVS).contains(&b.num_envs) {
+        bail!(
+            "--num-envs must be in 1..={MAX_NUM_ENVS}, got {}",
+            b.num_envs
+        );
     }
     if b.steps == 0 {
         bail!("--steps must be at least 1, got 0");

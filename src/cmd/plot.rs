@@ -68,12 +68,13 @@ pub struct PlotArgs {
 fn limits(flag: &str, v: &Option<Vec<f64>>) -> Result<Option<(f64, f64)>> {
     match v.as_deref() {
         None => Ok(None),
-        Some(&[lo, hi]) if lo < hi && lo.is_finite() && hi.is_finite() => Ok(Some((lo, hi))),
+        Some(&[lo, hi]) if crate::plot::chart::drawable(lo, hi) => Ok(Some((lo, hi))),
         Some(other) => bail!(
-            "--{flag} takes two finite numbers LO,HI with LO < HI, got {}",
+            "--{flag} takes two finite numbers LO,HI with LO < HI, less than {:e} apart, got {}",
+            f64::MAX,
             other
                 .iter()
-                .map(|x| x.to_string())
+                .map(|x| crate::float::short(*x))
                 .collect::<Vec<_>>()
                 .join(",")
         ),
@@ -96,6 +97,8 @@ pub fn run(p: &PlotArgs) -> Result<String> {
         bail!("--smooth must be at least 1 episode, got 0");
     }
     let (x_range, y_range) = (limits("xlim", &p.xlim)?, limits("ylim", &p.ylim)?);
+    crate::plot::check_size(p.width, p.height).context("--width, --height")?;
+    crate::plot::ImageFormat::of(&p.out).context("--out")?;
     let (runs, labels) = load_labelled(&p.runs, &p.labels)?;
     let curves = runs
         .iter()

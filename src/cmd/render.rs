@@ -1,34 +1,25 @@
 //! `qlab render`: watch episodes of an env with random actions, or of a run's greedy agent,
 //! as an animated GIF or as text in the terminal.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::View as ObsView;
+use qlab_agents::dqn::Dqn;
 use qlab_agents::tabular::TabularAgent;
-use qlab_envs::{AnyEnv, EnvRng, Params};
+use qlab_agents::{Agent, View as ObsView};
+use qlab_envs::{AnyEnv, EnvRng, Frame, Params};
 use rand::SeedableRng;
 
 use crate::config::Config;
-use crate::plot::gif::write_gif;
-use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
+use crate::plot::gif::{ColourCount, GifWriter, check_fps};
+use crate::plot::render::{
+    Playback, RandomPolicy, Recording, View, check_playback, play_into, play_with_into,
+};
+use crate::runner::deep::{self, DeepExperiment};
 use crate::runner::envs::{AgentEnv, EnvVisitor};
-use crate::runner::{TabularExperiment, tabular};
-
-/// Whose episodes to render.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// A registered env with random actions.
-    Env {
-        /// The env id.
-        id: String,
-        /// Env parameters.
-        params: Params,
-    },
-    /// The greedy agent of a run directory written by `qlab train`: the agent saved by its
-    /// first seed that saved one, in the env its `config.toml` describes (features included).
-    Run(PathBuf),
-}
+use crate::runner::{Experiment, TabularExperiment, tabular};
 
 /// Watch episodes as an animated GIF (--out) or as text frames in the terminal: a run's
 /// greedy agent (RUN_DIR), or random actions (--env).
@@ -70,16 +61,89 @@ pub struct RenderArgs {
     pub params: Vec<String>,
 }
 
-/// Plays the episodes; returns the text frames, or a line describing the GIF written.
+/// A frame sink: where each drawn frame goes.
+type Sink<'a> = &'a mut dyn FnMut(Frame) -> Result<()>;
+
+/// What plays: an env with random actions, or a run's reloaded greedy agent.
+enum Player {
+    /// A registered env and the seed-derived random policy.
+    Env { id: String, params: Params },
+    /// A tabular run's agent.
+    Tabular(Box<TabularExperiment>, Box<dyn TabularAgent>),
+    /// A DQN run's network.
+    Deep(Box<DeepExperiment>, Box<Dqn>),
+}
+
+impl Player {
+    /// Plays the episodes from a fresh env, policy and tie-breaking stream, so that two plays
+    /// give the same frames; returns the recording and the env's frame rate.
+    fn play(&mut self, playback: &Playback, view: View, sink: Sink) -> Result<(Recording, f64)> {
+        match self {
+            Player::Env { id, params } => {
+                let mut env = qlab_envs::make(id, params)?;
+                let n = env.action_space().flat_dim();
+                let mut policy = RandomPolicy::new(n, playback.seed.wrapping_add(1));
+                let fps = match env {
+                    AnyEnv::Vector(_) | AnyEnv::Continuous(_) => 50.0,
+                    AnyEnv::Discrete(_) => 4.0,
+                };
+                Ok((play_into(&mut env, &mut policy, playback, view, sink)?, fps))
+            }
+            Player::Tabular(exp, agent) => exp.spec.visit(Greedy {
+                agent: agent.as_ref(),
+                playback,
+                view,
+                sink,
+            }),
+            Player::Deep(exp, agent) => {
+                let mut env = deep::make_env(&exp.config)?;
+                // Box observations are CartPoles (50 fps), grid worlds' pictures 4 fps.
+                let fps = if env.model().is_some() { 4.0 } else { 50.0 };
+                let mut rng = EnvRng::seed_from_u64(playback.seed);
+                let agent = agent.as_mut();
+                let rec = play_with_into(
+                    &mut env,
+                    |obs, first| Ok(Agent::greedy(agent, obs.as_slice(), first, &mut rng)?),
+                    playback,
+                    view,
+                    sink,
+                )?;
+                Ok((rec, fps))
+            }
+        }
+    }
+}
+
+/// Plays a tabular agent greedily in the env its run's config describes.
+struct Greedy<'a, 's> {
+    agent: &'a dyn TabularAgent,
+    playback: &'a Playback,
+    view: View,
+    sink: Sink<'s>,
+}
+
+impl EnvVisitor for Greedy<'_, '_> {
+    type Output = Result<(Recording, f64)>;
+    fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
+        let mut env = make()?;
+        // Box observations are CartPoles (50 fps), state indices grid worlds (4 fps).
+        let fps = if env.model().is_some() { 4.0 } else { 50.0 };
+        let mut rng = EnvRng::seed_from_u64(self.playback.seed);
+        let rec = play_with_into(
+            &mut env,
+            |obs, _| Ok(self.agent.greedy(obs.view(), &mut rng)),
+            self.playback,
+            self.view,
+            self.sink,
+        )?;
+        Ok((rec, fps))
+    }
+}
+
+/// Plays the episodes; returns the text frames, or a line describing the GIF written. Every
+/// option is checked before anything is played or written, so that a bad one leaves an
+/// existing `--out` as it was.
 pub fn run(r: &RenderArgs) -> Result<String> {
-    let source = match (&r.run_dir, &r.env) {
-        (_, Some(id)) => Source::Env {
-            id: id.clone(),
-            params: crate::params::parse_params(&r.params)?,
-        },
-        (Some(dir), None) => Source::Run(dir.clone()),
-        (None, None) => bail!("give RUN_DIR, or --env ID"),
-    };
     let playback = Playback {
         episodes: r.episodes,
         seed: r.seed,
@@ -87,6 +151,10 @@ pub fn run(r: &RenderArgs) -> Result<String> {
         caption: !r.no_caption,
         scale: r.scale,
     };
+    check_playback(&playback)?;
+    if let Some(fps) = r.fps {
+        check_fps(fps)?;
+    }
     if let Some(out) = &r.out {
         let ext = out
             .extension()
@@ -96,29 +164,39 @@ pub fn run(r: &RenderArgs) -> Result<String> {
             bail!("--out {}: the file name must end in .gif", out.display());
         }
     }
-    let view = if r.out.is_some() {
-        View::Rgb
-    } else {
-        View::Ansi
-    };
-    let (rec, default_fps) = match &source {
-        Source::Env { id, params } => {
-            let mut env = qlab_envs::make(id, params)?;
-            let n = env.action_space().flat_dim();
-            let mut policy = RandomPolicy::new(n, playback.seed.wrapping_add(1));
-            let fps = match env {
-                AnyEnv::Vector(_) | AnyEnv::Continuous(_) => 50.0,
-                AnyEnv::Discrete(_) => 4.0,
-            };
-            (play(&mut env, &mut policy, &playback, view)?, fps)
-        }
-        Source::Run(dir) => render_run(dir, &playback, view)?,
+    let mut player = match (&r.run_dir, &r.env) {
+        (_, Some(id)) => Player::Env {
+            id: id.clone(),
+            params: crate::params::parse_params(&r.params)?,
+        },
+        (Some(dir), None) => load_run(dir)?,
+        (None, None) => bail!("give RUN_DIR, or --env ID"),
     };
     let Some(out) = &r.out else {
+        let (rec, _) = player.play(&playback, View::Ansi, &mut |_| Ok(()))?;
         return Ok(rec.text);
     };
+    // Two plays of the same episodes: the first counts the colours for the GIF's palette,
+    // the second writes each frame as it is drawn, so no frame is held.
+    let mut colours = ColourCount::default();
+    let mut size = None;
+    let (_, default_fps) = player.play(&playback, View::Rgb, &mut |f| {
+        size.get_or_insert((f.width, f.height));
+        colours.add(&f);
+        Ok(())
+    })?;
     let fps = r.fps.unwrap_or(default_fps);
-    write_gif(out, &rec.frames, fps)?;
+    let (width, height) = size.context("no frames to encode")?;
+    let cannot = || format!("cannot write {}", out.display());
+    let file = File::create(out).with_context(cannot)?;
+    let mut gif = GifWriter::new(BufWriter::new(file), width, height, colours.palette(), fps)
+        .with_context(cannot)?;
+    let mut frames = 0usize;
+    let (rec, _) = player.play(&playback, View::Rgb, &mut |f| {
+        frames += 1;
+        gif.push(&f)
+    })?;
+    gif.finish().with_context(cannot)?;
     let returns: Vec<String> = rec
         .episodes
         .iter()
@@ -129,15 +207,14 @@ pub fn run(r: &RenderArgs) -> Result<String> {
         out.display(),
         rec.episodes.len(),
         if rec.episodes.len() == 1 { "" } else { "s" },
-        rec.frames.len(),
+        frames,
         returns.join(", ")
     ))
 }
 
-/// Plays the greedy agent of a run: the config rebuilt as `qlab train` built it, the first
-/// seed's saved agent loaded into it, ties between actions broken by a stream seeded with
-/// the playback's seed.
-fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording, f64)> {
+/// Loads the greedy agent of a run: the config rebuilt as `qlab train` built it, the first
+/// seed's saved agent (tabular or DQN) loaded into it.
+fn load_run(dir: &Path) -> Result<Player> {
     let config_path = dir.join("config.toml");
     if !config_path.is_file() {
         bail!(
@@ -147,45 +224,36 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
         );
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
-    let exp = TabularExperiment::new(config)?;
-    let mut saved = None;
-    for s in &exp.config.train.seeds {
-        saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
-        if saved.is_some() {
-            break;
-        }
-    }
-    let agent = saved.with_context(|| {
+    let seeds = config.train.seeds.clone();
+    let missing = || {
         format!(
             "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
              (no seed_<k>/agent.json here)",
             dir.display()
         )
-    })?;
-    struct Greedy<'a> {
-        agent: &'a dyn TabularAgent,
-        playback: &'a Playback,
-        view: View,
-    }
-    impl EnvVisitor for Greedy<'_> {
-        type Output = Result<(Recording, f64)>;
-        fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
-            let mut env = make()?;
-            // Box observations are CartPoles (50 fps), state indices grid worlds (4 fps).
-            let fps = if env.model().is_some() { 4.0 } else { 50.0 };
-            let mut rng = EnvRng::seed_from_u64(self.playback.seed);
-            let rec = play_with(
-                &mut env,
-                |obs| self.agent.greedy(obs.view(), &mut rng),
-                self.playback,
-                self.view,
-            )?;
-            Ok((rec, fps))
+    };
+    match Experiment::new(config)? {
+        Experiment::Tabular(exp) => {
+            let mut saved = None;
+            for s in &seeds {
+                saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
+                if saved.is_some() {
+                    break;
+                }
+            }
+            let agent = saved.with_context(missing)?;
+            Ok(Player::Tabular(Box::new(exp), agent))
+        }
+        Experiment::Deep(exp) => {
+            let mut saved = None;
+            for s in &seeds {
+                saved = deep::load_agent(&exp, &dir.join(format!("seed_{s}")))?;
+                if saved.is_some() {
+                    break;
+                }
+            }
+            let agent = saved.with_context(missing)?;
+            Ok(Player::Deep(Box::new(exp), Box::new(agent)))
         }
     }
-    exp.spec.visit(Greedy {
-        agent: agent.as_ref(),
-        playback,
-        view,
-    })
 }

@@ -155,6 +155,14 @@ impl Document {
     /// if missing; the key replaces any value from the file.
     pub fn set(&mut self, flag: &str) -> Result<()> {
         let usage = |why: &str| ConfigError(format!("--set {flag}: {why}"));
+        if flag.contains(['\n', '\r']) {
+            // TOML would read the text after the line break as more keys, and they would be
+            // dropped: one flag sets one key. The flag is echoed escaped, on one line.
+            bail!(ConfigError(format!(
+                "--set {}: a value must be on one line; give each assignment its own --set",
+                flag.escape_debug()
+            )));
+        }
         let (path, raw) = flag
             .split_once('=')
             .ok_or_else(|| usage("expected SECTION.KEY=VALUE"))?;
@@ -221,6 +229,8 @@ impl Document {
         section: &str,
         message: impl fmt::Display,
     ) -> ConfigError {
+        // A value echoed by serde's `{}` (1e300 as 301 digits) in the exponent form.
+        let message = crate::float::shorten_long_numbers(&message.to_string());
         ConfigError(match origin {
             Origin::Line(line) => format!("{}:{line}: [{section}] {message}", self.file),
             Origin::Flag(flag) => format!("--set {flag}: [{section}] {message}"),
@@ -298,5 +308,20 @@ mod tests {
             let e = doc.set(bad).unwrap_err().to_string();
             assert!(e.starts_with(&format!("--set {bad}: expected")), "{e}");
         }
+    }
+
+    #[test]
+    fn a_newline_in_set_is_refused_not_its_second_assignment_silently_dropped() {
+        let mut doc = Document::parse("x.toml", TEXT).unwrap();
+        let e = doc.set("agent.alpha=0.25\nagent.gamma=0.5").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--set agent.alpha=0.25\\nagent.gamma=0.5: a value must be on one line; give each \
+             assignment its own --set"
+        );
+        assert_eq!(
+            doc.section("agent").unwrap().get("alpha").unwrap().value,
+            toml::Value::Float(0.5)
+        );
     }
 }

@@ -63,11 +63,20 @@ pub(crate) fn plot_error<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e}")
 }
 
+/// The most pixels an image has a side: 8192 × 8192 RGB pixels take 192 MiB.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Checks an image size: 16 to [`MAX_SIDE`] pixels a side.
+pub fn check_size(width: u32, height: u32) -> Result<()> {
+    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
+        bail!("the image must be 16 to {MAX_SIDE} pixels a side, got {width}×{height}");
+    }
+    Ok(())
+}
+
 /// Draws `picture` into a `width × height` image at `out`, as PNG or SVG by its extension.
 pub(crate) fn save(picture: &impl Picture, out: &Path, width: u32, height: u32) -> Result<()> {
-    if width < 16 || height < 16 {
-        bail!("the image must be at least 16×16 pixels, got {width}×{height}");
-    }
+    check_size(width, height)?;
     let format = ImageFormat::of(out)?;
     register_font()?;
     match format {

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use super::canvas::{self, FAMILY, Picture, plot_error};
 use super::curve::{self, Band, Curve, CurveSpec, XAxis};
 use super::runs::Run;
+use crate::float::short;
 
 /// Line colours, in the order runs get them: the Okabe–Ito palette, which stays
 /// distinguishable for the common kinds of colour blindness (its yellow, too pale on white,
@@ -112,9 +113,15 @@ pub fn draw_curves(curves: &[Curve], style: &ChartStyle, out: &Path) -> Result<(
     }
     for (name, r) in [("x", style.x_range), ("y", style.y_range)] {
         if let Some((lo, hi)) = r
-            && !(lo < hi && lo.is_finite() && hi.is_finite())
+            && !drawable(lo, hi)
         {
-            anyhow::bail!("the {name} range must be two finite numbers LO < HI, got {lo},{hi}");
+            anyhow::bail!(
+                "the {name} range must be two finite numbers LO < HI less than {:e} apart, \
+                 got {},{}",
+                f64::MAX,
+                short(lo),
+                short(hi)
+            );
         }
     }
     canvas::save(
@@ -176,6 +183,16 @@ impl Picture for CurveChart<'_> {
             let pad = 0.04 * (hi - lo);
             (lo - pad, hi + pad)
         });
+        for (name, lo, hi) in [("x", x_lo, x_hi), ("y", y_lo, y_hi)] {
+            if !drawable(lo, hi) {
+                anyhow::bail!(
+                    "the data's {name} values span {} to {}, too wide to draw; give \
+                     --{name}lim LO,HI",
+                    short(lo),
+                    short(hi)
+                );
+            }
+        }
 
         let mut builder = ChartBuilder::on(root);
         builder
@@ -353,6 +370,12 @@ pub fn clip_polyline(
         pieces.push(current);
     }
     pieces
+}
+
+/// Whether `lo..hi` can be an axis: finite ends, `lo < hi`, and a finite width (the axis's
+/// tick search steps through `hi - lo`, and an infinite width never ends it).
+pub fn drawable(lo: f64, hi: f64) -> bool {
+    lo < hi && lo.is_finite() && hi.is_finite() && (hi - lo).is_finite()
 }
 
 /// The smallest and largest of finite values, widened to a range of at least 1 when equal.

@@ -23,31 +23,55 @@ pub struct Palette {
     pub index: HashMap<[u8; 3], u8>,
 }
 
+/// The colour histogram of frames seen one at a time, from which a [`Palette`] is made: what
+/// lets a GIF of any number of frames be written without holding them (a first pass counts
+/// the colours, a second encodes).
+#[derive(Clone, Debug, Default)]
+pub struct ColourCount {
+    counts: HashMap<[u8; 3], u64>,
+}
+
+impl ColourCount {
+    /// Counts the colours of `f`'s pixels.
+    pub fn add(&mut self, f: &Frame) {
+        // Counted run by run: flat-colour frames are mostly long runs of one colour.
+        let mut run: Option<([u8; 3], u64)> = None;
+        for p in f.data.chunks_exact(3) {
+            let c = [p[0], p[1], p[2]];
+            match &mut run {
+                Some((colour, n)) if *colour == c => *n += 1,
+                _ => {
+                    if let Some((colour, n)) = run {
+                        *self.counts.entry(colour).or_default() += n;
+                    }
+                    run = Some((c, 1));
+                }
+            }
+        }
+        if let Some((colour, n)) = run {
+            *self.counts.entry(colour).or_default() += n;
+        }
+    }
+
+    /// The palette of the frames counted (see [`Palette::of`]).
+    pub fn palette(self) -> Palette {
+        Palette::from_counts(self.counts)
+    }
+}
+
 impl Palette {
     /// The palette of `frames`: their colours, most frequent first (ties by colour value),
     /// when there are at most 256; otherwise 256 colours from a median cut, each frame colour
     /// mapped to its nearest.
     pub fn of(frames: &[Frame]) -> Palette {
-        // Counted run by run: flat-colour frames are mostly long runs of one colour.
-        let mut counts: HashMap<[u8; 3], u64> = HashMap::new();
+        let mut count = ColourCount::default();
         for f in frames {
-            let mut run: Option<([u8; 3], u64)> = None;
-            for p in f.data.chunks_exact(3) {
-                let c = [p[0], p[1], p[2]];
-                match &mut run {
-                    Some((colour, n)) if *colour == c => *n += 1,
-                    _ => {
-                        if let Some((colour, n)) = run {
-                            *counts.entry(colour).or_default() += n;
-                        }
-                        run = Some((c, 1));
-                    }
-                }
-            }
-            if let Some((colour, n)) = run {
-                *counts.entry(colour).or_default() += n;
-            }
+            count.add(f);
         }
+        count.palette()
+    }
+
+    fn from_counts(counts: HashMap<[u8; 3], u64>) -> Palette {
         let mut histogram: Vec<([u8; 3], u64)> = counts.into_iter().collect();
         histogram.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         if histogram.len() <= 256 {
@@ -141,13 +165,151 @@ fn nearest(palette: &[[u8; 3]], c: [u8; 3]) -> u8 {
     best as u8
 }
 
-/// The delay after each of `n` frames at `fps` frames per second, in the GIF's hundredths of
-/// a second, rounded so that the total stays on time (at 30 fps: 3, 4, 3, 3, 4, 3, ...).
-fn delays(n: usize, fps: f64) -> Vec<u16> {
+/// The delay after frame `k` at `fps` frames per second, in the GIF's hundredths of a
+/// second, rounded so that the total stays on time (at 30 fps: 3, 4, 3, 3, 4, 3, ...).
+fn delay(k: usize, fps: f64) -> u16 {
     let at = |k: usize| (100.0 * k as f64 / fps).round() as u64;
-    (0..n)
-        .map(|k| (at(k + 1) - at(k)).clamp(1, u16::MAX as u64) as u16)
-        .collect()
+    (at(k + 1) - at(k)).clamp(1, u16::MAX as u64) as u16
+}
+
+/// Checks a GIF frame rate: in (0, 100] frames per second.
+pub fn check_fps(fps: f64) -> Result<()> {
+    if !(fps > 0.0 && fps <= 100.0) {
+        bail!(
+            "--fps must be in (0, 100], got {}",
+            crate::float::short(fps)
+        );
+    }
+    Ok(())
+}
+
+/// An endlessly looping GIF written one frame at a time, holding only the frame before and
+/// the one waiting to be written: the palette is given up front ([`ColourCount`] makes it
+/// from a first pass over the frames), so that any number of frames takes bounded memory.
+pub struct GifWriter<W: Write> {
+    encoder: gif::Encoder<W>,
+    palette: Palette,
+    fps: f64,
+    width: usize,
+    height: usize,
+    /// Frames pushed so far.
+    k: usize,
+    /// The frame waiting to be written, held back so that repeats can extend its delay.
+    pending: Option<gif::Frame<'static>>,
+    /// The palette indices of the frame before.
+    previous: Vec<u8>,
+}
+
+impl<W: Write> GifWriter<W> {
+    /// A GIF of `width × height` frames drawn in `palette`'s colours at `fps` frames per
+    /// second, written to `out`.
+    ///
+    /// # Errors
+    /// `fps` outside (0, 100]; a size outside 1 to 65535 pixels a side; a write error.
+    pub fn new(out: W, width: usize, height: usize, palette: Palette, fps: f64) -> Result<Self> {
+        check_fps(fps)?;
+        if width == 0 || height == 0 || width > u16::MAX as usize || height > u16::MAX as usize {
+            bail!("a GIF frame must be 1 to 65535 pixels a side, got {width}×{height}");
+        }
+        let flat: Vec<u8> = palette.colours.iter().flatten().copied().collect();
+        let mut encoder = gif::Encoder::new(out, width as u16, height as u16, &flat)?;
+        encoder.set_repeat(gif::Repeat::Infinite)?;
+        Ok(GifWriter {
+            encoder,
+            palette,
+            fps,
+            width,
+            height,
+            k: 0,
+            pending: None,
+            previous: Vec::new(),
+        })
+    }
+
+    /// Adds the next frame.
+    ///
+    /// # Errors
+    /// A frame of another size, or with a colour the palette was not made with; a write
+    /// error.
+    pub fn push(&mut self, f: &Frame) -> Result<()> {
+        let (w, h) = (self.width, self.height);
+        if (f.width, f.height) != (w, h) {
+            bail!(
+                "frames differ in size: {}×{} and {}×{}",
+                w,
+                h,
+                f.width,
+                f.height
+            );
+        }
+        let index = &self.palette.index;
+        let lookup = |c: &[u8; 3]| {
+            index
+                .get(c)
+                .copied()
+                .ok_or_else(|| anyhow::anyhow!("colour {c:?} is not in the GIF's palette"))
+        };
+        let mut last = ([f.data[0], f.data[1], f.data[2]], 0u8);
+        last.1 = lookup(&last.0)?;
+        let mut pixels = Vec::with_capacity(w * h);
+        for p in f.data.chunks_exact(3) {
+            let c = [p[0], p[1], p[2]];
+            if c != last.0 {
+                last = (c, lookup(&c)?);
+            }
+            pixels.push(last.1);
+        }
+        let delay = delay(self.k, self.fps);
+        let rect = if self.k == 0 {
+            Some((0, 0, w, h))
+        } else {
+            changed(&self.previous, &pixels, w)
+        };
+        match rect {
+            None => {
+                if let Some(p) = self.pending.as_mut() {
+                    p.delay = p.delay.saturating_add(delay);
+                }
+            }
+            Some((x0, y0, x1, y1)) => {
+                if let Some(p) = self.pending.take() {
+                    self.encoder.write_frame(&p)?;
+                }
+                let mut buffer = Vec::with_capacity((x1 - x0) * (y1 - y0));
+                for y in y0..y1 {
+                    buffer.extend_from_slice(&pixels[y * w + x0..y * w + x1]);
+                }
+                self.pending = Some(gif::Frame {
+                    delay,
+                    dispose: gif::DisposalMethod::Keep,
+                    left: x0 as u16,
+                    top: y0 as u16,
+                    width: (x1 - x0) as u16,
+                    height: (y1 - y0) as u16,
+                    buffer: buffer.into(),
+                    ..gif::Frame::default()
+                });
+            }
+        }
+        self.previous = pixels;
+        self.k += 1;
+        Ok(())
+    }
+
+    /// Writes the last frame and the trailer.
+    ///
+    /// # Errors
+    /// No frame pushed; a write error.
+    pub fn finish(mut self) -> Result<()> {
+        if self.k == 0 {
+            bail!("no frames to encode");
+        }
+        if let Some(p) = self.pending.take() {
+            self.encoder.write_frame(&p)?;
+        }
+        self.encoder.into_inner()?.flush()?;
+        Ok(())
+    }
 }
 
 /// Encodes `frames` as an endlessly looping GIF at `fps` frames per second.
@@ -159,85 +321,24 @@ pub fn encode_gif<W: Write>(frames: &[Frame], fps: f64, out: W) -> Result<()> {
     let Some(first) = frames.first() else {
         bail!("no frames to encode");
     };
-    if !(fps > 0.0 && fps <= 100.0) {
-        bail!("--fps must be in (0, 100], got {fps}");
-    }
-    let (w, h) = (first.width, first.height);
-    if let Some(f) = frames.iter().find(|f| (f.width, f.height) != (w, h)) {
+    check_fps(fps)?;
+    if let Some(f) = frames
+        .iter()
+        .find(|f| (f.width, f.height) != (first.width, first.height))
+    {
         bail!(
             "frames differ in size: {}×{} and {}×{}",
-            w,
-            h,
+            first.width,
+            first.height,
             f.width,
             f.height
         );
     }
-    if w == 0 || h == 0 || w > u16::MAX as usize || h > u16::MAX as usize {
-        bail!("a GIF frame must be 1 to 65535 pixels a side, got {w}×{h}");
+    let mut writer = GifWriter::new(out, first.width, first.height, Palette::of(frames), fps)?;
+    for f in frames {
+        writer.push(f)?;
     }
-    let palette = Palette::of(frames);
-    let flat: Vec<u8> = palette.colours.iter().flatten().copied().collect();
-    let mut encoder = gif::Encoder::new(out, w as u16, h as u16, &flat)?;
-    encoder.set_repeat(gif::Repeat::Infinite)?;
-
-    let indexed = |f: &Frame| -> Vec<u8> {
-        let mut last = ([f.data[0], f.data[1], f.data[2]], 0u8);
-        last.1 = palette.index[&last.0];
-        f.data
-            .chunks_exact(3)
-            .map(|p| {
-                let c = [p[0], p[1], p[2]];
-                if c != last.0 {
-                    last = (c, palette.index[&c]);
-                }
-                last.1
-            })
-            .collect()
-    };
-    let delays = delays(frames.len(), fps);
-    // The frame waiting to be written, held back so that repeats can extend its delay.
-    let mut pending: Option<gif::Frame<'static>> = None;
-    let mut previous: Vec<u8> = Vec::new();
-    for (k, f) in frames.iter().enumerate() {
-        let pixels = indexed(f);
-        let rect = if k == 0 {
-            Some((0, 0, w, h))
-        } else {
-            changed(&previous, &pixels, w)
-        };
-        match rect {
-            None => {
-                if let Some(p) = pending.as_mut() {
-                    p.delay = p.delay.saturating_add(delays[k]);
-                }
-            }
-            Some((x0, y0, x1, y1)) => {
-                if let Some(p) = pending.take() {
-                    encoder.write_frame(&p)?;
-                }
-                let mut buffer = Vec::with_capacity((x1 - x0) * (y1 - y0));
-                for y in y0..y1 {
-                    buffer.extend_from_slice(&pixels[y * w + x0..y * w + x1]);
-                }
-                pending = Some(gif::Frame {
-                    delay: delays[k],
-                    dispose: gif::DisposalMethod::Keep,
-                    left: x0 as u16,
-                    top: y0 as u16,
-                    width: (x1 - x0) as u16,
-                    height: (y1 - y0) as u16,
-                    buffer: buffer.into(),
-                    ..gif::Frame::default()
-                });
-            }
-        }
-        previous = pixels;
-    }
-    if let Some(p) = pending {
-        encoder.write_frame(&p)?;
-    }
-    encoder.into_inner()?.flush()?;
-    Ok(())
+    writer.finish()
 }
 
 /// The rectangle `[x0, x1) × [y0, y1)` bounding the pixels that differ, `None` if none do.
@@ -276,6 +377,7 @@ mod tests {
 
     #[test]
     fn delays_keep_the_total_on_time() {
+        let delays = |n: usize, fps: f64| (0..n).map(|k| delay(k, fps)).collect::<Vec<u16>>();
         let d = delays(6, 30.0);
         assert_eq!(d, vec![3, 4, 3, 3, 4, 3]);
         assert_eq!(d.iter().map(|&x| x as u32).sum::<u32>(), 20);

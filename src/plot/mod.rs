@@ -20,7 +20,7 @@ pub mod heatmap;
 pub mod render;
 pub mod runs;
 
-pub use canvas::ImageFormat;
+pub use canvas::{ImageFormat, MAX_SIDE, check_size};
 pub use chart::{ChartStyle, draw_curves, write_curve};
 pub use curve::{Band, Curve, CurveSpec, XAxis, curve, default_labels, to_csv};
 pub use runs::{Run, SeedRun, SeedSummary, Summary, Table};

@@ -157,9 +157,42 @@ pub fn play(
     playback: &Playback,
     view: View,
 ) -> Result<Recording> {
+    let mut frames = Vec::new();
+    let mut rec = play_into(env, policy, playback, view, &mut |f| {
+        frames.push(f);
+        Ok(())
+    })?;
+    rec.frames = frames;
+    Ok(rec)
+}
+
+/// As [`play`], each [`View::Rgb`] frame handed to `sink` as it is drawn instead of kept in
+/// the recording (whose `frames` stay empty): any number of episodes in bounded memory.
+///
+/// # Errors
+/// As [`play`], and `sink`'s.
+pub fn play_into(
+    env: &mut AnyEnv,
+    policy: &mut dyn Policy,
+    playback: &Playback,
+    view: View,
+    sink: &mut dyn FnMut(Frame) -> Result<()>,
+) -> Result<Recording> {
     match env {
-        AnyEnv::Discrete(e) => play_with(e, |o| policy.act(Observation::State(*o)), playback, view),
-        AnyEnv::Vector(e) => play_with(e, |o| policy.act(Observation::Vector(o)), playback, view),
+        AnyEnv::Discrete(e) => play_with_into(
+            e,
+            |o, _| Ok(policy.act(Observation::State(*o))),
+            playback,
+            view,
+            sink,
+        ),
+        AnyEnv::Vector(e) => play_with_into(
+            e,
+            |o, _| Ok(policy.act(Observation::Vector(o))),
+            playback,
+            view,
+            sink,
+        ),
         AnyEnv::Continuous(e) => bail!(
             "rendering with a policy needs discrete actions; {} has {}",
             e.name(),
@@ -179,6 +212,20 @@ pub fn play_with<E: Env<Action = usize>>(
     playback: &Playback,
     view: View,
 ) -> Result<Recording> {
+    let mut frames = Vec::new();
+    let mut rec = play_with_into(env, |o, _| Ok(act(o)), playback, view, &mut |f| {
+        frames.push(f);
+        Ok(())
+    })?;
+    rec.frames = frames;
+    Ok(rec)
+}
+
+/// Checks a playback's counts and scale before anything is played or written.
+///
+/// # Errors
+/// A zero episode or step count, a scale outside 1 to 16.
+pub fn check_playback(playback: &Playback) -> Result<()> {
     if playback.episodes == 0 {
         bail!("--episodes must be at least 1, got 0");
     }
@@ -188,12 +235,30 @@ pub fn play_with<E: Env<Action = usize>>(
     if !(1..=16).contains(&playback.scale) {
         bail!("--scale must be in 1..=16, got {}", playback.scale);
     }
+    Ok(())
+}
+
+/// Plays `playback.episodes` episodes of `env`, taking `act(observation, first)` at each
+/// step (`first`: the episode's first action, for an agent that keeps a memory through the
+/// episode), handing each [`View::Rgb`] frame to `sink` as it is drawn and recording the
+/// rest.
+///
+/// # Errors
+/// As [`play`], and `act`'s and `sink`'s.
+pub fn play_with_into<E: Env<Action = usize>>(
+    env: &mut E,
+    mut act: impl FnMut(&E::Obs, bool) -> Result<usize>,
+    playback: &Playback,
+    view: View,
+    sink: &mut dyn FnMut(Frame) -> Result<()>,
+) -> Result<Recording> {
+    check_playback(playback)?;
     let mut rec = Recording::default();
-    let shoot = |env: &E, m: &Moment, rec: &mut Recording| -> Result<()> {
+    let mut shoot = |env: &E, m: &Moment, rec: &mut Recording| -> Result<()> {
         match view {
             View::Rgb => {
                 let frame = upscale(env.render_rgb(), playback.scale);
-                rec.frames.push(if playback.caption {
+                sink(if playback.caption {
                     // The long caption where it fits at a readable size.
                     let text = if frame.width as f64 >= 0.58 * 11.0 * m.caption().len() as f64 {
                         m.caption()
@@ -203,7 +268,7 @@ pub fn play_with<E: Env<Action = usize>>(
                     with_caption(&frame, &text)?
                 } else {
                     frame
-                });
+                })?;
             }
             View::Ansi => {
                 rec.text.push_str(&m.caption());
@@ -227,7 +292,7 @@ pub fn play_with<E: Env<Action = usize>>(
         };
         shoot(env, &m, &mut rec)?;
         while m.step < playback.max_steps {
-            let action = act(&obs);
+            let action = act(&obs, m.step == 0)?;
             let step = env.step(action)?;
             m.step += 1;
             m.ret += step.reward;

@@ -80,8 +80,8 @@ impl Table {
     /// read as 1 and 0.
     ///
     /// # Errors
-    /// A column the header lacks (the message lists those it has), or a cell that is not a
-    /// number (with its line).
+    /// A column the header lacks (the message lists those it has), a cell that is not a
+    /// number (with its line), or a NaN or infinite one (with its line and column).
     pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
         let Some(j) = self.index(name) else {
             bail!(
@@ -104,13 +104,22 @@ impl Table {
                     "false" => return Ok(Some(0.0)),
                     _ => {}
                 }
-                cell.parse::<f64>().map(Some).map_err(|_| {
-                    anyhow::anyhow!(
+                match cell.parse::<f64>() {
+                    Ok(x) if x.is_finite() => Ok(Some(x)),
+                    // A NaN or an infinity would draw nothing, or stretch an axis without end,
+                    // and average into every statistic: refused where it stands.
+                    Ok(_) => Err(anyhow::anyhow!(
+                        "{}:{}:{}: column `{name}` holds `{cell}`, not a finite number",
+                        self.path.display(),
+                        i + 2,
+                        j + 1
+                    )),
+                    Err(_) => Err(anyhow::anyhow!(
                         "{}:{}: column `{name}` holds `{cell}`, not a number",
                         self.path.display(),
                         i + 2
-                    )
-                })
+                    )),
+                }
             })
             .collect()
     }
@@ -405,6 +414,15 @@ mod tests {
         let t = Table::parse(Path::new("m.csv"), "a,b\n1,2\nx,4\n").unwrap();
         let e = t.numbers("a").unwrap_err().to_string();
         assert_eq!(e, "m.csv:3: column `a` holds `x`, not a number");
+    }
+
+    #[test]
+    fn nan_and_infinite_cells_are_refused_at_their_line_and_column_not_plotted() {
+        let t = Table::parse(Path::new("m.csv"), "a,b\n1,2\n3,NaN\n4,inf\n-inf,5\n").unwrap();
+        let e = t.numbers("b").unwrap_err().to_string();
+        assert_eq!(e, "m.csv:3:2: column `b` holds `NaN`, not a finite number");
+        let e = t.numbers("a").unwrap_err().to_string();
+        assert_eq!(e, "m.csv:5:1: column `a` holds `-inf`, not a finite number");
     }
 
     #[test]

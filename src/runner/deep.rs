@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::dqn::{Dqn, DqnConfig};
+use qlab_agents::dqn::{Dqn, DqnConfig, ReplayBuffer};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +130,9 @@ impl DeepExperiment {
                 )
             ));
         };
+        // The full buffer is not allocated here; only whether it fits in memory is checked.
+        ReplayBuffer::check_capacity(agent.buffer_size, obs_dim)
+            .map_err(|e| agent_error(&config.doc, &e))?;
         // The whole agent, networks and replay buffer, is built once here to check it.
         let small = DqnConfig {
             buffer_size: 1,
@@ -253,18 +256,30 @@ fn saved_weights(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<PathBuf
     // Files written before `obs_shape` was recorded leave it empty: only the length is known.
     let shape_differs = !saved.obs_shape.is_empty() && saved.obs_shape != exp.obs_shape;
     if saved.obs_dim != exp.obs_dim || shape_differs || saved.n_actions != exp.n_actions {
-        let saved_shape = if saved.obs_shape.is_empty() {
-            vec![saved.obs_dim]
-        } else {
-            saved.obs_shape
-        };
+        // Only what differs is named: a message listing two equal shapes reads as if they
+        // differed.
+        let mut differences = Vec::new();
+        if shape_differs {
+            differences.push(format!(
+                "observations of shape {:?}, config.toml's have shape {:?}",
+                saved.obs_shape, exp.obs_shape
+            ));
+        } else if saved.obs_dim != exp.obs_dim {
+            differences.push(format!(
+                "observations of {} numbers, config.toml's have {} (shape {:?})",
+                saved.obs_dim, exp.obs_dim, exp.obs_shape
+            ));
+        }
+        if saved.n_actions != exp.n_actions {
+            differences.push(format!(
+                "{} actions, config.toml's env has {}",
+                saved.n_actions, exp.n_actions
+            ));
+        }
         bail!(
-            "{}: a network for observations of shape {:?} and {} actions, but config.toml makes one for {:?} and {}",
+            "{}: the saved network is for {}",
             json.display(),
-            saved_shape,
-            saved.n_actions,
-            exp.obs_shape,
-            exp.n_actions
+            differences.join(", and for ")
         );
     }
     Ok(Some(seed_dir.join(&saved.parameters)))

@@ -45,12 +45,26 @@ pub fn create_run_dir(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
+    no_file_above(dir)?;
     let made = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) => fs::create_dir_all(parent).with_context(|| format!("{}", parent.display())),
         None => Ok(()),
     }
     .and_then(|()| fs::create_dir(dir).with_context(|| format!("{}", dir.display())));
     made.map_err(|e| super::Failure(e).into())
+}
+
+/// A plain error when a file stands where a directory above `dir` must be: create_dir_all
+/// reports that as "File exists", which names neither the file nor the trouble.
+fn no_file_above(dir: &Path) -> Result<()> {
+    if let Some(file) = dir.ancestors().skip(1).find(|a| a.is_file()) {
+        bail!(
+            "{} is a file, not a directory: {} cannot be made under it",
+            file.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// A new run directory under `parent` named `<env>_<algorithm>_<UTC time>`, with `-2`, `-3`, …
@@ -60,6 +74,7 @@ pub fn create_run_dir(dir: &Path) -> Result<()> {
 /// # Errors
 /// A [`Failure`](super::Failure) when a directory cannot be created.
 pub fn default_run_dir(parent: &Path, env: &str, algorithm: &str) -> Result<PathBuf> {
+    no_file_above(&parent.join("run"))?;
     create_named(parent, env, algorithm).map_err(|e| super::Failure(e).into())
 }
 

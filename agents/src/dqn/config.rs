@@ -20,13 +20,13 @@ pub use crate::nn::TdLoss as Loss;
 /// | key | default | valid | meaning |
 /// |---|---|---|---|
 /// | `learning_rate` | `1e-4` | `> 0` | Adam's step size |
-/// | `buffer_size` | `1_000_000` | `≥ 1` | replay capacity, transitions |
+/// | `buffer_size` | `1_000_000` | `1 to 2⁴⁰`, and its memory within the machine's | replay capacity, transitions |
 /// | `learning_starts` | `100` | `≥ 0` | env steps of uniformly random actions before learning; updates start once more steps than this have been taken |
-/// | `batch_size` | `32` | `≥ 1` | transitions per gradient step |
+/// | `batch_size` | `32` | `1 to 65536` | transitions per gradient step |
 /// | `tau` | `1.0` | `(0, 1]` | target update `θ⁻ ← τθ + (1 − τ)θ⁻`; 1 is a hard copy |
 /// | `gamma` | `0.99` | `[0, 1]` | discount |
 /// | `train_freq` | `4` | `≥ 1` | train every this many env steps |
-/// | `gradient_steps` | `1` | `≥ 1`, or `-1` | gradient steps per training; −1: as many as env steps since the last |
+/// | `gradient_steps` | `1` | `1 to 1_000_000`, or `-1` | gradient steps per training; −1: as many as env steps since the last; with `batch_size`, at most 2²⁶ transitions drawn per training (`train_freq` steps for −1) |
 /// | `target_update_interval` | `10_000` | `≥ 1` | env steps between target updates |
 /// | `exploration_fraction` | `0.1` | `[0, 1]` | fraction of the budget over which ε falls linearly |
 /// | `exploration_initial_eps` | `1.0` | `[0, 1]` | ε at the start |
@@ -103,7 +103,8 @@ pub struct DqnConfig {
     pub burn_in: usize,
     /// The loss.
     pub loss: Loss,
-    /// The Q-network.
+    /// The Q-network (a table; a list is refused rather than read positionally).
+    #[serde(deserialize_with = "crate::nn::network_table")]
     pub network: QNetworkConfig,
     /// Where the networks run (and everything computed with them).
     pub device: DeviceConfig,
@@ -148,6 +149,19 @@ impl Default for DqnConfig {
     }
 }
 
+/// The largest `buffer_size`: 2⁴⁰ transitions (what fits in memory is checked when the
+/// buffer is made, against the machine's memory).
+pub const MAX_BUFFER_SIZE: usize = 1 << 40;
+
+/// The largest `batch_size`.
+pub const MAX_BATCH_SIZE: usize = 1 << 16;
+
+/// The most `gradient_steps` per training.
+pub const MAX_GRADIENT_STEPS: i64 = 1_000_000;
+
+/// The most transitions one training phase draws: `gradient_steps × batch_size`.
+const MAX_DRAWS: u64 = 1 << 26;
+
 fn check(key: &str, value: impl std::fmt::Display, ok: bool, expected: &str) -> Result<()> {
     if ok {
         Ok(())
@@ -165,10 +179,16 @@ impl DqnConfig {
         check(
             "buffer_size",
             self.buffer_size,
-            self.buffer_size >= 1,
-            "≥ 1",
+            (1..=MAX_BUFFER_SIZE).contains(&self.buffer_size),
+            "1 to 1099511627776 (2⁴⁰)",
         )?;
-        check("batch_size", self.batch_size, self.batch_size >= 1, "≥ 1")?;
+        let b = self.batch_size;
+        check(
+            "batch_size",
+            b,
+            (1..=MAX_BATCH_SIZE).contains(&b),
+            "1 to 65536",
+        )?;
         check(
             "tau",
             self.tau,
@@ -178,7 +198,33 @@ impl DqnConfig {
         check("gamma", self.gamma, unit(self.gamma), "in [0, 1]")?;
         check("train_freq", self.train_freq, self.train_freq >= 1, "≥ 1")?;
         let g = self.gradient_steps;
-        check("gradient_steps", g, g >= 1 || g == -1, "≥ 1, or -1")?;
+        check(
+            "gradient_steps",
+            g,
+            (1..=MAX_GRADIENT_STEPS).contains(&g) || g == -1,
+            "1 to 1000000, or -1",
+        )?;
+        // A training phase draws the indices of all its batches at once.
+        let steps = if g == -1 { self.train_freq } else { g as u64 };
+        let draws = steps.saturating_mul(b as u64);
+        check(
+            if g == -1 {
+                "train_freq"
+            } else {
+                "gradient_steps"
+            },
+            if g == -1 { self.train_freq } else { g as u64 },
+            draws <= MAX_DRAWS,
+            &format!(
+                "at most {} with batch_size = {b}: at most 2²⁶ transitions drawn per training{}",
+                MAX_DRAWS / b as u64,
+                if g == -1 {
+                    " (gradient_steps = -1 trains one batch per env step)"
+                } else {
+                    ""
+                }
+            ),
+        )?;
         let k = self.target_update_interval;
         check("target_update_interval", k, k >= 1, "≥ 1")?;
         for (key, v) in [
@@ -197,6 +243,7 @@ impl DqnConfig {
         let l = self.sequence_length;
         check("sequence_length", l, (1..=1000).contains(&l), "1 to 1000")?;
         check("burn_in", self.burn_in, self.burn_in <= 1000, "0 to 1000")?;
+        self.network.validate()?;
         if let Some(k) = self.network.torso.history() {
             check(
                 "network",
@@ -294,7 +341,7 @@ mod tests {
                 gradient_steps: 0,
                 ..c()
             }),
-            "invalid value 0 for `gradient_steps`: expected ≥ 1, or -1"
+            "invalid value 0 for `gradient_steps`: expected 1 to 1000000, or -1"
         );
         assert_eq!(
             bad(DqnConfig { tau: 0.0, ..c() }),

@@ -6,6 +6,20 @@ use candle_core::{Device, Tensor};
 
 use super::rng::Uniform;
 
+/// The machine's memory in bytes: `MemTotal` of `/proc/meminfo` where there is one, else
+/// 1 TiB (a generous cap that still refuses a buffer no machine holds).
+fn machine_memory() -> u64 {
+    const FALLBACK: u64 = 1 << 40;
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(FALLBACK)
+}
+
 /// A minibatch gathered from a [`ReplayBuffer`], in preallocated host arrays that are reused
 /// from one sample to the next.
 ///
@@ -90,6 +104,7 @@ impl ReplayBuffer {
         if obs_dim == 0 {
             return Err(crate::Error::config("obs_dim", 0, "at least 1"));
         }
+        Self::check_capacity(capacity, obs_dim)?;
         Ok(ReplayBuffer {
             capacity,
             obs_dim,
@@ -103,6 +118,38 @@ impl ReplayBuffer {
             pos: 0,
             len: 0,
         })
+    }
+
+    /// Checks that `capacity` transitions of observations of `obs_dim` numbers fit in the
+    /// machine's memory (`MemTotal` of `/proc/meminfo`, else 1 TiB): the error names the
+    /// bytes the buffer would need. [`new`](Self::new) checks this before allocating.
+    pub fn check_capacity(capacity: usize, obs_dim: usize) -> crate::Result<()> {
+        let per_transition = Self::bytes_per_transition(obs_dim);
+        let memory = machine_memory();
+        let bytes = capacity.checked_mul(per_transition);
+        if bytes.is_none_or(|b| b as u64 > memory) {
+            let needed = bytes.map_or_else(
+                || format!("more than {} bytes", usize::MAX),
+                |b| format!("{b} bytes"),
+            );
+            return Err(crate::Error::config(
+                "buffer_size",
+                capacity,
+                format!(
+                    "at most {} for observations of {obs_dim} numbers: the replay would need \
+                     {needed} ({per_transition} a transition), more than this machine's memory \
+                     of {memory} bytes",
+                    memory / per_transition as u64
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The bytes one transition takes: two observations of `obs_dim` `f32`s, the action,
+    /// reward and discount (4 bytes each) and the two flags.
+    pub fn bytes_per_transition(obs_dim: usize) -> usize {
+        obs_dim.saturating_mul(2 * 4).saturating_add(3 * 4 + 2)
     }
 
     /// The most transitions it holds.
@@ -225,11 +272,16 @@ impl ReplayBuffer {
             Ok(t.flatten_all()?)
         };
         if position >= self.capacity || len > self.capacity {
-            return Err(crate::Error::config(
-                "replay position",
-                position,
-                "below the capacity",
-            ));
+            // The checkpoint was written with another `buffer_size`: name that, not the ring's
+            // internals.
+            return Err(crate::Error::Checkpoint {
+                path: "replay buffer".into(),
+                message: format!(
+                    "it holds {len} transitions (next slot {position}), more than `buffer_size` \
+                     = {} allows; resume with the buffer_size it was saved with",
+                    self.capacity
+                ),
+            });
         }
         let (c, d) = (self.capacity, self.obs_dim);
         self.obs = get("obs", c * d)?.to_vec1()?;
@@ -338,6 +390,27 @@ impl ReplayBuffer {
 mod tests {
     use super::*;
     use qlab_envs::EnvRng;
+
+    #[test]
+    fn a_checkpoint_of_another_buffer_size_names_buffer_size_not_the_replay_position() {
+        let mut r = ReplayBuffer::new(4, 2).unwrap();
+        let e = r.load_tensors(&HashMap::new(), "", 7, 8).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "checkpoint replay buffer: it holds 8 transitions (next slot 7), more than \
+             `buffer_size` = 4 allows; resume with the buffer_size it was saved with"
+        );
+    }
+
+    #[test]
+    fn a_buffer_larger_than_the_machine_is_refused_before_it_is_allocated() {
+        let e = ReplayBuffer::new(usize::MAX / 2, 4)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("invalid value "), "{e}");
+        assert!(e.contains("for `buffer_size`"), "{e}");
+        assert!(e.contains("more than this machine's memory"), "{e}");
+    }
 
     #[test]
     fn ring_wraps_around_and_keeps_fields_apart() {

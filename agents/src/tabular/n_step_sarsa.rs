@@ -14,7 +14,7 @@ use qlab_envs::EnvRng;
 ///
 /// | key | default | valid | meaning |
 /// |---|---|---|---|
-/// | `n` | `4` | `≥ 1` | steps before bootstrapping (1 is SARSA) |
+/// | `n` | `4` | `1 to 100_000` | steps before bootstrapping (1 is SARSA) |
 /// | `alpha` | `0.1` | `(0, 1]` or `"1/n"` | step size ([`StepSize`]; divided by the number of active features) |
 /// | `gamma` | `1.0` | `[0, 1]` | discount |
 /// | `policy` | `"epsilon_greedy"` | [`PolicyKind`] | behaviour policy |
@@ -63,11 +63,19 @@ impl Default for NStepSarsaConfig {
     }
 }
 
+/// The largest `n`: the agent keeps the last `n` steps.
+pub const MAX_N: usize = 100_000;
+
 impl NStepSarsaConfig {
     /// Checks every field; the error names the first bad key, its value and the valid range.
     pub fn validate(&self) -> Result<()> {
-        if self.n == 0 {
-            return Err(Error::config("n", 0, "an integer ≥ 1"));
+        // The last n steps are kept in rings of n + 1 entries.
+        if !(1..=MAX_N).contains(&self.n) {
+            return Err(Error::config(
+                "n",
+                self.n,
+                format!("an integer from 1 to {MAX_N}"),
+            ));
         }
         check_control(
             self.alpha,

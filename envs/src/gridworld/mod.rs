@@ -187,11 +187,13 @@ impl GridWorld {
     ///
     /// # Errors
     /// [`Error::Map`] for a malformed map (line and column from 1), [`Error::InvalidParam`]
-    /// for a field out of its range (see [`GridWorldConfig`]).
+    /// for a field out of its range (see [`GridWorldConfig`]), or for a map on which no
+    /// episode can end: no time limit, and no goal or hole reachable from a start cell.
     pub fn new(config: GridWorldConfig) -> Result<GridWorld> {
         let grid = map::parse(&config.map)?;
         config.validate_fields(grid.cols)?;
         let table = model::build(&grid, &config);
+        map::check_an_end(&config, &table)?;
         Ok(GridWorld {
             observation_space: Space::discrete(grid.rows * grid.cols),
             action_space: Space::discrete(config.actions.len()),

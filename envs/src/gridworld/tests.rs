@@ -309,3 +309,31 @@ fn the_env_and_its_model_agree() {
     );
     assert!(m.is_terminal(15) && m.is_terminal(5) && !m.is_terminal(0));
 }
+
+/// Without a time limit, a map whose goal no start can reach would step forever: refused
+/// when the env is built, with the time limit as the way out.
+#[test]
+fn a_map_with_no_reachable_end_and_no_time_limit_is_refused_not_stepped_forever() {
+    let walled = GridWorldConfig {
+        map: "S#G".into(),
+        max_episode_steps: None,
+        ..GridWorldConfig::default()
+    };
+    let e = GridWorld::new(walled.clone()).unwrap_err().to_string();
+    assert!(e.contains("`map`"), "{e}");
+    assert!(
+        e.contains("a goal or hole that can be reached from a start cell"),
+        "{e}"
+    );
+    GridWorld::new(GridWorldConfig {
+        max_episode_steps: Some(10),
+        ..walled
+    })
+    .unwrap();
+    GridWorld::new(GridWorldConfig {
+        map: "S.G".into(),
+        max_episode_steps: None,
+        ..GridWorldConfig::default()
+    })
+    .unwrap();
+}
