@@ -25,6 +25,7 @@ pub mod stop;
 pub mod tabular;
 pub mod track;
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -258,19 +259,24 @@ where
                     while !run.stop.requested() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&seed) = seeds.get(i) else { break };
-                        let r = train(i, seed);
+                        // A panic is a bug, but it fails its seed alone: the others run,
+                        // the summary is written and the process ends.
+                        let r = std::panic::catch_unwind(AssertUnwindSafe(|| train(i, seed)))
+                            .unwrap_or_else(|panic| Err(internal_error(&*panic)));
                         *results[i].lock().expect("no worker panics holding it") = Some(r);
                     }
                 })
             })
             .collect();
-        for w in workers {
-            if let Err(panic) = w.join() {
+        let joined: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        // The progress display ends before any panic goes on: it would wait for ever.
+        finished.store(true, Ordering::Release);
+        shown.thread().unpark();
+        for j in joined {
+            if let Err(panic) = j {
                 std::panic::resume_unwind(panic);
             }
         }
-        finished.store(true, Ordering::Release);
-        shown.thread().unpark();
     });
     results
         .into_iter()
@@ -280,6 +286,16 @@ where
                 .unwrap_or_else(|| Err(Stopped::NotStarted.into()))
         })
         .collect()
+}
+
+/// The error of a seed whose training panicked, with the panic's message.
+fn internal_error(panic: &(dyn std::any::Any + Send)) -> anyhow::Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    anyhow::anyhow!("internal error (a bug in qlab, please report it): {message}")
 }
 
 /// One seed's reloaded agent, evaluated.
@@ -366,7 +382,7 @@ mod tests {
                 .map(|e| Err(anyhow::anyhow!(*e).context("building")))
                 .collect()
         };
-        let e = finish(&dir, &config, "sarsa", failed(), 1.0).unwrap_err();
+        let e = finish(&dir, &config, "sarsa", failed(), 1.0, &Stop::new()).unwrap_err();
         assert!(e.is::<Failure>());
         assert_eq!(
             format!("{e:#}"),
@@ -379,10 +395,32 @@ mod tests {
             std::fs::create_dir_all(&seed_dir).unwrap();
             seed_summary(seed).write(&seed_dir).unwrap();
         }
-        finish(&dir, &config, "sarsa", failed(), 1.0).unwrap_err();
+        finish(&dir, &config, "sarsa", failed(), 1.0, &Stop::new()).unwrap_err();
         let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
         let summary: Summary = serde_json::from_str(&text).unwrap();
         assert_eq!(summary.per_seed, [seed_summary(4), seed_summary(9)]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A seed whose training panicked once hung the process (the progress display waited for
+    /// the workers for ever): it fails alone, with the panic's message, and the others finish.
+    #[test]
+    fn a_panicking_seed_fails_alone_instead_of_hanging_the_run() {
+        let seeds = [0, 1, 2];
+        let stop = Stop::new();
+        let run = RunOptions {
+            threads: 2,
+            display: Display::Quiet,
+            stop: &stop,
+        };
+        let progress = Progress::new(&seeds, crate::config::Budget::Episodes(3));
+        let results = for_each_seed(&seeds, &run, &progress, |_, seed| {
+            assert_ne!(seed, 1, "a bug");
+            Ok(seed_summary(seed))
+        });
+        assert_eq!(results[0].as_ref().unwrap(), &seed_summary(0));
+        assert_eq!(results[2].as_ref().unwrap(), &seed_summary(2));
+        let e = format!("{:#}", results[1].as_ref().unwrap_err());
+        assert!(e.contains("internal error") && e.contains("a bug"), "{e}");
     }
 }
