@@ -3,6 +3,7 @@
 //! at their line, runs are never overwritten.
 
 mod common;
+mod keep_best;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::plot::gif::write_gif;
 use crate::plot::render::{Playback, RandomPolicy, Recording, View, play, play_with};
 use crate::runner::envs::{AgentEnv, EnvVisitor};
+use crate::runner::record::AgentChoice;
 use crate::runner::{TabularExperiment, tabular};
 
 /// Whose episodes to render.
@@ -65,6 +66,10 @@ pub struct RenderArgs {
     /// Draw each pixel of the env's frames as a SCALE × SCALE square (1 to 16).
     #[arg(long, default_value_t = 1)]
     pub scale: usize,
+    /// With RUN_DIR, which agent: `last` (as training left it) or `best` (the best
+    /// evaluation's, kept by `[train] keep_best = true`).
+    #[arg(long, value_enum, default_value_t = AgentChoice::Last, conflicts_with = "env")]
+    pub agent: AgentChoice,
     /// Env parameter KEY=VALUE (with --env); repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
@@ -112,7 +117,7 @@ pub fn run(r: &RenderArgs) -> Result<String> {
             };
             (play(&mut env, &mut policy, &playback, view)?, fps)
         }
-        Source::Run(dir) => render_run(dir, &playback, view)?,
+        Source::Run(dir) => render_run(dir, r.agent, &playback, view)?,
     };
     let Some(out) = &r.out else {
         return Ok(rec.text);
@@ -136,8 +141,13 @@ pub fn run(r: &RenderArgs) -> Result<String> {
 
 /// Plays the greedy agent of a run: the config rebuilt as `qlab train` built it, the first
 /// seed's saved agent loaded into it, ties between actions broken by a stream seeded with
-/// the playback's seed.
-fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording, f64)> {
+/// the playback's seed. `choice` picks the seed's last agent or its best.
+fn render_run(
+    dir: &Path,
+    choice: AgentChoice,
+    playback: &Playback,
+    view: View,
+) -> Result<(Recording, f64)> {
     let config_path = dir.join("config.toml");
     if !config_path.is_file() {
         bail!(
@@ -148,9 +158,11 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
     let exp = TabularExperiment::new(config)?;
+    choice.check(&exp.config.train, dir)?;
     let mut saved = None;
     for s in &exp.config.train.seeds {
-        saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
+        let seed_dir = choice.dir(&dir.join(format!("seed_{s}")));
+        saved = tabular::load_agent(&exp, &seed_dir, "qlab render")?;
         if saved.is_some() {
             break;
         }
@@ -158,8 +170,9 @@ fn render_run(dir: &Path, playback: &Playback, view: View) -> Result<(Recording,
     let agent = saved.with_context(|| {
         format!(
             "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
-             (no seed_<k>/agent.json here)",
-            dir.display()
+             (no {} here)",
+            dir.display(),
+            choice.file()
         )
     })?;
     struct Greedy<'a> {

@@ -34,6 +34,9 @@ pub(super) struct Checkpoint {
     pub(super) agent_rng: [u64; 4],
     /// The training env's stream.
     pub(super) env_rng: [u64; 4],
+    /// The best evaluation so far, with `[train] keep_best`: its step and mean return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) best: Option<(u64, f64)>,
 }
 
 pub(super) const CHECKPOINT: &str = "checkpoint.json";

@@ -26,7 +26,7 @@ use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
 use super::progress::Display;
-use super::record::Summary;
+use super::record::{AgentChoice, Summary};
 use super::seed::{self, Stream, derive};
 use super::{Failure, SeedEvaluation, for_each_seed};
 use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
@@ -299,15 +299,17 @@ pub fn make_env(config: &Config) -> Result<VecEnv> {
 }
 
 /// Reloads each seed's network from the run in `dir` and evaluates it greedily over
-/// `episodes` episodes, with the same episode seeds as the run's own evaluations.
+/// `episodes` episodes, with the same episode seeds as the run's own evaluations; `agent`
+/// picks the last network or the best.
 pub(super) fn evaluate_seeds(
     exp: &DeepExperiment,
     dir: &Path,
     episodes: u64,
+    agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
     let mut out = Vec::new();
     for &seed in &exp.config.train.seeds {
-        let seed_dir = dir.join(format!("seed_{seed}"));
+        let seed_dir = agent.dir(&dir.join(format!("seed_{seed}")));
         let Some(mut agent) = load_agent(exp, &seed_dir)? else {
             continue;
         };

@@ -10,6 +10,8 @@
 //!     eval.csv           one row per greedy evaluation
 //!     agent.json         the agent's algorithm, sizes and the parameter file's layout
 //!     agent.bin          its parameters: little-endian f64, in `Agent::parameters` order
+//!     best/              with `[train] keep_best`: the agent of the best evaluation, saved
+//!                        as the last one is (`agent.json`, `agent.bin`)
 //! ```
 //!
 //! Floats are written with Rust's shortest round-trip form, so that runs with bit-identical
@@ -326,6 +328,54 @@ impl Row {
     }
 }
 
+/// The subdirectory of a seed's directory that holds the best agent (`[train] keep_best`),
+/// saved as the seed's last agent is: `seed_<k>/best/agent.json` and the parameters beside it.
+pub const BEST: &str = "best";
+
+/// Which of a seed's saved agents a command reloads (`--agent`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgentChoice {
+    /// The agent as training left it, in `seed_<k>/`.
+    #[default]
+    Last,
+    /// The agent of the best evaluation (`[train] keep_best`), in `seed_<k>/best/`.
+    Best,
+}
+
+impl AgentChoice {
+    /// The directory that holds this agent of the seed whose directory is `seed_dir`.
+    pub fn dir(self, seed_dir: &Path) -> PathBuf {
+        match self {
+            AgentChoice::Last => seed_dir.to_path_buf(),
+            AgentChoice::Best => seed_dir.join(BEST),
+        }
+    }
+
+    /// Where a seed keeps this agent's `agent.json`, as error messages name it.
+    pub fn file(self) -> &'static str {
+        match self {
+            AgentChoice::Last => "seed_<k>/agent.json",
+            AgentChoice::Best => "seed_<k>/best/agent.json",
+        }
+    }
+
+    /// Checks that the run in `dir`, trained with `train`, keeps this agent: `best` needs
+    /// `[train] keep_best = true`.
+    ///
+    /// # Errors
+    /// `best` asked of a run trained without `keep_best`.
+    pub fn check(self, train: &crate::config::TrainConfig, dir: &Path) -> Result<()> {
+        if self == AgentChoice::Best && !train.keep_best {
+            bail!(
+                "--agent best: {} was trained without [train] keep_best = true, so it kept only \
+                 its last agents; use --agent last",
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// `agent.json`: what is needed to load `agent.bin` back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -421,6 +471,17 @@ pub struct SeedSummary {
     /// The best mean training return over `window` consecutive episodes (`null` if fewer
     /// than `window` were played).
     pub best_window_mean_return: Option<f64>,
+    /// With `[train] stop_at`: the step of the evaluation that reached it, where the seed
+    /// stopped (absent when it ran its whole budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at_step: Option<u64>,
+    /// With `[train] keep_best`: the mean return of the best evaluation, whose agent is in
+    /// `seed_<k>/best/` (absent without `keep_best`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_eval_mean_return: Option<f64>,
+    /// With `[train] keep_best`: the step of that evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_eval_step: Option<u64>,
 }
 
 /// The aggregate over seeds in `summary.json`.
@@ -585,6 +646,9 @@ mod tests {
             final_eval_std_return: 0.0,
             final_window_mean_return: Some(ret),
             best_window_mean_return: best,
+            stopped_at_step: None,
+            best_eval_mean_return: None,
+            best_eval_step: None,
         };
         let s = Summary::new(
             "X",

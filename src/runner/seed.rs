@@ -18,7 +18,7 @@ use qlab_envs::{Env, EnvRng};
 use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_atomic};
 use super::envs::AgentEnv;
 use super::progress::Slot;
-use super::record::{EpisodeRow, Recorder, SeedSummary};
+use super::record::{BEST, EpisodeRow, Recorder, SeedSummary};
 use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
@@ -231,7 +231,12 @@ pub struct Seed<'a> {
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
 /// from scratch, or, when `seed.resume`, from its last checkpoint (a seed that finished is
-/// kept as it is; one without a checkpoint starts again). `save` writes the trained agent.
+/// kept as it is; one without a checkpoint starts again). `save` writes the trained agent
+/// into the directory it is given: the seed's, and with `[train] keep_best` its `best/`
+/// after each evaluation that beats the best so far.
+///
+/// With `[train] stop_at`, the seed ends at the first evaluation whose mean return reaches
+/// it; that evaluation is the final one.
 ///
 /// # Errors
 /// A failing env, agent or file; a checkpoint asked of an env whose random stream cannot be
@@ -242,7 +247,7 @@ pub fn train<E, O, G, T>(
     make: &impl Fn() -> Result<E>,
     agent: &mut G,
     tracker: &mut T,
-    save: impl FnOnce(&G, &Path) -> Result<()>,
+    save: impl Fn(&G, &Path) -> Result<()>,
     seed: &Seed<'_>,
 ) -> Result<SeedSummary>
 where
@@ -269,6 +274,9 @@ where
     let (mut steps, mut episodes) = (0u64, 0u64);
     let mut window = Window::new(plan.window);
     let mut last_eval: Option<(u64, Evaluation)> = None;
+    // The best evaluation so far (`keep_best`): its step and mean return.
+    let mut best: Option<(u64, f64)> = None;
+    let mut stopped_at_step = None;
     let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
     let resumed = match seed.resume {
@@ -281,6 +289,7 @@ where
         rng = EnvRng::from_state(c.agent_rng);
         first_reset = None;
         (steps, episodes, window, wall_before) = (c.step, c.episodes, c.window, c.wall_seconds);
+        best = c.best;
         last_eval = c.last_eval.map(|(s, mean, std, episodes)| {
             (
                 s,
@@ -347,7 +356,8 @@ where
                     episodes: u64,
                     steps: u64,
                     rec: &mut Recorder,
-                    log: &mut Option<TrainLog>|
+                    log: &mut Option<TrainLog>,
+                    best: &mut Option<(u64, f64)>|
      -> Result<(u64, Evaluation)> {
         let e = evaluate(
             &mut eval_env,
@@ -360,8 +370,15 @@ where
         if let Some(log) = log.as_mut() {
             log.flush()?;
         }
+        // Strictly better, as Stable-Baselines3's `EvalCallback`: a tie keeps the earlier.
+        if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
+            save_best(agent, dir, &save)?;
+            *best = Some((steps, e.mean));
+        }
         Ok((steps, e))
     };
+    // `stop_at` reached, as Stable-Baselines3's `StopTrainingOnRewardThreshold` (`>=`).
+    let reached = |e: &Evaluation| train.stop_at.is_some_and(|r| e.mean >= r);
 
     'run: while episodes < max_episodes && steps < max_steps {
         let first = match plan.exploring_starts {
@@ -403,7 +420,12 @@ where
             }
             if steps == stop_at {
                 if steps == next_eval {
-                    last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
+                    let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
+                    last_eval = Some((at, e));
+                    if reached(&e) {
+                        stopped_at_step = Some(steps);
+                        break 'run;
+                    }
                     next_eval = next_eval.saturating_add(every);
                     stop_at = next_eval.min(max_steps);
                 }
@@ -416,7 +438,12 @@ where
             }
         }
         if !by_steps && every > 0 && episodes % every == 0 {
-            last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
+            let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
+            last_eval = Some((at, e));
+            if reached(&e) {
+                stopped_at_step = Some(steps);
+                break 'run;
+            }
         }
         if steps >= checkpoint_at && episodes < max_episodes {
             let Some(env_rng) = env.rng_state() else {
@@ -442,6 +469,7 @@ where
                 wall_seconds: wall_before + start.elapsed().as_secs_f64(),
                 agent_rng: rng.state(),
                 env_rng,
+                best,
             };
             checkpoint::save(dir, &*agent, &c)?;
             window = c.window;
@@ -450,7 +478,7 @@ where
     }
     let final_eval = match last_eval {
         Some((at, e)) if at == steps => e,
-        _ => eval(agent, episodes, steps, &mut rec, &mut log)?.1,
+        _ => eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?.1,
     };
     rec.flush()?;
     if let Some(log) = log.as_mut() {
@@ -469,12 +497,32 @@ where
         final_eval_std_return: final_eval.std,
         final_window_mean_return: window.mean(),
         best_window_mean_return: window.best,
+        stopped_at_step,
+        best_eval_mean_return: best.map(|(_, mean)| mean),
+        best_eval_step: best.map(|(step, _)| step),
     };
     write_atomic(&summary_path, |tmp| {
         std::fs::write(tmp, serde_json::to_string_pretty(&summary)? + "\n")
             .with_context(|| format!("{}", tmp.display()))
     })?;
     Ok(summary)
+}
+
+/// Saves `agent` with `save` as the seed's best, in `dir/best/`: written whole into
+/// `best.tmp/`, then put in place of the previous best.
+fn save_best<G: ?Sized>(
+    agent: &G,
+    dir: &Path,
+    save: impl Fn(&G, &Path) -> Result<()>,
+) -> Result<()> {
+    let (tmp, best) = (dir.join(format!("{BEST}.tmp")), dir.join(BEST));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    save(agent, &tmp).context("saving the best agent")?;
+    if best.exists() {
+        std::fs::remove_dir_all(&best).with_context(|| format!("{}", best.display()))?;
+    }
+    std::fs::rename(&tmp, &best).with_context(|| format!("{}", best.display()))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::{Display, Progress};
-use super::record::{self, SeedSummary, Summary};
+use super::record::{self, AgentChoice, SeedSummary, Summary};
 use super::{Failure, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
@@ -295,13 +295,20 @@ pub fn load_agent(
 }
 
 /// Reloads each seed's agent from the run in `dir` and evaluates it greedily over `episodes`
-/// episodes, with the same episode seeds as the run's own evaluations.
+/// episodes, with the same episode seeds as the run's own evaluations; `agent` picks the
+/// last agent or the best.
 pub(super) fn evaluate_seeds(
     exp: &TabularExperiment,
     dir: &Path,
     episodes: u64,
+    agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
-    exp.spec.visit(EvalSeeds { exp, dir, episodes })
+    exp.spec.visit(EvalSeeds {
+        exp,
+        dir,
+        episodes,
+        agent,
+    })
 }
 
 struct TrainSeeds<'a> {
@@ -363,6 +370,7 @@ struct EvalSeeds<'a> {
     exp: &'a TabularExperiment,
     dir: &'a Path,
     episodes: u64,
+    agent: AgentChoice,
 }
 
 impl EnvVisitor for EvalSeeds<'_> {
@@ -372,7 +380,7 @@ impl EnvVisitor for EvalSeeds<'_> {
         let exp = self.exp;
         let mut out = Vec::new();
         for &seed in &exp.config.train.seeds {
-            let seed_dir = self.dir.join(format!("seed_{seed}"));
+            let seed_dir = self.agent.dir(&self.dir.join(format!("seed_{seed}")));
             let Some(mut agent) = load_agent(exp, &seed_dir, "qlab eval")? else {
                 continue;
             };
