@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::progress::Display;
 use super::record::{AgentChoice, Summary};
 use super::seed::{self, Stream, derive};
+use super::tensorboard::Hparams;
 use super::{Failure, SeedEvaluation, for_each_seed};
 use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
 
@@ -177,11 +178,17 @@ pub(super) fn run_seeds(
     display: Display,
     resume: bool,
 ) -> Result<Summary> {
+    let hparams = exp
+        .config
+        .output
+        .tensorboard
+        .then(|| Hparams::of(&exp.config));
     let plan = seed::Plan {
         train: &exp.config.train,
         window: exp.config.output.window,
         exploring_starts: None,
         train_log: true,
+        tensorboard: hparams.as_ref(),
     };
     let make_env = || make(&exp.config);
     let seeds = &exp.config.train.seeds;

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod record;
 pub mod seed;
 pub mod tabular;
+pub mod tensorboard;
 pub mod track;
 
 use std::path::Path;

@@ -10,6 +10,8 @@
 //!     eval.csv           one row per greedy evaluation
 //!     agent.json         the agent's algorithm, sizes and the parameter file's layout
 //!     agent.bin          its parameters: little-endian f64, in `Agent::parameters` order
+//!     tb/                with `[output] tensorboard`: TensorBoard event files (see
+//!                        [`tensorboard`](super::tensorboard))
 //!     best/              with `[train] keep_best`: the agent of the best evaluation, saved
 //!                        as the last one is (`agent.json`, `agent.bin`)
 //! ```
@@ -22,9 +24,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::Agent;
 use qlab_agents::tabular::{Evaluation, TabularAgent};
+use qlab_agents::{Agent, TrainStats};
 use serde::{Deserialize, Serialize};
+
+use super::tensorboard::Board;
 
 /// The header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "episode,step,return,length,terminated,epsilon,value_rmse";
@@ -139,6 +143,8 @@ pub struct Recorder {
     dir: PathBuf,
     /// The last ε written, and its text with the comma (ε rarely changes between episodes).
     epsilon: (u64, String),
+    /// The TensorBoard event file that takes the same records, with `[output] tensorboard`.
+    board: Option<Board>,
 }
 
 /// A run stopped by an error still writes the rows it kept.
@@ -169,7 +175,22 @@ impl Recorder {
             eval: BufWriter::new(create(&dir.join("eval.csv"), EVAL_HEADER)?),
             dir: dir.to_path_buf(),
             epsilon: (f64::NAN.to_bits(), String::new()),
+            board: None,
         })
+    }
+
+    /// Sends the episodes, evaluations and trainings recorded from now on to `board` too.
+    pub fn attach(&mut self, board: Board) {
+        self.board = Some(board);
+    }
+
+    /// Records one training of an agent that trains in batches (to the event file only:
+    /// `train.csv` has its own writer).
+    pub fn train(&mut self, s: &TrainStats, epsilon: f64) -> Result<()> {
+        match self.board.as_mut() {
+            Some(board) => board.train(s, epsilon),
+            None => Ok(()),
+        }
     }
 
     /// Reopens the CSV files of a seed's directory to continue a run: each is cut back to the
@@ -184,6 +205,7 @@ impl Recorder {
             eval: BufWriter::new(open("eval.csv", eval_len)?),
             dir: dir.to_path_buf(),
             epsilon: (f64::NAN.to_bits(), String::new()),
+            board: None,
         })
     }
 
@@ -191,6 +213,9 @@ impl Recorder {
     /// checkpoint.
     pub fn lengths(&mut self) -> Result<(u64, u64)> {
         self.flush()?;
+        if let Some(board) = self.board.as_mut() {
+            board.flush()?;
+        }
         self.eval.flush()?;
         let len = |name: &str| -> Result<u64> {
             let path = self.dir.join(name);
@@ -204,6 +229,9 @@ impl Recorder {
     /// Appends one episode.
     #[inline]
     pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {
+        if let Some(board) = self.board.as_mut() {
+            board.episode(r)?;
+        }
         // Formatting a row costs less than the steps of a short episode: see `Row`.
         let row = &mut self.rows;
         row.u64(r.episode);
@@ -231,6 +259,10 @@ impl Recorder {
 
     /// Appends one evaluation, and flushes both files so that a run stopped later keeps them.
     pub fn evaluation(&mut self, episode: u64, step: u64, e: &Evaluation) -> Result<()> {
+        if let Some(board) = self.board.as_mut() {
+            board.evaluation(step, e)?;
+            board.flush()?;
+        }
         writeln!(
             self.eval,
             "{episode},{step},{},{},{}",
@@ -246,6 +278,15 @@ impl Recorder {
         let written = self.metrics.write_all(&self.rows.buf);
         self.rows.buf.clear();
         written.with_context(|| format!("{}", self.dir.join("metrics.csv").display()))
+    }
+
+    /// Writes everything kept, the event file's too: the run's records are complete.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        match self.board.as_mut() {
+            Some(board) => board.flush(),
+            None => Ok(()),
+        }
     }
 }
 

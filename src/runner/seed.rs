@@ -19,6 +19,7 @@ use super::checkpoint::{self, Checkpoint, SEED_SUMMARY, file_len, reopen, write_
 use super::envs::AgentEnv;
 use super::progress::Slot;
 use super::record::{BEST, EpisodeRow, Recorder, SeedSummary};
+use super::tensorboard::{Board, Hparams};
 use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
@@ -145,6 +146,7 @@ fn play<E, O, G, T>(
     rng: &mut EnvRng,
     tracker: &mut T,
     log: &mut Option<TrainLog>,
+    rec: &mut Recorder,
 ) -> Result<Pause>
 where
     E: Env<Action = usize>,
@@ -185,6 +187,7 @@ where
         if let Some(log) = log.as_mut() {
             if let Some(stats) = agent.train_stats() {
                 log.row(&stats, agent.epsilon(), t)?;
+                rec.train(&stats, agent.epsilon())?;
             }
         }
         tracker.visit(x);
@@ -215,6 +218,8 @@ pub struct Plan<'a> {
     pub exploring_starts: Option<&'a [usize]>,
     /// Whether the agent's trainings are written to `train.csv`.
     pub train_log: bool,
+    /// With `[output] tensorboard`: the run's hyperparameters, for its event files.
+    pub tensorboard: Option<&'a Hparams>,
 }
 
 /// One seed of a run: where it writes and how it shows progress.
@@ -283,6 +288,7 @@ where
         true => checkpoint::load(dir)?,
         false => None,
     };
+    let resumed_at = resumed.as_ref().map(|c| c.step);
     let (mut rec, log_file) = if let Some(c) = resumed {
         agent.restore(&dir.join(&c.agent))?;
         env.set_rng_state(c.env_rng)?;
@@ -324,6 +330,11 @@ where
         };
         (rec, log)
     };
+    if let Some(hparams) = plan.tensorboard {
+        // Agents without batch trainings report ε with each episode.
+        let board = Board::create(dir, seed.seed, hparams, resumed_at, !plan.train_log)?;
+        rec.attach(board);
+    }
     let mut log = log_file.map(|file| TrainLog {
         file: BufWriter::new(file),
         path: train_path.clone(),
@@ -400,7 +411,7 @@ where
         loop {
             let pause = play(
                 &mut env, agent, &mut ep, &mut steps, stop_at, max_steps, &mut rng, tracker,
-                &mut log,
+                &mut log, &mut rec,
             )
             .with_context(|| format!("{}", dir.display()))?;
             if let Pause::Ended { terminated } = pause {
@@ -480,7 +491,7 @@ where
         Some((at, e)) if at == steps => e,
         _ => eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?.1,
     };
-    rec.flush()?;
+    rec.finish()?;
     if let Some(log) = log.as_mut() {
         log.flush()?;
     }

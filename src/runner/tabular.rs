@@ -13,6 +13,7 @@ use qlab_envs::{AnyEnv, Env, Model};
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::{Display, Progress};
 use super::record::{self, AgentChoice, SeedSummary, Summary};
+use super::tensorboard::Hparams;
 use super::{Failure, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
@@ -245,6 +246,7 @@ pub(super) fn run_seeds(
     timed(dir, config, config.agent.algorithm(), |progress| {
         exp.spec.visit(TrainSeeds {
             exp,
+            hparams: config.output.tensorboard.then(|| Hparams::of(config)),
             dir,
             threads: threads.clamp(1, config.train.seeds.len()),
             progress,
@@ -313,6 +315,7 @@ pub(super) fn evaluate_seeds(
 
 struct TrainSeeds<'a> {
     exp: &'a TabularExperiment,
+    hparams: Option<Hparams>,
     dir: &'a Path,
     threads: usize,
     progress: &'a Progress,
@@ -330,6 +333,7 @@ impl EnvVisitor for TrainSeeds<'_> {
             window: exp.config.output.window,
             exploring_starts: exp.exploring_starts.as_deref(),
             train_log: false,
+            tensorboard: self.hparams.as_ref(),
         };
         for_each_seed(
             &exp.config.train.seeds,
