@@ -329,7 +329,7 @@ struct Event {
     wall_time: f64,
     #[prost(int64, tag = "2")]
     step: i64,
-    #[prost(oneof = "What", tags = "3, 5, 6")]
+    #[prost(oneof = "What", tags = "3, 5, 7")]
     what: Option<What>,
 }
 
@@ -340,7 +340,7 @@ enum What {
     FileVersion(String),
     #[prost(message, tag = "5")]
     Summary(Summary),
-    #[prost(message, tag = "6")]
+    #[prost(message, tag = "7")]
     SessionLog(SessionLog),
 }
 
@@ -635,6 +635,48 @@ mod tests {
         let want = include_str!("../../tests/data/tensorboard/cliff.txt");
         assert_eq!(out.join("\n") + "\n", want);
         fs::remove_dir_all(&run).unwrap();
+    }
+
+    /// A resumed run starts a second event file that opens with a `SessionLog` `START` at
+    /// the step after its checkpoint: with the events of the first file from that step on
+    /// dropped, as TensorBoard's reader drops them, the records equal those of a run never
+    /// stopped. (`tools/read_tensorboard.py` shows the same of the two runs.)
+    #[test]
+    fn a_resumed_run_restarts_its_events_after_the_checkpoint() {
+        let toml = "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'q_learning'\n\
+                    alpha = 0.5\n[train]\nepisodes = 120\neval_every = 20\neval_episodes = 1\n\
+                    checkpoint_every = 1000\n[output]\ntensorboard = true\n";
+        let whole = train(toml, "whole");
+        let stopped = train(toml, "stopped");
+        let seed_dir = stopped.join("seed_0");
+        let checkpoint: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(seed_dir.join("checkpoint.json")).unwrap())
+                .unwrap();
+        let at = checkpoint["step"].as_i64().unwrap();
+        // As a stop after the last checkpoint leaves the seed: its end not yet written.
+        for f in ["seed_summary.json", "agent.json", "agent.bin"] {
+            fs::remove_file(seed_dir.join(f)).unwrap();
+        }
+        crate::runner::resume(&stopped, 1, Display::Quiet).unwrap();
+        assert_eq!(fs::read_dir(seed_dir.join(TB_DIR)).unwrap().count(), 2);
+        let mut kept: Vec<Event> = Vec::new();
+        let mut restarts = Vec::new();
+        for e in read_events(&seed_dir.join(TB_DIR)) {
+            if let Some(What::SessionLog(log)) = &e.what {
+                assert_eq!(log.status, SESSION_START);
+                restarts.push(e.step);
+                kept.retain(|k| k.step < e.step);
+            }
+            kept.push(e);
+        }
+        assert_eq!(restarts, [at + 1]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        text_of(&read_events(&whole.join("seed_0").join(TB_DIR)), &mut a);
+        text_of(&kept, &mut b);
+        assert!(a.len() > 100);
+        assert_eq!(a, b);
+        fs::remove_dir_all(&whole).unwrap();
+        fs::remove_dir_all(&stopped).unwrap();
     }
 
     /// A run that trains in batches sends each training's loss, mean Q and ε to the event
