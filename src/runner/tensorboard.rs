@@ -287,9 +287,9 @@ fn hparams_summaries(hparams: &BTreeMap<String, Hparam>) -> [(&'static str, HPar
         .iter()
         .map(|(name, v)| {
             let kind = match v {
-                Hparam::Number(x) => Kind::NumberValue(*x),
-                Hparam::Text(s) => Kind::StringValue(s.clone()),
-                Hparam::Bool(b) => Kind::BoolValue(*b),
+                Hparam::Number(x) => Kind::Number(*x),
+                Hparam::Text(s) => Kind::Text(s.clone()),
+                Hparam::Bool(b) => Kind::Bool(*b),
             };
             (name.clone(), ProtoValue { kind: Some(kind) })
         })
@@ -473,15 +473,15 @@ struct ProtoValue {
     kind: Option<Kind>,
 }
 
-/// `Value.kind`.
+/// `Value.kind`: `number_value`, `string_value`, `bool_value`.
 #[derive(Clone, PartialEq, prost::Oneof)]
 enum Kind {
     #[prost(double, tag = "2")]
-    NumberValue(f64),
+    Number(f64),
     #[prost(string, tag = "3")]
-    StringValue(String),
+    Text(String),
     #[prost(bool, tag = "4")]
-    BoolValue(bool),
+    Bool(bool),
 }
 
 #[cfg(test)]
@@ -541,9 +541,9 @@ mod tests {
 
     fn show(v: &ProtoValue) -> String {
         match &v.kind {
-            Some(Kind::NumberValue(x)) => py_repr(*x),
-            Some(Kind::StringValue(s)) => serde_json::to_string(s).unwrap(),
-            Some(Kind::BoolValue(b)) => b.to_string(),
+            Some(Kind::Number(x)) => py_repr(*x),
+            Some(Kind::Text(s)) => serde_json::to_string(s).unwrap(),
+            Some(Kind::Bool(b)) => b.to_string(),
             None => "none".into(),
         }
     }
