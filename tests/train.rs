@@ -5,6 +5,7 @@
 mod common;
 mod config_headers;
 mod integrity;
+mod keep_best;
 mod signals;
 
 use std::fs;

@@ -15,6 +15,7 @@ use qlab_envs::{Env, Space};
 use crate::config::AgentConfig;
 use crate::plot::{ChartStyle, Curve, draw_curves};
 use crate::runner::deep::{self, DeepExperiment};
+use crate::runner::record::AgentChoice;
 use crate::runner::{Failure, load_run_config};
 
 /// The CSV's header.
@@ -51,6 +52,10 @@ pub struct AttackArgs {
     /// The training seed whose network is attacked [default: the first one saved].
     #[arg(long)]
     pub run_seed: Option<u64>,
+    /// Which network of the seed: `last` (as training left it) or `best` (the best
+    /// evaluation's, kept by `[train] keep_best = true`).
+    #[arg(long, value_enum, default_value_t = AgentChoice::Last)]
+    pub agent: AgentChoice,
     /// The CSV file [default: RUN_DIR/attack.csv]; the PNG plot goes beside it, same stem.
     #[arg(long, value_name = "FILE.csv")]
     pub out: Option<PathBuf>,
@@ -139,7 +144,8 @@ pub fn run(a: &AttackArgs) -> Result<String> {
             a.run_dir.display()
         );
     }
-    let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed)?;
+    a.agent.check(&exp.config.train, &a.run_dir)?;
+    let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed, a.agent)?;
     // The attacked network shares the agent's weights, as constants: the attacks
     // differentiate with respect to the observation only.
     let net = q_network(
@@ -227,27 +233,31 @@ fn load_experiment(dir: &Path) -> Result<DeepExperiment> {
     DeepExperiment::new(config)
 }
 
-/// The seed attacked and its network: `run_seed`, or the first seed with a saved network.
-fn load_seed(exp: &DeepExperiment, dir: &Path, run_seed: Option<u64>) -> Result<(u64, Dqn)> {
+/// The seed attacked and its network (the last or the best, as `choice` says): `run_seed`,
+/// or the first seed with a saved network.
+fn load_seed(
+    exp: &DeepExperiment,
+    dir: &Path,
+    run_seed: Option<u64>,
+    choice: AgentChoice,
+) -> Result<(u64, Dqn)> {
     let seeds = &exp.config.train.seeds;
+    let seed_dir = |k: u64| choice.dir(&dir.join(format!("seed_{k}")));
     if let Some(k) = run_seed {
         if !seeds.contains(&k) {
             bail!("--run-seed {k} is not a seed of this run (its seeds: {seeds:?})");
         }
-        return match deep::load_agent(exp, &dir.join(format!("seed_{k}")))? {
+        return match deep::load_agent(exp, &seed_dir(k))? {
             Some(net) => Ok((k, net)),
             None => bail!("seed {k} of {} saved no network", dir.display()),
         };
     }
     for &k in seeds {
-        if let Some(net) = deep::load_agent(exp, &dir.join(format!("seed_{k}")))? {
+        if let Some(net) = deep::load_agent(exp, &seed_dir(k))? {
             return Ok((k, net));
         }
     }
-    bail!(
-        "{} holds no saved agent (seed_<k>/agent.json)",
-        dir.display()
-    )
+    bail!("{} holds no saved agent ({})", dir.display(), choice.file())
 }
 
 /// The rows as CSV under [`HEADER`]; numbers printed in full.

@@ -19,6 +19,7 @@ use crate::plot::render::{
 };
 use crate::runner::deep::{self, DeepExperiment};
 use crate::runner::envs::{AgentEnv, EnvVisitor};
+use crate::runner::record::AgentChoice;
 use crate::runner::{Experiment, TabularExperiment, tabular};
 
 /// Watch episodes as an animated GIF (--out) or as text frames in the terminal: a run's
@@ -56,6 +57,10 @@ pub struct RenderArgs {
     /// Draw each pixel of the env's frames as a SCALE × SCALE square (1 to 16).
     #[arg(long, default_value_t = 1)]
     pub scale: usize,
+    /// With RUN_DIR, which agent: `last` (as training left it) or `best` (the best
+    /// evaluation's, kept by `[train] keep_best = true`).
+    #[arg(long, value_enum, default_value_t = AgentChoice::Last, conflicts_with = "env")]
+    pub agent: AgentChoice,
     /// Env parameter KEY=VALUE (with --env); repeatable.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
@@ -169,7 +174,7 @@ pub fn run(r: &RenderArgs) -> Result<String> {
             id: id.clone(),
             params: crate::params::parse_params(&r.params)?,
         },
-        (Some(dir), None) => load_run(dir)?,
+        (Some(dir), None) => load_run(dir, r.agent)?,
         (None, None) => bail!("give RUN_DIR, or --env ID"),
     };
     let Some(out) = &r.out else {
@@ -213,8 +218,8 @@ pub fn run(r: &RenderArgs) -> Result<String> {
 }
 
 /// Loads the greedy agent of a run: the config rebuilt as `qlab train` built it, the first
-/// seed's saved agent (tabular or DQN) loaded into it.
-fn load_run(dir: &Path) -> Result<Player> {
+/// seed's saved agent (tabular or DQN; its last or, with `choice`, its best) loaded into it.
+fn load_run(dir: &Path, choice: AgentChoice) -> Result<Player> {
     let config_path = dir.join("config.toml");
     if !config_path.is_file() {
         bail!(
@@ -224,19 +229,22 @@ fn load_run(dir: &Path) -> Result<Player> {
         );
     }
     let config = Config::load(&config_path.display().to_string(), &[])?;
+    choice.check(&config.train, dir)?;
     let seeds = config.train.seeds.clone();
     let missing = || {
         format!(
             "{}: RUN_DIR rendering needs a run written by qlab train with its agents saved \
-             (no seed_<k>/agent.json here)",
-            dir.display()
+             (no {} here)",
+            dir.display(),
+            choice.file()
         )
     };
     match Experiment::new(config)? {
         Experiment::Tabular(exp) => {
             let mut saved = None;
             for s in &seeds {
-                saved = tabular::load_agent(&exp, &dir.join(format!("seed_{s}")), "qlab render")?;
+                let seed_dir = choice.dir(&dir.join(format!("seed_{s}")));
+                saved = tabular::load_agent(&exp, &seed_dir, "qlab render")?;
                 if saved.is_some() {
                     break;
                 }
@@ -247,7 +255,7 @@ fn load_run(dir: &Path) -> Result<Player> {
         Experiment::Deep(exp) => {
             let mut saved = None;
             for s in &seeds {
-                saved = deep::load_agent(&exp, &dir.join(format!("seed_{s}")))?;
+                saved = deep::load_agent(&exp, &choice.dir(&dir.join(format!("seed_{s}"))))?;
                 if saved.is_some() {
                     break;
                 }

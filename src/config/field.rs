@@ -77,6 +77,19 @@ pub(crate) fn counts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<usize>, D::E
     })
 }
 
+/// A finite number, integer or float, for an optional key.
+pub(crate) fn finite<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = toml::Value::deserialize(d)?;
+    match v {
+        toml::Value::Float(x) if x.is_finite() => Ok(Some(x)),
+        toml::Value::Integer(i) => Ok(Some(i as f64)),
+        v => Err(D::Error::custom(format!(
+            "must be a finite number, got {}",
+            show(&v)
+        ))),
+    }
+}
+
 /// A string.
 pub(crate) fn text<'de, T: From<String>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     match toml::Value::deserialize(d)? {

@@ -280,6 +280,8 @@ eval_every = 100
                 max_steps_per_episode: None,
                 eval_max_steps: 10_000,
                 checkpoint_every: 0,
+                keep_best: false,
+                stop_at: None,
             }
         );
         assert_eq!(c.output.dir, PathBuf::from("runs"));
@@ -300,7 +302,7 @@ eval_every = 100
         assert_eq!(
             err(CLIFF, &["train.episode=3"]),
             "--set train.episode=3: [train] unknown key `episode`; allowed: episodes, steps, \
-             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every"
+             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every, keep_best, stop_at"
         );
         for (from, to, want) in [
             (
@@ -338,6 +340,24 @@ eval_every = 100
             "c.toml:2: [env] parameter `map`: a table is not allowed; use a boolean, number, \
              string or list"
         );
+    }
+
+    #[test]
+    fn a_stop_at_that_no_evaluation_can_reach_is_refused() {
+        assert_eq!(
+            err(CLIFF, &["train.stop_at=inf"]),
+            "--set train.stop_at=inf: [train] `stop_at` must be a finite number, got inf"
+        );
+        assert_eq!(
+            err(CLIFF, &["train.stop_at=-13", "train.eval_every=0"]),
+            "--set train.stop_at=-13: [train] `stop_at` is checked at evaluations during \
+             training: set `eval_every` ≥ 1"
+        );
+        let c = parse(CLIFF, &["train.stop_at=-13", "train.keep_best=true"]).unwrap();
+        assert_eq!((c.train.stop_at, c.train.keep_best), (Some(-13.0), true));
+        // Written back only when set, so that configs without them resolve as before.
+        assert!(c.to_toml().contains("keep_best = true\nstop_at = -13.0\n"));
+        assert!(!parse(CLIFF, &[]).unwrap().to_toml().contains("stop_at"));
     }
 
     #[test]
@@ -510,7 +530,23 @@ eval_every = 100
             ),
             (
                 "output.windows=0",
-                "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window",
+                "--set output.windows=0: [output] unknown key `windows`; allowed: dir, window, \
+                 tensorboard",
+            ),
+            (
+                "output.tensorboard=1",
+                "--set output.tensorboard=1: [output] `tensorboard` must be a boolean, got \
+                 integer `1`",
+            ),
+            (
+                "train.keep_best='yes'",
+                "--set train.keep_best='yes': [train] `keep_best` must be a boolean, got string \
+                 \"yes\"",
+            ),
+            (
+                "train.stop_at='high'",
+                "--set train.stop_at='high': [train] `stop_at` must be a finite number, got \
+                 \"high\"",
             ),
             (
                 "train.eval_every=-1",

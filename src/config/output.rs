@@ -14,6 +14,7 @@ use super::source::Document;
 /// |---|---|---|
 /// | `dir` | `"runs"` | where default-named run directories go (`--out` names one outright) |
 /// | `window` | 100 | ≥ 1: episodes in the moving windows of `summary.json` and the progress display |
+/// | `tensorboard` | false | also write each seed's records as TensorBoard events, in `seed_<k>/tb/` |
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
@@ -23,6 +24,13 @@ pub struct OutputConfig {
     /// Episodes in the summary's and the progress display's moving windows.
     #[serde(deserialize_with = "field::at_least::<1, _, _>")]
     pub window: u64,
+    /// Whether each seed also writes TensorBoard event files, in `seed_<k>/tb/`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub tensorboard: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for OutputConfig {
@@ -30,6 +38,7 @@ impl Default for OutputConfig {
         OutputConfig {
             dir: PathBuf::from("runs"),
             window: 100,
+            tensorboard: false,
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum Budget {
 /// | `max_steps_per_episode` | none | ≥ 1: a time limit under the env's own |
 /// | `eval_max_steps` | 10000 | ≥ 1: the longest evaluation episode (greedy policies can loop forever) |
 /// | `checkpoint_every` | 0 | ≥ 0 env steps: every run writes a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
+/// | `keep_best` | false | also save, in `seed_<k>/best/`, the agent of the evaluation with the highest mean return so far (ties keep the earlier), for `--agent best` |
+/// | `stop_at` | none | a finite return: a seed ends at the first evaluation whose mean return is ≥ it (needs `eval_every` ≥ 1) |
 ///
 /// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
 /// the same luck and `qlab eval` reproduces the final one exactly.
@@ -45,6 +47,10 @@ pub struct TrainConfig {
     pub eval_max_steps: u64,
     /// Env steps between checkpoints; 0: none.
     pub checkpoint_every: u64,
+    /// Whether to save the agent of the best evaluation so far, in `seed_<k>/best/`.
+    pub keep_best: bool,
+    /// End a seed at the first evaluation whose mean return reaches this.
+    pub stop_at: Option<f64>,
 }
 
 /// `[train]` as written: the budget is one of two keys. Its `Default` holds the section's
@@ -83,10 +89,21 @@ struct TrainSection {
         skip_serializing_if = "is_zero"
     )]
     checkpoint_every: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    keep_best: bool,
+    #[serde(
+        deserialize_with = "field::finite",
+        skip_serializing_if = "Option::is_none"
+    )]
+    stop_at: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Default for TrainSection {
@@ -100,6 +117,8 @@ impl Default for TrainSection {
             max_steps_per_episode: None,
             eval_max_steps: 10_000,
             checkpoint_every: 0,
+            keep_best: false,
+            stop_at: None,
         }
     }
 }
@@ -122,6 +141,12 @@ impl TrainSection {
                 ));
             }
         };
+        if self.stop_at.is_some() && self.eval_every == 0 {
+            return Err(Invalid::key(
+                "stop_at",
+                "`stop_at` is checked at evaluations during training: set `eval_every` ≥ 1",
+            ));
+        }
         Ok(TrainConfig {
             budget,
             seeds: self.seeds,
@@ -130,6 +155,8 @@ impl TrainSection {
             max_steps_per_episode: self.max_steps_per_episode,
             eval_max_steps: self.eval_max_steps,
             checkpoint_every: self.checkpoint_every,
+            keep_best: self.keep_best,
+            stop_at: self.stop_at,
         })
     }
 }
@@ -149,6 +176,8 @@ impl From<&TrainConfig> for TrainSection {
             max_steps_per_episode: t.max_steps_per_episode,
             eval_max_steps: t.eval_max_steps,
             checkpoint_every: t.checkpoint_every,
+            keep_best: t.keep_best,
+            stop_at: t.stop_at,
         }
     }
 }

@@ -49,6 +49,9 @@ pub(super) struct Checkpoint {
     pub(super) env_rng: [u64; 4],
     /// The resolved config the seed was trained under, as [`fingerprint`] writes it.
     pub(super) config: String,
+    /// The best evaluation so far, with `[train] keep_best`: its step and mean return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) best: Option<(u64, f64)>,
 }
 
 /// `checkpoint.json` as written: the checkpoint, the CRC-32 of its agent file, and the CRC-32
@@ -445,6 +448,7 @@ mod tests {
             agent_rng: [1, 2, 3, 4],
             env_rng: [5, 6, 7, 8],
             config: CONFIG.into(),
+            best: None,
         }
     }
 

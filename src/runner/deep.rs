@@ -25,8 +25,9 @@ use qlab_agents::dqn::{Dqn, DqnConfig, ReplayBuffer};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::record::Summary;
+use super::record::{AgentChoice, Summary};
 use super::seed::{self, Stream, derive};
+use super::tensorboard::Hparams;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
 use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
 
@@ -179,12 +180,18 @@ pub(super) fn run_seeds(
     resume: bool,
 ) -> Result<Summary> {
     let fingerprint = seed::Plan::fingerprint(&exp.config);
+    let hparams = exp
+        .config
+        .output
+        .tensorboard
+        .then(|| Hparams::of(&exp.config));
     let plan = seed::Plan {
         train: &exp.config.train,
         window: exp.config.output.window,
         exploring_starts: None,
         train_log: true,
         config: &fingerprint,
+        tensorboard: hparams.as_ref(),
     };
     let make_env = || make(&exp.config);
     let seeds = &exp.config.train.seeds;
@@ -313,15 +320,17 @@ pub fn make_env(config: &Config) -> Result<VecEnv> {
 }
 
 /// Reloads each seed's network from the run in `dir` and evaluates it greedily over
-/// `episodes` episodes, with the same episode seeds as the run's own evaluations.
+/// `episodes` episodes, with the same episode seeds as the run's own evaluations; `agent`
+/// picks the last network or the best.
 pub(super) fn evaluate_seeds(
     exp: &DeepExperiment,
     dir: &Path,
     episodes: u64,
+    agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
     let mut out = Vec::new();
     for &seed in &exp.config.train.seeds {
-        let seed_dir = dir.join(format!("seed_{seed}"));
+        let seed_dir = agent.dir(&dir.join(format!("seed_{seed}")));
         let Some(mut agent) = load_agent(exp, &seed_dir)? else {
             continue;
         };

@@ -23,6 +23,7 @@ pub mod record;
 pub mod seed;
 pub mod stop;
 pub mod tabular;
+pub mod tensorboard;
 pub mod track;
 
 use std::panic::AssertUnwindSafe;
@@ -37,7 +38,7 @@ use qlab_agents::tabular::Evaluation;
 use crate::config::{AgentConfig, Config};
 use deep::DeepExperiment;
 use progress::{Display, Progress};
-use record::{SeedSummary, Status, Summary};
+use record::{AgentChoice, SeedSummary, Status, Summary};
 pub use stop::{Interrupted, Stop, Stopped};
 pub use tabular::{PREDICTION_ALGORITHMS, TabularExperiment, Truth, gamma};
 
@@ -326,22 +327,25 @@ pub fn load_run_config(dir: &Path) -> Result<Config> {
 /// Reloads the agents of the run in `dir` (written by [`train`]) and evaluates each greedily
 /// over `episodes` episodes (the config's `eval_episodes` if `None`), with the same episode
 /// seeds as the run's own evaluations: with the same number of episodes, the result equals
-/// the run's final evaluation.
-pub fn evaluate(dir: &Path, episodes: Option<u64>) -> Result<Vec<SeedEvaluation>> {
+/// the run's final evaluation. `agent` picks each seed's last agent or its best
+/// (`[train] keep_best`).
+pub fn evaluate(
+    dir: &Path,
+    episodes: Option<u64>,
+    agent: AgentChoice,
+) -> Result<Vec<SeedEvaluation>> {
     let exp = Experiment::new(load_run_config(dir)?)?;
+    agent.check(&exp.config().train, dir)?;
     let episodes = episodes.unwrap_or(exp.config().train.eval_episodes);
     if episodes == 0 {
         bail!("--episodes must be at least 1, got 0");
     }
     let out = match &exp {
-        Experiment::Tabular(e) => tabular::evaluate_seeds(e, dir, episodes)?,
-        Experiment::Deep(e) => deep::evaluate_seeds(e, dir, episodes)?,
+        Experiment::Tabular(e) => tabular::evaluate_seeds(e, dir, episodes, agent)?,
+        Experiment::Deep(e) => deep::evaluate_seeds(e, dir, episodes, agent)?,
     };
     if out.is_empty() {
-        bail!(
-            "{} holds no saved agent (seed_<k>/agent.json)",
-            dir.display()
-        );
+        bail!("{} holds no saved agent ({})", dir.display(), agent.file());
     }
     Ok(out)
 }
@@ -361,6 +365,9 @@ mod tests {
             final_eval_std_return: 0.0,
             final_window_mean_return: Some(-20.0),
             best_window_mean_return: None,
+            stopped_at_step: None,
+            best_eval_mean_return: None,
+            best_eval_step: None,
         }
     }
 

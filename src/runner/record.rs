@@ -11,6 +11,10 @@
 //!     eval.csv           one row per greedy evaluation
 //!     agent.json         the agent's algorithm, sizes and the parameter file's layout
 //!     agent.bin          its parameters: little-endian f64, in `Agent::parameters` order
+//!     tb/                with `[output] tensorboard`: TensorBoard event files (see
+//!                        [`tensorboard`](super::tensorboard))
+//!     best/              with `[train] keep_best`: the agent of the best evaluation, saved
+//!                        as the last one is (`agent.json`, `agent.bin`)
 //! ```
 //!
 //! Floats are written with Rust's shortest round-trip form, so that runs with bit-identical
@@ -21,11 +25,13 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::Agent;
 
 use super::checkpoint::{synced_len, write_atomic, write_file};
 use qlab_agents::tabular::{Evaluation, TabularAgent};
+use qlab_agents::{Agent, TrainStats};
 use serde::{Deserialize, Serialize};
+
+use super::tensorboard::Board;
 
 /// The header of `metrics.csv`.
 pub const METRICS_HEADER: &str = "episode,step,return,length,terminated,epsilon,value_rmse";
@@ -155,6 +161,8 @@ pub struct Recorder {
     dir: PathBuf,
     /// The last ε written, and its text with the comma (ε rarely changes between episodes).
     epsilon: (u64, String),
+    /// The TensorBoard event file that takes the same records, with `[output] tensorboard`.
+    board: Option<Board>,
 }
 
 /// A run stopped by an error still writes the rows it kept.
@@ -185,7 +193,22 @@ impl Recorder {
             eval: BufWriter::new(create(&dir.join("eval.csv"), EVAL_HEADER)?),
             dir: dir.to_path_buf(),
             epsilon: (f64::NAN.to_bits(), String::new()),
+            board: None,
         })
+    }
+
+    /// Sends the episodes, evaluations and trainings recorded from now on to `board` too.
+    pub fn attach(&mut self, board: Board) {
+        self.board = Some(board);
+    }
+
+    /// Records one training of an agent that trains in batches (to the event file only:
+    /// `train.csv` has its own writer).
+    pub fn train(&mut self, s: &TrainStats, epsilon: f64) -> Result<()> {
+        match self.board.as_mut() {
+            Some(board) => board.train(s, epsilon),
+            None => Ok(()),
+        }
     }
 
     /// Reopens the CSV files of a seed's directory to continue a run: each is cut back to the
@@ -200,6 +223,7 @@ impl Recorder {
             eval: BufWriter::new(open("eval.csv", eval_len)?),
             dir: dir.to_path_buf(),
             epsilon: (f64::NAN.to_bits(), String::new()),
+            board: None,
         })
     }
 
@@ -208,6 +232,9 @@ impl Recorder {
     /// summary stands on.
     pub fn sync(&mut self) -> Result<(u64, u64)> {
         self.flush()?;
+        if let Some(board) = self.board.as_mut() {
+            board.flush()?;
+        }
         let eval = self.dir.join("eval.csv");
         self.eval
             .flush()
@@ -221,6 +248,9 @@ impl Recorder {
     /// Appends one episode.
     #[inline]
     pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {
+        if let Some(board) = self.board.as_mut() {
+            board.episode(r)?;
+        }
         // Formatting a row costs less than the steps of a short episode: see `Row`.
         let row = &mut self.rows;
         row.u64(r.episode);
@@ -248,6 +278,10 @@ impl Recorder {
 
     /// Appends one evaluation, and flushes both files so that a run stopped later keeps them.
     pub fn evaluation(&mut self, episode: u64, step: u64, e: &Evaluation) -> Result<()> {
+        if let Some(board) = self.board.as_mut() {
+            board.evaluation(step, e)?;
+            board.flush()?;
+        }
         writeln!(
             self.eval,
             "{episode},{step},{},{},{}",
@@ -263,6 +297,15 @@ impl Recorder {
         let written = self.metrics.write_all(&self.rows.buf);
         self.rows.buf.clear();
         written.with_context(|| format!("{}", self.dir.join("metrics.csv").display()))
+    }
+
+    /// Writes everything kept, the event file's too: the run's records are complete.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        match self.board.as_mut() {
+            Some(board) => board.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -342,6 +385,62 @@ impl Row {
         if let Some(last) = self.buf.last_mut() {
             *last = b'\n';
         }
+    }
+}
+
+/// The subdirectory of a seed's directory that holds the best agent (`[train] keep_best`),
+/// saved as the seed's last agent is: `seed_<k>/best/agent.json` and the parameters beside it.
+pub const BEST: &str = "best";
+
+/// Which of a seed's saved agents a command reloads (`--agent`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgentChoice {
+    /// The agent as training left it, in `seed_<k>/`.
+    #[default]
+    Last,
+    /// The agent of the best evaluation (`[train] keep_best`), in `seed_<k>/best/`.
+    Best,
+}
+
+impl AgentChoice {
+    /// The directory that holds this agent of the seed whose directory is `seed_dir`.
+    pub fn dir(self, seed_dir: &Path) -> PathBuf {
+        match self {
+            AgentChoice::Last => seed_dir.to_path_buf(),
+            AgentChoice::Best => {
+                // A kill while the best was replaced leaves the previous best aside.
+                let (best, old) = (seed_dir.join(BEST), seed_dir.join(format!("{BEST}.old")));
+                if !best.exists() && old.exists() {
+                    old
+                } else {
+                    best
+                }
+            }
+        }
+    }
+
+    /// Where a seed keeps this agent's `agent.json`, as error messages name it.
+    pub fn file(self) -> &'static str {
+        match self {
+            AgentChoice::Last => "seed_<k>/agent.json",
+            AgentChoice::Best => "seed_<k>/best/agent.json",
+        }
+    }
+
+    /// Checks that the run in `dir`, trained with `train`, keeps this agent: `best` needs
+    /// `[train] keep_best = true`.
+    ///
+    /// # Errors
+    /// `best` asked of a run trained without `keep_best`.
+    pub fn check(self, train: &crate::config::TrainConfig, dir: &Path) -> Result<()> {
+        if self == AgentChoice::Best && !train.keep_best {
+            bail!(
+                "--agent best: {} was trained without [train] keep_best = true, so it kept only \
+                 its last agents; use --agent last",
+                dir.display()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -439,6 +538,17 @@ pub struct SeedSummary {
     /// The best mean training return over `window` consecutive episodes (`null` if fewer
     /// than `window` were played).
     pub best_window_mean_return: Option<f64>,
+    /// With `[train] stop_at`: the step of the evaluation that reached it, where the seed
+    /// stopped (absent when it ran its whole budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at_step: Option<u64>,
+    /// With `[train] keep_best`: the mean return of the best evaluation, whose agent is in
+    /// `seed_<k>/best/` (absent without `keep_best`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_eval_mean_return: Option<f64>,
+    /// With `[train] keep_best`: the step of that evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_eval_step: Option<u64>,
 }
 
 /// A finished seed's summary, `seed_summary.json` in its directory: written last, it says the
@@ -667,6 +777,9 @@ mod tests {
             final_eval_std_return: 0.0,
             final_window_mean_return: Some(ret),
             best_window_mean_return: best,
+            stopped_at_step: None,
+            best_eval_mean_return: None,
+            best_eval_step: None,
         };
         let s = Summary::new(
             "X",

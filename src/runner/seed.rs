@@ -18,8 +18,9 @@ use qlab_envs::{Env, EnvRng};
 use super::checkpoint::{self, Checkpoint, reopen, synced_len};
 use super::envs::AgentEnv;
 use super::progress::Slot;
-use super::record::{EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, SeedSummary};
+use super::record::{BEST, EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, SeedSummary};
 use super::stop::{Stop, Stopped};
+use super::tensorboard::{Board, Hparams};
 use super::track::{Tracker, Window};
 use crate::config::{Budget, TrainConfig};
 
@@ -151,6 +152,7 @@ fn play<E, O, G, T>(
     rng: &mut EnvRng,
     tracker: &mut T,
     log: &mut Option<TrainLog>,
+    rec: &mut Recorder,
 ) -> Result<Pause>
 where
     E: Env<Action = usize>,
@@ -191,6 +193,7 @@ where
         if let Some(log) = log.as_mut() {
             if let Some(stats) = agent.train_stats() {
                 log.row(&stats, agent.epsilon(), t)?;
+                rec.train(&stats, agent.epsilon())?;
             }
         }
         tracker.visit(x);
@@ -224,6 +227,8 @@ pub struct Plan<'a> {
     /// The resolved config as checkpoints record it, which a checkpoint must match to be
     /// resumed (see [`Plan::fingerprint`]).
     pub config: &'a str,
+    /// With `[output] tensorboard`: the run's hyperparameters, for its event files.
+    pub tensorboard: Option<&'a Hparams>,
 }
 
 impl Plan<'_> {
@@ -252,7 +257,12 @@ pub struct Seed<'a> {
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
 /// from scratch, or, when `seed.resume`, from its last checkpoint (a seed that finished is
-/// kept as it is; one without a directory starts). `save` writes the trained agent.
+/// kept as it is; one without a directory starts). `save` writes the trained agent into the
+/// directory it is given: the seed's, and with `[train] keep_best` its `best/` after each
+/// evaluation that beats the best so far.
+///
+/// With `[train] stop_at`, the seed ends at the first evaluation whose mean return reaches
+/// it; that evaluation is the final one.
 ///
 /// What a checkpoint or the finished seed stands on is synced to disk before it is declared:
 /// the record files, then the agent's file, then `checkpoint.json` or `seed_summary.json`.
@@ -273,7 +283,7 @@ pub fn train<E, O, G, T>(
     make: &impl Fn() -> Result<E>,
     agent: &mut G,
     tracker: &mut T,
-    save: impl FnOnce(&G, &Path) -> Result<()>,
+    save: impl Fn(&G, &Path) -> Result<()>,
     seed: &Seed<'_>,
 ) -> Result<SeedSummary>
 where
@@ -297,18 +307,23 @@ where
     let (mut steps, mut episodes) = (0u64, 0u64);
     let mut window = Window::new(plan.window);
     let mut last_eval: Option<(u64, Evaluation)> = None;
+    // The best evaluation so far (`keep_best`): its step and mean return.
+    let mut best: Option<(u64, f64)> = None;
+    let mut stopped_at_step = None;
     let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
     let resumed = match seed.resume {
         true => resume_point(plan, dir, seed.seed)?,
         false => None,
     };
+    let resumed_at = resumed.as_ref().map(|c| c.step);
     let (mut rec, log_file) = if let Some(c) = resumed {
         agent.restore(&dir.join(&c.agent))?;
         env.set_rng_state(c.env_rng)?;
         rng = EnvRng::from_state(c.agent_rng);
         first_reset = None;
         (steps, episodes, window, wall_before) = (c.step, c.episodes, c.window, c.wall_seconds);
+        best = c.best;
         last_eval = c.last_eval.map(|(s, mean, std, episodes)| {
             (
                 s,
@@ -340,6 +355,11 @@ where
         };
         (rec, log)
     };
+    if let Some(hparams) = plan.tensorboard {
+        // Agents without batch trainings report ε with each episode.
+        let board = Board::create(dir, seed.seed, hparams, resumed_at, !plan.train_log)?;
+        rec.attach(board);
+    }
     let mut log = log_file.map(|file| TrainLog {
         file: BufWriter::new(file),
         path: train_path.clone(),
@@ -372,7 +392,8 @@ where
                     episodes: u64,
                     steps: u64,
                     rec: &mut Recorder,
-                    log: &mut Option<TrainLog>|
+                    log: &mut Option<TrainLog>,
+                    best: &mut Option<(u64, f64)>|
      -> Result<(u64, Evaluation)> {
         let e = evaluate(
             &mut eval_env,
@@ -385,8 +406,15 @@ where
         if let Some(log) = log.as_mut() {
             log.flush()?;
         }
+        // Strictly better, as Stable-Baselines3's `EvalCallback`: a tie keeps the earlier.
+        if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
+            save_best(agent, dir, &save)?;
+            *best = Some((steps, e.mean));
+        }
         Ok((steps, e))
     };
+    // `stop_at` reached, as Stable-Baselines3's `StopTrainingOnRewardThreshold` (`>=`).
+    let reached = |e: &Evaluation| train.stop_at.is_some_and(|r| e.mean >= r);
 
     'run: while episodes < max_episodes && steps < max_steps {
         let first = match plan.exploring_starts {
@@ -408,7 +436,7 @@ where
         loop {
             let pause = play(
                 &mut env, agent, &mut ep, &mut steps, stop_at, max_steps, &mut rng, tracker,
-                &mut log,
+                &mut log, &mut rec,
             )
             .with_context(|| format!("{}", dir.display()))?;
             if let Pause::Ended { terminated } = pause {
@@ -428,7 +456,12 @@ where
             }
             if steps == stop_at {
                 if steps == next_eval {
-                    last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
+                    let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
+                    last_eval = Some((at, e));
+                    if reached(&e) {
+                        stopped_at_step = Some(steps);
+                        break 'run;
+                    }
                     next_eval = next_eval.saturating_add(every);
                     stop_at = next_eval.min(max_steps);
                 }
@@ -441,7 +474,12 @@ where
             }
         }
         if !by_steps && every > 0 && episodes % every == 0 {
-            last_eval = Some(eval(agent, episodes, steps, &mut rec, &mut log)?);
+            let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
+            last_eval = Some((at, e));
+            if reached(&e) {
+                stopped_at_step = Some(steps);
+                break 'run;
+            }
         }
         // The one read of the stop request: at an episode end, where a checkpoint can be made.
         let stopping = seed.stop.requested();
@@ -475,6 +513,7 @@ where
                 agent_rng: rng.state(),
                 env_rng,
                 config: plan.config.to_string(),
+                best,
             };
             checkpoint::save(dir, &*agent, &c)?;
             if stopping {
@@ -486,7 +525,7 @@ where
     }
     let final_eval = match last_eval {
         Some((at, e)) if at == steps => e,
-        _ => eval(agent, episodes, steps, &mut rec, &mut log)?.1,
+        _ => eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?.1,
     };
     // The records, then the agent, then `seed_summary.json`, which declares the seed finished.
     rec.sync()?;
@@ -506,6 +545,9 @@ where
         final_eval_std_return: final_eval.std,
         final_window_mean_return: window.mean(),
         best_window_mean_return: window.best,
+        stopped_at_step,
+        best_eval_mean_return: best.map(|(_, mean)| mean),
+        best_eval_step: best.map(|(step, _)| step),
     };
     summary.write(dir)?;
     Ok(summary)
@@ -570,6 +612,29 @@ fn checkpoint_was_due(checkpoint_every: u64, dir: &Path) -> bool {
         .last()
         .unwrap_or(0);
     last_step >= checkpoint_every
+}
+
+/// Saves `agent` with `save` as the seed's best, in `dir/best/`: written whole into
+/// `best.tmp/`, then put in place of the previous best, which is moved aside to `best.old/`
+/// first and removed last, so that a kill at any moment leaves a whole best agent in `best/`
+/// or `best.old/` (where [`AgentChoice::dir`](super::record::AgentChoice::dir) looks).
+fn save_best<G: ?Sized>(
+    agent: &G,
+    dir: &Path,
+    save: impl Fn(&G, &Path) -> Result<()>,
+) -> Result<()> {
+    let path = |suffix: &str| dir.join(format!("{BEST}{suffix}"));
+    let (tmp, best, old) = (path(".tmp"), path(""), path(".old"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    save(agent, &tmp).context("saving the best agent")?;
+    if best.exists() {
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(&best, &old).with_context(|| format!("{}", best.display()))?;
+    }
+    std::fs::rename(&tmp, &best).with_context(|| format!("{}", best.display()))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
 }
 
 #[cfg(test)]

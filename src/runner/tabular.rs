@@ -12,7 +12,8 @@ use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::Progress;
-use super::record::{self, SeedSummary, Summary};
+use super::record::{self, AgentChoice, SeedSummary, Summary};
+use super::tensorboard::Hparams;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
 
@@ -250,6 +251,7 @@ pub(super) fn run_seeds(
         |progress| {
             exp.spec.visit(TrainSeeds {
                 exp,
+                hparams: config.output.tensorboard.then(|| Hparams::of(config)),
                 dir,
                 run,
                 progress,
@@ -300,17 +302,25 @@ pub fn load_agent(
 }
 
 /// Reloads each seed's agent from the run in `dir` and evaluates it greedily over `episodes`
-/// episodes, with the same episode seeds as the run's own evaluations.
+/// episodes, with the same episode seeds as the run's own evaluations; `agent` picks the
+/// last agent or the best.
 pub(super) fn evaluate_seeds(
     exp: &TabularExperiment,
     dir: &Path,
     episodes: u64,
+    agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
-    exp.spec.visit(EvalSeeds { exp, dir, episodes })
+    exp.spec.visit(EvalSeeds {
+        exp,
+        dir,
+        episodes,
+        agent,
+    })
 }
 
 struct TrainSeeds<'a> {
     exp: &'a TabularExperiment,
+    hparams: Option<Hparams>,
     dir: &'a Path,
     run: &'a RunOptions<'a>,
     progress: &'a Progress,
@@ -329,6 +339,7 @@ impl EnvVisitor for TrainSeeds<'_> {
             exploring_starts: exp.exploring_starts.as_deref(),
             train_log: false,
             config: &fingerprint,
+            tensorboard: self.hparams.as_ref(),
         };
         for_each_seed(
             &exp.config.train.seeds,
@@ -369,6 +380,7 @@ struct EvalSeeds<'a> {
     exp: &'a TabularExperiment,
     dir: &'a Path,
     episodes: u64,
+    agent: AgentChoice,
 }
 
 impl EnvVisitor for EvalSeeds<'_> {
@@ -378,7 +390,7 @@ impl EnvVisitor for EvalSeeds<'_> {
         let exp = self.exp;
         let mut out = Vec::new();
         for &seed in &exp.config.train.seeds {
-            let seed_dir = self.dir.join(format!("seed_{seed}"));
+            let seed_dir = self.agent.dir(&self.dir.join(format!("seed_{seed}")));
             let Some(mut agent) = load_agent(exp, &seed_dir, "qlab eval")? else {
                 continue;
             };
