@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -229,7 +230,8 @@ def case_disk_full(p: Probe) -> Outcome:
         f"{p.qlab} train {CONFIG} --quiet --seeds 0..20 --out {out} "
         + " ".join(TINY)
         + f"; code=$?; ls {out} > {p.scratch}/disk_full.ls 2>&1; "
-        + f"cat {out}/summary.json > {p.scratch}/disk_full.summary 2>/dev/null; exit $code"
+        + f"rm -f {p.scratch}/disk_full.summary; [ -e {out}/summary.json ] && "
+        + f"cp {out}/summary.json {p.scratch}/disk_full.summary; exit $code"
     )
     if os.geteuid() == 0:
         cmd = ["unshare", "--mount", "sh", "-c", inner]
@@ -241,17 +243,19 @@ def case_disk_full(p: Probe) -> Outcome:
         return Outcome("SKIPPED", f"no small filesystem to fill: {e}")
     if "mount:" in r.stderr or "unshare:" in r.stderr:
         return Outcome("SKIPPED", "no small filesystem to fill: " + r.stderr.strip().splitlines()[0])
-    summary = (p.scratch / "disk_full.summary")
-    text = summary.read_text() if summary.exists() else ""
-    named = sum(1 for k in range(20) if f"seed {k}" in r.stderr)
+    summary = p.scratch / "disk_full.summary"
+    named = len(re.findall(r"^(?:error: )?seed \d+: ", r.stderr, re.MULTILINE))
     if r.returncode == 0:
         return Outcome("RECOVERED", "the run fit")
-    torn = text != "" and not text.rstrip().endswith("}")
-    empty = text == "" and "summary.json" in r.stderr
-    if torn or empty:
-        return Outcome("LOST", f"summary.json torn or empty; {named} failing seeds named")
-    return Outcome("REFUSED", f"{named} failing seeds named, no torn file; last line: "
-                   f"{[s for s in r.stderr.splitlines() if s.strip()][-1] if r.stderr.strip() else ''}")
+    if summary.exists():
+        try:
+            json.loads(summary.read_text())
+        except ValueError:
+            return Outcome("LOST", f"summary.json torn or empty; {named} failing seeds named")
+    lines = [s for s in r.stderr.splitlines() if s.strip()]
+    kept = "a whole summary.json" if summary.exists() else "no summary.json (none could be written)"
+    return Outcome("REFUSED", f"{named} failing seeds named, one line each; {kept}; "
+                   f"last line: {lines[-1] if lines else ''}")
 
 
 def case_render_fps_zero(p: Probe) -> Outcome:
@@ -269,7 +273,7 @@ def case_flipped_byte(p: Probe) -> Outcome:
     if out is None:
         return Outcome("SKIPPED", "the run finished before it could be killed")
     c = json.loads((out / "seed_0" / "checkpoint.json").read_text())
-    agent = out / "seed_0" / c["agent"]
+    agent = out / "seed_0" / c.get("checkpoint", c)["agent"]
     data = bytearray(agent.read_bytes())
     # A digit in the middle of the state file: still parses, different numbers.
     for i in range(len(data) // 2, len(data)):
@@ -321,7 +325,7 @@ def case_outside_path(p: Probe) -> Outcome:
     victim.write_text("a user's file")
     sidecar = out / "seed_0" / "checkpoint.json"
     c = json.loads(sidecar.read_text())
-    c["agent"] = "../../victim.txt"
+    c.get("checkpoint", c)["agent"] = "../../victim.txt"
     sidecar.write_text(json.dumps(c))
     r = p.resume(out)
     kept = victim.is_file() and victim.read_text() == "a user's file"

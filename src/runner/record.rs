@@ -249,7 +249,7 @@ impl Recorder {
     #[inline]
     pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {
         if let Some(board) = self.board.as_mut() {
-            board.episode(r)?;
+            board.episode(r.step, r.ret, r.length, r.epsilon)?;
         }
         // Formatting a row costs less than the steps of a short episode: see `Row`.
         let row = &mut self.rows;

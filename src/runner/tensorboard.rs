@@ -34,7 +34,6 @@ use anyhow::{Context, Result};
 use prost::Message;
 use qlab_agents::{Evaluation, TrainStats};
 
-use super::record::EpisodeRow;
 use crate::config::Config;
 
 /// The subdirectory of a seed's directory that holds its event files.
@@ -155,12 +154,13 @@ impl Board {
         Ok(board)
     }
 
-    /// An episode's return and length (and ε, for agents without batch trainings).
-    pub fn episode(&mut self, r: &EpisodeRow) -> Result<()> {
-        self.scalar(r.step, "episode/return", r.ret)?;
-        self.scalar(r.step, "episode/length", r.length as f64)?;
+    /// An episode's return and length (and ε, for agents without batch trainings), at the env
+    /// step `step` where it ended.
+    pub fn episode(&mut self, step: u64, ret: f64, length: u64, epsilon: f64) -> Result<()> {
+        self.scalar(step, "episode/return", ret)?;
+        self.scalar(step, "episode/length", length as f64)?;
         if self.epsilon_per_episode {
-            self.scalar(r.step, "train/epsilon", r.epsilon)?;
+            self.scalar(step, "train/epsilon", epsilon)?;
         }
         Ok(())
     }

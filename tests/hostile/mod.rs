@@ -315,3 +315,29 @@ fn render_plays_a_dqn_run_and_attack_with_a_huge_eps_writes_both_files() {
     .ok();
     assert!(csv.exists() && csv.with_extension("png").exists());
 }
+
+/// A saved network whose action count no longer matched its config was reported as "a network
+/// for observations of shape [4] and 3 actions, but config.toml makes one for [4] and 2",
+/// which reads as if the equal shapes differed: only what differs is named.
+#[test]
+fn a_saved_network_of_another_size_names_only_what_differs_not_shape_4_but_4() {
+    let tmp = TempDir::new();
+    let config = tmp.file("dqn.toml", TINY_DQN);
+    let run = tmp.path("run");
+    let run_arg = run.to_str().unwrap();
+    qlab(&["train", &config, "--out", run_arg]).ok();
+    let agent_json = run.join("seed_0").join("agent.json");
+    let text = std::fs::read_to_string(&agent_json).unwrap();
+    let edited = text.replace("\"n_actions\": 2", "\"n_actions\": 3");
+    assert_ne!(edited, text, "{text}");
+    std::fs::write(&agent_json, edited).unwrap();
+    let r = qlab(&["eval", run_arg]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the saved network is for 3 actions, config.toml's env has 2"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("shape"), "{}", r.stderr);
+}

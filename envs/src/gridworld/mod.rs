@@ -193,7 +193,7 @@ impl GridWorld {
         let grid = map::parse(&config.map)?;
         config.validate_fields(grid.cols)?;
         let table = model::build(&grid, &config);
-        map::check_an_end(&config, &table)?;
+        model::check_an_end(&config, &table)?;
         Ok(GridWorld {
             observation_space: Space::discrete(grid.rows * grid.cols),
             action_space: Space::discrete(config.actions.len()),

@@ -1,6 +1,6 @@
 //! The exact transition table of a GridWorld, built once; the env samples from it.
 
-use crate::Transition;
+use crate::{Error, Result, Transition};
 
 use super::config::{EdgeRule, GridWorldConfig, Move, TerminalTransitions};
 use super::map::{Cell, Grid};
@@ -313,6 +313,60 @@ impl Table {
 
 /// The fewest steps from a start into a terminal state, by breadth-first search over every
 /// listed outcome: for a deterministic model, the length of the shortest path. For tests.
+/// Whether some episode can end: a breadth-first search from the start cells along every
+/// transition of positive probability of the exact `table` (moves, slips, wind, cliffs
+/// included) finds one that terminates (enters a goal or a hole). Without a time limit, a
+/// map where none can would step forever.
+pub(crate) fn reaches_an_end(table: &Table) -> bool {
+    let n_states = table.offsets.len().saturating_sub(1) / table.n_actions.max(1);
+    let mut seen = vec![false; n_states];
+    let mut queue: std::collections::VecDeque<usize> = table
+        .starts
+        .iter()
+        .filter(|&&(_, p)| p > 0.0)
+        .map(|&(s, _)| s)
+        .collect();
+    for &s in &queue {
+        seen[s] = true;
+    }
+    while let Some(s) = queue.pop_front() {
+        for k in s * table.n_actions..(s + 1) * table.n_actions {
+            for t in &table.entries[table.offsets[k]..table.offsets[k + 1]] {
+                if t.prob <= 0.0 {
+                    continue;
+                }
+                if t.terminated {
+                    return true;
+                }
+                if !seen[t.next_state] {
+                    seen[t.next_state] = true;
+                    queue.push_back(t.next_state);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Refuses a config whose episodes could never end: no time limit, and no goal or hole
+/// reachable from a start cell ([`reaches_an_end`]).
+pub(crate) fn check_an_end(config: &GridWorldConfig, table: &Table) -> Result<()> {
+    if config.max_episode_steps.is_some() || reaches_an_end(table) {
+        return Ok(());
+    }
+    let mut shown: String = config.map.chars().take(60).collect();
+    if shown.len() < config.map.len() {
+        shown.push('…');
+    }
+    Err(Error::InvalidParam {
+        key: "map".into(),
+        value: format!("{shown:?}"),
+        expected: "a goal or hole that can be reached from a start cell, or a \
+                   max_episode_steps limit (without either, an episode never ends)"
+            .into(),
+    })
+}
+
 #[cfg(test)]
 pub(super) fn shortest_path<'a>(
     n_states: usize,
