@@ -6,7 +6,8 @@
 //! - [`config`]: experiment configs (TOML), checked whole, every error at its file and line;
 //! - [`runner`]: trains a config once per seed, seeds in parallel, and writes the run
 //!   directory;
-//! - [`cmd`]: the subcommands.
+//! - [`cmd`]: the subcommands;
+//! - [`files`]: whole files written atomically.
 #![deny(missing_docs)]
 
 pub use qlab_agents as agents;
@@ -14,6 +15,7 @@ pub use qlab_envs as envs;
 
 pub mod cmd;
 pub mod config;
+pub mod files;
 pub mod float;
 pub mod params;
 pub mod plot;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use qlab_agents::adversarial::{
     AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm, PgdStart,
 };
@@ -196,7 +196,7 @@ pub fn run(a: &AttackArgs) -> Result<String> {
     );
     // The chart first: a failure to draw leaves no CSV behind without its chart.
     draw(&rows, &methods, &title, norm, &png)?;
-    std::fs::write(&out, to_csv(&rows)).with_context(|| format!("{}", out.display()))?;
+    crate::files::write_file(&out, to_csv(&rows).as_bytes())?;
     eprintln!(
         "clean mean return {:.2} ± {:.2} over {episodes} episodes; wrote {} and {}",
         clean.mean_return,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cmd::run_dirs::load_labelled;
 use crate::plot::compare::{CompareSpec, compare, to_csv, to_markdown};
@@ -61,9 +61,8 @@ pub fn run(c: &CompareArgs) -> Result<String> {
         .out_csv
         .clone()
         .unwrap_or_else(|| beside.join("compare.csv"));
-    std::fs::write(&out_md, &md).with_context(|| format!("cannot write {}", out_md.display()))?;
-    std::fs::write(&out_csv, to_csv(&rows, &spec))
-        .with_context(|| format!("cannot write {}", out_csv.display()))?;
+    crate::files::write_file(&out_md, md.as_bytes())?;
+    crate::files::write_file(&out_csv, to_csv(&rows, &spec).as_bytes())?;
     eprintln!("wrote {} and {}", out_md.display(), out_csv.display());
     Ok(md)
 }

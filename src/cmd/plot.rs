@@ -115,8 +115,7 @@ pub fn run(p: &PlotArgs) -> Result<String> {
     style.y_range = y_range;
     draw_curves(&curves, &style, &p.out)?;
     if let Some(data) = &p.data {
-        std::fs::write(data, to_csv(&curves))
-            .with_context(|| format!("cannot write {}", data.display()))?;
+        crate::files::write_file(data, to_csv(&curves).as_bytes())?;
     }
     Ok(format!("{}\n", p.out.display()))
 }

@@ -192,16 +192,25 @@ pub fn run(r: &RenderArgs) -> Result<String> {
     })?;
     let fps = r.fps.unwrap_or(default_fps);
     let (width, height) = size.context("no frames to encode")?;
-    let cannot = || format!("cannot write {}", out.display());
-    let file = File::create(out).with_context(cannot)?;
-    let mut gif = GifWriter::new(BufWriter::new(file), width, height, colours.palette(), fps)
-        .with_context(cannot)?;
     let mut frames = 0usize;
-    let (rec, _) = player.play(&playback, View::Rgb, &mut |f| {
-        frames += 1;
-        gif.push(&f)
+    let mut rec = None;
+    // Into a temporary file renamed over `out` at the end: a failure leaves `out` as it was.
+    crate::files::write_atomic(out, |tmp| {
+        let cannot = || format!("cannot write {}", tmp.display());
+        let file = File::create(tmp).with_context(cannot)?;
+        let mut gif = GifWriter::new(BufWriter::new(file), width, height, colours.palette(), fps)
+            .with_context(cannot)?;
+        rec = Some(
+            player
+                .play(&playback, View::Rgb, &mut |f| {
+                    frames += 1;
+                    gif.push(&f)
+                })?
+                .0,
+        );
+        gif.finish().with_context(cannot)
     })?;
-    gif.finish().with_context(cannot)?;
+    let rec = rec.expect("written with the GIF");
     let returns: Vec<String> = rec
         .episodes
         .iter()

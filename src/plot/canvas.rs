@@ -97,26 +97,24 @@ pub(crate) fn save(picture: &impl Picture, out: &Path, width: u32, height: u32) 
                 picture.draw(&root)?;
                 root.present().map_err(plot_error)?;
             }
-            std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))
+            crate::files::write_file(out, text.as_bytes())
         }
     }
 }
 
-/// Writes 8-bit RGB pixels, row by row, as a PNG file.
+/// Writes 8-bit RGB pixels, row by row, as a PNG file (atomically: a failure leaves the file
+/// as it was).
 pub(crate) fn write_png(out: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()> {
-    let file = File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder
-        .write_header()
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    writer
-        .write_image_data(rgb)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    writer
-        .finish()
-        .with_context(|| format!("cannot write {}", out.display()))
+    crate::files::write_atomic(out, |tmp| {
+        let cannot = || format!("cannot write {}", tmp.display());
+        let file = File::create(tmp).with_context(cannot)?;
+        let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().with_context(cannot)?;
+        writer.write_image_data(rgb).with_context(cannot)?;
+        writer.finish().with_context(cannot)
+    })
 }
 
 /// A length scaled with the image: `size` pixels on a 1024×640 image, scaled by the smaller

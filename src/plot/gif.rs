@@ -366,9 +366,11 @@ fn changed(a: &[u8], b: &[u8], width: usize) -> Option<(usize, usize, usize, usi
 
 /// Writes `frames` as a GIF file (see [`encode_gif`]).
 pub fn write_gif(path: &Path, frames: &[Frame], fps: f64) -> Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    encode_gif(frames, fps, BufWriter::new(file))
-        .with_context(|| format!("cannot write {}", path.display()))
+    crate::files::write_atomic(path, |tmp| {
+        let file = File::create(tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        encode_gif(frames, fps, BufWriter::new(file))
+            .with_context(|| format!("cannot write {}", tmp.display()))
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! A seed's checkpoints, and the one way a run writes a whole file.
+//! A seed's checkpoints.
 //!
 //! A checkpoint is the agent's state file `checkpoint-<step>.agent` and the sidecar
 //! `checkpoint.json` that declares it: where the run stands, the lengths of the record files
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::Agent;
+
+use crate::files::{write_atomic, write_file};
 use qlab_envs::EnvRng;
 use serde::{Deserialize, Serialize};
 
@@ -137,51 +139,6 @@ fn config_change(then: &str, now: &str) -> String {
             }
         }
     }
-}
-
-/// Writes `path` so that it holds its old bytes or its new ones whatever happens: `write` writes
-/// the new bytes to a temporary file beside it, which is synced to disk, renamed over `path`,
-/// and the directory synced. On failure the temporary file is removed and `path` is left as it
-/// was. Every whole file of a run goes through here.
-pub(super) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!("{name}.tmp"));
-    let written = write(&tmp)
-        .and_then(|()| sync_file(&tmp))
-        .and_then(|()| fs::rename(&tmp, path).with_context(|| format!("{}", path.display())))
-        .and_then(|()| sync_dir(path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.with_context(|| format!("{} was not written", path.display()))
-}
-
-/// [`write_atomic`] of `bytes`.
-pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, |tmp| {
-        fs::write(tmp, bytes).with_context(|| format!("{}", tmp.display()))
-    })
-}
-
-/// Syncs the file at `path` to disk.
-fn sync_file(path: &Path) -> Result<()> {
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("{}", path.display()))
-}
-
-/// Syncs the directory holding `path`, so that a rename into it is on disk.
-fn sync_dir(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("{}", dir.display()))?;
-    }
-    let _ = path;
-    Ok(())
 }
 
 /// The length of `file` (at `path`), after syncing it to disk: what a checkpoint records.
@@ -408,29 +365,6 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    /// A write that fails half-way (a full disk) once left `summary.json` at 0 bytes: the
-    /// previous file stays whole and no temporary file is left.
-    #[test]
-    fn a_failed_write_leaves_the_previous_file_intact() {
-        let dir = temp_dir("atomic");
-        let path = dir.join("summary.json");
-        write_file(&path, b"old\n").unwrap();
-        let e = write_atomic(&path, |tmp| {
-            fs::write(tmp, b"ne").unwrap();
-            bail!("No space left on device")
-        })
-        .unwrap_err();
-        assert!(
-            format!("{e:#}").contains("summary.json was not written: No space left on device"),
-            "{e:#}"
-        );
-        assert_eq!(fs::read(&path).unwrap(), b"old\n");
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        write_file(&path, b"new\n").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new\n");
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     const CONFIG: &str = "[env]\nid = 'A'\n";

@@ -234,7 +234,7 @@ pub fn eval_seed(seed: u64) -> u64 {
 }
 
 fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
-    super::checkpoint::write_atomic(&dir.join("q.safetensors"), |tmp| {
+    crate::files::write_atomic(&dir.join("q.safetensors"), |tmp| {
         agent.params().save(tmp).context("saving the network")
     })?;
     let saved = SavedNetwork {
@@ -247,7 +247,7 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
         format: "safetensors: the online Q-network's parameters, f32".into(),
     };
     let text = serde_json::to_string_pretty(&saved)? + "\n";
-    super::checkpoint::write_file(&dir.join("agent.json"), text.as_bytes())
+    crate::files::write_file(&dir.join("agent.json"), text.as_bytes())
 }
 
 /// Reads a seed's `agent.json` in `seed_dir` and checks it against the config; returns the

@@ -120,7 +120,7 @@ pub struct RunOptions<'a> {
 /// line per seed) after the summary of the rest has been written. A run stopped by `run.stop`
 /// returns [`Interrupted`] after its summary (`"status": "interrupted"`) has been written.
 pub fn train(exp: &Experiment, dir: &Path, run: &RunOptions<'_>) -> Result<Summary> {
-    checkpoint::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
+    crate::files::write_file(&dir.join("config.toml"), exp.config().to_toml().as_bytes())
         .map_err(Failure)?;
     exp.run_seeds(dir, run, false)
 }

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::checkpoint::{synced_len, write_atomic, write_file};
+use super::checkpoint::synced_len;
+use crate::files::{write_atomic, write_file};
 use qlab_agents::tabular::{Evaluation, TabularAgent};
 use qlab_agents::{Agent, TrainStats};
 use serde::{Deserialize, Serialize};
