@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 
 use crate::config::{Config, parse_seeds};
 use crate::runner::progress::Display;
-use crate::runner::record::{self, Summary};
+use crate::runner::record;
+use crate::runner::summary::Summary;
 use crate::runner::{self, Experiment, RunOptions, Stop};
 
 /// Run an experiment config once per seed, seeds in parallel; write a run directory.

@@ -25,8 +25,9 @@ use qlab_agents::dqn::{Dqn, DqnConfig, ReplayBuffer};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::record::{AgentChoice, Summary};
+use super::record::AgentChoice;
 use super::seed::{self, Stream, derive};
+use super::summary::Summary;
 use super::tensorboard::Hparams;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
 use crate::config::{AgentConfig, Budget, Config, Features, agent_error};

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod record;
 pub mod seed;
 pub mod stop;
+pub mod summary;
 pub mod tabular;
 pub mod tensorboard;
 pub mod track;
@@ -38,8 +39,9 @@ use qlab_agents::tabular::Evaluation;
 use crate::config::{AgentConfig, Config};
 use deep::DeepExperiment;
 use progress::{Display, Progress};
-use record::{AgentChoice, SeedSummary, Status, Summary};
+use record::AgentChoice;
 pub use stop::{Interrupted, Stop, Stopped};
+use summary::{SeedSummary, Status, Summary};
 pub use tabular::{PREDICTION_ALGORITHMS, TabularExperiment, Truth, gamma};
 
 /// A failure while running (as opposed to a problem with the config or the command line):

@@ -12,7 +12,8 @@ use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
 use super::progress::Progress;
-use super::record::{self, AgentChoice, SeedSummary, Summary};
+use super::record::{self, AgentChoice};
+use super::summary::{SeedSummary, Summary};
 use super::tensorboard::Hparams;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed, seed, timed, track};
 use crate::config::{Config, ConfigError, Features as FeatureConfig, agent_error};
@@ -412,7 +413,7 @@ impl EnvVisitor for EvalSeeds<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::record::Status;
+    use crate::runner::summary::Status;
     use crate::runner::{Interrupted, Stop};
     use std::path::PathBuf;
 
@@ -597,7 +598,9 @@ mod tests {
         );
         assert_eq!(i.exit_code(), 143);
         assert!(!dir.join("seed_0").exists() && !dir.join("seed_1").exists());
-        let s = record::Summary::read(&dir).unwrap().unwrap();
+        let s = crate::runner::summary::Summary::read(&dir)
+            .unwrap()
+            .unwrap();
         assert_eq!(s.status, Status::Interrupted);
         assert_eq!(s.unfinished_seeds, [0, 1]);
         assert!(s.per_seed.is_empty());
