@@ -356,6 +356,67 @@ impl Checkpoint {
     }
 }
 
+/// The checkpoint the resumed seed `seed` continues from in its directory `dir`, checked
+/// against `expected` ([`load`]); `None` to start the seed afresh, which only a seed may do
+/// whose records stop before its first checkpoint was due (every `checkpoint_every` steps):
+/// a directory with records past a checkpoint that has gone missing is refused, never
+/// deleted.
+pub(super) fn resume_point(
+    dir: &Path,
+    seed: u64,
+    expected: &Expected<'_>,
+    checkpoint_every: u64,
+) -> Result<Option<Checkpoint>> {
+    if let Some(c) = load(dir, expected)? {
+        return Ok(Some(c));
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.count(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("{}", dir.display())),
+    };
+    if entries > 0 && checkpoint_was_due(checkpoint_every, dir) {
+        bail!(
+            "{} holds records but no {} to continue from; to run seed {seed} again from the \
+             start, delete {} yourself",
+            dir.display(),
+            CHECKPOINT,
+            dir.display()
+        );
+    }
+    if entries > 0 {
+        eprintln!(
+            "note: {}: no checkpoint was due yet; seed {seed} starts again from the beginning \
+             (its records come out the same)",
+            dir.display()
+        );
+        std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    } else {
+        std::fs::remove_dir(dir).with_context(|| format!("{}", dir.display()))?;
+    }
+    Ok(None)
+}
+
+/// Whether the records in `dir` reach a step where a checkpoint was due (every
+/// `checkpoint_every` steps; never when 0). A seed killed before its first checkpoint can
+/// start again without losing anything, since its run depends on the config and seed alone;
+/// one past it has lost its checkpoint, and is refused. Unreadable records count as due.
+fn checkpoint_was_due(checkpoint_every: u64, dir: &Path) -> bool {
+    if checkpoint_every == 0 {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(dir.join("metrics.csv")) else {
+        return true;
+    };
+    let last_step = text
+        .lines()
+        .skip(1)
+        .filter_map(|row| row.split(',').nth(1)?.parse::<u64>().ok())
+        .last()
+        .unwrap_or(0);
+    last_step >= checkpoint_every
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

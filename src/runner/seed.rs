@@ -314,7 +314,16 @@ where
     let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
     let resumed = match seed.resume {
-        true => resume_point(plan, dir, seed.seed)?,
+        true => {
+            let expected = checkpoint::Expected {
+                config: plan.config,
+                budget: plan.train.budget,
+                window: plan.window,
+                train_log: plan.train_log,
+                headers: [METRICS_HEADER, EVAL_HEADER, TRAIN_HEADER],
+            };
+            checkpoint::resume_point(dir, seed.seed, &expected, train.checkpoint_every)?
+        }
         false => None,
     };
     let resumed_at = resumed.as_ref().map(|c| c.step);
@@ -552,67 +561,6 @@ where
     };
     summary.write(dir)?;
     Ok(summary)
-}
-
-/// The checkpoint a resumed seed continues from, checked ([`checkpoint::load`]); `None` to
-/// start the seed afresh, which only a seed without records may do: a directory that holds
-/// records but no checkpoint is refused, never deleted.
-fn resume_point(plan: &Plan<'_>, dir: &Path, seed: u64) -> Result<Option<Checkpoint>> {
-    let expected = checkpoint::Expected {
-        config: plan.config,
-        budget: plan.train.budget,
-        window: plan.window,
-        train_log: plan.train_log,
-        headers: [METRICS_HEADER, EVAL_HEADER, TRAIN_HEADER],
-    };
-    if let Some(c) = checkpoint::load(dir, &expected)? {
-        return Ok(Some(c));
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries.count(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("{}", dir.display())),
-    };
-    if entries > 0 && checkpoint_was_due(plan.train.checkpoint_every, dir) {
-        bail!(
-            "{} holds records but no {} to continue from; to run seed {seed} again from the \
-             start, delete {} yourself",
-            dir.display(),
-            checkpoint::CHECKPOINT,
-            dir.display()
-        );
-    }
-    if entries > 0 {
-        eprintln!(
-            "note: {}: no checkpoint was due yet; seed {seed} starts again from the beginning \
-             (its records come out the same)",
-            dir.display()
-        );
-        std::fs::remove_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-    } else {
-        std::fs::remove_dir(dir).with_context(|| format!("{}", dir.display()))?;
-    }
-    Ok(None)
-}
-
-/// Whether the records in `dir` reach a step where a checkpoint was due (every
-/// `checkpoint_every` steps; never when 0). A seed killed before its first checkpoint can
-/// start again without losing anything, since its run depends on the config and seed alone;
-/// one past it has lost its checkpoint, and is refused. Unreadable records count as due.
-fn checkpoint_was_due(checkpoint_every: u64, dir: &Path) -> bool {
-    if checkpoint_every == 0 {
-        return false;
-    }
-    let Ok(text) = std::fs::read_to_string(dir.join("metrics.csv")) else {
-        return true;
-    };
-    let last_step = text
-        .lines()
-        .skip(1)
-        .filter_map(|row| row.split(',').nth(1)?.parse::<u64>().ok())
-        .last()
-        .unwrap_or(0);
-    last_step >= checkpoint_every
 }
 
 /// Saves `agent` with `save` as the seed's best, in `dir/best/`: written whole into
