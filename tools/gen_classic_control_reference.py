@@ -85,7 +85,7 @@ def acrobot_episode(dynamics, start, policy, seen):
     env.reset(seed=0)
     env.unwrapped.book_or_nips = dynamics
     env.unwrapped.state = np.array(start, dtype=np.float64)
-    rows = [["", *(repr(float(v)) for v in start), "", "", "0", "0"]]
+    rows = [["", *(repr(float(v)) for v in start), "", "", "", "0", "0"]]
     s = env.unwrapped.state
     obs = np.array([np.cos(s[0]), np.sin(s[0]), np.cos(s[1]), np.sin(s[1]), s[2], s[3]], np.float32)
     for _ in range(1000):

@@ -10,12 +10,13 @@
 //! - Actions are discrete (`usize`) or Box (`[f32; N]`, `Vec<f32>`): [`SpaceAction`] checks
 //!   and samples both.
 //! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
-//!   maps), [`cartpole`] and [`point_mass`] (a Box action); [`batched_cartpole`] and
-//!   [`vector`] step many at once.
+//!   maps), [`cartpole`], [`acrobot`], [`pendulum`] (a Box action) and [`point_mass`] (a Box
+//!   action, for testing); [`batched_cartpole`] and [`vector`] step many at once.
 //! - [`wrappers`] add time limits, episode statistics, discretization and more;
 //!   [`check_env`] checks any env against the contract.
 #![deny(missing_docs)]
 
+pub mod acrobot;
 mod action;
 pub mod batched_cartpole;
 pub mod cartpole;
@@ -25,7 +26,9 @@ mod error;
 pub mod gridworld;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
+mod numpy;
 pub mod params;
+pub mod pendulum;
 pub mod point_mass;
 pub mod registry;
 mod rng;

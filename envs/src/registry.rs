@@ -7,12 +7,16 @@
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 //! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
 //! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
+//! | `Acrobot-v1` | [`Acrobot`] | 500 |
+//! | `Pendulum-v1` | [`Pendulum`]: a Box action | 200 |
 
+use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
 };
 use crate::params::invalid;
+use crate::pendulum::{PENDULUM_ID, Pendulum, PendulumConfig};
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
 use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
@@ -38,10 +42,10 @@ pub type ContinuousEnv = Box<dyn Env<Obs = Vec<f32>, Action = Vec<f32>> + Send>;
 pub enum AnyEnv {
     /// A discrete-state env with discrete actions (every GridWorld).
     Discrete(DiscreteEnv),
-    /// A continuous-observation env with discrete actions (CartPole, and
+    /// A continuous-observation env with discrete actions (CartPole, Acrobot, and
     /// `PixelGridWorld-v0`'s images).
     Vector(VectorEnv),
-    /// A continuous-observation env with Box actions (`PointMass-v0`).
+    /// A continuous-observation env with Box actions (`PointMass-v0`, `Pendulum-v1`).
     Continuous(ContinuousEnv),
 }
 
@@ -104,6 +108,16 @@ const POINT_MASS: EnvSpec = EnvSpec {
     description: "push a point mass to the origin with a force in [-1, 1] (a Box action); -x^2 a step",
 };
 
+const ACROBOT: EnvSpec = EnvSpec {
+    id: ACROBOT_ID,
+    description: "swing the tip of a two-link chain above a line by torquing the middle joint (Gymnasium 1.4); -1 a step",
+};
+
+const PENDULUM: EnvSpec = EnvSpec {
+    id: PENDULUM_ID,
+    description: "swing a pendulum upright with a torque in [-2, 2] (a Box action; Gymnasium 1.4)",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -114,7 +128,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD, POINT_MASS])
+        .chain([PIXEL_GRID_WORLD, POINT_MASS, ACROBOT, PENDULUM])
         .collect()
 }
 
@@ -211,6 +225,24 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         };
         return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
             VecBox(PointMass::new()),
+            limit,
+        ))));
+    }
+    if id == ACROBOT_ID {
+        let mut config = AcrobotConfig::default();
+        config.apply_params(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Vector(Box::new(TimeLimit::new(
+            VecObs(Acrobot::new(config)),
+            limit,
+        ))));
+    }
+    if id == PENDULUM_ID {
+        let mut config = PendulumConfig::default();
+        config.apply_params(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
+            VecBox(Pendulum::new(config)),
             limit,
         ))));
     }

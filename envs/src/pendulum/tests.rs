@@ -1,0 +1,276 @@
+//! Pendulum against Gymnasium 1.4 trajectories, and its contract.
+
+use super::*;
+use crate::Wrapper;
+use crate::check_env;
+use crate::wrappers::TimeLimit;
+
+fn env_with(g: f64) -> Pendulum {
+    let mut config = PendulumConfig::default();
+    config
+        .apply_params(PENDULUM_ID, &Params::new().with("g", ParamValue::Float(g)))
+        .unwrap();
+    Pendulum::new(config)
+}
+
+/// One episode of a reference file: the start state, then (torque, obs, reward, terminated,
+/// truncated) per step.
+type Episode = ([f64; 2], Vec<(f32, [f32; 3], f64, bool, bool)>);
+
+fn parse_reference(text: &str) -> Vec<Episode> {
+    let mut episodes: Vec<Episode> = Vec::new();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    assert_eq!(
+        lines.next(),
+        Some("episode,t,action,s0,s1,s2,reward,terminated,truncated")
+    );
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 9, "{line}");
+        let flag = |s: &str| match s {
+            "0" => false,
+            "1" => true,
+            _ => panic!("bad flag {s} in {line}"),
+        };
+        if f[1] == "0" {
+            let start = std::array::from_fn(|i| f[3 + i].parse::<f64>().unwrap());
+            episodes.push((start, Vec::new()));
+        } else {
+            let obs = std::array::from_fn(|i| f[3 + i].parse::<f32>().unwrap());
+            let row = (
+                f[2].parse().unwrap(),
+                obs,
+                f[6].parse().unwrap(),
+                flag(f[7]),
+                flag(f[8]),
+            );
+            episodes.last_mut().unwrap().1.push(row);
+        }
+    }
+    episodes
+}
+
+/// Replays reference episodes through `TimeLimit(Pendulum, 200)`, starting each from its
+/// recorded state. A torque Gymnasium clipped is first checked to be an error that changes
+/// nothing here, then given clipped to `[-2, 2]` (as a clipping wrapper would). Observations
+/// must agree within 1e-5 relative to `max(|value|, 1)`, rewards and flags exactly. Returns
+/// the number of steps replayed, of them how many had an out-of-range torque, and how many
+/// observations were bit-identical.
+fn replay(text: &str, g: f64) -> (usize, usize, usize) {
+    let episodes = parse_reference(text);
+    assert!(!episodes.is_empty());
+    let mut env = TimeLimit::new(env_with(g), MAX_EPISODE_STEPS);
+    let (mut steps, mut clipped, mut identical) = (0, 0, 0);
+    for (e, (start, rows)) in episodes.iter().enumerate() {
+        let _ = env.reset(Some(e as u64));
+        env.set_state(start).unwrap();
+        for (t, &(u, obs, reward, terminated, truncated)) in rows.iter().enumerate() {
+            if u.abs() > MAX_TORQUE {
+                let before = env.inner().state();
+                assert!(matches!(env.step([u]), Err(Error::InvalidAction { .. })));
+                assert_eq!(env.inner().state(), before);
+                clipped += 1;
+            }
+            let step = env.step([u.clamp(-MAX_TORQUE, MAX_TORQUE)]).unwrap();
+            for (ours, theirs) in step.obs.iter().zip(&obs) {
+                assert!(
+                    (ours - theirs).abs() <= 1e-5 * theirs.abs().max(1.0),
+                    "episode {e} step {}: obs {:?}, Gymnasium {:?}",
+                    t + 1,
+                    step.obs,
+                    obs
+                );
+            }
+            assert_eq!(
+                (step.reward, step.terminated, step.truncated),
+                (reward, terminated, truncated),
+                "episode {e} step {}",
+                t + 1
+            );
+            identical += usize::from(step.obs == obs);
+            steps += 1;
+        }
+        assert!(matches!(env.step([0.0]), Err(Error::EpisodeEnded)));
+    }
+    (steps, clipped, identical)
+}
+
+// The reference files are written by `tools/gen_classic_control_reference.py` with gymnasium
+// 1.4.0: `gymnasium.make("Pendulum-v1", g=...)`, the start state assigned to
+// `env.unwrapped.state` after reset, then fixed torque sequences, each episode to the
+// truncation at step 200.
+
+/// Each reference file replays step for step through the truncation; the rewards, which
+/// mix `f64` and Gymnasium's `float32` torque terms, agree exactly.
+#[test]
+fn matches_gymnasium_reference_episodes() {
+    let cases = [
+        (
+            "random torques",
+            include_str!("../../tests/data/pendulum_random.csv"),
+            10.0,
+        ),
+        (
+            "out-of-range torques, clipped",
+            include_str!("../../tests/data/pendulum_clipped.csv"),
+            10.0,
+        ),
+        (
+            "damping controller, g = 9.81",
+            include_str!("../../tests/data/pendulum_g9_81.csv"),
+            9.81,
+        ),
+    ];
+    for (name, text, g) in cases {
+        let (steps, clipped, identical) = replay(text, g);
+        assert_eq!(steps, 400, "{name}");
+        if name.contains("clipped") {
+            assert!(clipped > 200, "{name}: only {clipped} torques out of range");
+        } else {
+            assert_eq!(clipped, 0, "{name}");
+        }
+        // Same f64 operations, same libm: bit-identical on glibc.
+        if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            assert_eq!(identical, steps, "{name}: observations not bit-identical");
+        }
+    }
+}
+
+/// Against NumPy: `((x + np.pi) % (2 * np.pi)) - np.pi` for each `x`.
+#[test]
+fn angle_normalize_matches_numpy() {
+    let reference = [
+        (0.0, 0.0),
+        (PI, -PI),
+        (-PI, -PI),
+        (3.0 * PI, -PI),
+        (40.0, 2.300888156922486),
+        (-40.0, -2.300888156922479),
+        (1e-17, 0.0),
+        (7.0, 0.7168146928204138),
+        (-7.0, -0.7168146928204138),
+        (1000.5, 1.4735361584457785),
+        (-3.5 * PI, 1.5707963267948966),
+    ];
+    for (x, want) in reference {
+        assert_eq!(angle_normalize(x), want, "{x}");
+    }
+}
+
+/// Hand-computed from the equations: from upright with θ̇ = 0 and u = 2, the velocity is
+/// `3·2·0.05 = 0.3` (in `f32` arithmetic `3·u` is exact), the angle `0.3·0.05 = 0.015`, and
+/// the cost only the torque's `0.001·4` (rounded to `f32`).
+#[test]
+fn velocity_first_then_angle_and_the_cost_of_the_old_state() {
+    let mut env = Pendulum::new(PendulumConfig::default());
+    env.reset(Some(0));
+    env.set_state(&[0.0, 0.0]).unwrap();
+    let step = env.step([2.0]).unwrap();
+    assert_eq!(env.state(), [6.0 * DT * DT, 6.0 * DT]);
+    assert_eq!(step.reward, -f64::from(0.001_f32 * 4.0));
+    // Clipped at 8 rad/s.
+    env.set_state(&[PI / 2.0, 7.9]).unwrap();
+    let step = env.step([2.0]).unwrap();
+    assert_eq!(env.state()[1], MAX_SPEED);
+    assert_eq!(step.obs[2], 8.0);
+}
+
+#[test]
+fn passes_the_checker_with_and_without_a_time_limit() {
+    check_env(|| Pendulum::new(PendulumConfig::default()), 3, 300).unwrap();
+    check_env(
+        || TimeLimit::new(Pendulum::new(PendulumConfig::default()), 30),
+        4,
+        100,
+    )
+    .unwrap();
+    check_env(|| env_with(0.0), 5, 100).unwrap();
+}
+
+#[test]
+fn starts_anywhere_with_a_small_velocity_and_seeds_repeat() {
+    let mut env = Pendulum::new(PendulumConfig::default());
+    let first = env.reset(Some(3)).obs;
+    let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for _ in 0..2000 {
+        let obs = env.reset(None).obs;
+        assert!(env.observation_space().as_box().unwrap().contains(&obs));
+        let [theta, theta_dot] = env.state();
+        assert!((-PI..PI).contains(&theta) && (-1.0..1.0).contains(&theta_dot));
+        for (i, v) in [theta, theta_dot].into_iter().enumerate() {
+            min[i] = min[i].min(v);
+            max[i] = max[i].max(v);
+        }
+    }
+    assert!(min[0] < -3.1 && max[0] > 3.1 && min[1] < -0.99 && max[1] > 0.99);
+    assert_eq!(env.reset(Some(3)).obs, first);
+    assert_ne!(env.reset(Some(4)).obs, first);
+}
+
+#[test]
+fn bad_actions_states_and_params_are_one_line_errors() {
+    let mut env = Pendulum::new(PendulumConfig::default());
+    assert!(matches!(env.step([0.0]), Err(Error::NotReset)));
+    assert!(env.set_state(&[0.0, 0.0]).is_err());
+    env.reset(Some(1));
+    let before = env.state();
+    for bad in [[2.01], [-5.0], [f32::NAN], [f32::INFINITY]] {
+        let e = env.step(bad).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("invalid action {bad:?}: not in the action space Box(-2, 2, (1,), float32)")
+        );
+    }
+    for bad in [&[0.0][..], &[0.0, 0.0, 0.0], &[f64::NAN, 0.0], &[0.0, 8.5]] {
+        let e = env.set_state(bad).unwrap_err().to_string();
+        assert!(e.contains("takes 2 values") && !e.contains('\n'), "{e}");
+    }
+    assert_eq!(env.state(), before);
+    assert!(env.set_state(&[123.0, -8.0]).is_ok());
+
+    for (key, value, says) in [
+        ("g", ParamValue::Float(-1.0), "[0, 1000]"),
+        ("g", ParamValue::Float(f64::INFINITY), "[0, 1000]"),
+        ("g", ParamValue::Str("ten".into()), "a number"),
+        ("max_episode_steps", ParamValue::Int(0), "≥ 1"),
+        ("max_torque", ParamValue::Float(1.0), "g, max_episode_steps"),
+    ] {
+        let mut config = PendulumConfig::default();
+        let e = config
+            .apply_params(PENDULUM_ID, &Params::new().with(key, value))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("`{key}`")) && e.contains(says), "{e}");
+        assert_eq!(config, PendulumConfig::default());
+    }
+}
+
+#[test]
+fn rng_state_resumes_the_start_states() {
+    let mut env = Pendulum::new(PendulumConfig::default());
+    assert_eq!(env.rng_state(), None);
+    env.reset(Some(4));
+    let saved = env.rng_state().unwrap();
+    let ahead: Vec<_> = (0..5).map(|_| env.reset(None).obs).collect();
+    let mut other = Pendulum::new(PendulumConfig::default());
+    other.set_rng_state(saved).unwrap();
+    let again: Vec<_> = (0..5).map(|_| other.reset(None).obs).collect();
+    assert_eq!(again, ahead);
+    assert!(other.set_rng_state([0; 4]).is_err());
+}
+
+#[test]
+fn renders_the_rod() {
+    let mut env = Pendulum::new(PendulumConfig::default());
+    env.reset(Some(0));
+    env.set_state(&[0.0, 0.0]).unwrap();
+    assert!(env.render_ansi().starts_with("theta=+0.000"));
+    let frame = env.render_rgb();
+    assert_eq!((frame.height, frame.width), (200, 200));
+    // Upright: rod pixels above the pivot, none below.
+    assert_eq!(frame.pixel(40, 100), [204, 77, 77]);
+    assert_eq!(frame.pixel(160, 100), [255, 255, 255]);
+    env.set_state(&[PI / 2.0, 0.0]).unwrap();
+    // A quarter turn counter-clockwise: the rod points left.
+    assert_eq!(env.render_rgb().pixel(100, 40), [204, 77, 77]);
+}
