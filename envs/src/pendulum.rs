@@ -287,7 +287,7 @@ impl Env for Pendulum {
         let torque_acc = (3.0 / (MASS * (LENGTH * LENGTH))) as f32 * u;
         let costs = square(angle_normalize(th)) + 0.1 * square(thdot) + f64::from(torque_cost);
         let newthdot = thdot + (3.0 * g / (2.0 * LENGTH) * th.sin() + f64::from(torque_acc)) * DT;
-        let newthdot = newthdot.max(-MAX_SPEED).min(MAX_SPEED);
+        let newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + newthdot * DT;
         self.state = [newth, newthdot];
         Ok(Step {

@@ -47,8 +47,8 @@ pub struct RolloutArgs {
     /// Seed for the reset and for random actions.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Internal state set after the reset (CartPole: x,x_dot,theta,theta_dot; GridWorld:
-    /// the cell index).
+    /// Internal state set after the reset (CartPole: x,x_dot,theta,theta_dot; Acrobot:
+    /// theta1,theta2,dtheta1,dtheta2; Pendulum: theta,theta_dot; GridWorld: the cell index).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub state: Option<Vec<f64>>,
     /// Comma-separated actions, or `random` for random actions until the episode ends. A Box

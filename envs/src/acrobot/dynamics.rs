@@ -108,8 +108,8 @@ pub(crate) fn advance(s: [f64; 4], torque: f64, nips: bool) -> [f64; 4] {
     [
         wrap(ns[0], -PI, PI),
         wrap(ns[1], -PI, PI),
-        ns[2].max(-MAX_VEL_1).min(MAX_VEL_1),
-        ns[3].max(-MAX_VEL_2).min(MAX_VEL_2),
+        ns[2].clamp(-MAX_VEL_1, MAX_VEL_1),
+        ns[3].clamp(-MAX_VEL_2, MAX_VEL_2),
     ]
 }
 

@@ -402,7 +402,7 @@ impl Env for Acrobot {
             ),
         })?;
         for (v, (name, limit)) in s.iter().zip(LIMITS) {
-            if !(v.abs() <= limit) {
+            if v.is_nan() || v.abs() > limit {
                 return Err(Error::InvalidState {
                     message: format!("{name} must be in [{}, {limit}], got {v}", -limit),
                 });

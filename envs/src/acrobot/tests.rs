@@ -152,7 +152,7 @@ fn book_and_nips_differ_only_through_the_book_term() {
         });
         env.reset(Some(0));
         env.set_state(&s).unwrap();
-        env.step(2).unwrap();
+        let _ = env.step(2).unwrap();
         env.state()
     };
     assert_ne!(step(AcrobotDynamics::Book), step(AcrobotDynamics::Nips));
@@ -316,4 +316,34 @@ fn renders_the_links_and_the_target_line() {
     assert_eq!(frame.pixel(150, 100), [0, 204, 204]);
     assert_eq!(frame.pixel(55, 10), [0, 0, 0]);
     assert_eq!(frame.pixel(30, 30), [255, 255, 255]);
+}
+
+/// `make` builds it with its parameters behind a 500-step time limit.
+#[test]
+fn make_registers_it_with_its_time_limit_and_parameters() {
+    let crate::AnyEnv::Vector(mut env) = crate::make(ACROBOT_ID, &Params::new()).unwrap() else {
+        panic!("{ACROBOT_ID} has discrete actions and vector observations");
+    };
+    assert_eq!(env.action_space().to_string(), "Discrete(3)");
+    assert_eq!(env.reset(Some(0)).obs.len(), 6);
+    env.set_state(&[0.0; 4]).unwrap();
+    let steps = (0..1000)
+        .take_while(|_| !env.step(1).unwrap().done())
+        .count();
+    assert_eq!(steps + 1, MAX_EPISODE_STEPS as usize);
+    let short = Params::new()
+        .with("max_episode_steps", ParamValue::Int(2))
+        .with("book_or_nips", ParamValue::Str("nips".into()));
+    let crate::AnyEnv::Vector(mut env) = crate::make(ACROBOT_ID, &short).unwrap() else {
+        unreachable!()
+    };
+    env.reset(Some(0));
+    assert!(!env.step(0).unwrap().done());
+    assert!(env.step(0).unwrap().truncated);
+    let bad = Params::new().with("torque_noise_max", ParamValue::Float(2000.0));
+    let e = crate::make(ACROBOT_ID, &bad).err().unwrap().to_string();
+    assert!(
+        e.contains("`torque_noise_max`") && e.contains("2000"),
+        "{e}"
+    );
 }

@@ -150,7 +150,7 @@ fn angle_normalize_matches_numpy() {
         (7.0, 0.7168146928204138),
         (-7.0, -0.7168146928204138),
         (1000.5, 1.4735361584457785),
-        (-3.5 * PI, 1.5707963267948966),
+        (-3.5 * PI, std::f64::consts::FRAC_PI_2),
     ];
     for (x, want) in reference {
         assert_eq!(angle_normalize(x), want, "{x}");
@@ -273,4 +273,36 @@ fn renders_the_rod() {
     env.set_state(&[PI / 2.0, 0.0]).unwrap();
     // A quarter turn counter-clockwise: the rod points left.
     assert_eq!(env.render_rgb().pixel(100, 40), [204, 77, 77]);
+}
+
+/// `make` builds it with `g` behind a 200-step time limit; the type-erased env takes vector
+/// actions of length 1 only.
+#[test]
+fn make_registers_it_with_its_time_limit_and_parameters() {
+    let crate::AnyEnv::Continuous(mut env) = crate::make(PENDULUM_ID, &Params::new()).unwrap()
+    else {
+        panic!("{PENDULUM_ID} has Box actions");
+    };
+    assert_eq!(env.action_space().to_string(), "Box(-2, 2, (1,), float32)");
+    env.reset(Some(0));
+    for bad in [vec![], vec![0.0, 0.0], vec![2.5], vec![f32::NAN]] {
+        let e = env.step(bad.clone()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("invalid action {bad:?}: not in the action space Box(-2, 2, (1,), float32)")
+        );
+    }
+    let steps = (0..1000)
+        .take_while(|_| !env.step(vec![0.5]).unwrap().done())
+        .count();
+    assert_eq!(steps + 1, MAX_EPISODE_STEPS as usize);
+    // g reaches the dynamics: from horizontal at rest without torque, θ̇ = 1.5·g·DT.
+    let params = Params::new().with("g", ParamValue::Float(9.81));
+    let crate::AnyEnv::Continuous(mut env) = crate::make(PENDULUM_ID, &params).unwrap() else {
+        unreachable!()
+    };
+    env.reset(Some(0));
+    env.set_state(&[PI / 2.0, 0.0]).unwrap();
+    let obs = env.step(vec![0.0]).unwrap().obs;
+    assert_eq!(obs[2], (3.0 * 9.81 / 2.0 * DT) as f32);
 }
