@@ -325,6 +325,10 @@ fn make_registers_it_with_its_time_limit_and_parameters() {
         panic!("{ACROBOT_ID} has discrete actions and vector observations");
     };
     assert_eq!(env.action_space().to_string(), "Discrete(3)");
+    assert_eq!(
+        env.observation_space().to_string(),
+        "Box([-1, -1, -1, -1, -12.566371, -28.274334], [1, 1, 1, 1, 12.566371, 28.274334], (6,), float32)"
+    );
     assert_eq!(env.reset(Some(0)).obs.len(), 6);
     env.set_state(&[0.0; 4]).unwrap();
     let steps = (0..1000)

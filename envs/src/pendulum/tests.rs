@@ -284,6 +284,10 @@ fn make_registers_it_with_its_time_limit_and_parameters() {
         panic!("{PENDULUM_ID} has Box actions");
     };
     assert_eq!(env.action_space().to_string(), "Box(-2, 2, (1,), float32)");
+    assert_eq!(
+        env.observation_space().to_string(),
+        "Box([-1, -1, -8], [1, 1, 8], (3,), float32)"
+    );
     env.reset(Some(0));
     for bad in [vec![], vec![0.0, 0.0], vec![2.5], vec![f32::NAN]] {
         let e = env.step(bad.clone()).unwrap_err().to_string();
