@@ -42,6 +42,25 @@ pub fn check_box_action(action: &[f32], space: &Space) -> Result<()> {
     }
 }
 
+/// `action` clipped to the box `space`, as Gymnasium's Pendulum and MountainCarContinuous clip
+/// the action they are given: each finite value past a bound becomes the bound.
+///
+/// # Errors
+/// [`Error::InvalidAction`] for a NaN or infinite value, an action of another length than the
+/// box, or a `Discrete` space: no clipping makes those an action.
+pub fn clip_box_action<const N: usize>(action: [f32; N], space: &Space) -> Result<[f32; N]> {
+    match space {
+        Space::Box(b) if b.len() == N && action.iter().all(|x| x.is_finite()) => {
+            let mut out = action;
+            for ((x, &lo), &hi) in out.iter_mut().zip(b.low()).zip(b.high()) {
+                *x = x.clamp(lo, hi);
+            }
+            Ok(out)
+        }
+        _ => Err(invalid(&action, space)),
+    }
+}
+
 #[cold]
 fn invalid(action: &dyn fmt::Debug, space: &Space) -> Error {
     Error::InvalidAction {
@@ -77,6 +96,12 @@ pub trait SpaceAction: Clone + fmt::Debug {
     /// `Discrete(n)`, `n`; for a box, a value past a bound, a NaN, an infinity and, for
     /// `Vec<f32>`, a vector of the wrong length.
     fn outside(space: &Space) -> Vec<Self>;
+
+    /// The action an env that [clips its actions](crate::Env::clips_actions) takes for this
+    /// one: the nearest element of `space` for a finite Box action of the right length; `None`
+    /// where no clipping makes it an action (a `Discrete` action out of range, NaN, infinity, a
+    /// wrong length).
+    fn clipped(&self, space: &Space) -> Option<Self>;
 }
 
 impl SpaceAction for usize {
@@ -98,6 +123,10 @@ impl SpaceAction for usize {
             Space::Discrete(d) => vec![d.n],
             Space::Box(_) => vec![0],
         }
+    }
+
+    fn clipped(&self, _space: &Space) -> Option<usize> {
+        None
     }
 }
 
@@ -130,6 +159,10 @@ impl<const N: usize> SpaceAction for [f32; N] {
             })
             .collect()
     }
+
+    fn clipped(&self, space: &Space) -> Option<[f32; N]> {
+        clip_box_action(*self, space).ok()
+    }
 }
 
 impl SpaceAction for Vec<f32> {
@@ -154,6 +187,14 @@ impl SpaceAction for Vec<f32> {
             out.push(Vec::new());
         }
         out
+    }
+
+    fn clipped(&self, space: &Space) -> Option<Vec<f32>> {
+        let b = space.as_box().filter(|b| b.len() == self.len())?;
+        self.iter()
+            .zip(b.low().iter().zip(b.high()))
+            .map(|(x, (&lo, &hi))| x.is_finite().then(|| x.clamp(lo, hi)))
+            .collect()
     }
 }
 

@@ -70,7 +70,9 @@ struct Record<O> {
 ///   unseeded resets that follow;
 /// - every invalid action of [`SpaceAction::outside`] — `n` for `Discrete(n)`; a value past a
 ///   bound, NaN, infinity and (for `Vec<f32>`) a wrong length for a box — is
-///   [`Error::InvalidAction`] and leaves the env unchanged;
+///   [`Error::InvalidAction`] and leaves the env unchanged; except, for an env that
+///   [clips its actions](Env::clips_actions), a finite value past a bound, which must step
+///   exactly as the clipped action does;
 /// - once an episode has ended, `step` is [`Error::EpisodeEnded`] (checked when an episode
 ///   ends within `max_steps`);
 /// - both render modes produce output: non-empty text, and a non-empty frame of
@@ -165,8 +167,41 @@ where
         )));
     }
 
+    // An env that clips its actions takes a finite action past a bound as the bound itself:
+    // the same step as the clipped action's, from the same state.
+    let clips = env.clips_actions();
+    let outside = E::Action::outside(&act_space);
+    if clips {
+        for bad in &outside {
+            let Some(clipped) = bad.clipped(&act_space) else {
+                continue;
+            };
+            let (mut a, mut b) = (make(), make());
+            a.reset(Some(seed));
+            b.reset(Some(seed));
+            let (x, y) = (a.step(bad.clone()), b.step(clipped.clone()));
+            let same = match (&x, &y) {
+                (Ok(x), Ok(y)) => {
+                    x.obs == y.obs
+                        && x.reward.to_bits() == y.reward.to_bits()
+                        && (x.terminated, x.truncated) == (y.terminated, y.truncated)
+                }
+                _ => false,
+            };
+            if !same {
+                return Err(fail(format!(
+                    "an env that clips its actions stepped {bad:?} as {x:?}, and its clipped \
+                     action {clipped:?} as {y:?}"
+                )));
+            }
+        }
+    }
+
     // Invalid actions in the middle of an episode must change nothing.
-    let invalid = E::Action::outside(&act_space);
+    let invalid: Vec<E::Action> = outside
+        .into_iter()
+        .filter(|bad| !clips || bad.clipped(&act_space).is_none())
+        .collect();
     let mut probe = make();
     let mut actions = EnvRng::seed_from_u64(seed ^ 0x5EED);
     probe.reset(Some(seed));

@@ -220,6 +220,14 @@ pub trait Env {
         None
     }
 
+    /// Whether [`step`](Env::step) clips a finite Box action past the action space's bounds to
+    /// the nearest bound, as Gymnasium's Pendulum and MountainCarContinuous do, instead of
+    /// refusing it. `false` (the default): every action outside the space is
+    /// [`Error::InvalidAction`]. Either way NaN, infinity and a wrong length are refused.
+    fn clips_actions(&self) -> bool {
+        false
+    }
+
     /// Puts the env's random stream where [`rng_state`](Env::rng_state) said it was; the next
     /// unseeded [`reset`](Env::reset) continues from there. A seeded reset still reseeds.
     ///

@@ -36,7 +36,7 @@ mod space;
 pub mod vector;
 pub mod wrappers;
 
-pub use action::{SpaceAction, check_box_action, check_discrete_action};
+pub use action::{SpaceAction, check_box_action, check_discrete_action, clip_box_action};
 pub use checker::{CheckFailure, SpaceMember, check_env};
 pub use env::{Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition};
 pub use error::{Error, Result};

@@ -9,7 +9,7 @@ use crate::numpy::{square, square_f32};
 use crate::params::invalid;
 use crate::{
     BoxSpace, Env, EnvRng, Error, Frame, Info, ParamValue, Params, Reset, Result, Space, Step,
-    check_box_action,
+    clip_box_action,
 };
 
 /// The id [`Pendulum`] is registered under.
@@ -133,10 +133,9 @@ enum Phase {
 /// tests) are reproduced.
 ///
 /// # Action space
-/// `Box(-2, 2, (1,), float32)`: the torque `u`, N·m, positive counter-clockwise. An action of
-/// the wrong length, out of bounds, NaN or infinite is [`Error::InvalidAction`] and changes
-/// nothing (the [`Env`] contract; Gymnasium clips an out-of-range torque to `[-2, 2]`
-/// instead, which a clipping wrapper in front of the env reproduces).
+/// `Box(-2, 2, (1,), float32)`: the torque `u`, N·m, positive counter-clockwise. A finite
+/// torque past ±2 is clipped to ±2, as Gymnasium clips it ([`Env::clips_actions`]); NaN or
+/// infinity is [`Error::InvalidAction`] and changes nothing.
 ///
 /// # Observation space
 /// `Box([-1, -1, -8], [1, 1, 8], (3,), float32)`: the free end's position and the velocity,
@@ -170,8 +169,7 @@ enum Phase {
 /// Matches Gymnasium 1.4's `Pendulum-v1` (v1 simplified v0's equations without changing its
 /// behaviour). Differences: the start state is drawn from qlab's [`EnvRng`], not NumPy's
 /// generator, so a seed gives a different (equally distributed) start state than Gymnasium;
-/// an out-of-range torque is an error rather than clipped (see the action space); the reset
-/// bounds are fixed (Gymnasium takes them as `reset` options).
+/// the reset bounds are fixed (Gymnasium takes them as `reset` options).
 ///
 /// ```
 /// use qlab_envs::pendulum::{Pendulum, PendulumConfig};
@@ -182,7 +180,7 @@ enum Phase {
 /// env.set_state(&[0.0, 0.0])?; // upright at rest: it stays, and costs nothing
 /// let step = env.step([0.0])?;
 /// assert_eq!((step.obs, step.reward), ([1.0, 0.0, 0.0], -0.0));
-/// assert!(env.step([2.5]).is_err()); // out of bounds: rejected, nothing moves
+/// assert!(env.step([f32::NAN]).is_err()); // not a torque: refused, nothing moves
 /// # Ok(())
 /// # }
 /// ```
@@ -277,9 +275,9 @@ impl Env for Pendulum {
         if self.phase == Phase::NotReset {
             return Err(Error::NotReset);
         }
-        check_box_action(&action, &self.action_space)?;
+        // Gymnasium clips the torque to ±2 before using it (NaN and infinity are refused).
+        let [u] = clip_box_action(action, &self.action_space)?;
         let [th, thdot] = self.state;
-        let u = action[0];
         let g = self.config.g;
         // Gymnasium computes the torque terms in float32: `u` is the float32 action, and the
         // Python floats 0.001 and 3.0 take its type. Its squares are NumPy's `x**2`.
@@ -358,6 +356,10 @@ impl Env for Pendulum {
     /// `None` until the env has a stream: one never reset has none yet (its first unseeded
     /// reset draws one from the OS). After any reset, `Some`: the start state of each
     /// episode is drawn from it, and nothing else is random.
+    fn clips_actions(&self) -> bool {
+        true
+    }
+
     fn rng_state(&self) -> Option<[u64; 4]> {
         self.rng.as_ref().map(EnvRng::state)
     }

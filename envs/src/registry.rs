@@ -330,6 +330,9 @@ where
     fn rng_state(&self) -> Option<[u64; 4]> {
         self.0.rng_state()
     }
+    fn clips_actions(&self) -> bool {
+        self.0.clips_actions()
+    }
     fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
         self.0.set_rng_state(state)
     }

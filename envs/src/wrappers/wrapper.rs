@@ -188,6 +188,11 @@ pub trait Wrapper {
     fn set_rng_state(this: &mut Self, state: [u64; 4]) -> Result<()> {
         this.inner_mut().set_rng_state(state)
     }
+
+    /// [`Env::clips_actions`]: the inner env's by default.
+    fn clips_actions(this: &Self) -> bool {
+        this.inner().clips_actions()
+    }
 }
 
 impl<W: Wrapper> Env for W {
@@ -234,6 +239,10 @@ impl<W: Wrapper> Env for W {
 
     fn model(&self) -> Option<&dyn Model> {
         W::model(self)
+    }
+
+    fn clips_actions(&self) -> bool {
+        W::clips_actions(self)
     }
 
     fn rng_state(&self) -> Option<[u64; 4]> {
