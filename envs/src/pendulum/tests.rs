@@ -1,7 +1,6 @@
 //! Pendulum against Gymnasium 1.4 trajectories, and its contract.
 
 use super::*;
-use crate::Wrapper;
 use crate::check_env;
 use crate::wrappers::TimeLimit;
 
