@@ -18,6 +18,7 @@
 
 mod action;
 pub mod batched_cartpole;
+pub mod blackjack;
 pub mod cartpole;
 mod checker;
 mod env;

@@ -7,7 +7,9 @@
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 //! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
 //! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
+//! | `Blackjack-v1` | [`Blackjack`], with its exact model | none |
 
+use crate::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
@@ -104,6 +106,11 @@ const POINT_MASS: EnvSpec = EnvSpec {
     description: "push a point mass to the origin with a force in [-1, 1] (a Box action); -x^2 a step",
 };
 
+const BLACKJACK: EnvSpec = EnvSpec {
+    id: BLACKJACK_ID,
+    description: "Sutton & Barto's blackjack against a dealer, infinite deck (Gymnasium 1.4); stick or hit",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -114,7 +121,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD, POINT_MASS])
+        .chain([PIXEL_GRID_WORLD, POINT_MASS, BLACKJACK])
         .collect()
 }
 
@@ -213,6 +220,11 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
             VecBox(PointMass::new()),
             limit,
         ))));
+    }
+    if id == BLACKJACK_ID {
+        let mut config = BlackjackConfig::default();
+        config.apply_params(id, params)?;
+        return Ok(AnyEnv::Discrete(Box::new(Blackjack::new(config))));
     }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;
