@@ -217,14 +217,13 @@ mod tests {
     #[test]
     fn the_optimal_policy_is_the_books_figure_5_2() {
         let f = figure();
-        for panel in 0..2 {
-            for card in 0..10 {
+        for (panel, sticks_from) in BOOK_STICKS_FROM.iter().enumerate() {
+            for (card, &from) in sticks_from.iter().enumerate() {
                 for row in 0..10 {
                     let sum = 12 + row as u8;
-                    let want = usize::from(sum < BOOK_STICKS_FROM[panel][card]);
                     assert_eq!(
                         f.policy[panel][row][card],
-                        want,
+                        usize::from(sum < from),
                         "panel {panel}, sum {sum}, dealer {}",
                         card + 1
                     );
