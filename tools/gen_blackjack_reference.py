@@ -5,7 +5,7 @@ Run from the repository root with gymnasium 1.4.0 installed (`pip install gymnas
 
     python3 tools/gen_blackjack_reference.py
 
-It takes a few minutes (three million Monte Carlo episodes) and writes three files under
+It takes about six minutes (four million Monte Carlo episodes) and writes three files under
 `envs/tests/data/`:
 
 `blackjack_forced.csv` -- episodes played by `gymnasium.make("Blackjack-v1", sab=..,
