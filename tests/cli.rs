@@ -89,6 +89,35 @@ fn solve_reproduces_the_gymnasium_reference_values() {
     }
 }
 
+/// Blackjack's exact model: the optimal value over the deal under Sutton & Barto's rules
+/// (the registered default), and Figure 5.2 drawn by `--plot`.
+#[test]
+fn solve_blackjack_prints_the_optimal_value_and_draws_figure_5_2() {
+    let dir = std::env::temp_dir().join(format!("qlab-cli-blackjack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("figure.png");
+    let out = qlab(&[
+        "solve",
+        "--env",
+        "Blackjack-v1",
+        "--plot",
+        png.to_str().unwrap(),
+    ])
+    .clean();
+    assert_eq!(field(&out, "horizon"), "inf");
+    let value: f64 = field(&out, "value").parse().unwrap();
+    assert!((value - -0.043113105413477015).abs() < 1e-15, "{out}");
+    assert_eq!(field(&out, "plot"), png.to_str().unwrap());
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    let out = qlab(&["solve", "--env", "Blackjack-v1", "--param", "sab=false"]).clean();
+    let plain: f64 = field(&out, "value").parse().unwrap();
+    assert!(
+        plain < value,
+        "a natural is worth less without sab: {plain} vs {value}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn solve_errors_are_one_line_with_exit_code_2() {
     let e = qlab(&["solve", "--env", "CartPole-v1"]).usage_error();

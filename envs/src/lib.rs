@@ -19,6 +19,7 @@
 pub mod acrobot;
 mod action;
 pub mod batched_cartpole;
+pub mod blackjack;
 pub mod cartpole;
 mod checker;
 mod env;

@@ -9,8 +9,10 @@
 //! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
 //! | `Acrobot-v1` | [`Acrobot`] | 500 |
 //! | `Pendulum-v1` | [`Pendulum`]: a Box action | 200 |
+//! | `Blackjack-v1` | [`Blackjack`], with its exact model | none |
 
 use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
+use crate::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
@@ -118,6 +120,11 @@ const PENDULUM: EnvSpec = EnvSpec {
     description: "swing a pendulum upright with a torque in [-2, 2] (a Box action; Gymnasium 1.4)",
 };
 
+const BLACKJACK: EnvSpec = EnvSpec {
+    id: BLACKJACK_ID,
+    description: "Sutton & Barto's blackjack against a dealer, infinite deck (Gymnasium 1.4); stick or hit",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -128,7 +135,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD, POINT_MASS, ACROBOT, PENDULUM])
+        .chain([PIXEL_GRID_WORLD, POINT_MASS, ACROBOT, PENDULUM, BLACKJACK])
         .collect()
 }
 
@@ -245,6 +252,11 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
             VecBox(Pendulum::new(config)),
             limit,
         ))));
+    }
+    if id == BLACKJACK_ID {
+        let mut config = BlackjackConfig::default();
+        config.apply_params(id, params)?;
+        return Ok(AnyEnv::Discrete(Box::new(Blackjack::new(config))));
     }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;

@@ -21,16 +21,19 @@
 //! (`--theta 0`), until the values stop changing to the last bit, so that the digits printed
 //! are the fixed point's, not a tolerance's. `--show` adds, for a GridWorld, the values and the greedy
 //! policy drawn on the map; `--plot FILE.png` draws them as a heat map
-//! ([`crate::plot::heatmap`]) and adds the line `plot=FILE.png`.
+//! ([`crate::plot::heatmap`]) and adds the line `plot=FILE.png`. For `Blackjack-v1`, `--plot`
+//! draws Sutton & Barto's Figure 5.2 instead ([`crate::plot::blackjack`]).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use qlab_agents::dp::{self, DpConfig, DpSolution};
+use qlab_envs::blackjack::BLACKJACK_ID;
 use qlab_envs::gridworld::{Cell, GridWorld, Move};
 use qlab_envs::{AnyEnv, Model};
 
+use crate::plot::blackjack::{BlackjackFigure, write_figure_5_2};
 use crate::plot::heatmap::{HeatMap, value_heatmap};
 
 /// How far ahead to look.
@@ -96,7 +99,8 @@ pub struct SolveArgs {
     /// Also print the values and the greedy policy on the map (GridWorlds).
     #[arg(long)]
     pub show: bool,
-    /// Also draw the values and the greedy policy as a heat map, PNG or SVG (GridWorlds).
+    /// Also draw the values and the greedy policy as a heat map, PNG or SVG (GridWorlds;
+    /// for Blackjack-v1, Sutton & Barto's Figure 5.2).
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
     /// The method for an infinite horizon (a finite one is always backward induction).
@@ -157,7 +161,11 @@ pub fn run(r: &SolveArgs) -> Result<String> {
         "value={}",
         full_precision(dp::start_value(model, &solution.values))
     );
-    if let Some(path) = &r.plot {
+    if let (Some(path), BLACKJACK_ID) = (&r.plot, r.env.as_str()) {
+        let figure = BlackjackFigure::new(&solution.values, &solution.policy)?;
+        write_figure_5_2(&figure, path)?;
+        let _ = writeln!(out, "plot={}", path.display());
+    } else if let Some(path) = &r.plot {
         let config = qlab_envs::registry::gridworld_config(&r.env, &params)
             .map_err(|_| anyhow!("--plot draws GridWorld envs only; {} is not one", r.env))?;
         let grid = GridWorld::new(config)?;

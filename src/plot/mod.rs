@@ -6,11 +6,13 @@
 //!   pure functions; [`chart`] draws it as PNG or SVG and writes a run's `curve.png`.
 //! - [`compare`]: the table of final returns, time to a threshold and speed.
 //! - [`heatmap`]: a grid world's values and greedy policy.
+//! - [`blackjack`]: Blackjack's optimal policy and values, Sutton & Barto's Figure 5.2.
 //! - [`render`] plays episodes into frames or text; [`gif`] encodes frames as a GIF.
 //!
 //! The learning-curve and comparison code reads only a run's files, never the runner's
 //! memory, so a plot can be redrawn from a finished run at any time.
 
+pub mod blackjack;
 mod canvas;
 pub mod chart;
 pub mod compare;
