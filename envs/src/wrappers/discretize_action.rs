@@ -6,6 +6,10 @@ use crate::{
     check_discrete_action,
 };
 
+/// The most actions a [`DiscretizeAction`] grid may have: `2²⁴`. Past it, a grid is a
+/// mistake (`n = 10⁹`) rather than a choice, and its values alone would not fit in memory.
+pub const MAX_ACTIONS: usize = 1 << 24;
+
 /// Drives an env with Box actions through discrete ones: action `k` of `Discrete(N)` stands
 /// for one point of a grid over the env's action box, so the tabular agents and DQN, which
 /// choose among indices, can drive a continuous env.
@@ -84,8 +88,8 @@ where
     /// Wraps `env`, taking `counts[d] ≥ 2` values in element `d` of its action box.
     ///
     /// Errors ([`Error::InvalidParam`]) if the action space is not a box, a bound of it is
-    /// infinite, `counts` has not one count per element or one is below 2, or the number of
-    /// grid points overflows `usize`.
+    /// infinite, `counts` has not one count per element or one is below 2, or the grid has
+    /// more than [`MAX_ACTIONS`] points.
     pub fn with_counts(env: E, counts: &[usize]) -> Result<Self> {
         let boxed = acted_box(env.action_space())?;
         if counts.len() != boxed.len() {
@@ -114,11 +118,14 @@ where
                     expected: format!("a box with finite bounds (element {d} is not)"),
                 });
             }
-            total = total.checked_mul(n).ok_or_else(|| Error::InvalidParam {
-                key: "n".into(),
-                value: format!("{counts:?}"),
-                expected: "a grid of at most usize::MAX actions".into(),
-            })?;
+            total = total
+                .checked_mul(n)
+                .filter(|&t| t <= MAX_ACTIONS)
+                .ok_or_else(|| Error::InvalidParam {
+                    key: "n".into(),
+                    value: format!("{counts:?}"),
+                    expected: format!("a grid of at most {MAX_ACTIONS} actions"),
+                })?;
             starts.push(values.len());
             // `np.linspace(low, high, n)`: `j · step + low`, the last point exactly `high`.
             let step = (high - low) / (n - 1) as f64;
@@ -309,7 +316,16 @@ mod tests {
         let e = DiscretizeAction::new(Echo::new(wide), 3)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("at most usize::MAX"), "{e}");
+        assert!(e.contains("at most 16777216 actions"), "{e}");
+        let huge = DiscretizeAction::new(PointMass::new(), usize::MAX).unwrap_err();
+        assert!(huge.to_string().contains("at most 16777216"), "{huge}");
+        assert_eq!(
+            DiscretizeAction::new(PointMass::new(), MAX_ACTIONS)
+                .unwrap()
+                .action_space()
+                .flat_dim(),
+            MAX_ACTIONS
+        );
     }
 
     /// Through the other action wrappers: the grid is over the box the agent sees.

@@ -43,7 +43,7 @@ mod wrapper;
 
 pub use clip_action::ClipAction;
 pub use discretize::Discretize;
-pub use discretize_action::DiscretizeAction;
+pub use discretize_action::{DiscretizeAction, MAX_ACTIONS};
 pub use episode_stats::EpisodeStats;
 pub use frame_stack::{FrameStackObservation, ObservationHistory, Padding};
 pub use normalize::NormalizeObservation;
