@@ -558,7 +558,9 @@ fn discretized_actions_drive_point_mass_with_sarsa_and_dqn() {
     train(&config, &out, &["--seeds", "0"]);
     let resolved = read(out.join("config.toml"));
     assert!(
-        resolved.contains("[wrappers]\ndiscretize_action = 5\nreward_scale = 2.0\n"),
+        resolved.contains(
+            "[wrappers]\nclip_action = false\ndiscretize_action = 5\nreward_scale = 2.0\n"
+        ),
         "{resolved}"
     );
     assert!(read(out.join("seed_0/metrics.csv")).lines().count() > 1);
