@@ -3,7 +3,7 @@
 //! The training loop is generic over the env, so the registered GridWorlds and CartPoles are
 //! built as their concrete types (stepped without dynamic dispatch or allocation); any other
 //! registered id, and any env with `[wrappers]`, goes through [`qlab_envs::make`]'s boxed
-//! form, wrapped by [`wrap::apply`](super::wrap::apply).
+//! form, wrapped by [`wrap::apply`].
 
 use anyhow::Result;
 use qlab_agents::View;
