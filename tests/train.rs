@@ -544,6 +544,44 @@ fn envs_with_box_actions_are_refused_naming_the_action_space() {
     assert!(err.contains(&format!(":2: [env] dqn {want}")), "{err}");
 }
 
+/// `[wrappers] discretize_action` lets the tabular agents and DQN drive an env with Box
+/// actions; the resolved config keeps the section and a run from it reads the same.
+#[test]
+fn discretized_actions_drive_point_mass_with_sarsa_and_dqn() {
+    let tmp = TempDir::new();
+    let wrappers = "\n[wrappers]\ndiscretize_action = 5\nreward_scale = 2.0\n";
+    let tabular = CLIFF.replace("CliffWalking-v1", "PointMass-v0")
+        + wrappers
+        + "\n[features]\nkind = \"discretize\"\nbins = [6, 6]\n";
+    let config = tmp.file("tabular.toml", &tabular);
+    let out = tmp.path("tabular");
+    train(&config, &out, &["--seeds", "0"]);
+    let resolved = read(out.join("config.toml"));
+    assert!(
+        resolved.contains(
+            "[wrappers]\nclip_action = false\ndiscretize_action = 5\nreward_scale = 2.0\n"
+        ),
+        "{resolved}"
+    );
+    assert!(read(out.join("seed_0/metrics.csv")).lines().count() > 1);
+    let dqn = TINY_DQN.replace("CartPole-v1", "PointMass-v0") + wrappers;
+    let config = tmp.file("dqn.toml", &dqn);
+    let out = tmp.path("dqn");
+    train(&config, &out, &["--seeds", "0"]);
+    assert!(read(out.join("seed_0/metrics.csv")).lines().count() > 1);
+    // A wrapper that does not fit the env is refused at its key.
+    let bad = CLIFF.to_string() + "\n[wrappers]\nclip_action = true\n";
+    let config = tmp.file("bad.toml", &bad);
+    let err = qlab(&["train", &config, "-q"]).usage_message();
+    assert!(
+        err.contains(
+            "[wrappers] `clip_action` needs Box (continuous) actions; CliffWalking-v1 has \
+             Discrete(4)"
+        ),
+        "{err}"
+    );
+}
+
 /// The files of one seed that must be identical from run to run.
 fn seed_files(run: &Path, seed: u64) -> Vec<Vec<u8>> {
     let dir = run.join(format!("seed_{seed}"));

@@ -12,7 +12,15 @@ import math
 import numpy as np
 import gymnasium as gym
 from gymnasium.vector import SyncVectorEnv
-from gymnasium.wrappers import DiscretizeObservation, TimeLimit
+from gymnasium.wrappers import (
+    ClipAction,
+    DiscretizeAction,
+    DiscretizeObservation,
+    FrameStackObservation,
+    NormalizeReward,
+    RescaleAction,
+    TimeLimit,
+)
 from gymnasium.wrappers.utils import RunningMeanStd
 
 
@@ -115,7 +123,140 @@ def vector():
         print(f"({actions}, {obs.tolist()}, {rew.tolist()}, {term.tolist()}, {trunc.tolist()}),")
 
 
+class Echo(gym.Env):
+    """The Rust tests' `Echo`: observes the Box action it was given."""
+
+    def __init__(self, low, high):
+        self.action_space = gym.spaces.Box(
+            np.array(low, np.float32), np.array(high, np.float32), dtype=np.float32
+        )
+        self.observation_space = self.action_space
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.action_space.low.copy(), {}
+
+    def step(self, action):
+        return np.asarray(action), float(np.sum(action)), False, False, {}
+
+
+def clip_action():
+    print("== clip_action: ClipAction over Box([-1, -2, 0], [1, 2, 0.5]); rows (action, clipped)")
+    env = ClipAction(Echo([-1, -2, 0], [1, 2, 0.5]))
+    env.reset(seed=0)
+    actions = [
+        (0.5, -3.0, 0.25), (-7.5, 2.5, -0.1), (1.0, -2.0, 0.5), (1e30, -1e30, 0.75),
+        (-0.0, 1.9999999, 0.49999997),
+    ]
+    for a in actions:
+        obs = env.step(np.array(a, np.float32))[0]
+        print(f"({[float(x) for x in np.float32(a)]}, {obs.tolist()}),")
+
+
+def rescale_action():
+    print("== rescale_action: RescaleAction(min_action, max_action) over an env acting in")
+    print("   Box([-2, 0, -0.3], [2, 5, 0.7]); rows (action, what the env receives)")
+    env = RescaleAction(Echo([-2, 0, -0.3], [2, 5, 0.7]), -1.0, 1.0)
+    env.reset(seed=0)
+    actions = [
+        (-1.0, -1.0, -1.0), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.5, -0.25, 0.9),
+        (-0.3, 0.7, -0.77),
+    ]
+    for a in actions:
+        obs = env.step(np.array(a, np.float32))[0]
+        print(f"({list(a)}, {[repr(float(x)) for x in obs]}),")
+    print("   min_action (-3.1, 0.2), max_action (0.9, 7.3) over Box([-0.3, 1e-3], [0.7, 0.1]):")
+    env = RescaleAction(
+        Echo([-0.3, 1e-3], [0.7, 0.1]),
+        np.array([-3.1, 0.2], np.float32),
+        np.array([0.9, 7.3], np.float32),
+    )
+    env.reset(seed=0)
+    for a in [(-3.1, 0.2), (0.9, 7.3), (-1.0, 3.0)]:
+        obs = env.step(np.array(a, np.float32))[0]
+        print(f"({list(a)}, {[repr(float(x)) for x in obs]}),")
+
+
+def discretize_action():
+    # qlab's grid includes the bounds (np.linspace); Gymnasium's DiscretizeAction takes bin
+    # centres. The index order is what is shared: Gymnasium's unflattening of an index.
+    print("== discretize_action: Box([-2, 0.5], [1, 3]), 3 x 4 values; one row per index:")
+    print("   Gymnasium's per-element indices, then np.linspace's values (f64 -> f32)")
+    low, high, counts = [-2.0, 0.5], [1.0, 3.0], (3, 4)
+    env = DiscretizeAction(Echo(low, high), bins=counts)
+    grids = [np.linspace(np.float64(np.float32(l)), np.float64(np.float32(h)), n)
+             for l, h, n in zip(low, high, counts)]
+    for k in range(int(np.prod(counts))):
+        idx = env._unflatten_index(k)
+        point = [float(np.float32(g[i])) for g, i in zip(grids, idx)]
+        print(f"{k}: {[int(i) for i in idx]} {point}")
+
+
+class Walk(gym.Env):
+    """The Rust tests' `Walk` without its random `y`: x moves +1 (action 1) or -1 (action 0),
+    the reward is the new x, and the episode terminates when |x| reaches `limit`."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.x = 0.0
+        self.observation_space = gym.spaces.Box(-limit, limit, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = 0.0
+        return np.array([self.x], np.float32), {}
+
+    def step(self, action):
+        self.x += 1.0 if action == 1 else -1.0
+        return np.array([self.x], np.float32), self.x, abs(self.x) >= self.limit, False, {}
+
+
+WALK_EPISODES = [[1, 1, 1], [0, 1, 0, 1], [0, 0, 0], [1, 0, 1]]
+
+
+def normalize_reward():
+    for gamma in (0.9, 1.0):
+        print(f"== normalize_reward: NormalizeReward(TimeLimit(Walk(3), 4), gamma={gamma}, "
+              "epsilon=1e-8);")
+        print(f"   episodes {WALK_EPISODES}; rows (reward, normalized, terminated, truncated)")
+        env = NormalizeReward(TimeLimit(Walk(3.0), 4), gamma=gamma, epsilon=1e-8)
+        for episode in WALK_EPISODES:
+            env.reset(seed=0)
+            for a in episode:
+                _, r, term, trunc, _ = env.step(a)
+                raw = env.unwrapped.x
+                print(f"({raw!r}, {float(r)!r}, {term}, {trunc}),")
+                if term or trunc:
+                    break
+        rms = env.return_rms
+        print(f"G {env.discounted_reward.tolist()} mean {rms.mean!r} var {rms.var!r} "
+              f"count {rms.count!r}")
+
+
+def frame_stack():
+    # Echo observes the box's low corner at a reset, then each action it is given.
+    print("== frame_stack: FrameStackObservation(Echo(box), 3, padding_type), episodes of")
+    print("   4 and 1 steps with actions 3, 4, 5, ...; each row one reset or step, oldest first")
+    for low, padding in ((-1.0, "reset"), (-1.0, "zero"), (2.0, "zero")):
+        print(f"-- Box({low}, 9), padding_type={padding!r}")
+        env = FrameStackObservation(Echo([low], [9.0]), 3, padding_type=padding)
+        action = 3.0
+        for steps in (4, 1):
+            rows = [env.reset(seed=0)[0]]
+            for _ in range(steps):
+                rows.append(env.step(np.array([action], np.float32))[0])
+                action += 1.0
+            for obs in rows:
+                print(f"{obs.ravel().tolist()},")
+
+
 if __name__ == "__main__":
+    clip_action()
+    rescale_action()
+    discretize_action()
+    normalize_reward()
+    frame_stack()
     vector()
     tiles3()
     discretize()

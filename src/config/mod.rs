@@ -24,6 +24,9 @@
 //!
 //! - `[env]`: `id` (required), then the env's own parameters, passed to [`qlab_envs::make`];
 //!   an unknown parameter is reported with the list the env takes.
+//! - `[wrappers]` (optional): Gymnasium's action, reward and observation wrappers around the
+//!   env (`rescale_action`, `clip_action`, `discretize_action`, `reward_scale`,
+//!   `normalize_reward`, `frame_stack`, …); see [`WrappersConfig`].
 //! - `[features]` (optional): how a box observation becomes the active features the agents
 //!   see; see [`Features`]. Discrete-state envs need none: their state index is the feature.
 //! - `[agent]`: `algorithm` and its hyperparameters.
@@ -47,6 +50,7 @@ mod output;
 mod section;
 pub mod source;
 mod train;
+mod wrappers;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -59,9 +63,10 @@ pub use qlab_agents::AgentConfig;
 use section::Read;
 pub use source::{ConfigError, Document, Origin};
 pub use train::{Budget, TrainConfig};
+pub use wrappers::WrappersConfig;
 
 /// The sections a config may have, in the order they are written.
-pub const SECTIONS: [&str; 5] = ["env", "features", "agent", "train", "output"];
+pub const SECTIONS: [&str; 6] = ["env", "wrappers", "features", "agent", "train", "output"];
 
 /// A whole experiment, validated.
 #[derive(Clone, Debug)]
@@ -70,6 +75,8 @@ pub struct Config {
     pub doc: Document,
     /// `[env]`.
     pub env: EnvConfig,
+    /// `[wrappers]`.
+    pub wrappers: WrappersConfig,
     /// `[features]`.
     pub features: Features,
     /// `[agent]`.
@@ -84,6 +91,8 @@ pub struct Config {
 #[derive(Serialize)]
 struct Resolved<'a> {
     env: &'a EnvConfig,
+    #[serde(skip_serializing_if = "WrappersConfig::is_none")]
+    wrappers: &'a WrappersConfig,
     #[serde(skip_serializing_if = "Features::is_state")]
     features: &'a Features,
     agent: &'a AgentConfig,
@@ -128,6 +137,7 @@ impl Config {
         }
         Ok(Config {
             env: env::read(&doc)?,
+            wrappers: wrappers::read(&doc)?,
             features: features::read(&doc)?,
             agent: agent::read(&doc)?,
             train: train::read(&doc)?,
@@ -162,6 +172,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let resolved = Resolved {
             env: &self.env,
+            wrappers: &self.wrappers,
             features: &self.features,
             agent: &self.agent,
             train: &self.train,
@@ -328,8 +339,8 @@ eval_every = 100
         );
         assert_eq!(
             err(&format!("{CLIFF}[outptu]\ndir = 'x'\n"), &[]),
-            "c.toml:12: [outptu] unknown section; allowed: [env], [features], [agent], \
-             [train], [output]"
+            "c.toml:12: [outptu] unknown section; allowed: [env], [wrappers], [features], \
+             [agent], [train], [output]"
         );
         assert_eq!(
             err("[agent]\nalgorithm = 'sarsa'\n[train]\nsteps = 1\n", &[]),

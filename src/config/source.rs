@@ -283,8 +283,8 @@ mod tests {
         let e = Document::parse("x.toml", "seed = 3\n[env]\nid = 'a'\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "x.toml:1: key `seed` is outside a section; put it under one of [env], [features], \
-             [agent], [train], [output]"
+            "x.toml:1: key `seed` is outside a section; put it under one of [env], [wrappers], \
+             [features], [agent], [train], [output]"
         );
     }
 

@@ -11,9 +11,13 @@
 //! Every column but `steps_per_second` (wall-clock) depends on the config and the seed alone:
 //! the same config and seed give bit-identical files on the CPU.
 //!
+//! `[wrappers]` wrap the registered env first (see
+//! [`WrappersConfig`](crate::config::WrappersConfig)): `discretize_action` lets a DQN drive an
+//! env with Box actions.
+//!
 //! An attention torso (`torso = { type = "attention", k = … }`) reads the last `k`
 //! observations: the runner wraps the env (training, evaluation, `qlab eval`) in
-//! [`ObservationHistory`](qlab_envs::wrappers::ObservationHistory) with that `k`, so the
+//! [`FrameStackObservation`](qlab_envs::wrappers::FrameStackObservation) with that `k`, so the
 //! agent and its replay buffer see the stack `[k, …]` as the observation. A recurrent torso
 //! (`lstm`, `gru`) carries its hidden state through each episode, in training and in every
 //! greedy evaluation.
@@ -57,16 +61,21 @@ fn make(config: &Config) -> Result<VecEnv> {
         AgentConfig::Dqn(d) => d.network.torso.history(),
         _ => None,
     };
-    let env: VecEnv = match qlab_envs::make(&config.env.id, &config.env.params)? {
+    let made = qlab_envs::make(&config.env.id, &config.env.params)?;
+    // `[wrappers]`, inside the history and `max_steps_per_episode`.
+    let made = super::wrap::apply(made, &config.wrappers)
+        .map_err(|e| config.error("wrappers", Some(e.key), e))?;
+    let env: VecEnv = match made {
         AnyEnv::Vector(e) => match history {
-            Some(k) => Box::new(qlab_envs::wrappers::ObservationHistory::new(e, k)?),
+            Some(k) => Box::new(qlab_envs::wrappers::FrameStackObservation::new(e, k)?),
             None => e,
         },
         AnyEnv::Continuous(e) => bail!(config.error(
             "env",
             Some("id"),
             format!(
-                "dqn needs discrete actions; {} has {}",
+                "dqn needs discrete actions; {} has {}; add [wrappers] discretize_action = n \
+                 for a grid of n actions per element",
                 config.env.id,
                 e.action_space()
             )

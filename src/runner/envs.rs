@@ -2,7 +2,8 @@
 //!
 //! The training loop is generic over the env, so the registered GridWorlds and CartPoles are
 //! built as their concrete types (stepped without dynamic dispatch or allocation); any other
-//! registered id goes through [`qlab_envs::make`]'s boxed form.
+//! registered id, and any env with `[wrappers]`, goes through [`qlab_envs::make`]'s boxed
+//! form, wrapped by [`wrap::apply`].
 
 use anyhow::Result;
 use qlab_agents::View;
@@ -11,7 +12,8 @@ use qlab_envs::gridworld::{GridWorld, GridWorldConfig};
 use qlab_envs::wrappers::{Discretize, TileCoding, TimeLimit};
 use qlab_envs::{AnyEnv, Env, Params, registry};
 
-use crate::config::{Config, Features};
+use super::wrap::{self, WrapError};
+use crate::config::{Config, Features, WrappersConfig};
 
 /// The env of a config, resolved: which concrete type, its settings, and its features.
 #[derive(Clone, Debug)]
@@ -27,8 +29,9 @@ enum Kind {
     Grid(GridWorldConfig),
     CartPole(CartPoleConfig),
     CartPoleNoVelocity(CartPoleConfig),
-    /// Any other registered id, through `make`.
-    Other(String, Params),
+    /// Any other registered id, or any env with `[wrappers]`: through `make`, then the
+    /// wrappers.
+    Other(String, Params, WrappersConfig),
 }
 
 /// An env an agent over observations `O` steps: actions are indices, each observation is
@@ -59,6 +62,8 @@ pub enum SpecError {
     /// An env with Box (continuous) actions: the agents here choose discrete ones (the
     /// message names the env and its action space).
     ContinuousActions(String),
+    /// A `[wrappers]` key that does not fit the env.
+    Wrap(WrapError),
 }
 
 impl std::fmt::Display for SpecError {
@@ -70,12 +75,22 @@ impl std::fmt::Display for SpecError {
                 "{m}; add a [features] section (kind = \"tile_coding\" or \"discretize\")"
             ),
             SpecError::NoFeaturesNeeded(m) => write!(f, "{m}; remove the [features] section"),
-            SpecError::ContinuousActions(m) => write!(f, "{m}"),
+            SpecError::ContinuousActions(m) => write!(
+                f,
+                "{m}; add [wrappers] discretize_action = n for a grid of n actions per element"
+            ),
+            SpecError::Wrap(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for SpecError {}
+
+impl From<WrapError> for SpecError {
+    fn from(e: WrapError) -> Self {
+        SpecError::Wrap(e)
+    }
+}
 
 impl From<qlab_envs::Error> for SpecError {
     fn from(e: qlab_envs::Error) -> Self {
@@ -89,17 +104,24 @@ impl EnvSpec {
     /// [`EnvSpec::probe`].
     pub fn new(config: &Config) -> std::result::Result<EnvSpec, SpecError> {
         let (id, params) = (&config.env.id, &config.env.params);
-        let (kind, observes_box) = match id.as_str() {
+        // Without wrappers, the registered GridWorlds and CartPoles as their concrete types.
+        let concrete = if config.wrappers.is_none() {
+            id.as_str()
+        } else {
+            ""
+        };
+        let (kind, observes_box) = match concrete {
             "CartPole-v1" => (Kind::CartPole(registry::cartpole_config(id, params)?), true),
             "CartPoleNoVelocity-v1" => (
                 Kind::CartPoleNoVelocity(registry::cartpole_config(id, params)?),
                 true,
             ),
-            _ if GridWorldConfig::preset(id).is_some() => {
+            _ if !concrete.is_empty() && GridWorldConfig::preset(id).is_some() => {
                 (Kind::Grid(registry::gridworld_config(id, params)?), false)
             }
             _ => {
-                let observes_box = match qlab_envs::make(id, params)? {
+                let made = wrap::apply(qlab_envs::make(id, params)?, &config.wrappers)?;
+                let observes_box = match made {
                     AnyEnv::Discrete(_) => false,
                     AnyEnv::Vector(_) => true,
                     AnyEnv::Continuous(e) => {
@@ -110,11 +132,13 @@ impl EnvSpec {
                         )));
                     }
                 };
-                (Kind::Other(id.clone(), params.clone()), observes_box)
+                let kind = Kind::Other(id.clone(), params.clone(), config.wrappers.clone());
+                (kind, observes_box)
             }
         };
         let space = || -> std::result::Result<String, SpecError> {
-            Ok(qlab_envs::make(id, params)?.observation_space().to_string())
+            let made = wrap::apply(qlab_envs::make(id, params)?, &config.wrappers)?;
+            Ok(made.observation_space().to_string())
         };
         match (&config.features, observes_box) {
             (Features::State, true) => {
@@ -169,16 +193,19 @@ impl EnvSpec {
                     TimeLimit::new(CartPoleNoVelocity::new(c.clone()), limit)
                 })
             }
-            Kind::Other(id, params) => {
+            Kind::Other(id, params, wrappers) => {
                 let limit = self.max_steps.unwrap_or(u64::MAX);
-                // `new` has built this env with these params, and matched the features to
-                // its kind of observation.
+                let make = move || -> Result<AnyEnv> {
+                    Ok(wrap::apply(qlab_envs::make(id, params)?, wrappers)?)
+                };
+                // `new` has built this env with these params and wrappers, and matched the
+                // features to its kind of observation.
                 match self.features {
-                    Features::State => visitor.visit(move || match qlab_envs::make(id, params)? {
+                    Features::State => visitor.visit(move || match make()? {
                         AnyEnv::Discrete(e) => Ok(TimeLimit::new(e, limit)),
                         _ => unreachable!("{id} was checked to observe states"),
                     }),
-                    _ => self.with_features(visitor, move || match qlab_envs::make(id, params) {
+                    _ => self.with_features(visitor, move || match make() {
                         Ok(AnyEnv::Vector(e)) => TimeLimit::new(e, limit),
                         _ => unreachable!("{id} was checked to observe a box"),
                     }),

@@ -26,6 +26,7 @@ pub mod summary;
 pub mod tabular;
 pub mod tensorboard;
 pub mod track;
+pub mod wrap;
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;

@@ -212,6 +212,7 @@ fn spec_error(config: &Config, e: SpecError) -> ConfigError {
         SpecError::NeedsFeatures(_) => config.error("env", Some("id"), &e),
         SpecError::NoFeaturesNeeded(_) => config.error("features", Some("kind"), &e),
         SpecError::ContinuousActions(_) => config.error("env", Some("id"), &e),
+        SpecError::Wrap(w) => config.error("wrappers", Some(w.key), w),
     }
 }
 

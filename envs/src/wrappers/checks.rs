@@ -17,6 +17,15 @@ pub(crate) fn observed_discrete(space: &Space) -> Result<Discrete> {
         .ok_or_else(|| wrong_observation_space(space, "a Discrete space"))
 }
 
+/// The box of a wrapper's inner action space; an error naming the space if it is not one.
+pub(crate) fn acted_box(space: &Space) -> Result<&BoxSpace> {
+    space.as_box().ok_or_else(|| Error::InvalidParam {
+        key: "action_space".into(),
+        value: space.to_string(),
+        expected: "a Box".into(),
+    })
+}
+
 fn wrong_observation_space(space: &Space, expected: &str) -> Error {
     Error::InvalidParam {
         key: "observation_space".into(),

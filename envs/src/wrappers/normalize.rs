@@ -9,7 +9,7 @@ const EPSILON: f64 = 1e-8;
 
 /// The weight of the prior (mean 0, variance 1) the statistics start from — Gymnasium's
 /// `RunningMeanStd(epsilon=1e-4)`.
-const PRIOR_COUNT: f64 = 1e-4;
+pub(super) const PRIOR_COUNT: f64 = 1e-4;
 
 /// Normalizes every observation by a running mean and variance — Gymnasium's
 /// `NormalizeObservation`.
@@ -186,14 +186,10 @@ where
     fn normalize(&mut self, obs: &mut [f32]) {
         debug_assert_eq!(obs.len(), self.mean.len(), "observation length");
         if self.training {
-            // One sample is a batch of count 1 and variance 0 in the parallel formula.
-            let total = self.count + 1.0;
             for ((m, v), &x) in self.mean.iter_mut().zip(&mut self.var).zip(obs.iter()) {
-                let delta = x as f64 - *m;
-                *m += delta / total;
-                *v = (*v * self.count + delta * delta * self.count / total) / total;
+                add_sample(m, v, self.count, x as f64);
             }
-            self.count = total;
+            self.count += 1.0;
         }
         for ((x, m), v) in obs.iter_mut().zip(&self.mean).zip(&self.var) {
             let z = ((*x as f64 - m) / (v + EPSILON).sqrt()) as f32;
@@ -203,6 +199,18 @@ where
             };
         }
     }
+}
+
+/// Adds one sample `x` to a running mean and variance of weight `count` (the caller adds 1 to
+/// the count): Gymnasium's `update_mean_var_count_from_moments` for a batch of one, whose
+/// variance is 0 — the parallel-variance formula of Chan, Golub & LeVeque. Shared by the
+/// wrappers that normalize ([`NormalizeObservation`], [`NormalizeReward`](super::NormalizeReward)).
+#[inline]
+pub(super) fn add_sample(mean: &mut f64, var: &mut f64, count: f64, x: f64) {
+    let total = count + 1.0;
+    let delta = x - *mean;
+    *mean += delta / total;
+    *var = (*var * count + delta * delta * count / total) / total;
 }
 
 impl<E: Env> Wrapper for NormalizeObservation<E>

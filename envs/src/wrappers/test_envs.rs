@@ -268,3 +268,80 @@ impl Motion for ChainMotion {
         format!("Chain{}", self.len)
     }
 }
+
+/// A Box-action env that observes the action it was last given (its action box is its
+/// observation box; a reset observes the box's lower corner). The reward is the sum of the
+/// action's elements; episodes never end by themselves. It draws no random numbers.
+#[derive(Clone, Debug)]
+pub(crate) struct Echo {
+    space: Space,
+    obs_space: Space,
+    started: bool,
+    /// Every action stepped, in order.
+    pub(crate) taken: Vec<Vec<f32>>,
+}
+
+impl Echo {
+    /// Actions (and observations) in `space`.
+    pub(crate) fn new(space: BoxSpace) -> Self {
+        Self {
+            obs_space: space.clone().into(),
+            space: space.into(),
+            started: false,
+            taken: Vec::new(),
+        }
+    }
+
+    /// A wrongly declared env: Box actions by type, a `Discrete(2)` action space.
+    pub(crate) fn discrete() -> Self {
+        Self {
+            space: Space::discrete(2),
+            obs_space: BoxSpace::uniform(0.0, 1.0, vec![1]).into(),
+            started: false,
+            taken: Vec::new(),
+        }
+    }
+}
+
+impl Env for Echo {
+    type Obs = Vec<f32>;
+    type Action = Vec<f32>;
+
+    fn observation_space(&self) -> &Space {
+        &self.obs_space
+    }
+    fn action_space(&self) -> &Space {
+        &self.space
+    }
+    fn reset(&mut self, _: Option<u64>) -> Reset<Vec<f32>> {
+        self.started = true;
+        let low = self.obs_space.as_box().map(|b| b.low().to_vec());
+        Reset {
+            obs: low.unwrap_or_default(),
+            info: Info::default(),
+        }
+    }
+    fn step(&mut self, action: Vec<f32>) -> Result<Step<Vec<f32>>> {
+        crate::check_box_action(&action, &self.space)?;
+        if !self.started {
+            return Err(Error::NotReset);
+        }
+        self.taken.push(action.clone());
+        Ok(Step {
+            reward: action.iter().map(|&a| a as f64).sum(),
+            obs: action,
+            terminated: false,
+            truncated: false,
+            info: Info::default(),
+        })
+    }
+    fn render_ansi(&self) -> String {
+        format!("{:?}", self.taken.last())
+    }
+    fn render_rgb(&self) -> Frame {
+        Frame::filled(1, 1, [9, 9, 9])
+    }
+    fn name(&self) -> String {
+        "Echo".into()
+    }
+}

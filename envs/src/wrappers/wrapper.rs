@@ -322,7 +322,7 @@ mod tests {
     use crate::gridworld::{GridPixels, GridWorld, PixelMode};
     use crate::wrappers::test_envs::{Chain, Walk};
     use crate::wrappers::{
-        Discretize, EpisodeStats, NormalizeObservation, ObservationHistory, OneHot, TileCoding,
+        Discretize, EpisodeStats, FrameStackObservation, NormalizeObservation, OneHot, TileCoding,
         TimeLimit,
     };
 
@@ -366,7 +366,11 @@ mod tests {
         resumes(EpisodeStats::new(walk()), &acts);
         resumes(Discretize::new(walk(), &[6, 5]).unwrap(), &acts);
         resumes(TileCoding::new(walk(), 4, &[3, 3], 64).unwrap(), &acts);
-        resumes(ObservationHistory::new(walk(), 3).unwrap(), &acts);
+        resumes(FrameStackObservation::new(walk(), 3).unwrap(), &acts);
+        resumes(
+            crate::wrappers::TransformReward::affine(walk(), -2.0, 0.5).unwrap(),
+            &acts,
+        );
         let boxed: Box<dyn Env<Obs = [f32; 2], Action = usize>> = Box::new(walk());
         resumes(boxed, &acts);
         // A slippery grid world draws every move.
@@ -429,7 +433,7 @@ mod tests {
                 .is_none()
         );
         assert!(
-            ObservationHistory::new(pixels(), 2)
+            FrameStackObservation::new(pixels(), 2)
                 .unwrap()
                 .model()
                 .is_none()
