@@ -30,6 +30,8 @@ CASES = [
     ("FrozenLake8x8-v1", {}, "FrozenLake8x8-v1", [200, "inf"]),
     ("CliffWalking-v1", {}, "CliffWalking-v1", [12, 13, "inf"]),
     ("CliffWalking-v1", {"is_slippery": True}, "CliffWalkingSlippery-v1", [100, 200, "inf"]),
+    ("Taxi-v4", {}, "Taxi-v4", [200, "inf"]),
+    ("Taxi-v4", {"is_rainy": True}, "Taxi-v4 is_rainy=true", [200, "inf"]),
 ]
 
 

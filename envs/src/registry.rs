@@ -7,6 +7,7 @@
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 //! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
 //! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
+//! | `Taxi-v4` | [`Taxi`], with its exact model | 200 |
 
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
@@ -14,6 +15,7 @@ use crate::gridworld::{
 };
 use crate::params::invalid;
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
+use crate::taxi::{TAXI_ID, Taxi, TaxiConfig};
 use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
@@ -104,6 +106,11 @@ const POINT_MASS: EnvSpec = EnvSpec {
     description: "push a point mass to the origin with a force in [-1, 1] (a Box action); -x^2 a step",
 };
 
+const TAXI: EnvSpec = EnvSpec {
+    id: TAXI_ID,
+    description: "pick a passenger up and drop them off on a 5x5 map with walls (Gymnasium 1.4); -1 a step, +20 delivered, -10 a wrong pickup or dropoff",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -114,7 +121,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD, POINT_MASS])
+        .chain([PIXEL_GRID_WORLD, POINT_MASS, TAXI])
         .collect()
 }
 
@@ -140,6 +147,17 @@ pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
 /// `PixelGridWorld-v0` is not among them: see [`pixel_gridworld_config`].
 pub fn gridworld_config(id: &str, params: &Params) -> Result<GridWorldConfig> {
     let mut config = GridWorldConfig::preset(id).ok_or_else(|| unknown(id))?;
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// The config of `Taxi-v4` with `params` applied (keys:
+/// [`taxi::ALLOWED_PARAMS`](crate::taxi::ALLOWED_PARAMS)).
+pub fn taxi_config(id: &str, params: &Params) -> Result<TaxiConfig> {
+    if id != TAXI_ID {
+        return Err(unknown(id));
+    }
+    let mut config = TaxiConfig::default();
     config.apply_params(id, params)?;
     Ok(config)
 }
@@ -211,6 +229,14 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         };
         return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
             VecBox(PointMass::new()),
+            limit,
+        ))));
+    }
+    if id == TAXI_ID {
+        let config = taxi_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Discrete(Box::new(TimeLimit::new(
+            Taxi::new(config)?,
             limit,
         ))));
     }
