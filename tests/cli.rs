@@ -118,6 +118,35 @@ fn solve_blackjack_prints_the_optimal_value_and_draws_figure_5_2() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Taxi starts in one of 300 states; `value` is the mean of their optimal values. References
+/// from `python3 tools/dp_reference.py` (backward induction over gymnasium 1.4.0's own
+/// `env.unwrapped.P`, summed over `initial_state_distrib`): dry 7.929999999999999 within the
+/// 200-step limit and without one (the backups reach their fixed point in 19 sweeps), rainy
+/// 3.954574516550826 (112 sweeps).
+#[test]
+fn solve_taxi_averages_the_optimal_values_over_its_start_states() {
+    let out = qlab(&["solve", "--env", "Taxi-v4"]).clean();
+    assert_eq!(field(&out, "horizon"), "200");
+    assert_eq!(field(&out, "method"), "backward_induction");
+    // Integer values averaged in state order, as the reference sums them: the same bits.
+    assert_eq!(field(&out, "value"), "7.929999999999999");
+    let out = qlab(&["solve", "--env", "Taxi-v4", "--horizon", "inf"]).clean();
+    assert_eq!(field(&out, "value"), "7.929999999999999");
+    let out = qlab(&["solve", "--env", "Taxi-v4", "--param", "is_rainy=true"]).clean();
+    let value: f64 = field(&out, "value").parse().unwrap();
+    assert!((value - 3.954574516550826).abs() < 1e-12, "{value}");
+    // The fickle passenger's change of mind is not in the model.
+    let e = qlab(&[
+        "solve",
+        "--env",
+        "Taxi-v4",
+        "--param",
+        "fickle_passenger=true",
+    ])
+    .usage_error();
+    assert!(e.contains("Taxi-v4 has no exact model"), "{e}");
+}
+
 #[test]
 fn solve_errors_are_one_line_with_exit_code_2() {
     let e = qlab(&["solve", "--env", "CartPole-v1"]).usage_error();
@@ -164,6 +193,7 @@ fn envs_lists_every_registered_id_with_its_spaces() {
         "GridWorld-v0",
         "PixelGridWorld-v0",
         "PointMass-v0",
+        "Taxi-v4",
     ] {
         assert!(
             out.lines().any(|l| l.starts_with(id)),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Optimal values of Gymnasium's toy-text grid worlds, computed from Gymnasium's own model.
+"""Optimal values of Gymnasium's toy-text tasks, computed from Gymnasium's own model.
 
 An independent check of `qlab_agents::dp`: this reads the transition table
 `env.unwrapped.P` and the start distribution `env.unwrapped.initial_state_distrib` of
@@ -9,8 +9,11 @@ Python floats:
     V_0 = 0,  V_k(s) = max_a sum_{(p, s', r, done) in P[s][a]} p * (r + (0 if done else V_{k-1}(s')))
 
 undiscounted (gamma = 1). Terminal states — the states every transition into which is marked
-`done` — are never backed up. With a horizon H the result is V_H, the best expected return
-within H steps; "inf" iterates until the values stop changing (a fixed point to the last bit).
+`done` — are never backed up. (Taxi has none by this rule: Gymnasium lists ordinary moves
+between its delivered states. They are entered from a start state only by a `done` dropoff,
+so backing them up changes no start value.) With a horizon H the result is V_H, the best
+expected return within H steps; "inf" iterates until the values stop changing (a fixed point
+to the last bit).
 
 Printed with `repr`, which round-trips exactly. The Rust tests in `agents/src/dp.rs` and
 `tests/cli.rs` cite this output.
@@ -30,6 +33,8 @@ CASES = [
     ("FrozenLake8x8-v1", {}, "FrozenLake8x8-v1", [200, "inf"]),
     ("CliffWalking-v1", {}, "CliffWalking-v1", [12, 13, "inf"]),
     ("CliffWalking-v1", {"is_slippery": True}, "CliffWalkingSlippery-v1", [100, 200, "inf"]),
+    ("Taxi-v4", {}, "Taxi-v4", [200, "inf"]),
+    ("Taxi-v4", {"is_rainy": True}, "Taxi-v4 is_rainy=true", [200, "inf"]),
 ]
 
 

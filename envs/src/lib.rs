@@ -10,8 +10,9 @@
 //! - Actions are discrete (`usize`) or Box (`[f32; N]`, `Vec<f32>`): [`SpaceAction`] checks
 //!   and samples both.
 //! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
-//!   maps), [`cartpole`], [`acrobot`], [`pendulum`] (a Box action) and [`point_mass`] (a Box
-//!   action, for testing); [`batched_cartpole`] and [`vector`] step many at once.
+//!   maps), [`taxi`] (Gymnasium's Taxi), [`blackjack`] (with its exact model), [`cartpole`],
+//!   [`acrobot`], [`pendulum`] (a Box action) and [`point_mass`] (a Box action, for testing);
+//!   [`batched_cartpole`] and [`vector`] step many at once.
 //! - [`wrappers`] add time limits, episode statistics, discretization and more;
 //!   [`check_env`] checks any env against the contract.
 #![deny(missing_docs)]
@@ -34,6 +35,7 @@ pub mod point_mass;
 pub mod registry;
 mod rng;
 mod space;
+pub mod taxi;
 pub mod vector;
 pub mod wrappers;
 

@@ -10,6 +10,7 @@
 //! | `Acrobot-v1` | [`Acrobot`] | 500 |
 //! | `Pendulum-v1` | [`Pendulum`]: a Box action | 200 |
 //! | `Blackjack-v1` | [`Blackjack`], with its exact model | none |
+//! | `Taxi-v4` | [`Taxi`], with its exact model | 200 |
 
 use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
 use crate::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
@@ -20,6 +21,7 @@ use crate::gridworld::{
 use crate::params::invalid;
 use crate::pendulum::{PENDULUM_ID, Pendulum, PendulumConfig};
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
+use crate::taxi::{TAXI_ID, Taxi, TaxiConfig};
 use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
 
@@ -125,6 +127,11 @@ const BLACKJACK: EnvSpec = EnvSpec {
     description: "Sutton & Barto's blackjack against a dealer, infinite deck (Gymnasium 1.4); stick or hit",
 };
 
+const TAXI: EnvSpec = EnvSpec {
+    id: TAXI_ID,
+    description: "pick a passenger up and drop them off on a 5x5 map with walls (Gymnasium 1.4); -1 a step, +20 delivered, -10 a wrong pickup or dropoff",
+};
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -135,7 +142,14 @@ pub fn registered() -> Vec<EnvSpec> {
                 .iter()
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
-        .chain([PIXEL_GRID_WORLD, POINT_MASS, ACROBOT, PENDULUM, BLACKJACK])
+        .chain([
+            PIXEL_GRID_WORLD,
+            POINT_MASS,
+            ACROBOT,
+            PENDULUM,
+            BLACKJACK,
+            TAXI,
+        ])
         .collect()
 }
 
@@ -161,6 +175,17 @@ pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
 /// `PixelGridWorld-v0` is not among them: see [`pixel_gridworld_config`].
 pub fn gridworld_config(id: &str, params: &Params) -> Result<GridWorldConfig> {
     let mut config = GridWorldConfig::preset(id).ok_or_else(|| unknown(id))?;
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// The config of `Taxi-v4` with `params` applied (keys:
+/// [`taxi::ALLOWED_PARAMS`](crate::taxi::ALLOWED_PARAMS)).
+pub fn taxi_config(id: &str, params: &Params) -> Result<TaxiConfig> {
+    if id != TAXI_ID {
+        return Err(unknown(id));
+    }
+    let mut config = TaxiConfig::default();
     config.apply_params(id, params)?;
     Ok(config)
 }
@@ -257,6 +282,14 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         let mut config = BlackjackConfig::default();
         config.apply_params(id, params)?;
         return Ok(AnyEnv::Discrete(Box::new(Blackjack::new(config))));
+    }
+    if id == TAXI_ID {
+        let config = taxi_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Discrete(Box::new(TimeLimit::new(
+            Taxi::new(config)?,
+            limit,
+        ))));
     }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;

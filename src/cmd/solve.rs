@@ -1,5 +1,9 @@
-//! `qlab solve`: the optimal value of an env's start state, by dynamic programming on its
-//! exact model.
+//! `qlab solve`: the optimal expected return of an episode, by dynamic programming on the
+//! env's exact model.
+//!
+//! `value` is the optimal value averaged over the env's initial-state distribution,
+//! `Σ p(s₀) · V*(s₀)`: the value of the one start state where there is one (FrozenLake,
+//! CliffWalking), the mean over Taxi-v4's 300 equally likely start states.
 //!
 //! Output, one `key=value` a line (`value` at full precision, readable back as the same
 //! `f64`):
@@ -75,11 +79,11 @@ pub enum Method {
     PolicyIteration,
 }
 
-/// Solve an env's exact model by dynamic programming; print the optimal value of the start
-/// state as `value=X`.
+/// Solve an env's exact model by dynamic programming; print the optimal value over the start
+/// distribution, `Σ p(s₀) · V*(s₀)`, as `value=X`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SolveArgs {
-    /// The env id (see `qlab envs`); it must have an exact model (every GridWorld).
+    /// The env id (see `qlab envs`); it must have an exact model (every GridWorld, Taxi-v4).
     #[arg(long)]
     pub env: String,
     /// Discount factor γ, in [0, 1].
@@ -117,9 +121,7 @@ pub fn run(r: &SolveArgs) -> Result<String> {
     let (model, time_limit): (&dyn Model, Option<u64>) = match &env {
         AnyEnv::Discrete(e) => (
             e.model().ok_or_else(|| no_model(&r.env))?,
-            qlab_envs::registry::gridworld_config(&r.env, &params)
-                .ok()
-                .and_then(|c| c.max_episode_steps),
+            time_limit(&r.env, &params),
         ),
         AnyEnv::Vector(_) | AnyEnv::Continuous(_) => return Err(no_model(&r.env)),
     };
@@ -201,10 +203,20 @@ fn full_precision(v: f64) -> String {
     }
 }
 
+/// The registered time limit of an env with a model: a GridWorld's, or Taxi's.
+fn time_limit(id: &str, params: &qlab_envs::Params) -> Option<u64> {
+    match qlab_envs::registry::gridworld_config(id, params) {
+        Ok(c) => c.max_episode_steps,
+        Err(_) => qlab_envs::registry::taxi_config(id, params)
+            .ok()
+            .map(|c| c.max_episode_steps),
+    }
+}
+
 fn no_model(id: &str) -> anyhow::Error {
     anyhow!(
         "{id} has no exact model to solve; `qlab solve` takes an env with one (a GridWorld, \
-         e.g. FrozenLake-v1 or CliffWalking-v1)"
+         e.g. FrozenLake-v1 or CliffWalking-v1, or Taxi-v4 without fickle_passenger)"
     )
 }
 
