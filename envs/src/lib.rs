@@ -25,6 +25,7 @@ mod error;
 pub mod gridworld;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
+pub mod mountain_car;
 pub mod params;
 pub mod point_mass;
 pub mod registry;

@@ -7,10 +7,16 @@
 //! | `FrozenLake-v1`, `FrozenLake8x8-v1`, `CliffWalking-v1`, `CliffWalkingSlippery-v1`, `WindyGridworld-v0`, `RandomWalk19-v0`, `GridWorld-v0` | [`GridWorld`] presets | as Gymnasium's |
 //! | `PixelGridWorld-v0` | a 6×6 maze [`GridWorld`] observed as [`GridPixels`] images | 50 |
 //! | `PointMass-v0` | [`PointMass`]: a Box action, for testing | 200 |
+//! | `MountainCar-v0` | [`MountainCar`] | 200 |
+//! | `MountainCarContinuous-v0` | [`MountainCarContinuous`]: a Box action | 999 |
 
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
+};
+use crate::mountain_car::{
+    MOUNTAIN_CAR_CONTINUOUS_ID, MOUNTAIN_CAR_ID, MountainCar, MountainCarConfig,
+    MountainCarContinuous,
 };
 use crate::params::invalid;
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
@@ -104,6 +110,17 @@ const POINT_MASS: EnvSpec = EnvSpec {
     description: "push a point mass to the origin with a force in [-1, 1] (a Box action); -x^2 a step",
 };
 
+const MOUNTAIN_CARS: [EnvSpec; 2] = [
+    EnvSpec {
+        id: MOUNTAIN_CAR_ID,
+        description: "drive an underpowered car up a hill by rocking it: push left, none or right; -1 a step (Gymnasium 1.4)",
+    },
+    EnvSpec {
+        id: MOUNTAIN_CAR_CONTINUOUS_ID,
+        description: "MountainCar with a force in [-1, 1] (a Box action); -0.1 a^2 a step, +100 at the goal (Gymnasium 1.4)",
+    },
+];
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -115,6 +132,7 @@ pub fn registered() -> Vec<EnvSpec> {
                 .map(|&(id, description)| EnvSpec { id, description }),
         )
         .chain([PIXEL_GRID_WORLD, POINT_MASS])
+        .chain(MOUNTAIN_CARS)
         .collect()
 }
 
@@ -132,6 +150,18 @@ pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
         return Err(unknown(id));
     }
     let mut config = CartPoleConfig::default();
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// The MountainCar config registered under `id` (`MountainCar-v0` or
+/// `MountainCarContinuous-v0`, whose time limits differ) with `params` applied.
+pub fn mountain_car_config(id: &str, params: &Params) -> Result<MountainCarConfig> {
+    let mut config = match id {
+        MOUNTAIN_CAR_ID => MountainCarConfig::default(),
+        MOUNTAIN_CAR_CONTINUOUS_ID => MountainCarConfig::continuous(),
+        _ => return Err(unknown(id)),
+    };
     config.apply_params(id, params)?;
     Ok(config)
 }
@@ -211,6 +241,22 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         };
         return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
             VecBox(PointMass::new()),
+            limit,
+        ))));
+    }
+    if id == MOUNTAIN_CAR_ID {
+        let config = mountain_car_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Vector(Box::new(TimeLimit::new(
+            VecObs(MountainCar::new(config)),
+            limit,
+        ))));
+    }
+    if id == MOUNTAIN_CAR_CONTINUOUS_ID {
+        let config = mountain_car_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
+            VecBox(MountainCarContinuous::new(config)),
             limit,
         ))));
     }
