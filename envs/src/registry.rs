@@ -488,6 +488,56 @@ mod tests {
         }
     }
 
+    /// Both mountain cars through `make`: their spaces, Gymnasium's time limits (200 and 999
+    /// steps), and the `max_episode_steps` and `goal_velocity` parameters.
+    #[test]
+    fn mountain_cars_have_their_time_limits_and_params() {
+        let AnyEnv::Vector(mut env) = make(MOUNTAIN_CAR_ID, &Params::new()).unwrap() else {
+            panic!("{MOUNTAIN_CAR_ID} has discrete actions");
+        };
+        assert_eq!(
+            env.observation_space().to_string(),
+            "Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)"
+        );
+        assert_eq!(env.action_space().to_string(), "Discrete(3)");
+        env.reset(Some(0));
+        let steps = (0..1000)
+            .take_while(|_| !env.step(1).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, 200);
+        let AnyEnv::Continuous(mut env) =
+            make(MOUNTAIN_CAR_CONTINUOUS_ID, &Params::new()).unwrap()
+        else {
+            panic!("{MOUNTAIN_CAR_CONTINUOUS_ID} has Box actions");
+        };
+        assert_eq!(env.action_space().to_string(), "Box(-1, 1, (1,), float32)");
+        env.reset(Some(0));
+        assert!(env.step(vec![0.0, 0.0]).is_err() && env.step(vec![3.0]).is_err());
+        let steps = (0..2000)
+            .take_while(|_| !env.step(vec![0.0]).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, 999);
+        // From next to the goal at rest, the car rolls back: only goal_velocity ≤ 0 ends it
+        // at once, and a limit of 2 truncates.
+        let p = Params::new()
+            .with("goal_velocity", ParamValue::Float(-0.01))
+            .with("max_episode_steps", ParamValue::Int(2));
+        let AnyEnv::Continuous(mut env) = make(MOUNTAIN_CAR_CONTINUOUS_ID, &p).unwrap() else {
+            unreachable!()
+        };
+        env.reset(Some(0));
+        env.set_state(&[0.46, 0.0]).unwrap();
+        assert!(env.step(vec![-1.0]).unwrap().terminated);
+        env.reset(None);
+        assert!(!env.step(vec![0.0]).unwrap().done());
+        assert!(env.step(vec![0.0]).unwrap().truncated);
+        let p = Params::new().with("goal_velocity", ParamValue::Str("high".into()));
+        let e = make(MOUNTAIN_CAR_ID, &p).err().unwrap().to_string();
+        assert!(e.contains("`goal_velocity`"), "{e}");
+        let e = mountain_car_config("MountainCar-v1", &Params::new()).unwrap_err();
+        assert!(e.to_string().contains("MountainCarContinuous-v0"), "{e}");
+    }
+
     #[test]
     fn unknown_ids_and_keys_are_named() {
         let e = make("CartPole-v9", &Params::new())
