@@ -505,8 +505,7 @@ mod tests {
             .take_while(|_| !env.step(1).unwrap().done())
             .count();
         assert_eq!(steps + 1, 200);
-        let AnyEnv::Continuous(mut env) =
-            make(MOUNTAIN_CAR_CONTINUOUS_ID, &Params::new()).unwrap()
+        let AnyEnv::Continuous(mut env) = make(MOUNTAIN_CAR_CONTINUOUS_ID, &Params::new()).unwrap()
         else {
             panic!("{MOUNTAIN_CAR_CONTINUOUS_ID} has Box actions");
         };

@@ -68,10 +68,13 @@ const ACTION_COST: f64 = 0.1;
 /// Matches Gymnasium 1.4's `MountainCarContinuous-v0` on every action in its action space.
 /// Differences: Gymnasium takes a force outside `[-1, 1]`, clips it for the dynamics and
 /// charges `0.1·a²` on the force as given; here such an action is refused, as every qlab env
-/// refuses actions outside its space ([`check_env`](crate::check_env) holds envs to it) — a
-/// clipping wrapper gives Gymnasium's dynamics. The start position is drawn from qlab's
-/// [`EnvRng`], not NumPy's generator; stepping after termination is [`Error::EpisodeEnded`];
-/// the reset bounds are not options; the picture is simpler (the car is not tilted).
+/// refuses actions outside its space ([`check_env`](crate::check_env) holds envs to it).
+/// Clipping before the env gives Gymnasium's trajectory to within the last bits of `float32`
+/// (Gymnasium multiplies a clipped force in `f64`) but charges the clipped force. The start
+/// position is drawn from qlab's [`EnvRng`], not NumPy's generator; stepping after
+/// termination is [`Error::EpisodeEnded`]; the reset bounds are not options; the picture is
+/// simpler (the car is not tilted). Gymnasium's `float32` arithmetic is NumPy 2's: under
+/// NumPy 1's promotion rules the same code computes partly in `float64`.
 ///
 /// ```
 /// use qlab_envs::mountain_car::{MountainCarConfig, MountainCarContinuous};
