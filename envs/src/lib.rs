@@ -28,6 +28,7 @@ mod error;
 pub mod gridworld;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
+pub mod mountain_car;
 mod numpy;
 pub mod params;
 pub mod pendulum;

@@ -11,12 +11,18 @@
 //! | `Pendulum-v1` | [`Pendulum`]: a Box action | 200 |
 //! | `Blackjack-v1` | [`Blackjack`], with its exact model | none |
 //! | `Taxi-v4` | [`Taxi`], with its exact model | 200 |
+//! | `MountainCar-v0` | [`MountainCar`] | 200 |
+//! | `MountainCarContinuous-v0` | [`MountainCarContinuous`]: a Box action | 999 |
 
 use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
 use crate::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
+};
+use crate::mountain_car::{
+    MOUNTAIN_CAR_CONTINUOUS_ID, MOUNTAIN_CAR_ID, MountainCar, MountainCarConfig,
+    MountainCarContinuous,
 };
 use crate::params::invalid;
 use crate::pendulum::{PENDULUM_ID, Pendulum, PendulumConfig};
@@ -132,6 +138,17 @@ const TAXI: EnvSpec = EnvSpec {
     description: "pick a passenger up and drop them off on a 5x5 map with walls (Gymnasium 1.4); -1 a step, +20 delivered, -10 a wrong pickup or dropoff",
 };
 
+const MOUNTAIN_CARS: [EnvSpec; 2] = [
+    EnvSpec {
+        id: MOUNTAIN_CAR_ID,
+        description: "drive an underpowered car up a hill by rocking it: push left, none or right; -1 a step (Gymnasium 1.4)",
+    },
+    EnvSpec {
+        id: MOUNTAIN_CAR_CONTINUOUS_ID,
+        description: "MountainCar with a force in [-1, 1] (a Box action); -0.1 a^2 a step, +100 at the goal (Gymnasium 1.4)",
+    },
+];
+
 /// Every registered env id, with a one-line description.
 pub fn registered() -> Vec<EnvSpec> {
     CARTPOLES
@@ -150,6 +167,7 @@ pub fn registered() -> Vec<EnvSpec> {
             BLACKJACK,
             TAXI,
         ])
+        .chain(MOUNTAIN_CARS)
         .collect()
 }
 
@@ -167,6 +185,18 @@ pub fn cartpole_config(id: &str, params: &Params) -> Result<CartPoleConfig> {
         return Err(unknown(id));
     }
     let mut config = CartPoleConfig::default();
+    config.apply_params(id, params)?;
+    Ok(config)
+}
+
+/// The MountainCar config registered under `id` (`MountainCar-v0` or
+/// `MountainCarContinuous-v0`, whose time limits differ) with `params` applied.
+pub fn mountain_car_config(id: &str, params: &Params) -> Result<MountainCarConfig> {
+    let mut config = match id {
+        MOUNTAIN_CAR_ID => MountainCarConfig::default(),
+        MOUNTAIN_CAR_CONTINUOUS_ID => MountainCarConfig::continuous(),
+        _ => return Err(unknown(id)),
+    };
     config.apply_params(id, params)?;
     Ok(config)
 }
@@ -288,6 +318,22 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
         let limit = config.max_episode_steps;
         return Ok(AnyEnv::Discrete(Box::new(TimeLimit::new(
             Taxi::new(config)?,
+            limit,
+        ))));
+    }
+    if id == MOUNTAIN_CAR_ID {
+        let config = mountain_car_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Vector(Box::new(TimeLimit::new(
+            VecObs(MountainCar::new(config)),
+            limit,
+        ))));
+    }
+    if id == MOUNTAIN_CAR_CONTINUOUS_ID {
+        let config = mountain_car_config(id, params)?;
+        let limit = config.max_episode_steps;
+        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
+            VecBox(MountainCarContinuous::new(config)),
             limit,
         ))));
     }
@@ -520,6 +566,55 @@ mod tests {
             let e = make(POINT_MASS_ID, &p).err().unwrap().to_string();
             assert!(e.contains(&format!("`{key}`")), "{e}");
         }
+    }
+
+    /// Both mountain cars through `make`: their spaces, Gymnasium's time limits (200 and 999
+    /// steps), and the `max_episode_steps` and `goal_velocity` parameters.
+    #[test]
+    fn mountain_cars_have_their_time_limits_and_params() {
+        let AnyEnv::Vector(mut env) = make(MOUNTAIN_CAR_ID, &Params::new()).unwrap() else {
+            panic!("{MOUNTAIN_CAR_ID} has discrete actions");
+        };
+        assert_eq!(
+            env.observation_space().to_string(),
+            "Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)"
+        );
+        assert_eq!(env.action_space().to_string(), "Discrete(3)");
+        env.reset(Some(0));
+        let steps = (0..1000)
+            .take_while(|_| !env.step(1).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, 200);
+        let AnyEnv::Continuous(mut env) = make(MOUNTAIN_CAR_CONTINUOUS_ID, &Params::new()).unwrap()
+        else {
+            panic!("{MOUNTAIN_CAR_CONTINUOUS_ID} has Box actions");
+        };
+        assert_eq!(env.action_space().to_string(), "Box(-1, 1, (1,), float32)");
+        env.reset(Some(0));
+        assert!(env.step(vec![0.0, 0.0]).is_err() && env.step(vec![3.0]).is_err());
+        let steps = (0..2000)
+            .take_while(|_| !env.step(vec![0.0]).unwrap().done())
+            .count();
+        assert_eq!(steps + 1, 999);
+        // From next to the goal at rest, the car rolls back: only goal_velocity ≤ 0 ends it
+        // at once, and a limit of 2 truncates.
+        let p = Params::new()
+            .with("goal_velocity", ParamValue::Float(-0.01))
+            .with("max_episode_steps", ParamValue::Int(2));
+        let AnyEnv::Continuous(mut env) = make(MOUNTAIN_CAR_CONTINUOUS_ID, &p).unwrap() else {
+            unreachable!()
+        };
+        env.reset(Some(0));
+        env.set_state(&[0.46, 0.0]).unwrap();
+        assert!(env.step(vec![-1.0]).unwrap().terminated);
+        env.reset(None);
+        assert!(!env.step(vec![0.0]).unwrap().done());
+        assert!(env.step(vec![0.0]).unwrap().truncated);
+        let p = Params::new().with("goal_velocity", ParamValue::Str("high".into()));
+        let e = make(MOUNTAIN_CAR_ID, &p).err().unwrap().to_string();
+        assert!(e.contains("`goal_velocity`"), "{e}");
+        let e = mountain_car_config("MountainCar-v1", &Params::new()).unwrap_err();
+        assert!(e.to_string().contains("MountainCarContinuous-v0"), "{e}");
     }
 
     #[test]
