@@ -72,7 +72,7 @@ struct Record<O> {
 ///   bound, NaN, infinity and (for `Vec<f32>`) a wrong length for a box — is
 ///   [`Error::InvalidAction`] and leaves the env unchanged; except, for an env that
 ///   [clips its actions](Env::clips_actions), a finite value past a bound, which must step
-///   exactly as the clipped action does;
+///   to an observation in the space with a finite reward;
 /// - once an episode has ended, `step` is [`Error::EpisodeEnded`] (checked when an episode
 ///   ends within `max_steps`);
 /// - both render modes produce output: non-empty text, and a non-empty frame of
@@ -167,32 +167,26 @@ where
         )));
     }
 
-    // An env that clips its actions takes a finite action past a bound as the bound itself:
-    // the same step as the clipped action's, from the same state.
+    // An env that clips its actions takes a finite action past a bound: a step whose
+    // observation lies in the space and whose reward is finite. (Its arithmetic may differ
+    // from the clipped action's in the last bits, as Gymnasium's MountainCarContinuous's
+    // does, and its reward may charge the action as given.)
     let clips = env.clips_actions();
     let outside = E::Action::outside(&act_space);
     if clips {
-        for bad in &outside {
-            let Some(clipped) = bad.clipped(&act_space) else {
-                continue;
-            };
-            let (mut a, mut b) = (make(), make());
-            a.reset(Some(seed));
-            b.reset(Some(seed));
-            let (x, y) = (a.step(bad.clone()), b.step(clipped.clone()));
-            let same = match (&x, &y) {
-                (Ok(x), Ok(y)) => {
-                    x.obs == y.obs
-                        && x.reward.to_bits() == y.reward.to_bits()
-                        && (x.terminated, x.truncated) == (y.terminated, y.truncated)
+        for bad in outside
+            .iter()
+            .filter(|bad| bad.clipped(&act_space).is_some())
+        {
+            let mut e = make();
+            e.reset(Some(seed));
+            match e.step(bad.clone()) {
+                Ok(step) if step.obs.is_in(&obs_space) && step.reward.is_finite() => {}
+                other => {
+                    return Err(fail(format!(
+                        "an env that clips its actions stepped {bad:?} as {other:?}"
+                    )));
                 }
-                _ => false,
-            };
-            if !same {
-                return Err(fail(format!(
-                    "an env that clips its actions stepped {bad:?} as {x:?}, and its clipped \
-                     action {clipped:?} as {y:?}"
-                )));
             }
         }
     }

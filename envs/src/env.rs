@@ -221,8 +221,9 @@ pub trait Env {
     }
 
     /// Whether [`step`](Env::step) clips a finite Box action past the action space's bounds to
-    /// the nearest bound, as Gymnasium's Pendulum and MountainCarContinuous do, instead of
-    /// refusing it. `false` (the default): every action outside the space is
+    /// the nearest bound for its dynamics, as Gymnasium's Pendulum and MountainCarContinuous
+    /// do, instead of refusing it (the reward may charge the action as given, as
+    /// MountainCarContinuous's does). `false` (the default): every action outside the space is
     /// [`Error::InvalidAction`]. Either way NaN, infinity and a wrong length are refused.
     fn clips_actions(&self) -> bool {
         false

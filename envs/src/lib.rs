@@ -11,7 +11,8 @@
 //!   and samples both.
 //! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
 //!   maps), [`taxi`] (Gymnasium's Taxi), [`blackjack`] (with its exact model), [`cartpole`],
-//!   [`acrobot`], [`pendulum`] (a Box action) and [`point_mass`] (a Box action, for testing);
+//!   [`acrobot`], [`mountain_car`] (discrete and Box actions), [`pendulum`] (a Box action) and
+//!   [`point_mass`] (a Box action, for testing);
 //!   [`batched_cartpole`] and [`vector`] step many at once.
 //! - [`wrappers`] add time limits, episode statistics, discretization and more;
 //!   [`check_env`] checks any env against the contract.

@@ -4,7 +4,7 @@ use rand::SeedableRng;
 
 use super::render::{ansi, draw};
 use super::*;
-use crate::{Env, Frame, Info, Reset, Step, check_box_action};
+use crate::{Env, Frame, Info, Reset, Step, clip_box_action};
 
 /// The reward for reaching the goal.
 const GOAL_REWARD: f64 = 100.0;
@@ -36,9 +36,9 @@ const ACTION_COST: f64 = 0.1;
 /// it.
 ///
 /// # Action space
-/// `Box(-1, 1, (1,), float32)`: the force, positive to the right. An action of the wrong
-/// length, out of bounds, NaN or infinite is [`Error::InvalidAction`] and changes nothing
-/// (see the version notes).
+/// `Box(-1, 1, (1,), float32)`: the force, positive to the right. A finite force past ±1 is
+/// clipped to ±1 for the dynamics, as Gymnasium clips it ([`Env::clips_actions`]), and the
+/// force as given is charged; NaN or infinity is [`Error::InvalidAction`] and changes nothing.
 ///
 /// # Observation space
 /// `Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)`:
@@ -65,12 +65,9 @@ const ACTION_COST: f64 = 0.1;
 /// [`MountainCarConfig::continuous`]).
 ///
 /// # Version notes
-/// Matches Gymnasium 1.4's `MountainCarContinuous-v0` on every action in its action space.
-/// Differences: Gymnasium takes a force outside `[-1, 1]`, clips it for the dynamics and
-/// charges `0.1·a²` on the force as given; here such an action is refused, as every qlab env
-/// refuses actions outside its space ([`check_env`](crate::check_env) holds envs to it).
-/// Clipping before the env gives Gymnasium's trajectory to within the last bits of `float32`
-/// (Gymnasium multiplies a clipped force in `f64`) but charges the clipped force. The start
+/// Matches Gymnasium 1.4's `MountainCarContinuous-v0`, forces past `[-1, 1]` included (clipped
+/// for the dynamics, charged as given; Gymnasium's clipped force is a Python float, so its
+/// increment is computed in `f64`, as here). The start
 /// position is drawn from qlab's [`EnvRng`], not NumPy's generator; stepping after
 /// termination is [`Error::EpisodeEnded`]; the reset bounds are not options; the picture is
 /// simpler (the car is not tilted). Gymnasium's `float32` arithmetic is NumPy 2's: under
@@ -91,7 +88,7 @@ const ACTION_COST: f64 = 0.1;
 ///     }
 /// }
 /// assert!(obs[0] >= 0.45 && ret > 80.0);
-/// assert!(env.step([3.0]).is_err()); // out of bounds: refused
+/// assert!(env.step([f32::NAN]).is_err()); // not a force: refused
 /// # Ok(())
 /// # }
 /// ```
@@ -140,16 +137,20 @@ impl MountainCarContinuous {
     }
 
     /// One step from an `f64` state (the first after a reset or `set_state`): Gymnasium's
-    /// arithmetic on a `float64` state and a `float32` force. Returns the new state, rounded
-    /// to `f32`, and whether it reached the goal.
+    /// arithmetic on a `float64` state and a `float32` force (a Python float when Gymnasium
+    /// `clipped` it). Returns the new state, rounded to `f32`, and whether it reached the goal.
     #[inline]
-    fn advance_wide(&self, force: f32) -> ([f64; 2], bool) {
+    fn advance_wide(&self, force: f32, clipped: bool) -> ([f64; 2], bool) {
         let [position, velocity] = self.state;
         let slope = GRAVITY * (3.0 * position).cos();
         // `force * power` is float32; subtracting the Python float rounds it to float32; adding
-        // that to the float64 velocity is float64.
-        let dv = force * POWER as f32 - slope as f32;
-        let velocity = (velocity + f64::from(dv)).clamp(-MAX_SPEED, MAX_SPEED);
+        // that to the float64 velocity is float64. A clipped force is a Python float: all f64.
+        let dv = if clipped {
+            f64::from(force) * POWER - slope
+        } else {
+            f64::from(force * POWER as f32 - slope as f32)
+        };
+        let velocity = (velocity + dv).clamp(-MAX_SPEED, MAX_SPEED);
         let position = (position + velocity).clamp(MIN_POSITION, MAX_POSITION);
         let velocity = if position == MIN_POSITION && velocity < 0.0 {
             0.0
@@ -161,12 +162,18 @@ impl MountainCarContinuous {
     }
 
     /// One step from an `f32` state: every operation in `f32` (constants rounded to it, as
-    /// NumPy rounds a Python float meeting a `float32`), the cosine in `f64`.
+    /// NumPy rounds a Python float meeting a `float32`), the cosine in `f64`. A force
+    /// Gymnasium `clipped` is a Python float: its increment is computed in `f64`, then rounded
+    /// to `f32` as it meets the `float32` velocity.
     #[inline]
-    fn advance_narrow(&self, force: f32) -> ([f64; 2], bool) {
+    fn advance_narrow(&self, force: f32, clipped: bool) -> ([f64; 2], bool) {
         let [position, velocity] = self.state.map(|v| v as f32);
         let slope = GRAVITY * f64::from(3.0 * position).cos();
-        let dv = force * POWER as f32 - slope as f32;
+        let dv = if clipped {
+            (f64::from(force) * POWER - slope) as f32
+        } else {
+            force * POWER as f32 - slope as f32
+        };
         let max_speed = MAX_SPEED as f32;
         let velocity = (velocity + dv).clamp(-max_speed, max_speed);
         let position = (position + velocity).clamp(MIN_POSITION as f32, MAX_POSITION as f32);
@@ -210,11 +217,14 @@ impl Env for MountainCarContinuous {
     #[inline]
     fn step(&mut self, action: [f32; 1]) -> Result<Step<[f32; 2]>> {
         self.phase.check_running()?;
-        check_box_action(&action, &self.action_space)?;
+        // Gymnasium clips the force to [-1, 1] for the dynamics and charges the force as given
+        // (NaN and infinity are refused).
+        let [force] = clip_box_action(action, &self.action_space)?;
+        let clipped = force != action[0];
         let (state, terminated) = if self.narrow {
-            self.advance_narrow(action[0])
+            self.advance_narrow(force, clipped)
         } else {
-            self.advance_wide(action[0])
+            self.advance_wide(force, clipped)
         };
         self.state = state;
         self.narrow = true;
@@ -260,6 +270,10 @@ impl Env for MountainCarContinuous {
 
     /// `None` until the env has a stream (as [`MountainCar`]); after any reset, `Some`: the
     /// start position of each episode is drawn from it, and nothing else is random.
+    fn clips_actions(&self) -> bool {
+        true
+    }
+
     fn rng_state(&self) -> Option<[u64; 4]> {
         self.rng.as_ref().map(EnvRng::state)
     }
