@@ -178,17 +178,14 @@ def rescale_action():
 
 
 def discretize_action():
-    # qlab's grid includes the bounds (np.linspace); Gymnasium's DiscretizeAction takes bin
-    # centres. The index order is what is shared: Gymnasium's unflattening of an index.
-    print("== discretize_action: Box([-2, 0.5], [1, 3]), 3 x 4 values; one row per index:")
-    print("   Gymnasium's per-element indices, then np.linspace's values (f64 -> f32)")
+    # Gymnasium's DiscretizeAction: the centres of equal bins, the index unflattened row-major.
+    print("== discretize_action: Box([-2, 0.5], [1, 3]), bins (3, 4); one row per index:")
+    print("   Gymnasium's per-element indices, then the action it sends to the env")
     low, high, counts = [-2.0, 0.5], [1.0, 3.0], (3, 4)
     env = DiscretizeAction(Echo(low, high), bins=counts)
-    grids = [np.linspace(np.float64(np.float32(l)), np.float64(np.float32(h)), n)
-             for l, h, n in zip(low, high, counts)]
     for k in range(int(np.prod(counts))):
         idx = env._unflatten_index(k)
-        point = [float(np.float32(g[i])) for g, i in zip(grids, idx)]
+        point = [float(x) for x in env.action(k)]
         print(f"{k}: {[int(i) for i in idx]} {point}")
 
 

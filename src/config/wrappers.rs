@@ -14,7 +14,7 @@ use super::source::Document;
 /// |---|---|---|---|
 /// | `rescale_action` | none | `[min, max]`, finite, `min < max` | [`RescaleAction`](qlab_envs::wrappers::RescaleAction): the agent acts in `[min, max]` |
 /// | `clip_action` | false | a boolean | [`ClipAction`](qlab_envs::wrappers::ClipAction) |
-/// | `discretize_action` | none | an integer ≥ 2 | [`DiscretizeAction`](qlab_envs::wrappers::DiscretizeAction): that many values per action element, ends included |
+/// | `discretize_action` | none | an integer ≥ 1 | [`DiscretizeAction`](qlab_envs::wrappers::DiscretizeAction): that many bins per action element, each action the centre of one (as Gymnasium's `bins`) |
 /// | `reward_scale` | 1 | a finite number | [`TransformReward`](qlab_envs::wrappers::TransformReward): `reward_scale · r + reward_shift` |
 /// | `reward_shift` | 0 | a finite number | (the same) |
 /// | `normalize_reward` | false | a boolean | [`NormalizeReward`](qlab_envs::wrappers::NormalizeReward) |
@@ -43,7 +43,7 @@ pub struct WrappersConfig {
     pub clip_action: bool,
     /// Values per action element of a grid of discrete actions.
     #[serde(
-        deserialize_with = "field::at_least::<2, _, _>",
+        deserialize_with = "field::at_least::<1, _, _>",
         skip_serializing_if = "Option::is_none"
     )]
     pub discretize_action: Option<u64>,
@@ -248,8 +248,8 @@ mod tests {
                  with min < max, got 3",
             ),
             (
-                "discretize_action = 1",
-                "c.toml:8: [wrappers] `discretize_action` must be an integer ≥ 2, got 1",
+                "discretize_action = 0",
+                "c.toml:8: [wrappers] `discretize_action` must be an integer ≥ 1, got 0",
             ),
             (
                 "frame_stack = 0",

@@ -146,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn discretized_point_mass_has_discrete_actions_and_rescaled_ends() {
+    fn discretized_point_mass_has_discrete_actions_at_bin_centres_rescaled() {
         let config = WrappersConfig {
             rescale_action: Some((-2.0, 2.0)),
             discretize_action: Some(5),
@@ -162,10 +162,16 @@ mod tests {
         assert_eq!(env.observation_space().as_box().unwrap().shape(), [2, 2]);
         env.reset(Some(0));
         env.set_state(&[0.0, 0.0]).unwrap();
-        // Action 4: max_action 2 ↦ a force of 1 N; reward 10 · −x² + 1.
+        // Action 4: the last bin's centre, 1.6 of [-2, 2] ↦ a force of 0.8 N; reward
+        // 10 · −x² + 1.
         let s = env.step(4).unwrap();
-        assert_eq!(&s.obs[2..], [0.01, 0.1]);
-        assert_eq!(s.reward, 10.0 * -(0.01f64.powi(2)) + 1.0);
+        assert_eq!(&s.obs[2..], [0.008, 0.08]);
+        // The position is 0.008 up to the f32 rounding of the rescaled force.
+        assert!(
+            (s.reward - (10.0 * -(0.008f64.powi(2)) + 1.0)).abs() < 1e-9,
+            "{}",
+            s.reward
+        );
         qlab_envs::check_env(
             || match apply(make("PointMass-v0"), &config).unwrap() {
                 AnyEnv::Vector(e) => e,

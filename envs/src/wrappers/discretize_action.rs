@@ -15,10 +15,12 @@ pub const MAX_ACTIONS: usize = 1 << 24;
 /// choose among indices, can drive a continuous env.
 ///
 /// # The grid
-/// Element `d` of the box takes `n_d ≥ 2` values, evenly spaced from `low[d]` to `high[d]`,
-/// both ends included — NumPy's `np.linspace(low, high, n)` in `f64`, rounded to `f32`:
-/// `low + j · (high − low) / (n_d − 1)` for `j = 0, …, n_d − 1`, the last exactly `high`.
-/// A multi-dimensional box is gridded by the Cartesian product, `N = n_0 · n_1 · …` actions,
+/// As Gymnasium 1.4's `DiscretizeAction(env, bins)`: element `d` of the box is cut into
+/// `n_d ≥ 1` equal bins and takes their centres, computed in `f32` as NumPy computes them on a
+/// `float32` box (`0.5 · (e_j + e_{j+1})` over the edges `e = np.linspace(low, high, n_d + 1)`:
+/// `e_j = j · ((high − low) / n_d) + low`, the last edge exactly `high`). The bounds are never on
+/// the grid: with 5 bins over `[-1, 1]` the values are −0.8, −0.4, 0, 0.4, 0.8. A
+/// multi-dimensional box is gridded by the Cartesian product, `N = n_0 · n_1 · …` actions,
 /// numbered row-major with the **last element varying fastest**:
 ///
 /// ```text
@@ -26,13 +28,8 @@ pub const MAX_ACTIONS: usize = 1 << 24;
 /// ```
 ///
 /// the order of `np.unravel_index(k, (n_0, n_1, …))` and of Gymnasium's `DiscretizeAction`.
-/// So with two elements of 3 values each, action 0 is `(low_0, low_1)`, action 1 is
-/// `(low_0, mid_1)`, action 3 is `(mid_0, low_1)` and action 8 `(high_0, high_1)`.
-///
-/// Gymnasium 1.4's `DiscretizeAction(env, bins)` takes the centres of `bins` equal intervals
-/// instead, which never reach the bounds; here the ends are on the grid, so the env's
-/// strongest actions (full force either way) are among the choices, and `n_d = 3` includes 0
-/// in a symmetric box.
+/// So with two elements of 3 bins each, action 0 is `(first_0, first_1)`, action 1 is
+/// `(first_0, middle_1)`, action 3 is `(middle_0, first_1)` and action 8 `(last_0, last_1)`.
 ///
 /// # Everything else
 /// The observations, rewards and flags are the env's. An index outside `Discrete(N)` is
@@ -50,11 +47,11 @@ pub const MAX_ACTIONS: usize = 1 << 24;
 /// # fn main() -> qlab_envs::Result<()> {
 /// let mut env = DiscretizeAction::new(PointMass::new(), 5)?;
 /// assert_eq!(*env.action_space(), Space::discrete(5));
-/// assert_eq!(env.action_of(0), Some([-1.0])); // the force, N: -1, -0.5, 0, 0.5, 1
-/// assert_eq!(env.action_of(3), Some([0.5]));
+/// assert_eq!(env.action_of(0), Some([-0.8])); // the force, N: -0.8, -0.4, 0, 0.4, 0.8
+/// assert_eq!(env.action_of(2), Some([0.0]));
 /// env.reset(Some(0));
 /// env.set_state(&[0.0, 0.0])?;
-/// assert_eq!(env.step(4)?.obs, [0.01, 0.1]); // full force right for 0.1 s
+/// assert_eq!(env.step(2)?.obs, [0.0, 0.0]); // no force: the mass stays
 /// assert!(env.step(5).is_err());
 /// # Ok(())
 /// # }
@@ -103,14 +100,14 @@ where
         let mut starts = Vec::with_capacity(counts.len());
         let mut total: usize = 1;
         for (d, &n) in counts.iter().enumerate() {
-            if n < 2 {
+            if n < 1 {
                 return Err(Error::InvalidParam {
                     key: "n".into(),
                     value: n.to_string(),
-                    expected: "at least 2 values per element (both bounds)".into(),
+                    expected: "at least 1 bin per element".into(),
                 });
             }
-            let (low, high) = (boxed.low()[d] as f64, boxed.high()[d] as f64);
+            let (low, high) = (boxed.low()[d], boxed.high()[d]);
             if !(low.is_finite() && high.is_finite()) {
                 return Err(Error::InvalidParam {
                     key: "action_space".into(),
@@ -127,10 +124,11 @@ where
                     expected: format!("a grid of at most {MAX_ACTIONS} actions"),
                 })?;
             starts.push(values.len());
-            // `np.linspace(low, high, n)`: `j · step + low`, the last point exactly `high`.
-            let step = (high - low) / (n - 1) as f64;
-            values.extend((0..n - 1).map(|j| (j as f64 * step + low) as f32));
-            values.push(high as f32);
+            // NumPy's `float32` `np.linspace(low, high, n + 1)`: `j · step + low`, the last edge
+            // exactly `high`; then the centres `0.5 · (e_j + e_{j+1})`, in `f32`.
+            let step = (high - low) / n as f32;
+            let edge = |j: usize| if j == n { high } else { j as f32 * step + low };
+            values.extend((0..n).map(|j| 0.5 * (edge(j) + edge(j + 1))));
         }
         // Any element of the box gives an action of the env's type to overwrite; a type that
         // cannot hold one (an array of another length) cannot be driven at all.
@@ -260,27 +258,27 @@ mod tests {
     use crate::wrappers::{RescaleAction, TimeLimit};
     use crate::{BoxSpace, check_env};
 
-    /// The grid over `Box([-2, 0.5], [1, 3])` with 3 × 4 values, index by index:
-    /// `tools/wrapper_references.py`, section "discretize_action" (the index order from
-    /// Gymnasium 1.4's `DiscretizeAction`, the values from `np.linspace`).
+    /// The grid over `Box([-2, 0.5], [1, 3])` with 3 × 4 bins, index by index:
+    /// `tools/wrapper_references.py`, section "discretize_action" (Gymnasium 1.4's
+    /// `DiscretizeAction(env, bins=(3, 4)).action(k)`).
     #[test]
     fn numbers_the_grid_as_gymnasium_and_numpy_do() {
         let space = BoxSpace::from_bounds(vec![-2.0, 0.5], vec![1.0, 3.0]);
         let mut env = DiscretizeAction::with_counts(Echo::new(space), &[3, 4]).unwrap();
         assert_eq!(*env.action_space(), Space::discrete(12));
         let want: [[f32; 2]; 12] = [
-            [-2.0, 0.5],
-            [-2.0, 1.3333334],
-            [-2.0, 2.1666667],
-            [-2.0, 3.0],
-            [-0.5, 0.5],
-            [-0.5, 1.3333334],
-            [-0.5, 2.1666667],
-            [-0.5, 3.0],
-            [1.0, 0.5],
-            [1.0, 1.3333334],
-            [1.0, 2.1666667],
-            [1.0, 3.0],
+            [-1.5, 0.8125],
+            [-1.5, 1.4375],
+            [-1.5, 2.0625],
+            [-1.5, 2.6875],
+            [-0.5, 0.8125],
+            [-0.5, 1.4375],
+            [-0.5, 2.0625],
+            [-0.5, 2.6875],
+            [0.5, 0.8125],
+            [0.5, 1.4375],
+            [0.5, 2.0625],
+            [0.5, 2.6875],
         ];
         env.reset(Some(0));
         for (k, w) in want.iter().enumerate() {
@@ -300,8 +298,15 @@ mod tests {
         );
         let e = |r: Result<DiscretizeAction<PointMass>>| r.unwrap_err().to_string();
         assert_eq!(
-            e(DiscretizeAction::new(PointMass::new(), 1)),
-            "invalid value 1 for `n`: expected at least 2 values per element (both bounds)"
+            e(DiscretizeAction::new(PointMass::new(), 0)),
+            "invalid value 0 for `n`: expected at least 1 bin per element"
+        );
+        // One bin: its centre, as Gymnasium's `bins=1`.
+        assert_eq!(
+            DiscretizeAction::new(PointMass::new(), 1)
+                .unwrap()
+                .action_of(0),
+            Some([0.0])
         );
         assert!(e(DiscretizeAction::with_counts(PointMass::new(), &[2, 2])).contains("[2, 2]"));
         let inf = BoxSpace::from_bounds(vec![0.0], vec![f32::INFINITY]);
