@@ -337,8 +337,9 @@ mod tests {
     #[test]
     fn grids_the_box_of_the_wrapper_inside() {
         let rescaled = RescaleAction::new(PointMass::new(), 0.0, 4.0).unwrap();
-        let env = DiscretizeAction::new(rescaled, 5).unwrap();
-        assert_eq!(env.action_of(1), Some([1.0]));
+        let env = DiscretizeAction::new(rescaled, 4).unwrap();
+        // Bins of width 1 over [0, 4]: centres 0.5, 1.5, 2.5, 3.5.
+        assert_eq!(env.action_of(1), Some([1.5]));
     }
 
     #[test]
