@@ -19,7 +19,8 @@ pub const MAX_ACTIONS: usize = 1 << 24;
 /// `n_d ≥ 1` equal bins and takes their centres, computed in `f32` as NumPy computes them on a
 /// `float32` box (`0.5 · (e_j + e_{j+1})` over the edges `e = np.linspace(low, high, n_d + 1)`:
 /// `e_j = j · ((high − low) / n_d) + low`, the last edge exactly `high`). The bounds are never on
-/// the grid: with 5 bins over `[-1, 1]` the values are −0.8, −0.4, 0, 0.4, 0.8. A
+/// the grid: with 4 bins over `[-1, 1]` the values are −0.75, −0.25, 0.25, 0.75 (with 5 the
+/// middle one is NumPy's `2.9802322e-8`, not 0: the edges are rounded to `f32`). A
 /// multi-dimensional box is gridded by the Cartesian product, `N = n_0 · n_1 · …` actions,
 /// numbered row-major with the **last element varying fastest**:
 ///
@@ -45,14 +46,14 @@ pub const MAX_ACTIONS: usize = 1 << 24;
 /// use qlab_envs::wrappers::DiscretizeAction;
 /// use qlab_envs::{Env, Space};
 /// # fn main() -> qlab_envs::Result<()> {
-/// let mut env = DiscretizeAction::new(PointMass::new(), 5)?;
-/// assert_eq!(*env.action_space(), Space::discrete(5));
-/// assert_eq!(env.action_of(0), Some([-0.8])); // the force, N: -0.8, -0.4, 0, 0.4, 0.8
-/// assert_eq!(env.action_of(2), Some([0.0]));
+/// let mut env = DiscretizeAction::new(PointMass::new(), 4)?;
+/// assert_eq!(*env.action_space(), Space::discrete(4));
+/// assert_eq!(env.action_of(0), Some([-0.75])); // the force, N: -0.75, -0.25, 0.25, 0.75
+/// assert_eq!(env.action_of(2), Some([0.25]));
 /// env.reset(Some(0));
 /// env.set_state(&[0.0, 0.0])?;
-/// assert_eq!(env.step(2)?.obs, [0.0, 0.0]); // no force: the mass stays
-/// assert!(env.step(5).is_err());
+/// assert!(env.step(3)?.obs[1] > 0.0); // pushed right
+/// assert!(env.step(4).is_err());
 /// # Ok(())
 /// # }
 /// ```
