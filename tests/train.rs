@@ -118,6 +118,7 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         "randomwalk_td_lambda",
         "frozenlake_q_learning",
         "frozenlake_mc_control",
+        "blackjack_mc_es",
         "cartpole_sarsa_lambda",
     ] {
         assert!(

@@ -30,11 +30,19 @@ fn a_config_header_names_the_algorithm_the_config_runs_not_another() {
             // The DQN headers lead with the network (Double, dueling, DRQN, attention).
             continue;
         }
-        let name = NAMES
-            .iter()
-            .find(|(a, _)| *a == algorithm)
-            .unwrap_or_else(|| panic!("{}: no header name for `{algorithm}`", config.display()))
-            .1;
+        let name = match (algorithm.as_str(), mc_variant(&text)) {
+            ("mc_control", Some("exploring_starts")) => "Monte Carlo ES",
+            ("mc_control", Some("off_policy")) => "Off-policy Monte Carlo control",
+            _ => {
+                NAMES
+                    .iter()
+                    .find(|(a, _)| *a == algorithm)
+                    .unwrap_or_else(|| {
+                        panic!("{}: no header name for `{algorithm}`", config.display())
+                    })
+                    .1
+            }
+        };
         let first = text.lines().next().unwrap_or_default();
         let title = first
             .trim_start_matches("# ")
@@ -47,4 +55,13 @@ fn a_config_header_names_the_algorithm_the_config_runs_not_another() {
         checked += 1;
     }
     assert!(checked >= 15, "{checked} configs checked");
+}
+
+/// The `variant` of an `[agent]` section (Monte Carlo control's), if the config sets one.
+fn mc_variant(text: &str) -> Option<&str> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("variant"))
+        .filter_map(|rest| rest.trim_start().strip_prefix('='))
+        .map(|v| v.trim().trim_matches('"'))
+        .next()
 }

@@ -35,6 +35,8 @@
 //!   ([`SparseTraces`]).
 //! - The episode loop: [`run_episode`], [`run_episode_exploring_starts`],
 //!   [`evaluate_greedy`].
+//! - Off-policy Monte Carlo prediction of one state's value (S&B §5.5, Figure 5.3):
+//!   [`off_policy_episode`] and [`ImportanceSamplingEstimate`].
 //!
 //! ```
 //! use qlab_agents::tabular::{AgentConfig, SarsaConfig, StepSize, evaluate_greedy, run_episode};
@@ -67,6 +69,7 @@ mod episode;
 mod expected_sarsa;
 mod mc_control;
 mod n_step_sarsa;
+mod off_policy_prediction;
 pub mod policy;
 mod q_lambda;
 mod q_learning;
@@ -92,6 +95,7 @@ pub use episode::{
 pub use expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
 pub use mc_control::{ImportanceSampling, McControl, McControlConfig, McVariant, Visits};
 pub use n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
+pub use off_policy_prediction::{ImportanceSamplingEstimate, off_policy_episode};
 pub use policy::{Policy, PolicyKind};
 pub use q_lambda::{QLambda, QLambdaConfig};
 pub use q_learning::{QLearning, QLearningConfig};
