@@ -472,10 +472,27 @@ fn rollout_and_bench_reject_bad_input_with_one_line_and_code_2() {
     }
 }
 
+/// The envs `bench` steps through their concrete types besides CartPole and the GridWorlds.
+const CONCRETE_BENCH_ENVS: [&str; 6] = [
+    "MountainCar-v0",
+    "MountainCarContinuous-v0",
+    "Acrobot-v1",
+    "Pendulum-v1",
+    "Taxi-v4",
+    "Blackjack-v1",
+];
+
 #[test]
 fn bench_prints_one_line_in_the_documented_format() {
+    let concrete = CONCRETE_BENCH_ENVS.map(|id| ["bench", "--env", id, "--steps", "1000"]);
     for args in [
         &["bench", "--env", "FrozenLake-v1", "--steps", "1000"][..],
+        &concrete[0],
+        &concrete[1],
+        &concrete[2],
+        &concrete[3],
+        &concrete[4],
+        &concrete[5],
         &[
             "bench",
             "--env",
@@ -502,6 +519,41 @@ fn bench_prints_one_line_in_the_documented_format() {
         assert!(out.starts_with(&prefix) && out.ends_with('\n'), "{out}");
         let rate: f64 = out[prefix.len()..].trim().parse().unwrap();
         assert!(rate > 0.0);
+    }
+}
+
+/// `bench` builds these envs from their configs, not through `make`: the parameters still
+/// reach them, checked as `make` checks them (a wrong key, a wrong value).
+#[test]
+fn bench_applies_and_checks_params_on_the_concrete_envs() {
+    for id in CONCRETE_BENCH_ENVS {
+        let args = ["bench", "--env", id, "--steps", "10", "--param", "nope=1"];
+        let line = qlab(&args).usage_error();
+        assert!(line.contains("unknown parameter `nope`"), "{id}: {line}");
+    }
+    // A time limit of one step ends every episode at once; a wrong one is refused.
+    for id in ["MountainCar-v0", "Acrobot-v1", "Pendulum-v1", "Taxi-v4"] {
+        let ok = [
+            "bench",
+            "--env",
+            id,
+            "--steps",
+            "10",
+            "--param",
+            "max_episode_steps=1",
+        ];
+        assert!(qlab(&ok).clean().starts_with(&format!("env={id} ")));
+        let bad = [
+            "bench",
+            "--env",
+            id,
+            "--steps",
+            "10",
+            "--param",
+            "max_episode_steps=0",
+        ];
+        let line = qlab(&bad).usage_error();
+        assert!(line.contains("max_episode_steps"), "{id}: {line}");
     }
 }
 

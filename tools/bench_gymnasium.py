@@ -5,8 +5,11 @@ Steps an env with uniformly random actions (resetting when an episode ends) and 
 
     python3 tools/bench_gymnasium.py --env CartPole-v1 --steps 1000000
     python3 tools/bench_gymnasium.py --env CartPole-v1 --num-envs 4096 --steps 100000000
+    python3 tools/bench_gymnasium.py --env Pendulum-v1 --steps 300000
 
-With --num-envs > 1, CartPole-v1 uses Gymnasium's numpy-vectorized CartPoleVectorEnv
+Discrete actions are drawn uniformly from `Discrete(n)`; Box actions (Pendulum-v1,
+MountainCarContinuous-v0) uniformly between the bounds, as float32 like the space's own
+samples. The actions are drawn before the clock starts. With --num-envs > 1, CartPole-v1 uses Gymnasium's numpy-vectorized CartPoleVectorEnv
 (`gymnasium.make_vec(..., vectorization_mode="vector_entry_point")`), other envs a
 SyncVectorEnv. Requires `pip install gymnasium==1.4.0`.
 """
@@ -18,15 +21,25 @@ import gymnasium as gym
 import numpy as np
 
 
+def random_actions(space, steps: int, rng: np.random.Generator) -> list:
+    """`steps` uniformly random actions of `space`, as the env takes them: Python ints for
+    `Discrete`, float32 arrays of the space's shape for `Box`."""
+    if isinstance(space, gym.spaces.Discrete):
+        return [int(a) for a in space.start + rng.integers(0, space.n, size=steps)]
+    if isinstance(space, gym.spaces.Box):
+        draws = rng.uniform(space.low, space.high, size=(steps, *space.shape))
+        return list(draws.astype(space.dtype))
+    raise SystemExit(f"unsupported action space {space}")
+
+
 def single(env_id: str, steps: int) -> float:
     env = gym.make(env_id)
-    n = env.action_space.n
     rng = np.random.default_rng(0)
-    actions = rng.integers(0, n, size=steps)
+    actions = random_actions(env.action_space, steps, rng)
     env.reset(seed=0)
     start = time.perf_counter()
     for a in actions:
-        _, _, terminated, truncated, _ = env.step(int(a))
+        _, _, terminated, truncated, _ = env.step(a)
         if terminated or truncated:
             env.reset()
     return steps / (time.perf_counter() - start)

@@ -4,9 +4,16 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use qlab_envs::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
 use qlab_envs::batched_cartpole::CartPoleBatch;
+use qlab_envs::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
 use qlab_envs::cartpole::CartPole;
 use qlab_envs::gridworld::GridWorld;
+use qlab_envs::mountain_car::{
+    MOUNTAIN_CAR_CONTINUOUS_ID, MOUNTAIN_CAR_ID, MountainCar, MountainCarContinuous,
+};
+use qlab_envs::pendulum::{PENDULUM_ID, Pendulum, PendulumConfig};
+use qlab_envs::taxi::{TAXI_ID, Taxi};
 use qlab_envs::vector::SyncVectorEnv;
 use qlab_envs::wrappers::TimeLimit;
 use qlab_envs::{AnyEnv, Env, EnvRng, Params, SpaceAction, registry};
@@ -93,12 +100,51 @@ pub fn run_env(b: &Bench) -> Result<String> {
 }
 
 /// One env, through its concrete type where the id names one (as an embedding crate would use
-/// it), else through the type-erased form.
+/// it: observations and Box actions as arrays, no allocation or dynamic dispatch per step),
+/// inside its registered time limit, else through the type-erased form.
 fn single(b: &Bench) -> Result<f64> {
-    if b.env == "CartPole-v1" {
-        let config = registry::cartpole_config(&b.env, &b.params)?;
-        let limit = config.max_episode_steps;
-        return time_env(&mut TimeLimit::new(CartPole::new(config), limit), b.steps);
+    let (id, params, steps) = (b.env.as_str(), &b.params, b.steps);
+    match id {
+        "CartPole-v1" => {
+            let config = registry::cartpole_config(id, params)?;
+            let limit = config.max_episode_steps;
+            return time_env(&mut TimeLimit::new(CartPole::new(config), limit), steps);
+        }
+        ACROBOT_ID => {
+            let mut config = AcrobotConfig::default();
+            config.apply_params(id, params)?;
+            let limit = config.max_episode_steps;
+            return time_env(&mut TimeLimit::new(Acrobot::new(config), limit), steps);
+        }
+        PENDULUM_ID => {
+            let mut config = PendulumConfig::default();
+            config.apply_params(id, params)?;
+            let limit = config.max_episode_steps;
+            return time_env(&mut TimeLimit::new(Pendulum::new(config), limit), steps);
+        }
+        // Registered without a time limit: every round ends within a few cards.
+        BLACKJACK_ID => {
+            let mut config = BlackjackConfig::default();
+            config.apply_params(id, params)?;
+            return time_env(&mut Blackjack::new(config), steps);
+        }
+        TAXI_ID => {
+            let config = registry::taxi_config(id, params)?;
+            let limit = config.max_episode_steps;
+            return time_env(&mut TimeLimit::new(Taxi::new(config)?, limit), steps);
+        }
+        MOUNTAIN_CAR_ID => {
+            let config = registry::mountain_car_config(id, params)?;
+            let limit = config.max_episode_steps;
+            return time_env(&mut TimeLimit::new(MountainCar::new(config), limit), steps);
+        }
+        MOUNTAIN_CAR_CONTINUOUS_ID => {
+            let config = registry::mountain_car_config(id, params)?;
+            let limit = config.max_episode_steps;
+            let env = MountainCarContinuous::new(config);
+            return time_env(&mut TimeLimit::new(env, limit), steps);
+        }
+        _ => {}
     }
     if let Ok(config) = registry::gridworld_config(&b.env, &b.params) {
         let limit = config.max_episode_steps;
