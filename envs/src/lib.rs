@@ -34,6 +34,8 @@ mod numpy;
 pub mod params;
 pub mod pendulum;
 pub mod point_mass;
+#[cfg(test)]
+mod reference;
 pub mod registry;
 mod rng;
 mod space;

@@ -4,44 +4,14 @@ use super::*;
 use crate::wrappers::TimeLimit;
 use crate::{Env, ParamValue, check_env};
 
-/// One step of a reference file: the action as written, the observation, the reward and the
-/// two flags.
-type Row = (String, [f32; 2], f64, bool, bool);
-
-/// One episode of a reference file: the start state, then its steps.
-type Episode = ([f64; 2], Vec<Row>);
+/// One episode of a reference file (see [`crate::reference`]).
+type Episode = crate::reference::Episode<String, 2, 2>;
 
 fn parse_reference(text: &str) -> Vec<Episode> {
-    let mut episodes: Vec<Episode> = Vec::new();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    assert_eq!(
-        lines.next(),
-        Some("episode,t,action,position,velocity,reward,terminated,truncated")
-    );
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        assert_eq!(f.len(), 8, "{line}");
-        let flag = |s: &str| match s {
-            "0" => false,
-            "1" => true,
-            _ => panic!("bad flag {s} in {line}"),
-        };
-        if f[1] == "0" {
-            let start = [f[3].parse().unwrap(), f[4].parse().unwrap()];
-            episodes.push((start, Vec::new()));
-        } else {
-            let obs = [f[3].parse().unwrap(), f[4].parse().unwrap()];
-            let row = (
-                f[2].to_string(),
-                obs,
-                f[5].parse().unwrap(),
-                flag(f[6]),
-                flag(f[7]),
-            );
-            episodes.last_mut().unwrap().1.push(row);
-        }
-    }
-    episodes
+    crate::reference::parse(
+        text,
+        "episode,t,action,position,velocity,reward,terminated,truncated",
+    )
 }
 
 /// Replays reference episodes through `env` (wrapped in its registered time limit), each from

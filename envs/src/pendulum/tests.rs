@@ -12,41 +12,14 @@ fn env_with(g: f64) -> Pendulum {
     Pendulum::new(config)
 }
 
-/// One episode of a reference file: the start state, then (torque, obs, reward, terminated,
-/// truncated) per step.
-type Episode = ([f64; 2], Vec<(f32, [f32; 3], f64, bool, bool)>);
+/// One episode of a reference file (see [`crate::reference`]).
+type Episode = crate::reference::Episode<f32, 2, 3>;
 
 fn parse_reference(text: &str) -> Vec<Episode> {
-    let mut episodes: Vec<Episode> = Vec::new();
-    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
-    assert_eq!(
-        lines.next(),
-        Some("episode,t,action,s0,s1,s2,reward,terminated,truncated")
-    );
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        assert_eq!(f.len(), 9, "{line}");
-        let flag = |s: &str| match s {
-            "0" => false,
-            "1" => true,
-            _ => panic!("bad flag {s} in {line}"),
-        };
-        if f[1] == "0" {
-            let start = std::array::from_fn(|i| f[3 + i].parse::<f64>().unwrap());
-            episodes.push((start, Vec::new()));
-        } else {
-            let obs = std::array::from_fn(|i| f[3 + i].parse::<f32>().unwrap());
-            let row = (
-                f[2].parse().unwrap(),
-                obs,
-                f[6].parse().unwrap(),
-                flag(f[7]),
-                flag(f[8]),
-            );
-            episodes.last_mut().unwrap().1.push(row);
-        }
-    }
-    episodes
+    crate::reference::parse(
+        text,
+        "episode,t,action,s0,s1,s2,reward,terminated,truncated",
+    )
 }
 
 /// Replays reference episodes through `TimeLimit(Pendulum, 200)`, starting each from its
