@@ -48,7 +48,8 @@ pub struct RolloutArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Internal state set after the reset (CartPole: x,x_dot,theta,theta_dot; Acrobot:
-    /// theta1,theta2,dtheta1,dtheta2; Pendulum: theta,theta_dot; GridWorld: the cell index).
+    /// theta1,theta2,dtheta1,dtheta2; Pendulum: theta,theta_dot; MountainCar:
+    /// position,velocity; GridWorld, Taxi, Blackjack: the state index).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub state: Option<Vec<f64>>,
     /// Comma-separated actions, or `random` for random actions until the episode ends. A Box
