@@ -6,6 +6,7 @@ mod common;
 mod config_headers;
 mod integrity;
 mod keep_best;
+mod off_policy;
 mod signals;
 
 use std::fs;

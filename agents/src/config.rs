@@ -9,6 +9,7 @@ use crate::Result;
 use crate::dqn::DqnConfig;
 use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, ExpectedSarsaConfig};
 use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
+use crate::tabular::{OffPolicyMcPrediction, OffPolicyMcPredictionConfig, TargetPolicy};
 use crate::tabular::{QLambda, QLambdaConfig, QLearning, QLearningConfig, Sarsa, SarsaConfig};
 use crate::tabular::{SarsaLambda, SarsaLambdaConfig, TabularAgent, TdLambda, TdLambdaConfig};
 use crate::tabular::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
@@ -43,6 +44,7 @@ use crate::tabular::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
 /// | `q_lambda` | [`QLambdaConfig`] | [`QLambda`](crate::tabular::QLambda) |
 /// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](crate::tabular::TrueOnlineSarsaLambda) |
 /// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](crate::tabular::TrueOnlineTdLambda) |
+/// | `off_policy_mc_prediction` | [`OffPolicyMcPredictionConfig`] | [`OffPolicyMcPrediction`](crate::tabular::OffPolicyMcPrediction) |
 ///
 /// ```
 /// use qlab_agents::tabular::{AgentConfig, QLearningConfig, StepSize};
@@ -82,6 +84,8 @@ pub enum AgentConfig {
     TrueOnlineSarsaLambda(TrueOnlineSarsaLambdaConfig),
     /// True online TD(λ) prediction of the uniformly random policy.
     TrueOnlineTdLambda(TrueOnlineTdLambdaConfig),
+    /// Off-policy Monte Carlo prediction of a target policy by importance sampling.
+    OffPolicyMcPrediction(OffPolicyMcPredictionConfig),
     /// A deep Q-network over the env's own observation ([`DqnConfig`], with the `deep`
     /// feature).
     #[cfg(feature = "deep")]
@@ -103,6 +107,7 @@ impl AgentConfig {
             AgentConfig::QLambda(_) => "q_lambda",
             AgentConfig::TrueOnlineSarsaLambda(_) => "true_online_sarsa_lambda",
             AgentConfig::TrueOnlineTdLambda(_) => "true_online_td_lambda",
+            AgentConfig::OffPolicyMcPrediction(_) => "off_policy_mc_prediction",
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(_) => "dqn",
         }
@@ -122,6 +127,7 @@ impl AgentConfig {
             AgentConfig::QLambda(c) => c.validate(),
             AgentConfig::TrueOnlineSarsaLambda(c) => c.validate(),
             AgentConfig::TrueOnlineTdLambda(c) => c.validate(),
+            AgentConfig::OffPolicyMcPrediction(c) => c.validate(),
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(c) => c.validate(),
         }
@@ -148,7 +154,7 @@ impl AgentConfig {
     }
 
     /// Every tabular `algorithm` name, in the order of the table above.
-    pub const ALGORITHMS: [&'static str; 11] = [
+    pub const ALGORITHMS: [&'static str; 12] = [
         "mc_control",
         "sarsa",
         "expected_sarsa",
@@ -160,7 +166,30 @@ impl AgentConfig {
         "q_lambda",
         "true_online_sarsa_lambda",
         "true_online_td_lambda",
+        "off_policy_mc_prediction",
     ];
+
+    /// The target policy of an off-policy prediction agent; `None` for the other agents.
+    pub fn target_policy(&self) -> Option<&TargetPolicy> {
+        match self {
+            AgentConfig::OffPolicyMcPrediction(c) => Some(&c.target),
+            _ => None,
+        }
+    }
+
+    /// The same config with the target policy given as `actions`, one per state (for a
+    /// target the env names: see [`TargetPolicy::Named`]); other agents' configs unchanged.
+    pub fn with_target_actions(&self, actions: Vec<usize>) -> AgentConfig {
+        match self {
+            AgentConfig::OffPolicyMcPrediction(c) => {
+                AgentConfig::OffPolicyMcPrediction(OffPolicyMcPredictionConfig {
+                    target: TargetPolicy::Actions(actions),
+                    ..c.clone()
+                })
+            }
+            other => other.clone(),
+        }
+    }
 
     /// Builds the agent for `n_features` binary features (the number of states of a tabular
     /// env, the feature-table size of a tile coder) and `n_actions` actions.
@@ -188,6 +217,9 @@ impl AgentConfig {
             }
             AgentConfig::TrueOnlineTdLambda(c) => {
                 Box::new(TrueOnlineTdLambda::new(c, n_features, n_actions)?)
+            }
+            AgentConfig::OffPolicyMcPrediction(c) => {
+                Box::new(OffPolicyMcPrediction::new(c, n_features, n_actions)?)
             }
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(_) => {
@@ -353,11 +385,15 @@ mod tests {
         assert!(e.to_string().contains("`n_features`"), "{e}");
     }
 
-    /// One config of every algorithm, with its defaults.
+    /// One config of every algorithm, with its defaults; off-policy prediction (which has no
+    /// default target) evaluates "down" in every state of the cliff walk.
     fn every_default() -> Vec<AgentConfig> {
         AgentConfig::ALGORITHMS
             .iter()
-            .map(|&name| from_table(vec![("algorithm", Value::Str(name))]).unwrap())
+            .map(|&name| {
+                let c: AgentConfig = from_table(vec![("algorithm", Value::Str(name))]).unwrap();
+                c.with_target_actions(vec![2; 48])
+            })
             .collect()
     }
 

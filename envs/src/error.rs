@@ -59,6 +59,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A policy name the env does not define ([`policy`](crate::registry::policy)).
+    UnknownPolicy {
+        /// The env id.
+        env: String,
+        /// The name asked for.
+        name: String,
+        /// The names the env defines, or what to give instead when it defines none.
+        known: String,
+    },
     /// The env does not support this operation.
     Unsupported {
         /// The operation.
@@ -110,6 +119,9 @@ impl fmt::Display for Error {
                 message,
             } => write!(f, "map line {line}, column {column}: {message}"),
             Error::InvalidState { message } => write!(f, "invalid state: {message}"),
+            Error::UnknownPolicy { env, name, known } => {
+                write!(f, "unknown policy `{name}` for {env}; {known}")
+            }
             Error::Unsupported { operation, env } => {
                 write!(f, "{env} does not support {operation}")
             }

@@ -15,7 +15,7 @@
 //! | `MountainCarContinuous-v0` | [`MountainCarContinuous`]: a Box action | 999 |
 
 use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
-use crate::blackjack::{BLACKJACK_ID, Blackjack, BlackjackConfig};
+use crate::blackjack::{self, BLACKJACK_ID, Blackjack, BlackjackConfig};
 use crate::cartpole::{CartPole, CartPoleConfig, CartPoleNoVelocity};
 use crate::gridworld::{
     self, ALLOWED_PARAMS, GridPixels, GridWorld, GridWorldConfig, PIXEL_GRID_WORLD_ID, PixelMode,
@@ -175,6 +175,47 @@ fn unknown(id: &str) -> Error {
     Error::UnknownEnv {
         id: id.to_string(),
         known: registered().iter().map(|s| s.id.to_string()).collect(),
+    }
+}
+
+/// The deterministic policy that env `id` names `name`, as one action per state index: the
+/// fixed policies a book's example evaluates, for prediction agents to learn the values of.
+///
+/// | env | names | policy |
+/// |---|---|---|
+/// | `Blackjack-v1` | `stick_4` … `stick_21` | stick on a player sum of N or more, else hit ([`blackjack::stick_policy`]); `stick_20` is Sutton & Barto's Example 5.1 |
+///
+/// ```
+/// use qlab_envs::registry::policy;
+/// assert_eq!(policy("Blackjack-v1", "stick_20")?.len(), 714);
+/// assert!(policy("Blackjack-v1", "stick_22").is_err());
+/// assert!(policy("FrozenLake-v1", "stick_20").is_err());
+/// # Ok::<(), qlab_envs::Error>(())
+/// ```
+///
+/// # Errors
+/// An unknown env, or a name the env does not define (the message lists those it does).
+pub fn policy(id: &str, name: &str) -> Result<Vec<usize>> {
+    if !registered().iter().any(|s| s.id == id) {
+        return Err(unknown(id));
+    }
+    let unknown_policy = |known: &str| Error::UnknownPolicy {
+        env: id.to_string(),
+        name: name.to_string(),
+        known: known.to_string(),
+    };
+    if id != BLACKJACK_ID {
+        return Err(unknown_policy(
+            "it names no policies: give one action per state instead",
+        ));
+    }
+    match name.strip_prefix("stick_").map(str::parse::<u8>) {
+        Some(Ok(n)) if (4..=21).contains(&n) && name == format!("stick_{n}") => {
+            Ok(blackjack::stick_policy(n))
+        }
+        _ => Err(unknown_policy(
+            "known: stick_4 … stick_21 (stick on that sum or more, else hit)",
+        )),
     }
 }
 

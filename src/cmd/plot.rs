@@ -13,7 +13,8 @@ pub struct PlotArgs {
     /// Run directories written by `qlab train`.
     #[arg(required = true, value_name = "RUN_DIR")]
     pub runs: Vec<PathBuf>,
-    /// The metrics.csv column to plot (return, length, epsilon, value_rmse, loss, ...).
+    /// The metrics.csv column to plot (return, length, epsilon, value_rmse, loss, ...), or
+    /// value_mse (value_rmse squared).
     #[arg(long, default_value = "return")]
     pub metric: String,
     /// The x axis: `episode` (seeds aligned by episode) or `step` (seeds interpolated

@@ -259,7 +259,7 @@ fn load_run(dir: &Path, choice: AgentChoice) -> Result<Player> {
                 }
             }
             let agent = saved.with_context(missing)?;
-            Ok(Player::Tabular(Box::new(exp), agent))
+            Ok(Player::Tabular(exp, agent))
         }
         Experiment::Deep(exp) => {
             let mut saved = None;
@@ -270,7 +270,7 @@ fn load_run(dir: &Path, choice: AgentChoice) -> Result<Player> {
                 }
             }
             let agent = saved.with_context(missing)?;
-            Ok(Player::Deep(Box::new(exp), Box::new(agent)))
+            Ok(Player::Deep(exp, Box::new(agent)))
         }
     }
 }

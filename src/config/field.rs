@@ -90,6 +90,27 @@ pub(crate) fn finite<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::
     }
 }
 
+/// A state: a non-empty list of finite numbers.
+pub(crate) fn state<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+    let v = toml::Value::deserialize(d)?;
+    let number = |x: &toml::Value| match *x {
+        toml::Value::Float(x) if x.is_finite() => Some(x),
+        toml::Value::Integer(i) => Some(i as f64),
+        _ => None,
+    };
+    let list = match &v {
+        toml::Value::Array(items) if !items.is_empty() => items.iter().map(number).collect(),
+        _ => None,
+    };
+    list.map(Some).ok_or_else(|| {
+        D::Error::custom(format!(
+            "must be a non-empty list of finite numbers (a state as `qlab rollout --state` \
+             takes it), got {}",
+            show(&v)
+        ))
+    })
+}
+
 /// A string.
 pub(crate) fn text<'de, T: From<String>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     match toml::Value::deserialize(d)? {

@@ -293,6 +293,7 @@ eval_every = 100
                 checkpoint_every: 0,
                 keep_best: false,
                 stop_at: None,
+                start_state: None,
             }
         );
         assert_eq!(c.output.dir, PathBuf::from("runs"));
@@ -313,7 +314,7 @@ eval_every = 100
         assert_eq!(
             err(CLIFF, &["train.episode=3"]),
             "--set train.episode=3: [train] unknown key `episode`; allowed: episodes, steps, \
-             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every, keep_best, stop_at"
+             seeds, eval_every, eval_episodes, max_steps_per_episode, eval_max_steps, checkpoint_every, keep_best, stop_at, start_state"
         );
         for (from, to, want) in [
             (
@@ -683,6 +684,6 @@ mod deep_tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:11: [agent] unknown algorithm `dqm`; allowed: mc_control"));
-        assert!(err.ends_with("true_online_td_lambda, dqn"), "{err}");
+        assert!(err.ends_with("off_policy_mc_prediction, dqn"), "{err}");
     }
 }

@@ -28,6 +28,7 @@ pub enum Budget {
 /// | `checkpoint_every` | 0 | ≥ 0 env steps: every run writes a checkpoint at the first episode end after every this many steps, for `qlab train --resume`; 0 never |
 /// | `keep_best` | false | also save, in `seed_<k>/best/`, the agent of the evaluation with the highest mean return so far (ties keep the earlier), for `--agent best` |
 /// | `stop_at` | none | a finite return: a seed ends at the first evaluation whose mean return is ≥ it (needs `eval_every` ≥ 1) |
+/// | `start_state` | none | a state as `qlab rollout --state` takes it (a list of finite numbers): every training episode starts there (reset, then the state set), as Sutton & Barto's Example 5.4 does; evaluations start as the env does |
 ///
 /// Every evaluation of a seed plays the same episode seeds, so evaluations compare policies on
 /// the same luck and `qlab eval` reproduces the final one exactly.
@@ -51,6 +52,10 @@ pub struct TrainConfig {
     pub keep_best: bool,
     /// End a seed at the first evaluation whose mean return reaches this.
     pub stop_at: Option<f64>,
+    /// The state every training episode starts in, as [`Env::set_state`] takes it.
+    ///
+    /// [`Env::set_state`]: qlab_envs::Env::set_state
+    pub start_state: Option<Vec<f64>>,
 }
 
 /// `[train]` as written: the budget is one of two keys. Its `Default` holds the section's
@@ -96,6 +101,11 @@ struct TrainSection {
         skip_serializing_if = "Option::is_none"
     )]
     stop_at: Option<f64>,
+    #[serde(
+        deserialize_with = "field::state",
+        skip_serializing_if = "Option::is_none"
+    )]
+    start_state: Option<Vec<f64>>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -119,6 +129,7 @@ impl Default for TrainSection {
             checkpoint_every: 0,
             keep_best: false,
             stop_at: None,
+            start_state: None,
         }
     }
 }
@@ -157,6 +168,7 @@ impl TrainSection {
             checkpoint_every: self.checkpoint_every,
             keep_best: self.keep_best,
             stop_at: self.stop_at,
+            start_state: self.start_state,
         })
     }
 }
@@ -178,6 +190,7 @@ impl From<&TrainConfig> for TrainSection {
             checkpoint_every: t.checkpoint_every,
             keep_best: t.keep_best,
             stop_at: t.stop_at,
+            start_state: t.start_state.clone(),
         }
     }
 }

@@ -11,12 +11,20 @@
 //! ```
 //!
 //! Every column is found by its header name, never by its position, so that runs with more
-//! columns (DQN's `loss`, ...) read the same way.
+//! columns (DQN's `loss`, ...) read the same way. One metric is derived rather than read:
+//! `value_mse`, the square of `value_rmse` (its mean over seeds is the mean squared error that
+//! Sutton & Barto's Figure 5.3 plots).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+
+/// The derived metric: the square of the `value_rmse` column.
+pub const VALUE_MSE: &str = "value_mse";
+
+/// The `metrics.csv` column of the value error against the truth.
+const VALUE_RMSE: &str = "value_rmse";
 
 /// A CSV file of numbers and empty cells, read whole.
 ///
@@ -83,6 +91,11 @@ impl Table {
     /// A column the header lacks (the message lists those it has), a cell that is not a
     /// number (with its line), or a NaN or infinite one (with its line and column).
     pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        if name == VALUE_MSE && self.index(VALUE_MSE).is_none() {
+            if let Some(rmse) = self.index(VALUE_RMSE).map(|_| self.numbers(VALUE_RMSE)) {
+                return Ok(rmse?.into_iter().map(|x| x.map(|x| x * x)).collect());
+            }
+        }
         let Some(j) = self.index(name) else {
             bail!(
                 "{}: no column `{name}`; the columns are: {}",
@@ -218,15 +231,20 @@ impl Run {
         })
     }
 
-    /// The metric columns every seed's `metrics.csv` has (all but `episode` and `step`).
+    /// The metric columns every seed's `metrics.csv` has (all but `episode` and `step`), and
+    /// `value_mse` with `value_rmse`.
     pub fn metric_names(&self) -> Vec<String> {
         let first = &self.seeds[0].metrics.columns;
-        first
+        let mut names: Vec<String> = first
             .iter()
             .filter(|c| *c != "episode" && *c != "step")
             .filter(|c| self.seeds.iter().all(|s| s.metrics.index(c).is_some()))
             .cloned()
-            .collect()
+            .collect();
+        if names.iter().any(|c| c == VALUE_RMSE) && !names.iter().any(|c| c == VALUE_MSE) {
+            names.push(VALUE_MSE.into());
+        }
+        names
     }
 
     /// Checks that every seed's `metrics.csv` has the column `metric`.

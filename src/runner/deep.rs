@@ -199,6 +199,7 @@ pub(super) fn run_seeds(
         train: &exp.config.train,
         window: exp.config.output.window,
         exploring_starts: None,
+        start_state: exp.config.train.start_state.as_deref(),
         train_log: true,
         config: &fingerprint,
         tensorboard: hparams.as_ref(),

@@ -63,9 +63,9 @@ impl std::error::Error for Failure {}
 /// the same seed loop ([`seed::train`]).
 pub enum Experiment {
     /// A tabular or linear agent over active features.
-    Tabular(TabularExperiment),
+    Tabular(Box<TabularExperiment>),
     /// A deep Q-network over the env's observation.
-    Deep(DeepExperiment),
+    Deep(Box<DeepExperiment>),
 }
 
 impl Experiment {
@@ -75,8 +75,8 @@ impl Experiment {
     /// A [`ConfigError`](crate::config::ConfigError) pointing at the key at fault.
     pub fn new(config: Config) -> Result<Experiment> {
         Ok(match config.agent {
-            AgentConfig::Dqn(_) => Experiment::Deep(DeepExperiment::new(config)?),
-            _ => Experiment::Tabular(TabularExperiment::new(config)?),
+            AgentConfig::Dqn(_) => Experiment::Deep(Box::new(DeepExperiment::new(config)?)),
+            _ => Experiment::Tabular(Box::new(TabularExperiment::new(config)?)),
         })
     }
 

@@ -223,6 +223,8 @@ pub struct Plan<'a> {
     pub window: u64,
     /// The states exploring starts draw from (with the agent's stream, after each reset).
     pub exploring_starts: Option<&'a [usize]>,
+    /// `[train] start_state`: the state set after each reset of a training episode.
+    pub start_state: Option<&'a [f64]>,
     /// Whether the agent's trainings are written to `train.csv`.
     pub train_log: bool,
     /// The resolved config as checkpoints record it, which a checkpoint must match to be
@@ -427,14 +429,18 @@ where
     let reached = |e: &Evaluation| train.stop_at.is_some_and(|r| e.mean >= r);
 
     'run: while episodes < max_episodes && steps < max_steps {
-        let first = match plan.exploring_starts {
+        let first = match (plan.exploring_starts, plan.start_state) {
             // As `run_episode_exploring_starts`: reset, then a uniform non-terminal state.
-            Some(states) => {
+            (Some(states), _) => {
                 let _ = env.reset(first_reset.take());
                 let s = states[rng.below(states.len())];
                 env.set_state(&[s as f64])?
             }
-            None => env.reset(first_reset.take()).obs,
+            (None, Some(state)) => {
+                let _ = env.reset(first_reset.take());
+                env.set_state(state)?
+            }
+            (None, None) => env.reset(first_reset.take()).obs,
         };
         tracker.clear();
         tracker.visit(first.view());

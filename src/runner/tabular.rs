@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::Agent;
 use qlab_agents::dp::{self, DpConfig};
-use qlab_agents::tabular::{AgentConfig, TabularAgent, exploring_start_states};
+use qlab_agents::tabular::{AgentConfig, TabularAgent, TargetPolicy, exploring_start_states};
+use qlab_agents::{Agent, View};
 use qlab_envs::{AnyEnv, Env, Model};
 
 use super::envs::{AgentEnv, EnvSpec, EnvVisitor, SpecError};
@@ -31,11 +31,18 @@ pub struct Truth {
 }
 
 impl Truth {
-    fn new(model: &dyn Model, values: Vec<f64>) -> Truth {
-        let reachable = dp::reachable_states(model);
-        let states = (0..model.n_states())
-            .filter(|&s| reachable[s] && !model.is_terminal(s))
-            .collect();
+    /// The truth over the non-terminal states an episode can reach, or, for runs whose
+    /// episodes all start in one state (`[train] start_state`), over that state alone.
+    fn new(model: &dyn Model, values: Vec<f64>, start: Option<usize>) -> Truth {
+        let states = match start {
+            Some(s) => vec![s],
+            None => {
+                let reachable = dp::reachable_states(model);
+                (0..model.n_states())
+                    .filter(|&s| reachable[s] && !model.is_terminal(s))
+                    .collect()
+            }
+        };
         Truth { values, states }
     }
 
@@ -61,13 +68,16 @@ impl Truth {
 }
 
 /// Algorithms that learn the values of a fixed policy (the uniform random one) rather than
-/// control.
+/// control. (Off-policy prediction learns those of its target policy.)
 pub const PREDICTION_ALGORITHMS: [&str; 2] = ["td_lambda", "true_online_td_lambda"];
 
 /// A tabular or linear agent's config with everything it implies resolved and checked.
 pub struct TabularExperiment {
     /// The config.
     pub config: Config,
+    /// The agent's config as the agents are built from it: the config's, with a target policy
+    /// the env names resolved into its actions.
+    pub agent: AgentConfig,
     /// How to build its env.
     pub spec: EnvSpec,
     /// The number of features the agent sees.
@@ -109,6 +119,14 @@ impl TabularExperiment {
     /// A [`ConfigError`] pointing at the key at fault.
     pub fn new(config: Config) -> Result<TabularExperiment> {
         let agent = tabular_agent(&config.agent, "this command")?.clone();
+        let agent = match agent.target_policy() {
+            Some(TargetPolicy::Named(name)) => {
+                let actions = qlab_envs::registry::policy(&config.env.id, name)
+                    .map_err(|e| config.error("agent", Some("target"), format!("`target`: {e}")))?;
+                agent.with_target_actions(actions)
+            }
+            _ => agent,
+        };
         let spec = EnvSpec::new(&config).map_err(|e| spec_error(&config, e))?;
         let probe = spec.probe().map_err(|e| probe_error(&config, &spec, e))?;
         let n_features = probe
@@ -128,6 +146,7 @@ impl TabularExperiment {
             .build(n_features, n_actions)
             .map_err(|e| agent_error(&config.doc, &e))?;
 
+        let start = start_state(&config, &spec)?;
         let mut warnings = Vec::new();
         let model_env = match (&config.features, probe.has_model) {
             (FeatureConfig::State, true) => {
@@ -140,7 +159,7 @@ impl TabularExperiment {
         };
         let model = model_env.as_ref().and_then(|e| e.model());
         let truth = model.and_then(|m| match solve(m, &agent) {
-            Ok(values) => Some(Truth::new(m, values)),
+            Ok(values) => Some(Truth::new(m, values, start)),
             Err(e) => {
                 warnings.push(format!(
                     "value_rmse left empty: the true values could not be computed: {e}"
@@ -148,6 +167,17 @@ impl TabularExperiment {
                 None
             }
         });
+        if agent.exploring_starts() && config.train.start_state.is_some() {
+            bail!(config.error(
+                "train",
+                Some("start_state"),
+                format!(
+                    "{} starts episodes in random states (exploring starts); drop \
+                     `start_state` or choose another variant",
+                    config.agent.algorithm()
+                )
+            ));
+        }
         let exploring_starts = if agent.exploring_starts() {
             let Some(m) = model else {
                 bail!(config.error(
@@ -167,6 +197,7 @@ impl TabularExperiment {
         };
         Ok(TabularExperiment {
             config,
+            agent,
             spec,
             n_features,
             n_actions,
@@ -177,14 +208,49 @@ impl TabularExperiment {
     }
 }
 
-/// The values the agent should learn: `V*`, or `V^π` of the uniform random policy for
-/// prediction algorithms.
+/// `[train] start_state` tried on an env of the config (reset with seed 0, then the state set):
+/// the state's index for a tabular env without features, `None` without a start state or with
+/// features.
+///
+/// # Errors
+/// A state the env does not take, or exploring starts with a start state: the error points at
+/// the key.
+fn start_state(config: &Config, spec: &EnvSpec) -> Result<Option<usize>> {
+    struct Start<'a>(&'a [f64]);
+    impl EnvVisitor for Start<'_> {
+        type Output = Result<Vec<usize>>;
+        fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
+            let mut env = make()?;
+            let _ = env.reset(Some(0));
+            Ok(env.set_state(self.0)?.view().to_vec())
+        }
+    }
+    let Some(state) = &config.train.start_state else {
+        return Ok(None);
+    };
+    let x = spec.visit(Start(state)).map_err(|e| {
+        config.error(
+            "train",
+            Some("start_state"),
+            format!("`start_state`: {e:#}"),
+        )
+    })?;
+    Ok(match (spec.has_features(), x.as_slice()) {
+        (false, &[s]) => Some(s),
+        _ => None,
+    })
+}
+
+/// The values the agent should learn: `V*`, `V^π` of its target policy for off-policy
+/// prediction, or `V^π` of the uniform random policy for the other prediction algorithms.
 fn solve(model: &dyn Model, agent: &AgentConfig) -> qlab_agents::Result<Vec<f64>> {
     let config = DpConfig {
         gamma: gamma(agent),
         ..DpConfig::default()
     };
-    let solution = if PREDICTION_ALGORITHMS.contains(&agent.algorithm()) {
+    let solution = if let Some(TargetPolicy::Actions(actions)) = agent.target_policy() {
+        dp::evaluate_policy(model, &dp::deterministic_policy(model, actions)?, &config)?
+    } else if PREDICTION_ALGORITHMS.contains(&agent.algorithm()) {
         dp::evaluate_policy(model, &dp::uniform_random_policy(model), &config)?
     } else {
         dp::value_iteration(model, &config)?
@@ -295,8 +361,7 @@ pub fn load_agent(
             exp.n_actions
         );
     }
-    let mut agent =
-        tabular_agent(&exp.config.agent, command)?.build(exp.n_features, exp.n_actions)?;
+    let mut agent = tabular_agent(&exp.agent, command)?.build(exp.n_features, exp.n_actions)?;
     agent
         .load_parameters(&params)
         .with_context(|| format!("{}", seed_dir.join("agent.bin").display()))?;
@@ -339,6 +404,7 @@ impl EnvVisitor for TrainSeeds<'_> {
             train: &exp.config.train,
             window: exp.config.output.window,
             exploring_starts: exp.exploring_starts.as_deref(),
+            start_state: exp.config.train.start_state.as_deref(),
             train_log: false,
             config: &fingerprint,
             tensorboard: self.hparams.as_ref(),
@@ -349,7 +415,7 @@ impl EnvVisitor for TrainSeeds<'_> {
             self.progress,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
-                let mut agent = tabular_agent(&exp.config.agent, "the tabular runner")?
+                let mut agent = tabular_agent(&exp.agent, "the tabular runner")?
                     .build(exp.n_features, exp.n_actions)?;
                 let run = seed::Seed {
                     seed,
@@ -496,6 +562,10 @@ mod tests {
             ("sarsa_lambda", "alpha = 0.3\ntrace = 'replacing'\n"),
             ("q_lambda", "alpha = 0.3\n"),
             ("true_online_sarsa_lambda", "alpha = 0.3\n"),
+            (
+                "off_policy_mc_prediction",
+                "target = [1, 2, 1, 0, 1, 0, 1, 0, 2, 1, 1, 0, 0, 2, 2, 0]\n",
+            ),
         ];
         let prediction = [
             ("td_lambda", "alpha = 0.3\n"),

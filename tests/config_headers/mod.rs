@@ -4,7 +4,7 @@ use std::fs;
 
 /// The name a config's first comment line gives each tabular algorithm, as RESULTS.md and
 /// Sutton & Barto write it.
-const NAMES: [(&str, &str); 11] = [
+const NAMES: [(&str, &str); 12] = [
     ("sarsa", "SARSA"),
     ("q_learning", "Q-learning"),
     ("expected_sarsa", "Expected SARSA"),
@@ -16,6 +16,10 @@ const NAMES: [(&str, &str); 11] = [
     ("td_lambda", "TD(λ)"),
     ("true_online_td_lambda", "True online TD(λ)"),
     ("mc_control", "On-policy Monte Carlo control"),
+    (
+        "off_policy_mc_prediction",
+        "Off-policy Monte Carlo prediction",
+    ),
 ];
 
 /// `configs/cliffwalking_sarsa.toml` and `configs/cliffwalking_expected_sarsa.toml` once

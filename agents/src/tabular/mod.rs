@@ -20,6 +20,7 @@
 //! | `sarsa_lambda` | [`SarsaLambda`] | §12.7 |
 //! | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambda`] | §12.7 |
 //! | `q_lambda` | [`QLambda`]: Watkins's Q(λ) | §12.10 |
+//! | `off_policy_mc_prediction` | [`OffPolicyMcPrediction`]: a target policy's values from random behaviour, ordinary or weighted importance sampling | §5.5–5.6 |
 //!
 //! - Configs: [`AgentConfig`] holds any agent's config, tagged by `algorithm`; each agent has
 //!   its own `XConfig` (serde + `Default`) documenting every key's default and valid range.
@@ -35,8 +36,8 @@
 //!   ([`SparseTraces`]).
 //! - The episode loop: [`run_episode`], [`run_episode_exploring_starts`],
 //!   [`evaluate_greedy`].
-//! - Off-policy Monte Carlo prediction of one state's value (S&B §5.5, Figure 5.3):
-//!   [`off_policy_episode`] and [`ImportanceSamplingEstimate`].
+//! - Off-policy Monte Carlo prediction of one state's value (S&B §5.5, Figure 5.3) outside the
+//!   runner: [`off_policy_episode`] and [`ImportanceSamplingEstimate`].
 //!
 //! ```
 //! use qlab_agents::tabular::{AgentConfig, SarsaConfig, StepSize, evaluate_greedy, run_episode};
@@ -95,7 +96,10 @@ pub use episode::{
 pub use expected_sarsa::{ExpectedSarsa, ExpectedSarsaConfig};
 pub use mc_control::{ImportanceSampling, McControl, McControlConfig, McVariant, Visits};
 pub use n_step_sarsa::{NStepSarsa, NStepSarsaConfig};
-pub use off_policy_prediction::{ImportanceSamplingEstimate, off_policy_episode};
+pub use off_policy_prediction::{
+    ImportanceSamplingEstimate, OffPolicyMcPrediction, OffPolicyMcPredictionConfig, TargetPolicy,
+    off_policy_episode,
+};
 pub use policy::{Policy, PolicyKind};
 pub use q_lambda::{QLambda, QLambdaConfig};
 pub use q_learning::{QLearning, QLearningConfig};

@@ -27,6 +27,27 @@ pub const BLACKJACK_ID: &str = "Blackjack-v1";
 /// The parameter keys [`BlackjackConfig::apply_params`] takes.
 pub const ALLOWED_PARAMS: &[&str] = &["natural", "sab"];
 
+/// The policy that sticks (action 0) on a player sum of `stick_at` or more and hits (action 1)
+/// below it, as one action per state index ([`BlackjackObs::index`]; states no hand shows
+/// stick). `stick_policy(20)` is Sutton & Barto's policy of Example 5.1, evaluated in
+/// Figure 5.1 and Example 5.4.
+///
+/// ```
+/// use qlab_envs::blackjack::{BlackjackObs, stick_policy};
+/// let policy = stick_policy(20);
+/// let obs = |player_sum| BlackjackObs { player_sum, dealer_card: 2, usable_ace: true, natural: false };
+/// assert_eq!((policy[obs(19).index()], policy[obs(20).index()]), (1, 0));
+/// assert_eq!(policy.len(), BlackjackObs::COUNT);
+/// ```
+pub fn stick_policy(stick_at: u8) -> Vec<usize> {
+    (0..BlackjackObs::COUNT)
+        .map(|s| match BlackjackObs::from_index(s) {
+            Some(o) if !o.natural && o.player_sum < stick_at => 1,
+            _ => 0,
+        })
+        .collect()
+}
+
 /// The rules of a [`Blackjack`] table.
 ///
 /// | field | default | meaning |
