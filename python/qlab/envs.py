@@ -149,7 +149,9 @@ class QlabEnv(gym.Env[Any, Any]):
 def as_float32(action: Any) -> npt.NDArray[np.float32]:
     """A Box action as a float32 array; ``TypeError`` for what numpy cannot read as numbers."""
     try:
-        return np.asarray(action, dtype=np.float32)
+        # A value past float32's range becomes infinite, which the env then refuses by name.
+        with np.errstate(over="ignore"):
+            return np.asarray(action, dtype=np.float32)
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"invalid action {action!r}: expected numbers for a Box action space ({e})"

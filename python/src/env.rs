@@ -82,6 +82,19 @@ pub fn info_dict<'py>(py: Python<'py>, info: &Info) -> PyResult<&'py PyDict> {
     Ok(dict)
 }
 
+/// `value`'s `repr` on one line (a numpy array's spans several).
+pub fn one_line(value: &PyAny) -> String {
+    value.repr().map_or_else(
+        |_| "?".to_string(),
+        |r| {
+            r.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+    )
+}
+
 /// A discrete action: a Python or NumPy integer (not a boolean) in `0..n`.
 ///
 /// # Errors
@@ -94,9 +107,7 @@ pub fn discrete_action(action: &PyAny, space: &Space) -> PyResult<usize> {
         PyTypeError::new_err(format!(
             "invalid action {} of type {type_name}: expected an integer of the action space \
              {space}",
-            action
-                .repr()
-                .map_or_else(|_| "?".to_string(), |r| r.to_string())
+            one_line(action)
         ))
     };
     if type_name == "bool" || type_name == "bool_" {
@@ -106,7 +117,8 @@ pub fn discrete_action(action: &PyAny, space: &Space) -> PyResult<usize> {
         Ok(v) => v,
         Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
             return Err(PyValueError::new_err(format!(
-                "invalid action {action}: not in the action space {space}"
+                "invalid action {}: not in the action space {space}",
+                one_line(action)
             )));
         }
         Err(_) => return Err(wrong_type()),
@@ -124,7 +136,8 @@ pub fn discrete_action(action: &PyAny, space: &Space) -> PyResult<usize> {
 pub fn box_action(action: &PyAny, space: &Space) -> PyResult<Vec<f32>> {
     let array: PyReadonlyArrayDyn<'_, f32> = action.extract().map_err(|_| {
         PyTypeError::new_err(format!(
-            "invalid action {action}: expected a float32 array for the action space {space}"
+            "invalid action {}: expected a float32 array for the action space {space}",
+            one_line(action)
         ))
     })?;
     let values: Vec<f32> = array.as_array().iter().copied().collect();

@@ -34,8 +34,8 @@ fn load_config(config: &PyAny, overrides: Option<&PyDict>) -> PyResult<Config> {
     }
     if let Ok(dict) = config.downcast::<PyDict>() {
         let table = toml_value("", dict)?;
-        let text = toml::to_string(&table)
-            .map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
+        let text =
+            toml::to_string(&table).map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
         return Config::parse("<dict>", &text, &sets).map_err(|e| run_error(&e));
     }
     let path: PathBuf = config.extract().map_err(|_| {
@@ -98,8 +98,9 @@ pub fn train(
             s.extract::<Vec<u64>>()
                 .map_err(|_| {
                     PyTypeError::new_err(format!(
-                        "invalid seeds {s}: expected a list of integers in [0, 2**64) or a \
-                         string such as '0..10'"
+                        "invalid seeds {}: expected a list of integers in [0, 2**64) or a \
+                         string such as '0..10'",
+                        crate::env::one_line(s)
                     ))
                 })?
                 .iter()
@@ -197,9 +198,15 @@ impl CoreRun {
     #[pyo3(signature = (dir, seed=None, best=false))]
     fn new(dir: PathBuf, seed: Option<u64>, best: bool) -> PyResult<Self> {
         guarded(|| {
-            let choice = if best { AgentChoice::Best } else { AgentChoice::Last };
+            let choice = if best {
+                AgentChoice::Best
+            } else {
+                AgentChoice::Last
+            };
             let config = runner::load_run_config(&dir).map_err(|e| run_error(&e))?;
-            choice.check(&config.train, &dir).map_err(|e| run_error(&e))?;
+            choice
+                .check(&config.train, &dir)
+                .map_err(|e| run_error(&e))?;
             let seeds = match seed {
                 Some(s) => vec![s],
                 None => config.train.seeds.clone(),
@@ -270,17 +277,26 @@ impl CoreRun {
         let n_obs = self.n_obs;
         guarded(|| match &mut self.agent {
             Loaded::Tabular(agent) => {
-                let state = crate::env::discrete_action(obs, &qlab_envs::Space::discrete(usize::MAX))
-                    .map_err(|_| {
-                        PyTypeError::new_err(format!(
-                            "act: expected a state index (a non-negative integer), got {obs}"
-                        ))
-                    })?;
-                Ok(TabularAgent::greedy(agent.as_ref(), &[state], &mut self.rng))
+                let state =
+                    crate::env::discrete_action(obs, &qlab_envs::Space::discrete(usize::MAX))
+                        .map_err(|_| {
+                            PyTypeError::new_err(format!(
+                                "act: expected a state index (a non-negative integer), got {}",
+                                crate::env::one_line(obs)
+                            ))
+                        })?;
+                Ok(TabularAgent::greedy(
+                    agent.as_ref(),
+                    &[state],
+                    &mut self.rng,
+                ))
             }
             Loaded::Deep(agent) => {
                 let array: PyReadonlyArrayDyn<'_, f32> = obs.extract().map_err(|_| {
-                    PyTypeError::new_err(format!("act: expected a float32 array, got {obs}"))
+                    PyTypeError::new_err(format!(
+                        "act: expected a float32 array, got {}",
+                        crate::env::one_line(obs)
+                    ))
                 })?;
                 let values: Vec<f32> = array.as_array().iter().copied().collect();
                 if Some(values.len()) != n_obs || values.iter().any(|x| !x.is_finite()) {
@@ -310,12 +326,14 @@ impl CoreRun {
         episodes: Option<u64>,
         best: bool,
     ) -> PyResult<Vec<(u64, f64, f64, u64)>> {
-        let choice = if best { AgentChoice::Best } else { AgentChoice::Last };
+        let choice = if best {
+            AgentChoice::Best
+        } else {
+            AgentChoice::Last
+        };
         let dir = self.dir.clone();
         let out = py
-            .allow_threads(|| {
-                std::panic::catch_unwind(|| runner::evaluate(&dir, episodes, choice))
-            })
+            .allow_threads(|| std::panic::catch_unwind(|| runner::evaluate(&dir, episodes, choice)))
             .map_err(|_| {
                 pyo3::exceptions::PyRuntimeError::new_err(
                     "internal error (a bug in qlab, please report it): evaluation panicked",
@@ -332,7 +350,10 @@ impl CoreRun {
     }
 
     fn __repr__(&self) -> String {
-        format!("CoreRun({:?}, seed={})", self.dir.display().to_string(), self.seed)
+        format!(
+            "CoreRun({:?}, seed={})",
+            self.dir.display().to_string(),
+            self.seed
+        )
     }
 }
-

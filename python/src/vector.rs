@@ -100,8 +100,7 @@ impl CoreCartPoleVector {
             discrete_actions(actions, 2, &mut self.actions)?;
             self.batch.step(&self.actions).map_err(env_error)?;
             let obs = PyArray1::from_slice(py, self.batch.observations()).reshape([n, 4])?;
-            let rewards =
-                PyArray1::from_iter(py, self.batch.rewards().iter().map(|&r| r as f32));
+            let rewards = PyArray1::from_iter(py, self.batch.rewards().iter().map(|&r| r as f32));
             Ok((
                 obs.into_py(py),
                 rewards.into_py(py),
@@ -306,7 +305,12 @@ impl CoreSyncVector {
                 }
                 let view = a.as_array();
                 let owned: Vec<Vec<f32>> = (0..rows)
-                    .map(|i| view.index_axis(numpy::ndarray::Axis(0), i).iter().copied().collect())
+                    .map(|i| {
+                        view.index_axis(numpy::ndarray::Axis(0), i)
+                            .iter()
+                            .copied()
+                            .collect()
+                    })
                     .collect();
                 v.step(&owned).map_err(env_error)?;
                 let (r, te, tr, info) = flags!(py, v);
@@ -331,4 +335,3 @@ impl CoreSyncVector {
         PyTuple::new(py, &self.obs_shape).into_py(py)
     }
 }
-
