@@ -1,4 +1,4 @@
-//! The `qlab` command line: parses it, runs the subcommand (each in [`cmd`](crate::cmd), its
+//! The `qlab` command line: parses it, runs the subcommand (each in [`cmd`], its
 //! arguments with it), prints its output, and maps its error to an exit code. The `qlab`
 //! binary and the Python package's `qlab` command both call [`main`].
 

@@ -23,7 +23,7 @@ pub fn registered() -> PyResult<Vec<(String, String, Option<u64>)>> {
 }
 
 /// One env of qlab's registry, without its time limit (Gymnasium's `TimeLimit` wrapper applies
-/// it, as for Gymnasium's own envs); its time limit is [`time_limit`](CoreEnv::time_limit).
+/// it, as for Gymnasium's own envs); its time limit is the `time_limit` property.
 ///
 /// The Python class `qlab.envs.QlabEnv` wraps it as a `gymnasium.Env`.
 #[pyclass(module = "qlab._core")]

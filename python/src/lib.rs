@@ -3,14 +3,14 @@
 //! The Python side wraps these in Gymnasium's classes; everything here is a thin crossing of
 //! the language boundary over qlab's own crates, with Python's exceptions for qlab's errors:
 //!
-//! - [`env`]: one registered env ([`env::CoreEnv`]), stepped with numpy observations;
+//! - [`mod@env`]: one registered env ([`env::CoreEnv`]), stepped with numpy observations;
 //! - [`vector`]: many at once — the batched CartPole and qlab's `SyncVectorEnv`;
 //! - [`run`]: `train` through the runner the `qlab train` command uses, and a run's agents
 //!   reloaded ([`run::CoreRun`]);
 //! - [`error`]: qlab's errors and Rust panics as Python exceptions;
 //! - [`params`]: Python values as env parameters and config values.
 //!
-//! The `qlab` console command calls [`qlab::cli::main`] through [`cli`].
+//! The `qlab` console command calls [`qlab::cli::main`] through the function `cli`.
 #![deny(missing_docs)]
 // PyO3 0.19's macros (the version qlab-envs's `gymnasium-rs` feature pins for the whole
 // workspace) expand to unsafe calls without the `unsafe` blocks edition 2024 asks for, and to

@@ -176,8 +176,8 @@ enum Loaded {
 }
 
 /// The saved agent of one seed of a run written by `qlab train` (or `qlab.train`), built as
-/// its `config.toml` builds it: [`act`](CoreRun::act) gives its greedy action,
-/// [`evaluate`](CoreRun::evaluate) evaluates every seed's agent as `qlab eval` does.
+/// its `config.toml` builds it: `act` gives its greedy action,
+/// `evaluate` evaluates every seed's agent as `qlab eval` does.
 #[pyclass(module = "qlab._core")]
 pub struct CoreRun {
     dir: PathBuf,
