@@ -13,6 +13,7 @@
 pub use qlab_agents as agents;
 pub use qlab_envs as envs;
 
+pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod files;

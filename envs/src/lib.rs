@@ -49,6 +49,9 @@ pub use env::{Env, EpisodeRecord, Frame, Info, Model, Reset, Step, Transition};
 pub use error::{Error, Result};
 pub use params::{ParamValue, Params};
 pub use qlab_rng::EnvRng;
-pub use registry::{AnyEnv, ContinuousEnv, DiscreteEnv, EnvSpec, VectorEnv, make, registered};
+pub use registry::{
+    AnyEnv, ContinuousEnv, DiscreteEnv, EnvSpec, VectorEnv, make, make_without_time_limit,
+    registered,
+};
 pub use space::{BoxSpace, Discrete, Space};
 pub use wrappers::Wrapper;

@@ -305,17 +305,45 @@ pub fn pixel_gridworld_config(id: &str, params: &Params) -> Result<(GridWorldCon
 /// # }
 /// ```
 pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
+    Ok(build(id, params, true)?.0)
+}
+
+/// The env [`make`] builds, without its time limit, and that limit (`None` for an env
+/// registered without one, such as `Blackjack-v1`): for a host that applies the limit itself,
+/// as Gymnasium's `TimeLimit` wrapper does around the envs of its registry.
+///
+/// A `max_episode_steps` parameter is checked as [`make`] checks it, and gives the limit
+/// returned.
+pub fn make_without_time_limit(id: &str, params: &Params) -> Result<(AnyEnv, Option<u64>)> {
+    build(id, params, false)
+}
+
+/// `env` in a [`TimeLimit`] of `limit` steps where `wrap` is set and there is a limit.
+fn limited<E>(
+    env: E,
+    limit: Option<u64>,
+    wrap: bool,
+) -> Box<dyn Env<Obs = E::Obs, Action = E::Action> + Send>
+where
+    E: Env + Send + 'static,
+{
+    match limit {
+        Some(steps) if wrap => Box::new(TimeLimit::new(env, steps)),
+        _ => Box::new(env),
+    }
+}
+
+/// The env registered under `id` and its time limit, wrapped in that limit if `wrap`.
+fn build(id: &str, params: &Params, wrap: bool) -> Result<(AnyEnv, Option<u64>)> {
     if let Some(spec) = CARTPOLES.iter().find(|s| s.id == id) {
         let config = cartpole_config(spec.id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Vector(if spec.id == "CartPole-v1" {
-            Box::new(TimeLimit::new(VecObs(CartPole::new(config)), limit))
+        let limit = Some(config.max_episode_steps);
+        let env = if spec.id == "CartPole-v1" {
+            limited(VecObs(CartPole::new(config)), limit, wrap)
         } else {
-            Box::new(TimeLimit::new(
-                VecObs(CartPoleNoVelocity::new(config)),
-                limit,
-            ))
-        }));
+            limited(VecObs(CartPoleNoVelocity::new(config)), limit, wrap)
+        };
+        return Ok((AnyEnv::Vector(env), limit));
     }
     if id == POINT_MASS_ID {
         params.check_keys(id, &["max_episode_steps"])?;
@@ -326,74 +354,56 @@ pub fn make(id: &str, params: &Params) -> Result<AnyEnv> {
                 _ => return Err(invalid("max_episode_steps", v, "an integer ≥ 1")),
             },
         };
-        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
-            VecBox(PointMass::new()),
-            limit,
-        ))));
+        let env = limited(VecBox(PointMass::new()), Some(limit), wrap);
+        return Ok((AnyEnv::Continuous(env), Some(limit)));
     }
     if id == ACROBOT_ID {
         let mut config = AcrobotConfig::default();
         config.apply_params(id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Vector(Box::new(TimeLimit::new(
-            VecObs(Acrobot::new(config)),
-            limit,
-        ))));
+        let limit = Some(config.max_episode_steps);
+        let env = limited(VecObs(Acrobot::new(config)), limit, wrap);
+        return Ok((AnyEnv::Vector(env), limit));
     }
     if id == PENDULUM_ID {
         let mut config = PendulumConfig::default();
         config.apply_params(id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
-            VecBox(Pendulum::new(config)),
-            limit,
-        ))));
+        let limit = Some(config.max_episode_steps);
+        let env = limited(VecBox(Pendulum::new(config)), limit, wrap);
+        return Ok((AnyEnv::Continuous(env), limit));
     }
     if id == BLACKJACK_ID {
         let mut config = BlackjackConfig::default();
         config.apply_params(id, params)?;
-        return Ok(AnyEnv::Discrete(Box::new(Blackjack::new(config))));
+        return Ok((AnyEnv::Discrete(Box::new(Blackjack::new(config))), None));
     }
     if id == TAXI_ID {
         let config = taxi_config(id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Discrete(Box::new(TimeLimit::new(
-            Taxi::new(config)?,
-            limit,
-        ))));
+        let limit = Some(config.max_episode_steps);
+        let env = limited(Taxi::new(config)?, limit, wrap);
+        return Ok((AnyEnv::Discrete(env), limit));
     }
     if id == MOUNTAIN_CAR_ID {
         let config = mountain_car_config(id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Vector(Box::new(TimeLimit::new(
-            VecObs(MountainCar::new(config)),
-            limit,
-        ))));
+        let limit = Some(config.max_episode_steps);
+        let env = limited(VecObs(MountainCar::new(config)), limit, wrap);
+        return Ok((AnyEnv::Vector(env), limit));
     }
     if id == MOUNTAIN_CAR_CONTINUOUS_ID {
         let config = mountain_car_config(id, params)?;
-        let limit = config.max_episode_steps;
-        return Ok(AnyEnv::Continuous(Box::new(TimeLimit::new(
-            VecBox(MountainCarContinuous::new(config)),
-            limit,
-        ))));
+        let limit = Some(config.max_episode_steps);
+        let env = limited(VecBox(MountainCarContinuous::new(config)), limit, wrap);
+        return Ok((AnyEnv::Continuous(env), limit));
     }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;
         let limit = config.max_episode_steps;
         let env = GridPixels::new(GridWorld::new(config)?, mode);
-        return Ok(AnyEnv::Vector(match limit {
-            Some(steps) => Box::new(TimeLimit::new(env, steps)),
-            None => Box::new(env),
-        }));
+        return Ok((AnyEnv::Vector(limited(env, limit, wrap)), limit));
     }
     let config = gridworld_config(id, params)?;
     let limit = config.max_episode_steps;
     let env = GridWorld::new(config)?;
-    Ok(AnyEnv::Discrete(match limit {
-        Some(steps) => Box::new(TimeLimit::new(env, steps)),
-        None => Box::new(env),
-    }))
+    Ok((AnyEnv::Discrete(limited(env, limit, wrap)), limit))
 }
 
 /// Presents an env with a fixed-size array observation as one with a `Vec<f32>` observation.
@@ -656,6 +666,50 @@ mod tests {
         assert!(e.contains("`goal_velocity`"), "{e}");
         let e = mountain_car_config("MountainCar-v1", &Params::new()).unwrap_err();
         assert!(e.to_string().contains("MountainCarContinuous-v0"), "{e}");
+    }
+
+    /// Without its time limit an env runs past it, and the limit comes back instead, as
+    /// `make`'s parameters set it.
+    #[test]
+    fn make_without_time_limit_returns_the_limit_make_applies() {
+        let p = Params::new().with("is_slippery", ParamValue::Bool(false));
+        let (AnyEnv::Discrete(mut env), limit) =
+            make_without_time_limit("FrozenLake-v1", &p).unwrap()
+        else {
+            unreachable!()
+        };
+        assert_eq!(limit, Some(100));
+        env.reset(Some(0));
+        // Left from the start stays there: never terminated, and never truncated either.
+        assert!((0..250).all(|_| !env.step(0).unwrap().done()));
+        let AnyEnv::Discrete(mut limited) = make("FrozenLake-v1", &p).unwrap() else {
+            unreachable!()
+        };
+        limited.reset(Some(0));
+        assert_eq!(
+            (0..250)
+                .take_while(|_| !limited.step(0).unwrap().done())
+                .count(),
+            99
+        );
+        let seven = Params::new().with("max_episode_steps", ParamValue::Int(7));
+        for (id, expected) in [
+            ("CartPole-v1", Some(500)),
+            ("Blackjack-v1", None),
+            ("MountainCarContinuous-v0", Some(999)),
+            ("PointMass-v0", Some(point_mass::MAX_EPISODE_STEPS)),
+        ] {
+            assert_eq!(
+                make_without_time_limit(id, &Params::new()).unwrap().1,
+                expected,
+                "{id}"
+            );
+        }
+        assert_eq!(
+            make_without_time_limit("Taxi-v4", &seven).unwrap().1,
+            Some(7)
+        );
+        assert!(make_without_time_limit("Taxi-v9", &seven).is_err());
     }
 
     #[test]

@@ -73,7 +73,22 @@ pub fn run(t: &TrainArgs) -> Result<String> {
     let Some(path) = &t.config else {
         bail!("give a config file, or --resume RUN_DIR");
     };
-    let mut config = Config::load(path, &t.sets)?;
+    let config = Config::load(path, &t.sets)?;
+    let (dir, summary) = train(config, t, None)?;
+    Ok(report(&dir, &summary))
+}
+
+/// Trains `config` (already loaded, `t.sets` applied) as `qlab train` does, with `t`'s seeds,
+/// run directory, threads and display: returns the run directory and the summary. The curve
+/// is plotted as `qlab train` plots it.
+///
+/// With `stop`, the run stops when the caller requests it (a host that owns the signals, such
+/// as Python); without, SIGINT, SIGTERM and SIGHUP stop it, as [`run`] describes.
+///
+/// # Errors
+/// A config that does not check; a run directory that exists; [`runner::Interrupted`] for a
+/// run stopped early; a run that fails.
+pub fn train(mut config: Config, t: &TrainArgs, stop: Option<&Stop>) -> Result<(PathBuf, Summary)> {
     if let Some(seeds) = &t.seeds {
         config.set_seeds(parse_seeds(seeds).map_err(|e| anyhow::anyhow!("--seeds {seeds}: {e}"))?);
     }
@@ -96,12 +111,23 @@ pub fn run(t: &TrainArgs) -> Result<String> {
     if !t.quiet {
         eprintln!("run directory: {}", dir.display());
     }
-    let summary = stoppable(threads, display(t), |run| runner::train(&exp, &dir, run))?;
+    let summary = match stop {
+        Some(stop) => runner::train(
+            &exp,
+            &dir,
+            &RunOptions {
+                threads,
+                display: display(t),
+                stop,
+            },
+        )?,
+        None => stoppable(threads, display(t), |run| runner::train(&exp, &dir, run))?,
+    };
     // The run's results are on disk already: a failed plot warns instead of failing the run.
     if let Err(e) = crate::plot::write_curve(&dir) {
         eprintln!("warning: curve.png: {e:#}");
     }
-    Ok(report(&dir, &summary))
+    Ok((dir, summary))
 }
 
 /// Runs `f` with the signal handlers of [`Stop::on_signals`] in place: they stop the run
