@@ -81,7 +81,9 @@ impl EnvRng {
         loop {
             let m = (self.next_u64() as u128) * (n as u128);
             let low = m as u64;
-            if low >= n.wrapping_neg() % n {
+            // The threshold `2^64 mod n` is below `n`: only a `low` below `n` needs it, which
+            // spares the division nearly every time (the same draws either way).
+            if low >= n || low >= n.wrapping_neg() % n {
                 return (m >> 64) as usize;
             }
         }
@@ -195,6 +197,28 @@ mod tests {
             seen[i] = true;
         }
         assert!(seen.iter().all(|&s| s));
+    }
+
+    /// `below` skips computing the rejection threshold when the low word cannot fall under it;
+    /// its draws are those of Lemire's method as written, for small and huge ranges (where
+    /// rejections happen).
+    #[test]
+    fn below_draws_what_lemires_method_draws() {
+        fn lemire(rng: &mut EnvRng, n: u64) -> u64 {
+            loop {
+                let m = (rng.next_u64() as u128) * (n as u128);
+                if m as u64 >= n.wrapping_neg() % n {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        for n in [1u64, 2, 3, 4, 7, 1000, (1 << 63) + 1, u64::MAX - 2] {
+            let (mut a, mut b) = (EnvRng::new(n), EnvRng::new(n));
+            for _ in 0..2000 {
+                assert_eq!(a.below(n as usize) as u64, lemire(&mut b, n), "n = {n}");
+            }
+            assert_eq!(a.state(), b.state(), "n = {n}");
+        }
     }
 
     #[test]

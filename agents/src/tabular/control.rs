@@ -40,7 +40,7 @@ impl Control {
     }
 
     /// Draws `A` in `x` from the policy and makes `(x, A)` the pending pair.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn act(&mut self, x: &[usize], rng: &mut EnvRng) -> usize {
         self.a = self.q.sample(&self.policy, x, rng);
         copy_features(&mut self.x, x);
@@ -56,13 +56,13 @@ impl Control {
     }
 
     /// `Q(S, A)` of the pending pair.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pending(&self) -> f64 {
         self.q.q(&self.x, self.a)
     }
 
     /// Moves `Q(S, A)` towards `target` by the step size.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn learn(&mut self, target: f64) {
         let error = target - self.pending();
         self.q.update(&self.x, self.a, error);
@@ -71,7 +71,7 @@ impl Control {
     /// The one-step update of Q-learning and Expected SARSA: `Q(S, A)` towards
     /// `R + γ bootstrap(Q, π)` (`R` alone when `terminated`), then, unless the episode
     /// ended, the next action drawn from the updated values.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn learn_then_act(
         &mut self,
         t: Transition<'_>,
@@ -129,7 +129,7 @@ impl<R: OneStepRule> ControlRule for R {
         R::default()
     }
 
-    #[inline]
+    #[inline(always)]
     fn learn(&mut self, c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         <R as OneStepRule>::learn(c, t, rng)
     }

@@ -15,7 +15,7 @@ use qlab_envs::EnvRng;
 /// Sutton & Barto break ties at random throughout (their figures depend on it: with all
 /// values 0 at the start, a fixed tie-break makes an agent walk into the same wall for ever).
 /// One random number is drawn only when there is a tie.
-#[inline]
+#[inline(always)]
 pub fn greedy(n: usize, q: impl Fn(usize) -> f64, rng: &mut EnvRng) -> usize {
     let mut best = q(0);
     let mut best_a = 0;
@@ -63,7 +63,7 @@ pub fn max_and_ties(n: usize, q: impl Fn(usize) -> f64) -> (f64, usize) {
 }
 
 /// The largest of `q(0), …, q(n − 1)`.
-#[inline]
+#[inline(always)]
 pub fn max_value(n: usize, q: impl Fn(usize) -> f64) -> f64 {
     // A plain comparison rather than `f64::max`, whose NaN handling lengthens the dependency
     // chain of this hot loop; values are never NaN unless learning has diverged.
@@ -79,7 +79,7 @@ pub fn max_value(n: usize, q: impl Fn(usize) -> f64) -> f64 {
 
 /// With probability `epsilon` a uniformly random action (any of the `n`, the greedy ones
 /// included), otherwise the greedy action with ties broken at random (S&B §2.2).
-#[inline]
+#[inline(always)]
 pub fn epsilon_greedy(n: usize, epsilon: f64, q: impl Fn(usize) -> f64, rng: &mut EnvRng) -> usize {
     if epsilon > 0.0 && rng.next_f64() < epsilon {
         rng.below(n)
@@ -186,7 +186,7 @@ impl Policy {
     }
 
     /// An action drawn from the policy over `n` actions with values `q`.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, n: usize, q: impl Fn(usize) -> f64, rng: &mut EnvRng) -> usize {
         match self.kind {
             PolicyKind::EpsilonGreedy => epsilon_greedy(n, self.epsilon, q, rng),

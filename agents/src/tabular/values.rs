@@ -72,7 +72,7 @@ impl ActionValues {
     }
 
     /// `Q(x, a)`.
-    #[inline]
+    #[inline(always)]
     pub fn q(&self, x: &[usize], a: usize) -> f64 {
         let n = self.n_actions;
         match *x {
@@ -82,7 +82,7 @@ impl ActionValues {
     }
 
     /// `max_a Q(x, a)`.
-    #[inline]
+    #[inline(always)]
     pub fn max(&self, x: &[usize]) -> f64 {
         match *x {
             [i] => {
@@ -94,7 +94,7 @@ impl ActionValues {
     }
 
     /// The greedy action in `x`, ties broken uniformly at random.
-    #[inline]
+    #[inline(always)]
     pub fn greedy(&self, x: &[usize], rng: &mut EnvRng) -> usize {
         match *x {
             [i] => {
@@ -106,7 +106,7 @@ impl ActionValues {
     }
 
     /// An action in `x` drawn from `policy`.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, policy: &Policy, x: &[usize], rng: &mut EnvRng) -> usize {
         match *x {
             [i] => {
@@ -130,13 +130,13 @@ impl ActionValues {
     }
 
     /// The weights of feature `i`, one per action: `Q(s, ·)` of tabular state `i`.
-    #[inline]
+    #[inline(always)]
     fn row(&self, i: usize) -> &[f64] {
         &self.w[i * self.n_actions..(i + 1) * self.n_actions]
     }
 
     /// Moves `Q(x, a)` by the step size times `error` (the target minus `Q(x, a)`).
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, x: &[usize], a: usize, error: f64) {
         let n = self.n_actions;
         match (self.alpha, x) {
