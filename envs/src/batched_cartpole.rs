@@ -212,38 +212,15 @@ impl CartPoleBatch {
     /// Advances every sub-env one step and sets `terminated`.
     fn physics<const SEMI_IMPLICIT: bool>(&mut self, actions: &[usize]) {
         let n = self.num_envs();
-        let x = &mut self.x[..n];
-        let x_dot = &mut self.x_dot[..n];
-        let theta = &mut self.theta[..n];
-        let theta_dot = &mut self.theta_dot[..n];
-        let terminated = &mut self.terminated[..n];
-        let actions = &actions[..n];
-        // Every angle an episode reaches lies within the polynomials' domain; then the loop
-        // is branch-free and vectorizes. Otherwise (a diverged sub-env) take the scalar path,
-        // which computes the same values.
-        let all_in_domain = theta
-            .iter()
-            .fold(true, |ok, t| ok & (t.abs() <= KERNEL_LIMIT));
-        if all_in_domain {
-            for i in 0..n {
-                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
-                let s = advance_with(
-                    state,
-                    kernel_sin_cos(theta[i]),
-                    actions[i] == 1,
-                    SEMI_IMPLICIT,
-                );
-                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
-                terminated[i] = is_terminal(s[0], s[2]);
-            }
-        } else {
-            for i in 0..n {
-                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
-                let s = advance(state, actions[i] == 1, SEMI_IMPLICIT);
-                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
-                terminated[i] = is_terminal(s[0], s[2]);
-            }
-        }
+        let lanes = Lanes {
+            x: &mut self.x[..n],
+            x_dot: &mut self.x_dot[..n],
+            theta: &mut self.theta[..n],
+            theta_dot: &mut self.theta_dot[..n],
+            terminated: &mut self.terminated[..n],
+            actions: &actions[..n],
+        };
+        lanes.advance::<SEMI_IMPLICIT>();
     }
 
     fn reset_one(&mut self, i: usize, seed: Option<u64>) {
@@ -269,6 +246,98 @@ impl CartPoleBatch {
             .zip(&self.theta_dot)
         {
             obs.copy_from_slice(&[x as f32, x_dot as f32, theta as f32, theta_dot as f32]);
+        }
+    }
+}
+
+/// The state columns of a batch and the step's actions: the loop [`CartPole`]'s physics runs
+/// over, compiled for the widest vectors the CPU has.
+///
+/// The loop is the same code for every width: each lane computes the scalar env's
+/// operations in the scalar env's order (IEEE additions, products and divisions, no fused
+/// multiply-add), so every width gives the same bits.
+///
+/// [`CartPole`]: crate::cartpole::CartPole
+struct Lanes<'a> {
+    x: &'a mut [f64],
+    x_dot: &'a mut [f64],
+    theta: &'a mut [f64],
+    theta_dot: &'a mut [f64],
+    terminated: &'a mut [bool],
+    actions: &'a [usize],
+}
+
+impl Lanes<'_> {
+    /// Advances every lane one step: with AVX-512 where the CPU has it, else AVX2, else the
+    /// target's baseline.
+    fn advance<const SEMI_IMPLICIT: bool>(self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                return unsafe { self.advance_avx512::<SEMI_IMPLICIT>() };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                return unsafe { self.advance_avx2::<SEMI_IMPLICIT>() };
+            }
+        }
+        self.advance_portable::<SEMI_IMPLICIT>();
+    }
+
+    /// [`advance_portable`](Self::advance_portable) compiled for AVX-512 (eight lanes).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn advance_avx512<const SEMI_IMPLICIT: bool>(self) {
+        self.advance_portable::<SEMI_IMPLICIT>();
+    }
+
+    /// [`advance_portable`](Self::advance_portable) compiled for AVX2 (four lanes).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn advance_avx2<const SEMI_IMPLICIT: bool>(self) {
+        self.advance_portable::<SEMI_IMPLICIT>();
+    }
+
+    /// The loop itself, inlined into each width's function.
+    #[inline(always)]
+    fn advance_portable<const SEMI_IMPLICIT: bool>(self) {
+        let Lanes {
+            x,
+            x_dot,
+            theta,
+            theta_dot,
+            terminated,
+            actions,
+        } = self;
+        let n = x.len();
+        let (x_dot, theta, theta_dot) = (&mut x_dot[..n], &mut theta[..n], &mut theta_dot[..n]);
+        let (terminated, actions) = (&mut terminated[..n], &actions[..n]);
+        // Every angle an episode reaches lies within the polynomials' domain; then the loop
+        // is branch-free and vectorizes. Otherwise (a diverged sub-env) take the scalar path,
+        // which computes the same values.
+        let all_in_domain = theta
+            .iter()
+            .fold(true, |ok, t| ok & (t.abs() <= KERNEL_LIMIT));
+        if all_in_domain {
+            for i in 0..n {
+                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
+                let s = advance_with(
+                    state,
+                    kernel_sin_cos(theta[i]),
+                    actions[i] == 1,
+                    SEMI_IMPLICIT,
+                );
+                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
+                terminated[i] = is_terminal(s[0], s[2]);
+            }
+        } else {
+            for i in 0..n {
+                let state = [x[i], x_dot[i], theta[i], theta_dot[i]];
+                let s = advance(state, actions[i] == 1, SEMI_IMPLICIT);
+                [x[i], x_dot[i], theta[i], theta_dot[i]] = s;
+                terminated[i] = is_terminal(s[0], s[2]);
+            }
         }
     }
 }
@@ -350,6 +419,68 @@ mod tests {
             }
         }
         (terminations, truncations)
+    }
+
+    /// Each vector width the CPU has gives the portable loop's bits, on angles in and out of
+    /// the polynomials' domain.
+    #[test]
+    fn every_vector_width_gives_the_portable_bits() {
+        let mut rng = EnvRng::seed_from_u64(5);
+        let n = 1003;
+        let column = |rng: &mut EnvRng, scale: f64| -> Vec<f64> {
+            (0..n).map(|_| (rng.next_f64() - 0.5) * scale).collect()
+        };
+        for theta_scale in [0.4, 4.0] {
+            let start = [
+                column(&mut rng, 4.0),
+                column(&mut rng, 6.0),
+                column(&mut rng, theta_scale),
+                column(&mut rng, 6.0),
+            ];
+            let actions: Vec<usize> = (0..n).map(|_| rng.below(2)).collect();
+            let run = |width: &str| {
+                let [mut x, mut x_dot, mut theta, mut theta_dot] = start.clone();
+                let mut terminated = vec![false; n];
+                let lanes = Lanes {
+                    x: &mut x,
+                    x_dot: &mut x_dot,
+                    theta: &mut theta,
+                    theta_dot: &mut theta_dot,
+                    terminated: &mut terminated,
+                    actions: &actions,
+                };
+                match width {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: only called when the CPU has the feature.
+                    "avx512" => unsafe { lanes.advance_avx512::<false>() },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: as above.
+                    "avx2" => unsafe { lanes.advance_avx2::<false>() },
+                    _ => lanes.advance_portable::<false>(),
+                }
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                (
+                    bits(&x),
+                    bits(&x_dot),
+                    bits(&theta),
+                    bits(&theta_dot),
+                    terminated,
+                )
+            };
+            let portable = run("portable");
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    assert!(
+                        run("avx512") == portable,
+                        "AVX-512, theta scale {theta_scale}"
+                    );
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    assert!(run("avx2") == portable, "AVX2, theta scale {theta_scale}");
+                }
+            }
+        }
     }
 
     #[test]
