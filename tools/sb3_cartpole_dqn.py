@@ -7,6 +7,8 @@
     python3 tools/sb3_cartpole_dqn.py --seeds 0 --device cuda   # the networks on a GPU
     python3 tools/sb3_cartpole_dqn.py --env Acrobot-v1 --seeds 0 1 2
     python3 tools/sb3_cartpole_dqn.py --env MountainCar-v0 --seeds 0 1 2
+    python3 tools/sb3_cartpole_dqn.py --env qlab/CartPole-v1 --seeds 0 1 2   # qlab's env, from
+                                                            # the Python package (pip install ./python)
 
 One torch thread, as `qlab train --threads 1` runs one seed per thread with one kernel
 thread. For each seed: the wall time of `learn` (RL Zoo's `n_timesteps` unless `--steps`
@@ -68,13 +70,16 @@ ZOO = {
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--env", default="CartPole-v1", choices=sorted(ZOO))
+    p.add_argument("--env", default="CartPole-v1",
+                   choices=sorted(ZOO) + [f"qlab/{e}" for e in sorted(ZOO)])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=None, help="default: RL Zoo's n_timesteps")
     p.add_argument("--eval-episodes", type=int, default=100)
     p.add_argument("--device", default="cpu", help="torch device of the networks")
     args = p.parse_args()
-    default_steps, settings = ZOO[args.env]
+    if args.env.startswith("qlab/"):
+        import qlab  # noqa: F401  (registers the qlab/ envs with Gymnasium)
+    default_steps, settings = ZOO[args.env.removeprefix("qlab/")]
     steps = args.steps or default_steps
     torch.set_num_threads(1)
     print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, "

@@ -8,6 +8,12 @@ use crate::{Error, Result};
 use qlab_envs::EnvRng;
 use serde::{Deserialize, Serialize};
 
+
+/// The number of actions of the grid worlds, for which the tabular hot path has its own copy
+/// of the greedy maximum and of sampling, with the loop over actions unrolled (the same
+/// comparisons in the same order).
+const FOUR: usize = 4;
+
 /// `Q(x, a) = Σ_{i ∈ x} w[i · n_actions + a]`: one weight per (feature, action), stored
 /// feature-major so that the values of all actions of a tabular state are contiguous.
 ///
@@ -87,6 +93,9 @@ impl ActionValues {
         match *x {
             [i] => {
                 let row = self.row(i);
+                if let Ok(row) = <&[f64; FOUR]>::try_from(row) {
+                    return policy::max_value(FOUR, |a| row[a]);
+                }
                 policy::max_value(row.len(), |a| row[a])
             }
             _ => policy::max_value(self.n_actions, |a| self.q(x, a)),
@@ -99,6 +108,9 @@ impl ActionValues {
         match *x {
             [i] => {
                 let row = self.row(i);
+                if let Ok(row) = <&[f64; FOUR]>::try_from(row) {
+                    return policy::greedy(FOUR, |a| row[a], rng);
+                }
                 policy::greedy(row.len(), |a| row[a], rng)
             }
             _ => policy::greedy(self.n_actions, |a| self.q(x, a), rng),
@@ -111,6 +123,9 @@ impl ActionValues {
         match *x {
             [i] => {
                 let row = self.row(i);
+                if let Ok(row) = <&[f64; FOUR]>::try_from(row) {
+                    return policy.sample(FOUR, |a| row[a], rng);
+                }
                 policy.sample(row.len(), |a| row[a], rng)
             }
             _ => policy.sample(self.n_actions, |a| self.q(x, a), rng),
