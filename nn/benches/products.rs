@@ -12,8 +12,10 @@
 //! DQN step, each 64·256·256 multiply-adds (8.4 MFLOP):
 //! forward `y = x·Wᵀ`, input gradient `dx = gz·W`, weight gradient `dW = gzᵀ·x`, through
 //! `gemm` (what the fused linear op calls) and through candle's `matmul` (the generic path).
-//! Each call is timed on its own after a warm-up; the median and the 10th percentile are
-//! printed in microseconds with the GFLOP/s they give.
+//! The fused op's own forward (`forward_rows`, which copies `Wᵀ` first) and backward
+//! (`backward_rows`) are timed beside them. Each call is timed on its own after a warm-up;
+//! the median and the 10th percentile are printed in microseconds with the GFLOP/s they
+//! give.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -103,33 +105,20 @@ fn data(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// `dst (m × n) = lhs · rhs` through gemm on this thread; operands as (pointer, column
-/// stride, row stride). `transposed` asks gemm for `dstᵀ = rhsᵀ · lhsᵀ` instead, into the
-/// same row-major buffer: the same sums, with the roles of the operands swapped.
+/// stride, row stride).
 ///
 /// # Safety
 /// The strides must address only elements of the buffers the pointers point into, and `dst`
 /// must hold `m·n` elements.
 unsafe fn product(
-    transposed: bool,
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     lhs: (*const f32, isize, isize),
     rhs: (*const f32, isize, isize),
 ) {
     assert!(dst.len() >= m * n);
-    let (m, n, dst_cs, dst_rs, lhs, rhs) = if transposed {
-        (
-            n,
-            m,
-            n as isize,
-            1,
-            (rhs.0, rhs.2, rhs.1),
-            (lhs.0, lhs.2, lhs.1),
-        )
-    } else {
-        (m, n, 1, n as isize, lhs, rhs)
-    };
-    // SAFETY: the caller's contract; dst is row-major m × n (or its transpose).
+    let (dst_cs, dst_rs) = (1, n as isize);
+    // SAFETY: the caller's contract; dst is row-major m × n.
     unsafe {
         gemm::gemm(
             m,
@@ -152,20 +141,6 @@ unsafe fn product(
             false,
             gemm::Parallelism::None,
         )
-    }
-}
-
-/// `dst (k × n) = srcᵀ` for `src` `n × k`, both row-major, in 8 × 8 tiles.
-fn transpose(src: &[f32], n: usize, k: usize, dst: &mut [f32]) {
-    const T: usize = 8;
-    for jb in (0..n).step_by(T) {
-        for pb in (0..k).step_by(T) {
-            for j in jb..(jb + T).min(n) {
-                for p in pb..(pb + T).min(k) {
-                    dst[p * n + j] = src[j * k + p];
-                }
-            }
-        }
     }
 }
 
@@ -234,61 +209,23 @@ fn main() -> candle_core::Result<()> {
     let (xp, wp, gp) = (x.as_ptr(), w.as_ptr(), gz.as_ptr());
     let (k, n) = (K as isize, N as isize);
 
-    for transposed in [false, true] {
-        let how = if transposed { "as dstᵀ" } else { "direct " };
-        // SAFETY (all three): the strides describe the row-major buffers x (ROWS·K), w (N·K)
-        // and gz (ROWS·N); out holds N·K ≥ every product's elements.
-        report(
-            &format!("gemm {how} forward  y = x·Wᵀ  (64×256·256×256)"),
-            time_calls(|| unsafe {
-                product(transposed, (ROWS, N, K), &mut out, (xp, 1, k), (wp, k, 1))
-            }),
-            flops,
-            peak,
-        );
-        report(
-            &format!("gemm {how} input   dx = gz·W  (64×256·256×256)"),
-            time_calls(|| unsafe {
-                product(transposed, (ROWS, K, N), &mut out, (gp, 1, n), (wp, 1, k))
-            }),
-            flops,
-            peak,
-        );
-        report(
-            &format!("gemm {how} weight  dW = gzᵀ·x (256×64·64×256)"),
-            time_calls(|| unsafe {
-                product(transposed, (N, K, ROWS), &mut out, (gp, n, 1), (xp, 1, k))
-            }),
-            flops,
-            peak,
-        );
-    }
-    // The forward with Wᵀ copied out first (row-major k × n), as the input gradient reads W.
-    let mut wt_buf = vec![0.0f32; K * N];
+    // SAFETY (all three): the strides describe the row-major buffers x (ROWS·K), w (N·K)
+    // and gz (ROWS·N); out holds N·K ≥ every product's elements.
     report(
-        "gemm forward through a copy of Wᵀ (copy included)",
-        time_calls(|| {
-            transpose(&w, N, K, &mut wt_buf);
-            // SAFETY: x is row-major ROWS × K, wt_buf row-major K × N, out holds ROWS·N.
-            unsafe {
-                product(
-                    false,
-                    (ROWS, N, K),
-                    &mut out,
-                    (xp, 1, k),
-                    (wt_buf.as_ptr(), 1, n),
-                )
-            }
-        }),
+        "gemm   forward y = x·Wᵀ  (64×256·256×256)",
+        time_calls(|| unsafe { product((ROWS, N, K), &mut out, (xp, 1, k), (wp, k, 1)) }),
         flops,
         peak,
     );
     report(
-        "  the copy of Wᵀ alone",
-        time_calls(|| {
-            transpose(&w, N, K, &mut wt_buf);
-            black_box(&wt_buf);
-        }),
+        "gemm   input  dx = gz·W  (64×256·256×256)",
+        time_calls(|| unsafe { product((ROWS, K, N), &mut out, (gp, 1, n), (wp, 1, k)) }),
+        flops,
+        peak,
+    );
+    report(
+        "gemm   weight dW = gzᵀ·x (256×64·64×256)",
+        time_calls(|| unsafe { product((N, K, ROWS), &mut out, (gp, n, 1), (xp, 1, k)) }),
         flops,
         peak,
     );
