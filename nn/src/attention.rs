@@ -101,7 +101,7 @@ pub fn multi_head_self_attention(
     config: AttentionConfig,
     vb: VarBuilder,
 ) -> crate::Result<MultiHeadSelfAttention> {
-    if config.heads == 0 || dim % config.heads != 0 {
+    if config.heads == 0 || !dim.is_multiple_of(config.heads) {
         return Err(crate::Error::config(
             "heads",
             config.heads,

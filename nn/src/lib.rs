@@ -38,6 +38,15 @@
 //! | `mode.rs`       | [`TrainMode`]: training and evaluation behaviour |
 //! | `error.rs`      | [`Error`], [`Result`] |
 //!
+//! # Features
+//!
+//! - `avx512` (default): the matrix products on gemm's AVX-512 kernels where the CPU has
+//!   AVX-512F, chosen at run time (AVX2 + FMA otherwise, portable code elsewhere). Reruns
+//!   on one machine stay bit-identical either way; an AVX-512 CPU sums small products (a
+//!   Q-value head's) in another order than an AVX2 one, so with the feature off an AVX-512
+//!   machine reproduces the runs of AVX2-only machines bit for bit.
+//! - `cuda`: CUDA tensors through candle (needs the CUDA toolkit).
+//!
 //! # Example: one DQN update
 //!
 //! ```

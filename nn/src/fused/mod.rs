@@ -187,6 +187,12 @@ fn forward<T: Elem>(
         let mut y = vec![T::ZERO; rows * n];
         few_rows::product(x, w, rows, k, n, &mut y);
         y
+    } else if chain_path(rows, n, k) {
+        // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ copied out first: gemm sums each
+        // output as one chain either way, and packs this layout faster (transpose.rs).
+        let wt = transpose::transposed(w, n, k);
+        // SAFETY: the strides describe the row-major buffers x (rows·k) and wt (k·n).
+        unsafe { gemm_product(rows, n, k, (x.as_ptr(), 1, k), (wt.as_ptr(), 1, n)) }
     } else {
         // y (rows × n) = x (rows × k) · Wᵀ (k × n), Wᵀ read through W's strides.
         // SAFETY: the strides describe the row-major buffers x (rows·k) and w (n·k).
@@ -389,9 +395,11 @@ impl<T: Elem> LiveUnits<T> {
 
 /// Whether gemm computes an `m × n` product over an inner dimension `k` as one FMA chain per
 /// output from `+0` over the inner index in order: its FMA microkernels (AVX2 and FMA
-/// present), one block of the inner dimension (`k ≤ 512`), and none of its special paths —
-/// outer products (`k ≤ 2`), matrix-vector products (`m` or `n` of 1) and the small-output
-/// kernels (`m·n ≤ 256`), which sum in other orders.
+/// present; its AVX-512 microkernels, chosen where the CPU has AVX-512F and the `avx512`
+/// feature is on, sum the same chains on wider registers), one block of the inner dimension
+/// (`k ≤ 512`), and none of its special paths — outer products (`k ≤ 2`), matrix-vector
+/// products (`m` or `n` of 1) and the small-output kernels (`m·n ≤ 256`), which sum in
+/// other orders (lane by lane, then across the lanes: 8 with AVX2, 16 with AVX-512).
 fn chain_path(m: usize, n: usize, k: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     let fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
@@ -399,6 +407,9 @@ fn chain_path(m: usize, n: usize, k: usize) -> bool {
     let fma = false;
     (3..=512).contains(&k) && m > 1 && n > 1 && m * n > 256 && fma
 }
+
+/// `Wᵀ` copied out for the forward product.
+mod transpose;
 
 /// The products of a batch of [`FEW_ROWS`] rows or fewer, as dot products and scaled sums of
 /// weight rows. Every multiply-add is fused (`mul_add`, rounded once) and every sum runs in a

@@ -1,5 +1,5 @@
 use super::few_rows::{self, avx};
-use super::{LiveUnits, chain_path};
+use super::{FusedAct, LiveUnits, chain_path};
 use qlab_rng::EnvRng;
 
 fn data(n: usize, rng: &mut EnvRng) -> Vec<f32> {
@@ -101,5 +101,28 @@ fn avx_kernels_give_the_portable_bits() {
         (fast.axpy)(-2.0, rows[2], &mut a);
         (slow.axpy)(-2.0, rows[2], &mut b);
         assert_eq!(bits(&a), bits(&b));
+    }
+}
+
+#[test]
+fn the_forward_through_a_copy_of_w_keeps_gemms_bits() {
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let mut rng = EnvRng::new(7);
+    // The middle and first layers of a DQN batch, odd sizes with tile edges, and a head
+    // (64 × 2: gemm's small-output path, which keeps W's own layout).
+    for (rows, n, k) in [
+        (64, 256, 256),
+        (64, 256, 4),
+        (40, 300, 37),
+        (5, 9, 3),
+        (64, 2, 256),
+    ] {
+        let w = data(n * k, &mut rng);
+        let x = data(rows * k, &mut rng);
+        // SAFETY: the strides describe the row-major buffers x (rows·k) and w (n·k).
+        let want =
+            unsafe { super::gemm_product(rows, n, k, (x.as_ptr(), 1, k), (w.as_ptr(), k, 1)) };
+        let got = super::forward(FusedAct::Identity, &x, &w, None, rows, k, n);
+        assert_eq!(bits(&got), bits(&want), "{rows}×{n}×{k}");
     }
 }

@@ -481,7 +481,7 @@ impl QNetwork {
     /// errors.
     pub fn q_values_rows(&self, obs: &[f32], obs_shape: &[usize]) -> Result<Vec<f32>> {
         let width: usize = obs_shape.iter().product();
-        if obs_shape.is_empty() || width == 0 || obs.len() % width != 0 {
+        if obs_shape.is_empty() || width == 0 || !obs.len().is_multiple_of(width) {
             return Err(Error::config(
                 "observations",
                 format!("{} numbers of shape {obs_shape:?}", obs.len()),
