@@ -40,7 +40,8 @@
 //!
 //! # Features
 //!
-//! - `avx512` (default): the matrix products on gemm's AVX-512 kernels where the CPU has
+//! - `avx512` (opt-in; `cargo build --release --features avx512` for the `qlab` binary): the
+//!   matrix products on gemm's AVX-512 kernels where the CPU has
 //!   AVX-512F, chosen at run time (AVX2 + FMA otherwise, portable code elsewhere). Reruns
 //!   on one machine stay bit-identical either way; an AVX-512 CPU sums small products (a
 //!   Q-value head's) in another order than an AVX2 one, so with the feature off an AVX-512
