@@ -8,7 +8,6 @@ use crate::{Error, Result};
 use qlab_envs::EnvRng;
 use serde::{Deserialize, Serialize};
 
-
 /// The number of actions of the grid worlds, for which the tabular hot path has its own copy
 /// of the greedy maximum and of sampling, with the loop over actions unrolled (the same
 /// comparisons in the same order).
