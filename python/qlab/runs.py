@@ -120,9 +120,12 @@ class Run:
         """The seed whose agent :meth:`act` asks."""
         return self._core.seed
 
-    def act(self, obs: Any, first: bool | None = None) -> int:
-        """The agent's greedy action at ``obs``: a state index for a tabular agent, an array
-        for a DQN. ``first`` marks an episode's first observation (by default the first call
+    def act(self, obs: Any, first: bool | None = None) -> int | np.ndarray:
+        """The agent's greedy action at ``obs``, an observation of the run's env (the registered
+        env in the config's ``[wrappers]``): a state index, or an array for envs that observe a
+        box (read through the config's ``[features]`` by a tabular agent). The action is an
+        ``int``, or a float32 array where ``[wrappers] discretize_action`` made the env's Box
+        actions a grid (the grid point, mapped through the other action wrappers). ``first`` marks an episode's first observation (by default the first call
         and the one after :meth:`new_episode`); ties are broken at random, from a stream seeded
         by the seed."""
         if not isinstance(obs, (int, np.integer)):

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use numpy::PyReadonlyArrayDyn;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyNotImplementedError, PyTypeError, PyValueError};
+use numpy::{IntoPyArray, PyReadonlyArrayDyn};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use qlab::cmd::train::TrainArgs;
 use qlab::config::Config;
+use qlab::runner::interface::{EnvAction, Interface, Observation};
 use qlab::runner::record::AgentChoice;
 use qlab::runner::{self, Experiment, Interrupted, Stop, deep, tabular};
 use qlab_agents::Agent;
@@ -171,7 +172,8 @@ pub fn train(
 
 /// A run's saved agent, reloaded.
 enum Loaded {
-    Tabular(Box<dyn TabularAgent>),
+    /// A tabular or linear agent, with the run's env read through its wrappers and features.
+    Tabular(Box<dyn TabularAgent>, Box<Interface>),
     Deep(Box<Dqn>),
 }
 
@@ -216,16 +218,16 @@ impl CoreRun {
                 let seed_dir = choice.dir(&dir.join(format!("seed_{s}")));
                 let loaded = match &exp {
                     Experiment::Tabular(e) => {
-                        if e.spec.has_features() || !e.config.wrappers.is_none() {
-                            return Err(PyNotImplementedError::new_err(format!(
-                                "{}: act() takes the state index of a tabular agent without \
-                                 [features] or [wrappers]; evaluate() plays any run",
-                                dir.display()
-                            )));
-                        }
-                        tabular::load_agent(e, &seed_dir, "qlab.load")
+                        match tabular::load_agent(e, &seed_dir, "qlab.load")
                             .map_err(|e| run_error(&e))?
-                            .map(Loaded::Tabular)
+                        {
+                            Some(agent) => {
+                                let interface =
+                                    Interface::new(&e.config).map_err(|e| run_error(&e))?;
+                                Some(Loaded::Tabular(agent, Box::new(interface)))
+                            }
+                            None => None,
+                        }
                     }
                     Experiment::Deep(e) => deep::load_agent(e, &seed_dir)
                         .map_err(|e| run_error(&e))?
@@ -267,29 +269,47 @@ impl CoreRun {
         self.seed
     }
 
-    /// The greedy action at `obs`: a state index for a tabular agent, a float32 array for a
-    /// DQN. `first` marks the first observation of an episode (an agent with memory resets
-    /// there); by default the first call, and the one after `new_episode`, is.
+    /// The greedy action at `obs`, as the run's env takes it. A tabular agent reads a state
+    /// index, or the env's observation array where the config has `[features]`, and gives an
+    /// integer, or a float32 array where `[wrappers] discretize_action` made the Box actions a
+    /// grid; a DQN reads a float32 array. `first` marks the first observation of an episode (an
+    /// agent with memory resets there); by default the first call, and the one after
+    /// `new_episode`, is.
     #[pyo3(signature = (obs, first=None))]
-    fn act(&mut self, obs: &PyAny, first: Option<bool>) -> PyResult<usize> {
+    fn act(&mut self, py: Python<'_>, obs: &PyAny, first: Option<bool>) -> PyResult<PyObject> {
         let first = first.unwrap_or(self.first);
         self.first = false;
         let n_obs = self.n_obs;
         guarded(|| match &mut self.agent {
-            Loaded::Tabular(agent) => {
-                let state =
-                    crate::env::discrete_action(obs, &qlab_envs::Space::discrete(usize::MAX))
-                        .map_err(|_| {
+            Loaded::Tabular(agent, interface) => {
+                let values: Vec<f32>;
+                let observation = if interface.reads_state_index() {
+                    let state =
+                        crate::env::discrete_action(obs, &qlab_envs::Space::discrete(usize::MAX))
+                            .map_err(|_| {
                             PyTypeError::new_err(format!(
                                 "act: expected a state index (a non-negative integer), got {}",
                                 crate::env::one_line(obs)
                             ))
                         })?;
-                Ok(TabularAgent::greedy(
-                    agent.as_ref(),
-                    &[state],
-                    &mut self.rng,
-                ))
+                    Observation::State(state)
+                } else {
+                    let array: PyReadonlyArrayDyn<'_, f32> = obs.extract().map_err(|_| {
+                        PyTypeError::new_err(format!(
+                            "act: expected a float32 array, got {}",
+                            crate::env::one_line(obs)
+                        ))
+                    })?;
+                    values = array.as_array().iter().copied().collect();
+                    Observation::Values(&values)
+                };
+                let action = interface
+                    .act(agent.as_ref(), observation, &mut self.rng)
+                    .map_err(|e| PyValueError::new_err(format!("act: {e}")))?;
+                Ok(match action {
+                    EnvAction::Discrete(a) => a.into_py(py),
+                    EnvAction::Box(v) => v.into_pyarray(py).into_py(py),
+                })
             }
             Loaded::Deep(agent) => {
                 let array: PyReadonlyArrayDyn<'_, f32> = obs.extract().map_err(|_| {
@@ -306,6 +326,7 @@ impl CoreRun {
                     )));
                 }
                 Agent::greedy(agent.as_mut(), values.as_slice(), first, &mut self.rng)
+                    .map(|a| a.into_py(py))
                     .map_err(|e| PyValueError::new_err(e.to_string()))
             }
         })

@@ -80,6 +80,52 @@ def test_a_config_as_a_dict_and_overrides_as_sections(tmp_path: Path) -> None:
         run.act(np.array([0.5]))
 
 
+def test_act_reads_features_and_gives_the_actions_the_env_takes(tmp_path: Path) -> None:
+    """A tabular agent over tile coding reads the env's observation array; with
+    `discretize_action` its action is the Box action the env takes, through `rescale_action`."""
+    import gymnasium
+
+    config = {
+        "env": {"id": "Pendulum-v1"},
+        "wrappers": {"rescale_action": [-1.0, 1.0], "discretize_action": 5},
+        "features": {"kind": "tile_coding", "tilings": 4, "tiles": [4, 4, 4],
+                     "memory_size": 4096},
+        "agent": {"algorithm": "sarsa", "alpha": 0.1, "gamma": 0.99, "epsilon": 0.1},
+        "train": {"episodes": 3, "eval_every": 0, "eval_episodes": 1},
+    }
+    run = qlab.load(qlab.train(config, seeds=[0], out=tmp_path / "pendulum").dir)
+    env = gymnasium.make("qlab/Pendulum-v1")
+    obs, _ = env.reset(seed=1)
+    seen = set()
+    for t in range(200):
+        action = run.act(obs)
+        assert isinstance(action, np.ndarray) and action.dtype == np.float32, action
+        assert action.shape == (1,)
+        seen.add(float(action[0]))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    assert t == 199 and truncated
+    assert seen <= {-2.0, -1.0, 0.0, 1.0, 2.0}, seen
+    with pytest.raises(TypeError, match="act: expected a float32 array"):
+        run.act(3)
+    with pytest.raises(ValueError, match="act: expected 3 finite values"):
+        run.act(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="act: expected 3 finite values"):
+        run.act(np.array([0.0, np.nan, 1.0]))
+
+    config = {
+        "env": {"id": "MountainCar-v0"},
+        "features": {"kind": "discretize", "bins": [6, 6]},
+        "agent": {"algorithm": "q_learning", "alpha": 0.1, "epsilon": 0.1},
+        "train": {"episodes": 2, "eval_every": 0, "eval_episodes": 1},
+    }
+    run = qlab.load(qlab.train(config, seeds=[0], out=tmp_path / "car").dir)
+    obs, _ = gymnasium.make("qlab/MountainCar-v0").reset(seed=0)
+    action = run.act(obs)
+    assert isinstance(action, int) and 0 <= action < 3
+
+
 @pytest.mark.parametrize(
     ("config", "overrides", "error", "needle"),
     [

@@ -18,6 +18,7 @@
 mod checkpoint;
 pub mod deep;
 pub mod envs;
+pub mod interface;
 pub mod progress;
 pub mod record;
 pub mod seed;
