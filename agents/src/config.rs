@@ -233,6 +233,42 @@ impl AgentConfig {
     }
 }
 
+/// What to do with a tabular agent once [`AgentConfig::build_into`] has built it.
+pub trait TabularVisitor {
+    /// What the visit gives back.
+    type Output;
+
+    /// Works with `agent`: a concrete type for the one-step TD control agents, whose steps a
+    /// hot loop gains from inlining, `dyn TabularAgent` for the others.
+    fn visit<G: TabularAgent + ?Sized + 'static>(self, agent: Box<G>) -> Self::Output;
+}
+
+impl AgentConfig {
+    /// Builds the tabular agent as [`build`](AgentConfig::build) does and hands it to
+    /// `visitor`: SARSA, Expected SARSA and Q-learning as their own types (a training loop
+    /// over them compiles without dynamic dispatch), every other agent boxed.
+    ///
+    /// # Errors
+    /// As [`build`](AgentConfig::build).
+    pub fn build_into<V: TabularVisitor>(
+        &self,
+        n_features: usize,
+        n_actions: usize,
+        visitor: V,
+    ) -> Result<V::Output> {
+        Ok(match self {
+            AgentConfig::Sarsa(c) => visitor.visit(Box::new(Sarsa::new(c, n_features, n_actions)?)),
+            AgentConfig::ExpectedSarsa(c) => {
+                visitor.visit(Box::new(ExpectedSarsa::new(c, n_features, n_actions)?))
+            }
+            AgentConfig::QLearning(c) => {
+                visitor.visit(Box::new(QLearning::new(c, n_features, n_actions)?))
+            }
+            _ => visitor.visit(self.build(n_features, n_actions)?),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,7 @@ mod evaluate;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};
-pub use config::AgentConfig;
+pub use config::{AgentConfig, TabularVisitor};
 pub use error::{Error, Result};
 pub use evaluate::{Evaluation, evaluate_policy};
 pub use qlab_envs as envs;

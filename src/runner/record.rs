@@ -465,11 +465,11 @@ pub struct SavedAgent {
 }
 
 /// Saves `agent` as `dir/agent.json` and `dir/agent.bin`.
-pub fn save_agent(
+pub fn save_agent<G: TabularAgent + ?Sized>(
     dir: &Path,
     algorithm: &str,
     n_features: usize,
-    agent: &dyn TabularAgent,
+    agent: &G,
 ) -> Result<()> {
     let bin = dir.join("agent.bin");
     write_atomic(&bin, |tmp| Ok(Agent::<[usize], usize>::save(agent, tmp)?))?;

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use qlab_agents::dp::{self, DpConfig};
-use qlab_agents::tabular::{AgentConfig, TabularAgent, TargetPolicy, exploring_start_states};
+use qlab_agents::tabular::{
+    AgentConfig, TabularAgent, TabularVisitor, TargetPolicy, exploring_start_states,
+};
 use qlab_agents::{Agent, View};
 use qlab_envs::{AnyEnv, Env, Model};
 
@@ -415,8 +417,6 @@ impl EnvVisitor for TrainSeeds<'_> {
             self.progress,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
-                let mut agent = tabular_agent(&exp.agent, "the tabular runner")?
-                    .build(exp.n_features, exp.n_actions)?;
                 let run = seed::Seed {
                     seed,
                     dir: &dir,
@@ -424,23 +424,57 @@ impl EnvVisitor for TrainSeeds<'_> {
                     resume: self.resume,
                     stop: self.run.stop,
                 };
-                let save = |agent: &(dyn TabularAgent + 'static), dir: &Path| {
-                    record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
+                let one = TrainOne {
+                    exp,
+                    plan: &plan,
+                    make: &make,
+                    seed: &run,
                 };
-                // Only where there is a truth to compare with are visited states worth noting.
-                match &exp.truth {
-                    Some(truth) => seed::train(
-                        &plan,
-                        &make,
-                        agent.as_mut(),
-                        &mut track::ValueErrors::new(truth),
-                        save,
-                        &run,
-                    ),
-                    None => seed::train(&plan, &make, agent.as_mut(), &mut (), save, &run),
-                }
+                tabular_agent(&exp.agent, "the tabular runner")?.build_into(
+                    exp.n_features,
+                    exp.n_actions,
+                    one,
+                )?
             },
         )
+    }
+}
+
+/// One seed's training, with the agent as the type [`AgentConfig::build_into`] gives.
+struct TrainOne<'a, F> {
+    exp: &'a TabularExperiment,
+    plan: &'a seed::Plan<'a>,
+    make: &'a F,
+    seed: &'a seed::Seed<'a>,
+}
+
+impl<E: AgentEnv<[usize]>, F: Fn() -> Result<E>> TabularVisitor for TrainOne<'_, F> {
+    type Output = Result<SeedSummary>;
+
+    fn visit<G: TabularAgent + ?Sized + 'static>(self, mut agent: Box<G>) -> Result<SeedSummary> {
+        let exp = self.exp;
+        let save = |agent: &G, dir: &Path| {
+            record::save_agent(dir, exp.config.agent.algorithm(), exp.n_features, agent)
+        };
+        // Only where there is a truth to compare with are visited states worth noting.
+        match &exp.truth {
+            Some(truth) => seed::train(
+                self.plan,
+                self.make,
+                agent.as_mut(),
+                &mut track::ValueErrors::new(truth),
+                save,
+                self.seed,
+            ),
+            None => seed::train(
+                self.plan,
+                self.make,
+                agent.as_mut(),
+                &mut (),
+                save,
+                self.seed,
+            ),
+        }
     }
 }
 

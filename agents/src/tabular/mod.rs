@@ -85,8 +85,8 @@ mod traces;
 mod true_online;
 mod values;
 
-pub use crate::AgentConfig;
 pub use crate::Evaluation;
+pub use crate::{AgentConfig, TabularVisitor};
 pub use agent::{JsonState, TabularAgent, Transition, ValueFunction};
 pub use double_q_learning::{DoubleQLearning, DoubleQLearningConfig};
 pub use episode::{
