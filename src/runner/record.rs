@@ -366,18 +366,45 @@ impl Row {
         // Where the lowest set bit of `x` lies below 2^-26, its exact decimal expansion (and
         // that of the ends of its rounding interval) runs past 18 significant digits, so no
         // two shortest candidates tie: zmij's digits (Schubfach) are then `{}`'s, four times
-        // faster. Elsewhere, and for zmij's exponent form, `{}` itself.
+        // faster. Its exponent form for small numbers (`1.25e-7`) is written out as `{}`
+        // writes it (`0.000000125`); elsewhere, `{}` itself.
         if x.is_finite() && (x * 67_108_864.0).fract() != 0.0 {
             let mut b = zmij::Buffer::new();
             let s = b.format_finite(x);
-            if !s.contains('e') {
-                self.text(s);
-                self.text(",");
-                return;
+            match s.split_once('e') {
+                None => {
+                    self.text(s);
+                    self.text(",");
+                    return;
+                }
+                Some((mantissa, exp)) => {
+                    if let Some(zeros) = exp.strip_prefix('-').and_then(|e| e.parse::<usize>().ok())
+                    {
+                        self.small(mantissa, zeros);
+                        return;
+                    }
+                }
             }
         }
         use std::io::Write as _;
         let _ = write!(self.buf, "{x},");
+    }
+
+    /// `mantissa · 10^-exp` (`mantissa` as zmij writes it: `d`, `d.ddd`, signed) in plain
+    /// decimal, and a comma.
+    #[inline(never)]
+    fn small(&mut self, mantissa: &str, exp: usize) {
+        let (sign, digits) = match mantissa.strip_prefix('-') {
+            Some(m) => ("-", m),
+            None => ("", mantissa),
+        };
+        let (first, rest) = digits.split_once('.').unwrap_or((digits, ""));
+        self.text(sign);
+        self.text("0.");
+        self.buf.resize(self.buf.len() + exp - 1, b'0');
+        self.text(first);
+        self.text(rest);
+        self.text(",");
     }
 
     /// Replaces the trailing comma with the line end.
@@ -556,6 +583,8 @@ mod tests {
             values.push(rng.next_f64().powi(8));
             // Few significant bits, where digit ties live.
             values.push((rng.below(1 << 20) as f64) * 2f64.powi(rng.below(80) as i32 - 60));
+            // Small numbers, which zmij writes in its exponent form.
+            values.push(-(rng.next_f64() * 10f64.powi(-(rng.below(40) as i32))));
         }
         for x in values {
             let mut row = Row::default();

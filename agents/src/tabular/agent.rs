@@ -144,7 +144,7 @@ pub trait TabularAgent: Send + JsonState {
     /// Learns from `reward` and the next state `x`, and returns the next action (ignored by
     /// the runner when `terminated || truncated`): [`learn`](Self::learn) of that
     /// [`Transition`].
-    #[inline]
+    #[inline(always)]
     fn step(
         &mut self,
         reward: f64,
@@ -175,7 +175,7 @@ pub trait TabularAgent: Send + JsonState {
 
     /// The agent's estimate of the value of state `x`: `max_a Q(x, a)` for control agents,
     /// `V(x)` for prediction agents.
-    #[inline]
+    #[inline(always)]
     fn value(&self, x: &[usize]) -> f64 {
         self.value_function().value(x)
     }
@@ -219,7 +219,7 @@ impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
         Ok(TabularAgent::start(self, obs, rng))
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(
         &mut self,
         reward: f64,
@@ -242,7 +242,7 @@ impl<T: TabularAgent + ?Sized> crate::Agent<[usize], usize> for T {
         TabularAgent::epsilon(self)
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&self, obs: &[usize]) -> Option<f64> {
         Some(TabularAgent::value(self, obs))
     }

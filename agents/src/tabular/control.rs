@@ -193,11 +193,12 @@ impl<R: ControlRule> TabularAgent for TdControl<R> {
         self.c.act(x, rng)
     }
 
-    #[inline]
+    #[inline(always)]
     fn learn(&mut self, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         self.rule.learn(&mut self.c, t, rng)
     }
 
+    #[inline(always)]
     fn value_function(&self) -> &dyn ValueFunction {
         &self.c.q
     }

@@ -38,7 +38,7 @@ impl OneStepRule for ExpectedSarsaRule {
     type Config = ExpectedSarsaConfig;
 
     /// `Q(S, A)` towards `R + γ Σ_a π(a | S') Q(S', a)`, then `A'`.
-    #[inline]
+    #[inline(always)]
     fn learn(c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         c.learn_then_act(t, rng, |q, policy| q.expectation(policy, t.x))
     }

@@ -99,7 +99,7 @@ impl OneStepRule for QLearningRule {
     type Config = QLearningConfig;
 
     /// `Q(S, A)` towards `R + γ max_a Q(S', a)`, then `A'`.
-    #[inline]
+    #[inline(always)]
     fn learn(c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         c.learn_then_act(t, rng, |q, _| q.max(t.x))
     }

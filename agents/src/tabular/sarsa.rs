@@ -37,7 +37,7 @@ impl OneStepRule for SarsaRule {
     type Config = SarsaConfig;
 
     /// `A'` drawn first, then `Q(S, A)` towards `R + γ Q(S', A')`.
-    #[inline]
+    #[inline(always)]
     fn learn(c: &mut Control, t: Transition<'_>, rng: &mut EnvRng) -> usize {
         if t.terminated {
             c.learn(t.reward);

@@ -196,7 +196,7 @@ impl ValueFunction for ActionValues {
         ActionValues::greedy(self, x, rng)
     }
 
-    #[inline]
+    #[inline(always)]
     fn value(&self, x: &[usize]) -> f64 {
         self.max(x)
     }
