@@ -269,7 +269,10 @@ mod tests {
             let AnyEnv::Continuous(mut raw) = make() else {
                 panic!("Pendulum has Box actions");
             };
-            assert_eq!(wrapped.reset(Some(k as u64)).obs, raw.reset(Some(k as u64)).obs);
+            assert_eq!(
+                wrapped.reset(Some(k as u64)).obs,
+                raw.reset(Some(k as u64)).obs
+            );
             let (a, b) = (wrapped.step(k).unwrap(), raw.step(action.clone()).unwrap());
             assert_eq!(a.obs, b.obs, "action {k}: {action:?}");
             assert_eq!(a.reward.to_bits(), b.reward.to_bits());
