@@ -7,7 +7,9 @@
 //! - [`runner`]: trains a config once per seed, seeds in parallel, and writes the run
 //!   directory;
 //! - [`cmd`]: the subcommands;
-//! - [`files`]: whole files written atomically.
+//! - [`files`]: whole files written atomically;
+//! - [`stats`]: interquartile means, stratified-bootstrap intervals, probability of
+//!   improvement and performance profiles over seeds (rliable's statistics).
 #![deny(missing_docs)]
 
 pub use qlab_agents as agents;
@@ -21,3 +23,4 @@ pub mod float;
 pub mod params;
 pub mod plot;
 pub mod runner;
+pub mod stats;

@@ -2,6 +2,7 @@
 //! directories written here by hand (every expected number is worked out in a comment).
 
 mod common;
+mod robust_stats;
 
 use std::fs;
 use std::path::{Path, PathBuf};

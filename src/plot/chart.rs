@@ -83,6 +83,7 @@ impl ChartStyle {
             Band::Std => "mean over seeds ± std",
             Band::Ci95 => "mean over seeds, 95% confidence interval",
             Band::MinMax => "mean over seeds, min to max",
+            Band::Bootstrap => "IQM over seeds, stratified-bootstrap 95% interval",
             Band::None => "mean over seeds",
         };
         let env = runs

@@ -10,6 +10,11 @@
 //!   from 1) and of the `step` column there (env steps), and how many seeds reached it.
 //! - **wall time** and **steps/s**: the means over seeds of `wall_seconds` and
 //!   `steps_per_second` from `summary.json` (empty when the run has none).
+//! - **IQM** (with [`CompareSpec::iqm`]): the interquartile mean of the seeds' final values
+//!   with its stratified-bootstrap 95% interval ([`crate::stats`], rliable's statistics).
+//! - **probability of improvement** (with [`CompareSpec::versus`]): the probability that a
+//!   seed of the run ends higher than a seed of the run compared against (ties count ½), with
+//!   its bootstrap 95% interval.
 
 use std::fmt::Write as _;
 
@@ -17,7 +22,8 @@ use anyhow::{Result, bail};
 
 use super::curve::Band;
 use super::curve::{mean, summarize};
-use super::runs::Run;
+use super::runs::{Run, SeedRun};
+use crate::stats::{self, Bootstrap, Estimate, ScoreMatrix};
 
 /// What to compare.
 ///
@@ -27,6 +33,9 @@ use super::runs::Run;
 /// | `threshold` | none | any number |
 /// | `window` | 100 | ≥ 1 episodes |
 /// | `last` | 100 | ≥ 1 episodes |
+/// | `iqm` | `false` | |
+/// | `versus` | none | the index of a run |
+/// | `bootstrap` | [`Bootstrap::default`] (2,000 resamples, 95%, seed 0) | reps ≥ 1 |
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompareSpec {
     /// The `metrics.csv` column compared.
@@ -37,6 +46,14 @@ pub struct CompareSpec {
     pub window: usize,
     /// Episodes at the end of each seed in its final mean.
     pub last: usize,
+    /// Whether to report the IQM of the seeds' final values and its interval (columns
+    /// `iqm`, `iqm_low`, `iqm_high`).
+    pub iqm: bool,
+    /// The run (its index in the table) every run's probability of improvement is taken
+    /// over (columns `p_improve`, `p_improve_low`, `p_improve_high`).
+    pub versus: Option<usize>,
+    /// The resampling behind the intervals.
+    pub bootstrap: Bootstrap,
 }
 
 impl Default for CompareSpec {
@@ -46,6 +63,9 @@ impl Default for CompareSpec {
             threshold: None,
             window: 100,
             last: 100,
+            iqm: false,
+            versus: None,
+            bootstrap: Bootstrap::default(),
         }
     }
 }
@@ -71,14 +91,34 @@ pub struct Row {
     pub wall_seconds: Option<f64>,
     /// The mean env steps per second of a seed's training.
     pub steps_per_second: Option<f64>,
+    /// The IQM over seeds of each seed's final mean and its interval (with
+    /// [`CompareSpec::iqm`]).
+    pub iqm: Option<Estimate>,
+    /// The probability that a seed of this run ends higher than one of the
+    /// [`CompareSpec::versus`] run, and its interval.
+    pub p_improve: Option<Estimate>,
 }
 
 /// The table's rows, one per run, named by `labels`.
 ///
 /// # Errors
 /// A window of 0; a metric a run lacks (with the list it has); a seed without a value of
-/// the metric; an unreadable `summary.json`.
+/// the metric; an unreadable `summary.json`. With [`CompareSpec::iqm`] or
+/// [`CompareSpec::versus`]: a run of fewer than 2 seeds, a `versus` index past the runs, 0
+/// resamples.
 pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Vec<Row>> {
+    let robust = spec.iqm || spec.versus.is_some();
+    if let Some(v) = spec.versus
+        && v >= runs.len()
+    {
+        bail!(
+            "--versus {v} is not a run: give a label or an index from 0 to {}",
+            runs.len().saturating_sub(1)
+        );
+    }
+    if robust {
+        spec.bootstrap.check()?;
+    }
     if spec.window == 0 {
         bail!("--window must be at least 1 episode, got 0");
     }
@@ -86,22 +126,14 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
         bail!("--last must be at least 1 episode, got 0");
     }
     let mut rows = Vec::with_capacity(runs.len());
+    let mut scores = Vec::with_capacity(runs.len());
     for (run, label) in runs.iter().zip(labels) {
         run.check_metric(&spec.metric)?;
         let mut finals = Vec::with_capacity(run.seeds.len());
         let (mut episodes, mut steps) = (Vec::new(), Vec::new());
         for seed in &run.seeds {
             let values = seed.metrics.numbers(&spec.metric)?;
-            let tail = &values[values.len().saturating_sub(spec.last)..];
-            let Some(m) = mean(tail.iter().flatten().copied()) else {
-                bail!(
-                    "{}: no value of `{}` in the last {} episodes",
-                    seed.metrics.path.display(),
-                    spec.metric,
-                    spec.last
-                );
-            };
-            finals.push(m);
+            finals.push(final_value(seed, &values, &spec.metric, spec.last)?);
             if let Some(threshold) = spec.threshold
                 && let Some(i) = first_reaching(&values, spec.window, threshold)
             {
@@ -127,9 +159,53 @@ pub fn compare(runs: &[Run], labels: &[String], spec: &CompareSpec) -> Result<Ve
             steps_to_threshold: mean(steps.iter().copied()),
             wall_seconds: per_seed(|s| s.wall_seconds),
             steps_per_second: per_seed(|s| s.steps_per_second),
+            iqm: None,
+            p_improve: None,
         });
+        if robust {
+            if finals.len() < 2 {
+                bail!(
+                    "{}: `{label}` has {} seed; the IQM and bootstrap intervals need at least 2 \
+                     seeds per run",
+                    run.dir.display(),
+                    finals.len()
+                );
+            }
+            scores.push(ScoreMatrix::from_column(&finals)?);
+        }
+    }
+    if spec.iqm {
+        for (row, s) in rows.iter_mut().zip(&scores) {
+            row.iqm = Some(spec.bootstrap.interval(s, stats::iqm)?);
+        }
+    }
+    if let Some(v) = spec.versus {
+        for (row, s) in rows.iter_mut().zip(&scores) {
+            row.p_improve = Some(spec.bootstrap.probability_of_improvement(s, &scores[v])?);
+        }
     }
     Ok(rows)
+}
+
+/// A seed's final value: the mean of the present values among the last `last` entries of
+/// `values`, its `metric` column.
+///
+/// # Errors
+/// No value there.
+pub(crate) fn final_value(
+    seed: &SeedRun,
+    values: &[Option<f64>],
+    metric: &str,
+    last: usize,
+) -> Result<f64> {
+    let tail = &values[values.len().saturating_sub(last)..];
+    match mean(tail.iter().flatten().copied()) {
+        Some(m) => Ok(m),
+        None => bail!(
+            "{}: no value of `{metric}` in the last {last} episodes",
+            seed.metrics.path.display(),
+        ),
+    }
 }
 
 /// The index of the first entry at which the mean of the present values among the last
@@ -155,6 +231,13 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
     }
     header.push("wall s / seed".to_string());
     header.push("steps/s".to_string());
+    if spec.iqm {
+        header.push("IQM (95% CI)".to_string());
+    }
+    if let Some(v) = spec.versus {
+        let name = rows.get(v).map_or("", |r| r.label.as_str());
+        header.push(format!("P(> {name}) (95% CI)"));
+    }
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |v| format!("{v:.digits$}"));
     let body = rows
@@ -172,6 +255,17 @@ fn cells(rows: &[Row], spec: &CompareSpec) -> (Vec<String>, Vec<Vec<String>>) {
             }
             c.push(r.wall_seconds.map_or("–".to_string(), significant));
             c.push(opt(r.steps_per_second, 0));
+            if spec.iqm {
+                c.push(r.iqm.map_or("–".to_string(), |e| {
+                    let d = decimals(e.point);
+                    format!("{:.d$} [{:.d$}, {:.d$}]", e.point, e.low, e.high)
+                }));
+            }
+            if spec.versus.is_some() {
+                c.push(r.p_improve.map_or("–".to_string(), |e| {
+                    format!("{:.2} [{:.2}, {:.2}]", e.point, e.low, e.high)
+                }));
+            }
             c
         })
         .collect();
@@ -190,14 +284,20 @@ fn significant(v: f64) -> String {
 /// `mean ± std`, both with the decimals that give the mean three significant digits at least
 /// (one from 100 up, two from 1 up, four below).
 fn mean_std(mean: f64, std: f64) -> String {
-    let d = if mean.abs() >= 100.0 {
+    let d = decimals(mean);
+    format!("{mean:.d$} ± {std:.d$}")
+}
+
+/// The decimals that give `v` three significant digits at least: one from 100 up, two from 1
+/// up, four below.
+fn decimals(v: f64) -> usize {
+    if v.abs() >= 100.0 {
         1
-    } else if mean.abs() >= 1.0 {
+    } else if v.abs() >= 1.0 {
         2
     } else {
         4
-    };
-    format!("{mean:.d$} ± {std:.d$}")
+    }
 }
 
 /// The table as Markdown, columns padded so that it also reads aligned as plain text.
@@ -242,14 +342,28 @@ pub fn to_markdown(rows: &[Row], spec: &CompareSpec) -> String {
 }
 
 /// The table as CSV with one number per cell (empty when unknown):
-/// `run,seeds,final_mean,final_std,threshold,reached,episodes_to_threshold,steps_to_threshold,wall_seconds,steps_per_second`.
+/// `run,seeds,final_mean,final_std,threshold,reached,episodes_to_threshold,steps_to_threshold,wall_seconds,steps_per_second`,
+/// then `iqm,iqm_low,iqm_high` with [`CompareSpec::iqm`] and
+/// `p_improve,p_improve_low,p_improve_high` with [`CompareSpec::versus`].
 pub fn to_csv(rows: &[Row], spec: &CompareSpec) -> String {
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     let mut out = String::from(
-        "run,seeds,final_mean,final_std,threshold,reached,episodes_to_threshold,steps_to_threshold,wall_seconds,steps_per_second\n",
+        "run,seeds,final_mean,final_std,threshold,reached,episodes_to_threshold,steps_to_threshold,wall_seconds,steps_per_second",
     );
+    if spec.iqm {
+        out.push_str(",iqm,iqm_low,iqm_high");
+    }
+    if spec.versus.is_some() {
+        out.push_str(",p_improve,p_improve_low,p_improve_high");
+    }
+    out.push('\n');
+    let estimate = |e: Option<Estimate>| {
+        e.map_or(",,".to_string(), |e| {
+            format!("{},{},{}", e.point, e.low, e.high)
+        })
+    };
     for r in rows {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{},{},{},{},{},{},{},{},{},{}",
             r.label,
@@ -267,6 +381,13 @@ pub fn to_csv(rows: &[Row], spec: &CompareSpec) -> String {
             opt(r.wall_seconds),
             opt(r.steps_per_second),
         );
+        if spec.iqm {
+            let _ = write!(out, ",{}", estimate(r.iqm));
+        }
+        if spec.versus.is_some() {
+            let _ = write!(out, ",{}", estimate(r.p_improve));
+        }
+        out.push('\n');
     }
     out
 }
@@ -307,6 +428,8 @@ mod tests {
             steps_to_threshold: Some(40.0),
             wall_seconds: None,
             steps_per_second: Some(1000.4),
+            iqm: None,
+            p_improve: None,
         }];
         let spec = CompareSpec {
             threshold: Some(-30.0),

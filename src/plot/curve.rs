@@ -15,13 +15,15 @@
 //!      extrapolation), with as many points as the longest seed has episodes, at most
 //!      [`CurveSpec::step_points`].
 //! 3. At each point, the mean over the seeds with a value and a band ([`Band`], computed by
-//!    [`summarize`]).
+//!    [`summarize_with`]); with [`Band::Bootstrap`] the line is the IQM over those seeds
+//!    instead of their mean.
 
 use std::str::FromStr;
 
 use anyhow::{Result, bail};
 
 use super::runs::Run;
+use crate::stats::{self, Bootstrap, ScoreMatrix};
 
 /// What the x axis counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub enum Band {
     Ci95,
     /// From the lowest to the highest seed.
     MinMax,
+    /// The IQM (interquartile mean) over seeds — the line is the IQM, not the mean — with its
+    /// stratified-bootstrap 95% percentile interval ([`crate::stats`], rliable's).
+    Bootstrap,
     /// No band.
     None,
 }
@@ -66,8 +71,11 @@ impl FromStr for Band {
             "std" => Ok(Band::Std),
             "ci95" => Ok(Band::Ci95),
             "minmax" => Ok(Band::MinMax),
+            "bootstrap" => Ok(Band::Bootstrap),
             "none" => Ok(Band::None),
-            _ => Err(format!("band `{s}` is not one of: std, ci95, minmax, none")),
+            _ => Err(format!(
+                "band `{s}` is not one of: std, ci95, minmax, bootstrap, none"
+            )),
         }
     }
 }
@@ -81,6 +89,7 @@ impl FromStr for Band {
 /// | `smooth` | 1 (none) | ≥ 1 episodes |
 /// | `band` | [`Band::Std`] | |
 /// | `step_points` | 500 | ≥ 2: the most grid points for `x = step` |
+/// | `bootstrap` | [`Bootstrap::default`] | the resampling of [`Band::Bootstrap`]; reps ≥ 1 |
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurveSpec {
     /// The `metrics.csv` column plotted.
@@ -93,6 +102,8 @@ pub struct CurveSpec {
     pub band: Band,
     /// The most points of the common step grid.
     pub step_points: usize,
+    /// The resampling behind [`Band::Bootstrap`] (each point resampled with the same seed).
+    pub bootstrap: Bootstrap,
 }
 
 impl Default for CurveSpec {
@@ -103,6 +114,7 @@ impl Default for CurveSpec {
             smooth: 1,
             band: Band::Std,
             step_points: 500,
+            bootstrap: Bootstrap::default(),
         }
     }
 }
@@ -114,7 +126,8 @@ pub struct Curve {
     pub label: String,
     /// The x of each point (episode or env step).
     pub x: Vec<f64>,
-    /// The mean over the seeds.
+    /// The mean over the seeds (the IQM with [`Band::Bootstrap`]; for a performance profile,
+    /// the fraction of seeds above each x).
     pub mean: Vec<f64>,
     /// The band's lower edge.
     pub lower: Vec<f64>,
@@ -149,11 +162,22 @@ pub fn smooth(values: &[Option<f64>], window: usize) -> Vec<Option<f64>> {
 }
 
 /// The mean of `values` and the band's lower and upper edges. A single value has a band of
-/// zero width.
+/// zero width. [`Band::Bootstrap`] resamples as [`Bootstrap::default`] does; see
+/// [`summarize_with`].
 ///
 /// # Panics
 /// If `values` is empty.
 pub fn summarize(values: &[f64], band: Band) -> (f64, f64, f64) {
+    summarize_with(values, band, &Bootstrap::default())
+}
+
+/// [`summarize`] with the resampling of [`Band::Bootstrap`], whose line is the IQM of
+/// `values` and whose band is its interval ([`Bootstrap::interval`]). Like the mean of the
+/// other bands, it is NaN when a value is not finite (or when `bootstrap` has 0 resamples).
+///
+/// # Panics
+/// If `values` is empty.
+pub fn summarize_with(values: &[f64], band: Band, bootstrap: &Bootstrap) -> (f64, f64, f64) {
     assert!(!values.is_empty(), "summarize needs at least one value");
     let n = values.len();
     let mean = values.iter().sum::<f64>() / n as f64;
@@ -182,6 +206,9 @@ pub fn summarize(values: &[f64], band: Band) -> (f64, f64, f64) {
             let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             (mean, lo, hi)
         }
+        Band::Bootstrap => ScoreMatrix::from_column(values)
+            .and_then(|m| bootstrap.interval(&m, stats::iqm))
+            .map_or((f64::NAN, f64::NAN, f64::NAN), |e| (e.point, e.low, e.high)),
         Band::None => (mean, mean, mean),
     }
 }
@@ -256,9 +283,12 @@ pub fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> Option<f64> {
 ///
 /// # Errors
 /// A metric the run's `metrics.csv` files lack (the message lists those they have); a metric
-/// with no value at all; a malformed cell.
+/// with no value at all; a malformed cell; [`Band::Bootstrap`] with 0 resamples.
 pub fn curve(run: &Run, label: &str, spec: &CurveSpec) -> Result<Curve> {
     run.check_metric(&spec.metric)?;
+    if spec.band == Band::Bootstrap {
+        spec.bootstrap.check()?;
+    }
     let mut series = Vec::with_capacity(run.seeds.len());
     for seed in &run.seeds {
         let x_column = match spec.x {
@@ -281,7 +311,7 @@ pub fn curve(run: &Run, label: &str, spec: &CurveSpec) -> Result<Curve> {
         if values.is_empty() {
             return;
         }
-        let (m, lo, hi) = summarize(values, spec.band);
+        let (m, lo, hi) = summarize_with(values, spec.band, &spec.bootstrap);
         c.x.push(x);
         c.mean.push(m);
         c.lower.push(lo);
