@@ -12,7 +12,9 @@
 
 One torch thread, as `qlab train --threads 1` runs one seed per thread with one kernel
 thread. For each seed: the wall time of `learn` (RL Zoo's `n_timesteps` unless `--steps`
-says otherwise) and the mean return of 100 greedy evaluation episodes afterwards.
+says otherwise) and the mean return of 100 greedy evaluation episodes afterwards. With
+`--time-env`, also the part of `learn` spent inside the training env's `reset` and `step`
+(timed by an outermost wrapper; its own cost is in both figures).
 """
 
 import argparse
@@ -68,6 +70,26 @@ ZOO = {
 }
 
 
+class EnvTimer(gym.Wrapper):
+    """Adds up the wall time of the wrapped env's `reset` and `step` calls."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.seconds = 0.0
+
+    def reset(self, **kwargs):
+        t0 = time.perf_counter()
+        out = self.env.reset(**kwargs)
+        self.seconds += time.perf_counter() - t0
+        return out
+
+    def step(self, action):
+        t0 = time.perf_counter()
+        out = self.env.step(action)
+        self.seconds += time.perf_counter() - t0
+        return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--env", default="CartPole-v1",
@@ -76,6 +98,8 @@ def main():
     p.add_argument("--steps", type=int, default=None, help="default: RL Zoo's n_timesteps")
     p.add_argument("--eval-episodes", type=int, default=100)
     p.add_argument("--device", default="cpu", help="torch device of the networks")
+    p.add_argument("--time-env", action="store_true",
+                   help="also report the seconds of learn spent in the env's reset and step")
     args = p.parse_args()
     if args.env.startswith("qlab/"):
         import qlab  # noqa: F401  (registers the qlab/ envs with Gymnasium)
@@ -85,17 +109,21 @@ def main():
     print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, "
           f"gymnasium {gym.__version__}, 1 thread, device {args.device}, {args.env}, "
           f"{steps} steps")
-    print("seed,seconds,steps_per_second,eval_mean_return,eval_std_return")
+    print("seed,seconds,steps_per_second,eval_mean_return,eval_std_return"
+          + (",env_seconds" if args.time_env else ""))
     for seed in args.seeds:
-        model = DQN("MlpPolicy", gym.make(args.env), seed=seed, device=args.device,
-                    **settings)
+        env = gym.make(args.env)
+        if args.time_env:
+            env = EnvTimer(env)
+        model = DQN("MlpPolicy", env, seed=seed, device=args.device, **settings)
         t0 = time.perf_counter()
         model.learn(total_timesteps=steps)
         seconds = time.perf_counter() - t0
         mean, std = evaluate_policy(
             model, gym.make(args.env), n_eval_episodes=args.eval_episodes,
             deterministic=True)
-        print(f"{seed},{seconds:.1f},{steps / seconds:.0f},{mean:.2f},{std:.2f}",
+        timed = f",{env.seconds:.3f}" if args.time_env else ""
+        print(f"{seed},{seconds:.1f},{steps / seconds:.0f},{mean:.2f},{std:.2f}{timed}",
               flush=True)
 
 
