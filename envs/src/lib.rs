@@ -12,7 +12,8 @@
 //! - Envs: [`gridworld`] (FrozenLake, CliffWalking, windy grid world, random walk, your own
 //!   maps), [`taxi`] (Gymnasium's Taxi), [`blackjack`] (with its exact model), [`cartpole`],
 //!   [`acrobot`], [`mountain_car`] (discrete and Box actions), [`pendulum`] (a Box action) and
-//!   [`point_mass`] (a Box action, for testing);
+//!   [`point_mass`] (a Box action, for testing); [`short_corridor`] (Sutton & Barto's
+//!   Example 13.1);
 //!   [`batched_cartpole`] and [`vector`] step many at once.
 //! - [`wrappers`] add time limits, episode statistics, discretization and more;
 //!   [`check_env`] checks any env against the contract.
@@ -38,6 +39,7 @@ pub mod point_mass;
 mod reference;
 pub mod registry;
 mod rng;
+pub mod short_corridor;
 mod space;
 pub mod taxi;
 pub mod vector;

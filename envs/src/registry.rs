@@ -13,6 +13,7 @@
 //! | `Taxi-v4` | [`Taxi`], with its exact model | 200 |
 //! | `MountainCar-v0` | [`MountainCar`] | 200 |
 //! | `MountainCarContinuous-v0` | [`MountainCarContinuous`]: a Box action | 999 |
+//! | `ShortCorridor-v0` | [`ShortCorridor`]: Sutton & Barto's Example 13.1 | 1000 |
 
 use crate::acrobot::{ACROBOT_ID, Acrobot, AcrobotConfig};
 use crate::blackjack::{self, BLACKJACK_ID, Blackjack, BlackjackConfig};
@@ -27,6 +28,7 @@ use crate::mountain_car::{
 use crate::params::invalid;
 use crate::pendulum::{PENDULUM_ID, Pendulum, PendulumConfig};
 use crate::point_mass::{self, POINT_MASS_ID, PointMass};
+use crate::short_corridor::{SHORT_CORRIDOR_ID, ShortCorridor, ShortCorridorConfig};
 use crate::taxi::{TAXI_ID, Taxi, TaxiConfig};
 use crate::wrappers::{TimeLimit, Wrapper, inner_env_in};
 use crate::{Env, Error, Frame, Model, ParamValue, Params, Reset, Result, Space, Step};
@@ -138,6 +140,11 @@ const TAXI: EnvSpec = EnvSpec {
     description: "pick a passenger up and drop them off on a 5x5 map with walls (Gymnasium 1.4); -1 a step, +20 delivered, -10 a wrong pickup or dropoff",
 };
 
+const SHORT_CORRIDOR: EnvSpec = EnvSpec {
+    id: SHORT_CORRIDOR_ID,
+    description: "Sutton & Barto's short corridor: three states that look alike, the middle one with its actions switched; -1 a step",
+};
+
 const MOUNTAIN_CARS: [EnvSpec; 2] = [
     EnvSpec {
         id: MOUNTAIN_CAR_ID,
@@ -168,6 +175,7 @@ pub fn registered() -> Vec<EnvSpec> {
             TAXI,
         ])
         .chain(MOUNTAIN_CARS)
+        .chain([SHORT_CORRIDOR])
         .collect()
 }
 
@@ -393,6 +401,13 @@ fn build(id: &str, params: &Params, wrap: bool) -> Result<(AnyEnv, Option<u64>)>
         let limit = Some(config.max_episode_steps);
         let env = limited(VecBox(MountainCarContinuous::new(config)), limit, wrap);
         return Ok((AnyEnv::Continuous(env), limit));
+    }
+    if id == SHORT_CORRIDOR_ID {
+        let mut config = ShortCorridorConfig::default();
+        config.apply_params(id, params)?;
+        let limit = Some(config.max_episode_steps);
+        let env = limited(ShortCorridor::new(config), limit, wrap);
+        return Ok((AnyEnv::Discrete(env), limit));
     }
     if id == PIXEL_GRID_WORLD_ID {
         let (config, mode) = pixel_gridworld_config(id, params)?;
