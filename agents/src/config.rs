@@ -11,6 +11,7 @@ use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, Expe
 use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
 use crate::tabular::{OffPolicyMcPrediction, OffPolicyMcPredictionConfig, TargetPolicy};
 use crate::tabular::{QLambda, QLambdaConfig, QLearning, QLearningConfig, Sarsa, SarsaConfig};
+use crate::tabular::{Reinforce, ReinforceConfig};
 use crate::tabular::{SarsaLambda, SarsaLambdaConfig, TabularAgent, TdLambda, TdLambdaConfig};
 use crate::tabular::{TrueOnlineSarsaLambda, TrueOnlineSarsaLambdaConfig};
 use crate::tabular::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
@@ -45,6 +46,7 @@ use crate::tabular::{TrueOnlineTdLambda, TrueOnlineTdLambdaConfig};
 /// | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambdaConfig`] | [`TrueOnlineSarsaLambda`](crate::tabular::TrueOnlineSarsaLambda) |
 /// | `true_online_td_lambda` | [`TrueOnlineTdLambdaConfig`] | [`TrueOnlineTdLambda`](crate::tabular::TrueOnlineTdLambda) |
 /// | `off_policy_mc_prediction` | [`OffPolicyMcPredictionConfig`] | [`OffPolicyMcPrediction`](crate::tabular::OffPolicyMcPrediction) |
+/// | `reinforce` | [`ReinforceConfig`] | [`Reinforce`](crate::tabular::Reinforce) |
 ///
 /// ```
 /// use qlab_agents::tabular::{AgentConfig, QLearningConfig, StepSize};
@@ -86,6 +88,8 @@ pub enum AgentConfig {
     TrueOnlineTdLambda(TrueOnlineTdLambdaConfig),
     /// Off-policy Monte Carlo prediction of a target policy by importance sampling.
     OffPolicyMcPrediction(OffPolicyMcPredictionConfig),
+    /// REINFORCE, the Monte Carlo policy gradient, with or without a baseline.
+    Reinforce(ReinforceConfig),
     /// A deep Q-network over the env's own observation ([`DqnConfig`], with the `deep`
     /// feature).
     #[cfg(feature = "deep")]
@@ -108,6 +112,7 @@ impl AgentConfig {
             AgentConfig::TrueOnlineSarsaLambda(_) => "true_online_sarsa_lambda",
             AgentConfig::TrueOnlineTdLambda(_) => "true_online_td_lambda",
             AgentConfig::OffPolicyMcPrediction(_) => "off_policy_mc_prediction",
+            AgentConfig::Reinforce(_) => "reinforce",
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(_) => "dqn",
         }
@@ -128,9 +133,16 @@ impl AgentConfig {
             AgentConfig::TrueOnlineSarsaLambda(c) => c.validate(),
             AgentConfig::TrueOnlineTdLambda(c) => c.validate(),
             AgentConfig::OffPolicyMcPrediction(c) => c.validate(),
+            AgentConfig::Reinforce(c) => c.validate(),
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(c) => c.validate(),
         }
+    }
+
+    /// Whether the agent keeps state values worth comparing with the true ones (the runner's
+    /// `value_rmse`): every agent but REINFORCE without a baseline, which learns a policy only.
+    pub fn keeps_values(&self) -> bool {
+        !matches!(self, AgentConfig::Reinforce(c) if !c.baseline)
     }
 
     /// Whether the agent learns from exploring starts: the runner must then begin each
@@ -154,7 +166,7 @@ impl AgentConfig {
     }
 
     /// Every tabular `algorithm` name, in the order of the table above.
-    pub const ALGORITHMS: [&'static str; 12] = [
+    pub const ALGORITHMS: [&'static str; 13] = [
         "mc_control",
         "sarsa",
         "expected_sarsa",
@@ -167,6 +179,7 @@ impl AgentConfig {
         "true_online_sarsa_lambda",
         "true_online_td_lambda",
         "off_policy_mc_prediction",
+        "reinforce",
     ];
 
     /// The target policy of an off-policy prediction agent; `None` for the other agents.
@@ -221,6 +234,7 @@ impl AgentConfig {
             AgentConfig::OffPolicyMcPrediction(c) => {
                 Box::new(OffPolicyMcPrediction::new(c, n_features, n_actions)?)
             }
+            AgentConfig::Reinforce(c) => Box::new(Reinforce::new(c, n_features, n_actions)?),
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(_) => {
                 return Err(Error::config(

@@ -684,6 +684,9 @@ mod deep_tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:11: [agent] unknown algorithm `dqm`; allowed: mc_control"));
-        assert!(err.ends_with("off_policy_mc_prediction, dqn"), "{err}");
+        assert!(
+            err.ends_with("off_policy_mc_prediction, reinforce, dqn"),
+            "{err}"
+        );
     }
 }

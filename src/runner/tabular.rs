@@ -160,7 +160,8 @@ impl TabularExperiment {
             _ => None,
         };
         let model = model_env.as_ref().and_then(|e| e.model());
-        let truth = model.and_then(|m| match solve(m, &agent) {
+        let compared = model.filter(|_| agent.keeps_values());
+        let truth = compared.and_then(|m| match solve(m, &agent) {
             Ok(values) => Some(Truth::new(m, values, start)),
             Err(e) => {
                 warnings.push(format!(

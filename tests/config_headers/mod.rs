@@ -4,7 +4,7 @@ use std::fs;
 
 /// The name a config's first comment line gives each tabular algorithm, as RESULTS.md and
 /// Sutton & Barto write it.
-const NAMES: [(&str, &str); 12] = [
+const NAMES: [(&str, &str); 13] = [
     ("sarsa", "SARSA"),
     ("q_learning", "Q-learning"),
     ("expected_sarsa", "Expected SARSA"),
@@ -20,6 +20,7 @@ const NAMES: [(&str, &str); 12] = [
         "off_policy_mc_prediction",
         "Off-policy Monte Carlo prediction",
     ),
+    ("reinforce", "REINFORCE"),
 ];
 
 /// `configs/cliffwalking_sarsa.toml` and `configs/cliffwalking_expected_sarsa.toml` once

@@ -21,6 +21,7 @@
 //! | `true_online_sarsa_lambda` | [`TrueOnlineSarsaLambda`] | §12.7 |
 //! | `q_lambda` | [`QLambda`]: Watkins's Q(λ) | §12.10 |
 //! | `off_policy_mc_prediction` | [`OffPolicyMcPrediction`]: a target policy's values from random behaviour, ordinary or weighted importance sampling | §5.5–5.6 |
+//! | `reinforce` | [`Reinforce`]: the Monte Carlo policy gradient over a linear softmax policy, with or without a learned baseline | §13.3–13.4 |
 //!
 //! - Configs: [`AgentConfig`] holds any agent's config, tagged by `algorithm`; each agent has
 //!   its own `XConfig` (serde + `Default`) documenting every key's default and valid range.
@@ -74,6 +75,7 @@ mod off_policy_prediction;
 pub mod policy;
 mod q_lambda;
 mod q_learning;
+mod reinforce;
 mod sarsa;
 mod sarsa_lambda;
 mod schedule;
@@ -103,6 +105,7 @@ pub use off_policy_prediction::{
 pub use policy::{Policy, PolicyKind};
 pub use q_lambda::{QLambda, QLambdaConfig};
 pub use q_learning::{QLearning, QLearningConfig};
+pub use reinforce::{Reinforce, ReinforceConfig};
 pub use sarsa::{Sarsa, SarsaConfig};
 pub use sarsa_lambda::{SarsaLambda, SarsaLambdaConfig};
 pub use schedule::{Schedule, StepSize};
