@@ -73,7 +73,7 @@ pub fn run(a: &SweepArgs) -> Result<String> {
     }
     if let Some(s) = sweep.spec.stop {
         bail!(sweep.spec.error(
-            &["stop"],
+            &["stop", "scheduler"],
             format!("early stopping (`scheduler = \"{}\"`) needs the Python package's sweep executor, {LATER}; leave [stop] out to run every point in full", s.name())
         ));
     }
@@ -92,14 +92,6 @@ pub fn run(a: &SweepArgs) -> Result<String> {
             record::default_run_dir(Path::new(parent), "sweep", &stem)?
         }
     };
-    if !a.quiet {
-        eprintln!(
-            "sweep directory: {} ({} points × {} seeds)",
-            dir.display(),
-            sweep.points.len(),
-            sweep.seeds.len()
-        );
-    }
     let display = if a.quiet || !std::io::stderr().is_terminal() {
         Display::Quiet
     } else {

@@ -73,6 +73,14 @@ pub const SWEEP_TOML: &str = "sweep.toml";
 /// point has run.
 pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome> {
     let starts = prepare(sweep, dir, opts.resume)?;
+    if !opts.quiet {
+        eprintln!(
+            "sweep directory: {} ({} points × {} seeds)",
+            dir.display(),
+            sweep.points.len(),
+            sweep.seeds.len()
+        );
+    }
     let keys = sweep.keys();
     let mut results: Vec<PointResult> = sweep
         .points
@@ -98,6 +106,7 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
         }
         let point = &sweep.points[i];
         let point_dir = dir.join(&point.name);
+        let kept = matches!(start, Start::Done(_));
         let summary = match start {
             Start::Done(summary) => Ok(summary),
             Start::Fresh => record::create_run_dir(&point_dir)
@@ -120,8 +129,9 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
                 .stats
                 .map(|s| format!(", mean {:.3}", s.mean))
                 .unwrap_or_default();
+            let kept = if kept { " (kept from before)" } else { "" };
             eprintln!(
-                "{} ({}/{total}) {}: {}{metric}",
+                "{} ({}/{total}) {}: {}{metric}{kept}",
                 point.name,
                 i + 1,
                 values.join(" "),
