@@ -479,3 +479,28 @@ fn a_sweep_stopped_by_sigint_resumes_to_the_table_of_one_never_stopped() {
         read_bytes(whole.join("best.toml"))
     );
 }
+
+/// Every shipped sweep file reads, and every point of it checks against its base config.
+#[test]
+fn every_shipped_sweep_file_checks() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sweeps");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let sweep = qlab::sweep::Sweep::load(file.to_str().unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e:#}", file.display()));
+        assert!(!sweep.points.is_empty(), "{}", file.display());
+    }
+    let grid = qlab::sweep::Sweep::load(dir.join("cliffwalking_sarsa_grid.toml").to_str().unwrap())
+        .unwrap();
+    assert_eq!((grid.points.len(), grid.seeds.len()), (20, 10));
+    assert_eq!(
+        grid.experiments[19].config().train.budget,
+        qlab::config::Budget::Episodes(500)
+    );
+}
