@@ -79,6 +79,18 @@ impl Sweep {
                     Experiment::new(config)
                 })
                 .map_err(|e| at_swept_key(&spec, point, table, e))?;
+            if spec.metric == "best_eval_mean_return" && !exp.config().train.keep_best {
+                return Err(spec
+                    .error(
+                        &["metric"],
+                        format!(
+                            "`metric`: best_eval_mean_return is written only with [train] \
+                             keep_best = true, which {}'s config leaves off",
+                            point.name
+                        ),
+                    )
+                    .into());
+            }
             for w in exp.warnings() {
                 if !warnings.contains(w) {
                     warnings.push(w.clone());

@@ -347,6 +347,12 @@ fn malformed_sweep_files_are_refused_in_one_line_at_file_line_and_key_before_any
             "[0.05, 1.5]",
             ":7: [grid] `agent.epsilon` = 1.5 (p001): [agent] invalid value 1.5 for `epsilon`: expected a number in [0, 1]",
         ),
+        (
+            "metric = \"final_window_mean_return\"",
+            "metric = \"best_eval_mean_return\"",
+            ":3: `metric`: best_eval_mean_return is written only with [train] keep_best = true, \
+             which p000's config leaves off",
+        ),
         ("base.toml", "missing.toml", ":1: `base`: cannot read "),
     ] {
         assert!(GRID.contains(from), "{from}");
