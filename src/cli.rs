@@ -23,6 +23,7 @@ enum Command {
     /// List every registered env with its spaces and a description.
     Envs,
     Train(cmd::train::TrainArgs),
+    Sweep(cmd::sweep::SweepArgs),
     Eval(cmd::eval::EvalArgs),
     Attack(cmd::attack::AttackArgs),
     Rollout(cmd::rollout::RolloutArgs),
@@ -37,6 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
     match cli.command {
         Command::Envs => cmd::envs::run(),
         Command::Train(args) => cmd::train::run(&args),
+        Command::Sweep(args) => cmd::sweep::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Attack(args) => cmd::attack::run(&args),
         Command::Rollout(args) => cmd::rollout::run(&args.rollout()?),
@@ -83,8 +85,15 @@ where
             }
         },
         Err(e) => {
-            // A run stopped by a signal says how to finish it, and exits as a shell reports
-            // the signal (128 + its number).
+            // A run or a sweep stopped by a signal says how to finish it, and exits as a shell
+            // reports the signal (128 + its number).
+            if let Some(i) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<crate::sweep::Interrupted>())
+            {
+                eprintln!("{i}");
+                return i.exit_code();
+            }
             if let Some(i) = e
                 .chain()
                 .find_map(|c| c.downcast_ref::<crate::runner::Interrupted>())

@@ -8,6 +8,7 @@
 //!   directory;
 //! - [`cmd`]: the subcommands;
 //! - [`files`]: whole files written atomically;
+//! - [`sweep`]: sweeps of a config over a grid or a search space, each point a run;
 //! - [`stats`]: interquartile means, stratified-bootstrap intervals, probability of
 //!   improvement and performance profiles over seeds (rliable's statistics).
 #![deny(missing_docs)]
@@ -24,3 +25,4 @@ pub mod params;
 pub mod plot;
 pub mod runner;
 pub mod stats;
+pub mod sweep;

@@ -8,6 +8,7 @@ mod integrity;
 mod keep_best;
 mod off_policy;
 mod signals;
+mod sweep;
 
 use std::fs;
 use std::path::{Path, PathBuf};

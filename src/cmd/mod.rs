@@ -11,4 +11,5 @@ pub mod render;
 pub mod rollout;
 mod run_dirs;
 pub mod solve;
+pub mod sweep;
 pub mod train;
