@@ -50,6 +50,7 @@ pub struct SweepArgs {
 /// SIGINT (Ctrl-C), SIGTERM and SIGHUP stop it cleanly as they stop `qlab train`: the error is
 /// then [`sweep::Interrupted`], naming the `--resume` command that finishes it.
 pub fn run(a: &SweepArgs) -> Result<String> {
+    let began = std::time::Instant::now();
     let threads = match a.threads {
         Some(0) => bail!("--threads must be at least 1, got 0"),
         Some(n) => n,
@@ -109,6 +110,18 @@ pub fn run(a: &SweepArgs) -> Result<String> {
             quiet: a.quiet,
         },
     )?;
+    if !a.quiet {
+        // What the sweep costs beyond its runs: loading and checking the sweep file, the
+        // points' statistics and the tables.
+        let total = began.elapsed().as_secs_f64();
+        let own = (total - outcome.run_seconds).max(0.0);
+        eprintln!(
+            "{} points in {total:.3} s: {:.3} s in their runs, {own:.3} s ({:.1}%) the sweep's own",
+            sweep.points.len(),
+            outcome.run_seconds,
+            100.0 * own / total
+        );
+    }
     let keys = sweep.keys();
     let mut out = format!("{}\n", dir.display());
     out.push_str(&table::text(

@@ -48,6 +48,9 @@ pub struct Outcome {
     pub results: Vec<PointResult>,
     /// The best finished point, whose config is `best.toml`.
     pub best: Option<usize>,
+    /// The wall time spent inside the runner on the points run now (each point's setup,
+    /// training, evaluations and run directory), seconds.
+    pub run_seconds: f64,
 }
 
 /// Where a point stands before the sweep runs.
@@ -100,6 +103,7 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
         stop: opts.stop,
     };
     let total = sweep.points.len();
+    let mut in_runs = std::time::Duration::ZERO;
     for (i, start) in starts.into_iter().enumerate() {
         if opts.stop.requested() {
             break;
@@ -107,12 +111,14 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
         let point = &sweep.points[i];
         let point_dir = dir.join(&point.name);
         let kept = matches!(start, Start::Done(_));
+        let began = std::time::Instant::now();
         let summary = match start {
             Start::Done(summary) => Ok(summary),
             Start::Fresh => record::create_run_dir(&point_dir)
                 .and_then(|()| runner::train(&sweep.experiments[i], &point_dir, &run_options)),
             Start::Resume => runner::resume(&point_dir, &run_options).map(|(_, s)| s),
         };
+        in_runs += began.elapsed();
         results[i] = match summary {
             Ok(summary) => PointResult::finished(&summary, &sweep.spec.metric),
             Err(e) if e.is::<runner::Interrupted>() => {
@@ -181,7 +187,11 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
         ))
         .into());
     }
-    Ok(Outcome { results, best })
+    Ok(Outcome {
+        results,
+        best,
+        run_seconds: in_runs.as_secs_f64(),
+    })
 }
 
 /// Makes `dir` ready (a new sweep) or checks it (a resumed one), writes `sweep.toml`, and
