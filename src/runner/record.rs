@@ -335,19 +335,27 @@ impl Row {
     #[inline]
     fn u64(&mut self, mut n: u64) {
         let count = n.checked_ilog10().map_or(1, |d| d as usize + 1);
-        // The digits from the left of a fixed-size array, the comma after them, and the array
-        // appended whole then cut to length: a copy of known size compiles to a few moves,
-        // where appending `count` bytes would call `memcpy`.
-        let mut digits = [b','; 24];
-        let mut i = count;
-        while i > 0 {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+        // Written in place at the end of the row (the comma first), two digits at a time from
+        // a table: half as many dependent divisions, and no copy of a stack array whose
+        // narrow stores the wide loads of a copy would wait for.
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let start = self.buf.len();
-        self.buf.extend_from_slice(&digits);
-        self.buf.truncate(start + count + 1);
+        self.buf.resize(start + count + 1, b',');
+        let out = &mut self.buf[start..start + count];
+        let mut i = count;
+        while i >= 2 {
+            let pair = 2 * (n % 100) as usize;
+            n /= 100;
+            out[i - 2..i].copy_from_slice(&PAIRS[pair..pair + 2]);
+            i -= 2;
+        }
+        if i == 1 {
+            out[0] = b'0' + n as u8;
+        }
     }
 
     /// `x` exactly as `format!("{x}")` writes it (the shortest text that reads back as the
@@ -594,6 +602,27 @@ mod tests {
             row.end();
             let want = format!("x,{x},{}\n", u64::MAX);
             assert_eq!(std::str::from_utf8(&row.buf).unwrap(), want, "{:e}", x);
+        }
+    }
+
+    /// The row writer's integers are `{}`'s, at every length.
+    #[test]
+    fn rows_write_integers_as_display_does() {
+        let mut rng = qlab_envs::EnvRng::new(3);
+        let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, u64::MAX];
+        for d in 0..20 {
+            values.push(10u64.pow(d) - 1);
+            values.push(10u64.pow(d));
+        }
+        for _ in 0..10_000 {
+            use rand::RngCore;
+            values.push(rng.next_u64() >> rng.below(64));
+        }
+        for n in values {
+            let mut row = Row::default();
+            row.u64(n);
+            row.end();
+            assert_eq!(std::str::from_utf8(&row.buf).unwrap(), format!("{n}\n"));
         }
     }
 

@@ -120,6 +120,10 @@ pub struct ValueErrors<'a> {
     position: Vec<usize>,
     /// The squared error of each compared state, in `truth.states` order.
     squared: Vec<f64>,
+    /// `sums[i]`: the squared errors of positions `0..=i` added in order, as `Iterator::sum`
+    /// adds them, so that an episode that changed nothing before position `k` adds again
+    /// from `k` only, with the same bits.
+    sums: Vec<f64>,
     /// The episode in which each compared state was last refreshed.
     refreshed: Vec<u64>,
     /// The states the episode under way visited.
@@ -137,8 +141,26 @@ impl<'a> ValueErrors<'a> {
             truth,
             position,
             squared: Vec::new(),
+            sums: Vec::new(),
             refreshed: vec![0; truth.states.len()],
             visited: Vec::new(),
+        }
+    }
+}
+
+impl ValueErrors<'_> {
+    /// Adds the squared errors again from position `first` on, from the sum before it.
+    #[inline]
+    fn add_from(&mut self, first: usize) {
+        // `Iterator::sum` of `f64` starts from −0.0: the first term alone, bit for bit.
+        let mut sum = if first == 0 {
+            -0.0
+        } else {
+            self.sums[first - 1]
+        };
+        for (total, &e) in self.sums[first..].iter_mut().zip(&self.squared[first..]) {
+            sum += e;
+            *total = sum;
         }
     }
 }
@@ -151,6 +173,8 @@ impl<G: Agent<[usize], usize> + ?Sized> Tracker<[usize], G> for ValueErrors<'_> 
             .iter()
             .map(|&s| (truth.value_of(agent, s) - truth.values[s]).powi(2))
             .collect();
+        self.sums = vec![0.0; self.squared.len()];
+        self.add_from(0);
     }
 
     #[inline(always)]
@@ -170,18 +194,24 @@ impl<G: Agent<[usize], usize> + ?Sized> Tracker<[usize], G> for ValueErrors<'_> 
     /// Refreshes the states visited (episode `episode`, from 1) and returns the RMS error.
     #[inline]
     fn value_rmse(&mut self, agent: &G, episode: u64) -> Option<f64> {
+        let mut first = usize::MAX;
         for &s in &self.visited {
             let i = self.position.get(s).copied().unwrap_or(usize::MAX);
             if i != usize::MAX && self.refreshed[i] != episode {
                 self.refreshed[i] = episode;
                 self.squared[i] = (self.truth.value_of(agent, s) - self.truth.values[s]).powi(2);
+                first = first.min(i);
             }
         }
         // Summed in state order, as `Truth::rmse` and `dp::rms_error` sum.
-        let rmse = if self.squared.is_empty() {
-            0.0
-        } else {
-            (self.squared.iter().sum::<f64>() / self.squared.len() as f64).sqrt()
+        let rmse = match self.sums.last() {
+            None => 0.0,
+            Some(_) => {
+                if first != usize::MAX {
+                    self.add_from(first);
+                }
+                (self.sums[self.sums.len() - 1] / self.squared.len() as f64).sqrt()
+            }
         };
         debug_assert_eq!(
             rmse.to_bits(),
