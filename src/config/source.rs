@@ -77,7 +77,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// The 1-based line holding byte `offset` of `text`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -85,22 +85,30 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// `text`, read from `file`, parsed twice: with the span of every key and value, and as
+/// values. A TOML syntax error is one line naming the file and line.
+pub(crate) fn parse_spanned<'a>(
+    file: &str,
+    text: &'a str,
+) -> std::result::Result<(toml::Spanned<DeTable<'a>>, toml::Table), ConfigError> {
+    let fail = |offset: Option<usize>, message: &str| {
+        // toml's own messages are short; only the first line is kept.
+        let message = message.lines().next().unwrap_or("invalid TOML").trim();
+        match offset {
+            Some(o) => ConfigError(format!("{file}:{}: {message}", line_of(text, o))),
+            None => ConfigError(format!("{file}: {message}")),
+        }
+    };
+    let spans = DeTable::parse(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
+    let values = toml::from_str(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
+    Ok((spans, values))
+}
+
 impl Document {
     /// Parses `text`, read from `file`. A TOML syntax error becomes one line naming the file
     /// and line; keys outside a section are errors.
     pub fn parse(file: &str, text: &str) -> Result<Document> {
-        let fail = |offset: Option<usize>, message: &str| {
-            // toml's own messages are short; only the first line is kept.
-            let message = message.lines().next().unwrap_or("invalid TOML").trim();
-            match offset {
-                Some(o) => ConfigError(format!("{file}:{}: {message}", line_of(text, o))),
-                None => ConfigError(format!("{file}: {message}")),
-            }
-        };
-        let spans =
-            DeTable::parse(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
-        let values: toml::Table =
-            toml::from_str(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
+        let (spans, values) = parse_spanned(file, text)?;
 
         let mut sections = Vec::new();
         let mut ordered: Vec<_> = spans.get_ref().iter().collect();

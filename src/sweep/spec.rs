@@ -46,6 +46,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use toml::de::{DeTable, DeValue};
 
+use crate::config::source::{line_of, parse_spanned};
 use crate::config::{ConfigError, parse_seeds};
 
 /// The per-seed keys of `summary.json` a sweep may rank its points by (timings are left out:
@@ -207,15 +208,6 @@ const TOP: [&str; 7] = ["base", "seeds", "metric", "mode", "grid", "search", "st
 const SEARCH: [&str; 4] = ["method", "trials", "seed", "space"];
 const STOP: [&str; 1] = ["scheduler"];
 
-/// The 1-based line holding byte `offset` of `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 /// Every key path of `table` with the line it was written on, each table's keys in the order
 /// written, depth first.
 fn collect_lines(
@@ -256,17 +248,7 @@ impl SweepSpec {
     /// or ill-typed value, an empty grid or grid list, a bad distribution, a swept key not in
     /// `SECTION.KEY` form.
     pub fn parse(file: &str, text: &str) -> std::result::Result<SweepSpec, ConfigError> {
-        let fail = |offset: Option<usize>, message: &str| {
-            let message = message.lines().next().unwrap_or("invalid TOML").trim();
-            match offset {
-                Some(o) => ConfigError(format!("{file}:{}: {message}", line_of(text, o))),
-                None => ConfigError(format!("{file}: {message}")),
-            }
-        };
-        let spans =
-            DeTable::parse(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
-        let values: toml::Table =
-            toml::from_str(text).map_err(|e| fail(e.span().map(|s| s.start), e.message()))?;
+        let (spans, values) = parse_spanned(file, text)?;
         let mut lines = Vec::new();
         collect_lines(text, spans.get_ref(), &[], &mut lines);
         let mut spec = SweepSpec {
