@@ -17,15 +17,25 @@ use super::{TINY_DQN, resume, train, train_rows};
 /// finished before the signal landed.
 fn signal_after_an_evaluation(config: &str, out: &Path, first: u64, signal: &str) -> Option<Run> {
     let out_dir = out.to_str().unwrap();
+    let eval = out.join(format!("seed_{first}")).join("eval.csv");
+    let lines = || std::fs::read(&eval).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+    signal_when(
+        &["train", config, "--out", out_dir, "-q", "--threads", "1"],
+        || lines() >= 2,
+        signal,
+    )
+}
+
+/// Runs `qlab` with `args` and sends it `signal` once `ready` holds; returns what the command
+/// gave, or `None` when it finished before the signal landed.
+pub(super) fn signal_when(args: &[&str], ready: impl Fn() -> bool, signal: &str) -> Option<Run> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args(["train", config, "--out", out_dir, "-q", "--threads", "1"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let eval = out.join(format!("seed_{first}")).join("eval.csv");
-    let lines = || std::fs::read(&eval).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
-    while lines() < 2 && child.try_wait().unwrap().is_none() {
+    while !ready() && child.try_wait().unwrap().is_none() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     // Until it is waited for, the child's id stays its own, even once it has exited.

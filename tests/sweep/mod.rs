@@ -4,9 +4,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::common::{Run, TempDir, json, qlab, read, read_bytes};
+use super::signals::signal_when;
 use super::{seed_files, train};
 
 /// The base config of the sweeps here: a few cliff-walk episodes, evaluations cut short.
@@ -407,36 +407,17 @@ fn the_ray_executor_tpe_and_early_stopping_are_refused_until_the_python_executor
 /// Runs the sweep `sweep` into `out` on one thread and sends it SIGINT once the point `point`
 /// has begun; returns what the sweep gave, or `None` when it finished first.
 fn interrupt_at(sweep: &str, out: &Path, point: &str) -> Option<Run> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qlab"))
-        .args([
-            "sweep",
-            sweep,
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-            "--threads",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let begun = out.join(point).join("seed_0").join("metrics.csv");
-    while !begun.exists() && child.try_wait().unwrap().is_none() {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    let sent = Command::new("kill")
-        .args(["-INT".to_string(), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    let run = Run {
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-        code: output.status.code().unwrap_or(-1),
-    };
-    (run.code != 0).then_some(run)
+    let args = [
+        "sweep",
+        sweep,
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--threads",
+        "1",
+    ];
+    signal_when(&args, || begun.exists(), "INT")
 }
 
 #[test]
