@@ -168,6 +168,9 @@ pub struct Reinforce {
     /// `π(· | s)`, reused.
     #[serde(skip)]
     pi: Vec<f64>,
+    /// The episode's returns, reused.
+    #[serde(skip)]
+    returns: Vec<f64>,
 }
 
 impl Reinforce {
@@ -204,6 +207,7 @@ impl Reinforce {
             actions: Vec::new(),
             rewards: Vec::new(),
             pi: Vec::new(),
+            returns: Vec::new(),
         })
     }
 
@@ -228,7 +232,9 @@ impl Reinforce {
     fn end_episode(&mut self) {
         let n = self.actions.len();
         // The returns, from the back: G_t = R_{t+1} + γ G_{t+1}.
-        let mut returns = vec![0.0; n];
+        let mut returns = std::mem::take(&mut self.returns);
+        returns.clear();
+        returns.resize(n, 0.0);
         let mut g = 0.0;
         for t in (0..n).rev() {
             g = self.rewards[t] + self.gamma * g;
@@ -267,6 +273,7 @@ impl Reinforce {
             discount *= self.gamma;
         }
         self.pi = pi;
+        self.returns = returns;
         self.clear();
     }
 
