@@ -82,9 +82,7 @@ impl Experiment {
     pub fn new(config: Config) -> Result<Experiment> {
         Ok(match config.agent {
             AgentConfig::Dqn(_) => Experiment::Deep(Box::new(DeepExperiment::new(config)?)),
-            AgentConfig::Ppo(_) => {
-                Experiment::OnPolicy(Box::new(OnPolicyExperiment::new(config)?))
-            }
+            AgentConfig::Ppo(_) => Experiment::OnPolicy(Box::new(OnPolicyExperiment::new(config)?)),
             _ => Experiment::Tabular(Box::new(TabularExperiment::new(config)?)),
         })
     }

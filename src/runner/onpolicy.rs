@@ -195,10 +195,14 @@ impl OnPolicyExperiment {
             _ => bail!(config.error(
                 "env",
                 Some("id"),
-                format!("{algorithm} needs discrete or Box actions; {} has {action_space}", config.env.id)
+                format!(
+                    "{algorithm} needs discrete or Box actions; {} has {action_space}",
+                    config.env.id
+                )
             )),
         };
-        Ppo::new(obs_dim, kind, &agent, total_steps, 0).map_err(|e| agent_error(&config.doc, &e))?;
+        Ppo::new(obs_dim, kind, &agent, total_steps, 0)
+            .map_err(|e| agent_error(&config.doc, &e))?;
         Ok(OnPolicyExperiment {
             config,
             agent,

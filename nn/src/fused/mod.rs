@@ -49,7 +49,7 @@ trait Elem: Copy + PartialOrd + 'static {
 }
 
 macro_rules! elem {
-    ($t:ty, $variant:ident $(, $($extra:tt)*)?) => {
+    ($t:ty, $variant:ident, $tanh:path $(, $($extra:tt)*)?) => {
         impl Elem for $t {
             $($($extra)*)?
             const ZERO: Self = 0.0;
@@ -72,7 +72,7 @@ macro_rules! elem {
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                <$t>::tanh(self)
+                $tanh(self)
             }
             #[inline(always)]
             fn sigmoid(self) -> Self {
@@ -91,15 +91,17 @@ macro_rules! elem {
     };
 }
 
+// f32's tanh vectorizes (tanh.rs); f64 keeps libm's, for the gradient checks' precision.
 elem!(
     f32,
     F32,
+    tanh::tanh_f32,
     #[cfg(target_arch = "x86_64")]
     fn avx_kernels() -> Option<few_rows::Kernels<f32>> {
         few_rows::avx::kernels()
     }
 );
-elem!(f64, F64);
+elem!(f64, F64, f64::tanh);
 
 fn parallelism() -> gemm::Parallelism {
     match candle_core::utils::get_num_threads() {
@@ -409,6 +411,7 @@ fn chain_path(m: usize, n: usize, k: usize) -> bool {
 }
 
 /// `Wᵀ` copied out for the forward product.
+mod tanh;
 mod transpose;
 
 /// The products of a batch of [`FEW_ROWS`] rows or fewer, as dot products and scaled sums of
