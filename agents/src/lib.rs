@@ -30,6 +30,7 @@ pub mod dp;
 pub mod dqn;
 mod error;
 mod evaluate;
+mod memory;
 #[cfg(feature = "deep")]
 pub mod ppo;
 #[cfg(feature = "deep")]

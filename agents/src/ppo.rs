@@ -370,11 +370,11 @@ impl Ppo {
         }
         let gamma = self.config.gamma;
         let mut rewards: Vec<f32> = step.rewards.iter().map(|&r| r as f32).collect();
-        for e in 0..n {
+        for (e, reward) in rewards.iter_mut().enumerate() {
             if step.truncated[e] && !step.terminated[e] {
                 let row = &step.final_obs[e * self.obs_dim..(e + 1) * self.obs_dim];
                 let v = self.net.host_values(row, 1)?[0];
-                rewards[e] += (gamma as f32) * v;
+                *reward += (gamma as f32) * v;
             }
         }
         let mut actions = Vec::with_capacity(n * self.kind.action_dim());

@@ -11,10 +11,12 @@ use pyo3::types::PyDict;
 use qlab::cmd::train::TrainArgs;
 use qlab::config::Config;
 use qlab::runner::interface::{EnvAction, Interface, Observation};
+use qlab::runner::onpolicy::{self, OnPolicyExperiment};
 use qlab::runner::record::AgentChoice;
 use qlab::runner::{self, Experiment, Interrupted, Stop, deep, tabular};
 use qlab_agents::Agent;
 use qlab_agents::dqn::Dqn;
+use qlab_agents::ppo::Ppo;
 use qlab_agents::tabular::TabularAgent;
 use qlab_envs::EnvRng;
 use rand::SeedableRng;
@@ -175,6 +177,8 @@ enum Loaded {
     /// A tabular or linear agent, with the run's env read through its wrappers and features.
     Tabular(Box<dyn TabularAgent>, Box<Interface>),
     Deep(Box<Dqn>),
+    /// An actor-critic's policy (PPO), with its run's action space.
+    Policy(Box<Ppo>, Box<OnPolicyExperiment>),
 }
 
 /// The saved agent of one seed of a run written by `qlab train` (or `qlab.train`), built as
@@ -232,10 +236,19 @@ impl CoreRun {
                     Experiment::Deep(e) => deep::load_agent(e, &seed_dir)
                         .map_err(|e| run_error(&e))?
                         .map(|a| Loaded::Deep(Box::new(a))),
+                    Experiment::OnPolicy(e) => onpolicy::load_agent(e, &seed_dir)
+                        .map_err(|e| run_error(&e))?
+                        .map(|a| {
+                            let exp = onpolicy::OnPolicyExperiment::new(e.config.clone());
+                            exp.map(|x| Loaded::Policy(Box::new(a), Box::new(x)))
+                        })
+                        .transpose()
+                        .map_err(|e| run_error(&e))?,
                 };
                 if let Some(agent) = loaded {
                     let n_obs = match &exp {
                         Experiment::Deep(e) => Some(e.obs_shape.iter().product()),
+                        Experiment::OnPolicy(e) => Some(e.obs_dim),
                         Experiment::Tabular(_) => None,
                     };
                     return Ok(CoreRun {
@@ -328,6 +341,22 @@ impl CoreRun {
                 Agent::greedy(agent.as_mut(), values.as_slice(), first, &mut self.rng)
                     .map(|a| a.into_py(py))
                     .map_err(|e| PyValueError::new_err(e.to_string()))
+            }
+            Loaded::Policy(agent, exp) => {
+                let array: PyReadonlyArrayDyn<'_, f32> = obs.extract().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "act: expected a float32 array, got {}",
+                        crate::env::one_line(obs)
+                    ))
+                })?;
+                let values: Vec<f32> = array.as_array().iter().copied().collect();
+                let action = exp
+                    .greedy_action(agent, &values)
+                    .map_err(|e| PyValueError::new_err(format!("act: {e:#}")))?;
+                Ok(match action {
+                    EnvAction::Discrete(a) => a.into_py(py),
+                    EnvAction::Box(v) => v.into_pyarray(py).into_py(py),
+                })
             }
         })
     }

@@ -213,6 +213,25 @@ impl OnPolicyExperiment {
         })
     }
 
+    /// The action the greedy policy of `agent` takes at `obs` in the run's env: the most
+    /// likely index, or the Gaussian's mean clipped to the action space, as evaluations take
+    /// it.
+    ///
+    /// # Errors
+    /// An observation of the wrong length or with a value that is not finite; a failing
+    /// network.
+    pub fn greedy_action(&self, agent: &Ppo, obs: &[f32]) -> Result<super::interface::EnvAction> {
+        use super::interface::EnvAction;
+        if obs.len() != self.obs_dim || obs.iter().any(|x| !x.is_finite()) {
+            bail!("expected {} finite values, got {obs:?}", self.obs_dim);
+        }
+        let a = agent.greedy(obs)?;
+        Ok(match self.kind {
+            ActionKind::Discrete(_) => EnvAction::Discrete(a[0] as usize),
+            ActionKind::Continuous(_) => EnvAction::Box(self.bounds.clip(&a)),
+        })
+    }
+
     /// A fresh env of the run, as training and evaluation make it.
     fn env(&self) -> Result<Kind> {
         make(&self.config)

@@ -2,9 +2,9 @@
 
 use std::fs;
 
-/// The name a config's first comment line gives each tabular algorithm, as RESULTS.md and
+/// The name a config's first comment line gives each algorithm but DQN, as RESULTS.md and
 /// Sutton & Barto write it.
-const NAMES: [(&str, &str); 13] = [
+const NAMES: [(&str, &str); 14] = [
     ("sarsa", "SARSA"),
     ("q_learning", "Q-learning"),
     ("expected_sarsa", "Expected SARSA"),
@@ -21,6 +21,7 @@ const NAMES: [(&str, &str); 13] = [
         "Off-policy Monte Carlo prediction",
     ),
     ("reinforce", "REINFORCE"),
+    ("ppo", "PPO"),
 ];
 
 /// `configs/cliffwalking_sarsa.toml` and `configs/cliffwalking_expected_sarsa.toml` once

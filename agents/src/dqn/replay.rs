@@ -5,20 +5,7 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 
 use super::rng::Uniform;
-
-/// The machine's memory in bytes: `MemTotal` of `/proc/meminfo` where there is one, else
-/// 1 TiB (a generous cap that still refuses a buffer no machine holds).
-fn machine_memory() -> u64 {
-    const FALLBACK: u64 = 1 << 40;
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        })
-        .unwrap_or(FALLBACK)
-}
+use crate::memory::machine_memory;
 
 /// A minibatch gathered from a [`ReplayBuffer`], in preallocated host arrays that are reused
 /// from one sample to the next.

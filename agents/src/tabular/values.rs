@@ -222,13 +222,30 @@ pub(crate) fn copy_features(dst: &mut Vec<usize>, src: &[usize]) {
     }
 }
 
-/// Both sizes at least 1.
+/// Both sizes at least 1, and a table of them that fits in the machine's memory.
 pub(crate) fn check_sizes(n_features: usize, n_actions: usize) -> Result<()> {
     if n_features == 0 {
         return Err(Error::config("n_features", 0, "at least 1"));
     }
     if n_actions == 0 {
         return Err(Error::config("n_actions", 0, "at least 1"));
+    }
+    // One value per feature and action, 8 bytes each; refused before allocating, as an
+    // allocation that fails aborts.
+    let memory = crate::memory::machine_memory();
+    let bytes = n_features
+        .checked_mul(n_actions)
+        .and_then(|len| len.checked_mul(8));
+    if bytes.is_none_or(|b| b as u64 > memory) {
+        return Err(Error::config(
+            "n_features",
+            n_features,
+            format!(
+                "a table that fits in this machine's memory of {memory} bytes: {n_features} \
+                 features × {n_actions} actions at 8 bytes a value is more (a smaller \
+                 [features] memory_size or tiling)"
+            ),
+        ));
     }
     Ok(())
 }
