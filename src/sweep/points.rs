@@ -111,14 +111,21 @@ pub fn points(spec: &SweepSpec) -> Vec<Point> {
     if let Some(search) = &spec.search {
         all.extend(random_trials(search));
     }
-    let width = (all.len().saturating_sub(1)).to_string().len().max(3);
+    let total = all.len();
     all.into_iter()
         .enumerate()
         .map(|(i, params)| Point {
-            name: format!("p{i:0width$}"),
+            name: name(i, total),
             params,
         })
         .collect()
+}
+
+/// The name of point `index` of a sweep of `total` points: `p` and the index, zero-padded to
+/// three digits, or to as many as the last index has.
+pub fn name(index: usize, total: usize) -> String {
+    let width = (total.saturating_sub(1)).to_string().len().max(3);
+    format!("p{index:0width$}")
 }
 
 /// The swept keys of `points`, each once, in the order the points first give them: the

@@ -130,6 +130,21 @@ impl Distribution {
     /// The names of the distributions, as written.
     pub const NAMES: [&'static str; 4] = ["uniform", "loguniform", "int", "choice"];
 
+    /// Whether `v` is a value of the distribution's range: a float in `[lo, hi]` (closed, as
+    /// Optuna's distributions are, which `tpe` draws from), an integer in `lo..=hi`, or one of
+    /// the choices.
+    pub fn contains(&self, v: &toml::Value) -> bool {
+        match (self, v) {
+            (
+                Distribution::Uniform(lo, hi) | Distribution::LogUniform(lo, hi),
+                toml::Value::Float(x),
+            ) => lo <= x && x <= hi,
+            (Distribution::Int(lo, hi), toml::Value::Integer(i)) => lo <= i && i <= hi,
+            (Distribution::Choice(values), v) => values.contains(v),
+            _ => false,
+        }
+    }
+
     /// The distribution as its inline table in the sweep file.
     pub fn to_toml(&self) -> String {
         let pair =
@@ -461,6 +476,13 @@ impl SweepSpec {
                     );
                 }
             });
+        }
+        if self.stop.is_some() && self.mode == Mode::Min {
+            return Err(self.error(
+                &["stop", "scheduler"],
+                "a [stop] scheduler compares the points' evaluations, whose higher mean return is \
+                 better: it needs mode = \"max\"; leave [stop] out to rank by a minimum",
+            ));
         }
         if self.grid.is_empty() && self.search.is_none() {
             return Err(self.error(&[], "nothing to sweep: give [grid], [search] or both"));
