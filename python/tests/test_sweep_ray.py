@@ -221,3 +221,30 @@ def test_a_killed_worker_costs_only_its_unit(tmp_path: Path, ray_head: str) -> N
     qlab("sweep", str(sweep), "--out", str(tmp_path / "local"), "-q")
     same_points(tmp_path / "local", out)
     assert stdout.startswith(str(out))
+
+
+STOP = f"""\
+base = {json.dumps(str(ROOT / "configs" / "mountaincar_sarsa_lambda.toml"))}
+seeds = [0, 1]
+
+[grid]
+"agent.alpha" = [1.0, 0.05, 0.5, 0.02, 0.8]
+"train.episodes" = [30]
+"train.eval_every" = [5]
+"train.eval_episodes" = [2]
+
+[stop]
+scheduler = "asha"
+"""
+
+
+def test_a_pruned_sweep_on_ray_equals_the_local_one(tmp_path: Path, ray_head: str) -> None:
+    pytest.importorskip("optuna")
+    sweep = tmp_path / "stop.toml"
+    sweep.write_text(STOP)
+    qlab("sweep", str(sweep), "--out", str(tmp_path / "local"), "-q")
+    qlab("sweep", str(sweep), "--out", str(tmp_path / "ray"), "--executor", "ray", "--address",
+         ray_head, "-q")
+    same_points(tmp_path / "local", tmp_path / "ray")
+    rows = (tmp_path / "ray" / "sweep.csv").read_text().splitlines()
+    assert any(r.endswith(",stopped") for r in rows), rows

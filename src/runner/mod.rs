@@ -243,6 +243,15 @@ pub(crate) fn finish(
     Ok(summary)
 }
 
+/// Removes the checkpoint of the seed in `seed_dir` (`checkpoint.json` and its agent file),
+/// if it has one: a finished seed never resumes from it.
+///
+/// # Errors
+/// A file that is there but cannot be removed.
+pub fn remove_checkpoint(seed_dir: &Path) -> Result<()> {
+    checkpoint::remove(seed_dir)
+}
+
 /// Writes `dir/summary.json` for a run of `config` whose seeds ran apart from each other (a
 /// sweep's units, each a run of one seed whose seed directory was then moved into `dir`), as
 /// [`train`] writes it for seeds run together: each seed's `seed_summary.json`, in the order

@@ -19,7 +19,8 @@
 //!   evaluation to the next in `POINT/.seed_<k>.paused/`, a directory that lasts from the
 //!   seed's first piece to its last, each piece continuing from the previous one's
 //!   checkpoint (a piece killed on the way continues from the last checkpoint when run
-//!   again). The finished seed is moved into place as a whole unit's is.
+//!   again). The finished seed, its last checkpoint removed, is moved into place as a whole
+//!   unit's is.
 //!
 //! A finished unit's seed directory holds `seed_summary.json`: a unit of a seed that has one
 //! returns it at once, which is how `--resume` skips finished units.
@@ -100,7 +101,8 @@ impl Unit<'_> {
         }
         config.set_seeds(vec![self.seed]);
         let paused = self.paused_dir();
-        let (work, resume) = if self.pause.is_some() || paused.exists() {
+        let in_pieces = self.pause.is_some() || paused.exists();
+        let (work, resume) = if in_pieces {
             let resume = paused.join("config.toml").is_file();
             (paused, resume)
         } else {
@@ -137,6 +139,10 @@ impl Unit<'_> {
                 let summary = summary.per_seed.into_iter().next().ok_or_else(|| {
                     anyhow::anyhow!("{}: the seed's summary is missing", work.display())
                 })?;
+                // The checkpoints of the pauses are no part of the finished seed.
+                if in_pieces {
+                    runner::remove_checkpoint(&work_seed)?;
+                }
                 let summary = self.put_in_place(&work, &work_seed, summary)?;
                 Ok(UnitOutcome {
                     status: UnitStatus::Finished(summary),
@@ -263,4 +269,178 @@ pub fn clean(point_dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary one.
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("qlab-unit-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A point directory holding `config` (a cliff-walk SARSA with `budget`).
+    fn point(name: &str, budget: &str) -> (PathBuf, Config) {
+        let text = format!(
+            "[env]\nid = 'CliffWalking-v1'\n[agent]\nalgorithm = 'sarsa'\nalpha = 0.5\n\
+             epsilon = 0.1\n[train]\n{budget}\nseeds = [0, 3]\neval_episodes = 1\n\
+             eval_max_steps = 60\nmax_steps_per_episode = 200\n"
+        );
+        let config = Config::parse("c.toml", &text, &[]).unwrap();
+        let dir = temp(name);
+        fs::write(dir.join("config.toml"), config.to_toml()).unwrap();
+        (dir, config)
+    }
+
+    /// The files of a seed that hold no time.
+    fn records(seed_dir: &Path) -> Vec<Vec<u8>> {
+        ["metrics.csv", "eval.csv", "agent.bin", "agent.json"]
+            .iter()
+            .map(|f| fs::read(seed_dir.join(f)).unwrap())
+            .collect()
+    }
+
+    /// What `qlab train` makes of `config`'s seed `seed`.
+    fn trained(config: &Config, seed: u64, name: &str) -> PathBuf {
+        let dir = temp(name).join("run");
+        fs::create_dir(&dir).unwrap();
+        let mut config = config.clone();
+        config.set_seeds(vec![seed]);
+        let exp = Experiment::new(config).unwrap();
+        let run = RunOptions {
+            threads: 1,
+            display: Display::Quiet,
+            stop: &Stop::new(),
+            pause: None,
+        };
+        runner::train(&exp, &dir, &run).unwrap();
+        dir.join(format!("seed_{seed}"))
+    }
+
+    fn unit(dir: &Path, seed: u64, pause: Option<Pause>) -> UnitOutcome {
+        Unit {
+            point_dir: dir,
+            seed,
+            pause,
+        }
+        .run(&Stop::new())
+        .unwrap()
+    }
+
+    #[test]
+    fn a_whole_unit_is_the_seed_qlab_train_runs_and_is_kept_once() {
+        let (dir, config) = point("whole", "episodes = 30\neval_every = 10");
+        let out = unit(&dir, 3, None);
+        let UnitStatus::Finished(summary) = &out.status else {
+            panic!("{out:?}")
+        };
+        assert_eq!(summary.seed, 3);
+        let alone = trained(&config, 3, "whole-alone");
+        assert_eq!(records(&dir.join("seed_3")), records(&alone));
+        assert_eq!(
+            out.evals.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [10, 20, 30]
+        );
+        // Run again (a retry of a unit that did finish): the first is kept, nothing is left.
+        let again = unit(&dir, 3, None);
+        assert_eq!(again, out);
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["config.toml", "seed_3"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Paused after each evaluation and resumed, a seed finishes as one never paused, byte
+    /// for byte: with evaluations at episode ends (an episode budget) and in the middle of
+    /// episodes (a step budget), where the pause waits for the episode's end.
+    #[test]
+    fn a_seed_run_in_pieces_is_the_seed_run_whole() {
+        for (name, budget, every) in [
+            ("episodes", "episodes = 30\neval_every = 10", 10),
+            ("steps", "steps = 3000\neval_every = 700", 700),
+        ] {
+            let (dir, config) = point(name, budget);
+            let mut pieces = 0;
+            let mut seen = 0;
+            let out = loop {
+                let x = (seen as u64 + 1) * every;
+                let out = unit(&dir, 0, Some(Pause::After(x)));
+                pieces += 1;
+                // Each piece has made the evaluation it paused after, and every one before.
+                assert!(out.evals.len() > seen, "{name}: {out:?}");
+                assert!(
+                    out.evals
+                        .iter()
+                        .zip(1..)
+                        .all(|(e, k)| e.0 == k * every || k as usize == out.evals.len())
+                );
+                seen = out.evals.len();
+                if matches!(out.status, UnitStatus::Finished(_)) {
+                    break out;
+                }
+                assert_eq!(out.status, UnitStatus::Paused);
+                assert!(!dir.join("seed_0").exists());
+            };
+            assert!(pieces >= 3, "{name}: {pieces} pieces");
+            let alone = trained(&config, 0, &format!("{name}-alone"));
+            assert_eq!(records(&dir.join("seed_0")), records(&alone), "{name}");
+            let UnitStatus::Finished(s) = out.status else {
+                unreachable!()
+            };
+            assert_eq!(s.stopped_at_step, None);
+            // No pause's directory or checkpoint is left.
+            assert!(!dir.join(".seed_0.paused").exists());
+            assert!(!dir.join("seed_0").join("checkpoint.json").exists());
+            fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// A seed a scheduler stops ends at its checkpoint: its summary says where, and its
+    /// records are those of the seed run whole up to there.
+    #[test]
+    fn a_stopped_seed_ends_at_its_pause() {
+        let (dir, config) = point("here", "steps = 3000\neval_every = 700");
+        let paused = unit(&dir, 0, Some(Pause::After(700)));
+        assert_eq!(paused.status, UnitStatus::Paused);
+        assert_eq!(paused.evals.len(), 1);
+        let out = unit(&dir, 0, Some(Pause::Here));
+        let UnitStatus::Finished(s) = &out.status else {
+            panic!("{out:?}")
+        };
+        assert!(s.steps >= 700 && s.steps < 3000, "{s:?}");
+        assert_eq!(s.stopped_at_step, Some(s.steps));
+        // A final evaluation at the end, after the one at step 700.
+        assert_eq!(out.evals.len(), 2);
+        assert_eq!(out.evals[1].0, s.steps);
+        let whole = trained(&config, 0, "here-alone");
+        let rows = |d: &Path| {
+            fs::read_to_string(d.join("metrics.csv"))
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let (mine, all) = (rows(&dir.join("seed_0")), rows(&whole));
+        assert_eq!(mine[..], all[..mine.len()]);
+        // Nothing to end at without a checkpoint.
+        let e = Unit {
+            point_dir: &dir,
+            seed: 3,
+            pause: Some(Pause::Here),
+        }
+        .run(&Stop::new())
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("no checkpoint to end seed 3 at"),
+            "{e:#}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
