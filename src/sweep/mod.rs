@@ -180,8 +180,8 @@ impl Sweep {
             params: search
                 .space
                 .iter()
-                .map(|(k, _)| k.clone())
                 .zip(values)
+                .flat_map(|((k, _), v)| points::expand(k, v))
                 .collect(),
         };
         let exp = self.experiment(&point, true)?;
@@ -215,9 +215,15 @@ fn at_swept_key(spec: &SweepSpec, point: &Point, table: &str, e: anyhow::Error) 
     let message = format!("{e:#}");
     for (key, value) in &point.params {
         if let Some(reason) = message.strip_prefix(&format!("--set {key}={value}: ")) {
+            // A key drawn under a joint key is written there.
+            let joint = spec
+                .search
+                .iter()
+                .flat_map(|s| &s.space)
+                .find_map(|(k, _)| k.split(',').any(|part| part == key).then_some(k.as_str()));
             let path: Vec<&str> = match table {
                 "grid" => vec!["grid", key],
-                _ => vec!["search", "space", key],
+                _ => vec!["search", "space", joint.unwrap_or(key)],
             };
             return spec
                 .error(
