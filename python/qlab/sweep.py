@@ -109,6 +109,9 @@ class Executor(Protocol):
     def in_flight(self) -> int:
         """Units queued or running."""
 
+    def capacity(self) -> int:
+        """How many units can run at once."""
+
     def cancel(self) -> None:
         """Stops every unit queued or running."""
 
@@ -121,6 +124,7 @@ class ThreadExecutor:
     next episode end."""
 
     def __init__(self, threads: int, stop: _core.CoreStop) -> None:
+        self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads)
         self._stop = stop
         self._futures: dict[Future[str], Job] = {}
@@ -151,6 +155,9 @@ class ThreadExecutor:
 
     def in_flight(self) -> int:
         return len(self._futures)
+
+    def capacity(self) -> int:
+        return self._threads
 
     def cancel(self) -> None:
         for future in self._futures:
@@ -215,6 +222,9 @@ class RayExecutor:
 
     def in_flight(self) -> int:
         return len(self._refs)
+
+    def capacity(self) -> int:
+        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
     def cancel(self) -> None:
         for ref in self._refs:
@@ -328,7 +338,7 @@ def run_all(core: _core.CoreSweep, executor: Executor, reporter: Reporter) -> No
     points: dict[int, Point] = {}
     pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
     # Enough queued to keep every worker busy, without handing a cluster a whole sweep at once.
-    window = 4 * max(1, int(_cluster_cpus(executor)))
+    window = 4 * executor.capacity()
     next_point = 0
 
     def top_up() -> None:
@@ -361,15 +371,6 @@ def run_all(core: _core.CoreSweep, executor: Executor, reporter: Reporter) -> No
         top_up()
     if core.stop_requested():
         raise Interrupted
-
-
-def _cluster_cpus(executor: Executor) -> float:
-    """The CPUs units can use at once: the cluster's for Ray, the threads for the pool."""
-    if isinstance(executor, RayExecutor):
-        return float(executor._ray.cluster_resources().get("CPU", 1))
-    if isinstance(executor, ThreadExecutor):
-        return float(executor._pool._max_workers)
-    return 1.0
 
 
 def optuna_study(core: _core.CoreSweep) -> tuple[Any, dict[str, Any]]:
