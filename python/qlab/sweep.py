@@ -34,6 +34,8 @@ import contextlib
 import json
 import os
 import queue
+import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -240,19 +242,73 @@ def one_line(e: BaseException | str) -> str:
     return " ".join(str(e).split())
 
 
+def ray_address(options: dict[str, Any]) -> str:
+    """The Ray cluster ``options`` name: ``address``, else ``RAY_ADDRESS``."""
+    address = options.get("address") or os.environ.get("RAY_ADDRESS")
+    if not address:
+        raise ValueError(
+            "--executor ray connects to a running Ray cluster: give --address HOST:PORT "
+            "(as `ray start --head` prints it) or set RAY_ADDRESS"
+        )
+    return str(address)
+
+
+def check(options: dict[str, Any], tune: bool) -> None:
+    """Checks, before the sweep directory is made, that the sweep can run: Optuna installed
+    (``tune``: a ``tpe`` search or a ``[stop]`` scheduler), and with ``--executor ray``, Ray
+    installed and the cluster's address answering."""
+    if tune:
+        try:
+            import optuna  # noqa: F401
+        except ImportError as e:
+            raise ValueError(
+                f'`method = "tpe"` and [stop] use Optuna: {TUNE_INSTALL} ({e})'
+            ) from e
+    if options["executor"] != "ray":
+        return
+    try:
+        import ray  # noqa: F401
+    except ImportError as e:
+        raise ValueError(f"--executor ray needs Ray: {RAY_INSTALL} ({e})") from e
+    address = ray_address(options)
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as e:
+        raise ValueError(
+            f"--executor ray: cannot reach the Ray cluster at {address}: {one_line(e)}; "
+            "start one with `ray start --head` and give the address it prints"
+        ) from e
+
+
 def make_executor(core: _core.CoreSweep, options: dict[str, Any]) -> Executor:
     """The executor ``options`` name: ``local`` on ``threads`` threads, or ``ray`` at
     ``address`` (else ``RAY_ADDRESS``)."""
     if options["executor"] == "ray":
-        address = options.get("address") or os.environ.get("RAY_ADDRESS")
-        if not address:
-            raise ValueError(
-                "--executor ray connects to a running Ray cluster: give --address HOST:PORT "
-                "(as `ray start --head` prints it) or set RAY_ADDRESS"
-            )
-        return RayExecutor(address, bool(options.get("quiet")))
+        executor = RayExecutor(ray_address(options), bool(options.get("quiet")))
+        keep_stopping_on_signals(core)
+        return executor
     threads = options.get("threads") or os.cpu_count() or 1
     return ThreadExecutor(int(threads), core.stop_token())
+
+
+def keep_stopping_on_signals(core: _core.CoreSweep) -> None:
+    """Puts back what SIGINT, SIGTERM and SIGHUP do in the ``qlab`` command where a library
+    changed it: ``ray.init`` makes SIGTERM end the driver (``sys.exit``). The first such
+    signal stops the sweep cleanly, a second ends the process at once (128 + its number), as
+    the command's own handlers do."""
+
+    def stop(signum: int, frame: object) -> None:
+        if core.request_stop(signum):
+            os._exit(128 + signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        # The command's own handlers are not Python's: Python sees SIG_DFL there.
+        if number is not None and callable(signal.getsignal(number)):
+            signal.signal(number, stop)
 
 
 class Interrupted(Exception):
@@ -413,9 +469,8 @@ def run_in_order(core: _core.CoreSweep, executor: Executor, reporter: Reporter) 
     """Runs the points one after another through an Optuna study: ``tpe`` draws each trial
     once the trials before it have run, and a ``[stop]`` scheduler decides at each
     evaluation whether a point goes on."""
-    import optuna
-
     study, distributions = optuna_study(core)
+    import optuna
     planned = core.points
     for k in range(core.total_points):
         if k < planned:

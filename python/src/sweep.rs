@@ -21,7 +21,7 @@ use qlab::config::Budget;
 use qlab::runner::{Pause, Stop};
 use qlab::sweep::driven::{Ended, Session};
 use qlab::sweep::unit::UnitStatus;
-use qlab::sweep::{Distribution, Method, Unit};
+use qlab::sweep::{Distribution, Method, Sweep, Unit};
 
 use crate::error::run_error;
 
@@ -270,6 +270,20 @@ impl CoreSweep {
     fn stop_requested(&self) -> PyResult<bool> {
         Ok(self.session()?.stop.requested())
     }
+
+    /// Asks the sweep to stop as the signal numbered `signal` does, printing on stderr what
+    /// happens next, as the command's own handlers do (for a handler the driver installs in
+    /// place of one a library replaced); returns whether a stop had been asked already (a
+    /// second signal, which should end the process at once).
+    fn request_stop(&self, signal: i32) -> PyResult<bool> {
+        let stop = &self.session()?.stop;
+        if stop.requested() {
+            return Ok(true);
+        }
+        stop.request(signal);
+        eprintln!("\n{}", qlab::runner::stop::notice(signal));
+        Ok(false)
+    }
 }
 
 /// Runs one unit — seed `seed` of the point in `point_dir` — in this process, as
@@ -332,7 +346,45 @@ pub fn sweep_unit(
 /// The driver of the package's `qlab` command: hands the session to `qlab.sweep.drive`.
 pub struct PyDriver;
 
+/// The command line's options as `qlab.sweep` takes them.
+fn options<'py>(py: Python<'py>, args: &SweepArgs) -> PyResult<&'py PyDict> {
+    let options = PyDict::new(py);
+    options.set_item("executor", args.executor.name())?;
+    options.set_item("address", args.address.clone())?;
+    options.set_item("threads", args.threads)?;
+    options.set_item("quiet", args.quiet)?;
+    Ok(options)
+}
+
+/// A Python exception as the command's error: a `ValueError` is the sweep's input at fault (a
+/// config, an address, a missing package), anything else failed while running.
+fn command_error(py: Python<'_>, e: &PyErr) -> anyhow::Error {
+    let message = e
+        .value(py)
+        .str()
+        .map_or_else(|_| "?".to_string(), |s| s.to_string());
+    if e.is_instance_of::<PyValueError>(py) {
+        return anyhow::anyhow!("{message}");
+    }
+    let kind = e
+        .get_type(py)
+        .name()
+        .map_or_else(|_| "error".to_string(), str::to_string);
+    qlab::runner::Failure(anyhow::anyhow!("{kind}: {message}")).into()
+}
+
 impl Driver for PyDriver {
+    fn check(&self, sweep: &Sweep, args: &SweepArgs) -> anyhow::Result<()> {
+        let tune = sweep.method() == Some(Method::Tpe) || sweep.spec.stop.is_some();
+        Python::with_gil(|py| {
+            py.import("qlab.sweep")
+                .and_then(|m| m.getattr("check"))
+                .and_then(|f| f.call1((options(py, args)?, tune)))
+                .map(|_| ())
+                .map_err(|e| command_error(py, &e))
+        })
+    }
+
     fn drive(&self, session: Session, args: &SweepArgs) -> anyhow::Result<Session> {
         Python::with_gil(|py| {
             let core = Py::new(
@@ -342,33 +394,11 @@ impl Driver for PyDriver {
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let options = PyDict::new(py);
-            let set = |k: &str, v: PyObject| options.set_item(k, v);
-            set("executor", args.executor.name().into_py(py))
-                .and_then(|()| set("address", args.address.clone().into_py(py)))
-                .and_then(|()| set("threads", args.threads.into_py(py)))
-                .and_then(|()| set("quiet", args.quiet.into_py(py)))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let called = py
-                .import("qlab.sweep")
+            let options = options(py, args).map_err(|e| command_error(py, &e))?;
+            py.import("qlab.sweep")
                 .and_then(|m| m.getattr("drive"))
-                .and_then(|f| f.call1((core.clone_ref(py), options)));
-            if let Err(e) = called {
-                let message = e
-                    .value(py)
-                    .str()
-                    .map_or_else(|_| "?".to_string(), |s| s.to_string());
-                // A ValueError is the sweep's input at fault (a config, an address, a
-                // missing package); anything else failed while running.
-                if e.is_instance_of::<PyValueError>(py) {
-                    anyhow::bail!("{message}");
-                }
-                let kind = e
-                    .get_type(py)
-                    .name()
-                    .map_or_else(|_| "error".to_string(), str::to_string);
-                return Err(qlab::runner::Failure(anyhow::anyhow!("{kind}: {message}")).into());
-            }
+                .and_then(|f| f.call1((core.clone_ref(py), options)))
+                .map_err(|e| command_error(py, &e))?;
             let session = core.borrow_mut(py).session.take();
             session.ok_or_else(|| anyhow::anyhow!("the sweep's session went missing"))
         })

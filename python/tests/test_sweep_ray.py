@@ -248,3 +248,47 @@ def test_a_pruned_sweep_on_ray_equals_the_local_one(tmp_path: Path, ray_head: st
     same_points(tmp_path / "local", tmp_path / "ray")
     rows = (tmp_path / "ray" / "sweep.csv").read_text().splitlines()
     assert any(r.endswith(",stopped") for r in rows), rows
+
+
+def test_sigterm_stops_a_ray_sweep_cleanly_and_resume_finishes_it(
+    tmp_path: Path, ray_head: str
+) -> None:
+    # `ray.init` makes SIGTERM end its driver; the command keeps stopping cleanly on it.
+    sweep = write_sweep(tmp_path, SLOW)
+    out = tmp_path / "ray"
+    command = [str(BIN / "qlab"), "sweep", str(sweep), "--out", str(out), "--executor", "ray",
+               "--address", ray_head, "-q"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while running.poll() is None and time.monotonic() < deadline:
+            if list(out.glob("p*/.seed_*.tmp/seed_*/metrics.csv")):
+                running.terminate()
+                break
+            time.sleep(0.02)
+        stdout, stderr = running.communicate(timeout=120)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 143, stderr
+    assert stdout == ""
+    assert f"to finish it: qlab sweep {sweep} --out {out} --resume" in stderr.splitlines()
+    assert "pending" in (out / "sweep.csv").read_text()
+    qlab("sweep", str(sweep), "--out", str(out), "--resume", "--executor", "ray", "--address",
+         ray_head, "-q")
+    qlab("sweep", str(sweep), "--out", str(tmp_path / "local"), "-q")
+    same_points(tmp_path / "local", out)
+
+
+def test_a_cluster_that_does_not_answer_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    sweep = write_sweep(tmp_path, GRID)
+    out = tmp_path / "never"
+    result = qlab("sweep", str(sweep), "--out", str(out), "--executor", "ray", "--address",
+                  f"127.0.0.1:{free_port()}", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --executor ray: cannot reach the Ray cluster at "), \
+        result.stderr
+    assert not out.exists()

@@ -68,6 +68,13 @@ pub struct SweepArgs {
 /// its sweep executor (Ray, Optuna); the cargo-built binary gives none and refuses such
 /// sweeps, naming the package to install.
 pub trait Driver {
+    /// Checks, before anything is made, that the driver can run `sweep` as `args` ask: its
+    /// packages are installed, its cluster answers.
+    ///
+    /// # Errors
+    /// What is missing, on one line.
+    fn check(&self, sweep: &Sweep, args: &SweepArgs) -> Result<()>;
+
     /// Runs every point of `session`'s sweep as `args` ask, through the session's methods,
     /// and gives the session back; it returns early, with the points run so far, once
     /// `session.stop` is requested.
@@ -138,7 +145,10 @@ pub fn run_with(a: &SweepArgs, driver: Option<&dyn Driver>) -> Result<String> {
     let needs = needs_driver(&sweep, a);
     let driver = match (needs, driver) {
         (Some(why), None) => return Err(why),
-        (Some(_), Some(d)) => Some(d),
+        (Some(_), Some(d)) => {
+            d.check(&sweep, a)?;
+            Some(d)
+        }
         (None, _) => None,
     };
     if !a.quiet {
