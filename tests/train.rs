@@ -167,7 +167,7 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             // Envs with a model and no feature wrapper fill `value_rmse`; the others leave it
             // (the aliased short corridor has no model: what it observes is not its state).
             let has_truth = !resolved.contains("[features]")
-                && algorithm_of(&resolved) != "dqn"
+                && !["dqn", "ppo"].contains(&algorithm_of(&resolved).as_str())
                 && !resolved.contains("\"ShortCorridor-v0\"");
             assert!(
                 rows.iter().all(|r| r[6].is_empty() != has_truth),
@@ -175,17 +175,17 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             );
             let eval = read(dir.join("eval.csv"));
             assert!(eval.starts_with("episode,step,mean_return,std_return,episodes\n"));
-            let weights = if algorithm_of(&resolved) == "dqn" {
-                "q.safetensors"
-            } else {
-                "agent.bin"
+            let weights = match algorithm_of(&resolved).as_str() {
+                "dqn" => "q.safetensors",
+                "ppo" => "policy.safetensors",
+                _ => "agent.bin",
             };
             assert!(dir.join("agent.json").is_file() && dir.join(weights).is_file());
         }
         assert_eval_repeats_the_final_evaluation(&out, stem);
     }
-    // Every tabular algorithm the agents library names, and DQN.
-    let every = AgentConfig::ALGORITHMS.into_iter().chain(["dqn"]);
+    // Every tabular algorithm the agents library names, DQN and PPO.
+    let every = AgentConfig::ALGORITHMS.into_iter().chain(["dqn", "ppo"]);
     for a in every {
         assert!(algorithms.contains(a), "no shipped config runs {a}");
     }

@@ -7,6 +7,8 @@ use crate::Error;
 use crate::Result;
 #[cfg(feature = "deep")]
 use crate::dqn::DqnConfig;
+#[cfg(feature = "deep")]
+use crate::ppo::PpoConfig;
 use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, ExpectedSarsaConfig};
 use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
 use crate::tabular::{OffPolicyMcPrediction, OffPolicyMcPredictionConfig, TargetPolicy};
@@ -94,6 +96,10 @@ pub enum AgentConfig {
     /// feature).
     #[cfg(feature = "deep")]
     Dqn(DqnConfig),
+    /// Proximal policy optimization over a vector of envs ([`PpoConfig`], with the `deep`
+    /// feature).
+    #[cfg(feature = "deep")]
+    Ppo(PpoConfig),
 }
 
 impl AgentConfig {
@@ -115,6 +121,8 @@ impl AgentConfig {
             AgentConfig::Reinforce(_) => "reinforce",
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(_) => "dqn",
+            #[cfg(feature = "deep")]
+            AgentConfig::Ppo(_) => "ppo",
         }
     }
 
@@ -136,6 +144,8 @@ impl AgentConfig {
             AgentConfig::Reinforce(c) => c.validate(),
             #[cfg(feature = "deep")]
             AgentConfig::Dqn(c) => c.validate(),
+            #[cfg(feature = "deep")]
+            AgentConfig::Ppo(c) => c.validate(),
         }
     }
 
@@ -160,7 +170,7 @@ impl AgentConfig {
     pub fn is_tabular(&self) -> bool {
         match self {
             #[cfg(feature = "deep")]
-            AgentConfig::Dqn(_) => false,
+            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) => false,
             _ => true,
         }
     }
@@ -236,11 +246,11 @@ impl AgentConfig {
             }
             AgentConfig::Reinforce(c) => Box::new(Reinforce::new(c, n_features, n_actions)?),
             #[cfg(feature = "deep")]
-            AgentConfig::Dqn(_) => {
+            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) => {
                 return Err(Error::config(
                     "algorithm",
-                    "dqn",
-                    "a tabular or linear agent (dqn reads the observation itself)",
+                    self.algorithm(),
+                    "a tabular or linear agent (networks read the observation themselves)",
                 ));
             }
         })

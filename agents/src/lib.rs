@@ -5,6 +5,8 @@
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
 //! - [`dqn`]: deep Q-networks: DQN, Double DQN, dueling, n-step, prioritized replay.
+//! - [`ppo`]: proximal policy optimization over a vector of envs, discrete or Box actions, on
+//!   the [`rollout`]s it collects.
 //! - [`nn`]: the network library, the `qlab-nn` crate re-exported: network blocks, optimizers,
 //!   gradient checking and checkpoints on candle.
 //! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
@@ -28,6 +30,10 @@ pub mod dp;
 pub mod dqn;
 mod error;
 mod evaluate;
+#[cfg(feature = "deep")]
+pub mod ppo;
+#[cfg(feature = "deep")]
+pub mod rollout;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};

@@ -24,6 +24,7 @@
 //! | `attention.rs`  | scaled dot-product attention, [`MultiHeadSelfAttention`] |
 //! | `transformer.rs`| the pre-norm [`TransformerBlock`], sinusoidal and learned positional encodings |
 //! | `heads.rs`      | the linear Q head and the [`DuelingHead`] |
+//! | `policy.rs`     | categorical and diagonal Gaussian policies, orthogonal initialization, the [`ActorCritic`] network |
 //! | `qnet.rs`       | [`QNetwork`]: a torso and a head from one config |
 //! | `norm.rs`       | [`LayerNorm`], [`BatchNorm`] |
 //! | `dropout.rs`    | seeded [`Dropout`] |
@@ -104,6 +105,7 @@ pub mod mlp;
 mod mode;
 pub mod norm;
 pub mod optim;
+pub mod policy;
 pub mod qnet;
 pub mod recurrent;
 pub mod schedule;
@@ -136,6 +138,10 @@ pub use norm::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, batch_nor
 pub use optim::{
     AdamConfig, Algorithm, Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, clip_grad_norm,
     global_grad_norm,
+};
+pub use policy::{
+    ActionKind, ActorCritic, ActorCriticConfig, Sampled, actor_critic, categorical_entropy,
+    categorical_log_prob, gaussian_entropy, gaussian_log_prob, orthogonal,
 };
 pub use qnet::{
     HeadConfig, MAX_HISTORY, MAX_KERNEL, MAX_LAYERS, MAX_WIDTH, QNetwork, QNetworkConfig,

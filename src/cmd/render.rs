@@ -272,5 +272,10 @@ fn load_run(dir: &Path, choice: AgentChoice) -> Result<Player> {
             let agent = saved.with_context(missing)?;
             Ok(Player::Deep(exp, Box::new(agent)))
         }
+        Experiment::OnPolicy(exp) => bail!(
+            "{}: qlab render does not play {} runs yet; qlab eval evaluates them",
+            dir.display(),
+            exp.config.agent.algorithm()
+        ),
     }
 }

@@ -9,8 +9,9 @@
 //! [`evaluate()`] reloads a run's agents and plays them greedily. Both stop cleanly at the
 //! episode ends after a [`Stop`] is requested (see [`stop`]).
 //!
-//! Every agent goes through the same seed loop, [`seed::train`]: [`tabular`] and [`deep`] only
-//! build the env and the agent of their kind.
+//! Every agent that acts on one env goes through the same seed loop, [`seed::train`]: [`tabular`]
+//! and [`deep`] only build the env and the agent of their kind; [`onpolicy`] steps a vector of envs for agents
+//! that learn from whole rollouts (PPO).
 //!
 //! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
 //! config and seed give bit-identical metrics, whatever the number of threads.
@@ -19,6 +20,7 @@ mod checkpoint;
 pub mod deep;
 pub mod envs;
 pub mod interface;
+pub mod onpolicy;
 pub mod progress;
 pub mod record;
 pub mod seed;
@@ -40,6 +42,7 @@ use qlab_agents::tabular::Evaluation;
 
 use crate::config::{AgentConfig, Config};
 use deep::DeepExperiment;
+use onpolicy::OnPolicyExperiment;
 use progress::{Display, Progress};
 use record::AgentChoice;
 pub use seed::Pause;
@@ -68,6 +71,8 @@ pub enum Experiment {
     Tabular(Box<TabularExperiment>),
     /// A deep Q-network over the env's observation.
     Deep(Box<DeepExperiment>),
+    /// An on-policy actor-critic (PPO) over a vector of envs.
+    OnPolicy(Box<OnPolicyExperiment>),
 }
 
 impl Experiment {
@@ -78,6 +83,9 @@ impl Experiment {
     pub fn new(config: Config) -> Result<Experiment> {
         Ok(match config.agent {
             AgentConfig::Dqn(_) => Experiment::Deep(Box::new(DeepExperiment::new(config)?)),
+            AgentConfig::Ppo(_) => {
+                Experiment::OnPolicy(Box::new(OnPolicyExperiment::new(config)?))
+            }
             _ => Experiment::Tabular(Box::new(TabularExperiment::new(config)?)),
         })
     }
@@ -87,6 +95,7 @@ impl Experiment {
         match self {
             Experiment::Tabular(e) => &e.config,
             Experiment::Deep(e) => &e.config,
+            Experiment::OnPolicy(e) => &e.config,
         }
     }
 
@@ -94,7 +103,7 @@ impl Experiment {
     pub fn warnings(&self) -> &[String] {
         match self {
             Experiment::Tabular(e) => &e.warnings,
-            Experiment::Deep(_) => &[],
+            Experiment::Deep(_) | Experiment::OnPolicy(_) => &[],
         }
     }
 
@@ -102,6 +111,7 @@ impl Experiment {
         match self {
             Experiment::Tabular(e) => tabular::run_seeds(e, dir, run, resume),
             Experiment::Deep(e) => deep::run_seeds(e, dir, run, resume),
+            Experiment::OnPolicy(e) => onpolicy::run_seeds(e, dir, run, resume),
         }
     }
 }
@@ -397,6 +407,7 @@ pub fn evaluate(
     let out = match &exp {
         Experiment::Tabular(e) => tabular::evaluate_seeds(e, dir, episodes, agent)?,
         Experiment::Deep(e) => deep::evaluate_seeds(e, dir, episodes, agent)?,
+        Experiment::OnPolicy(e) => onpolicy::evaluate_seeds(e, dir, episodes, agent)?,
     };
     if out.is_empty() {
         bail!("{} holds no saved agent ({})", dir.display(), agent.file());

@@ -618,7 +618,7 @@ where
 /// `best.tmp/`, then put in place of the previous best, which is moved aside to `best.old/`
 /// first and removed last, so that a kill at any moment leaves a whole best agent in `best/`
 /// or `best.old/` (where [`AgentChoice::dir`](super::record::AgentChoice::dir) looks).
-fn save_best<G: ?Sized>(
+pub(super) fn save_best<G: ?Sized>(
     agent: &G,
     dir: &Path,
     save: impl Fn(&G, &Path) -> Result<()>,

@@ -1,0 +1,551 @@
+//! Runs of on-policy actor-critic agents (`[agent] algorithm = "ppo"`): `n_envs` copies of the
+//! env stepped together, as Stable-Baselines3's vector envs step them, the agent learning from
+//! each full rollout.
+//!
+//! Env `i` of a seed's run is first reset with `seed + i` (Stable-Baselines3's `make_vec_env`
+//! seeding); an env whose episode ends is reset at once, its final observation kept for the
+//! bootstrap of a truncated episode. Box actions are clipped to the action space when stepping
+//! (the agent learns from the sampled ones), in training and in evaluations. Training runs
+//! whole rollouts: it stops at the end of the first rollout that reaches the step budget, so a
+//! run takes the budget rounded up to a multiple of `n_steps × n_envs`, as
+//! Stable-Baselines3's `learn` does.
+//!
+//! A seed's directory holds what a DQN run's does: `metrics.csv` (one row per episode of any
+//! of the envs, in the order they end; `step` counts the steps of all envs), `eval.csv`
+//! (greedy evaluations: the most likely action, or the Gaussian's mean, clipped),
+//! `train.csv` (one row per rollout: its mean loss over its gradient steps, the mean value
+//! estimate in `mean_q`) and the policy in `policy.safetensors` with `agent.json`.
+//!
+//! These runs write no checkpoints yet: `[train] checkpoint_every` must be 0, and a stopped
+//! seed starts again on `--resume`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use qlab_agents::evaluate_policy;
+use qlab_agents::nn::{ActionKind, Sampled};
+use qlab_agents::ppo::{Ppo, PpoConfig, VecStep};
+use qlab_envs::{AnyEnv, Env};
+use serde::{Deserialize, Serialize};
+
+use super::record::{AgentChoice, EpisodeRow, Recorder};
+use super::seed::{self, Stream, derive};
+use super::stop::Stopped;
+use super::summary::{SeedSummary, Summary};
+use super::track::Window;
+use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
+use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
+
+/// The envs an on-policy run steps: discrete or Box actions, vector observations.
+enum Kind {
+    Discrete(qlab_envs::registry::VectorEnv),
+    Continuous(qlab_envs::registry::ContinuousEnv),
+}
+
+/// What one env step gave.
+struct Outcome {
+    obs: Vec<f32>,
+    reward: f64,
+    terminated: bool,
+    truncated: bool,
+}
+
+impl Kind {
+    fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
+        match self {
+            Kind::Discrete(e) => e.reset(seed).obs,
+            Kind::Continuous(e) => e.reset(seed).obs,
+        }
+    }
+
+    /// Steps with the policy's action: an index, or the Box's numbers clipped to `bounds`.
+    fn step(&mut self, action: &[f32], bounds: &Bounds) -> Result<Outcome> {
+        let step = match self {
+            Kind::Discrete(e) => e.step(action[0] as usize)?,
+            Kind::Continuous(e) => e.step(bounds.clip(action))?,
+        };
+        Ok(Outcome {
+            obs: step.obs,
+            reward: step.reward,
+            terminated: step.terminated,
+            truncated: step.truncated,
+        })
+    }
+}
+
+/// A Box action space's bounds (empty for discrete actions).
+#[derive(Clone, Debug, Default)]
+struct Bounds {
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+impl Bounds {
+    fn clip(&self, action: &[f32]) -> Vec<f32> {
+        action
+            .iter()
+            .zip(self.low.iter().zip(&self.high))
+            .map(|(&a, (&lo, &hi))| a.clamp(lo, hi))
+            .collect()
+    }
+}
+
+fn make(config: &Config) -> Result<Kind> {
+    let made = qlab_envs::make(&config.env.id, &config.env.params)?;
+    let made = super::wrap::apply(made, &config.wrappers)
+        .map_err(|e| config.error("wrappers", Some(e.key), e))?;
+    let limit = config.train.max_steps_per_episode;
+    Ok(match made {
+        AnyEnv::Vector(e) => Kind::Discrete(match limit {
+            Some(n) => Box::new(qlab_envs::wrappers::TimeLimit::new(e, n)),
+            None => e,
+        }),
+        AnyEnv::Continuous(e) => Kind::Continuous(match limit {
+            Some(n) => Box::new(qlab_envs::wrappers::TimeLimit::new(e, n)),
+            None => e,
+        }),
+        AnyEnv::Discrete(e) => bail!(config.error(
+            "env",
+            Some("id"),
+            format!(
+                "{} observes {}, a state index; {} needs a vector observation",
+                config.env.id,
+                e.observation_space(),
+                config.agent.algorithm()
+            )
+        )),
+    })
+}
+
+/// An on-policy config, checked: the env observes a vector, the budget is in steps, no
+/// checkpoints, the agent builds.
+pub struct OnPolicyExperiment {
+    /// The config.
+    pub config: Config,
+    /// Its `[agent]`.
+    pub agent: PpoConfig,
+    /// Numbers per observation.
+    pub obs_dim: usize,
+    /// The actions.
+    pub kind: ActionKind,
+    /// Env steps per seed (the budget).
+    pub total_steps: u64,
+    bounds: Bounds,
+}
+
+impl OnPolicyExperiment {
+    /// Checks a config whose agent is an on-policy actor-critic.
+    ///
+    /// # Errors
+    /// A config error at the key at fault.
+    pub fn new(config: Config) -> Result<OnPolicyExperiment> {
+        let AgentConfig::Ppo(agent) = config.agent.clone() else {
+            bail!("not a ppo config");
+        };
+        let algorithm = config.agent.algorithm();
+        if config.features != Features::State {
+            bail!(config.error(
+                "features",
+                Some("kind"),
+                format!("{algorithm} reads the observation itself; remove the [features] section")
+            ));
+        }
+        let Budget::Steps(total_steps) = config.train.budget else {
+            bail!(config.error(
+                "train",
+                Some("episodes"),
+                format!("{algorithm} trains for a number of env steps: use `steps` instead of `episodes`")
+            ));
+        };
+        if config.train.checkpoint_every > 0 {
+            bail!(config.error(
+                "train",
+                Some("checkpoint_every"),
+                format!("{algorithm} runs write no checkpoints yet; set checkpoint_every = 0")
+            ));
+        }
+        if config.train.start_state.is_some() {
+            bail!(config.error(
+                "train",
+                Some("start_state"),
+                format!("{algorithm} runs start each episode where the env's reset puts it; remove start_state")
+            ));
+        }
+        agent.validate().map_err(|e| agent_error(&config.doc, &e))?;
+        let env = make(&config).map_err(|e| match e.downcast::<qlab_envs::Error>() {
+            Ok(inner) => config.error("env", None, inner).into(),
+            Err(e) => e,
+        })?;
+        let (obs_space, action_space) = match &env {
+            Kind::Discrete(e) => (e.observation_space(), e.action_space()),
+            Kind::Continuous(e) => (e.observation_space(), e.action_space()),
+        };
+        let obs_dim = obs_space.flat_dim();
+        let (kind, bounds) = match (action_space.as_discrete(), action_space.as_box()) {
+            (Some(d), _) => (ActionKind::Discrete(d.n), Bounds::default()),
+            (None, Some(b)) => (
+                ActionKind::Continuous(b.low().len()),
+                Bounds {
+                    low: b.low().to_vec(),
+                    high: b.high().to_vec(),
+                },
+            ),
+            _ => bail!(config.error(
+                "env",
+                Some("id"),
+                format!("{algorithm} needs discrete or Box actions; {} has {action_space}", config.env.id)
+            )),
+        };
+        Ppo::new(obs_dim, kind, &agent, total_steps, 0).map_err(|e| agent_error(&config.doc, &e))?;
+        Ok(OnPolicyExperiment {
+            config,
+            agent,
+            obs_dim,
+            kind,
+            total_steps,
+            bounds,
+        })
+    }
+
+    /// A fresh env of the run, as training and evaluation make it.
+    fn env(&self) -> Result<Kind> {
+        make(&self.config)
+    }
+}
+
+/// What `agent.json` says of a saved policy.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedPolicy {
+    /// `"ppo"`.
+    pub algorithm: String,
+    /// Numbers per observation.
+    pub obs_dim: usize,
+    /// Discrete actions (`n`), or none for Box actions.
+    pub n_actions: Option<usize>,
+    /// Numbers per Box action, or none for discrete actions.
+    pub action_dim: Option<usize>,
+    /// Env steps trained.
+    pub steps: u64,
+    /// The weights' file, beside this one.
+    pub parameters: String,
+    /// Their format.
+    pub format: String,
+}
+
+const POLICY_FILE: &str = "policy.safetensors";
+
+fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &Ppo) -> Result<()> {
+    crate::files::write_atomic(&dir.join(POLICY_FILE), |tmp| {
+        agent.params().save(tmp).context("saving the policy")
+    })?;
+    let (n_actions, action_dim) = match exp.kind {
+        ActionKind::Discrete(n) => (Some(n), None),
+        ActionKind::Continuous(d) => (None, Some(d)),
+    };
+    let saved = SavedPolicy {
+        algorithm: exp.config.agent.algorithm().into(),
+        obs_dim: exp.obs_dim,
+        n_actions,
+        action_dim,
+        steps: agent.steps(),
+        parameters: POLICY_FILE.into(),
+        format: "safetensors: the policy and value networks' parameters, f32".into(),
+    };
+    let text = serde_json::to_string_pretty(&saved)? + "\n";
+    crate::files::write_file(&dir.join("agent.json"), text.as_bytes())
+}
+
+/// Reloads the policy a seed saved in `seed_dir`; `None` when the seed saved none.
+///
+/// # Errors
+/// An `agent.json` that does not match the config, weights that do not load.
+pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Ppo>> {
+    let json = seed_dir.join("agent.json");
+    if !json.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
+    let saved: SavedPolicy =
+        serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    let agent = Ppo::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
+    if saved.obs_dim != exp.obs_dim || saved.algorithm != exp.config.agent.algorithm() {
+        bail!(
+            "{}: the saved {} policy observes {} numbers; config.toml's {} run observes {}",
+            json.display(),
+            saved.algorithm,
+            saved.obs_dim,
+            exp.config.agent.algorithm(),
+            exp.obs_dim
+        );
+    }
+    let weights = seed_dir.join(&saved.parameters);
+    agent
+        .load_params(&weights)
+        .with_context(|| format!("{}", weights.display()))?;
+    Ok(Some(agent))
+}
+
+/// A greedy evaluation of `agent` as every evaluation of this seed runs it (the episode seeds
+/// of [`seed::evaluate`]).
+fn evaluate(
+    exp: &OnPolicyExperiment,
+    env: &mut Kind,
+    agent: &Ppo,
+    seed: u64,
+    episodes: u64,
+) -> Result<qlab_agents::Evaluation> {
+    let first = Some(derive(seed, Stream::EvalEnv));
+    let max_steps = exp.config.train.eval_max_steps;
+    let greedy = |obs: &[f32]| -> Result<Vec<f32>, qlab_agents::Error> { agent.greedy(obs) };
+    Ok(match env {
+        Kind::Discrete(e) => evaluate_policy(
+            e,
+            |obs: &[f32], _| Ok::<_, qlab_agents::Error>(greedy(obs)?[0] as usize),
+            first,
+            episodes,
+            max_steps,
+        )?,
+        Kind::Continuous(e) => evaluate_policy(
+            e,
+            |obs: &[f32], _| Ok::<_, qlab_agents::Error>(exp.bounds.clip(&greedy(obs)?)),
+            first,
+            episodes,
+            max_steps,
+        )?,
+    })
+}
+
+/// Runs every seed of `exp` in `dir`; see [`super::train`]. A seed that `--resume` finds
+/// unfinished starts again.
+pub(super) fn run_seeds(
+    exp: &OnPolicyExperiment,
+    dir: &Path,
+    run: &RunOptions<'_>,
+    resume: bool,
+) -> Result<Summary> {
+    let seeds = &exp.config.train.seeds;
+    let algorithm = exp.config.agent.algorithm();
+    super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
+        for_each_seed(seeds, run, progress, |i, seed| {
+            let seed_dir = dir.join(format!("seed_{seed}"));
+            if resume {
+                if let Some(s) = SeedSummary::read(&seed_dir)? {
+                    progress.slots[i].finish(s.episodes, s.steps);
+                    return Ok(s);
+                }
+                // No checkpoint to continue from: the seed starts again.
+                if seed_dir.exists() {
+                    std::fs::remove_dir_all(&seed_dir)
+                        .with_context(|| format!("{}", seed_dir.display()))?;
+                }
+            }
+            train_seed(exp, seed, &seed_dir, &progress.slots[i], run)
+                .with_context(|| format!("{}", seed_dir.display()))
+        })
+    })
+}
+
+/// An episode under way in one of the envs.
+#[derive(Clone, Copy, Default)]
+struct Running {
+    ret: f64,
+    length: u64,
+}
+
+fn train_seed(
+    exp: &OnPolicyExperiment,
+    seed: u64,
+    dir: &Path,
+    slot: &super::progress::Slot,
+    run: &RunOptions<'_>,
+) -> Result<SeedSummary> {
+    let start = Instant::now();
+    let train = &exp.config.train;
+    let n = exp.agent.n_envs;
+    let obs_dim = exp.obs_dim;
+    let mut agent = Ppo::new(
+        obs_dim,
+        exp.kind,
+        &exp.agent,
+        exp.total_steps,
+        derive(seed, Stream::Agent),
+    )?;
+    let mut envs = (0..n).map(|_| exp.env()).collect::<Result<Vec<_>>>()?;
+    let mut eval_env = exp.env()?;
+    let mut obs = Vec::with_capacity(n * obs_dim);
+    for (i, env) in envs.iter_mut().enumerate() {
+        obs.extend(env.reset(Some(seed.wrapping_add(i as u64))));
+    }
+    let mut rec = Recorder::create(dir)?;
+    let mut log = TrainCsv::create(&dir.join("train.csv"))?;
+    let mut window = Window::new(exp.config.output.window);
+    let mut running = vec![Running::default(); n];
+    let (mut steps, mut episodes) = (0u64, 0u64);
+    let every = train.eval_every;
+    let mut next_eval = if every > 0 { every } else { u64::MAX };
+    let mut last_eval: Option<(u64, qlab_agents::Evaluation)> = None;
+    let mut best: Option<(u64, f64)> = None;
+    let mut stopped_at_step = None;
+    let (mut rewards, mut terminated, mut truncated) =
+        (vec![0.0; n], vec![false; n], vec![false; n]);
+    let mut final_obs = vec![0.0f32; n * obs_dim];
+    let mut next_obs = Vec::with_capacity(n * obs_dim);
+    let mut actions: Vec<Sampled> = Vec::with_capacity(n);
+    'run: loop {
+        actions.clear();
+        actions.extend_from_slice(agent.act(&obs)?);
+        next_obs.clear();
+        for (e, env) in envs.iter_mut().enumerate() {
+            let out = env.step(&actions[e].action, &exp.bounds)?;
+            final_obs[e * obs_dim..(e + 1) * obs_dim].copy_from_slice(&out.obs);
+            (rewards[e], terminated[e], truncated[e]) = (out.reward, out.terminated, out.truncated);
+            running[e].ret += out.reward;
+            running[e].length += 1;
+            if out.terminated || out.truncated {
+                episodes += 1;
+                window.push(running[e].ret);
+                rec.episode(&EpisodeRow {
+                    episode: episodes,
+                    step: steps + n as u64,
+                    ret: running[e].ret,
+                    length: running[e].length,
+                    terminated: out.terminated,
+                    epsilon: 0.0,
+                    value_rmse: None,
+                })?;
+                running[e] = Running::default();
+                next_obs.extend(env.reset(None));
+            } else {
+                next_obs.extend_from_slice(&out.obs);
+            }
+        }
+        steps += n as u64;
+        let trained = agent.observe(&VecStep {
+            rewards: &rewards,
+            terminated: &terminated,
+            truncated: &truncated,
+            final_obs: &final_obs,
+            next_obs: &next_obs,
+        })?;
+        std::mem::swap(&mut obs, &mut next_obs);
+        if let Some(stats) = trained {
+            log.row(&stats, steps, &start)?;
+            rec.train(&stats, 0.0)?;
+        }
+        slot.episode(episodes, steps, window.recent());
+        if steps >= next_eval {
+            let e = evaluate(exp, &mut eval_env, &agent, seed, train.eval_episodes)?;
+            rec.evaluation(episodes, steps, &e)?;
+            last_eval = Some((steps, e));
+            if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
+                seed::save_best(&agent, dir, |a: &Ppo, d: &Path| save(d, exp, a))?;
+                best = Some((steps, e.mean));
+            }
+            while next_eval <= steps {
+                next_eval = next_eval.saturating_add(every);
+            }
+            if train.stop_at.is_some_and(|r| e.mean >= r) {
+                stopped_at_step = Some(steps);
+                break 'run;
+            }
+        }
+        // Whole rollouts: the budget is checked where one ends.
+        if trained.is_some() {
+            if steps >= exp.total_steps {
+                break;
+            }
+            if run.stop.requested() {
+                rec.flush()?;
+                log.flush()?;
+                return Err(Stopped::WithoutCheckpoint.into());
+            }
+        }
+    }
+    let final_eval = match last_eval {
+        Some((at, e)) if at == steps => e,
+        _ => {
+            let e = evaluate(exp, &mut eval_env, &agent, seed, train.eval_episodes)?;
+            rec.evaluation(episodes, steps, &e)?;
+            e
+        }
+    };
+    rec.sync()?;
+    log.flush()?;
+    save(dir, exp, &agent).context("saving the agent")?;
+    slot.finish(episodes, steps);
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let summary = SeedSummary {
+        seed,
+        episodes,
+        steps,
+        wall_seconds,
+        steps_per_second: steps as f64 / wall_seconds,
+        final_eval_mean_return: final_eval.mean,
+        final_eval_std_return: final_eval.std,
+        final_window_mean_return: window.mean(),
+        best_window_mean_return: window.best,
+        stopped_at_step,
+        best_eval_mean_return: best.map(|(_, mean)| mean),
+        best_eval_step: best.map(|(step, _)| step),
+    };
+    summary.write(dir)?;
+    Ok(summary)
+}
+
+/// `train.csv`, one row per rollout, in the columns of a DQN run's.
+struct TrainCsv {
+    file: std::io::BufWriter<std::fs::File>,
+    path: PathBuf,
+}
+
+impl TrainCsv {
+    fn create(path: &Path) -> Result<TrainCsv> {
+        let file = std::fs::File::create(path).with_context(|| format!("{}", path.display()))?;
+        let mut log = TrainCsv {
+            file: std::io::BufWriter::new(file),
+            path: path.to_path_buf(),
+        };
+        writeln!(log.file, "{}", seed::TRAIN_HEADER)
+            .with_context(|| format!("{}", log.path.display()))?;
+        Ok(log)
+    }
+
+    fn row(&mut self, s: &qlab_agents::TrainStats, steps: u64, start: &Instant) -> Result<()> {
+        let rate = steps as f64 / start.elapsed().as_secs_f64();
+        writeln!(
+            self.file,
+            "{},{},{},{},{},{:.0}",
+            s.step, s.loss, s.mean_q, 0.0, s.gradient_steps, rate
+        )
+        .with_context(|| format!("{}", self.path.display()))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .with_context(|| format!("{}", self.path.display()))
+    }
+}
+
+/// Reloads each seed's policy from the run in `dir` and evaluates it greedily over
+/// `episodes` episodes, with the same episode seeds as the run's own evaluations.
+pub(super) fn evaluate_seeds(
+    exp: &OnPolicyExperiment,
+    dir: &Path,
+    episodes: u64,
+    agent: AgentChoice,
+) -> Result<Vec<SeedEvaluation>> {
+    let mut out = Vec::new();
+    for &seed in &exp.config.train.seeds {
+        let seed_dir = agent.dir(&dir.join(format!("seed_{seed}")));
+        let Some(policy) = load_agent(exp, &seed_dir)? else {
+            continue;
+        };
+        let mut env = exp.env()?;
+        let evaluation = evaluate(exp, &mut env, &policy, seed, episodes).map_err(Failure)?;
+        out.push(SeedEvaluation { seed, evaluation });
+    }
+    Ok(out)
+}
