@@ -195,10 +195,14 @@ impl OnPolicyExperiment {
             _ => bail!(config.error(
                 "env",
                 Some("id"),
-                format!("{algorithm} needs discrete or Box actions; {} has {action_space}", config.env.id)
+                format!(
+                    "{algorithm} needs discrete or Box actions; {} has {action_space}",
+                    config.env.id
+                )
             )),
         };
-        Ppo::new(obs_dim, kind, &agent, total_steps, 0).map_err(|e| agent_error(&config.doc, &e))?;
+        Ppo::new(obs_dim, kind, &agent, total_steps, 0)
+            .map_err(|e| agent_error(&config.doc, &e))?;
         Ok(OnPolicyExperiment {
             config,
             agent,
@@ -327,6 +331,12 @@ pub(super) fn run_seeds(
 ) -> Result<Summary> {
     let seeds = &exp.config.train.seeds;
     let algorithm = exp.config.agent.algorithm();
+    if run.pause.is_some() {
+        bail!(
+            "{algorithm} runs write no checkpoints yet, so their seeds cannot pause at an \
+             evaluation for a sweep's [stop] scheduler"
+        );
+    }
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
         for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));
