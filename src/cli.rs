@@ -34,11 +34,11 @@ enum Command {
     Solve(cmd::solve::SolveArgs),
 }
 
-fn run(cli: Cli) -> anyhow::Result<String> {
+fn run(cli: Cli, driver: Option<&dyn cmd::sweep::Driver>) -> anyhow::Result<String> {
     match cli.command {
         Command::Envs => cmd::envs::run(),
         Command::Train(args) => cmd::train::run(&args),
-        Command::Sweep(args) => cmd::sweep::run(&args),
+        Command::Sweep(args) => cmd::sweep::run_with(&args, driver),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Attack(args) => cmd::attack::run(&args),
         Command::Rollout(args) => cmd::rollout::run(&args.rollout()?),
@@ -64,6 +64,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    main_with(args, None)
+}
+
+/// [`main`], with `driver` for the sweeps only it runs (`qlab sweep --executor ray`, `tpe`,
+/// `[stop]`): the Python package's `qlab` command gives its sweep executor.
+pub fn main_with<I, T>(args: I, driver: Option<&dyn cmd::sweep::Driver>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -73,7 +83,7 @@ where
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
-    match run(cli) {
+    match run(cli, driver) {
         Ok(out) => match write_stdout(&out) {
             Ok(()) => 0,
             // The reader went away (`qlab rollout … | head -1`): a quiet end, as for other

@@ -43,7 +43,7 @@ fn sync_file(path: &Path) -> Result<()> {
 }
 
 /// Syncs the directory holding `path`, so that a rename into it is on disk.
-fn sync_dir(path: &Path) -> Result<()> {
+pub fn sync_dir(path: &Path) -> Result<()> {
     #[cfg(unix)]
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         File::open(dir)

@@ -24,6 +24,8 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
     "${pip[@]}" install torch --index-url https://download.pytorch.org/whl/cpu
   fi
 fi
+# The test requirements pin the package's `ray` and `tune` extras (Ray, Optuna) too: the sweep
+# executor's tests start a Ray head of their own.
 "${pip[@]}" install -r python/requirements-test.txt
 "${pip[@]}" install --force-reinstall --no-deps ./python
 # The cargo-built binary the tests compare the package's command with.

@@ -8,9 +8,12 @@
 //! - [`run`]: `train` through the runner the `qlab train` command uses, and a run's agents
 //!   reloaded ([`run::CoreRun`]);
 //! - [`error`]: qlab's errors and Rust panics as Python exceptions;
-//! - [`params`]: Python values as env parameters and config values.
+//! - [`params`]: Python values as env parameters and config values;
+//! - [`sweep`]: `qlab sweep`'s driver for what only the package runs (Ray, Optuna), and the
+//!   sweep units it schedules.
 //!
-//! The `qlab` console command calls [`qlab::cli::main`] through the function `cli`.
+//! The `qlab` console command calls [`qlab::cli::main_with`] through the function `cli`, with
+//! the package's sweep driver.
 #![deny(missing_docs)]
 // PyO3 0.19's macros (the version qlab-envs's `gymnasium-rs` feature pins for the whole
 // workspace) expand to unsafe calls without the `unsafe` blocks edition 2024 asks for, and to
@@ -23,6 +26,7 @@ pub mod env;
 pub mod error;
 pub mod params;
 pub mod run;
+pub mod sweep;
 pub mod vector;
 
 // The allocator of the `qlab` binary, for the same reason: candle allocates a buffer per
@@ -32,10 +36,11 @@ pub mod vector;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs the `qlab` command line with `argv` (the program name first) and returns its exit
-/// status, as the `qlab` binary exits with it.
+/// status, as the `qlab` binary exits with it; `qlab sweep` runs what only the package runs
+/// (`--executor ray`, `tpe`, `[stop]`) through `qlab.sweep`.
 #[pyfunction]
 fn cli(py: Python<'_>, argv: Vec<String>) -> u8 {
-    py.allow_threads(|| qlab::cli::main(argv))
+    py.allow_threads(|| qlab::cli::main_with(argv, Some(&sweep::PyDriver)))
 }
 
 /// The module `qlab._core`.
@@ -48,6 +53,9 @@ fn _core(_py: Python<'_>, m: &PyModule) -> PyResult<()> {
     m.add_class::<vector::CoreSyncVector>()?;
     m.add_function(wrap_pyfunction!(run::train, m)?)?;
     m.add_class::<run::CoreRun>()?;
+    m.add_class::<sweep::CoreSweep>()?;
+    m.add_class::<sweep::CoreStop>()?;
+    m.add_function(wrap_pyfunction!(sweep::sweep_unit, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

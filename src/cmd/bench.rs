@@ -271,6 +271,7 @@ pub fn run_config(path: &str, sets: &[String], steps: Option<u64>) -> Result<Str
         threads: 1,
         display: Display::Quiet,
         stop: &runner::Stop::new(),
+        pause: None,
     };
     let summary = runner::train(&exp, &dir, &run);
     let _ = std::fs::remove_dir_all(&dir);

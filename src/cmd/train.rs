@@ -119,6 +119,7 @@ pub fn train(mut config: Config, t: &TrainArgs, stop: Option<&Stop>) -> Result<(
                 threads,
                 display: display(t),
                 stop,
+                pause: None,
             },
         )?,
         None => stoppable(threads, display(t), |run| runner::train(&exp, &dir, run))?,
@@ -142,6 +143,7 @@ fn stoppable<T>(
         threads,
         display,
         stop: &stop,
+        pause: None,
     })
 }
 

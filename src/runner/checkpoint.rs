@@ -214,6 +214,34 @@ where
     Ok(())
 }
 
+/// Removes the checkpoint in `dir`, if there is one: the sidecar first (so that a kill
+/// half-way leaves no sidecar naming a missing file), then its agent file.
+///
+/// # Errors
+/// A file that is there but cannot be removed.
+pub(super) fn remove(dir: &Path) -> Result<()> {
+    let sidecar = dir.join(CHECKPOINT);
+    let agent = fs::read_to_string(&sidecar)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Sidecar>(&t).ok())
+        .map(|s| s.checkpoint.agent)
+        .filter(|a| is_agent_file(a));
+    match fs::remove_file(&sidecar) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("{}", sidecar.display())),
+    }
+    if let Some(agent) = agent {
+        let path = dir.join(agent);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+        }
+    }
+    Ok(())
+}
+
 /// What a seed's checkpoint must agree with to be resumed.
 pub(super) struct Expected<'a> {
     /// The config's [`fingerprint`], as `config.toml` reads now.

@@ -225,6 +225,7 @@ pub(super) fn run_seeds(
                 slot: &progress.slots[i],
                 resume,
                 stop: run.stop,
+                pause: run.pause,
             };
             seed::train(
                 &plan,

@@ -45,6 +45,7 @@ use deep::DeepExperiment;
 use onpolicy::OnPolicyExperiment;
 use progress::{Display, Progress};
 use record::AgentChoice;
+pub use seed::Pause;
 pub use stop::{Interrupted, Stop, Stopped};
 use summary::{SeedSummary, Status, Summary};
 pub use tabular::{PREDICTION_ALGORITHMS, TabularExperiment, Truth, gamma};
@@ -123,6 +124,9 @@ pub struct RunOptions<'a> {
     /// Read at every episode end: once it is requested, each seed in flight stops there with
     /// a checkpoint, and no other seed starts.
     pub stop: &'a Stop,
+    /// Where every seed ends short of its budget, for a sweep's scheduler (`None`: at the
+    /// budget).
+    pub pause: Option<Pause>,
 }
 
 /// Runs every seed of `exp` into the new run directory `dir` as `run` says; returns the
@@ -243,6 +247,52 @@ pub(crate) fn finish(
             without_checkpoint: count(|s| *s == Stopped::WithoutCheckpoint),
         }
         .into());
+    }
+    Ok(summary)
+}
+
+/// Removes the checkpoint of the seed in `seed_dir` (`checkpoint.json` and its agent file),
+/// if it has one: a finished seed never resumes from it.
+///
+/// # Errors
+/// A file that is there but cannot be removed.
+pub fn remove_checkpoint(seed_dir: &Path) -> Result<()> {
+    checkpoint::remove(seed_dir)
+}
+
+/// Writes `dir/summary.json` for a run of `config` whose seeds ran apart from each other (a
+/// sweep's units, each a run of one seed whose seed directory was then moved into `dir`), as
+/// [`train`] writes it for seeds run together: each seed's `seed_summary.json`, in the order
+/// of the config's seeds, aggregated, with `wall` (seconds) as the run's wall time. Its status
+/// is complete when every seed has finished, else failed (`failed`) or interrupted, the seeds
+/// left listed; nothing is written when no seed has finished.
+///
+/// # Errors
+/// A seed summary that does not read, or a summary that cannot be written.
+pub fn summarize(dir: &Path, config: &Config, wall: f64, failed: bool) -> Result<Summary> {
+    let mut done = Vec::new();
+    let mut unfinished = Vec::new();
+    for &seed in &config.train.seeds {
+        match SeedSummary::read(&dir.join(format!("seed_{seed}")))? {
+            Some(s) => done.push(s),
+            None => unfinished.push(seed),
+        }
+    }
+    let mut summary = Summary::new(
+        &config.env.id,
+        config.agent.algorithm(),
+        config.output.window,
+        done,
+        wall,
+    );
+    summary.status = match (unfinished.is_empty(), failed) {
+        (_, true) => Status::Failed,
+        (true, false) => Status::Complete,
+        (false, false) => Status::Interrupted,
+    };
+    summary.unfinished_seeds = unfinished;
+    if !summary.per_seed.is_empty() {
+        summary.write(dir).map_err(Failure)?;
     }
     Ok(summary)
 }
@@ -432,6 +482,7 @@ mod tests {
             threads: 2,
             display: Display::Quiet,
             stop: &stop,
+            pause: None,
         };
         let progress = Progress::new(&seeds, crate::config::Budget::Episodes(3));
         let results = for_each_seed(&seeds, &run, &progress, |_, seed| {

@@ -350,6 +350,12 @@ pub(super) fn run_seeds(
 ) -> Result<Summary> {
     let seeds = &exp.config.train.seeds;
     let algorithm = exp.config.agent.algorithm();
+    if run.pause.is_some() {
+        bail!(
+            "{algorithm} runs write no checkpoints yet, so their seeds cannot pause at an \
+             evaluation for a sweep's [stop] scheduler"
+        );
+    }
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
         for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));

@@ -123,7 +123,7 @@ struct Episode {
 
 /// Why [`play`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pause {
+enum Played {
     /// The episode ended.
     Ended {
         /// By termination (else by truncation: a time limit or the step budget).
@@ -154,7 +154,7 @@ fn play<E, O, G, T>(
     tracker: &mut T,
     log: &mut Option<TrainLog>,
     rec: &mut Recorder,
-) -> Result<Pause>
+) -> Result<Played>
 where
     E: Env<Action = usize>,
     E::Obs: View<O>,
@@ -199,11 +199,11 @@ where
         }
         tracker.visit(x);
         if done {
-            break Pause::Ended { terminated };
+            break Played::Ended { terminated };
         }
         action = next;
         if event {
-            break Pause::Event;
+            break Played::Event;
         }
     };
     *ep = Episode {
@@ -256,6 +256,27 @@ pub struct Seed<'a> {
     /// Read at every episode end: once requested, the seed writes a checkpoint there and
     /// returns [`Stopped`].
     pub stop: &'a Stop,
+    /// Where the seed ends short of its budget, for a sweep's scheduler ([`Pause`]).
+    pub pause: Option<Pause>,
+}
+
+/// Where a seed's run pauses or ends short of its budget, as a sweep's early-stopping
+/// scheduler asks (the Python package's sweep executor): it trains a point's seeds from one
+/// evaluation to the next, and after each asks the scheduler whether the point goes on.
+///
+/// `x` counts in the budget's unit: env steps for `steps = …`, episodes for `episodes = …`,
+/// as `eval_every` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pause {
+    /// Stop with a checkpoint at the first episode end once the evaluation at `x` has been
+    /// made, returning [`Stopped::AtCheckpoint`]: resumed, the seed continues exactly as if it
+    /// had never stopped. A seed resumed from a checkpoint at or past `x` returns so at once;
+    /// one whose budget ends first finishes as usual.
+    After(u64),
+    /// End the seed, resumed from its checkpoint, right there, as if its budget ended there:
+    /// its final evaluation is made at the checkpoint (unless one was made at that step), and
+    /// its summary's `stopped_at_step` is the checkpoint's step.
+    Here,
 }
 
 /// Trains `agent` for one seed with envs from `make`, writing its records under `seed.dir`:
@@ -380,11 +401,34 @@ where
     });
     tracker.begin(agent);
 
-    let (max_episodes, max_steps) = match train.budget {
+    let (mut max_episodes, mut max_steps) = match train.budget {
         Budget::Episodes(n) => (n, u64::MAX),
         Budget::Steps(n) => (u64::MAX, n),
     };
     let by_steps = matches!(train.budget, Budget::Steps(_));
+    // How far the seed has come, in the budget's unit: what `Pause` counts.
+    let progress = |steps: u64, episodes: u64| if by_steps { steps } else { episodes };
+    let pause_after = match seed.pause {
+        Some(Pause::After(x)) => {
+            if resumed_at.is_some() && progress(steps, episodes) >= x {
+                return Err(Stopped::AtCheckpoint { step: steps }.into());
+            }
+            Some(x)
+        }
+        Some(Pause::Here) => {
+            if resumed_at.is_none() {
+                bail!(
+                    "{}: no checkpoint to end seed {} at",
+                    dir.display(),
+                    seed.seed
+                );
+            }
+            (max_episodes, max_steps) = (episodes, steps);
+            stopped_at_step = Some(steps);
+            None
+        }
+        None => None,
+    };
     let every = train.eval_every;
     let mut next_eval = if by_steps && every > 0 {
         (steps / every + 1).saturating_mul(every)
@@ -455,7 +499,7 @@ where
                 &mut log, &mut rec,
             )
             .with_context(|| format!("{}", dir.display()))?;
-            if let Pause::Ended { terminated } = pause {
+            if let Played::Ended { terminated } = pause {
                 episodes += 1;
                 window.push(ep.ret);
                 let value_rmse = tracker.value_rmse(agent, episodes);
@@ -485,7 +529,7 @@ where
                     break 'run;
                 }
             }
-            if let Pause::Ended { .. } = pause {
+            if let Played::Ended { .. } = pause {
                 break;
             }
         }
@@ -498,7 +542,8 @@ where
             }
         }
         // The one read of the stop request: at an episode end, where a checkpoint can be made.
-        let stopping = seed.stop.requested();
+        let stopping =
+            seed.stop.requested() || pause_after.is_some_and(|x| progress(steps, episodes) >= x);
         if (steps >= checkpoint_at || stopping) && episodes < max_episodes {
             let Some(env_rng) = env.rng_state() else {
                 if stopping {

@@ -108,8 +108,7 @@ const SIGNALS: [i32; 3] = [
 ];
 
 /// What `qlab train` prints when the first signal arrives.
-#[cfg_attr(not(unix), allow(dead_code))]
-fn notice(signal: i32) -> String {
+pub fn notice(signal: i32) -> String {
     let again = if signal_name(signal) == "SIGINT" {
         "press Ctrl-C again"
     } else {

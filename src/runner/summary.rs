@@ -34,7 +34,9 @@ pub struct SeedSummary {
     /// than `window` were played).
     pub best_window_mean_return: Option<f64>,
     /// With `[train] stop_at`: the step of the evaluation that reached it, where the seed
-    /// stopped (absent when it ran its whole budget).
+    /// stopped; for a seed of a sweep's point that its scheduler stopped early
+    /// ([`Pause::Here`](super::Pause::Here)): the step where it ended (absent when it ran its
+    /// whole budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at_step: Option<u64>,
     /// With `[train] keep_best`: the mean return of the best evaluation, whose agent is in

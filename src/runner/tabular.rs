@@ -424,6 +424,7 @@ impl EnvVisitor for TrainSeeds<'_> {
                     slot: &self.progress.slots[i],
                     resume: self.resume,
                     stop: self.run.stop,
+                    pause: self.run.pause,
                 };
                 let one = TrainOne {
                     exp,
@@ -535,6 +536,7 @@ mod tests {
             threads: 1,
             display: crate::runner::progress::Display::Quiet,
             stop,
+            pause: None,
         };
         run_seeds(exp, dir, &run, resume)
     }

@@ -494,6 +494,7 @@ mod tests {
             threads: 1,
             display: Display::Quiet,
             stop,
+            pause: None,
         }
     }
 

@@ -54,7 +54,7 @@ pub struct Outcome {
 }
 
 /// Where a point stands before the sweep runs.
-enum Start {
+pub(super) enum Start {
     /// Not begun: its directory is made.
     Fresh,
     /// Begun, not finished: the runner resumes it.
@@ -101,6 +101,7 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
         threads: opts.threads,
         display: opts.display,
         stop: opts.stop,
+        pause: None,
     };
     let total = sweep.points.len();
     let mut in_runs = std::time::Duration::ZERO;
@@ -196,7 +197,7 @@ pub fn run(sweep: &Sweep, dir: &Path, opts: &LocalOptions<'_>) -> Result<Outcome
 
 /// Makes `dir` ready (a new sweep) or checks it (a resumed one), writes `sweep.toml`, and
 /// says where each point stands.
-fn prepare(sweep: &Sweep, dir: &Path, resume: bool) -> Result<Vec<Start>> {
+pub(super) fn prepare(sweep: &Sweep, dir: &Path, resume: bool) -> Result<Vec<Start>> {
     let resolved = sweep.to_toml();
     let marker = dir.join(SWEEP_TOML);
     if resume {

@@ -16,10 +16,12 @@
 //! read them), `sweep.csv` (rewritten after each point) and, once every point has run,
 //! `best.toml`.
 
+pub mod driven;
 pub mod local;
 pub mod points;
 pub mod spec;
 pub mod table;
+pub mod unit;
 
 use std::path::PathBuf;
 
@@ -32,6 +34,7 @@ pub use local::{LocalOptions, Outcome};
 pub use points::Point;
 pub use spec::{Distribution, Method, Mode, Scheduler, Search, SweepSpec};
 pub use table::{MetricStats, PointResult, PointStatus};
+pub use unit::Unit;
 
 /// A sweep file with its points, each point's experiment checked.
 pub struct Sweep {
@@ -39,7 +42,9 @@ pub struct Sweep {
     pub spec: SweepSpec,
     /// The seeds every point runs.
     pub seeds: Vec<u64>,
-    /// The points, grid points first.
+    /// The points known before anything runs, grid points first, then random trials. A `tpe`
+    /// search's trials are not among them: each is drawn once the trials before it have run
+    /// (see [`Sweep::trial`]).
     pub points: Vec<Point>,
     /// How many of `points` come from `[grid]` (the rest from `[search]`).
     pub grid_points: usize,
@@ -48,10 +53,14 @@ pub struct Sweep {
     pub experiments: Vec<Experiment>,
     /// What the experiments warn about, each once.
     pub warnings: Vec<String>,
+    /// The base config's file as named, and its text, which each point overrides.
+    base: (String, String),
 }
 
 impl Sweep {
-    /// Reads the sweep file at `path` and its base config, and checks every point.
+    /// Reads the sweep file at `path` and its base config, and checks every point. A `tpe`
+    /// search's trials are checked as random trials of the same space stand in for them:
+    /// every value of a distribution's range must be one the base config takes.
     ///
     /// # Errors
     /// A [`ConfigError`](crate::config::ConfigError) naming the file, the line and the key: in
@@ -67,45 +76,132 @@ impl Sweep {
             .seeds
             .clone()
             .unwrap_or_else(|| base.train.seeds.clone());
-        let points = points::points(&spec);
+        let mut points = points::points(&spec);
         let grid_points = points::grid(&spec.grid).len();
-        let mut experiments = Vec::with_capacity(points.len());
-        let mut warnings: Vec<String> = Vec::new();
+        let mut sweep = Sweep {
+            spec,
+            seeds,
+            points: Vec::new(),
+            grid_points,
+            experiments: Vec::with_capacity(points.len()),
+            warnings: Vec::new(),
+            base: (base_file, base_text),
+        };
         for (i, point) in points.iter().enumerate() {
-            let table = if i < grid_points { "grid" } else { "search" };
-            let exp = Config::parse(&base_file, &base_text, &point.sets())
-                .and_then(|mut config| {
-                    config.set_seeds(seeds.clone());
-                    Experiment::new(config)
-                })
-                .map_err(|e| at_swept_key(&spec, point, table, e))?;
-            if spec.metric == "best_eval_mean_return" && !exp.config().train.keep_best {
-                return Err(spec
+            let exp = sweep.experiment(point, i >= grid_points)?;
+            if let (Some(s), Experiment::OnPolicy(_)) = (sweep.spec.stop, &exp) {
+                return Err(sweep
+                    .spec
                     .error(
-                        &["metric"],
+                        &["stop", "scheduler"],
                         format!(
-                            "`metric`: best_eval_mean_return is written only with [train] \
-                             keep_best = true, which {}'s config leaves off",
+                            "`scheduler = \"{}\"` pauses each seed at a checkpoint after each \
+                             evaluation, and {} runs write no checkpoints yet ({}); leave \
+                             [stop] out",
+                            s.name(),
+                            exp.config().agent.algorithm(),
                             point.name
                         ),
                     )
                     .into());
             }
             for w in exp.warnings() {
-                if !warnings.contains(w) {
-                    warnings.push(w.clone());
+                if !sweep.warnings.contains(w) {
+                    sweep.warnings.push(w.clone());
                 }
             }
-            experiments.push(exp);
+            sweep.experiments.push(exp);
         }
-        Ok(Sweep {
-            spec,
-            seeds,
-            points,
-            grid_points,
-            experiments,
-            warnings,
-        })
+        if sweep.method() == Some(Method::Tpe) {
+            points.truncate(grid_points);
+            sweep.experiments.truncate(grid_points);
+        }
+        sweep.points = points;
+        Ok(sweep)
+    }
+
+    /// `point`'s experiment: the base config with the point's overrides and the sweep's
+    /// seeds, checked; `searched` says whether the point comes from `[search]` (else from
+    /// `[grid]`), for where an error points.
+    fn experiment(&self, point: &Point, searched: bool) -> Result<Experiment> {
+        let (base_file, base_text) = &self.base;
+        let table = if searched { "search" } else { "grid" };
+        let exp = Config::parse(base_file, base_text, &point.sets())
+            .and_then(|mut config| {
+                config.set_seeds(self.seeds.clone());
+                Experiment::new(config)
+            })
+            .map_err(|e| at_swept_key(&self.spec, point, table, e))?;
+        if self.spec.metric == "best_eval_mean_return" && !exp.config().train.keep_best {
+            return Err(self
+                .spec
+                .error(
+                    &["metric"],
+                    format!(
+                        "`metric`: best_eval_mean_return is written only with [train] \
+                         keep_best = true, which {}'s config leaves off",
+                        point.name
+                    ),
+                )
+                .into());
+        }
+        Ok(exp)
+    }
+
+    /// `[search] method`, if the sweep has a `[search]`.
+    pub fn method(&self) -> Option<Method> {
+        self.spec.search.as_ref().map(|s| s.method)
+    }
+
+    /// How many points the sweep runs: its grid points and every trial of its search.
+    pub fn total_points(&self) -> usize {
+        self.grid_points + self.spec.search.as_ref().map_or(0, |s| s.trials)
+    }
+
+    /// The point a `tpe` search drew as its trial `trial` (from 0): its name follows the
+    /// grid points', and `values` are its swept keys' values in the order of
+    /// `[search.space]`, each checked against its distribution and the point's experiment
+    /// against the base config.
+    ///
+    /// # Errors
+    /// A trial past `[search] trials`, a value outside its distribution, or a config the base
+    /// config's checks refuse.
+    pub fn trial(&self, trial: usize, values: Vec<toml::Value>) -> Result<(Point, Experiment)> {
+        let Some(search) = self.spec.search.as_ref() else {
+            anyhow::bail!("{}: the sweep has no [search]", self.spec.file);
+        };
+        if trial >= search.trials {
+            anyhow::bail!(
+                "trial {trial} is past the sweep's {} trials (`[search] trials`)",
+                search.trials
+            );
+        }
+        if values.len() != search.space.len() {
+            anyhow::bail!(
+                "trial {trial}: {} values for the {} keys of [search.space]",
+                values.len(),
+                search.space.len()
+            );
+        }
+        for ((key, d), v) in search.space.iter().zip(&values) {
+            if !d.contains(v) {
+                anyhow::bail!(
+                    "trial {trial}: `{key}` = {v} is outside its distribution {}",
+                    d.to_toml()
+                );
+            }
+        }
+        let point = Point {
+            name: points::name(self.grid_points + trial, self.total_points()),
+            params: search
+                .space
+                .iter()
+                .zip(values)
+                .flat_map(|((k, _), v)| points::expand(k, v))
+                .collect(),
+        };
+        let exp = self.experiment(&point, true)?;
+        Ok((point, exp))
     }
 
     /// The sweep's resolved form, the sweep directory's `sweep.toml`: the sweep file with
@@ -135,9 +231,15 @@ fn at_swept_key(spec: &SweepSpec, point: &Point, table: &str, e: anyhow::Error) 
     let message = format!("{e:#}");
     for (key, value) in &point.params {
         if let Some(reason) = message.strip_prefix(&format!("--set {key}={value}: ")) {
+            // A key drawn under a joint key is written there.
+            let joint = spec
+                .search
+                .iter()
+                .flat_map(|s| &s.space)
+                .find_map(|(k, _)| k.split(',').any(|part| part == key).then_some(k.as_str()));
             let path: Vec<&str> = match table {
                 "grid" => vec!["grid", key],
-                _ => vec!["search", "space", key],
+                _ => vec!["search", "space", joint.unwrap_or(key)],
             };
             return spec
                 .error(

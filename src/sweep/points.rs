@@ -7,7 +7,7 @@
 //!   (0.1, 0.1), (0.5, 0.05), (0.5, 0.1).
 //! - **Then the search trials**, trial `i` (from 0) drawn from its own
 //!   [`EnvRng`] seeded with [`trial_seed`]`(seed, i)`, one draw per key of `[search.space]` in
-//!   the order written. A trial depends on the sweep file alone — not on the executor, the
+//!   the order written (a joint key's draw gives each of its keys its value). A trial depends on the sweep file alone — not on the executor, the
 //!   other trials or any result — so the same sweep file gives the same points.
 //!
 //! A point's name is `p` and its index, zero-padded to three digits (more when the sweep has
@@ -90,6 +90,18 @@ pub fn sample(d: &Distribution, rng: &mut EnvRng) -> toml::Value {
     }
 }
 
+/// A drawn value as the point's keys and values: itself under a plain key; under a joint
+/// key (`SECTION.KEY,SECTION.KEY`, whose values are lists of one value per key), each key
+/// with its value.
+pub fn expand(key: &str, value: toml::Value) -> Vec<(String, toml::Value)> {
+    match value {
+        toml::Value::Array(values) if key.contains(',') => {
+            key.split(',').map(str::to_string).zip(values).collect()
+        }
+        value => vec![(key.to_string(), value)],
+    }
+}
+
 /// The search's trials, each drawn as the module's doc says (whatever its method: for `tpe`
 /// they stand in for its points when the sweep is checked).
 pub fn random_trials(search: &Search) -> Vec<Vec<(String, toml::Value)>> {
@@ -99,7 +111,7 @@ pub fn random_trials(search: &Search) -> Vec<Vec<(String, toml::Value)>> {
             search
                 .space
                 .iter()
-                .map(|(key, d)| (key.clone(), sample(d, &mut rng)))
+                .flat_map(|(key, d)| expand(key, sample(d, &mut rng)))
                 .collect()
         })
         .collect()
@@ -111,14 +123,21 @@ pub fn points(spec: &SweepSpec) -> Vec<Point> {
     if let Some(search) = &spec.search {
         all.extend(random_trials(search));
     }
-    let width = (all.len().saturating_sub(1)).to_string().len().max(3);
+    let total = all.len();
     all.into_iter()
         .enumerate()
         .map(|(i, params)| Point {
-            name: format!("p{i:0width$}"),
+            name: name(i, total),
             params,
         })
         .collect()
+}
+
+/// The name of point `index` of a sweep of `total` points: `p` and the index, zero-padded to
+/// three digits, or to as many as the last index has.
+pub fn name(index: usize, total: usize) -> String {
+    let width = (total.saturating_sub(1)).to_string().len().max(3);
+    format!("p{index:0width$}")
 }
 
 /// The swept keys of `points`, each once, in the order the points first give them: the
@@ -161,6 +180,33 @@ mod tests {
                 (2.0, 0.125)
             ]
         );
+    }
+
+    #[test]
+    fn a_joint_draw_gives_each_key_its_value() {
+        let pair = |a: i64, b: i64| toml::Value::Array(vec![a.into(), b.into()]);
+        let search = Search {
+            method: super::super::spec::Method::Random,
+            trials: 50,
+            seed: 1,
+            space: vec![(
+                "agent.train_freq,agent.gradient_steps".into(),
+                Distribution::Choice(vec![pair(4, 4), pair(4, 1), pair(16, 8)]),
+            )],
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for t in random_trials(&search) {
+            assert_eq!(t.len(), 2);
+            assert_eq!(
+                (t[0].0.as_str(), t[1].0.as_str()),
+                ("agent.train_freq", "agent.gradient_steps")
+            );
+            let (f, g) = (t[0].1.as_integer().unwrap(), t[1].1.as_integer().unwrap());
+            assert!([(4, 4), (4, 1), (16, 8)].contains(&(f, g)), "{t:?}");
+            seen.insert((f, g));
+        }
+        assert_eq!(seen.len(), 3);
+        assert_eq!(expand("a.b", pair(1, 2)), [("a.b".to_string(), pair(1, 2))]);
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //! | `[search] method` | required | `random`, `tpe` |
 //! | `[search] trials` | required | 1 to [`MAX_POINTS`] |
 //! | `[search] seed` | 0 | an integer ≥ 0 |
-//! | `[search.space]` | required | `"SECTION.KEY" = { DIST = … }`, see [`Distribution`] |
+//! | `[search.space]` | required | `"SECTION.KEY" = { DIST = … }`, or a joint key `"SECTION.KEY,SECTION.KEY" = { choice = [[…], …] }`; see [`Distribution`] |
 //! | `[stop] scheduler` | required | `asha`, `median` |
 //!
 //! A sweep needs `[grid]`, `[search]` or both. `tpe` and `[stop]` are read and checked here,
@@ -122,13 +122,35 @@ pub enum Distribution {
     LogUniform(f64, f64),
     /// `{ int = [lo, hi] }`: an integer uniform in `lo..=hi`; `lo ≤ hi`.
     Int(i64, i64),
-    /// `{ choice = [a, b, …] }`: one of the values, each as likely; non-empty.
+    /// `{ choice = [a, b, …] }`: one of the values, each as likely; non-empty. A value may be
+    /// a table (`{ torso = { type = "mlp", hidden = [64] } }`), which replaces the key's
+    /// whole table.
+    ///
+    /// Under a joint key, `"SECTION.KEY,SECTION.KEY" = { choice = [[a1, b1], [a2, b2]] }`,
+    /// each choice is a list of one value per key, drawn together: for keys that depend on
+    /// each other, such as a DQN's `train_freq` and `gradient_steps`. A choice may be listed
+    /// more than once, to weigh it.
     Choice(Vec<toml::Value>),
 }
 
 impl Distribution {
     /// The names of the distributions, as written.
     pub const NAMES: [&'static str; 4] = ["uniform", "loguniform", "int", "choice"];
+
+    /// Whether `v` is a value of the distribution's range: a float in `[lo, hi]` (closed, as
+    /// Optuna's distributions are, which `tpe` draws from), an integer in `lo..=hi`, or one of
+    /// the choices.
+    pub fn contains(&self, v: &toml::Value) -> bool {
+        match (self, v) {
+            (
+                Distribution::Uniform(lo, hi) | Distribution::LogUniform(lo, hi),
+                toml::Value::Float(x),
+            ) => lo <= x && x <= hi,
+            (Distribution::Int(lo, hi), toml::Value::Integer(i)) => lo <= i && i <= hi,
+            (Distribution::Choice(values), v) => values.contains(v),
+            _ => false,
+        }
+    }
 
     /// The distribution as its inline table in the sweep file.
     pub fn to_toml(&self) -> String {
@@ -462,31 +484,35 @@ impl SweepSpec {
                 }
             });
         }
+        if self.stop.is_some() && self.mode == Mode::Min {
+            return Err(self.error(
+                &["stop", "scheduler"],
+                "a [stop] scheduler compares the points' evaluations, whose higher mean return is \
+                 better: it needs mode = \"max\"; leave [stop] out to rank by a minimum",
+            ));
+        }
         if self.grid.is_empty() && self.search.is_none() {
             return Err(self.error(&[], "nothing to sweep: give [grid], [search] or both"));
         }
         Ok(())
     }
 
-    /// Checks a swept key's form: `SECTION.KEY`, not the seeds.
+    /// Checks a swept key's form: `SECTION.KEY`, not the seeds; in `[search.space]`, also
+    /// a joint key, `SECTION.KEY,SECTION.KEY,…` (see [`Distribution::Choice`]).
     fn swept_key(&self, path: &[&str]) -> std::result::Result<(), ConfigError> {
         let key = path[path.len() - 1];
-        let ok = key
-            .split_once('.')
-            .is_some_and(|(s, k)| !s.trim().is_empty() && !k.trim().is_empty() && !k.contains('.'));
-        if !ok {
-            return Err(self.error(
-                path,
-                format!(
-                    "`{key}`: a swept key is SECTION.KEY as `--set` takes it, e.g. \"agent.alpha\""
-                ),
-            ));
-        }
-        if key == "train.seeds" {
-            return Err(self.error(
-                path,
-                "`train.seeds`: the seeds are not swept; every point runs the sweep's `seeds`",
-            ));
+        let parts: Vec<&str> = if key.contains(',') && path[0] == "search" {
+            key.split(',').collect()
+        } else {
+            vec![key]
+        };
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(problem) = key_problem(part) {
+                return Err(self.error(path, problem));
+            }
+            if parts[..i].contains(part) {
+                return Err(self.error(path, format!("`{key}`: `{part}` twice")));
+            }
         }
         Ok(())
     }
@@ -572,6 +598,24 @@ impl SweepSpec {
             self.swept_key(&path)?;
             let d = distribution(&space[&key])
                 .map_err(|why| self.error(&path, format!("`{key}`: {why}")))?;
+            if key.contains(',') {
+                let n = key.split(',').count();
+                let joint = match &d {
+                    Distribution::Choice(items) => items
+                        .iter()
+                        .all(|i| i.as_array().is_some_and(|a| a.len() == n)),
+                    _ => false,
+                };
+                if !joint {
+                    return Err(self.error(
+                        &path,
+                        format!(
+                            "`{key}`: a joint key takes `{{ choice = [[…], …] }}`, each choice \
+                             a list of {n} values, one per key"
+                        ),
+                    ));
+                }
+            }
             out.push((key, d));
         }
         Ok(Search {
@@ -616,6 +660,25 @@ impl SweepSpec {
         }
         out
     }
+}
+
+/// What is wrong with a swept key, if anything: it must be `SECTION.KEY` as `--set` takes
+/// it, and not the seeds.
+fn key_problem(key: &str) -> Option<String> {
+    let ok = key
+        .split_once('.')
+        .is_some_and(|(s, k)| !s.trim().is_empty() && !k.trim().is_empty() && !k.contains('.'));
+    if !ok {
+        return Some(format!(
+            "`{key}`: a swept key is SECTION.KEY as `--set` takes it, e.g. \"agent.alpha\""
+        ));
+    }
+    if key == "train.seeds" {
+        return Some(
+            "`train.seeds`: the seeds are not swept; every point runs the sweep's `seeds`".into(),
+        );
+    }
+    None
 }
 
 /// Reads a distribution: an inline table of one of [`Distribution::NAMES`].
@@ -676,9 +739,7 @@ fn distribution(v: &toml::Value) -> std::result::Result<Distribution, String> {
             }
         }
         "choice" => match args.as_array() {
-            Some(items) if !items.is_empty() && items.iter().all(|i| !i.is_table()) => {
-                Ok(Distribution::Choice(items.clone()))
-            }
+            Some(items) if !items.is_empty() => Ok(Distribution::Choice(items.clone())),
             _ => Err(format!(
                 "`choice` must be a non-empty list of values, got {}",
                 got(args)
@@ -725,6 +786,57 @@ mod tests {
         );
         let again = SweepSpec::parse("dir/s.toml", &resolved).unwrap();
         assert_eq!(again.to_toml(&[0, 1, 2]), resolved);
+    }
+
+    /// Keys that depend on each other are drawn together under a joint key, and a choice may
+    /// be a table (a whole network).
+    #[test]
+    fn joint_keys_take_lists_of_one_value_per_key() {
+        let text = "base = 'c.toml'\n[search]\nmethod = 'random'\ntrials = 2\n[search.space]\n\
+                    \"agent.train_freq,agent.gradient_steps\" = { choice = [[4, 4], [4, 1]] }\n\
+                    \"agent.network\" = { choice = [{ torso = { type = 'mlp', hidden = [64] } }] }\n";
+        let s = SweepSpec::parse("dir/s.toml", text).unwrap();
+        let space = &s.search.as_ref().unwrap().space;
+        assert_eq!(space[0].0, "agent.train_freq,agent.gradient_steps");
+        assert!(space[1].1.contains(&space_value(&space[1].1)));
+        let again = SweepSpec::parse("dir/s.toml", &s.to_toml(&[0])).unwrap();
+        assert_eq!(again.search, s.search);
+        for (from, to, want) in [
+            (
+                "[[4, 4], [4, 1]]",
+                "[[4, 4], [4]]",
+                "dir/s.toml:6: [search.space] `agent.train_freq,agent.gradient_steps`: a joint \
+                 key takes `{ choice = [[…], …] }`, each choice a list of 2 values, one per key",
+            ),
+            (
+                "{ choice = [[4, 4], [4, 1]] }",
+                "{ uniform = [1, 2] }",
+                "dir/s.toml:6: [search.space] `agent.train_freq,agent.gradient_steps`: a joint \
+                 key takes `{ choice = [[…], …] }`, each choice a list of 2 values, one per key",
+            ),
+            (
+                "agent.gradient_steps\"",
+                "agent.train_freq\"",
+                "dir/s.toml:6: [search.space] `agent.train_freq,agent.train_freq`: \
+                 `agent.train_freq` twice",
+            ),
+            (
+                "agent.gradient_steps\"",
+                "gradient_steps\"",
+                "dir/s.toml:6: [search.space] `gradient_steps`: a swept key is SECTION.KEY as \
+                 `--set` takes it, e.g. \"agent.alpha\"",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            assert_eq!(err(&text.replacen(from, to, 1)), want);
+        }
+    }
+
+    fn space_value(d: &Distribution) -> toml::Value {
+        match d {
+            Distribution::Choice(v) => v[0].clone(),
+            _ => unreachable!(),
+        }
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! point that leaves it at the base config's value); `metric_mean`, the metric's mean over
 //! the point's seeds; `metric_iqm`, its interquartile mean; `metric_low` and `metric_high`,
 //! the IQM's stratified-bootstrap 95% interval ([`Bootstrap::default`]: 2,000 resamples,
-//! seed 0); `seeds`, the number of seeds those are over; and `status`: `finished`,
-//! `interrupted` (stopped; `qlab sweep --resume` continues it), `failed: <why, one line>`,
-//! or `pending` (not run yet: the sweep was stopped first). No column holds a time, so the
-//! same sweep gives the same file, byte for byte.
+//! seed 0); `seeds`, the number of seeds those are over; `stopped_at`, for a point that a
+//! `[stop]` scheduler stopped early, the evaluation it stopped after (env steps for a
+//! `steps` budget, episodes for an `episodes` budget; empty for the others); and `status`:
+//! `finished`, `stopped` (by the scheduler: its seeds ended early, see `stopped_at`),
+//! `interrupted` (stopped by a signal; `qlab sweep --resume` continues it), `failed: <why,
+//! one line>`, or `pending` (not run yet: the sweep was stopped first). No column holds a
+//! time, so the same sweep gives the same file, byte for byte.
 
 use std::fmt::Write as _;
 
@@ -23,6 +26,9 @@ use super::spec::Mode;
 pub enum PointStatus {
     /// Every seed finished.
     Finished,
+    /// Stopped early by the sweep's `[stop]` scheduler after the evaluation at this point of
+    /// the budget (env steps or episodes): every seed ended there.
+    Stopped(u64),
     /// Stopped by a signal; `--resume` continues it.
     Interrupted,
     /// A seed failed, or the metric could not be read: why, on one line.
@@ -35,6 +41,7 @@ impl std::fmt::Display for PointStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PointStatus::Finished => f.write_str("finished"),
+            PointStatus::Stopped(_) => f.write_str("stopped"),
             PointStatus::Interrupted => f.write_str("interrupted"),
             PointStatus::Failed(why) => write!(f, "failed: {why}"),
             PointStatus::Pending => f.write_str("pending"),
@@ -86,9 +93,15 @@ impl PointResult {
     /// A finished point's result from its `summary`, the `metric` key of each seed's line:
     /// failed when a seed has no finite value of it.
     pub fn finished(summary: &Summary, metric: &str) -> PointResult {
+        PointResult::ended(summary, metric, PointStatus::Finished)
+    }
+
+    /// The result of a point whose seeds all ended, finished or stopped early (`status`),
+    /// from its `summary`: failed when a seed has no finite value of the metric.
+    pub fn ended(summary: &Summary, metric: &str, status: PointStatus) -> PointResult {
         match metric_stats(summary, metric) {
             Ok(stats) => PointResult {
-                status: PointStatus::Finished,
+                status,
                 stats: Some(stats),
             },
             Err(why) => PointResult::unfinished(PointStatus::Failed(why)),
@@ -121,7 +134,8 @@ fn metric_stats(summary: &Summary, metric: &str) -> Result<MetricStats, String> 
 }
 
 /// The index of the best finished point: the highest mean (lowest, for [`Mode::Min`]), the
-/// first in point order among equals.
+/// first in point order among equals. A point stopped early is never the best: its seeds did
+/// not run their budget.
 pub fn best(results: &[PointResult], mode: Mode) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, r) in results.iter().enumerate() {
@@ -160,7 +174,7 @@ pub fn csv(points: &[Point], keys: &[String], results: &[PointResult]) -> String
         out.push(',');
         out.push_str(&field(k));
     }
-    out.push_str(",metric_mean,metric_iqm,metric_low,metric_high,seeds,status\n");
+    out.push_str(",metric_mean,metric_iqm,metric_low,metric_high,seeds,stopped_at,status\n");
     for (p, r) in points.iter().zip(results) {
         out.push_str(&field(&p.name));
         for k in keys {
@@ -176,6 +190,10 @@ pub fn csv(points: &[Point], keys: &[String], results: &[PointResult]) -> String
                 );
             }
             None => out.push_str(",,,,,"),
+        }
+        out.push(',');
+        if let PointStatus::Stopped(at) = r.status {
+            let _ = write!(out, "{at}");
         }
         out.push(',');
         out.push_str(&field(&r.status.to_string()));
@@ -228,7 +246,14 @@ pub fn text(points: &[Point], keys: &[String], results: &[PointResult], metric: 
                 let _ = write!(out, "  {:>10}  {:>10}  {:>23}", "-", "-", "-");
             }
         }
-        let _ = writeln!(out, "  {}", r.status);
+        match r.status {
+            PointStatus::Stopped(at) => {
+                let _ = writeln!(out, "  stopped after {at}");
+            }
+            ref status => {
+                let _ = writeln!(out, "  {status}");
+            }
+        }
     }
     out
 }
@@ -258,6 +283,10 @@ mod tests {
             stats(-1.0),
             stats(-1.0),
             PointResult::pending(),
+            PointResult {
+                status: PointStatus::Stopped(30),
+                ..stats(5.0)
+            },
         ];
         assert_eq!(best(&results, Mode::Max), Some(2));
         assert_eq!(best(&results, Mode::Min), Some(1));
@@ -287,8 +316,8 @@ mod tests {
         );
         assert_eq!(
             text,
-            "point,env.map,agent.alpha,agent.gamma,metric_mean,metric_iqm,metric_low,metric_high,seeds,status\n\
-             p000,\"a,b\",0.1,,,,,,,\"failed: seed 0: \"\"x\"\", y\"\n"
+            "point,env.map,agent.alpha,agent.gamma,metric_mean,metric_iqm,metric_low,metric_high,seeds,stopped_at,status\n\
+             p000,\"a,b\",0.1,,,,,,,,\"failed: seed 0: \"\"x\"\", y\"\n"
         );
     }
 }

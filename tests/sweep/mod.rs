@@ -122,7 +122,7 @@ fn each_grid_point_is_the_run_qlab_train_makes_of_it() {
     let rows = csv_rows(&out);
     assert_eq!(
         rows[0].join(","),
-        "point,agent.alpha,agent.epsilon,metric_mean,metric_iqm,metric_low,metric_high,seeds,status"
+        "point,agent.alpha,agent.epsilon,metric_mean,metric_iqm,metric_low,metric_high,seeds,stopped_at,status"
     );
     assert_eq!(rows.len(), 7);
     let base = tmp.path("base.toml").display().to_string();
@@ -132,7 +132,7 @@ fn each_grid_point_is_the_run_qlab_train_makes_of_it() {
             let name = format!("p00{k}");
             let row = &rows[k + 1];
             assert_eq!(row[..3], [name.as_str(), alpha, epsilon], "{row:?}");
-            assert_eq!(row[7..], ["3", "finished"], "{row:?}");
+            assert_eq!(row[7..], ["3", "", "finished"], "{row:?}");
             let alone = tmp.path(&format!("alone-{k}"));
             let (a, e) = (
                 format!("agent.alpha={alpha}"),
@@ -200,7 +200,7 @@ fn the_same_sweep_twice_gives_the_same_points_and_the_same_table() {
     assert_eq!(
         rows[0].join(","),
         "point,agent.epsilon,agent.alpha,agent.gamma,train.episodes,agent.policy,metric_mean,\
-         metric_iqm,metric_low,metric_high,seeds,status"
+         metric_iqm,metric_low,metric_high,seeds,stopped_at,status"
     );
     assert_eq!(rows.len(), 7);
     // Grid points leave the search keys at the base config's values, and the other way round.
@@ -220,7 +220,7 @@ fn the_same_sweep_twice_gives_the_same_points_and_the_same_table() {
             ["epsilon_greedy", "softmax"].contains(&row[5].as_str()),
             "{row:?}"
         );
-        assert_eq!(row[11], "finished");
+        assert_eq!(row[12], "finished");
         // The values drawn are the point's config's, exactly.
         let config = read(one.join(&row[0]).join("config.toml"));
         assert!(
@@ -371,21 +371,23 @@ fn malformed_sweep_files_are_refused_in_one_line_at_file_line_and_key_before_any
 }
 
 #[test]
-fn the_ray_executor_tpe_and_early_stopping_are_refused_until_the_python_executor_exists() {
+fn the_ray_executor_tpe_and_early_stopping_are_refused_naming_the_python_package() {
     let (tmp, sweep) = setup(GRID);
     let out = tmp.path("never");
     let e = sweep_run(&sweep, &out, &["--executor", "ray"]).usage_message();
-    assert!(
-        e.starts_with("--executor ray needs the Python package's sweep executor"),
-        "{e}"
+    assert_eq!(
+        e,
+        "--executor ray runs from the Python package's qlab command: pip install \
+         \"./python[ray]\" (or \"qlab[ray]\"), then run its qlab sweep; or use --executor local"
     );
     let tpe = tmp.file("tpe.toml", &MIXED.replace("\"random\"", "\"tpe\""));
     let e = sweep_run(&tpe, &out, &[]).usage_message();
     assert_eq!(
         e,
         format!(
-            "{tpe}:9: [search] `method = \"tpe\"` needs the Python package's sweep executor, \
-             which is not there yet; use method = \"random\""
+            "{tpe}:9: [search] `method = \"tpe\"` draws its trials with Optuna's TPESampler, \
+             from the Python package's qlab command: pip install \"./python[tune]\", then run \
+             its qlab sweep; or use method = \"random\""
         )
     );
     let asha = tmp.file(
@@ -394,8 +396,27 @@ fn the_ray_executor_tpe_and_early_stopping_are_refused_until_the_python_executor
     );
     let e = sweep_run(&asha, &out, &[]).usage_message();
     assert!(
-        e.starts_with(&format!("{asha}:10: [stop] early stopping")),
+        e.starts_with(&format!("{asha}:10: [stop] early stopping")) && e.contains("[tune]"),
         "{e}"
+    );
+    // A scheduler compares evaluations, higher is better: a sweep for a minimum is refused.
+    let min = tmp.file(
+        "min.toml",
+        &format!(
+            "{}\n[stop]\nscheduler = \"median\"\n",
+            GRID.replace("metric = ", "mode = \"min\"\nmetric = ")
+        ),
+    );
+    let e = sweep_run(&min, &out, &[]).usage_message();
+    assert!(
+        e.starts_with(&format!("{min}:11: [stop] a [stop] scheduler")),
+        "{e}"
+    );
+    // --address goes with --executor ray.
+    let e = sweep_run(&sweep, &out, &["--address", "127.0.0.1:6379"]).usage_message();
+    assert_eq!(
+        e,
+        "--address names a Ray cluster: it goes with --executor ray"
     );
     // Checked whole first: a bad key is reported before the executor is refused.
     let bad = tmp.file("bad.toml", &GRID.replace("agent.alpha", "agent.beta"));
@@ -448,7 +469,7 @@ fn a_sweep_stopped_by_sigint_resumes_to_the_table_of_one_never_stopped() {
     );
     assert!(run.stderr.lines().any(|l| l == resume), "{run:?}");
     let rows = csv_rows(&out);
-    let status: Vec<&str> = rows[1..].iter().map(|r| r[8].as_str()).collect();
+    let status: Vec<&str> = rows[1..].iter().map(|r| r[9].as_str()).collect();
     assert_eq!(status[0], "finished", "{rows:?}");
     assert!(status.contains(&"interrupted"), "{rows:?}");
     assert_eq!(*status.last().unwrap(), "pending", "{rows:?}");
@@ -481,7 +502,7 @@ fn every_shipped_sweep_file_checks() {
     for file in files {
         let sweep = qlab::sweep::Sweep::load(file.to_str().unwrap())
             .unwrap_or_else(|e| panic!("{}: {e:#}", file.display()));
-        assert!(!sweep.points.is_empty(), "{}", file.display());
+        assert!(sweep.total_points() > 0, "{}", file.display());
     }
     let grid = qlab::sweep::Sweep::load(dir.join("cliffwalking_sarsa_grid.toml").to_str().unwrap())
         .unwrap();
@@ -490,4 +511,29 @@ fn every_shipped_sweep_file_checks() {
         grid.experiments[19].config().train.budget,
         qlab::config::Budget::Episodes(500)
     );
+}
+
+/// A `[stop]` scheduler pauses seeds at checkpoints; a base config whose runs write none (PPO)
+/// is refused before anything runs, at the scheduler's line.
+#[test]
+fn early_stopping_refuses_runs_without_checkpoints() {
+    let tmp = TempDir::new();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_ppo.toml");
+    let sweep = tmp.file(
+        "ppo.toml",
+        &format!(
+            "base = {:?}\nseeds = [0]\n\n[grid]\n\"agent.learning_rate\" = [0.001]\n\n[stop]\nscheduler = \"median\"\n",
+            base.display().to_string()
+        ),
+    );
+    let out = tmp.path("never");
+    let e = sweep_run(&sweep, &out, &[]).usage_message();
+    assert_eq!(
+        e,
+        format!(
+            "{sweep}:8: [stop] `scheduler = \"median\"` pauses each seed at a checkpoint after \
+             each evaluation, and ppo runs write no checkpoints yet (p000); leave [stop] out"
+        )
+    );
+    assert!(!out.exists());
 }
