@@ -16,7 +16,8 @@
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// `ln 2` in two parts (Cody and Waite): `LN2_HI` has few enough bits that `n·LN2_HI` is
 /// exact for the `n` here.
-const LN2_HI: f32 = 0.693_145_751_953_125;
+/// (`0x3f31_7200` = 0.693145751953125 exactly.)
+const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
 const LN2_LO: f32 = 1.428_606_8e-6;
 /// `1.5·2²³`: adding it rounds an `f32` of magnitude below 2²² to an integer.
 const ROUND: f32 = 12_582_912.0;
