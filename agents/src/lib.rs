@@ -32,6 +32,8 @@ mod error;
 mod evaluate;
 mod memory;
 #[cfg(feature = "deep")]
+pub mod normalize;
+#[cfg(feature = "deep")]
 pub mod ppo;
 #[cfg(feature = "deep")]
 pub mod rollout;

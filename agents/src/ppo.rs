@@ -12,6 +12,7 @@ use crate::nn::{
     ActionKind, ActorCritic, ActorCriticConfig, AdamConfig, Algorithm, Optimizer, OptimizerConfig,
     ParamStore, Sampled, actor_critic,
 };
+use crate::normalize::{Normalize, Normalizer};
 use crate::rollout::{Coefficient, Rollout};
 use crate::{Error, Result};
 
@@ -34,6 +35,7 @@ use crate::{Error, Result};
 /// | `vf_coef` | `0.5` | `≥ 0` | value loss weight |
 /// | `max_grad_norm` | `0.5` | `> 0` | global gradient norm clip |
 /// | `target_kl` | none | `> 0` | stop a rollout's epochs once the approximate KL passes `1.5 × target_kl` |
+/// | `normalize` | `false` | `true`, `false`, `{ norm_obs, norm_reward }` | RL Zoo's `normalize`: observations and rewards scaled by running statistics ([`Normalize`]; the returns' discount is `gamma`) |
 /// | `policy` | [`ActorCriticConfig`] | | the networks (`pi`, `vf`, `activation`, `ortho_init`, `log_std_init`) |
 ///
 /// ```toml
@@ -80,6 +82,8 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Early stop of a rollout's epochs on the approximate KL.
     pub target_kl: Option<f64>,
+    /// Observation and reward normalization.
+    pub normalize: Normalize,
     /// The networks.
     pub policy: ActorCriticConfig,
 }
@@ -101,6 +105,7 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             target_kl: None,
+            normalize: Normalize::default(),
             policy: ActorCriticConfig::default(),
         }
     }
@@ -219,6 +224,10 @@ pub struct Ppo {
     sampled: Vec<Sampled>,
     /// Whether each env's current observation began an episode.
     episode_starts: Vec<bool>,
+    /// Observation and reward statistics (`normalize`).
+    norm: Normalizer,
+    /// Whether the statistics have seen the envs' first observations.
+    seen_first: bool,
     steps: u64,
     updates: u64,
     stats: Option<TrainStats>,
@@ -279,6 +288,8 @@ impl Ppo {
             acted_on: Vec::with_capacity(n * obs_dim),
             sampled: Vec::with_capacity(n),
             episode_starts: vec![true; n],
+            norm: Normalizer::new(config.normalize, obs_dim, n, config.gamma),
+            seen_first: false,
             steps: 0,
             updates: 0,
             stats: None,
@@ -329,7 +340,8 @@ impl Ppo {
         self.stats
     }
 
-    /// Samples an action at each env's observation (`obs`: `n_envs` rows of `obs_dim`).
+    /// Samples an action at each env's observation (`obs`: `n_envs` rows of `obs_dim`, as the
+    /// envs give them: the agent normalizes them itself with `normalize`).
     ///
     /// # Errors
     /// Observations of the wrong length, a failing network.
@@ -342,9 +354,12 @@ impl Ppo {
                 format!("{n} envs × {} numbers", self.obs_dim),
             ));
         }
-        self.sampled = self.net.sample(obs, n, &mut self.rng)?;
-        self.acted_on.clear();
-        self.acted_on.extend_from_slice(obs);
+        if !self.seen_first {
+            self.norm.update_obs(obs);
+            self.seen_first = true;
+        }
+        self.norm.obs(obs, &mut self.acted_on);
+        self.sampled = self.net.sample(&self.acted_on, n, &mut self.rng)?;
         Ok(&self.sampled)
     }
 
@@ -354,7 +369,39 @@ impl Ppo {
     /// # Errors
     /// A failing network.
     pub fn greedy(&self, obs: &[f32]) -> Result<Vec<f32>> {
-        Ok(self.net.deterministic(obs)?)
+        let mut x = Vec::with_capacity(obs.len());
+        self.norm.obs(obs, &mut x);
+        Ok(self.net.deterministic(&x)?)
+    }
+
+    /// The observation and reward statistics (`normalize`).
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    /// Replaces the observation and reward statistics, e.g. with those a run saved beside
+    /// its policy.
+    ///
+    /// # Errors
+    /// Statistics of another shape or kind than this agent's config makes.
+    pub fn set_normalizer(&mut self, norm: Normalizer) -> Result<()> {
+        let dims = |n: &Normalizer| {
+            (
+                n.obs.as_ref().map(|s| s.mean.len()),
+                n.ret.is_some(),
+                n.returns.len(),
+            )
+        };
+        if dims(&norm) != dims(&self.norm) {
+            return Err(Error::config(
+                "normalize",
+                format!("{:?}", dims(&norm)),
+                format!("statistics of this agent's shape {:?}", dims(&self.norm)),
+            ));
+        }
+        self.norm = norm;
+        self.seen_first = true;
+        Ok(())
     }
 
     /// Learns from the step the last [`act`](Ppo::act)'s actions took; trains when the
@@ -369,11 +416,20 @@ impl Ppo {
             return Err(Error::config("observe", "before act", "act, then observe"));
         }
         let gamma = self.config.gamma;
-        let mut rewards: Vec<f32> = step.rewards.iter().map(|&r| r as f32).collect();
+        let dones: Vec<bool> = (0..n)
+            .map(|e| step.terminated[e] || step.truncated[e])
+            .collect();
+        // As Stable-Baselines3's `VecNormalize.step_wait`: the statistics take the new
+        // observations, then the rewards are scaled; the final observations that bootstrap
+        // truncated episodes are scaled with the updated statistics.
+        self.norm.update_obs(step.next_obs);
+        let mut rewards = self.norm.rewards(step.rewards, &dones);
+        let mut row = Vec::with_capacity(self.obs_dim);
         for (e, reward) in rewards.iter_mut().enumerate() {
             if step.truncated[e] && !step.terminated[e] {
-                let row = &step.final_obs[e * self.obs_dim..(e + 1) * self.obs_dim];
-                let v = self.net.host_values(row, 1)?[0];
+                let raw = &step.final_obs[e * self.obs_dim..(e + 1) * self.obs_dim];
+                self.norm.obs(raw, &mut row);
+                let v = self.net.host_values(&row, 1)?[0];
                 *reward += (gamma as f32) * v;
             }
         }
@@ -398,14 +454,13 @@ impl Ppo {
             &log_probs,
         )?;
         self.sampled.clear();
-        let dones: Vec<bool> = (0..n)
-            .map(|e| step.terminated[e] || step.truncated[e])
-            .collect();
         self.episode_starts.copy_from_slice(&dones);
         self.steps += n as u64;
         self.stats = None;
         if self.rollout.is_full() {
-            let last_values = self.net.host_values(step.next_obs, n)?;
+            let mut next = Vec::with_capacity(step.next_obs.len());
+            self.norm.obs(step.next_obs, &mut next);
+            let last_values = self.net.host_values(&next, n)?;
             self.rollout.compute_advantages(
                 &last_values,
                 &dones,

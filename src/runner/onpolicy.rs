@@ -26,6 +26,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use qlab_agents::evaluate_policy;
 use qlab_agents::nn::{ActionKind, Sampled};
+use qlab_agents::normalize::Normalizer;
 use qlab_agents::ppo::{Ppo, PpoConfig, VecStep};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
@@ -255,6 +256,10 @@ pub struct SavedPolicy {
     pub parameters: String,
     /// Their format.
     pub format: String,
+    /// The observation and reward statistics of a run with `normalize`, which the policy
+    /// reads its observations through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalizer: Option<Normalizer>,
 }
 
 const POLICY_FILE: &str = "policy.safetensors";
@@ -275,6 +280,11 @@ fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &Ppo) -> Result<()> {
         steps: agent.steps(),
         parameters: POLICY_FILE.into(),
         format: "safetensors: the policy and value networks' parameters, f32".into(),
+        normalizer: exp
+            .agent
+            .normalize
+            .any()
+            .then(|| agent.normalizer().clone()),
     };
     let text = serde_json::to_string_pretty(&saved)? + "\n";
     crate::files::write_file(&dir.join("agent.json"), text.as_bytes())
@@ -292,7 +302,7 @@ pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Pp
     let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
     let saved: SavedPolicy =
         serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
-    let agent = Ppo::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
+    let mut agent = Ppo::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
     if saved.obs_dim != exp.obs_dim || saved.algorithm != exp.config.agent.algorithm() {
         bail!(
             "{}: the saved {} policy observes {} numbers; config.toml's {} run observes {}",
@@ -301,6 +311,16 @@ pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Pp
             saved.obs_dim,
             exp.config.agent.algorithm(),
             exp.obs_dim
+        );
+    }
+    if let Some(n) = saved.normalizer {
+        agent
+            .set_normalizer(n)
+            .with_context(|| format!("{}", json.display()))?;
+    } else if exp.agent.normalize.any() {
+        bail!(
+            "{}: the run normalizes observations but no statistics were saved",
+            json.display()
         );
     }
     let weights = seed_dir.join(&saved.parameters);
