@@ -21,6 +21,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecNormalize
 
 
 def linear(start: float):
@@ -32,9 +33,10 @@ def linear(start: float):
     return schedule
 
 
-# rl-baselines3-zoo, hyperparams/ppo.yml: each env's n_envs, n_timesteps and settings.
+# rl-baselines3-zoo, hyperparams/ppo.yml: each env's n_envs, n_timesteps, whether it runs
+# under VecNormalize (`normalize: true`), and its settings.
 ZOO = {
-    "CartPole-v1": (8, 100_000, dict(
+    "CartPole-v1": (8, 100_000, False, dict(
         n_steps=32,
         batch_size=256,
         gae_lambda=0.8,
@@ -43,6 +45,13 @@ ZOO = {
         ent_coef=0.0,
         learning_rate=linear(0.001),
         clip_range=linear(0.2),
+    )),
+    "Acrobot-v1": (16, 1_000_000, True, dict(
+        n_steps=256,
+        gae_lambda=0.94,
+        gamma=0.99,
+        n_epochs=4,
+        ent_coef=0.0,
     )),
 }
 
@@ -54,7 +63,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=None, help="default: RL Zoo's n_timesteps")
     p.add_argument("--eval-episodes", type=int, default=100)
     args = p.parse_args()
-    n_envs, default_steps, settings = ZOO[args.env]
+    n_envs, default_steps, normalize, settings = ZOO[args.env]
     steps = args.steps or default_steps
     torch.set_num_threads(1)
     print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, "
@@ -62,12 +71,20 @@ def main() -> None:
     print("seed,seconds,steps_per_second,eval_mean_return,eval_std_return")
     for seed in args.seeds:
         env = make_vec_env(args.env, n_envs=n_envs, seed=seed)
+        if normalize:
+            # As RL Zoo: the returns behind the reward scale discount with the agent's gamma.
+            env = VecNormalize(env, gamma=settings["gamma"])
         model = PPO("MlpPolicy", env, seed=seed, device="cpu", **settings)
         t0 = time.perf_counter()
         model.learn(total_timesteps=steps)
         seconds = time.perf_counter() - t0
+        eval_env = make_vec_env(args.env, n_envs=1, seed=seed + 10_000)
+        if normalize:
+            # Observations scaled by the training statistics, frozen; rewards as the env gives.
+            eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+            eval_env.obs_rms = env.obs_rms.copy()
         mean, std = evaluate_policy(
-            model, gym.make(args.env), n_eval_episodes=args.eval_episodes, deterministic=True)
+            model, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)
         print(f"{seed},{seconds:.1f},{model.num_timesteps / seconds:.0f},{mean:.2f},{std:.2f}",
               flush=True)
 
