@@ -37,6 +37,12 @@ trait Elem: Copy + PartialOrd + 'static {
     /// `self · a + b` rounded once (the same bits with or without an FMA unit).
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn tanh(self) -> Self;
+    /// `row[j] = tanh(row[j] + b[j])`.
+    fn bias_tanh(row: &mut [Self], b: &[Self]) {
+        row.iter_mut()
+            .zip(b)
+            .for_each(|(v, &b)| *v = v.add(b).tanh());
+    }
     fn sigmoid(self) -> Self;
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     fn storage(v: Vec<Self>) -> CpuStorage;
@@ -49,7 +55,7 @@ trait Elem: Copy + PartialOrd + 'static {
 }
 
 macro_rules! elem {
-    ($t:ty, $variant:ident, $tanh:path $(, $($extra:tt)*)?) => {
+    ($t:ty, $variant:ident, $tanh:path $(, { $($extra:tt)* })?) => {
         impl Elem for $t {
             $($($extra)*)?
             const ZERO: Self = 0.0;
@@ -92,15 +98,15 @@ macro_rules! elem {
 }
 
 // f32's tanh vectorizes (tanh.rs); f64 keeps libm's, for the gradient checks' precision.
-elem!(
-    f32,
-    F32,
-    tanh::tanh_f32,
+elem!(f32, F32, tanh::tanh_f32, {
+    fn bias_tanh(row: &mut [f32], b: &[f32]) {
+        tanh::bias_tanh(row, b)
+    }
     #[cfg(target_arch = "x86_64")]
     fn avx_kernels() -> Option<few_rows::Kernels<f32>> {
         few_rows::avx::kernels()
     }
-);
+});
 elem!(f64, F64, f64::tanh);
 
 fn parallelism() -> gemm::Parallelism {
@@ -216,10 +222,7 @@ fn forward<T: Elem>(
                 let z = v.add(b);
                 *v = if z > T::ZERO { z } else { T::ZERO };
             }),
-            FusedAct::Tanh => row
-                .iter_mut()
-                .zip(b)
-                .for_each(|(v, &b)| *v = v.add(b).tanh()),
+            FusedAct::Tanh => T::bias_tanh(row, b),
             FusedAct::Sigmoid => row
                 .iter_mut()
                 .zip(b)

@@ -28,8 +28,12 @@ const CLAMP: f32 = 18.0;
 #[inline(always)]
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let y = (2.0 * x.abs()).min(CLAMP);
-    // n = round(y / ln 2), as an integer-valued f32.
-    let n = (y * LOG2_E + ROUND) - ROUND;
+    // n = round(y / ln 2), as an integer-valued f32; the sum's low mantissa bits hold n as an
+    // integer (its unit in the last place is 1), which spares the saturating `as i32`
+    // conversion, element by element in scalar code.
+    let shifted = y * LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
     let r = (y - n * LN2_HI) - n * LN2_LO;
     // expm1(r) = r + r²/2 + … + r⁷/5040, Horner.
     let q = 1.0 / 5040.0;
@@ -40,11 +44,50 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
     let q = q * r + 0.5;
     let p = (q * r) * r + r;
     // 2ⁿ from its bits (0 ≤ n ≤ 26).
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let two_n = f32::from_bits((n_bits + 127) << 23);
     let m = two_n * p + (two_n - 1.0);
     let t = m / (m + 2.0);
     let t = f32::from_bits(t.to_bits() | (x.to_bits() & 0x8000_0000));
     if x.is_nan() { x } else { t }
+}
+
+/// `row[j] = tanh(row[j] + b[j])`: the fused op's bias and activation pass, on the widest
+/// vectors the CPU has (AVX-512, AVX2, else the target's baseline), each giving the same bits.
+pub(crate) fn bias_tanh(row: &mut [f32], b: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { bias_tanh_avx512(row, b) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { bias_tanh_avx2(row, b) };
+        }
+    }
+    bias_tanh_portable(row, b);
+}
+
+/// [`bias_tanh_portable`] compiled for AVX-512 (sixteen lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn bias_tanh_avx512(row: &mut [f32], b: &[f32]) {
+    bias_tanh_portable(row, b);
+}
+
+/// [`bias_tanh_portable`] compiled for AVX2 (eight lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn bias_tanh_avx2(row: &mut [f32], b: &[f32]) {
+    bias_tanh_portable(row, b);
+}
+
+/// The loop itself, inlined into each width's function.
+#[inline(always)]
+fn bias_tanh_portable(row: &mut [f32], b: &[f32]) {
+    row.iter_mut()
+        .zip(b)
+        .for_each(|(v, &b)| *v = tanh_f32(*v + b));
 }
 
 #[cfg(test)]
@@ -74,6 +117,38 @@ mod tests {
             }
         }
         assert!(worst.0 <= 2, "{} ulps at {}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn every_vector_width_gives_the_scalar_bits() {
+        let xs: Vec<f32> = (0..4099)
+            .map(|i| (i as f32 - 2049.0) * 0.0123 + if i % 7 == 0 { 1e-20 } else { 0.0 })
+            .chain([f32::NAN, f32::INFINITY, -0.0, 0.3466])
+            .collect();
+        let b: Vec<f32> = (0..xs.len()).map(|i| (i % 5) as f32 * 0.01).collect();
+        let scalar: Vec<u32> = xs
+            .iter()
+            .zip(&b)
+            .map(|(&x, &b)| tanh_f32(x + b).to_bits())
+            .collect();
+        let run = |f: fn(&mut [f32], &[f32])| {
+            let mut row = xs.clone();
+            f(&mut row, &b);
+            row.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+        };
+        assert_eq!(run(bias_tanh_portable), scalar);
+        assert_eq!(run(bias_tanh), scalar);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                assert_eq!(run(|r, b| unsafe { bias_tanh_avx2(r, b) }), scalar);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F.
+                assert_eq!(run(|r, b| unsafe { bias_tanh_avx512(r, b) }), scalar);
+            }
+        }
     }
 
     #[test]
