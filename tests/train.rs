@@ -146,8 +146,13 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
         algorithms.insert(algorithm_of(&resolved));
         let summary = json(out.join("summary.json"));
         assert_eq!(summary["per_seed"].as_array().unwrap().len(), 2, "{stem}");
-        // The curve needs at least one finished episode (a steps budget of 60 may end none).
-        if read(out.join("seed_0/metrics.csv")).lines().count() > 1 {
+        // The curve needs a finished episode in every seed (a steps budget of 60 may end none).
+        if (0..2).all(|k| {
+            read(out.join(format!("seed_{k}/metrics.csv")))
+                .lines()
+                .count()
+                > 1
+        }) {
             let curve = read_bytes(out.join("curve.png"));
             assert!(
                 curve.starts_with(b"\x89PNG"),
@@ -167,7 +172,7 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             // Envs with a model and no feature wrapper fill `value_rmse`; the others leave it
             // (the aliased short corridor has no model: what it observes is not its state).
             let has_truth = !resolved.contains("[features]")
-                && !["dqn", "ppo"].contains(&algorithm_of(&resolved).as_str())
+                && !["dqn", "ppo", "a2c"].contains(&algorithm_of(&resolved).as_str())
                 && !resolved.contains("\"ShortCorridor-v0\"");
             assert!(
                 rows.iter().all(|r| r[6].is_empty() != has_truth),
@@ -177,15 +182,17 @@ fn every_shipped_config_runs_at_a_tiny_budget() {
             assert!(eval.starts_with("episode,step,mean_return,std_return,episodes\n"));
             let weights = match algorithm_of(&resolved).as_str() {
                 "dqn" => "q.safetensors",
-                "ppo" => "policy.safetensors",
+                "ppo" | "a2c" => "policy.safetensors",
                 _ => "agent.bin",
             };
             assert!(dir.join("agent.json").is_file() && dir.join(weights).is_file());
         }
         assert_eval_repeats_the_final_evaluation(&out, stem);
     }
-    // Every tabular algorithm the agents library names, DQN and PPO.
-    let every = AgentConfig::ALGORITHMS.into_iter().chain(["dqn", "ppo"]);
+    // Every tabular algorithm the agents library names, DQN, PPO and A2C.
+    let every = AgentConfig::ALGORITHMS
+        .into_iter()
+        .chain(["dqn", "ppo", "a2c"]);
     for a in every {
         assert!(algorithms.contains(a), "no shipped config runs {a}");
     }

@@ -1,8 +1,11 @@
-"""Stable-Baselines3's PPO with RL Zoo's tuned settings: the reference for
-`configs/cartpole_ppo.toml` (RESULTS.md, BENCHMARKS.md).
+"""Stable-Baselines3's PPO and A2C with RL Zoo's tuned settings: the reference for
+`configs/cartpole_ppo.toml`, `configs/acrobot_ppo.toml` and `configs/cartpole_a2c.toml`
+(RESULTS.md, BENCHMARKS.md).
 
     pip install stable-baselines3   # with torch (the CPU wheel is enough)
     python3 tools/sb3_ppo.py --seeds 0 1 2 3 4
+    python3 tools/sb3_ppo.py --env Acrobot-v1 --seeds 0 1 2 3 4
+    python3 tools/sb3_ppo.py --algo a2c --env CartPole-v1 --seeds 0 1 2 3 4
     python3 tools/sb3_ppo.py --env CartPole-v1 --seeds 0 --steps 20000
 
 One torch thread, as `qlab train --threads 1` runs one seed per thread. Each seed trains
@@ -18,7 +21,7 @@ import time
 import gymnasium as gym
 import stable_baselines3
 import torch
-from stable_baselines3 import PPO
+from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
@@ -33,9 +36,9 @@ def linear(start: float):
     return schedule
 
 
-# rl-baselines3-zoo, hyperparams/ppo.yml: each env's n_envs, n_timesteps, whether it runs
-# under VecNormalize (`normalize: true`), and its settings.
-ZOO = {
+# rl-baselines3-zoo, hyperparams/ppo.yml and a2c.yml: each env's n_envs, n_timesteps, whether
+# it runs under VecNormalize (`normalize: true`), and its settings.
+PPO_ZOO = {
     "CartPole-v1": (8, 100_000, False, dict(
         n_steps=32,
         batch_size=256,
@@ -54,27 +57,35 @@ ZOO = {
         ent_coef=0.0,
     )),
 }
+A2C_ZOO = {
+    "CartPole-v1": (8, 500_000, False, dict(ent_coef=0.0)),
+}
+ALGOS = {"ppo": (PPO, PPO_ZOO), "a2c": (A2C, A2C_ZOO)}
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--env", default="CartPole-v1", choices=sorted(ZOO))
+    p.add_argument("--algo", default="ppo", choices=sorted(ALGOS))
+    p.add_argument("--env", default="CartPole-v1")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--steps", type=int, default=None, help="default: RL Zoo's n_timesteps")
     p.add_argument("--eval-episodes", type=int, default=100)
     args = p.parse_args()
-    n_envs, default_steps, normalize, settings = ZOO[args.env]
+    algo, zoo = ALGOS[args.algo]
+    if args.env not in zoo:
+        p.error(f"--env: {args.algo} has settings for {', '.join(sorted(zoo))}")
+    n_envs, default_steps, normalize, settings = zoo[args.env]
     steps = args.steps or default_steps
     torch.set_num_threads(1)
     print(f"stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, "
-          f"gymnasium {gym.__version__}, 1 thread, {args.env}, {n_envs} envs, {steps} steps")
+          f"gymnasium {gym.__version__}, 1 thread, {args.algo}, {args.env}, {n_envs} envs, {steps} steps")
     print("seed,seconds,steps_per_second,eval_mean_return,eval_std_return")
     for seed in args.seeds:
         env = make_vec_env(args.env, n_envs=n_envs, seed=seed)
         if normalize:
             # As RL Zoo: the returns behind the reward scale discount with the agent's gamma.
-            env = VecNormalize(env, gamma=settings["gamma"])
-        model = PPO("MlpPolicy", env, seed=seed, device="cpu", **settings)
+            env = VecNormalize(env, gamma=settings.get("gamma", 0.99))
+        model = algo("MlpPolicy", env, seed=seed, device="cpu", **settings)
         t0 = time.perf_counter()
         model.learn(total_timesteps=steps)
         seconds = time.perf_counter() - t0

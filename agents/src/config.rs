@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::Result;
 #[cfg(feature = "deep")]
-use crate::dqn::DqnConfig;
+use crate::a2c::A2cConfig;
+use crate::actor_critic::OnPolicyConfig;
 #[cfg(feature = "deep")]
+use crate::dqn::DqnConfig;
 use crate::ppo::PpoConfig;
 use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, ExpectedSarsaConfig};
 use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
@@ -100,6 +102,10 @@ pub enum AgentConfig {
     /// feature).
     #[cfg(feature = "deep")]
     Ppo(PpoConfig),
+    /// The synchronous advantage actor-critic over a vector of envs ([`A2cConfig`], with the
+    /// `deep` feature).
+    #[cfg(feature = "deep")]
+    A2c(A2cConfig),
 }
 
 impl AgentConfig {
@@ -123,6 +129,8 @@ impl AgentConfig {
             AgentConfig::Dqn(_) => "dqn",
             #[cfg(feature = "deep")]
             AgentConfig::Ppo(_) => "ppo",
+            #[cfg(feature = "deep")]
+            AgentConfig::A2c(_) => "a2c",
         }
     }
 
@@ -146,6 +154,19 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => c.validate(),
             #[cfg(feature = "deep")]
             AgentConfig::Ppo(c) => c.validate(),
+            #[cfg(feature = "deep")]
+            AgentConfig::A2c(c) => c.validate(),
+        }
+    }
+
+    /// The config of an on-policy actor-critic agent (PPO, A2C), which the runner steps over
+    /// a vector of envs; `None` for the others.
+    #[cfg(feature = "deep")]
+    pub fn on_policy(&self) -> Option<OnPolicyConfig> {
+        match self {
+            AgentConfig::Ppo(c) => Some(OnPolicyConfig::Ppo(c.clone())),
+            AgentConfig::A2c(c) => Some(OnPolicyConfig::A2c(c.clone())),
+            _ => None,
         }
     }
 
@@ -170,7 +191,7 @@ impl AgentConfig {
     pub fn is_tabular(&self) -> bool {
         match self {
             #[cfg(feature = "deep")]
-            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) => false,
+            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) | AgentConfig::A2c(_) => false,
             _ => true,
         }
     }
@@ -246,7 +267,7 @@ impl AgentConfig {
             }
             AgentConfig::Reinforce(c) => Box::new(Reinforce::new(c, n_features, n_actions)?),
             #[cfg(feature = "deep")]
-            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) => {
+            AgentConfig::Dqn(_) | AgentConfig::Ppo(_) | AgentConfig::A2c(_) => {
                 return Err(Error::config(
                     "algorithm",
                     self.algorithm(),

@@ -5,14 +5,16 @@
 //! - [`dp`]: policy evaluation, policy iteration and value iteration on an exact model,
 //!   discounted or within a horizon.
 //! - [`dqn`]: deep Q-networks: DQN, Double DQN, dueling, n-step, prioritized replay.
-//! - [`ppo`]: proximal policy optimization over a vector of envs, discrete or Box actions, on
-//!   the [`rollout`]s it collects.
+//! - [`actor_critic`]: the on-policy actor-critic agents over a vector of envs, discrete or Box
+//!   actions, on the [`rollout`]s they collect: [`ppo`] (proximal policy optimization) and
+//!   [`a2c`] (advantage actor-critic), each its hyperparameters and its update.
 //! - [`nn`]: the network library, the `qlab-nn` crate re-exported: network blocks, optimizers,
 //!   gradient checking and checkpoints on candle.
 //! - [`adversarial`]: attacks on observations (noise, FGSM, PGD, strategically timed, worst-case
 //!   neighbour) and a wrapper that applies them inside any env.
 //!
-//! Every agent implements [`Agent`], the one interface the runner drives; [`View`] reads an
+//! Every agent but the actor-critic ones implements [`Agent`], the one interface the runner
+//! drives for them; [`View`] reads an
 //! env's observation as the agent's.
 //!
 //! It builds on [`qlab_envs`]. The default feature `deep` brings in [`dqn`], [`adversarial`]
@@ -21,6 +23,10 @@
 //! `deep`) runs the networks on CUDA GPUs.
 #![deny(missing_docs)]
 
+#[cfg(feature = "deep")]
+pub mod a2c;
+#[cfg(feature = "deep")]
+pub mod actor_critic;
 #[cfg(feature = "deep")]
 pub mod adversarial;
 mod agent;

@@ -15,8 +15,8 @@ use qlab::runner::onpolicy::{self, OnPolicyExperiment};
 use qlab::runner::record::AgentChoice;
 use qlab::runner::{self, Experiment, Interrupted, Stop, deep, tabular};
 use qlab_agents::Agent;
+use qlab_agents::actor_critic::ActorCriticAgent;
 use qlab_agents::dqn::Dqn;
-use qlab_agents::ppo::Ppo;
 use qlab_agents::tabular::TabularAgent;
 use qlab_envs::EnvRng;
 use rand::SeedableRng;
@@ -177,8 +177,8 @@ enum Loaded {
     /// A tabular or linear agent, with the run's env read through its wrappers and features.
     Tabular(Box<dyn TabularAgent>, Box<Interface>),
     Deep(Box<Dqn>),
-    /// An actor-critic's policy (PPO), with its run's action space.
-    Policy(Box<Ppo>, Box<OnPolicyExperiment>),
+    /// An actor-critic's policy (PPO, A2C), with its run's action space.
+    Policy(Box<ActorCriticAgent>, Box<OnPolicyExperiment>),
 }
 
 /// The saved agent of one seed of a run written by `qlab train` (or `qlab.train`), built as

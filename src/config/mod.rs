@@ -685,7 +685,7 @@ mod deep_tests {
             .to_string();
         assert!(err.starts_with("c.toml:11: [agent] unknown algorithm `dqm`; allowed: mc_control"));
         assert!(
-            err.ends_with("off_policy_mc_prediction, reinforce, dqn, ppo"),
+            err.ends_with("off_policy_mc_prediction, reinforce, dqn, ppo, a2c"),
             "{err}"
         );
     }

@@ -11,7 +11,7 @@
 //!
 //! Every agent that acts on one env goes through the same seed loop, [`seed::train`]: [`tabular`]
 //! and [`deep`] only build the env and the agent of their kind; [`onpolicy`] steps a vector of envs for agents
-//! that learn from whole rollouts (PPO).
+//! that learn from whole rollouts (PPO, A2C).
 //!
 //! Each seed's run depends on the config and the seed alone ([`seed::Stream`]): the same
 //! config and seed give bit-identical metrics, whatever the number of threads.
@@ -71,7 +71,7 @@ pub enum Experiment {
     Tabular(Box<TabularExperiment>),
     /// A deep Q-network over the env's observation.
     Deep(Box<DeepExperiment>),
-    /// An on-policy actor-critic (PPO) over a vector of envs.
+    /// An on-policy actor-critic (PPO, A2C) over a vector of envs.
     OnPolicy(Box<OnPolicyExperiment>),
 }
 
@@ -83,7 +83,9 @@ impl Experiment {
     pub fn new(config: Config) -> Result<Experiment> {
         Ok(match config.agent {
             AgentConfig::Dqn(_) => Experiment::Deep(Box::new(DeepExperiment::new(config)?)),
-            AgentConfig::Ppo(_) => Experiment::OnPolicy(Box::new(OnPolicyExperiment::new(config)?)),
+            AgentConfig::Ppo(_) | AgentConfig::A2c(_) => {
+                Experiment::OnPolicy(Box::new(OnPolicyExperiment::new(config)?))
+            }
             _ => Experiment::Tabular(Box::new(TabularExperiment::new(config)?)),
         })
     }

@@ -1,4 +1,5 @@
-//! Runs of on-policy actor-critic agents (`[agent] algorithm = "ppo"`): `n_envs` copies of the
+//! Runs of on-policy actor-critic agents (`[agent] algorithm = "ppo"` or `"a2c"`): `n_envs`
+//! copies of the
 //! env stepped together, as Stable-Baselines3's vector envs step them, the agent learning from
 //! each full rollout.
 //!
@@ -24,10 +25,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use qlab_agents::actor_critic::{ActorCriticAgent, OnPolicyConfig, VecStep};
 use qlab_agents::evaluate_policy;
 use qlab_agents::nn::{ActionKind, Sampled};
 use qlab_agents::normalize::Normalizer;
-use qlab_agents::ppo::{Ppo, PpoConfig, VecStep};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ use super::stop::Stopped;
 use super::summary::{SeedSummary, Summary};
 use super::track::Window;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
-use crate::config::{AgentConfig, Budget, Config, Features, agent_error};
+use crate::config::{Budget, Config, Features, agent_error};
 
 /// The envs an on-policy run steps: discrete or Box actions, vector observations.
 enum Kind {
@@ -126,7 +127,7 @@ pub struct OnPolicyExperiment {
     /// The config.
     pub config: Config,
     /// Its `[agent]`.
-    pub agent: PpoConfig,
+    pub agent: OnPolicyConfig,
     /// Numbers per observation.
     pub obs_dim: usize,
     /// The actions.
@@ -142,8 +143,8 @@ impl OnPolicyExperiment {
     /// # Errors
     /// A config error at the key at fault.
     pub fn new(config: Config) -> Result<OnPolicyExperiment> {
-        let AgentConfig::Ppo(agent) = config.agent.clone() else {
-            bail!("not a ppo config");
+        let Some(agent) = config.agent.on_policy() else {
+            bail!("not an on-policy config");
         };
         let algorithm = config.agent.algorithm();
         if config.features != Features::State {
@@ -202,7 +203,7 @@ impl OnPolicyExperiment {
                 )
             )),
         };
-        Ppo::new(obs_dim, kind, &agent, total_steps, 0)
+        ActorCriticAgent::new(obs_dim, kind, &agent, total_steps, 0)
             .map_err(|e| agent_error(&config.doc, &e))?;
         Ok(OnPolicyExperiment {
             config,
@@ -221,7 +222,11 @@ impl OnPolicyExperiment {
     /// # Errors
     /// An observation of the wrong length or with a value that is not finite; a failing
     /// network.
-    pub fn greedy_action(&self, agent: &Ppo, obs: &[f32]) -> Result<super::interface::EnvAction> {
+    pub fn greedy_action(
+        &self,
+        agent: &ActorCriticAgent,
+        obs: &[f32],
+    ) -> Result<super::interface::EnvAction> {
         use super::interface::EnvAction;
         if obs.len() != self.obs_dim || obs.iter().any(|x| !x.is_finite()) {
             bail!("expected {} finite values, got {obs:?}", self.obs_dim);
@@ -242,7 +247,7 @@ impl OnPolicyExperiment {
 /// What `agent.json` says of a saved policy.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SavedPolicy {
-    /// `"ppo"`.
+    /// `"ppo"` or `"a2c"`.
     pub algorithm: String,
     /// Numbers per observation.
     pub obs_dim: usize,
@@ -264,7 +269,7 @@ pub struct SavedPolicy {
 
 const POLICY_FILE: &str = "policy.safetensors";
 
-fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &Ppo) -> Result<()> {
+fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &ActorCriticAgent) -> Result<()> {
     crate::files::write_atomic(&dir.join(POLICY_FILE), |tmp| {
         agent.params().save(tmp).context("saving the policy")
     })?;
@@ -282,6 +287,7 @@ fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &Ppo) -> Result<()> {
         format: "safetensors: the policy and value networks' parameters, f32".into(),
         normalizer: exp
             .agent
+            .common()
             .normalize
             .any()
             .then(|| agent.normalizer().clone()),
@@ -294,7 +300,7 @@ fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &Ppo) -> Result<()> {
 ///
 /// # Errors
 /// An `agent.json` that does not match the config, weights that do not load.
-pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Ppo>> {
+pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<ActorCriticAgent>> {
     let json = seed_dir.join("agent.json");
     if !json.is_file() {
         return Ok(None);
@@ -302,7 +308,7 @@ pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Pp
     let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
     let saved: SavedPolicy =
         serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
-    let mut agent = Ppo::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
+    let mut agent = ActorCriticAgent::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
     if saved.obs_dim != exp.obs_dim || saved.algorithm != exp.config.agent.algorithm() {
         bail!(
             "{}: the saved {} policy observes {} numbers; config.toml's {} run observes {}",
@@ -317,7 +323,7 @@ pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Pp
         agent
             .set_normalizer(n)
             .with_context(|| format!("{}", json.display()))?;
-    } else if exp.agent.normalize.any() {
+    } else if exp.agent.common().normalize.any() {
         bail!(
             "{}: the run normalizes observations but no statistics were saved",
             json.display()
@@ -335,7 +341,7 @@ pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<Pp
 fn evaluate(
     exp: &OnPolicyExperiment,
     env: &mut Kind,
-    agent: &Ppo,
+    agent: &ActorCriticAgent,
     seed: u64,
     episodes: u64,
 ) -> Result<qlab_agents::Evaluation> {
@@ -412,9 +418,9 @@ fn train_seed(
 ) -> Result<SeedSummary> {
     let start = Instant::now();
     let train = &exp.config.train;
-    let n = exp.agent.n_envs;
+    let n = exp.agent.common().n_envs;
     let obs_dim = exp.obs_dim;
-    let mut agent = Ppo::new(
+    let mut agent = ActorCriticAgent::new(
         obs_dim,
         exp.kind,
         &exp.agent,
@@ -489,7 +495,9 @@ fn train_seed(
             rec.evaluation(episodes, steps, &e)?;
             last_eval = Some((steps, e));
             if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
-                seed::save_best(&agent, dir, |a: &Ppo, d: &Path| save(d, exp, a))?;
+                seed::save_best(&agent, dir, |a: &ActorCriticAgent, d: &Path| {
+                    save(d, exp, a)
+                })?;
                 best = Some((steps, e.mean));
             }
             while next_eval <= steps {

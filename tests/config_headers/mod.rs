@@ -4,7 +4,7 @@ use std::fs;
 
 /// The name a config's first comment line gives each algorithm but DQN, as RESULTS.md and
 /// Sutton & Barto write it.
-const NAMES: [(&str, &str); 14] = [
+const NAMES: [(&str, &str); 15] = [
     ("sarsa", "SARSA"),
     ("q_learning", "Q-learning"),
     ("expected_sarsa", "Expected SARSA"),
@@ -22,6 +22,7 @@ const NAMES: [(&str, &str); 14] = [
     ),
     ("reinforce", "REINFORCE"),
     ("ppo", "PPO"),
+    ("a2c", "A2C"),
 ];
 
 /// `configs/cliffwalking_sarsa.toml` and `configs/cliffwalking_expected_sarsa.toml` once

@@ -1,0 +1,493 @@
+//! [`ActorCriticAgent`]: the on-policy actor-critic agents, PPO ([`crate::ppo`]) and A2C
+//! ([`crate::a2c`]), stepped as Stable-Baselines3's `OnPolicyAlgorithm` steps them: actions
+//! sampled at every env of a vector at once, the steps gathered into a [`Rollout`], advantages
+//! by GAE(λ), then the algorithm's own update. Everything but the update lives here; each
+//! algorithm's file holds its hyperparameters and its update.
+
+use candle_core::{DType, Device, Tensor};
+use qlab_envs::EnvRng;
+use rand::SeedableRng;
+
+use crate::TrainStats;
+use crate::a2c::A2cConfig;
+use crate::nn::{
+    ActionKind, ActorCritic, Optimizer, OptimizerConfig, ParamStore, Sampled, actor_critic,
+};
+use crate::normalize::{Normalize, Normalizer};
+use crate::ppo::PpoConfig;
+use crate::rollout::Rollout;
+use crate::{Error, Result};
+
+/// The hyperparameters of an on-policy agent: which algorithm, with its own keys.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OnPolicyConfig {
+    /// PPO.
+    Ppo(PpoConfig),
+    /// A2C.
+    A2c(A2cConfig),
+}
+
+impl OnPolicyConfig {
+    /// Checks every field; the error names the first bad key, its value and the valid range.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            OnPolicyConfig::Ppo(c) => c.validate(),
+            OnPolicyConfig::A2c(c) => c.validate(),
+        }
+    }
+
+    /// The keys every on-policy algorithm has.
+    pub fn common(&self) -> Common {
+        match self {
+            OnPolicyConfig::Ppo(c) => Common {
+                n_envs: c.n_envs,
+                n_steps: c.n_steps,
+                gamma: c.gamma,
+                gae_lambda: c.gae_lambda,
+                normalize: c.normalize,
+            },
+            OnPolicyConfig::A2c(c) => Common {
+                n_envs: c.n_envs,
+                n_steps: c.n_steps,
+                gamma: c.gamma,
+                gae_lambda: c.gae_lambda,
+                normalize: c.normalize,
+            },
+        }
+    }
+
+    /// The networks.
+    pub fn policy(&self) -> &crate::nn::ActorCriticConfig {
+        match self {
+            OnPolicyConfig::Ppo(c) => &c.policy,
+            OnPolicyConfig::A2c(c) => &c.policy,
+        }
+    }
+}
+
+/// What the runner and the rollouts read of any on-policy config.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Common {
+    /// Envs stepped together.
+    pub n_envs: usize,
+    /// Steps of each env per rollout.
+    pub n_steps: usize,
+    /// Discount.
+    pub gamma: f64,
+    /// GAE's λ.
+    pub gae_lambda: f64,
+    /// Observation and reward normalization.
+    pub normalize: Normalize,
+}
+
+/// One step of every env, as [`ActorCriticAgent::observe`] learns from it.
+#[derive(Clone, Copy, Debug)]
+pub struct VecStep<'a> {
+    /// Each env's reward.
+    pub rewards: &'a [f64],
+    /// Whether each env's episode terminated (its next state is terminal).
+    pub terminated: &'a [bool],
+    /// Whether each env's episode was truncated (a time limit).
+    pub truncated: &'a [bool],
+    /// The observation each env's step reached, before any reset (`n_envs` rows): a truncated
+    /// episode's reward is bootstrapped from it.
+    pub final_obs: &'a [f32],
+    /// What each env observes next: the reset observation where the episode ended.
+    pub next_obs: &'a [f32],
+}
+
+/// An on-policy actor-critic agent over `n_envs` envs with observations of `obs_dim` numbers.
+///
+/// The loop is Stable-Baselines3's (`OnPolicyAlgorithm.collect_rollouts`, then the
+/// algorithm's `train`):
+/// 1. [`act`](ActorCriticAgent::act) samples an action at each env's observation from the
+///    current policy, with its log-probability and the value estimate;
+/// 2. [`observe`](ActorCriticAgent::observe) stores the step; a truncated episode's reward
+///    gains `γ·V(final observation)` (bootstrapping on truncation, not on termination). When
+///    the rollout holds `n_steps` steps of every env, the advantages are computed by GAE(λ)
+///    from the values of the observations it ended on, and the algorithm's update runs (PPO's
+///    minibatch epochs, A2C's one step on the whole rollout).
+///
+/// Schedules (`"lin_…"`) read `1 − steps / total_steps` before each update, where `steps`
+/// counts the env steps of every env so far.
+///
+/// Actions are sampled on the host from the agent's own generator (as are PPO's minibatch
+/// permutations), seeded at construction: the same seed and steps give bit-identical results
+/// on the CPU. Box actions are returned as sampled; the runner clips them to the action space
+/// when it steps the env, as Stable-Baselines3 does, and learns from the sampled ones.
+pub struct ActorCriticAgent {
+    pub(crate) config: OnPolicyConfig,
+    pub(crate) common: Common,
+    kind: ActionKind,
+    obs_dim: usize,
+    total_steps: u64,
+    net: ActorCritic,
+    params: ParamStore,
+    pub(crate) opt: Optimizer,
+    pub(crate) rollout: Rollout,
+    pub(crate) rng: EnvRng,
+    /// The observations last acted on and what the policy did there.
+    acted_on: Vec<f32>,
+    sampled: Vec<Sampled>,
+    /// Whether each env's current observation began an episode.
+    episode_starts: Vec<bool>,
+    /// Observation and reward statistics (`normalize`).
+    norm: Normalizer,
+    /// Whether the statistics have seen the envs' first observations.
+    seen_first: bool,
+    pub(crate) steps: u64,
+    updates: u64,
+    stats: Option<TrainStats>,
+    device: Device,
+}
+
+impl std::fmt::Debug for ActorCriticAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorCriticAgent")
+            .field("kind", &self.kind)
+            .field("steps", &self.steps)
+            .field("updates", &self.updates)
+            .finish()
+    }
+}
+
+/// Rows of the rollout as tensors, for one gradient step.
+pub(crate) struct Batch {
+    pub obs: Tensor,
+    pub actions: Tensor,
+    pub old_values: Tensor,
+    pub old_log_probs: Tensor,
+    pub advantages: Tensor,
+    pub returns: Tensor,
+}
+
+impl ActorCriticAgent {
+    /// An agent for observations of `obs_dim` numbers and actions of `kind`, training for
+    /// `total_steps` env steps (the schedules' length), its networks and generator seeded with
+    /// `seed`.
+    ///
+    /// # Errors
+    /// An invalid config.
+    pub fn new(
+        obs_dim: usize,
+        kind: ActionKind,
+        config: &OnPolicyConfig,
+        total_steps: u64,
+        seed: u64,
+    ) -> Result<ActorCriticAgent> {
+        config.validate()?;
+        let common = config.common();
+        let device = Device::Cpu;
+        let params = ParamStore::new(seed, DType::F32, &device);
+        let net = actor_critic(obs_dim, kind, config.policy(), &params, seed)?;
+        let (algorithm, max_grad_norm) = match config {
+            OnPolicyConfig::Ppo(c) => (c.optimizer(), c.max_grad_norm),
+            OnPolicyConfig::A2c(c) => (c.optimizer(), c.max_grad_norm),
+        };
+        let opt = Optimizer::new(
+            params.trainable_vars(),
+            OptimizerConfig {
+                algorithm,
+                max_grad_norm: Some(max_grad_norm),
+            },
+        )?;
+        let n = common.n_envs;
+        Ok(ActorCriticAgent {
+            rollout: Rollout::new(common.n_steps, n, obs_dim, kind.action_dim()),
+            config: config.clone(),
+            common,
+            kind,
+            obs_dim,
+            total_steps: total_steps.max(1),
+            net,
+            params,
+            opt,
+            rng: EnvRng::seed_from_u64(seed ^ 0x5050_4f5f_5345_4544),
+            acted_on: Vec::with_capacity(n * obs_dim),
+            sampled: Vec::with_capacity(n),
+            episode_starts: vec![true; n],
+            norm: Normalizer::new(common.normalize, obs_dim, n, common.gamma),
+            seen_first: false,
+            steps: 0,
+            updates: 0,
+            stats: None,
+            device,
+        })
+    }
+
+    /// The config.
+    pub fn config(&self) -> &OnPolicyConfig {
+        &self.config
+    }
+
+    /// The actions the policy chooses among.
+    pub fn kind(&self) -> ActionKind {
+        self.kind
+    }
+
+    /// Env steps observed, over all envs.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Gradient steps taken.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The networks' parameters.
+    pub fn params(&self) -> &ParamStore {
+        &self.params
+    }
+
+    /// The policy and value networks.
+    pub fn network(&self) -> &ActorCritic {
+        &self.net
+    }
+
+    /// Loads parameters saved from [`params`](ActorCriticAgent::params) of an agent built the same way.
+    ///
+    /// # Errors
+    /// A file that does not load or holds other shapes.
+    pub fn load_params(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        Ok(self.params.load(path)?)
+    }
+
+    /// What the last [`observe`](ActorCriticAgent::observe) trained, if it ended a rollout.
+    pub fn train_stats(&self) -> Option<TrainStats> {
+        self.stats
+    }
+
+    /// Samples an action at each env's observation (`obs`: `n_envs` rows of `obs_dim`, as the
+    /// envs give them: the agent normalizes them itself with `normalize`).
+    ///
+    /// # Errors
+    /// Observations of the wrong length, a failing network.
+    pub fn act(&mut self, obs: &[f32]) -> Result<&[Sampled]> {
+        let n = self.common.n_envs;
+        if obs.len() != n * self.obs_dim {
+            return Err(Error::config(
+                "observations",
+                obs.len(),
+                format!("{n} envs × {} numbers", self.obs_dim),
+            ));
+        }
+        if !self.seen_first {
+            self.norm.update_obs(obs);
+            self.seen_first = true;
+        }
+        self.norm.obs(obs, &mut self.acted_on);
+        self.sampled = self.net.sample(&self.acted_on, n, &mut self.rng)?;
+        Ok(&self.sampled)
+    }
+
+    /// The policy's deterministic action at one observation: the most likely index, or the
+    /// Gaussian's mean (not clipped).
+    ///
+    /// # Errors
+    /// A failing network.
+    pub fn greedy(&self, obs: &[f32]) -> Result<Vec<f32>> {
+        let mut x = Vec::with_capacity(obs.len());
+        self.norm.obs(obs, &mut x);
+        Ok(self.net.deterministic(&x)?)
+    }
+
+    /// The observation and reward statistics (`normalize`).
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.norm
+    }
+
+    /// Replaces the observation and reward statistics, e.g. with those a run saved beside
+    /// its policy.
+    ///
+    /// # Errors
+    /// Statistics of another shape or kind than this agent's config makes.
+    pub fn set_normalizer(&mut self, norm: Normalizer) -> Result<()> {
+        let dims = |n: &Normalizer| {
+            (
+                n.obs.as_ref().map(|s| s.mean.len()),
+                n.ret.is_some(),
+                n.returns.len(),
+            )
+        };
+        if dims(&norm) != dims(&self.norm) {
+            return Err(Error::config(
+                "normalize",
+                format!("{:?}", dims(&norm)),
+                format!("statistics of this agent's shape {:?}", dims(&self.norm)),
+            ));
+        }
+        self.norm = norm;
+        self.seen_first = true;
+        Ok(())
+    }
+
+    /// Learns from the step the last [`act`](ActorCriticAgent::act)'s actions took; trains when the
+    /// rollout is full and returns what the training measured.
+    ///
+    /// # Errors
+    /// A step that does not fit `n_envs`, training that diverged (a non-finite loss or
+    /// gradient), a failing network.
+    pub fn observe(&mut self, step: &VecStep<'_>) -> Result<Option<TrainStats>> {
+        let n = self.common.n_envs;
+        if self.sampled.len() != n {
+            return Err(Error::config("observe", "before act", "act, then observe"));
+        }
+        let gamma = self.common.gamma;
+        let dones: Vec<bool> = (0..n)
+            .map(|e| step.terminated[e] || step.truncated[e])
+            .collect();
+        // As Stable-Baselines3's `VecNormalize.step_wait`: the statistics take the new
+        // observations, then the rewards are scaled; the final observations that bootstrap
+        // truncated episodes are scaled with the updated statistics.
+        self.norm.update_obs(step.next_obs);
+        let mut rewards = self.norm.rewards(step.rewards, &dones);
+        let mut row = Vec::with_capacity(self.obs_dim);
+        for (e, reward) in rewards.iter_mut().enumerate() {
+            if step.truncated[e] && !step.terminated[e] {
+                let raw = &step.final_obs[e * self.obs_dim..(e + 1) * self.obs_dim];
+                self.norm.obs(raw, &mut row);
+                let v = self.net.host_values(&row, 1)?[0];
+                *reward += (gamma as f32) * v;
+            }
+        }
+        let mut actions = Vec::with_capacity(n * self.kind.action_dim());
+        let (mut values, mut log_probs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for s in &self.sampled {
+            actions.extend_from_slice(&s.action);
+            values.push(s.value);
+            log_probs.push(s.log_prob);
+        }
+        let starts: Vec<f32> = self
+            .episode_starts
+            .iter()
+            .map(|&b| b as u8 as f32)
+            .collect();
+        self.rollout.push(
+            &self.acted_on,
+            &actions,
+            &rewards,
+            &starts,
+            &values,
+            &log_probs,
+        )?;
+        self.sampled.clear();
+        self.episode_starts.copy_from_slice(&dones);
+        self.steps += n as u64;
+        self.stats = None;
+        if self.rollout.is_full() {
+            let mut next = Vec::with_capacity(step.next_obs.len());
+            self.norm.obs(step.next_obs, &mut next);
+            let last_values = self.net.host_values(&next, n)?;
+            self.rollout.compute_advantages(
+                &last_values,
+                &dones,
+                gamma as f32,
+                self.common.gae_lambda as f32,
+            );
+            self.stats = Some(self.train()?);
+            self.rollout.clear();
+        }
+        Ok(self.stats)
+    }
+
+    /// `1 − steps / total_steps`, as Stable-Baselines3 reads its schedules.
+    pub(crate) fn progress_remaining(&self) -> f64 {
+        1.0 - self.steps as f64 / self.total_steps as f64
+    }
+
+    fn train(&mut self) -> Result<TrainStats> {
+        let (loss_sum, count) = match self.config.clone() {
+            OnPolicyConfig::Ppo(c) => self.train_ppo(&c)?,
+            OnPolicyConfig::A2c(c) => self.train_a2c(&c)?,
+        };
+        let mean_value = self.rollout.values.iter().map(|&v| v as f64).sum::<f64>()
+            / self.rollout.values.len() as f64;
+        Ok(TrainStats {
+            step: self.steps,
+            loss: if count > 0 {
+                loss_sum / count as f64
+            } else {
+                f64::NAN
+            },
+            mean_q: mean_value,
+            gradient_steps: count,
+        })
+    }
+
+    /// The rollout's `rows` as tensors; the advantages scaled to mean 0 and standard deviation
+    /// 1 over them with `normalize_advantage` (the sample standard deviation, `n − 1`, as
+    /// `torch.std`).
+    pub(crate) fn batch(&self, rows: &[usize], normalize_advantage: bool) -> Result<Batch> {
+        let r = &self.rollout;
+        let (obs_dim, action_dim) = r.dims();
+        let b = rows.len();
+        let mut obs = Vec::with_capacity(b * obs_dim);
+        let mut actions = Vec::with_capacity(b * action_dim);
+        let (mut old_values, mut old_log_probs) = (Vec::with_capacity(b), Vec::with_capacity(b));
+        let (mut adv, mut returns) = (Vec::with_capacity(b), Vec::with_capacity(b));
+        for &i in rows {
+            obs.extend_from_slice(&r.obs[i * obs_dim..(i + 1) * obs_dim]);
+            actions.extend_from_slice(&r.actions[i * action_dim..(i + 1) * action_dim]);
+            old_values.push(r.values[i]);
+            old_log_probs.push(r.log_probs[i]);
+            adv.push(r.advantages[i]);
+            returns.push(r.returns[i]);
+        }
+        if normalize_advantage && b > 1 {
+            let mean = adv.iter().sum::<f32>() / b as f32;
+            let var = adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / (b - 1) as f32;
+            let std = var.sqrt();
+            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
+        }
+        let dev = &self.device;
+        let actions = match self.kind {
+            ActionKind::Discrete(_) => {
+                let idx: Vec<u32> = actions.iter().map(|&a| a as u32).collect();
+                Tensor::from_vec(idx, b, dev)?
+            }
+            ActionKind::Continuous(d) => Tensor::from_vec(actions, (b, d), dev)?,
+        };
+        Ok(Batch {
+            obs: Tensor::from_vec(obs, (b, obs_dim), dev)?,
+            actions,
+            old_values: Tensor::from_vec(old_values, b, dev)?,
+            old_log_probs: Tensor::from_vec(old_log_probs, b, dev)?,
+            advantages: Tensor::from_vec(adv, b, dev)?,
+            returns: Tensor::from_vec(returns, b, dev)?,
+        })
+    }
+
+    /// The policy's outputs, values, log-probabilities of the batch's actions and entropies.
+    pub(crate) fn evaluate(&self, batch: &Batch) -> Result<(Tensor, Tensor, Tensor)> {
+        let (outputs, values) = self.net.forward(&batch.obs)?;
+        let (log_prob, entropy) = self.net.log_prob_entropy(&outputs, &batch.actions)?;
+        Ok((values, log_prob, entropy))
+    }
+
+    /// One optimizer step down `loss` (a scalar), its gradient's global norm clipped first;
+    /// the loss's value. `what` names the loss in the error if it is not finite.
+    pub(crate) fn descend(&mut self, loss: &Tensor, what: &str) -> Result<f64> {
+        let value = loss.to_scalar::<f32>()? as f64;
+        if !value.is_finite() {
+            return Err(Error::Diverged {
+                step: self.steps,
+                what: what.into(),
+                value,
+            });
+        }
+        let grads = loss.backward()?;
+        match self.opt.step(&grads) {
+            Err(crate::nn::Error::NonFiniteGradient { norm }) => {
+                return Err(Error::Diverged {
+                    step: self.steps,
+                    what: "gradient norm".into(),
+                    value: norm,
+                });
+            }
+            other => other?,
+        }
+        self.updates += 1;
+        Ok(value)
+    }
+}
