@@ -625,7 +625,7 @@ fn seeds_are_bit_identical_across_runs_and_thread_counts() {
     assert_eq!(seed_files(&a, 3), seed_files(&d, 3));
 }
 
-/// PPO (with and without normalization) and A2C: the same config and seed give byte-identical
+/// PPO (with and without normalization, with gSDE) and A2C: the same config and seed give byte-identical
 /// records and policies on one thread or two, and other seeds differ.
 #[test]
 fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
@@ -645,6 +645,7 @@ fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
     for (name, steps) in [
         ("cartpole_ppo", "600"),
         ("acrobot_ppo", "1100"),
+        ("pendulum_ppo", "600"),
         ("cartpole_a2c", "800"),
     ] {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));

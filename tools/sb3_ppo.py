@@ -1,10 +1,12 @@
 """Stable-Baselines3's PPO and A2C with RL Zoo's tuned settings: the reference for
-`configs/cartpole_ppo.toml`, `configs/acrobot_ppo.toml` and `configs/cartpole_a2c.toml`
+`configs/cartpole_ppo.toml`, `configs/acrobot_ppo.toml`, `configs/pendulum_ppo.toml` and
+`configs/cartpole_a2c.toml`
 (RESULTS.md, BENCHMARKS.md).
 
     pip install stable-baselines3   # with torch (the CPU wheel is enough)
     python3 tools/sb3_ppo.py --seeds 0 1 2 3 4
     python3 tools/sb3_ppo.py --env Acrobot-v1 --seeds 0 1 2 3 4
+    python3 tools/sb3_ppo.py --env Pendulum-v1 --seeds 0 1 2 3 4
     python3 tools/sb3_ppo.py --algo a2c --env CartPole-v1 --seeds 0 1 2 3 4
     python3 tools/sb3_ppo.py --env CartPole-v1 --seeds 0 --steps 20000
 
@@ -48,6 +50,17 @@ PPO_ZOO = {
         ent_coef=0.0,
         learning_rate=linear(0.001),
         clip_range=linear(0.2),
+    )),
+    "Pendulum-v1": (4, 100_000, False, dict(
+        n_steps=1024,
+        gae_lambda=0.95,
+        gamma=0.9,
+        n_epochs=10,
+        ent_coef=0.0,
+        learning_rate=1e-3,
+        clip_range=0.2,
+        use_sde=True,
+        sde_sample_freq=4,
     )),
     "Acrobot-v1": (16, 1_000_000, True, dict(
         n_steps=256,

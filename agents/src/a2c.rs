@@ -27,6 +27,8 @@ use crate::{Error, Result};
 /// | `use_rms_prop` | `true` | | RMSprop (α = 0.99, ε = `rms_prop_eps`, as PyTorch's: ε after the square root); `false`: Adam with ε = 1e-5 |
 /// | `rms_prop_eps` | `1e-5` | `> 0` | RMSprop's ε |
 /// | `normalize_advantage` | `false` | | advantages scaled to mean 0 and standard deviation 1 per rollout |
+/// | `use_sde` | `false` | | generalized state-dependent exploration (Box actions): the noise is the policy's last hidden layer times weights drawn per env ([`sde_log_prob_entropy`](crate::nn::sde_log_prob_entropy)) |
+/// | `sde_sample_freq` | `-1` | integer | steps between draws of those weights; `-1` (or `0`): once per rollout |
 /// | `normalize` | `false` | `true`, `false`, `{ norm_obs, norm_reward }` | RL Zoo's `normalize` ([`Normalize`]) |
 /// | `policy` | [`ActorCriticConfig`] | | the networks (`pi`, `vf`, `activation`, `ortho_init`, `log_std_init`) |
 ///
@@ -61,6 +63,10 @@ pub struct A2cConfig {
     pub rms_prop_eps: f64,
     /// Normalize the advantages per rollout.
     pub normalize_advantage: bool,
+    /// Generalized state-dependent exploration.
+    pub use_sde: bool,
+    /// Steps between gSDE's draws of its weights (`≤ 0`: once per rollout).
+    pub sde_sample_freq: i64,
     /// Observation and reward normalization.
     pub normalize: Normalize,
     /// The networks.
@@ -81,6 +87,8 @@ impl Default for A2cConfig {
             use_rms_prop: true,
             rms_prop_eps: 1e-5,
             normalize_advantage: false,
+            use_sde: false,
+            sde_sample_freq: -1,
             normalize: Normalize::default(),
             policy: ActorCriticConfig::default(),
         }

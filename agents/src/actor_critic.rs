@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use crate::TrainStats;
 use crate::a2c::A2cConfig;
 use crate::nn::{
-    ActionKind, ActorCritic, Optimizer, OptimizerConfig, ParamStore, Sampled, actor_critic,
+    ActionKind, ActorCritic, Optimizer, OptimizerConfig, ParamStore, Sampled, actor_critic_with,
 };
 use crate::normalize::{Normalize, Normalizer};
 use crate::ppo::PpoConfig;
@@ -45,6 +45,8 @@ impl OnPolicyConfig {
                 gamma: c.gamma,
                 gae_lambda: c.gae_lambda,
                 normalize: c.normalize,
+                use_sde: c.use_sde,
+                sde_sample_freq: c.sde_sample_freq,
             },
             OnPolicyConfig::A2c(c) => Common {
                 n_envs: c.n_envs,
@@ -52,6 +54,8 @@ impl OnPolicyConfig {
                 gamma: c.gamma,
                 gae_lambda: c.gae_lambda,
                 normalize: c.normalize,
+                use_sde: c.use_sde,
+                sde_sample_freq: c.sde_sample_freq,
             },
         }
     }
@@ -78,6 +82,10 @@ pub struct Common {
     pub gae_lambda: f64,
     /// Observation and reward normalization.
     pub normalize: Normalize,
+    /// Generalized state-dependent exploration.
+    pub use_sde: bool,
+    /// Steps between gSDE's noise draws (`≤ 0`: once per rollout).
+    pub sde_sample_freq: i64,
 }
 
 /// One step of every env, as [`ActorCriticAgent::observe`] learns from it.
@@ -135,6 +143,9 @@ pub struct ActorCriticAgent {
     norm: Normalizer,
     /// Whether the statistics have seen the envs' first observations.
     seen_first: bool,
+    /// gSDE's noise weights of each env (`use_sde`), drawn at the start of each rollout and
+    /// every `sde_sample_freq` steps.
+    exploration: Vec<f64>,
     pub(crate) steps: u64,
     updates: u64,
     stats: Option<TrainStats>,
@@ -179,7 +190,14 @@ impl ActorCriticAgent {
         let common = config.common();
         let device = Device::Cpu;
         let params = ParamStore::new(seed, DType::F32, &device);
-        let net = actor_critic(obs_dim, kind, config.policy(), &params, seed)?;
+        let net = actor_critic_with(
+            obs_dim,
+            kind,
+            config.policy(),
+            &params,
+            seed,
+            common.use_sde,
+        )?;
         let (algorithm, max_grad_norm) = match config {
             OnPolicyConfig::Ppo(c) => (c.optimizer(), c.max_grad_norm),
             OnPolicyConfig::A2c(c) => (c.optimizer(), c.max_grad_norm),
@@ -208,6 +226,7 @@ impl ActorCriticAgent {
             episode_starts: vec![true; n],
             norm: Normalizer::new(common.normalize, obs_dim, n, common.gamma),
             seen_first: false,
+            exploration: Vec::new(),
             steps: 0,
             updates: 0,
             stats: None,
@@ -277,7 +296,18 @@ impl ActorCriticAgent {
             self.seen_first = true;
         }
         self.norm.obs(obs, &mut self.acted_on);
-        self.sampled = self.net.sample(&self.acted_on, n, &mut self.rng)?;
+        self.sampled = if self.common.use_sde {
+            // As Stable-Baselines3's `collect_rollouts`: new weights as a rollout begins and
+            // every `sde_sample_freq` steps of it.
+            let at = self.rollout.steps() as i64;
+            let freq = self.common.sde_sample_freq;
+            if at == 0 || self.exploration.is_empty() || (freq > 0 && at % freq == 0) {
+                self.exploration = self.net.sample_exploration(n, &mut self.rng)?;
+            }
+            self.net.sample_sde(&self.acted_on, n, &self.exploration)?
+        } else {
+            self.net.sample(&self.acted_on, n, &mut self.rng)?
+        };
         Ok(&self.sampled)
     }
 
@@ -460,9 +490,7 @@ impl ActorCriticAgent {
 
     /// The policy's outputs, values, log-probabilities of the batch's actions and entropies.
     pub(crate) fn evaluate(&self, batch: &Batch) -> Result<(Tensor, Tensor, Tensor)> {
-        let (outputs, values) = self.net.forward(&batch.obs)?;
-        let (log_prob, entropy) = self.net.log_prob_entropy(&outputs, &batch.actions)?;
-        Ok((values, log_prob, entropy))
+        Ok(self.net.evaluate(&batch.obs, &batch.actions)?)
     }
 
     /// One optimizer step down `loss` (a scalar), its gradient's global norm clipped first;

@@ -30,6 +30,8 @@ use crate::{Error, Result};
 /// | `vf_coef` | `0.5` | `≥ 0` | value loss weight |
 /// | `max_grad_norm` | `0.5` | `> 0` | global gradient norm clip |
 /// | `target_kl` | none | `> 0` | stop a rollout's epochs once the approximate KL passes `1.5 × target_kl` |
+/// | `use_sde` | `false` | | generalized state-dependent exploration (Box actions): the noise is the policy's last hidden layer times weights drawn per env ([`sde_log_prob_entropy`](crate::nn::sde_log_prob_entropy)) |
+/// | `sde_sample_freq` | `-1` | integer | steps between draws of those weights; `-1` (or `0`): once per rollout |
 /// | `normalize` | `false` | `true`, `false`, `{ norm_obs, norm_reward }` | RL Zoo's `normalize`: observations and rewards scaled by running statistics ([`Normalize`]; the returns' discount is `gamma`) |
 /// | `policy` | [`ActorCriticConfig`] | | the networks (`pi`, `vf`, `activation`, `ortho_init`, `log_std_init`) |
 ///
@@ -77,6 +79,10 @@ pub struct PpoConfig {
     pub max_grad_norm: f64,
     /// Early stop of a rollout's epochs on the approximate KL.
     pub target_kl: Option<f64>,
+    /// Generalized state-dependent exploration.
+    pub use_sde: bool,
+    /// Steps between gSDE's draws of its weights (`≤ 0`: once per rollout).
+    pub sde_sample_freq: i64,
     /// Observation and reward normalization.
     pub normalize: Normalize,
     /// The networks.
@@ -100,6 +106,8 @@ impl Default for PpoConfig {
             vf_coef: 0.5,
             max_grad_norm: 0.5,
             target_kl: None,
+            use_sde: false,
+            sde_sample_freq: -1,
             normalize: Normalize::default(),
             policy: ActorCriticConfig::default(),
         }
@@ -276,6 +284,48 @@ mod tests {
                 .to_string()
                 .contains("gae_lambda")
         );
+    }
+
+    /// A one-step task with a Box action, reward `−(a − 1)²`: PPO with gSDE moves the mean
+    /// action toward 1.
+    #[test]
+    fn ppo_with_gsde_learns_a_continuous_bandit() {
+        let config = OnPolicyConfig::Ppo(PpoConfig {
+            n_envs: 4,
+            n_steps: 16,
+            batch_size: 16,
+            n_epochs: 4,
+            learning_rate: Coefficient::Constant(3e-3),
+            use_sde: true,
+            sde_sample_freq: 4,
+            ..Default::default()
+        });
+        let mut agent =
+            ActorCriticAgent::new(1, ActionKind::Continuous(1), &config, 8000, 1).unwrap();
+        let obs = [0.5f32; 4];
+        let before = agent.greedy(&[0.5]).unwrap()[0];
+        for _ in 0..1000 {
+            let rewards: Vec<f64> = agent
+                .act(&obs)
+                .unwrap()
+                .iter()
+                .map(|s| -((s.action[0] as f64 - 1.0).powi(2)))
+                .collect();
+            agent
+                .observe(&VecStep {
+                    rewards: &rewards,
+                    terminated: &[true; 4],
+                    truncated: &[false; 4],
+                    final_obs: &obs,
+                    next_obs: &obs,
+                })
+                .unwrap();
+        }
+        let after = agent.greedy(&[0.5]).unwrap()[0];
+        assert!(before.abs() < 0.1, "{before}");
+        assert!((after - 1.0).abs() < 0.2, "{after}");
+        let discrete = ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 8000, 1);
+        assert!(discrete.unwrap_err().to_string().contains("use_sde"));
     }
 
     /// A two-armed bandit with one observation: PPO moves the policy to the arm that pays.

@@ -140,8 +140,9 @@ pub use optim::{
     global_grad_norm,
 };
 pub use policy::{
-    ActionKind, ActorCritic, ActorCriticConfig, Sampled, actor_critic, categorical_entropy,
-    categorical_log_prob, gaussian_entropy, gaussian_log_prob, orthogonal,
+    ActionKind, ActorCritic, ActorCriticConfig, SDE_EPSILON, Sampled, actor_critic,
+    actor_critic_with, categorical_entropy, categorical_log_prob, gaussian_entropy,
+    gaussian_log_prob, orthogonal, sde_log_prob_entropy,
 };
 pub use qnet::{
     HeadConfig, MAX_HISTORY, MAX_KERNEL, MAX_LAYERS, MAX_WIDTH, QNetwork, QNetworkConfig,

@@ -1,6 +1,7 @@
 //! Policy and value heads of actor-critic agents: a categorical policy over discrete actions,
-//! a diagonal Gaussian over Box actions, and the [`ActorCritic`] network that carries both with
-//! a state-value head, as Stable-Baselines3's `ActorCriticPolicy` builds them.
+//! a diagonal Gaussian over Box actions (with a state-independent log-std, or with generalized
+//! state-dependent exploration, gSDE), and the [`ActorCritic`] network that carries them with a
+//! state-value head, as Stable-Baselines3's `ActorCriticPolicy` builds them.
 //!
 //! The distributions are functions of tensors (log-probabilities and entropies with their
 //! gradients, built from differentiable candle ops and gradient-checked), plus host-side
@@ -51,6 +52,32 @@ pub fn gaussian_entropy(log_std: &Tensor, n: usize) -> candle_core::Result<Tenso
     let dim = log_std.dim(0)? as f64;
     let total = (log_std.sum_all()? + dim * (0.5 + HALF_LN_TAU))?;
     total.broadcast_as(n)?.contiguous()
+}
+
+/// gSDE's `ε`: added to the variance before the square root (Stable-Baselines3's
+/// `StateDependentNoiseDistribution`).
+pub const SDE_EPSILON: f64 = 1e-6;
+
+/// Generalized state-dependent exploration (Raffin et al., 2022), as Stable-Baselines3's
+/// `StateDependentNoiseDistribution` with its defaults (`full_std`, no `expln`, features not
+/// learned through the noise): the log-densities `(N)` of `actions` `(N, D)` and the entropies
+/// `(N)` of Gaussians with means `mean` `(N, D)` and variances `latent² · exp(log_std)²`
+/// (`latent` `(N, L)`, the policy network's last hidden layer, taken as a constant;
+/// `log_std` `(L, D)`), plus [`SDE_EPSILON`].
+pub fn sde_log_prob_entropy(
+    mean: &Tensor,
+    log_std: &Tensor,
+    latent: &Tensor,
+    actions: &Tensor,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let variance = latent.detach().sqr()?.matmul(&(log_std * 2.0)?.exp()?)?;
+    let log_sigma = ((variance + SDE_EPSILON)?.log()? * 0.5)?;
+    let z = (actions.sub(mean)? / log_sigma.exp()?)?;
+    let per_element = ((z.sqr()? * -0.5)? - &log_sigma)?;
+    let dim = mean.dim(D::Minus1)? as f64;
+    let log_prob = (per_element.sum(D::Minus1)? - HALF_LN_TAU * dim)?;
+    let entropy = (log_sigma.sum(D::Minus1)? + dim * (0.5 + HALF_LN_TAU))?;
+    Ok((log_prob, entropy))
 }
 
 /// A matrix of `rows × cols` with orthonormal rows (or columns, whichever are fewer), times
@@ -131,7 +158,7 @@ impl ActionKind {
 /// | `vf`           | `[64, 64]` | each `> 0`   | hidden widths of the value network |
 /// | `activation`   | `"tanh"`   | [`Activation`] | after each hidden layer (`activation_fn`) |
 /// | `ortho_init`   | `true`     |              | orthogonal weights (gains √2 hidden, 0.01 policy output, 1 value output), zero biases; else PyTorch's default uniform |
-/// | `log_std_init` | `0.0`      | finite       | the Gaussian's initial log standard deviation (Box actions) |
+/// | `log_std_init` | `0.0`      | finite       | the Gaussian's initial log standard deviation (Box actions; with gSDE, of every element of the noise's weights) |
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActorCriticConfig {
@@ -187,13 +214,16 @@ impl ActorCriticConfig {
 ///
 /// Parameter names: `pi.layers.{i}.{weight,bias}` (the last layer gives the logits or the
 /// means), `vf.layers.{i}.{weight,bias}` (the last gives the value), and `log_std` for Box
-/// actions.
+/// actions: `(D)`, or `(L, D)` with gSDE (`L` the width of the policy's last hidden layer).
 #[derive(Debug)]
 pub struct ActorCritic {
     pi: Mlp,
     vf: Mlp,
     log_std: Option<Var>,
     kind: ActionKind,
+    /// gSDE: the noise is the policy's last hidden layer times a sampled matrix.
+    sde: bool,
+    activation: Activation,
 }
 
 /// Builds an [`ActorCritic`] for observations of `obs_dim` numbers and actions of `kind` in
@@ -219,7 +249,31 @@ pub fn actor_critic(
     store: &ParamStore,
     seed: u64,
 ) -> crate::Result<ActorCritic> {
+    actor_critic_with(obs_dim, kind, config, store, seed, false)
+}
+
+/// [`actor_critic`], with generalized state-dependent exploration when `sde` (Box actions
+/// only: Stable-Baselines3's `use_sde`).
+///
+/// # Errors
+/// An invalid config, or `sde` with discrete actions.
+pub fn actor_critic_with(
+    obs_dim: usize,
+    kind: ActionKind,
+    config: &ActorCriticConfig,
+    store: &ParamStore,
+    seed: u64,
+    sde: bool,
+) -> crate::Result<ActorCritic> {
     config.validate()?;
+    if sde && matches!(kind, ActionKind::Discrete(_)) {
+        return Err(crate::Error::config(
+            "use_sde",
+            true,
+            "false for discrete actions (gSDE explores Box actions)",
+        ));
+    }
+    let latent_dim = config.pi.last().copied().unwrap_or(obs_dim);
     let vb = store.var_builder();
     let hidden = |widths: &[usize]| MlpConfig {
         hidden: widths.to_vec(),
@@ -231,7 +285,12 @@ pub fn actor_critic(
     let log_std = match kind {
         ActionKind::Discrete(_) => None,
         ActionKind::Continuous(d) => {
-            vb.get_with_hints(d, "log_std", candle_nn::Init::Const(config.log_std_init))?;
+            let init = candle_nn::Init::Const(config.log_std_init);
+            if sde {
+                vb.get_with_hints((latent_dim, d), "log_std", init)?;
+            } else {
+                vb.get_with_hints(d, "log_std", init)?;
+            }
             Some(store.get("log_std").expect("created just above"))
         }
     };
@@ -261,6 +320,8 @@ pub fn actor_critic(
         vf,
         log_std,
         kind,
+        sde,
+        activation: config.activation,
     })
 }
 
@@ -292,9 +353,118 @@ impl ActorCritic {
         self.vf.forward(obs)?.squeeze(1)
     }
 
-    /// The log standard deviations `(D)` of a Gaussian policy.
+    /// The log standard deviations `(D)` of a Gaussian policy (`(L, D)` with gSDE).
     pub fn log_std(&self) -> Option<&Var> {
         self.log_std.as_ref()
+    }
+
+    /// Whether the policy explores by gSDE.
+    pub fn is_sde(&self) -> bool {
+        self.sde
+    }
+
+    /// The policy network's last hidden layer `(N, L)` and its outputs `(N, A)` at `obs`,
+    /// the outputs bit for bit what [`forward`](ActorCritic::forward) gives.
+    pub fn policy_latent(&self, obs: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let layers = self.pi.layers();
+        let last = layers.len() - 1;
+        let mut h = obs.clone();
+        for layer in &layers[..last] {
+            h = layer.forward_act(&h, self.activation)?;
+        }
+        let out = layers[last].forward_act(&h, Activation::Identity)?;
+        Ok((h, out))
+    }
+
+    /// The values `(N)`, the log-probabilities `(N)` of `actions` and the policies'
+    /// entropies `(N)` at `obs` `(N, d)`, whatever the distribution.
+    pub fn evaluate(
+        &self,
+        obs: &Tensor,
+        actions: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let values = self.values(obs)?;
+        let (log_prob, entropy) = match (&self.log_std, self.sde) {
+            (Some(log_std), true) => {
+                let (latent, mean) = self.policy_latent(obs)?;
+                sde_log_prob_entropy(&mean, log_std.as_tensor(), &latent, actions)?
+            }
+            _ => self.log_prob_entropy(&self.pi.forward(obs)?, actions)?,
+        };
+        Ok((values, log_prob, entropy))
+    }
+
+    /// gSDE's noise weights for `n` envs, row-major `n × L × D`: each element a normal draw
+    /// with standard deviation `exp(log_std)` of its place (`weights_dist.rsample`).
+    ///
+    /// # Errors
+    /// A policy without gSDE.
+    pub fn sample_exploration(&self, n: usize, rng: &mut EnvRng) -> crate::Result<Vec<f64>> {
+        if !self.sde {
+            return Err(crate::Error::config("use_sde", false, "a gSDE policy"));
+        }
+        let log_std = self.host_log_std()?;
+        let mut out = Vec::with_capacity(n * log_std.len());
+        for _ in 0..n {
+            out.extend(log_std.iter().map(|&ls| ls.exp() * normal(rng)));
+        }
+        Ok(out)
+    }
+
+    /// gSDE's acting, on the host: at each of the `n` observations `obs`, the action
+    /// `mean + latent · E` with env `e`'s weights `E` (`exploration`, from
+    /// [`sample_exploration`](ActorCritic::sample_exploration)), its log-probability under
+    /// the state-dependent Gaussian and the value.
+    ///
+    /// # Errors
+    /// A policy without gSDE, weights of another shape, a failing network.
+    pub fn sample_sde(
+        &self,
+        obs: &[f32],
+        n: usize,
+        exploration: &[f64],
+    ) -> crate::Result<Vec<Sampled>> {
+        let log_std = self.host_log_std()?;
+        let d = self.kind.outputs();
+        let l = log_std.len() / d.max(1);
+        if !self.sde || exploration.len() != n * l * d {
+            return Err(crate::Error::config(
+                "exploration",
+                exploration.len(),
+                format!("{n} envs × {l} × {d} gSDE weights"),
+            ));
+        }
+        let t = self.input(obs, n)?;
+        let (latent, mean) = self.policy_latent(&t)?;
+        let latent: Vec<f32> = latent.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let mean: Vec<f32> = mean.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let values = self.values(&t)?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        let mut out = Vec::with_capacity(n);
+        for e in 0..n {
+            let h = &latent[e * l..(e + 1) * l];
+            let w = &exploration[e * l * d..(e + 1) * l * d];
+            let mut action = Vec::with_capacity(d);
+            let mut log_prob = -HALF_LN_TAU * d as f64;
+            for k in 0..d {
+                let (mut noise, mut variance) = (0.0f64, 0.0f64);
+                for j in 0..l {
+                    let x = h[j] as f64;
+                    noise += x * w[j * d + k];
+                    variance += x * x * (2.0 * log_std[j * d + k]).exp();
+                }
+                let sigma = (variance + SDE_EPSILON).sqrt();
+                let a = (mean[e * d + k] as f64 + noise) as f32;
+                let z = (a as f64 - mean[e * d + k] as f64) / sigma;
+                log_prob -= 0.5 * z * z + sigma.ln();
+                action.push(a);
+            }
+            out.push(Sampled {
+                action,
+                log_prob: log_prob as f32,
+                value: values[e],
+            });
+        }
+        Ok(out)
     }
 
     /// The log-probabilities `(N)` of `actions` and the entropies `(N)` of the policies whose
@@ -406,9 +576,14 @@ impl ActorCritic {
         ))
     }
 
+    /// The log standard deviations, row-major (`L × D` with gSDE).
     fn host_log_std(&self) -> crate::Result<Vec<f64>> {
         Ok(match &self.log_std {
-            Some(v) => v.as_tensor().to_dtype(DType::F64)?.to_vec1()?,
+            Some(v) => v
+                .as_tensor()
+                .to_dtype(DType::F64)?
+                .flatten_all()?
+                .to_vec1()?,
             None => Vec::new(),
         })
     }
@@ -542,6 +717,115 @@ mod tests {
             assert!(report.passed(1e-6), "{kind:?}: {report}");
             assert!(report.missing.is_empty(), "{kind:?}: {report}");
         }
+    }
+
+    #[test]
+    fn gsde_matches_the_closed_form_and_passes_the_gradient_check() {
+        let mean = f64_var(vec![0.5, -1.0, 0.2, 0.3], &[2, 2]);
+        let log_std = f64_var(vec![0.2, -0.3, -1.0, 0.4, 0.1, -0.2], &[3, 2]);
+        let latent = f64_var(vec![0.3, -0.8, 0.5, 0.9, 0.1, -0.4], &[2, 3]);
+        let a = Tensor::new(&[[1.0f64, 0.0], [-0.5, 0.7]], &Device::Cpu).unwrap();
+        let (lp, h) = sde_log_prob_entropy(
+            mean.as_tensor(),
+            log_std.as_tensor(),
+            latent.as_tensor(),
+            &a,
+        )
+        .unwrap();
+        let (lp, h): (Vec<f64>, Vec<f64>) = (lp.to_vec1().unwrap(), h.to_vec1().unwrap());
+        let (m, ls, x) = (
+            [0.5, -1.0, 0.2, 0.3],
+            [0.2, -0.3, -1.0, 0.4, 0.1, -0.2],
+            [0.3, -0.8, 0.5, 0.9, 0.1, -0.4],
+        );
+        let act = [1.0, 0.0, -0.5, 0.7];
+        for n in 0..2 {
+            let (mut logp, mut ent) = (0.0, 0.0);
+            for k in 0..2 {
+                let var: f64 = (0..3)
+                    .map(|j| x[n * 3 + j] * x[n * 3 + j] * (2.0 * ls[j * 2 + k] as f64).exp())
+                    .sum();
+                let s = (var + SDE_EPSILON).sqrt();
+                let d = act[n * 2 + k] - m[n * 2 + k];
+                logp += -d * d / (2.0 * s * s) - s.ln() - HALF_LN_TAU;
+                ent += 0.5 + HALF_LN_TAU + s.ln();
+            }
+            assert!((lp[n] - logp).abs() < 1e-12, "{n}: {} vs {logp}", lp[n]);
+            assert!((h[n] - ent).abs() < 1e-12);
+        }
+        let report = grad_check(
+            || {
+                let (lp, h) = sde_log_prob_entropy(
+                    mean.as_tensor(),
+                    log_std.as_tensor(),
+                    latent.as_tensor(),
+                    &a,
+                )?;
+                probe_loss(&lp, 3)? + probe_loss(&h, 4)?
+            },
+            &[
+                ("mean".into(), mean.clone()),
+                ("log_std".into(), log_std.clone()),
+            ],
+            &GradCheckConfig::default(),
+        )
+        .unwrap();
+        assert!(report.passed(1e-6), "{report}");
+    }
+
+    #[test]
+    fn a_gsde_actor_critic_passes_the_gradient_check_and_acts_as_it_evaluates() {
+        let store = ParamStore::new(0, DType::F64, &Device::Cpu);
+        let config = ActorCriticConfig {
+            pi: vec![5],
+            vf: vec![4],
+            log_std_init: -0.5,
+            ..Default::default()
+        };
+        let kind = ActionKind::Continuous(2);
+        let net = actor_critic_with(3, kind, &config, &store, 7, true).unwrap();
+        assert_eq!(net.log_std().unwrap().dims(), [5, 2]);
+        let obs = f64_var(vec![0.1, -0.4, 0.9, 0.3, 0.2, -0.7], &[2, 3]);
+        let actions = Tensor::new(&[[0.3f64, -0.2], [1.1, 0.4]], &Device::Cpu).unwrap();
+        // The variance reads the hidden layer as a constant (Stable-Baselines3's
+        // `learn_features = False`), so the hidden layers' gradient leaves that path out by
+        // design and finite differences would see it: they are checked through the mean in
+        // `the_actor_critic_passes_the_gradient_check`; here every other parameter.
+        let vars: Vec<_> = store
+            .named_vars()
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with("pi.layers.0."))
+            .collect();
+        let report = grad_check(
+            || {
+                let (v, lp, h) = net.evaluate(obs.as_tensor(), &actions)?;
+                probe_loss(&lp, 5)? + probe_loss(&h, 6)? + probe_loss(&v, 7)?
+            },
+            &vars,
+            &GradCheckConfig::default(),
+        )
+        .unwrap();
+        assert!(report.passed(1e-6), "{report}");
+        assert!(report.missing.is_empty(), "{report}");
+        // The host's action and log-probability are what the tensors give for that action.
+        let mut rng = EnvRng::seed_from_u64(5);
+        let w = net.sample_exploration(2, &mut rng).unwrap();
+        assert_eq!(w.len(), 2 * 5 * 2);
+        let host = [0.1f32, -0.4, 0.9, 0.3, 0.2, -0.7];
+        let sampled = net.sample_sde(&host, 2, &w).unwrap();
+        let a: Vec<f64> = sampled
+            .iter()
+            .flat_map(|s| s.action.iter().map(|&x| x as f64))
+            .collect();
+        let a = Tensor::from_vec(a, (2, 2), &Device::Cpu).unwrap();
+        let (v, lp, _) = net.evaluate(obs.as_tensor(), &a).unwrap();
+        let (v, lp): (Vec<f64>, Vec<f64>) = (v.to_vec1().unwrap(), lp.to_vec1().unwrap());
+        for e in 0..2 {
+            assert!((sampled[e].log_prob as f64 - lp[e]).abs() < 1e-5);
+            assert!((sampled[e].value as f64 - v[e]).abs() < 1e-6);
+        }
+        // Discrete actions have no gSDE.
+        assert!(actor_critic_with(3, ActionKind::Discrete(2), &config, &store, 7, true).is_err());
     }
 
     #[test]
