@@ -679,6 +679,22 @@ fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
             let saved = read(a.join("seed_0/agent.json"));
             assert!(saved.contains("\"normalizer\""), "{saved}");
         }
+        // `qlab render` plays the greedy policy: as text, and as a GIF whose frames keep one
+        // size while the caption grows (Pendulum's frames are narrow).
+        let text = qlab(&["render", a.to_str().unwrap(), "--max-steps", "3"]).ok();
+        assert!(text.contains("episode 1  step 3"), "{name}: {text}");
+        let gif = tmp.path(&format!("{name}.gif"));
+        let gif = gif.to_str().unwrap();
+        qlab(&[
+            "render",
+            a.to_str().unwrap(),
+            "--max-steps",
+            "12",
+            "--out",
+            gif,
+        ])
+        .ok();
+        assert!(read_bytes(gif.into()).starts_with(b"GIF89a"), "{name}");
     }
 }
 

@@ -6,6 +6,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use qlab_agents::actor_critic::ActorCriticAgent;
 use qlab_agents::dqn::Dqn;
 use qlab_agents::tabular::TabularAgent;
 use qlab_agents::{Agent, View as ObsView};
@@ -19,6 +20,7 @@ use crate::plot::render::{
 };
 use crate::runner::deep::{self, DeepExperiment};
 use crate::runner::envs::{AgentEnv, EnvVisitor};
+use crate::runner::onpolicy::{self, OnPolicyExperiment};
 use crate::runner::record::AgentChoice;
 use crate::runner::{Experiment, TabularExperiment, tabular};
 
@@ -77,6 +79,8 @@ enum Player {
     Tabular(Box<TabularExperiment>, Box<dyn TabularAgent>),
     /// A DQN run's network.
     Deep(Box<DeepExperiment>, Box<Dqn>),
+    /// A PPO or A2C run's policy.
+    OnPolicy(Box<OnPolicyExperiment>, Box<ActorCriticAgent>),
 }
 
 impl Player {
@@ -114,6 +118,10 @@ impl Player {
                     sink,
                 )?;
                 Ok((rec, fps))
+            }
+            Player::OnPolicy(exp, agent) => {
+                let rec = exp.play(agent, playback, view, sink)?;
+                Ok((rec, 50.0))
             }
         }
     }
@@ -272,10 +280,17 @@ fn load_run(dir: &Path, choice: AgentChoice) -> Result<Player> {
             let agent = saved.with_context(missing)?;
             Ok(Player::Deep(exp, Box::new(agent)))
         }
-        Experiment::OnPolicy(exp) => bail!(
-            "{}: qlab render does not play {} runs yet; qlab eval evaluates them",
-            dir.display(),
-            exp.config.agent.algorithm()
-        ),
+        Experiment::OnPolicy(exp) => {
+            let mut saved = None;
+            for s in &seeds {
+                let seed_dir = choice.dir(&dir.join(format!("seed_{s}")));
+                saved = onpolicy::load_agent(&exp, &seed_dir)?;
+                if saved.is_some() {
+                    break;
+                }
+            }
+            let agent = saved.with_context(missing)?;
+            Ok(Player::OnPolicy(exp, Box::new(agent)))
+        }
     }
 }

@@ -245,9 +245,9 @@ pub fn check_playback(playback: &Playback) -> Result<()> {
 ///
 /// # Errors
 /// As [`play`], and `act`'s and `sink`'s.
-pub fn play_with_into<E: Env<Action = usize>>(
+pub fn play_with_into<E: Env>(
     env: &mut E,
-    mut act: impl FnMut(&E::Obs, bool) -> Result<usize>,
+    mut act: impl FnMut(&E::Obs, bool) -> Result<E::Action>,
     playback: &Playback,
     view: View,
     sink: &mut dyn FnMut(Frame) -> Result<()>,
@@ -336,9 +336,11 @@ pub fn upscale(frame: Frame, k: usize) -> Frame {
 pub fn with_caption(frame: &Frame, text: &str) -> Result<Frame> {
     canvas::register_font()?;
     let w = frame.width;
-    // DejaVu Sans averages about 0.55 em per character.
+    // DejaVu Sans averages about 0.55 em per character. The strip has the height of the
+    // largest size whatever the text, so that the frames of a recording keep one size as the
+    // caption grows (a GIF's frames must).
     let size = (w as f64 / (0.58 * text.chars().count() as f64)).clamp(8.0, 18.0);
-    let strip = (size * 1.5).ceil() as usize;
+    let strip = (18.0f64 * 1.5).ceil() as usize;
     let mut out = Frame::filled(frame.height + strip, w, [255, 255, 255]);
     out.data[strip * w * 3..].copy_from_slice(&frame.data);
     {
@@ -402,5 +404,8 @@ mod tests {
             "no text drawn"
         );
         assert_eq!(c.pixel(0, 0), [255, 255, 255]);
+        // A longer caption on the same frame, in a smaller font, keeps the strip's height.
+        let longer = with_caption(&f, "episode 1  step 120  return -130.2").unwrap();
+        assert_eq!(longer.height, c.height);
     }
 }

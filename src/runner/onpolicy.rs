@@ -242,6 +242,44 @@ impl OnPolicyExperiment {
     fn env(&self) -> Result<Kind> {
         make(&self.config)
     }
+
+    /// Plays `agent`'s greedy policy (as evaluations take it) in a fresh env of the run, for
+    /// `qlab render`.
+    ///
+    /// # Errors
+    /// An env that cannot be made or stepped, a failing network, a bad playback option.
+    pub fn play(
+        &self,
+        agent: &ActorCriticAgent,
+        playback: &crate::plot::render::Playback,
+        view: crate::plot::render::View,
+        sink: &mut dyn FnMut(qlab_envs::Frame) -> Result<()>,
+    ) -> Result<crate::plot::render::Recording> {
+        use super::interface::EnvAction;
+        use crate::plot::render::play_with_into;
+        match self.env()? {
+            Kind::Discrete(mut env) => play_with_into(
+                &mut env,
+                |obs, _| match self.greedy_action(agent, obs)? {
+                    EnvAction::Discrete(a) => Ok(a),
+                    EnvAction::Box(_) => bail!("a Box action for a discrete env"),
+                },
+                playback,
+                view,
+                sink,
+            ),
+            Kind::Continuous(mut env) => play_with_into(
+                &mut env,
+                |obs, _| match self.greedy_action(agent, obs)? {
+                    EnvAction::Box(a) => Ok(a),
+                    EnvAction::Discrete(_) => bail!("a discrete action for a Box env"),
+                },
+                playback,
+                view,
+                sink,
+            ),
+        }
+    }
 }
 
 /// What `agent.json` says of a saved policy.
