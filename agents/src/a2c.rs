@@ -176,7 +176,8 @@ impl ActorCriticAgent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor_critic::{OnPolicyConfig, VecStep};
+    use crate::actor_critic::OnPolicyConfig;
+    use crate::actor_critic::testing::one_step_task;
     use crate::nn::ActionKind;
 
     #[test]
@@ -209,30 +210,9 @@ mod tests {
             });
             let mut agent =
                 ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let obs = [1.0f32, 1.0];
-            let mut losses = Vec::new();
-            for _ in 0..600 {
-                let actions: Vec<usize> = agent
-                    .act(&obs)
-                    .unwrap()
-                    .iter()
-                    .map(|s| s.action[0] as usize)
-                    .collect();
-                let rewards: Vec<f64> = actions.iter().map(|&a| a as f64).collect();
-                let stats = agent
-                    .observe(&VecStep {
-                        rewards: &rewards,
-                        terminated: &[true, true],
-                        truncated: &[false, false],
-                        final_obs: &obs,
-                        next_obs: &obs,
-                    })
-                    .unwrap();
-                if let Some(s) = stats {
-                    assert_eq!(s.gradient_steps, 1);
-                    losses.push(s.loss as f32);
-                }
-            }
+            let trained = one_step_task(&mut agent, 1.0, 600, |a| a[0] as f64);
+            assert!(trained.iter().all(|s| s.gradient_steps == 1));
+            let losses = trained.iter().map(|s| s.loss as f32).collect();
             let greedy = agent.greedy(&[1.0]).unwrap()[0];
             (greedy, losses)
         };

@@ -38,25 +38,23 @@ impl OnPolicyConfig {
 
     /// The keys every on-policy algorithm has.
     pub fn common(&self) -> Common {
+        // The keys have the same names in every algorithm's config.
+        macro_rules! common {
+            ($c:expr) => {
+                Common {
+                    n_envs: $c.n_envs,
+                    n_steps: $c.n_steps,
+                    gamma: $c.gamma,
+                    gae_lambda: $c.gae_lambda,
+                    normalize: $c.normalize,
+                    use_sde: $c.use_sde,
+                    sde_sample_freq: $c.sde_sample_freq,
+                }
+            };
+        }
         match self {
-            OnPolicyConfig::Ppo(c) => Common {
-                n_envs: c.n_envs,
-                n_steps: c.n_steps,
-                gamma: c.gamma,
-                gae_lambda: c.gae_lambda,
-                normalize: c.normalize,
-                use_sde: c.use_sde,
-                sde_sample_freq: c.sde_sample_freq,
-            },
-            OnPolicyConfig::A2c(c) => Common {
-                n_envs: c.n_envs,
-                n_steps: c.n_steps,
-                gamma: c.gamma,
-                gae_lambda: c.gae_lambda,
-                normalize: c.normalize,
-                use_sde: c.use_sde,
-                sde_sample_freq: c.sde_sample_freq,
-            },
+            OnPolicyConfig::Ppo(c) => common!(c),
+            OnPolicyConfig::A2c(c) => common!(c),
         }
     }
 
@@ -517,5 +515,43 @@ impl ActorCriticAgent {
         }
         self.updates += 1;
         Ok(value)
+    }
+}
+
+/// What the algorithms' tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ActorCriticAgent, VecStep};
+    use crate::TrainStats;
+
+    /// Plays `steps` steps of a one-step task: every env observes `x`, each action `a` earns
+    /// `reward(a)` and ends its episode. What each training measured.
+    pub(crate) fn one_step_task(
+        agent: &mut ActorCriticAgent,
+        x: f32,
+        steps: usize,
+        reward: impl Fn(&[f32]) -> f64,
+    ) -> Vec<TrainStats> {
+        let n = agent.common.n_envs;
+        let obs = vec![x; n];
+        let (terminated, truncated) = (vec![true; n], vec![false; n]);
+        let mut trained = Vec::new();
+        for _ in 0..steps {
+            let rewards: Vec<f64> = agent
+                .act(&obs)
+                .unwrap()
+                .iter()
+                .map(|s| reward(&s.action))
+                .collect();
+            let step = VecStep {
+                rewards: &rewards,
+                terminated: &terminated,
+                truncated: &truncated,
+                final_obs: &obs,
+                next_obs: &obs,
+            };
+            trained.extend(agent.observe(&step).unwrap());
+        }
+        trained
     }
 }

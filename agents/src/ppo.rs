@@ -256,7 +256,8 @@ impl ActorCriticAgent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor_critic::{OnPolicyConfig, VecStep};
+    use crate::actor_critic::OnPolicyConfig;
+    use crate::actor_critic::testing::one_step_task;
     use crate::nn::ActionKind;
 
     #[test]
@@ -302,25 +303,8 @@ mod tests {
         });
         let mut agent =
             ActorCriticAgent::new(1, ActionKind::Continuous(1), &config, 8000, 1).unwrap();
-        let obs = [0.5f32; 4];
         let before = agent.greedy(&[0.5]).unwrap()[0];
-        for _ in 0..1000 {
-            let rewards: Vec<f64> = agent
-                .act(&obs)
-                .unwrap()
-                .iter()
-                .map(|s| -((s.action[0] as f64 - 1.0).powi(2)))
-                .collect();
-            agent
-                .observe(&VecStep {
-                    rewards: &rewards,
-                    terminated: &[true; 4],
-                    truncated: &[false; 4],
-                    final_obs: &obs,
-                    next_obs: &obs,
-                })
-                .unwrap();
-        }
+        one_step_task(&mut agent, 0.5, 1000, |a| -((a[0] as f64 - 1.0).powi(2)));
         let after = agent.greedy(&[0.5]).unwrap()[0];
         assert!(before.abs() < 0.1, "{before}");
         assert!((after - 1.0).abs() < 0.2, "{after}");
@@ -343,29 +327,8 @@ mod tests {
             let config = OnPolicyConfig::Ppo(config);
             let mut agent =
                 ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let obs = [1.0f32, 1.0];
-            let mut losses = Vec::new();
-            for _ in 0..500 {
-                let actions: Vec<usize> = agent
-                    .act(&obs)
-                    .unwrap()
-                    .iter()
-                    .map(|s| s.action[0] as usize)
-                    .collect();
-                let rewards: Vec<f64> = actions.iter().map(|&a| a as f64).collect();
-                let stats = agent
-                    .observe(&VecStep {
-                        rewards: &rewards,
-                        terminated: &[true, true],
-                        truncated: &[false, false],
-                        final_obs: &obs,
-                        next_obs: &obs,
-                    })
-                    .unwrap();
-                if let Some(s) = stats {
-                    losses.push(s.loss as f32);
-                }
-            }
+            let trained = one_step_task(&mut agent, 1.0, 500, |a| a[0] as f64);
+            let losses = trained.iter().map(|s| s.loss as f32).collect();
             let greedy = agent.greedy(&[1.0]).unwrap()[0];
             (greedy, losses)
         };
