@@ -1,11 +1,12 @@
 //! A2C: the synchronous advantage actor-critic (Mnih et al., 2016), as Stable-Baselines3's
 //! `A2C` updates, with its hyperparameter names and meanings, so that an entry of RL Zoo's
 //! `a2c.yml` copies into `[agent]` unchanged. The agent that collects the rollouts is
-//! [`ActorCriticAgent`]; this file holds A2C's hyperparameters and its update.
+//! [`ActorCriticAgent`](crate::actor_critic::ActorCriticAgent); this file holds A2C's
+//! hyperparameters and its update, written on the agent's `Learner`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor_critic::ActorCriticAgent;
+use crate::learner::Learner;
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm, RmsPropConfig};
 use crate::normalize::Normalize;
 use crate::rollout::Coefficient;
@@ -155,30 +156,24 @@ impl A2cConfig {
     }
 }
 
-/// A2C's update.
-impl ActorCriticAgent {
-    /// One step on the whole rollout: `−A·log π(a|s) + vf_coef·(R − V)² − ent_coef·H`, means
-    /// over the rollout, after clipping the gradient's global norm. The loss and the one step.
-    pub(crate) fn train_a2c(&mut self, c: &A2cConfig) -> Result<(f64, u64)> {
-        let progress = self.progress_remaining();
-        self.opt.set_learning_rate(c.learning_rate.at(progress));
-        let rows: Vec<usize> = (0..self.rollout.capacity()).collect();
-        let batch = self.batch(&rows, c.normalize_advantage)?;
-        let (values, log_prob, entropy) = self.evaluate(&batch)?;
-        let policy_loss = (&batch.advantages * &log_prob)?.mean_all()?.neg()?;
-        let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
-        let entropy_loss = entropy.mean_all()?.neg()?;
-        let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
-        Ok((self.descend(&loss, "A2C loss")?, 1))
-    }
+/// One step on the whole rollout: `−A·log π(a|s) + vf_coef·(R − V)² − ent_coef·H`, means
+/// over the rollout, after clipping the gradient's global norm. The loss and the one step.
+pub(crate) fn update(l: &mut Learner<'_>, c: &A2cConfig) -> Result<(f64, u64)> {
+    let progress = l.progress_remaining;
+    l.opt.set_learning_rate(c.learning_rate.at(progress));
+    let rows: Vec<usize> = (0..l.rollout.capacity()).collect();
+    let batch = l.batch(&rows, c.normalize_advantage)?;
+    let (values, log_prob, entropy) = l.evaluate(&batch)?;
+    let policy_loss = (&batch.advantages * &log_prob)?.mean_all()?.neg()?;
+    let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
+    let entropy_loss = entropy.mean_all()?.neg()?;
+    let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
+    Ok((l.descend(&loss, "A2C loss")?, 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor_critic::OnPolicyConfig;
-    use crate::actor_critic::testing::one_step_task;
-    use crate::nn::ActionKind;
 
     #[test]
     fn configs_read_rl_zoos_entry_and_refuse_bad_values() {
@@ -195,31 +190,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("batch_size"), "{e}");
-    }
-
-    /// A two-armed bandit with one observation: A2C moves the policy to the arm that pays, one
-    /// step per rollout.
-    #[test]
-    fn a2c_learns_a_bandit_and_reruns_bit_identically() {
-        let run = |seed: u64| -> (f32, Vec<f32>) {
-            let config = OnPolicyConfig::A2c(A2cConfig {
-                n_envs: 2,
-                n_steps: 4,
-                learning_rate: Coefficient::Constant(3e-3),
-                ..Default::default()
-            });
-            let mut agent =
-                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let trained = one_step_task(&mut agent, 1.0, 600, |a| a[0] as f64);
-            assert!(trained.iter().all(|s| s.gradient_steps == 1));
-            let losses = trained.iter().map(|s| s.loss as f32).collect();
-            let greedy = agent.greedy(&[1.0]).unwrap()[0];
-            (greedy, losses)
-        };
-        let (greedy, losses) = run(3);
-        assert_eq!(greedy, 1.0, "the paying arm");
-        assert_eq!(losses.len(), 600 / 4);
-        assert_eq!(run(3).1, losses, "bit-identical rerun");
-        assert_ne!(run(4).1, losses);
     }
 }

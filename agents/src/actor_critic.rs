@@ -4,12 +4,13 @@
 //! by GAE(λ), then the algorithm's own update. Everything but the update lives here; each
 //! algorithm's file holds its hyperparameters and its update.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use qlab_envs::EnvRng;
 use rand::SeedableRng;
 
 use crate::TrainStats;
 use crate::a2c::A2cConfig;
+use crate::learner::Learner;
 use crate::nn::{
     ActionKind, ActorCritic, Optimizer, OptimizerConfig, ParamStore, Sampled, actor_critic_with,
 };
@@ -122,16 +123,16 @@ pub struct VecStep<'a> {
 /// on the CPU. Box actions are returned as sampled; the runner clips them to the action space
 /// when it steps the env, as Stable-Baselines3 does, and learns from the sampled ones.
 pub struct ActorCriticAgent {
-    pub(crate) config: OnPolicyConfig,
-    pub(crate) common: Common,
+    config: OnPolicyConfig,
+    common: Common,
     kind: ActionKind,
     obs_dim: usize,
     total_steps: u64,
     net: ActorCritic,
     params: ParamStore,
-    pub(crate) opt: Optimizer,
-    pub(crate) rollout: Rollout,
-    pub(crate) rng: EnvRng,
+    opt: Optimizer,
+    rollout: Rollout,
+    rng: EnvRng,
     /// The observations last acted on and what the policy did there.
     acted_on: Vec<f32>,
     sampled: Vec<Sampled>,
@@ -144,7 +145,7 @@ pub struct ActorCriticAgent {
     /// gSDE's noise weights of each env (`use_sde`), drawn at the start of each rollout and
     /// every `sde_sample_freq` steps.
     exploration: Vec<f64>,
-    pub(crate) steps: u64,
+    steps: u64,
     updates: u64,
     stats: Option<TrainStats>,
     device: Device,
@@ -158,16 +159,6 @@ impl std::fmt::Debug for ActorCriticAgent {
             .field("updates", &self.updates)
             .finish()
     }
-}
-
-/// Rows of the rollout as tensors, for one gradient step.
-pub(crate) struct Batch {
-    pub obs: Tensor,
-    pub actions: Tensor,
-    pub old_values: Tensor,
-    pub old_log_probs: Tensor,
-    pub advantages: Tensor,
-    pub returns: Tensor,
 }
 
 impl ActorCriticAgent {
@@ -419,15 +410,21 @@ impl ActorCriticAgent {
         Ok(self.stats)
     }
 
-    /// `1 − steps / total_steps`, as Stable-Baselines3 reads its schedules.
-    pub(crate) fn progress_remaining(&self) -> f64 {
-        1.0 - self.steps as f64 / self.total_steps as f64
-    }
-
     fn train(&mut self) -> Result<TrainStats> {
-        let (loss_sum, count) = match self.config.clone() {
-            OnPolicyConfig::Ppo(c) => self.train_ppo(&c)?,
-            OnPolicyConfig::A2c(c) => self.train_a2c(&c)?,
+        let mut learner = Learner {
+            net: &self.net,
+            opt: &mut self.opt,
+            rollout: &self.rollout,
+            rng: &mut self.rng,
+            kind: self.kind,
+            device: &self.device,
+            steps: self.steps,
+            progress_remaining: 1.0 - self.steps as f64 / self.total_steps as f64,
+            updates: &mut self.updates,
+        };
+        let (loss_sum, count) = match &self.config {
+            OnPolicyConfig::Ppo(c) => crate::ppo::update(&mut learner, c)?,
+            OnPolicyConfig::A2c(c) => crate::a2c::update(&mut learner, c)?,
         };
         let mean_value = self.rollout.values.iter().map(|&v| v as f64).sum::<f64>()
             / self.rollout.values.len() as f64;
@@ -442,91 +439,17 @@ impl ActorCriticAgent {
             gradient_steps: count,
         })
     }
-
-    /// The rollout's `rows` as tensors; the advantages scaled to mean 0 and standard deviation
-    /// 1 over them with `normalize_advantage` (the sample standard deviation, `n − 1`, as
-    /// `torch.std`).
-    pub(crate) fn batch(&self, rows: &[usize], normalize_advantage: bool) -> Result<Batch> {
-        let r = &self.rollout;
-        let (obs_dim, action_dim) = r.dims();
-        let b = rows.len();
-        let mut obs = Vec::with_capacity(b * obs_dim);
-        let mut actions = Vec::with_capacity(b * action_dim);
-        let (mut old_values, mut old_log_probs) = (Vec::with_capacity(b), Vec::with_capacity(b));
-        let (mut adv, mut returns) = (Vec::with_capacity(b), Vec::with_capacity(b));
-        for &i in rows {
-            obs.extend_from_slice(&r.obs[i * obs_dim..(i + 1) * obs_dim]);
-            actions.extend_from_slice(&r.actions[i * action_dim..(i + 1) * action_dim]);
-            old_values.push(r.values[i]);
-            old_log_probs.push(r.log_probs[i]);
-            adv.push(r.advantages[i]);
-            returns.push(r.returns[i]);
-        }
-        if normalize_advantage && b > 1 {
-            let mean = adv.iter().sum::<f32>() / b as f32;
-            let var = adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / (b - 1) as f32;
-            let std = var.sqrt();
-            adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
-        }
-        let dev = &self.device;
-        let actions = match self.kind {
-            ActionKind::Discrete(_) => {
-                let idx: Vec<u32> = actions.iter().map(|&a| a as u32).collect();
-                Tensor::from_vec(idx, b, dev)?
-            }
-            ActionKind::Continuous(d) => Tensor::from_vec(actions, (b, d), dev)?,
-        };
-        Ok(Batch {
-            obs: Tensor::from_vec(obs, (b, obs_dim), dev)?,
-            actions,
-            old_values: Tensor::from_vec(old_values, b, dev)?,
-            old_log_probs: Tensor::from_vec(old_log_probs, b, dev)?,
-            advantages: Tensor::from_vec(adv, b, dev)?,
-            returns: Tensor::from_vec(returns, b, dev)?,
-        })
-    }
-
-    /// The policy's outputs, values, log-probabilities of the batch's actions and entropies.
-    pub(crate) fn evaluate(&self, batch: &Batch) -> Result<(Tensor, Tensor, Tensor)> {
-        Ok(self.net.evaluate(&batch.obs, &batch.actions)?)
-    }
-
-    /// One optimizer step down `loss` (a scalar), its gradient's global norm clipped first;
-    /// the loss's value. `what` names the loss in the error if it is not finite.
-    pub(crate) fn descend(&mut self, loss: &Tensor, what: &str) -> Result<f64> {
-        let value = loss.to_scalar::<f32>()? as f64;
-        if !value.is_finite() {
-            return Err(Error::Diverged {
-                step: self.steps,
-                what: what.into(),
-                value,
-            });
-        }
-        let grads = loss.backward()?;
-        match self.opt.step(&grads) {
-            Err(crate::nn::Error::NonFiniteGradient { norm }) => {
-                return Err(Error::Diverged {
-                    step: self.steps,
-                    what: "gradient norm".into(),
-                    value: norm,
-                });
-            }
-            other => other?,
-        }
-        self.updates += 1;
-        Ok(value)
-    }
 }
 
-/// What the algorithms' tests share.
 #[cfg(test)]
-pub(crate) mod testing {
-    use super::{ActorCriticAgent, VecStep};
-    use crate::TrainStats;
+mod tests {
+    use super::*;
+    use crate::a2c::A2cConfig;
+    use crate::rollout::Coefficient;
 
     /// Plays `steps` steps of a one-step task: every env observes `x`, each action `a` earns
     /// `reward(a)` and ends its episode. What each training measured.
-    pub(crate) fn one_step_task(
+    fn one_step_task(
         agent: &mut ActorCriticAgent,
         x: f32,
         steps: usize,
@@ -553,5 +476,83 @@ pub(crate) mod testing {
             trained.extend(agent.observe(&step).unwrap());
         }
         trained
+    }
+
+    /// A two-armed bandit with one observation: PPO moves the policy to the arm that pays.
+    #[test]
+    fn ppo_learns_a_bandit_and_reruns_bit_identically() {
+        let run = |seed: u64| -> (f32, Vec<f32>) {
+            let config = PpoConfig {
+                n_envs: 2,
+                n_steps: 16,
+                batch_size: 8,
+                n_epochs: 4,
+                learning_rate: Coefficient::Constant(3e-3),
+                ..Default::default()
+            };
+            let config = OnPolicyConfig::Ppo(config);
+            let mut agent =
+                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
+            let trained = one_step_task(&mut agent, 1.0, 500, |a| a[0] as f64);
+            let losses = trained.iter().map(|s| s.loss as f32).collect();
+            let greedy = agent.greedy(&[1.0]).unwrap()[0];
+            (greedy, losses)
+        };
+        let (greedy, losses) = run(3);
+        assert_eq!(greedy, 1.0, "the paying arm");
+        assert_eq!(losses.len(), 500 / 16);
+        assert_eq!(run(3).1, losses, "bit-identical rerun");
+        assert_ne!(run(4).1, losses);
+    }
+
+    /// A one-step task with a Box action, reward `−(a − 1)²`: PPO with gSDE moves the mean
+    /// action toward 1.
+    #[test]
+    fn ppo_with_gsde_learns_a_continuous_bandit() {
+        let config = OnPolicyConfig::Ppo(PpoConfig {
+            n_envs: 4,
+            n_steps: 16,
+            batch_size: 16,
+            n_epochs: 4,
+            learning_rate: Coefficient::Constant(3e-3),
+            use_sde: true,
+            sde_sample_freq: 4,
+            ..Default::default()
+        });
+        let mut agent =
+            ActorCriticAgent::new(1, ActionKind::Continuous(1), &config, 8000, 1).unwrap();
+        let before = agent.greedy(&[0.5]).unwrap()[0];
+        one_step_task(&mut agent, 0.5, 1000, |a| -((a[0] as f64 - 1.0).powi(2)));
+        let after = agent.greedy(&[0.5]).unwrap()[0];
+        assert!(before.abs() < 0.1, "{before}");
+        assert!((after - 1.0).abs() < 0.2, "{after}");
+        let discrete = ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 8000, 1);
+        assert!(discrete.unwrap_err().to_string().contains("use_sde"));
+    }
+
+    /// A two-armed bandit with one observation: A2C moves the policy to the arm that pays, one
+    /// step per rollout.
+    #[test]
+    fn a2c_learns_a_bandit_and_reruns_bit_identically() {
+        let run = |seed: u64| -> (f32, Vec<f32>) {
+            let config = OnPolicyConfig::A2c(A2cConfig {
+                n_envs: 2,
+                n_steps: 4,
+                learning_rate: Coefficient::Constant(3e-3),
+                ..Default::default()
+            });
+            let mut agent =
+                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
+            let trained = one_step_task(&mut agent, 1.0, 600, |a| a[0] as f64);
+            assert!(trained.iter().all(|s| s.gradient_steps == 1));
+            let losses = trained.iter().map(|s| s.loss as f32).collect();
+            let greedy = agent.greedy(&[1.0]).unwrap()[0];
+            (greedy, losses)
+        };
+        let (greedy, losses) = run(3);
+        assert_eq!(greedy, 1.0, "the paying arm");
+        assert_eq!(losses.len(), 600 / 4);
+        assert_eq!(run(3).1, losses, "bit-identical rerun");
+        assert_ne!(run(4).1, losses);
     }
 }

@@ -36,6 +36,8 @@ pub mod dp;
 pub mod dqn;
 mod error;
 mod evaluate;
+#[cfg(feature = "deep")]
+mod learner;
 mod memory;
 #[cfg(feature = "deep")]
 pub mod normalize;

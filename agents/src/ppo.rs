@@ -1,11 +1,12 @@
 //! PPO: proximal policy optimization (Schulman et al., 2017) with the clipped surrogate, as
 //! Stable-Baselines3's `PPO` updates, with its hyperparameter names and meanings, so that an
 //! entry of RL Zoo's `ppo.yml` copies into `[agent]` unchanged. The agent that collects the
-//! rollouts is [`ActorCriticAgent`]; this file holds PPO's hyperparameters and its update.
+//! rollouts is [`ActorCriticAgent`](crate::actor_critic::ActorCriticAgent); this file holds PPO's
+//! hyperparameters and its update, written on the agent's `Learner`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::actor_critic::ActorCriticAgent;
+use crate::learner::Learner;
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm};
 use crate::normalize::Normalize;
 use crate::rollout::Coefficient;
@@ -184,81 +185,75 @@ impl PpoConfig {
     }
 }
 
-/// PPO's update.
-impl ActorCriticAgent {
-    /// `n_epochs` passes over the rollout in random minibatches of `batch_size`, each an Adam
-    /// step on `−min(A·ρ, A·clip(ρ, 1 ± ε)) + vf_coef·(R − V)² − ent_coef·H` (means over the
-    /// minibatch; `ρ` the probability ratio to the acting policy, `A` normalized per minibatch,
-    /// `V` optionally clipped around the acting value) after clipping the gradient's global
-    /// norm. The losses' sum and the steps taken.
-    pub(crate) fn train_ppo(&mut self, c: &PpoConfig) -> Result<(f64, u64)> {
-        let progress = self.progress_remaining();
-        self.opt.set_learning_rate(c.learning_rate.at(progress));
-        let clip = c.clip_range.at(progress);
-        let clip_vf = c.clip_range_vf.map(|c| c.at(progress));
-        let total = self.rollout.capacity();
-        let mut order: Vec<usize> = (0..total).collect();
-        let (mut loss_sum, mut count) = (0.0f64, 0u64);
-        'epochs: for _ in 0..c.n_epochs {
-            // Fisher–Yates with the agent's generator.
-            for i in (1..total).rev() {
-                let j = self.rng.below(i + 1);
-                order.swap(i, j);
-            }
-            for chunk in order.chunks(c.batch_size) {
-                let Some(loss) = self.minibatch_step(c, chunk, clip, clip_vf)? else {
-                    break 'epochs;
-                };
-                loss_sum += loss;
-                count += 1;
-            }
+/// `n_epochs` passes over the rollout in random minibatches of `batch_size`, each an Adam
+/// step on `−min(A·ρ, A·clip(ρ, 1 ± ε)) + vf_coef·(R − V)² − ent_coef·H` (means over the
+/// minibatch; `ρ` the probability ratio to the acting policy, `A` normalized per minibatch,
+/// `V` optionally clipped around the acting value) after clipping the gradient's global
+/// norm. The losses' sum and the steps taken.
+pub(crate) fn update(l: &mut Learner<'_>, c: &PpoConfig) -> Result<(f64, u64)> {
+    let progress = l.progress_remaining;
+    l.opt.set_learning_rate(c.learning_rate.at(progress));
+    let clip = c.clip_range.at(progress);
+    let clip_vf = c.clip_range_vf.map(|c| c.at(progress));
+    let total = l.rollout.capacity();
+    let mut order: Vec<usize> = (0..total).collect();
+    let (mut loss_sum, mut count) = (0.0f64, 0u64);
+    'epochs: for _ in 0..c.n_epochs {
+        // Fisher–Yates with the agent's generator.
+        for i in (1..total).rev() {
+            let j = l.rng.below(i + 1);
+            order.swap(i, j);
         }
-        Ok((loss_sum, count))
+        for chunk in order.chunks(c.batch_size) {
+            let Some(loss) = minibatch_step(l, c, chunk, clip, clip_vf)? else {
+                break 'epochs;
+            };
+            loss_sum += loss;
+            count += 1;
+        }
     }
+    Ok((loss_sum, count))
+}
 
-    /// One Adam step on the minibatch `rows` of the rollout; its loss, or `None` when the
-    /// approximate KL stops the update (`target_kl`).
-    fn minibatch_step(
-        &mut self,
-        c: &PpoConfig,
-        rows: &[usize],
-        clip: f64,
-        clip_vf: Option<f64>,
-    ) -> Result<Option<f64>> {
-        let batch = self.batch(rows, c.normalize_advantage)?;
-        let (values, log_prob, entropy) = self.evaluate(&batch)?;
-        let log_ratio = (&log_prob - &batch.old_log_probs)?;
-        if let Some(target) = c.target_kl {
-            // Schulman's estimator, E[(ρ − 1) − log ρ], before this minibatch's step.
-            let lr = log_ratio.detach();
-            let kl = ((lr.exp()? - 1.0)? - &lr)?.mean_all()?.to_scalar::<f32>()? as f64;
-            if kl > 1.5 * target {
-                return Ok(None);
-            }
+/// One Adam step on the minibatch `rows` of the rollout; its loss, or `None` when the
+/// approximate KL stops the update (`target_kl`).
+fn minibatch_step(
+    l: &mut Learner<'_>,
+    c: &PpoConfig,
+    rows: &[usize],
+    clip: f64,
+    clip_vf: Option<f64>,
+) -> Result<Option<f64>> {
+    let batch = l.batch(rows, c.normalize_advantage)?;
+    let (values, log_prob, entropy) = l.evaluate(&batch)?;
+    let log_ratio = (&log_prob - &batch.old_log_probs)?;
+    if let Some(target) = c.target_kl {
+        // Schulman's estimator, E[(ρ − 1) − log ρ], before this minibatch's step.
+        let lr = log_ratio.detach();
+        let kl = ((lr.exp()? - 1.0)? - &lr)?.mean_all()?.to_scalar::<f32>()? as f64;
+        if kl > 1.5 * target {
+            return Ok(None);
         }
-        let adv = &batch.advantages;
-        let ratio = log_ratio.exp()?;
-        let surrogate = (adv * &ratio)?;
-        let clipped = (adv * ratio.clamp(1.0 - clip, 1.0 + clip)?)?;
-        let policy_loss = surrogate.minimum(&clipped)?.mean_all()?.neg()?;
-        let old = &batch.old_values;
-        let values = match clip_vf {
-            Some(c) => (old + (&values - old)?.clamp(-c, c)?)?,
-            None => values,
-        };
-        let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
-        let entropy_loss = entropy.mean_all()?.neg()?;
-        let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
-        self.descend(&loss, "PPO loss").map(Some)
     }
+    let adv = &batch.advantages;
+    let ratio = log_ratio.exp()?;
+    let surrogate = (adv * &ratio)?;
+    let clipped = (adv * ratio.clamp(1.0 - clip, 1.0 + clip)?)?;
+    let policy_loss = surrogate.minimum(&clipped)?.mean_all()?.neg()?;
+    let old = &batch.old_values;
+    let values = match clip_vf {
+        Some(c) => (old + (&values - old)?.clamp(-c, c)?)?,
+        None => values,
+    };
+    let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
+    let entropy_loss = entropy.mean_all()?.neg()?;
+    let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
+    l.descend(&loss, "PPO loss").map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor_critic::OnPolicyConfig;
-    use crate::actor_critic::testing::one_step_task;
-    use crate::nn::ActionKind;
 
     #[test]
     fn configs_read_rl_zoos_cartpole_entry_and_refuse_bad_values() {
@@ -285,57 +280,5 @@ mod tests {
                 .to_string()
                 .contains("gae_lambda")
         );
-    }
-
-    /// A one-step task with a Box action, reward `−(a − 1)²`: PPO with gSDE moves the mean
-    /// action toward 1.
-    #[test]
-    fn ppo_with_gsde_learns_a_continuous_bandit() {
-        let config = OnPolicyConfig::Ppo(PpoConfig {
-            n_envs: 4,
-            n_steps: 16,
-            batch_size: 16,
-            n_epochs: 4,
-            learning_rate: Coefficient::Constant(3e-3),
-            use_sde: true,
-            sde_sample_freq: 4,
-            ..Default::default()
-        });
-        let mut agent =
-            ActorCriticAgent::new(1, ActionKind::Continuous(1), &config, 8000, 1).unwrap();
-        let before = agent.greedy(&[0.5]).unwrap()[0];
-        one_step_task(&mut agent, 0.5, 1000, |a| -((a[0] as f64 - 1.0).powi(2)));
-        let after = agent.greedy(&[0.5]).unwrap()[0];
-        assert!(before.abs() < 0.1, "{before}");
-        assert!((after - 1.0).abs() < 0.2, "{after}");
-        let discrete = ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 8000, 1);
-        assert!(discrete.unwrap_err().to_string().contains("use_sde"));
-    }
-
-    /// A two-armed bandit with one observation: PPO moves the policy to the arm that pays.
-    #[test]
-    fn ppo_learns_a_bandit_and_reruns_bit_identically() {
-        let run = |seed: u64| -> (f32, Vec<f32>) {
-            let config = PpoConfig {
-                n_envs: 2,
-                n_steps: 16,
-                batch_size: 8,
-                n_epochs: 4,
-                learning_rate: Coefficient::Constant(3e-3),
-                ..Default::default()
-            };
-            let config = OnPolicyConfig::Ppo(config);
-            let mut agent =
-                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let trained = one_step_task(&mut agent, 1.0, 500, |a| a[0] as f64);
-            let losses = trained.iter().map(|s| s.loss as f32).collect();
-            let greedy = agent.greedy(&[1.0]).unwrap()[0];
-            (greedy, losses)
-        };
-        let (greedy, losses) = run(3);
-        assert_eq!(greedy, 1.0, "the paying arm");
-        assert_eq!(losses.len(), 500 / 16);
-        assert_eq!(run(3).1, losses, "bit-identical rerun");
-        assert_ne!(run(4).1, losses);
     }
 }

@@ -733,7 +733,7 @@ mod tests {
         )
         .unwrap();
         let (lp, h): (Vec<f64>, Vec<f64>) = (lp.to_vec1().unwrap(), h.to_vec1().unwrap());
-        let (m, ls, x) = (
+        let (m, ls, x): ([f64; 4], [f64; 6], [f64; 6]) = (
             [0.5, -1.0, 0.2, 0.3],
             [0.2, -0.3, -1.0, 0.4, 0.1, -0.2],
             [0.3, -0.8, 0.5, 0.9, 0.1, -0.4],
@@ -743,7 +743,7 @@ mod tests {
             let (mut logp, mut ent) = (0.0, 0.0);
             for k in 0..2 {
                 let var: f64 = (0..3)
-                    .map(|j| x[n * 3 + j] * x[n * 3 + j] * (2.0 * ls[j * 2 + k] as f64).exp())
+                    .map(|j| x[n * 3 + j] * x[n * 3 + j] * (2.0 * ls[j * 2 + k]).exp())
                     .sum();
                 let s = (var + SDE_EPSILON).sqrt();
                 let d = act[n * 2 + k] - m[n * 2 + k];
