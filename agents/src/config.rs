@@ -7,9 +7,11 @@ use crate::Error;
 use crate::Result;
 #[cfg(feature = "deep")]
 use crate::a2c::A2cConfig;
+#[cfg(feature = "deep")]
 use crate::actor_critic::OnPolicyConfig;
 #[cfg(feature = "deep")]
 use crate::dqn::DqnConfig;
+#[cfg(feature = "deep")]
 use crate::ppo::PpoConfig;
 use crate::tabular::{DoubleQLearning, DoubleQLearningConfig, ExpectedSarsa, ExpectedSarsaConfig};
 use crate::tabular::{McControl, McControlConfig, NStepSarsa, NStepSarsaConfig};
