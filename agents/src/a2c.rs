@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::learner::Learner;
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm, RmsPropConfig};
 use crate::normalize::Normalize;
-use crate::rollout::Coefficient;
+use crate::rollout::{Coefficient, check_shared_keys};
 use crate::{Error, Result};
 
 /// Hyperparameters of A2C, named and defaulted as Stable-Baselines3's `A2C` (RL Zoo's
@@ -104,31 +104,16 @@ impl A2cConfig {
                 return Err(Error::config(key, v, "at least 1"));
             }
         }
-        let lr = self.learning_rate.start();
-        if !(lr > 0.0 && lr.is_finite()) {
-            return Err(Error::config(
-                "learning_rate",
-                self.learning_rate,
-                "> 0, or \"lin_<start>\" with start > 0",
-            ));
-        }
-        for (key, v) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(Error::config(key, v, "in [0, 1]"));
-            }
-        }
-        for (key, v) in [("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(Error::config(key, v, ">= 0"));
-            }
-        }
-        for (key, v) in [
-            ("max_grad_norm", self.max_grad_norm),
-            ("rms_prop_eps", self.rms_prop_eps),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(Error::config(key, v, "> 0"));
-            }
+        check_shared_keys(
+            self.learning_rate,
+            self.gamma,
+            self.gae_lambda,
+            self.ent_coef,
+            self.vf_coef,
+            self.max_grad_norm,
+        )?;
+        if !(self.rms_prop_eps > 0.0 && self.rms_prop_eps.is_finite()) {
+            return Err(Error::config("rms_prop_eps", self.rms_prop_eps, "> 0"));
         }
         self.policy
             .validate()

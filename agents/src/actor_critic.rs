@@ -290,7 +290,7 @@ impl ActorCriticAgent {
             // every `sde_sample_freq` steps of it.
             let at = self.rollout.steps() as i64;
             let freq = self.common.sde_sample_freq;
-            if at == 0 || self.exploration.is_empty() || (freq > 0 && at % freq == 0) {
+            if at == 0 || (freq > 0 && at % freq == 0) {
                 self.exploration = self.net.sample_exploration(n, &mut self.rng)?;
             }
             self.net.sample_sde(&self.acted_on, n, &self.exploration)?

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::learner::Learner;
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm};
 use crate::normalize::Normalize;
-use crate::rollout::Coefficient;
+use crate::rollout::{Coefficient, check_shared_keys};
 use crate::{Error, Result};
 
 /// Hyperparameters of PPO, named and defaulted as Stable-Baselines3's `PPO` (RL Zoo's
@@ -136,34 +136,17 @@ impl PpoConfig {
                 format!("at most n_steps × n_envs = {rollout}"),
             ));
         }
-        let positive = |key: &str, c: Coefficient| {
-            let v = c.start();
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(Error::config(
-                    key,
-                    c,
-                    "> 0, or \"lin_<start>\" with start > 0",
-                ));
-            }
-            Ok(())
-        };
-        positive("learning_rate", self.learning_rate)?;
-        positive("clip_range", self.clip_range)?;
+        check_shared_keys(
+            self.learning_rate,
+            self.gamma,
+            self.gae_lambda,
+            self.ent_coef,
+            self.vf_coef,
+            self.max_grad_norm,
+        )?;
+        self.clip_range.check_positive("clip_range")?;
         if let Some(c) = self.clip_range_vf {
-            positive("clip_range_vf", c)?;
-        }
-        for (key, v) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(Error::config(key, v, "in [0, 1]"));
-            }
-        }
-        for (key, v) in [("ent_coef", self.ent_coef), ("vf_coef", self.vf_coef)] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(Error::config(key, v, ">= 0"));
-            }
-        }
-        if !(self.max_grad_norm > 0.0 && self.max_grad_norm.is_finite()) {
-            return Err(Error::config("max_grad_norm", self.max_grad_norm, "> 0"));
+            c.check_positive("clip_range_vf")?;
         }
         if let Some(kl) = self.target_kl {
             if !(kl > 0.0 && kl.is_finite()) {

@@ -33,6 +33,46 @@ impl Coefficient {
     pub fn start(self) -> f64 {
         self.at(1.0)
     }
+
+    /// Checks that the value starts positive and finite; the error names `key`.
+    pub(crate) fn check_positive(self, key: &str) -> Result<()> {
+        let v = self.start();
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(Error::config(
+                key,
+                self,
+                "> 0, or \"lin_<start>\" with start > 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the keys every on-policy algorithm has, in this order: `learning_rate`, `gamma`,
+/// `gae_lambda`, `ent_coef`, `vf_coef`, `max_grad_norm`; the error names the first bad one.
+pub(crate) fn check_shared_keys(
+    learning_rate: Coefficient,
+    gamma: f64,
+    gae_lambda: f64,
+    ent_coef: f64,
+    vf_coef: f64,
+    max_grad_norm: f64,
+) -> Result<()> {
+    learning_rate.check_positive("learning_rate")?;
+    for (key, v) in [("gamma", gamma), ("gae_lambda", gae_lambda)] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(Error::config(key, v, "in [0, 1]"));
+        }
+    }
+    for (key, v) in [("ent_coef", ent_coef), ("vf_coef", vf_coef)] {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(Error::config(key, v, ">= 0"));
+        }
+    }
+    if !(max_grad_norm > 0.0 && max_grad_norm.is_finite()) {
+        return Err(Error::config("max_grad_norm", max_grad_norm, "> 0"));
+    }
+    Ok(())
 }
 
 impl fmt::Display for Coefficient {
