@@ -45,6 +45,8 @@ pub mod normalize;
 pub mod ppo;
 #[cfg(feature = "deep")]
 pub mod rollout;
+#[cfg(feature = "deep")]
+mod state_file;
 pub mod tabular;
 
 pub use agent::{Agent, TrainStats, View};

@@ -5,13 +5,12 @@
 //! the new observation unless the episode ended: the same calls, in the same order, as a loop
 //! that acts, steps the env and observes, so the runs are the same bits.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use qlab_envs::EnvRng;
 
 use super::{Dqn, DqnState, Memory};
-use crate::{Agent, Error, Result, TrainStats};
+use crate::{Agent, Result, TrainStats};
 
 /// The episode under way, as [`Agent`] plays it.
 #[derive(Debug, Default)]
@@ -28,13 +27,6 @@ pub(super) struct Episode {
 
 /// The key of a checkpoint file's metadata that holds the [`DqnState`] as JSON.
 const STATE_KEY: &str = "dqn_state";
-
-fn checkpoint_error(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Checkpoint {
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
-}
 
 impl Dqn {
     fn remember(&mut self, obs: &[f32], action: usize) {
@@ -108,30 +100,11 @@ impl Agent<[f32], usize> for Dqn {
     /// in the file's metadata.
     fn checkpoint(&self, path: &Path) -> Result<()> {
         let (tensors, state) = Dqn::checkpoint(self)?;
-        let json = serde_json::to_string(&state).map_err(|e| checkpoint_error(path, e))?;
-        let metadata = HashMap::from([(STATE_KEY.to_string(), json)]);
-        let mut names: Vec<&String> = tensors.keys().collect();
-        names.sort();
-        let views = names.into_iter().map(|n| (n.as_str(), &tensors[n]));
-        safetensors::tensor::serialize_to_file(views, Some(metadata), path)
-            .map_err(|e| checkpoint_error(path, format!("cannot write: {e}")))
+        crate::state_file::write(path, &tensors, STATE_KEY, &state)
     }
 
     fn restore(&mut self, path: &Path) -> Result<()> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| checkpoint_error(path, format!("not a safetensors file: {e}")))?;
-        let json = metadata
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(STATE_KEY))
-            .ok_or_else(|| checkpoint_error(path, format!("no `{STATE_KEY}` in its metadata")))?;
-        let state: DqnState = serde_json::from_str(json).map_err(|e| checkpoint_error(path, e))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu)
-            .map_err(|e| checkpoint_error(path, e))?;
+        let (tensors, state): (_, DqnState) = crate::state_file::read(path, STATE_KEY)?;
         Dqn::restore(self, &tensors, &state)
     }
 }

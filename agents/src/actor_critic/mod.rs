@@ -19,6 +19,8 @@ use crate::ppo::PpoConfig;
 use crate::rollout::Rollout;
 use crate::{Error, Result};
 
+mod checkpoint;
+
 /// The hyperparameters of an on-policy agent: which algorithm, with its own keys.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OnPolicyConfig {
@@ -442,117 +444,4 @@ impl ActorCriticAgent {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::a2c::A2cConfig;
-    use crate::rollout::Coefficient;
-
-    /// Plays `steps` steps of a one-step task: every env observes `x`, each action `a` earns
-    /// `reward(a)` and ends its episode. What each training measured.
-    fn one_step_task(
-        agent: &mut ActorCriticAgent,
-        x: f32,
-        steps: usize,
-        reward: impl Fn(&[f32]) -> f64,
-    ) -> Vec<TrainStats> {
-        let n = agent.common.n_envs;
-        let obs = vec![x; n];
-        let (terminated, truncated) = (vec![true; n], vec![false; n]);
-        let mut trained = Vec::new();
-        for _ in 0..steps {
-            let rewards: Vec<f64> = agent
-                .act(&obs)
-                .unwrap()
-                .iter()
-                .map(|s| reward(&s.action))
-                .collect();
-            let step = VecStep {
-                rewards: &rewards,
-                terminated: &terminated,
-                truncated: &truncated,
-                final_obs: &obs,
-                next_obs: &obs,
-            };
-            trained.extend(agent.observe(&step).unwrap());
-        }
-        trained
-    }
-
-    /// A two-armed bandit with one observation: PPO moves the policy to the arm that pays.
-    #[test]
-    fn ppo_learns_a_bandit_and_reruns_bit_identically() {
-        let run = |seed: u64| -> (f32, Vec<f32>) {
-            let config = PpoConfig {
-                n_envs: 2,
-                n_steps: 16,
-                batch_size: 8,
-                n_epochs: 4,
-                learning_rate: Coefficient::Constant(3e-3),
-                ..Default::default()
-            };
-            let config = OnPolicyConfig::Ppo(config);
-            let mut agent =
-                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let trained = one_step_task(&mut agent, 1.0, 500, |a| a[0] as f64);
-            let losses = trained.iter().map(|s| s.loss as f32).collect();
-            let greedy = agent.greedy(&[1.0]).unwrap()[0];
-            (greedy, losses)
-        };
-        let (greedy, losses) = run(3);
-        assert_eq!(greedy, 1.0, "the paying arm");
-        assert_eq!(losses.len(), 500 / 16);
-        assert_eq!(run(3).1, losses, "bit-identical rerun");
-        assert_ne!(run(4).1, losses);
-    }
-
-    /// A one-step task with a Box action, reward `−(a − 1)²`: PPO with gSDE moves the mean
-    /// action toward 1.
-    #[test]
-    fn ppo_with_gsde_learns_a_continuous_bandit() {
-        let config = OnPolicyConfig::Ppo(PpoConfig {
-            n_envs: 4,
-            n_steps: 16,
-            batch_size: 16,
-            n_epochs: 4,
-            learning_rate: Coefficient::Constant(3e-3),
-            use_sde: true,
-            sde_sample_freq: 4,
-            ..Default::default()
-        });
-        let mut agent =
-            ActorCriticAgent::new(1, ActionKind::Continuous(1), &config, 8000, 1).unwrap();
-        let before = agent.greedy(&[0.5]).unwrap()[0];
-        one_step_task(&mut agent, 0.5, 1000, |a| -((a[0] as f64 - 1.0).powi(2)));
-        let after = agent.greedy(&[0.5]).unwrap()[0];
-        assert!(before.abs() < 0.1, "{before}");
-        assert!((after - 1.0).abs() < 0.2, "{after}");
-        let discrete = ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 8000, 1);
-        assert!(discrete.unwrap_err().to_string().contains("use_sde"));
-    }
-
-    /// A two-armed bandit with one observation: A2C moves the policy to the arm that pays, one
-    /// step per rollout.
-    #[test]
-    fn a2c_learns_a_bandit_and_reruns_bit_identically() {
-        let run = |seed: u64| -> (f32, Vec<f32>) {
-            let config = OnPolicyConfig::A2c(A2cConfig {
-                n_envs: 2,
-                n_steps: 4,
-                learning_rate: Coefficient::Constant(3e-3),
-                ..Default::default()
-            });
-            let mut agent =
-                ActorCriticAgent::new(1, ActionKind::Discrete(2), &config, 2000, seed).unwrap();
-            let trained = one_step_task(&mut agent, 1.0, 600, |a| a[0] as f64);
-            assert!(trained.iter().all(|s| s.gradient_steps == 1));
-            let losses = trained.iter().map(|s| s.loss as f32).collect();
-            let greedy = agent.greedy(&[1.0]).unwrap()[0];
-            (greedy, losses)
-        };
-        let (greedy, losses) = run(3);
-        assert_eq!(greedy, 1.0, "the paying arm");
-        assert_eq!(losses.len(), 600 / 4);
-        assert_eq!(run(3).1, losses, "bit-identical rerun");
-        assert_ne!(run(4).1, losses);
-    }
-}
+mod tests;
