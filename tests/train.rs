@@ -396,6 +396,39 @@ fn a_killed_dqn_run_resumes_bit_identically() {
     );
 }
 
+/// A PPO run killed with SIGKILL after a checkpoint and continued with `--resume` finishes
+/// with records, trainings and weights byte-identical to a run that was never interrupted:
+/// Pendulum with gSDE and both normalizations, so that the optimizer's moments, the
+/// generator, the statistics and each env's episode under way (replayed from its
+/// checkpointed position) must all be restored.
+#[test]
+fn a_killed_ppo_run_resumes_bit_identically() {
+    let tmp = TempDir::new();
+    let config = tmp.file(
+        "ppo.toml",
+        "[env]\nid = 'Pendulum-v1'\n[agent]\nalgorithm = 'ppo'\nn_envs = 4\nn_steps = 64\n\
+         batch_size = 64\nn_epochs = 2\ngamma = 0.9\nuse_sde = true\nsde_sample_freq = 4\n\
+         normalize = true\n[train]\nsteps = 20000\nseeds = [0]\neval_every = 4096\n\
+         eval_episodes = 2\ncheckpoint_every = 512\n",
+    );
+    let files = [
+        "metrics.csv",
+        "eval.csv",
+        "agent.json",
+        "policy.safetensors",
+    ];
+    let (a, b, _) = kill_and_resume(&tmp, &config, 0, &files);
+    let (whole, killed) = (tmp.path("whole"), tmp.path("killed"));
+    assert_eq!(
+        train_rows(&whole.join("seed_0")),
+        train_rows(&killed.join("seed_0"))
+    );
+    assert_eq!(
+        a["per_seed"][0]["final_eval_mean_return"],
+        b["per_seed"][0]["final_eval_mean_return"]
+    );
+}
+
 /// A tabular run killed with SIGKILL after a checkpoint and continued with `--resume`
 /// finishes with records and parameters byte-identical to a run that was never interrupted:
 /// slippery FrozenLake, so that the env's own stream must be restored, with the value error

@@ -17,7 +17,6 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::Agent;
 
 use crate::files::{write_atomic, write_file};
 use qlab_envs::EnvRng;
@@ -45,15 +44,47 @@ pub(super) struct Checkpoint {
     pub(super) files: (u64, u64, u64),
     /// Wall time spent so far.
     pub(super) wall_seconds: f64,
-    /// The agent's stream (exploration, tie-breaking, exploring starts).
-    pub(super) agent_rng: [u64; 4],
-    /// The training env's stream.
-    pub(super) env_rng: [u64; 4],
+    /// The runner's stream the agent draws from (exploration, tie-breaking, exploring starts)
+    /// in a run of one env; absent for the on-policy agents, whose generator is in their file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) agent_rng: Option<[u64; 4]>,
+    /// The training env's stream, in a run of one env (taken at an episode's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) env_rng: Option<[u64; 4]>,
+    /// Each env of an on-policy run, mid-episode at a rollout's end: how its episode began
+    /// and the actions since, which a resume replays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) envs: Vec<EnvPosition>,
     /// The resolved config the seed was trained under, as [`fingerprint`] writes it.
     pub(super) config: String,
     /// The best evaluation so far, with `[train] keep_best`: its step and mean return.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) best: Option<(u64, f64)>,
+}
+
+/// How the episode under way in one env of an on-policy run began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum Began {
+    /// A reset with this seed: the env's first episode.
+    Seed(u64),
+    /// An unseeded reset from this state of the env's random stream, taken as the episode
+    /// before ended ([`Env::rng_state`](qlab_envs::Env::rng_state)).
+    Stream([u64; 4]),
+}
+
+/// Where one env of an on-policy run stands at a checkpoint: an env built as the run builds
+/// it, reset as [`Began`] says and stepped with `actions`, is where the run left it (the
+/// [`Env::rng_state`](qlab_envs::Env::rng_state) contract). Episodes are short next to a
+/// run, so the replay is too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnvPosition {
+    /// How the episode under way began.
+    pub(super) began: Began,
+    /// The actions taken since, each the action's numbers (one, an index, for discrete
+    /// actions) in `f64`: an `f32` round-trips through JSON exactly so.
+    pub(super) actions: Vec<f64>,
 }
 
 /// `checkpoint.json` as written: the checkpoint, the CRC-32 of its agent file, and the CRC-32
@@ -182,17 +213,18 @@ fn check_len(path: &Path, len: u64) -> Result<()> {
     Ok(())
 }
 
-/// Writes a checkpoint in `dir`: the agent's state to the file `c.agent` names, then the
-/// sidecar `checkpoint.json` declaring it, each through [`write_atomic`]; the previous agent
-/// file goes last. The record files `c.files` measures must be synced already. A kill at any
-/// moment leaves the previous checkpoint or this one.
-pub(super) fn save<G, O>(dir: &Path, agent: &G, c: &Checkpoint) -> Result<()>
-where
-    O: ?Sized,
-    G: Agent<O, usize> + ?Sized,
-{
+/// Writes a checkpoint in `dir`: the agent's state (`write_agent` writes it to the path it is
+/// given) to the file `c.agent` names, then the sidecar `checkpoint.json` declaring it, each
+/// through [`write_atomic`]; the previous agent file goes last. The record files `c.files`
+/// measures must be synced already. A kill at any moment leaves the previous checkpoint or
+/// this one.
+pub(super) fn save(
+    dir: &Path,
+    write_agent: impl FnOnce(&Path) -> Result<()>,
+    c: &Checkpoint,
+) -> Result<()> {
     let agent_path = dir.join(&c.agent);
-    write_atomic(&agent_path, |tmp| Ok(agent.checkpoint(tmp)?))?;
+    write_atomic(&agent_path, write_agent)?;
     let bytes = fs::read(&agent_path).with_context(|| format!("{}", agent_path.display()))?;
     let agent_crc32 = crc32fast::hash(&bytes);
     let sidecar = dir.join(CHECKPOINT);
@@ -252,6 +284,8 @@ pub(super) struct Expected<'a> {
     pub(super) window: u64,
     /// Whether the seed writes `train.csv`.
     pub(super) train_log: bool,
+    /// The envs an on-policy run steps together; 0 for a run of one env.
+    pub(super) envs: usize,
     /// The headers of `metrics.csv`, `eval.csv` and `train.csv`.
     pub(super) headers: [&'a str; 3],
 }
@@ -350,7 +384,15 @@ impl Checkpoint {
                 "its window of returns is not one of {} episodes",
                 expected.window
             ))
-        } else if !EnvRng::is_valid_state(self.agent_rng) {
+        } else if self.envs.len() != expected.envs {
+            Some(format!(
+                "the positions of {} envs; the run steps {}",
+                self.envs.len(),
+                expected.envs.max(1)
+            ))
+        } else if expected.envs == 0 && (self.agent_rng.is_none() || self.env_rng.is_none()) {
+            Some("no random stream of the agent or of the env".into())
+        } else if self.agent_rng.is_some_and(|s| !EnvRng::is_valid_state(s)) {
             Some("the agent's random stream is all zeros".into())
         } else if !self.wall_seconds.is_finite() || self.wall_seconds < 0.0 {
             Some(format!("wall_seconds {}", self.wall_seconds))
@@ -468,8 +510,9 @@ mod tests {
             last_eval: Some((50, 1.0, 0.0, 2)),
             files: (40, 30, 0),
             wall_seconds: 1.5,
-            agent_rng: [1, 2, 3, 4],
-            env_rng: [5, 6, 7, 8],
+            agent_rng: Some([1, 2, 3, 4]),
+            env_rng: Some([5, 6, 7, 8]),
+            envs: Vec::new(),
             config: CONFIG.into(),
             best: None,
         }
@@ -481,6 +524,7 @@ mod tests {
             budget: Budget::Steps(1000),
             window: 5,
             train_log: false,
+            envs: 0,
             headers: ["metrics", "eval", "train"],
         }
     }
@@ -526,7 +570,14 @@ mod tests {
                 c.last_eval = Some((900, 0.0, 0.0, 1))
             }),
             ("not one of 5 episodes", |c| c.window = Window::new(7)),
-            ("all zeros", |c| c.agent_rng = [0; 4]),
+            ("all zeros", |c| c.agent_rng = Some([0; 4])),
+            ("no random stream of the agent", |c| c.env_rng = None),
+            ("the positions of 1 envs; the run steps 1", |c| {
+                c.envs = vec![EnvPosition {
+                    began: Began::Seed(3),
+                    actions: vec![1.0],
+                }]
+            }),
             ("wall_seconds -1", |c| c.wall_seconds = -1.0),
             ("a length of 3 bytes for metrics.csv", |c| c.files.0 = 3),
             ("a length of 9 bytes for train.csv", |c| c.files.2 = 9),

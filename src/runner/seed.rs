@@ -78,7 +78,7 @@ where
 
 /// `train.csv`: one row per training of an agent that trains in batches
 /// (`step,loss,mean_q,epsilon,gradient_steps,steps_per_second`).
-struct TrainLog {
+pub(super) struct TrainLog {
     file: BufWriter<File>,
     path: PathBuf,
     /// The first step of this invocation and when it began, for `steps_per_second`.
@@ -90,7 +90,30 @@ struct TrainLog {
 pub const TRAIN_HEADER: &str = "step,loss,mean_q,epsilon,gradient_steps,steps_per_second";
 
 impl TrainLog {
-    fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
+    /// A new `train.csv` at `path`, its header written, for a seed at step 0.
+    pub(super) fn create(path: &Path) -> Result<TrainLog> {
+        let mut file = File::create(path).with_context(|| format!("{}", path.display()))?;
+        writeln!(file, "{TRAIN_HEADER}").with_context(|| format!("{}", path.display()))?;
+        Ok(TrainLog::over(file, path, 0))
+    }
+
+    /// The `train.csv` at `path` cut back to `len` bytes ([`reopen`]), for a seed resumed at
+    /// step `steps`.
+    pub(super) fn reopen(path: &Path, len: u64, steps: u64) -> Result<TrainLog> {
+        Ok(TrainLog::over(reopen(path, len)?, path, steps))
+    }
+
+    fn over(file: File, path: &Path, steps: u64) -> TrainLog {
+        TrainLog {
+            file: BufWriter::new(file),
+            path: path.to_path_buf(),
+            first: steps + 1,
+            start: Instant::now(),
+        }
+    }
+
+    /// Writes the row of a training at step `t`.
+    pub(super) fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
         let rate = (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64();
         writeln!(
             self.file,
@@ -100,14 +123,15 @@ impl TrainLog {
         .with_context(|| format!("{}", self.path.display()))
     }
 
-    fn flush(&mut self) -> Result<()> {
+    /// Writes what is buffered.
+    pub(super) fn flush(&mut self) -> Result<()> {
         self.file
             .flush()
             .with_context(|| format!("{}", self.path.display()))
     }
 
     /// Flushes and syncs the file to disk; returns its length, for a checkpoint.
-    fn sync(&mut self) -> Result<u64> {
+    pub(super) fn sync(&mut self) -> Result<u64> {
         self.flush()?;
         synced_len(self.file.get_ref(), &self.path)
     }
@@ -343,6 +367,7 @@ where
                 budget: plan.train.budget,
                 window: plan.window,
                 train_log: plan.train_log,
+                envs: 0,
                 headers: [METRICS_HEADER, EVAL_HEADER, TRAIN_HEADER],
             };
             checkpoint::resume_point(dir, seed.seed, &expected, train.checkpoint_every)?
@@ -350,10 +375,14 @@ where
         false => None,
     };
     let resumed_at = resumed.as_ref().map(|c| c.step);
-    let (mut rec, log_file) = if let Some(c) = resumed {
+    let (mut rec, mut log) = if let Some(c) = resumed {
         agent.restore(&dir.join(&c.agent))?;
-        env.set_rng_state(c.env_rng)?;
-        rng = EnvRng::from_state(c.agent_rng);
+        // `load` checked that a checkpoint of one env has both.
+        let (Some(env_rng), Some(agent_rng)) = (c.env_rng, c.agent_rng) else {
+            bail!("{}: no random streams to resume from", dir.display());
+        };
+        env.set_rng_state(env_rng)?;
+        rng = EnvRng::from_state(agent_rng);
         first_reset = None;
         (steps, episodes, window, wall_before) = (c.step, c.episodes, c.window, c.wall_seconds);
         best = c.best;
@@ -369,7 +398,7 @@ where
         });
         let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
         let log = if plan.train_log {
-            Some(reopen(&train_path, c.files.2)?)
+            Some(TrainLog::reopen(&train_path, c.files.2, steps)?)
         } else {
             None
         };
@@ -378,11 +407,7 @@ where
     } else {
         let rec = Recorder::create(dir)?;
         let log = if plan.train_log {
-            let mut file =
-                File::create(&train_path).with_context(|| format!("{}", train_path.display()))?;
-            writeln!(file, "{TRAIN_HEADER}")
-                .with_context(|| format!("{}", train_path.display()))?;
-            Some(file)
+            Some(TrainLog::create(&train_path)?)
         } else {
             None
         };
@@ -393,12 +418,6 @@ where
         let board = Board::create(dir, seed.seed, hparams, resumed_at, !plan.train_log)?;
         rec.attach(board);
     }
-    let mut log = log_file.map(|file| TrainLog {
-        file: BufWriter::new(file),
-        path: train_path.clone(),
-        first: steps + 1,
-        start: Instant::now(),
-    });
     tracker.begin(agent);
 
     let (mut max_episodes, mut max_steps) = match train.budget {
@@ -571,12 +590,13 @@ where
                 last_eval: last_eval.map(|(s, e)| (s, e.mean, e.std, e.episodes)),
                 files: (metrics_len, eval_len, train_len),
                 wall_seconds: wall_before + start.elapsed().as_secs_f64(),
-                agent_rng: rng.state(),
-                env_rng,
+                agent_rng: Some(rng.state()),
+                env_rng: Some(env_rng),
+                envs: Vec::new(),
                 config: plan.config.to_string(),
                 best,
             };
-            checkpoint::save(dir, &*agent, &c)?;
+            checkpoint::save(dir, |path| Ok(agent.checkpoint(path)?), &c)?;
             if stopping {
                 return Err(Stopped::AtCheckpoint { step: steps }.into());
             }

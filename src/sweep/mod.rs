@@ -89,22 +89,6 @@ impl Sweep {
         };
         for (i, point) in points.iter().enumerate() {
             let exp = sweep.experiment(point, i >= grid_points)?;
-            if let (Some(s), Experiment::OnPolicy(_)) = (sweep.spec.stop, &exp) {
-                return Err(sweep
-                    .spec
-                    .error(
-                        &["stop", "scheduler"],
-                        format!(
-                            "`scheduler = \"{}\"` pauses each seed at a checkpoint after each \
-                             evaluation, and {} runs write no checkpoints yet ({}); leave \
-                             [stop] out",
-                            s.name(),
-                            exp.config().agent.algorithm(),
-                            point.name
-                        ),
-                    )
-                    .into());
-            }
             for w in exp.warnings() {
                 if !sweep.warnings.contains(w) {
                     sweep.warnings.push(w.clone());

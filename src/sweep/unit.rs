@@ -402,6 +402,50 @@ mod tests {
         }
     }
 
+    /// A PPO seed paused after each evaluation (at the end of the rollout under way, its envs
+    /// mid-episode) and resumed finishes as one never paused, byte for byte.
+    #[test]
+    fn a_ppo_seed_run_in_pieces_is_the_seed_run_whole() {
+        let text = "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'ppo'\nn_envs = 2\n\
+                    n_steps = 32\nbatch_size = 32\nn_epochs = 2\n[train]\nsteps = 1000\n\
+                    eval_every = 250\nseeds = [0]\neval_episodes = 1\neval_max_steps = 60\n";
+        let config = Config::parse("c.toml", text, &[]).unwrap();
+        let dir = temp("ppo");
+        fs::write(dir.join("config.toml"), config.to_toml()).unwrap();
+        let mut pieces = 0;
+        let out = loop {
+            let out = unit(&dir, 0, Some(Pause::After((pieces + 1) * 250)));
+            pieces += 1;
+            if matches!(out.status, UnitStatus::Finished(_)) {
+                // The budget's rollout ends at step 1024, past the evaluation at 1000: a final
+                // evaluation there.
+                assert_eq!(out.evals.last().map(|e| e.0), Some(1024), "{out:?}");
+                break out;
+            }
+            assert_eq!(out.evals.len() as u64, pieces, "{out:?}");
+            assert_eq!(out.status, UnitStatus::Paused);
+        };
+        assert_eq!(pieces, 4);
+        let alone = trained(&config, 0, "ppo-alone");
+        let files = |d: &Path| -> Vec<Vec<u8>> {
+            [
+                "metrics.csv",
+                "eval.csv",
+                "policy.safetensors",
+                "agent.json",
+            ]
+            .iter()
+            .map(|f| fs::read(d.join(f)).unwrap())
+            .collect()
+        };
+        assert_eq!(files(&dir.join("seed_0")), files(&alone));
+        let UnitStatus::Finished(s) = out.status else {
+            unreachable!()
+        };
+        assert_eq!((s.steps, s.stopped_at_step), (1024, None));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A seed a scheduler stops ends at its checkpoint: its summary says where, and its
     /// records are those of the seed run whole up to there.
     #[test]

@@ -512,28 +512,3 @@ fn every_shipped_sweep_file_checks() {
         qlab::config::Budget::Episodes(500)
     );
 }
-
-/// A `[stop]` scheduler pauses seeds at checkpoints; a base config whose runs write none (PPO)
-/// is refused before anything runs, at the scheduler's line.
-#[test]
-fn early_stopping_refuses_runs_without_checkpoints() {
-    let tmp = TempDir::new();
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cartpole_ppo.toml");
-    let sweep = tmp.file(
-        "ppo.toml",
-        &format!(
-            "base = {:?}\nseeds = [0]\n\n[grid]\n\"agent.learning_rate\" = [0.001]\n\n[stop]\nscheduler = \"median\"\n",
-            base.display().to_string()
-        ),
-    );
-    let out = tmp.path("never");
-    let e = sweep_run(&sweep, &out, &[]).usage_message();
-    assert_eq!(
-        e,
-        format!(
-            "{sweep}:8: [stop] `scheduler = \"median\"` pauses each seed at a checkpoint after \
-             each evaluation, and ppo runs write no checkpoints yet (p000); leave [stop] out"
-        )
-    );
-    assert!(!out.exists());
-}

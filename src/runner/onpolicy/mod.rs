@@ -17,26 +17,26 @@
 //! `train.csv` (one row per rollout: its mean loss over its gradient steps, the mean value
 //! estimate in `mean_q`) and the policy in `policy.safetensors` with `agent.json`.
 //!
-//! These runs write no checkpoints yet: `[train] checkpoint_every` must be 0, and a stopped
-//! seed starts again on `--resume`.
+//! Checkpoints are written between rollouts ([`train`]): the agent's whole state, and where
+//! each env stands as the actions since its episode began, which a resume replays. A seed
+//! stopped or killed continues on `--resume` to the same records as one never stopped.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::actor_critic::{ActorCriticAgent, OnPolicyConfig, VecStep};
+use qlab_agents::actor_critic::{ActorCriticAgent, OnPolicyConfig};
 use qlab_agents::evaluate_policy;
-use qlab_agents::nn::{ActionKind, Sampled};
+use qlab_agents::nn::ActionKind;
 use qlab_agents::normalize::Normalizer;
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::record::{AgentChoice, EpisodeRow, Recorder};
+mod envs;
+mod train;
+
+use super::record::AgentChoice;
 use super::seed::{self, Stream, derive};
-use super::stop::Stopped;
-use super::summary::{SeedSummary, Summary};
-use super::track::Window;
+use super::summary::Summary;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
 use crate::config::{Budget, Config, Features, agent_error};
 
@@ -59,6 +59,20 @@ impl Kind {
         match self {
             Kind::Discrete(e) => e.reset(seed).obs,
             Kind::Continuous(e) => e.reset(seed).obs,
+        }
+    }
+
+    fn set_rng_state(&mut self, state: [u64; 4]) -> Result<()> {
+        Ok(match self {
+            Kind::Discrete(e) => e.set_rng_state(state),
+            Kind::Continuous(e) => e.set_rng_state(state),
+        }?)
+    }
+
+    fn rng_state(&self) -> Option<[u64; 4]> {
+        match self {
+            Kind::Discrete(e) => e.rng_state(),
+            Kind::Continuous(e) => e.rng_state(),
         }
     }
 
@@ -121,8 +135,8 @@ fn make(config: &Config) -> Result<Kind> {
     })
 }
 
-/// An on-policy config, checked: the env observes a vector, the budget is in steps, no
-/// checkpoints, the agent builds.
+/// An on-policy config, checked: the env observes a vector, the budget is in steps, the
+/// agent builds.
 pub struct OnPolicyExperiment {
     /// The config.
     pub config: Config,
@@ -161,13 +175,6 @@ impl OnPolicyExperiment {
                 format!("{algorithm} trains for a number of env steps: use `steps` instead of `episodes`")
             ));
         };
-        if config.train.checkpoint_every > 0 {
-            bail!(config.error(
-                "train",
-                Some("checkpoint_every"),
-                format!("{algorithm} runs write no checkpoints yet; set checkpoint_every = 0")
-            ));
-        }
         if config.train.start_state.is_some() {
             bail!(config.error(
                 "train",
@@ -404,224 +411,31 @@ fn evaluate(
     })
 }
 
-/// Runs every seed of `exp` in `dir`; see [`super::train`]. A seed that `--resume` finds
-/// unfinished starts again.
+/// Runs or continues every seed of `exp` in `dir`; see [`super::train`].
 pub(super) fn run_seeds(
     exp: &OnPolicyExperiment,
     dir: &Path,
     run: &RunOptions<'_>,
     resume: bool,
 ) -> Result<Summary> {
+    let fingerprint = seed::Plan::fingerprint(&exp.config);
     let seeds = &exp.config.train.seeds;
     let algorithm = exp.config.agent.algorithm();
-    if run.pause.is_some() {
-        bail!(
-            "{algorithm} runs write no checkpoints yet, so their seeds cannot pause at an \
-             evaluation for a sweep's [stop] scheduler"
-        );
-    }
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
         for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));
-            if resume {
-                if let Some(s) = SeedSummary::read(&seed_dir)? {
-                    progress.slots[i].finish(s.episodes, s.steps);
-                    return Ok(s);
-                }
-                // No checkpoint to continue from: the seed starts again.
-                if seed_dir.exists() {
-                    std::fs::remove_dir_all(&seed_dir)
-                        .with_context(|| format!("{}", seed_dir.display()))?;
-                }
-            }
-            train_seed(exp, seed, &seed_dir, &progress.slots[i], run)
-                .with_context(|| format!("{}", seed_dir.display()))
+            let this = train::Seed {
+                seed,
+                dir: &seed_dir,
+                slot: &progress.slots[i],
+                resume,
+                stop: run.stop,
+                pause: run.pause,
+                fingerprint: &fingerprint,
+            };
+            train::train_seed(exp, &this).with_context(|| format!("{}", seed_dir.display()))
         })
     })
-}
-
-/// An episode under way in one of the envs.
-#[derive(Clone, Copy, Default)]
-struct Running {
-    ret: f64,
-    length: u64,
-}
-
-fn train_seed(
-    exp: &OnPolicyExperiment,
-    seed: u64,
-    dir: &Path,
-    slot: &super::progress::Slot,
-    run: &RunOptions<'_>,
-) -> Result<SeedSummary> {
-    let start = Instant::now();
-    let train = &exp.config.train;
-    let n = exp.agent.common().n_envs;
-    let obs_dim = exp.obs_dim;
-    let mut agent = ActorCriticAgent::new(
-        obs_dim,
-        exp.kind,
-        &exp.agent,
-        exp.total_steps,
-        derive(seed, Stream::Agent),
-    )?;
-    let mut envs = (0..n).map(|_| exp.env()).collect::<Result<Vec<_>>>()?;
-    let mut eval_env = exp.env()?;
-    let mut obs = Vec::with_capacity(n * obs_dim);
-    for (i, env) in envs.iter_mut().enumerate() {
-        obs.extend(env.reset(Some(seed.wrapping_add(i as u64))));
-    }
-    let mut rec = Recorder::create(dir)?;
-    let mut log = TrainCsv::create(&dir.join("train.csv"))?;
-    let mut window = Window::new(exp.config.output.window);
-    let mut running = vec![Running::default(); n];
-    let (mut steps, mut episodes) = (0u64, 0u64);
-    let every = train.eval_every;
-    let mut next_eval = if every > 0 { every } else { u64::MAX };
-    let mut last_eval: Option<(u64, qlab_agents::Evaluation)> = None;
-    let mut best: Option<(u64, f64)> = None;
-    let mut stopped_at_step = None;
-    let (mut rewards, mut terminated, mut truncated) =
-        (vec![0.0; n], vec![false; n], vec![false; n]);
-    let mut final_obs = vec![0.0f32; n * obs_dim];
-    let mut next_obs = Vec::with_capacity(n * obs_dim);
-    let mut actions: Vec<Sampled> = Vec::with_capacity(n);
-    'run: loop {
-        actions.clear();
-        actions.extend_from_slice(agent.act(&obs)?);
-        next_obs.clear();
-        for (e, env) in envs.iter_mut().enumerate() {
-            let out = env.step(&actions[e].action, &exp.bounds)?;
-            final_obs[e * obs_dim..(e + 1) * obs_dim].copy_from_slice(&out.obs);
-            (rewards[e], terminated[e], truncated[e]) = (out.reward, out.terminated, out.truncated);
-            running[e].ret += out.reward;
-            running[e].length += 1;
-            if out.terminated || out.truncated {
-                episodes += 1;
-                window.push(running[e].ret);
-                rec.episode(&EpisodeRow {
-                    episode: episodes,
-                    step: steps + n as u64,
-                    ret: running[e].ret,
-                    length: running[e].length,
-                    terminated: out.terminated,
-                    epsilon: 0.0,
-                    value_rmse: None,
-                })?;
-                running[e] = Running::default();
-                next_obs.extend(env.reset(None));
-            } else {
-                next_obs.extend_from_slice(&out.obs);
-            }
-        }
-        steps += n as u64;
-        let trained = agent.observe(&VecStep {
-            rewards: &rewards,
-            terminated: &terminated,
-            truncated: &truncated,
-            final_obs: &final_obs,
-            next_obs: &next_obs,
-        })?;
-        std::mem::swap(&mut obs, &mut next_obs);
-        if let Some(stats) = trained {
-            log.row(&stats, steps, &start)?;
-            rec.train(&stats, 0.0)?;
-        }
-        slot.episode(episodes, steps, window.recent());
-        if steps >= next_eval {
-            let e = evaluate(exp, &mut eval_env, &agent, seed, train.eval_episodes)?;
-            rec.evaluation(episodes, steps, &e)?;
-            last_eval = Some((steps, e));
-            if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
-                seed::save_best(&agent, dir, |a: &ActorCriticAgent, d: &Path| {
-                    save(d, exp, a)
-                })?;
-                best = Some((steps, e.mean));
-            }
-            while next_eval <= steps {
-                next_eval = next_eval.saturating_add(every);
-            }
-            if train.stop_at.is_some_and(|r| e.mean >= r) {
-                stopped_at_step = Some(steps);
-                break 'run;
-            }
-        }
-        // Whole rollouts: the budget is checked where one ends.
-        if trained.is_some() {
-            if steps >= exp.total_steps {
-                break;
-            }
-            if run.stop.requested() {
-                rec.flush()?;
-                log.flush()?;
-                return Err(Stopped::WithoutCheckpoint.into());
-            }
-        }
-    }
-    let final_eval = match last_eval {
-        Some((at, e)) if at == steps => e,
-        _ => {
-            let e = evaluate(exp, &mut eval_env, &agent, seed, train.eval_episodes)?;
-            rec.evaluation(episodes, steps, &e)?;
-            e
-        }
-    };
-    rec.sync()?;
-    log.flush()?;
-    save(dir, exp, &agent).context("saving the agent")?;
-    slot.finish(episodes, steps);
-    let wall_seconds = start.elapsed().as_secs_f64();
-    let summary = SeedSummary {
-        seed,
-        episodes,
-        steps,
-        wall_seconds,
-        steps_per_second: steps as f64 / wall_seconds,
-        final_eval_mean_return: final_eval.mean,
-        final_eval_std_return: final_eval.std,
-        final_window_mean_return: window.mean(),
-        best_window_mean_return: window.best,
-        stopped_at_step,
-        best_eval_mean_return: best.map(|(_, mean)| mean),
-        best_eval_step: best.map(|(step, _)| step),
-    };
-    summary.write(dir)?;
-    Ok(summary)
-}
-
-/// `train.csv`, one row per rollout, in the columns of a DQN run's.
-struct TrainCsv {
-    file: std::io::BufWriter<std::fs::File>,
-    path: PathBuf,
-}
-
-impl TrainCsv {
-    fn create(path: &Path) -> Result<TrainCsv> {
-        let file = std::fs::File::create(path).with_context(|| format!("{}", path.display()))?;
-        let mut log = TrainCsv {
-            file: std::io::BufWriter::new(file),
-            path: path.to_path_buf(),
-        };
-        writeln!(log.file, "{}", seed::TRAIN_HEADER)
-            .with_context(|| format!("{}", log.path.display()))?;
-        Ok(log)
-    }
-
-    fn row(&mut self, s: &qlab_agents::TrainStats, steps: u64, start: &Instant) -> Result<()> {
-        let rate = steps as f64 / start.elapsed().as_secs_f64();
-        writeln!(
-            self.file,
-            "{},{},{},{},{},{:.0}",
-            s.step, s.loss, s.mean_q, 0.0, s.gradient_steps, rate
-        )
-        .with_context(|| format!("{}", self.path.display()))
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.file
-            .flush()
-            .with_context(|| format!("{}", self.path.display()))
-    }
 }
 
 /// Reloads each seed's policy from the run in `dir` and evaluates it greedily over
