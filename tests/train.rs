@@ -728,6 +728,50 @@ fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
         ])
         .ok();
         assert!(read_bytes(gif.into()).starts_with(b"GIF89a"), "{name}");
+        attack_policy(&tmp, name, &a);
+    }
+}
+
+/// `qlab attack` on an actor-critic run (`run`, config `name`): a categorical policy is
+/// attacked through its logits (normalized observations too, in Acrobot's run), ε = 0
+/// repeating `qlab eval`'s episodes and the gradient attacks changing actions at ε = 0.5; a
+/// Gaussian policy is refused, saying why.
+fn attack_policy(tmp: &TempDir, name: &str, run: &Path) {
+    let out = tmp.path(&format!("{name}-attack.csv"));
+    let args = [
+        "attack",
+        run.to_str().unwrap(),
+        "--attack",
+        "fgsm,pgd",
+        "--eps",
+        "0,0.5",
+        "--episodes",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if name == "pendulum_ppo" {
+        let err = qlab(&args).usage_message();
+        assert!(err.contains("Box actions"), "{err}");
+        return;
+    }
+    qlab(&args).ok();
+    let csv = read(out);
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{name}: {csv}");
+    let clean = qlab(&["eval", run.to_str().unwrap(), "--episodes", "1"]).ok();
+    let clean_mean = clean.lines().nth(1).unwrap().split(',').nth(1).unwrap();
+    for r in &rows {
+        if r[1] == "0" {
+            assert_eq!((r[2], r[4]), (clean_mean, "0"), "{name}: {r:?}");
+        } else {
+            let changed: f64 = r[4].parse().unwrap();
+            assert!(changed > 0.0 && r[5] == "1", "{name}: {r:?}");
+        }
     }
 }
 
@@ -1057,5 +1101,8 @@ fn attack_evaluates_a_dqn_run_under_each_attack_and_radius() {
     );
     let tabular = tabular.to_str().unwrap();
     let err = qlab(&["attack", tabular, "--attack", "fgsm", "--eps", "0.1"]).usage_message();
-    assert!(err.contains("is not a dqn run"), "{err}");
+    assert!(
+        err.contains("is a sarsa run: qlab attack needs a saved network (dqn, ppo or a2c)"),
+        "{err}"
+    );
 }

@@ -3,6 +3,7 @@
 //! mean and variance and clipped to ±10, rewards divided by the running standard deviation of
 //! the discounted return and clipped to ±10.
 
+use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Clip of normalized observations and rewards (`clip_obs`, `clip_reward`).
@@ -118,6 +119,25 @@ impl RunningMeanStd {
             self.var[j] = m2 / total;
         }
         self.count = total;
+    }
+
+    /// [`normalize`](Self::normalize) on observations `(N, dim)` as a differentiable
+    /// tensor op (in `f64`, as the host's: the same bits), for gradients with respect to the
+    /// raw observation.
+    ///
+    /// # Errors
+    /// Observations of another width; a failing op.
+    pub fn normalize_tensor(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dim = self.mean.len();
+        let device = x.device();
+        let std: Vec<f64> = self.var.iter().map(|v| (v + EPSILON).sqrt()).collect();
+        let mean = Tensor::from_slice(&self.mean, (1, dim), device)?;
+        let std = Tensor::from_slice(&std, (1, dim), device)?;
+        x.to_dtype(DType::F64)?
+            .broadcast_sub(&mean)?
+            .broadcast_div(&std)?
+            .clamp(-CLIP, CLIP)?
+            .to_dtype(x.dtype())
     }
 
     /// `x` scaled: `clip((x − mean) / √(var + 10⁻⁸), ±10)`, element by element.

@@ -142,7 +142,7 @@ pub use optim::{
 pub use policy::{
     ActionKind, ActorCritic, ActorCriticConfig, SDE_EPSILON, Sampled, actor_critic,
     actor_critic_with, categorical_entropy, categorical_log_prob, gaussian_entropy,
-    gaussian_log_prob, orthogonal, sde_log_prob_entropy,
+    gaussian_log_prob, orthogonal, policy_network, sde_log_prob_entropy,
 };
 pub use qnet::{
     HeadConfig, MAX_HISTORY, MAX_KERNEL, MAX_LAYERS, MAX_WIDTH, QNetwork, QNetworkConfig,

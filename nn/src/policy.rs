@@ -275,13 +275,8 @@ pub fn actor_critic_with(
     }
     let latent_dim = config.pi.last().copied().unwrap_or(obs_dim);
     let vb = store.var_builder();
-    let hidden = |widths: &[usize]| MlpConfig {
-        hidden: widths.to_vec(),
-        activation: config.activation,
-        ..MlpConfig::default()
-    };
-    let pi = mlp(obs_dim, kind.outputs(), &hidden(&config.pi), vb.pp("pi"))?;
-    let vf = mlp(obs_dim, 1, &hidden(&config.vf), vb.pp("vf"))?;
+    let pi = policy_network(obs_dim, kind, config, vb.clone())?;
+    let vf = mlp(obs_dim, 1, &hidden(config, &config.vf), vb.pp("vf"))?;
     let log_std = match kind {
         ActionKind::Discrete(_) => None,
         ActionKind::Continuous(d) => {
@@ -323,6 +318,39 @@ pub fn actor_critic_with(
         sde,
         activation: config.activation,
     })
+}
+
+/// The hidden layers of `widths` with `config`'s activation.
+fn hidden(config: &ActorCriticConfig, widths: &[usize]) -> MlpConfig {
+    MlpConfig {
+        hidden: widths.to_vec(),
+        activation: config.activation,
+        ..MlpConfig::default()
+    }
+}
+
+/// The policy network of an [`ActorCritic`] built with `config`, alone, read from `vb` under
+/// the names the actor-critic gives it (`pi.layers.…`): observations `(N, obs_dim)` → logits
+/// or means `(N, A)`. Read through a store's
+/// [`frozen_var_builder`](ParamStore::frozen_var_builder), it computes what the store's
+/// actor-critic's policy computes while no gradient flows into its weights: what an attack
+/// differentiating with respect to the observation wants.
+///
+/// # Errors
+/// An invalid config, or a `vb` without the parameters.
+pub fn policy_network(
+    obs_dim: usize,
+    kind: ActionKind,
+    config: &ActorCriticConfig,
+    vb: candle_nn::VarBuilder<'_>,
+) -> crate::Result<Mlp> {
+    config.validate()?;
+    mlp(
+        obs_dim,
+        kind.outputs(),
+        &hidden(config, &config.pi),
+        vb.pp("pi"),
+    )
 }
 
 /// What the policy does at one observation: its action, the action's log-probability under

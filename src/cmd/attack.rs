@@ -1,20 +1,24 @@
-//! `qlab attack`: evaluate a run's saved deep Q-network under attacks on its observations, over
-//! a list of radii ε; write the results as CSV and draw mean return against ε.
+//! `qlab attack`: evaluate a run's saved deep Q-network or categorical policy (PPO, A2C) under
+//! attacks on its observations, over a list of radii ε; write the results as CSV and draw mean
+//! return against ε.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use qlab_agents::actor_critic::{ActorCriticAgent, PolicyLogits};
 use qlab_agents::adversarial::{
-    AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm, PgdStart,
+    AgainstQ, AttackConfig, AttackMethod, AttackStats, Attacked, Norm, PgdStart, QFunction,
 };
 use qlab_agents::dqn::Dqn;
-use qlab_agents::nn::q_network;
+use qlab_agents::nn::{ActionKind, ParamStore, q_network};
+use qlab_envs::registry::VectorEnv;
 use qlab_envs::{Env, Space};
 
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, Config};
 use crate::plot::{ChartStyle, Curve, draw_curves};
 use crate::runner::deep::{self, DeepExperiment};
+use crate::runner::onpolicy::{self, OnPolicyExperiment};
 use crate::runner::record::AgentChoice;
 use crate::runner::{Failure, load_run_config};
 
@@ -24,12 +28,13 @@ pub const HEADER: &str = "attack,eps,mean_return,std_return,action_change_rate,a
 /// The attacks `--attack` takes.
 const ALLOWED: &str = "none, random, gaussian, fgsm, pgd, timed";
 
-/// Evaluate a dqn run's saved greedy agent under attacks on its observations, for each
-/// attack and radius ε; write CSV (attack,eps,mean_return,std_return,action_change_rate,
+/// Evaluate a dqn, ppo or a2c run's saved greedy agent (discrete actions) under attacks on its
+/// observations, for each attack and radius ε; write CSV (attack,eps,mean_return,std_return,action_change_rate,
 /// attacked_fraction) and a plot of mean return against ε; print the table.
 #[derive(Clone, Debug, clap::Args)]
 pub struct AttackArgs {
-    /// The run directory written by `qlab train` (a dqn run).
+    /// The run directory written by `qlab train` (a dqn run, or a ppo or a2c run with
+    /// discrete actions).
     pub run_dir: PathBuf,
     /// Comma-separated attacks: random, gaussian, fgsm, pgd, timed, none.
     #[arg(long, value_delimiter = ',', required = true)]
@@ -137,25 +142,13 @@ pub fn run(a: &AttackArgs) -> Result<String> {
         c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 
-    let exp = load_experiment(&a.run_dir)?;
-    if exp.agent.network.torso.cell().is_some() {
-        bail!(
-            "{}: qlab attack evaluates Q-networks without memory; this run's torso is recurrent",
-            a.run_dir.display()
-        );
-    }
-    a.agent.check(&exp.config.train, &a.run_dir)?;
-    let (run_seed, agent) = load_seed(&exp, &a.run_dir, a.run_seed, a.agent)?;
-    // The attacked network shares the agent's weights, as constants: the attacks
-    // differentiate with respect to the observation only.
-    let net = q_network(
-        &[exp.obs_dim],
-        exp.n_actions,
-        &exp.agent.network,
-        agent.params().frozen_var_builder(),
-    )?;
-    let device = agent.params().device();
-    let episodes = a.episodes.unwrap_or(exp.config.train.eval_episodes);
+    let config = load_run_config(&a.run_dir)?;
+    a.agent.check(&config.train, &a.run_dir)?;
+    let target = Target::load(config, &a.run_dir, a.run_seed, a.agent)?;
+    let (config, run_seed) = (target.config(), target.seed);
+    let q = target.q_function()?;
+    let device = target.params().device();
+    let episodes = a.episodes.unwrap_or(config.train.eval_episodes);
     let first = a.seed.unwrap_or_else(|| deep::eval_seed(run_seed));
     let out = a
         .out
@@ -163,24 +156,25 @@ pub fn run(a: &AttackArgs) -> Result<String> {
         .unwrap_or_else(|| a.run_dir.join("attack.csv"));
     let png = out.with_extension("png");
 
-    let play = |config: &AttackConfig| -> Result<Row> {
-        let env = deep::make_env(&exp.config)?;
+    let play = |c: &AttackConfig| -> Result<Row> {
+        let env = target.env()?;
         let Space::Box(space) = env.observation_space().clone() else {
-            bail!("{} does not observe a box of numbers", exp.config.env.id);
+            bail!("{} does not observe a box of numbers", config.env.id);
         };
-        let attack = qlab_agents::adversarial::Attack::new(config, &space, exp.n_actions, device)?;
-        let mut env = Attacked::new(env, AgainstQ::new(attack, &net));
+        let n_actions = target.n_actions();
+        let attack = qlab_agents::adversarial::Attack::new(c, &space, n_actions, device)?;
+        let mut env = Attacked::new(env, AgainstQ::new(attack, &*q));
         let v = qlab_agents::evaluate_policy::<_, _, anyhow::Error>(
             &mut env,
-            |obs: &[f32], _| Ok(agent.greedy(obs)?),
+            |obs: &[f32], _| target.greedy(obs),
             Some(first),
             episodes,
-            exp.config.train.eval_max_steps,
+            config.train.eval_max_steps,
         )
         .map_err(Failure)?;
         Ok(Row {
-            attack: config.method.as_str().into(),
-            eps: config.eps,
+            attack: c.method.as_str().into(),
+            eps: c.eps,
             mean_return: v.mean,
             std_return: v.std,
             stats: env.stats(),
@@ -190,8 +184,9 @@ pub fn run(a: &AttackArgs) -> Result<String> {
     let rows = configs.iter().map(play).collect::<Result<Vec<Row>>>()?;
 
     let title = format!(
-        "{}: greedy DQN (seed {run_seed}) under attack, {} ball, {episodes} episodes",
-        exp.config.env.id,
+        "{}: greedy {} (seed {run_seed}) under attack, {} ball, {episodes} episodes",
+        config.env.id,
+        target.name(),
         norm_name(norm)
     );
     // The chart first: a failure to draw leaves no CSV behind without its chart.
@@ -221,40 +216,151 @@ fn parse_attacks(names: &[String]) -> Result<Vec<AttackMethod>> {
         .collect()
 }
 
-/// The run's config, checked to be a deep-Q-network run.
-fn load_experiment(dir: &Path) -> Result<DeepExperiment> {
-    let config = load_run_config(dir)?;
-    if !matches!(config.agent, AgentConfig::Dqn(_)) {
-        bail!(
-            "{} is not a dqn run: qlab attack needs a saved Q-network ([agent] algorithm = \"dqn\")",
-            dir.display()
-        );
-    }
-    DeepExperiment::new(config)
+/// A seed's saved agent, as the attacks and the evaluations see it.
+struct Target {
+    /// The training seed.
+    seed: u64,
+    agent: Attackable,
 }
 
-/// The seed attacked and its network (the last or the best, as `choice` says): `run_seed`,
-/// or the first seed with a saved network.
-fn load_seed(
-    exp: &DeepExperiment,
+/// The agents `qlab attack` attacks: a deep Q-network, or a categorical policy (PPO, A2C).
+enum Attackable {
+    Dqn(Box<DeepExperiment>, Dqn),
+    Policy(Box<OnPolicyExperiment>, ActorCriticAgent),
+}
+
+impl Target {
+    /// The saved agent of `run_seed` (or of the first seed that saved one) in the run `dir` of
+    /// `config`, the last or the best as `choice` says.
+    fn load(
+        config: Config,
+        dir: &Path,
+        run_seed: Option<u64>,
+        choice: AgentChoice,
+    ) -> Result<Target> {
+        let seeds = config.train.seeds.clone();
+        let (seed, agent) = if config.agent.on_policy().is_some() {
+            let exp = OnPolicyExperiment::new(config)?;
+            if let ActionKind::Continuous(_) = exp.kind {
+                bail!(
+                    "{}: qlab attack pushes a policy's action preferences; this {} policy has                      Box actions ({}), and only categorical policies have them",
+                    dir.display(),
+                    exp.config.agent.algorithm(),
+                    exp.config.env.id
+                );
+            }
+            let (seed, agent) = load_seed(&seeds, dir, run_seed, choice, |d| {
+                onpolicy::load_agent(&exp, d)
+            })?;
+            (seed, Attackable::Policy(Box::new(exp), agent))
+        } else if let AgentConfig::Dqn(d) = &config.agent {
+            if d.network.torso.cell().is_some() {
+                bail!(
+                    "{}: qlab attack evaluates Q-networks without memory; this run's torso is                      recurrent",
+                    dir.display()
+                );
+            }
+            let exp = DeepExperiment::new(config)?;
+            let (seed, agent) =
+                load_seed(&seeds, dir, run_seed, choice, |d| deep::load_agent(&exp, d))?;
+            (seed, Attackable::Dqn(Box::new(exp), agent))
+        } else {
+            bail!(
+                "{} is a {} run: qlab attack needs a saved network (dqn, ppo or a2c)",
+                dir.display(),
+                config.agent.algorithm()
+            );
+        };
+        Ok(Target { seed, agent })
+    }
+
+    fn config(&self) -> &Config {
+        match &self.agent {
+            Attackable::Dqn(e, _) => &e.config,
+            Attackable::Policy(e, _) => &e.config,
+        }
+    }
+
+    /// How the chart names the agent.
+    fn name(&self) -> &'static str {
+        match &self.agent {
+            Attackable::Dqn(..) => "DQN",
+            Attackable::Policy(e, _) => match e.config.agent.algorithm() {
+                "a2c" => "A2C policy",
+                _ => "PPO policy",
+            },
+        }
+    }
+
+    /// The agent's weights.
+    fn params(&self) -> &ParamStore {
+        match &self.agent {
+            Attackable::Dqn(_, agent) => agent.params(),
+            Attackable::Policy(_, agent) => agent.params(),
+        }
+    }
+
+    fn n_actions(&self) -> usize {
+        match &self.agent {
+            Attackable::Dqn(e, _) => e.n_actions,
+            Attackable::Policy(e, _) => e.kind.outputs(),
+        }
+    }
+
+    /// What the attacks differentiate, sharing the agent's weights as constants (gradients
+    /// with respect to the observation only): the Q-network, or the policy's logits at the
+    /// observation as the agent normalizes it.
+    fn q_function(&self) -> Result<Box<dyn QFunction + '_>> {
+        Ok(match &self.agent {
+            Attackable::Dqn(e, agent) => Box::new(q_network(
+                &[e.obs_dim],
+                e.n_actions,
+                &e.agent.network,
+                agent.params().frozen_var_builder(),
+            )?),
+            Attackable::Policy(_, agent) => Box::new(PolicyLogits::new(agent)?),
+        })
+    }
+
+    /// A fresh env of the run, as its evaluations make it.
+    fn env(&self) -> Result<VectorEnv> {
+        match &self.agent {
+            Attackable::Dqn(e, _) => deep::make_env(&e.config),
+            Attackable::Policy(e, _) => e.discrete_env(),
+        }
+    }
+
+    /// The agent's greedy action at `obs`, as its evaluations take it.
+    fn greedy(&self, obs: &[f32]) -> Result<usize> {
+        Ok(match &self.agent {
+            Attackable::Dqn(_, agent) => agent.greedy(obs)?,
+            Attackable::Policy(_, agent) => agent.greedy(obs)?[0] as usize,
+        })
+    }
+}
+
+/// The seed attacked and its agent, loaded from its directory by `load` (`None`: the seed
+/// saved none): `run_seed`, or the first of `seeds` with a saved agent.
+fn load_seed<A>(
+    seeds: &[u64],
     dir: &Path,
     run_seed: Option<u64>,
     choice: AgentChoice,
-) -> Result<(u64, Dqn)> {
-    let seeds = &exp.config.train.seeds;
+    load: impl Fn(&Path) -> Result<Option<A>>,
+) -> Result<(u64, A)> {
     let seed_dir = |k: u64| choice.dir(&dir.join(format!("seed_{k}")));
     if let Some(k) = run_seed {
         if !seeds.contains(&k) {
             bail!("--run-seed {k} is not a seed of this run (its seeds: {seeds:?})");
         }
-        return match deep::load_agent(exp, &seed_dir(k))? {
-            Some(net) => Ok((k, net)),
+        return match load(&seed_dir(k))? {
+            Some(agent) => Ok((k, agent)),
             None => bail!("seed {k} of {} saved no network", dir.display()),
         };
     }
     for &k in seeds {
-        if let Some(net) = deep::load_agent(exp, &seed_dir(k))? {
-            return Ok((k, net));
+        if let Some(agent) = load(&seed_dir(k))? {
+            return Ok((k, agent));
         }
     }
     bail!("{} holds no saved agent ({})", dir.display(), choice.file())

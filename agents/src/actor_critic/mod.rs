@@ -20,6 +20,9 @@ use crate::rollout::Rollout;
 use crate::{Error, Result};
 
 mod checkpoint;
+mod logits;
+
+pub use logits::PolicyLogits;
 
 /// The hyperparameters of an on-policy agent: which algorithm, with its own keys.
 #[derive(Clone, Debug, PartialEq)]

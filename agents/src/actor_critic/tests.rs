@@ -172,3 +172,74 @@ fn a_checkpoint_between_rollouts_continues_bit_identically() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The attacks' view of a categorical policy: its logits at the raw observation, read
+/// through the agent's observation statistics. Its greedy action is the agent's, and its
+/// gradient with respect to the raw observation (the one the attacks ascend) matches central
+/// finite differences of the attacked loss, the statistics' scaling included.
+#[test]
+fn policy_logits_are_the_policy_and_differentiate_through_the_normalization() {
+    use crate::adversarial::{QFunction, attacked_loss, input_gradient};
+    use crate::normalize::{Normalize, RunningMeanStd};
+    use candle_core::Tensor;
+    let config = OnPolicyConfig::Ppo(PpoConfig {
+        normalize: Normalize {
+            norm_obs: true,
+            norm_reward: false,
+        },
+        policy: crate::nn::ActorCriticConfig {
+            ortho_init: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut agent = ActorCriticAgent::new(2, ActionKind::Discrete(3), &config, 1000, 4).unwrap();
+    let mut norm = agent.normalizer().clone();
+    // Scales far from 1, so that a gradient missing them is seen.
+    norm.obs = Some(RunningMeanStd {
+        mean: vec![0.5, -1.0],
+        var: vec![9.0, 0.04],
+        count: 10.0,
+    });
+    agent.set_normalizer(norm).unwrap();
+    let q = PolicyLogits::new(&agent).unwrap();
+    let mut rng = EnvRng::seed_from_u64(8);
+    let obs: Vec<f32> = (0..16)
+        .map(|i| match i % 2 {
+            0 => 0.5 + 6.0 * (rng.next_f64() as f32 - 0.5),
+            _ => -1.0 + 0.4 * (rng.next_f64() as f32 - 0.5),
+        })
+        .collect();
+    let device = Device::Cpu;
+    let x = Tensor::from_slice(&obs, (8, 2), &device).unwrap();
+    let logits: Vec<Vec<f32>> = q.q_values(&x).unwrap().to_vec2().unwrap();
+    for (row, l) in obs.chunks(2).zip(&logits) {
+        let greedy = agent.greedy(row).unwrap()[0] as usize;
+        assert_eq!(crate::nn::argmax(l), greedy, "{row:?}: {l:?}");
+    }
+    let labels: Vec<u32> = logits.iter().map(|l| crate::nn::argmax(l) as u32).collect();
+    let labels = Tensor::from_slice(&labels, 8, &device).unwrap();
+    let (_, grad) = input_gradient(&q, &x, &labels, false).unwrap();
+    let grad: Vec<f32> = grad.flatten_all().unwrap().to_vec1().unwrap();
+    let loss_at = |o: &[f32]| -> f64 {
+        let t = Tensor::from_slice(o, (8, 2), &device).unwrap();
+        let l = attacked_loss(&q.q_values(&t).unwrap(), &labels, false).unwrap();
+        l.sum_all().unwrap().to_scalar::<f32>().unwrap() as f64
+    };
+    let mut worst: f64 = 0.0;
+    for i in 0..obs.len() {
+        // A step a hundredth of the element's scale.
+        let h = if i % 2 == 0 { 0.03 } else { 0.002 };
+        let (mut plus, mut minus) = (obs.clone(), obs.clone());
+        plus[i] += h;
+        minus[i] -= h;
+        let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h as f64);
+        let analytic = grad[i] as f64;
+        let rel = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(1e-2);
+        worst = worst.max(rel);
+    }
+    assert!(worst < 1e-2, "worst relative error {worst}");
+    // Box actions have no preferences to push on.
+    let gaussian = ActorCriticAgent::new(2, ActionKind::Continuous(1), &config, 1000, 4).unwrap();
+    assert!(PolicyLogits::new(&gaussian).is_err());
+}

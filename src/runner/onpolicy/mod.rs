@@ -250,6 +250,22 @@ impl OnPolicyExperiment {
         make(&self.config)
     }
 
+    /// A fresh env of a run with discrete actions, as evaluations make it (for `qlab
+    /// attack`).
+    ///
+    /// # Errors
+    /// An env with Box actions, or one that cannot be made.
+    pub fn discrete_env(&self) -> Result<qlab_envs::registry::VectorEnv> {
+        match self.env()? {
+            Kind::Discrete(e) => Ok(e),
+            Kind::Continuous(e) => bail!(
+                "{} has Box actions ({}); this needs discrete ones",
+                self.config.env.id,
+                e.action_space()
+            ),
+        }
+    }
+
     /// Plays `agent`'s greedy policy (as evaluations take it) in a fresh env of the run, for
     /// `qlab render`.
     ///
