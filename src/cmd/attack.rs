@@ -225,8 +225,8 @@ struct Target {
 
 /// The agents `qlab attack` attacks: a deep Q-network, or a categorical policy (PPO, A2C).
 enum Attackable {
-    Dqn(Box<DeepExperiment>, Dqn),
-    Policy(Box<OnPolicyExperiment>, ActorCriticAgent),
+    Dqn(Box<DeepExperiment>, Box<Dqn>),
+    Policy(Box<OnPolicyExperiment>, Box<ActorCriticAgent>),
 }
 
 impl Target {
@@ -252,7 +252,7 @@ impl Target {
             let (seed, agent) = load_seed(&seeds, dir, run_seed, choice, |d| {
                 onpolicy::load_agent(&exp, d)
             })?;
-            (seed, Attackable::Policy(Box::new(exp), agent))
+            (seed, Attackable::Policy(Box::new(exp), Box::new(agent)))
         } else if let AgentConfig::Dqn(d) = &config.agent {
             if d.network.torso.cell().is_some() {
                 bail!(
@@ -263,7 +263,7 @@ impl Target {
             let exp = DeepExperiment::new(config)?;
             let (seed, agent) =
                 load_seed(&seeds, dir, run_seed, choice, |d| deep::load_agent(&exp, d))?;
-            (seed, Attackable::Dqn(Box::new(exp), agent))
+            (seed, Attackable::Dqn(Box::new(exp), Box::new(agent)))
         } else {
             bail!(
                 "{} is a {} run: qlab attack needs a saved network (dqn, ppo or a2c)",
