@@ -340,22 +340,16 @@ pub(super) fn evaluate_seeds(
     episodes: u64,
     agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
-    let mut out = Vec::new();
-    for &seed in &exp.config.train.seeds {
-        let seed_dir = agent.dir(&dir.join(format!("seed_{seed}")));
-        let Some(mut agent) = load_agent(exp, &seed_dir)? else {
-            continue;
-        };
-        let mut env = make(&exp.config)?;
-        let evaluation = seed::evaluate(
-            &mut env,
-            &mut agent,
-            seed,
-            episodes,
-            exp.config.train.eval_max_steps,
-        )
-        .map_err(Failure)?;
-        out.push(SeedEvaluation { seed, evaluation });
-    }
-    Ok(out)
+    let load = |seed_dir: &Path| load_agent(exp, seed_dir);
+    super::evaluate_saved(
+        &exp.config.train.seeds,
+        dir,
+        agent,
+        load,
+        |mut agent, seed| {
+            let mut env = make(&exp.config)?;
+            let max_steps = exp.config.train.eval_max_steps;
+            Ok(seed::evaluate(&mut env, &mut agent, seed, episodes, max_steps).map_err(Failure)?)
+        },
+    )
 }

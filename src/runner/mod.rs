@@ -20,6 +20,7 @@ mod checkpoint;
 pub mod deep;
 pub mod envs;
 pub mod interface;
+mod ledger;
 pub mod onpolicy;
 pub mod progress;
 pub mod record;
@@ -370,6 +371,27 @@ pub struct SeedEvaluation {
     pub seed: u64,
     /// Its greedy evaluation.
     pub evaluation: Evaluation,
+}
+
+/// Each seed of `seeds` whose directory in the run `dir` holds a saved agent (`choice`: the
+/// last or the best), loaded by `load` and evaluated by `evaluate` with its seed; the seeds
+/// that saved none are left out.
+fn evaluate_saved<A>(
+    seeds: &[u64],
+    dir: &Path,
+    choice: AgentChoice,
+    load: impl Fn(&Path) -> Result<Option<A>>,
+    mut evaluate: impl FnMut(A, u64) -> Result<Evaluation>,
+) -> Result<Vec<SeedEvaluation>> {
+    let mut out = Vec::new();
+    for &seed in seeds {
+        let Some(agent) = load(&choice.dir(&dir.join(format!("seed_{seed}"))))? else {
+            continue;
+        };
+        let evaluation = evaluate(agent, seed)?;
+        out.push(SeedEvaluation { seed, evaluation });
+    }
+    Ok(out)
 }
 
 /// The config a run in `dir` was written with (its `config.toml`).

@@ -23,6 +23,7 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
@@ -39,6 +40,71 @@ pub const METRICS_HEADER: &str = "episode,step,return,length,terminated,epsilon,
 
 /// The header of `eval.csv`.
 pub const EVAL_HEADER: &str = "episode,step,mean_return,std_return,episodes";
+
+/// `train.csv`: one row per training of an agent that trains in batches
+/// (`step,loss,mean_q,epsilon,gradient_steps,steps_per_second`).
+pub(super) struct TrainLog {
+    file: BufWriter<File>,
+    path: PathBuf,
+    /// The first step of this invocation and when it began, for `steps_per_second`.
+    first: u64,
+    start: Instant,
+}
+
+/// The header of `train.csv`.
+pub const TRAIN_HEADER: &str = "step,loss,mean_q,epsilon,gradient_steps,steps_per_second";
+
+impl TrainLog {
+    /// A new `train.csv` at `path`, its header written, for a seed at step 0.
+    pub(super) fn create(path: &Path) -> Result<TrainLog> {
+        let mut file = File::create(path).with_context(|| format!("{}", path.display()))?;
+        writeln!(file, "{TRAIN_HEADER}").with_context(|| format!("{}", path.display()))?;
+        Ok(TrainLog::over(file, path, 0))
+    }
+
+    /// The `train.csv` at `path` cut back to `len` bytes ([`reopen`](super::checkpoint::reopen)), for a seed resumed at
+    /// step `steps`.
+    pub(super) fn reopen(path: &Path, len: u64, steps: u64) -> Result<TrainLog> {
+        Ok(TrainLog::over(
+            super::checkpoint::reopen(path, len)?,
+            path,
+            steps,
+        ))
+    }
+
+    fn over(file: File, path: &Path, steps: u64) -> TrainLog {
+        TrainLog {
+            file: BufWriter::new(file),
+            path: path.to_path_buf(),
+            first: steps + 1,
+            start: Instant::now(),
+        }
+    }
+
+    /// Writes the row of a training at step `t`.
+    pub(super) fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
+        let rate = (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64();
+        writeln!(
+            self.file,
+            "{},{},{},{},{},{:.0}",
+            s.step, s.loss, s.mean_q, epsilon, s.gradient_steps, rate
+        )
+        .with_context(|| format!("{}", self.path.display()))
+    }
+
+    /// Writes what is buffered.
+    pub(super) fn flush(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .with_context(|| format!("{}", self.path.display()))
+    }
+
+    /// Flushes and syncs the file to disk; returns its length, for a checkpoint.
+    pub(super) fn sync(&mut self) -> Result<u64> {
+        self.flush()?;
+        synced_len(self.file.get_ref(), &self.path)
+    }
+}
 
 /// Creates the run directory `dir`; it must not exist yet, so that no run is overwritten.
 ///

@@ -5,24 +5,24 @@
 //! dynamic dispatch, and over the agent's observation type (active feature indices for the
 //! tabular agents, the observation's numbers for networks): one loop for every agent.
 
-use std::fs::File;
-use std::io::{BufWriter, Write as _};
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use qlab_agents::{Agent, TrainStats, View};
+use qlab_agents::{Agent, View};
 use qlab_agents::{Evaluation, evaluate_policy};
 use qlab_envs::{Env, EnvRng};
 
-use super::checkpoint::{self, Checkpoint, reopen, synced_len};
+use super::checkpoint;
 use super::envs::AgentEnv;
+use super::ledger::{Ledger, Positions, synced_lengths};
 use super::progress::Slot;
-use super::record::{BEST, EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder};
+use super::record::{
+    BEST, EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, TRAIN_HEADER, TrainLog,
+};
 use super::stop::{Stop, Stopped};
 use super::summary::SeedSummary;
 use super::tensorboard::{Board, Hparams};
-use super::track::{Tracker, Window};
+use super::track::Tracker;
 use crate::config::{Budget, TrainConfig};
 
 /// The random streams of a seed's run, each derived from the seed alone (SplitMix64 of the
@@ -74,67 +74,6 @@ where
         episodes,
         max_steps,
     )
-}
-
-/// `train.csv`: one row per training of an agent that trains in batches
-/// (`step,loss,mean_q,epsilon,gradient_steps,steps_per_second`).
-pub(super) struct TrainLog {
-    file: BufWriter<File>,
-    path: PathBuf,
-    /// The first step of this invocation and when it began, for `steps_per_second`.
-    first: u64,
-    start: Instant,
-}
-
-/// The header of `train.csv`.
-pub const TRAIN_HEADER: &str = "step,loss,mean_q,epsilon,gradient_steps,steps_per_second";
-
-impl TrainLog {
-    /// A new `train.csv` at `path`, its header written, for a seed at step 0.
-    pub(super) fn create(path: &Path) -> Result<TrainLog> {
-        let mut file = File::create(path).with_context(|| format!("{}", path.display()))?;
-        writeln!(file, "{TRAIN_HEADER}").with_context(|| format!("{}", path.display()))?;
-        Ok(TrainLog::over(file, path, 0))
-    }
-
-    /// The `train.csv` at `path` cut back to `len` bytes ([`reopen`]), for a seed resumed at
-    /// step `steps`.
-    pub(super) fn reopen(path: &Path, len: u64, steps: u64) -> Result<TrainLog> {
-        Ok(TrainLog::over(reopen(path, len)?, path, steps))
-    }
-
-    fn over(file: File, path: &Path, steps: u64) -> TrainLog {
-        TrainLog {
-            file: BufWriter::new(file),
-            path: path.to_path_buf(),
-            first: steps + 1,
-            start: Instant::now(),
-        }
-    }
-
-    /// Writes the row of a training at step `t`.
-    pub(super) fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
-        let rate = (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64();
-        writeln!(
-            self.file,
-            "{},{},{},{},{},{:.0}",
-            s.step, s.loss, s.mean_q, epsilon, s.gradient_steps, rate
-        )
-        .with_context(|| format!("{}", self.path.display()))
-    }
-
-    /// Writes what is buffered.
-    pub(super) fn flush(&mut self) -> Result<()> {
-        self.file
-            .flush()
-            .with_context(|| format!("{}", self.path.display()))
-    }
-
-    /// Flushes and syncs the file to disk; returns its length, for a checkpoint.
-    pub(super) fn sync(&mut self) -> Result<u64> {
-        self.flush()?;
-        synced_len(self.file.get_ref(), &self.path)
-    }
 }
 
 /// An episode under way.
@@ -340,7 +279,6 @@ where
     G: Agent<O, usize> + ?Sized,
     T: Tracker<O, G>,
 {
-    let start = Instant::now();
     let (dir, train) = (seed.dir, plan.train);
     if seed.resume {
         if let Some(s) = SeedSummary::read(dir)? {
@@ -351,14 +289,7 @@ where
     let mut env = make()?;
     let mut eval_env = make()?;
     let mut rng = EnvRng::new(derive(seed.seed, Stream::Agent));
-    let train_path = dir.join("train.csv");
     let (mut steps, mut episodes) = (0u64, 0u64);
-    let mut window = Window::new(plan.window);
-    let mut last_eval: Option<(u64, Evaluation)> = None;
-    // The best evaluation so far (`keep_best`): its step and mean return.
-    let mut best: Option<(u64, f64)> = None;
-    let mut stopped_at_step = None;
-    let mut wall_before = 0.0;
     let mut first_reset = Some(seed.seed);
     let resumed = match seed.resume {
         true => {
@@ -375,7 +306,7 @@ where
         false => None,
     };
     let resumed_at = resumed.as_ref().map(|c| c.step);
-    let (mut rec, mut log) = if let Some(c) = resumed {
+    if let Some(c) = &resumed {
         agent.restore(&dir.join(&c.agent))?;
         // `load` checked that a checkpoint of one env has both.
         let (Some(env_rng), Some(agent_rng)) = (c.env_rng, c.agent_rng) else {
@@ -384,35 +315,13 @@ where
         env.set_rng_state(env_rng)?;
         rng = EnvRng::from_state(agent_rng);
         first_reset = None;
-        (steps, episodes, window, wall_before) = (c.step, c.episodes, c.window, c.wall_seconds);
-        best = c.best;
-        last_eval = c.last_eval.map(|(s, mean, std, episodes)| {
-            (
-                s,
-                Evaluation {
-                    mean,
-                    std,
-                    episodes,
-                },
-            )
-        });
-        let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
-        let log = if plan.train_log {
-            Some(TrainLog::reopen(&train_path, c.files.2, steps)?)
-        } else {
-            None
-        };
-        seed.slot.episode(episodes, steps, window.recent());
-        (rec, log)
-    } else {
-        let rec = Recorder::create(dir)?;
-        let log = if plan.train_log {
-            Some(TrainLog::create(&train_path)?)
-        } else {
-            None
-        };
-        (rec, log)
-    };
+        (steps, episodes) = (c.step, c.episodes);
+    }
+    let (mut ledger, mut rec, mut log) =
+        Ledger::open(dir, plan.window, resumed.as_ref(), plan.train_log)?;
+    if resumed.is_some() {
+        seed.slot.episode(episodes, steps, ledger.window.recent());
+    }
     if let Some(hparams) = plan.tensorboard {
         // Agents without batch trainings report ε with each episode.
         let board = Board::create(dir, seed.seed, hparams, resumed_at, !plan.train_log)?;
@@ -427,26 +336,15 @@ where
     let by_steps = matches!(train.budget, Budget::Steps(_));
     // How far the seed has come, in the budget's unit: what `Pause` counts.
     let progress = |steps: u64, episodes: u64| if by_steps { steps } else { episodes };
-    let pause_after = match seed.pause {
-        Some(Pause::After(x)) => {
-            if resumed_at.is_some() && progress(steps, episodes) >= x {
-                return Err(Stopped::AtCheckpoint { step: steps }.into());
-            }
-            Some(x)
-        }
-        Some(Pause::Here) => {
-            if resumed_at.is_none() {
-                bail!(
-                    "{}: no checkpoint to end seed {} at",
-                    dir.display(),
-                    seed.seed
-                );
-            }
+    let done = progress(steps, episodes);
+    let pause_after = match pause_plan(seed, resumed_at.is_some(), done, steps)? {
+        Until::Budget => None,
+        Until::PauseAfter(x) => Some(x),
+        Until::Here => {
             (max_episodes, max_steps) = (episodes, steps);
-            stopped_at_step = Some(steps);
+            ledger.stopped_at_step = Some(steps);
             None
         }
-        None => None,
     };
     let every = train.eval_every;
     let mut next_eval = if by_steps && every > 0 {
@@ -468,8 +366,8 @@ where
                     steps: u64,
                     rec: &mut Recorder,
                     log: &mut Option<TrainLog>,
-                    best: &mut Option<(u64, f64)>|
-     -> Result<(u64, Evaluation)> {
+                    ledger: &mut Ledger|
+     -> Result<Evaluation> {
         let e = evaluate(
             &mut eval_env,
             agent,
@@ -481,12 +379,8 @@ where
         if let Some(log) = log.as_mut() {
             log.flush()?;
         }
-        // Strictly better, as Stable-Baselines3's `EvalCallback`: a tie keeps the earlier.
-        if train.keep_best && !e.mean.is_nan() && best.is_none_or(|(_, b)| e.mean > b) {
-            save_best(agent, dir, &save)?;
-            *best = Some((steps, e.mean));
-        }
-        Ok((steps, e))
+        ledger.evaluated(steps, e, train.keep_best, || save_best(agent, dir, &save))?;
+        Ok(e)
     };
     // `stop_at` reached, as Stable-Baselines3's `StopTrainingOnRewardThreshold` (`>=`).
     let reached = |e: &Evaluation| train.stop_at.is_some_and(|r| e.mean >= r);
@@ -520,7 +414,7 @@ where
             .with_context(|| format!("{}", dir.display()))?;
             if let Played::Ended { terminated } = pause {
                 episodes += 1;
-                window.push(ep.ret);
+                ledger.window.push(ep.ret);
                 let value_rmse = tracker.value_rmse(agent, episodes);
                 rec.episode(&EpisodeRow {
                     episode: episodes,
@@ -531,14 +425,13 @@ where
                     epsilon: agent.epsilon(),
                     value_rmse,
                 })?;
-                seed.slot.episode(episodes, steps, window.recent());
+                seed.slot.episode(episodes, steps, ledger.window.recent());
             }
             if steps == stop_at {
                 if steps == next_eval {
-                    let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
-                    last_eval = Some((at, e));
+                    let e = eval(agent, episodes, steps, &mut rec, &mut log, &mut ledger)?;
                     if reached(&e) {
-                        stopped_at_step = Some(steps);
+                        ledger.stopped_at_step = Some(steps);
                         break 'run;
                     }
                     next_eval = next_eval.saturating_add(every);
@@ -553,10 +446,9 @@ where
             }
         }
         if !by_steps && every > 0 && episodes % every == 0 {
-            let (at, e) = eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?;
-            last_eval = Some((at, e));
+            let e = eval(agent, episodes, steps, &mut rec, &mut log, &mut ledger)?;
             if reached(&e) {
-                stopped_at_step = Some(steps);
+                ledger.stopped_at_step = Some(steps);
                 break 'run;
             }
         }
@@ -577,61 +469,75 @@ where
                 );
             };
             // What the checkpoint counts on is on disk before it is declared.
-            let (metrics_len, eval_len) = rec.sync()?;
-            let train_len = match log.as_mut() {
-                Some(log) => log.sync()?,
-                None => 0,
+            let files = synced_lengths(&mut rec, log.as_mut())?;
+            let positions = Positions::OneEnv {
+                agent_rng: rng.state(),
+                env_rng,
             };
-            let c = Checkpoint {
-                agent: checkpoint::agent_file(steps),
-                step: steps,
-                episodes,
-                window,
-                last_eval: last_eval.map(|(s, e)| (s, e.mean, e.std, e.episodes)),
-                files: (metrics_len, eval_len, train_len),
-                wall_seconds: wall_before + start.elapsed().as_secs_f64(),
-                agent_rng: Some(rng.state()),
-                env_rng: Some(env_rng),
-                envs: Vec::new(),
-                config: plan.config.to_string(),
-                best,
-            };
-            checkpoint::save(dir, |path| Ok(agent.checkpoint(path)?), &c)?;
+            ledger.checkpoint(
+                dir,
+                (steps, episodes),
+                files,
+                plan.config,
+                positions,
+                |path| Ok(agent.checkpoint(path)?),
+            )?;
             if stopping {
                 return Err(Stopped::AtCheckpoint { step: steps }.into());
             }
-            window = c.window;
             checkpoint_at = next_checkpoint(steps);
         }
     }
-    let final_eval = match last_eval {
-        Some((at, e)) if at == steps => e,
-        _ => eval(agent, episodes, steps, &mut rec, &mut log, &mut best)?.1,
+    let final_eval = match ledger.evaluation_at(steps) {
+        Some(e) => e,
+        None => eval(agent, episodes, steps, &mut rec, &mut log, &mut ledger)?,
     };
     // The records, then the agent, then `seed_summary.json`, which declares the seed finished.
-    rec.sync()?;
-    if let Some(log) = log.as_mut() {
-        log.sync()?;
-    }
+    synced_lengths(&mut rec, log.as_mut())?;
     save(agent, dir).context("saving the agent")?;
     seed.slot.finish(episodes, steps);
-    let wall_seconds = wall_before + start.elapsed().as_secs_f64();
-    let summary = SeedSummary {
-        seed: seed.seed,
-        episodes,
-        steps,
-        wall_seconds,
-        steps_per_second: steps as f64 / wall_seconds,
-        final_eval_mean_return: final_eval.mean,
-        final_eval_std_return: final_eval.std,
-        final_window_mean_return: window.mean(),
-        best_window_mean_return: window.best,
-        stopped_at_step,
-        best_eval_mean_return: best.map(|(_, mean)| mean),
-        best_eval_step: best.map(|(step, _)| step),
-    };
+    let summary = ledger.summary(seed.seed, (steps, episodes), &final_eval);
     summary.write(dir)?;
     Ok(summary)
+}
+
+/// How a seed follows a sweep's [`Pause`].
+pub(super) enum Until {
+    /// To its budget.
+    Budget,
+    /// Until the first place after its evaluation at this point (in the budget's unit) where a
+    /// checkpoint can be made.
+    PauseAfter(u64),
+    /// It ends where it stands, at the checkpoint it resumed from.
+    Here,
+}
+
+/// How `seed`, started or `resumed` from a checkpoint with `done` of its budget (in the
+/// budget's unit) and `steps` env steps behind it, follows its pause.
+///
+/// # Errors
+/// [`Stopped::AtCheckpoint`] for a seed resumed at or past the point it is to pause after;
+/// [`Pause::Here`] for a seed that did not resume from a checkpoint.
+pub(super) fn pause_plan(seed: &Seed<'_>, resumed: bool, done: u64, steps: u64) -> Result<Until> {
+    Ok(match seed.pause {
+        None => Until::Budget,
+        Some(Pause::After(x)) => {
+            if resumed && done >= x {
+                return Err(Stopped::AtCheckpoint { step: steps }.into());
+            }
+            Until::PauseAfter(x)
+        }
+        Some(Pause::Here) => {
+            if !resumed {
+                bail!(
+                    "{}: no checkpoint to end seed {} at",
+                    seed.dir.display(),
+                    seed.seed
+                );
+            }
+            Until::Here
+        }
+    })
 }
 
 /// Saves `agent` with `save` as the seed's best, in `dir/best/`: written whole into

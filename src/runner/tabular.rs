@@ -492,24 +492,14 @@ impl EnvVisitor for EvalSeeds<'_> {
 
     fn visit<E: AgentEnv<[usize]>, F: Fn() -> Result<E> + Sync>(self, make: F) -> Self::Output {
         let exp = self.exp;
-        let mut out = Vec::new();
-        for &seed in &exp.config.train.seeds {
-            let seed_dir = self.agent.dir(&self.dir.join(format!("seed_{seed}")));
-            let Some(mut agent) = load_agent(exp, &seed_dir, "qlab eval")? else {
-                continue;
-            };
+        let load = |seed_dir: &Path| load_agent(exp, seed_dir, "qlab eval");
+        let seeds = &exp.config.train.seeds;
+        super::evaluate_saved(seeds, self.dir, self.agent, load, |mut agent, seed| {
             let mut env = make()?;
-            let evaluation = seed::evaluate(
-                &mut env,
-                agent.as_mut(),
-                seed,
-                self.episodes,
-                exp.config.train.eval_max_steps,
-            )
-            .map_err(Failure)?;
-            out.push(SeedEvaluation { seed, evaluation });
-        }
-        Ok(out)
+            let max_steps = exp.config.train.eval_max_steps;
+            let e = seed::evaluate(&mut env, agent.as_mut(), seed, self.episodes, max_steps);
+            Ok(e.map_err(Failure)?)
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Truth;
 
 /// Mean returns over a moving window of episodes.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(super) struct Window {
     returns: Vec<f64>,
     next: usize,

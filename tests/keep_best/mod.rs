@@ -108,6 +108,35 @@ fn keep_best_keeps_the_first_best_evaluation_and_eval_reloads_it() {
     );
 }
 
+/// A PPO run with `keep_best` keeps the policy of its first best evaluation, the final one
+/// (made where the budget's rollout ends, past the last multiple of `eval_every`) counted
+/// like the others, and `qlab eval --agent best` repeats it.
+#[test]
+fn keep_best_keeps_a_ppo_policy_of_any_evaluation_the_final_one_included() {
+    let tmp = TempDir::new();
+    let config = tmp.file(
+        "ppo.toml",
+        "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'ppo'\nn_envs = 2\nn_steps = 32\n\
+         batch_size = 32\nn_epochs = 4\n[train]\nsteps = 1000\nseeds = [0, 1, 2]\n\
+         eval_every = 250\neval_episodes = 2\nkeep_best = true\n",
+    );
+    let run = tmp.path("run");
+    train(&config, &run, &[]);
+    let summary = json(run.join("summary.json"));
+    let best = eval_means(&run, &["--agent", "best"]);
+    for (i, seed) in [0u64, 1, 2].iter().enumerate() {
+        let dir = run.join(format!("seed_{seed}"));
+        let evals = evaluations(&dir);
+        // Four at the multiples of 250, and the final one at step 1024.
+        assert_eq!(evals.len(), 5, "{evals:?}");
+        let (step, mean) = first_best(&evals);
+        let s = &summary["per_seed"][i];
+        assert_eq!(s["best_eval_step"].as_u64(), Some(step), "seed {seed}");
+        assert_eq!(best[i].to_bits(), mean.to_bits(), "seed {seed}");
+        assert!(dir.join("best/policy.safetensors").is_file());
+    }
+}
+
 /// `--agent best` of a run trained without `keep_best` is a one-line usage error naming the
 /// key, from `qlab eval`, `qlab render` and `qlab attack` alike (the config alone decides).
 #[test]

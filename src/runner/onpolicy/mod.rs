@@ -440,16 +440,16 @@ pub(super) fn run_seeds(
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
         for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));
-            let this = train::Seed {
+            let this = seed::Seed {
                 seed,
                 dir: &seed_dir,
                 slot: &progress.slots[i],
                 resume,
                 stop: run.stop,
                 pause: run.pause,
-                fingerprint: &fingerprint,
             };
-            train::train_seed(exp, &this).with_context(|| format!("{}", seed_dir.display()))
+            train::train_seed(exp, &this, &fingerprint)
+                .with_context(|| format!("{}", seed_dir.display()))
         })
     })
 }
@@ -462,15 +462,9 @@ pub(super) fn evaluate_seeds(
     episodes: u64,
     agent: AgentChoice,
 ) -> Result<Vec<SeedEvaluation>> {
-    let mut out = Vec::new();
-    for &seed in &exp.config.train.seeds {
-        let seed_dir = agent.dir(&dir.join(format!("seed_{seed}")));
-        let Some(policy) = load_agent(exp, &seed_dir)? else {
-            continue;
-        };
+    let load = |seed_dir: &Path| load_agent(exp, seed_dir);
+    super::evaluate_saved(&exp.config.train.seeds, dir, agent, load, |policy, seed| {
         let mut env = exp.env()?;
-        let evaluation = evaluate(exp, &mut env, &policy, seed, episodes).map_err(Failure)?;
-        out.push(SeedEvaluation { seed, evaluation });
-    }
-    Ok(out)
+        Ok(evaluate(exp, &mut env, &policy, seed, episodes).map_err(Failure)?)
+    })
 }
