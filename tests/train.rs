@@ -708,6 +708,8 @@ fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
             assert_eq!(files(&a, seed), files(&b, seed), "{name}, seed {seed}");
         }
         assert_ne!(files(&a, 0)[2], files(&a, 1)[2], "{name}: seeds 0 and 1");
+        assert_eq!(train_rows(&a.join("seed_0")), train_rows(&b.join("seed_0")));
+        update_rows_measure_what_the_algorithm_has(name, &a.join("seed_0"));
         if name == "acrobot_ppo" {
             let saved = read(a.join("seed_0/agent.json"));
             assert!(saved.contains("\"normalizer\""), "{saved}");
@@ -729,6 +731,42 @@ fn actor_critic_seeds_are_bit_identical_across_runs_and_thread_counts() {
         .ok();
         assert!(read_bytes(gif.into()).starts_with(b"GIF89a"), "{name}");
         attack_policy(&tmp, name, &a);
+    }
+}
+
+/// `train.csv` of an actor-critic seed (config `name`) in `dir`: one row per update under
+/// Stable-Baselines3's names; PPO's approximate KL and clip fraction (a share) filled, A2C's
+/// empty; a Gaussian policy's standard deviation filled, a categorical one's empty.
+fn update_rows_measure_what_the_algorithm_has(name: &str, dir: &Path) {
+    let text = read(dir.join("train.csv"));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "step,loss,policy_gradient_loss,value_loss,entropy_loss,approx_kl,clip_fraction,\
+             explained_variance,learning_rate,std,gradient_steps,steps_per_second"
+        )
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty(), "{name}");
+    for r in &rows {
+        let ppo = name.ends_with("_ppo");
+        assert_eq!(!r[5].is_empty(), ppo, "{name}: approx_kl in {r:?}");
+        if ppo {
+            let clipped: f64 = r[6].parse().unwrap();
+            assert!((0.0..=1.0).contains(&clipped), "{name}: {r:?}");
+        }
+        assert_eq!(
+            !r[9].is_empty(),
+            name == "pendulum_ppo",
+            "{name}: std in {r:?}"
+        );
+        for i in [1, 2, 3, 4, 7, 8] {
+            assert!(
+                r[i].parse::<f64>().unwrap().is_finite(),
+                "{name}: column {i} of {r:?}"
+            );
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::learner::Learner;
+use crate::learner::{Learner, Losses};
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm, RmsPropConfig};
 use crate::normalize::Normalize;
 use crate::rollout::{Coefficient, check_shared_keys};
@@ -142,8 +142,8 @@ impl A2cConfig {
 }
 
 /// One step on the whole rollout: `−A·log π(a|s) + vf_coef·(R − V)² − ent_coef·H`, means
-/// over the rollout, after clipping the gradient's global norm. The loss and the one step.
-pub(crate) fn update(l: &mut Learner<'_>, c: &A2cConfig) -> Result<(f64, u64)> {
+/// over the rollout, after clipping the gradient's global norm. The loss and its parts.
+pub(crate) fn update(l: &mut Learner<'_>, c: &A2cConfig) -> Result<Losses> {
     let progress = l.progress_remaining;
     l.opt.set_learning_rate(c.learning_rate.at(progress));
     let rows: Vec<usize> = (0..l.rollout.capacity()).collect();
@@ -152,8 +152,12 @@ pub(crate) fn update(l: &mut Learner<'_>, c: &A2cConfig) -> Result<(f64, u64)> {
     let policy_loss = (&batch.advantages * &log_prob)?.mean_all()?.neg()?;
     let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
     let entropy_loss = entropy.mean_all()?.neg()?;
+    let mut losses = Losses::default();
+    losses.add(&policy_loss, &value_loss, &entropy_loss)?;
     let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
-    Ok((l.descend(&loss, "A2C loss")?, 1))
+    losses.loss = l.descend(&loss, "A2C loss")?;
+    losses.steps = 1;
+    Ok(losses)
 }
 
 #[cfg(test)]

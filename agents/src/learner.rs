@@ -33,6 +33,35 @@ pub(crate) struct Learner<'a> {
     pub updates: &'a mut u64,
 }
 
+/// The parts of an update's losses, summed over the minibatches it evaluated, with what PPO
+/// measures of its ratios; [`UpdateStats`](crate::actor_critic::UpdateStats) holds their means.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Losses {
+    /// Minibatches evaluated (a step taken on each but one that `target_kl` stopped at).
+    pub evaluated: u64,
+    /// Steps taken, and the sum of their losses.
+    pub steps: u64,
+    pub loss: f64,
+    pub policy: f64,
+    pub value: f64,
+    pub entropy: f64,
+    /// PPO only: the approximate KL and the clip fraction.
+    pub approx_kl: f64,
+    pub clip_fraction: f64,
+}
+
+impl Losses {
+    /// Adds a minibatch's parts (scalar tensors).
+    pub(crate) fn add(&mut self, policy: &Tensor, value: &Tensor, entropy: &Tensor) -> Result<()> {
+        let read = |t: &Tensor| -> Result<f64> { Ok(t.to_scalar::<f32>()? as f64) };
+        self.evaluated += 1;
+        self.policy += read(policy)?;
+        self.value += read(value)?;
+        self.entropy += read(entropy)?;
+        Ok(())
+    }
+}
+
 /// Rows of the rollout as tensors, for one gradient step.
 pub(crate) struct Batch {
     pub obs: Tensor,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::learner::Learner;
+use crate::learner::{Learner, Losses};
 use crate::nn::{ActorCriticConfig, AdamConfig, Algorithm};
 use crate::normalize::Normalize;
 use crate::rollout::{Coefficient, check_shared_keys};
@@ -172,15 +172,17 @@ impl PpoConfig {
 /// step on `−min(A·ρ, A·clip(ρ, 1 ± ε)) + vf_coef·(R − V)² − ent_coef·H` (means over the
 /// minibatch; `ρ` the probability ratio to the acting policy, `A` normalized per minibatch,
 /// `V` optionally clipped around the acting value) after clipping the gradient's global
-/// norm. The losses' sum and the steps taken.
-pub(crate) fn update(l: &mut Learner<'_>, c: &PpoConfig) -> Result<(f64, u64)> {
+/// norm. The losses and their parts, with the approximate KL and the clip fraction of every
+/// minibatch evaluated (as Stable-Baselines3 logs them: the one `target_kl` stops at
+/// included).
+pub(crate) fn update(l: &mut Learner<'_>, c: &PpoConfig) -> Result<Losses> {
     let progress = l.progress_remaining;
     l.opt.set_learning_rate(c.learning_rate.at(progress));
     let clip = c.clip_range.at(progress);
     let clip_vf = c.clip_range_vf.map(|c| c.at(progress));
     let total = l.rollout.capacity();
     let mut order: Vec<usize> = (0..total).collect();
-    let (mut loss_sum, mut count) = (0.0f64, 0u64);
+    let mut losses = Losses::default();
     'epochs: for _ in 0..c.n_epochs {
         // Fisher–Yates with the agent's generator.
         for i in (1..total).rev() {
@@ -188,36 +190,26 @@ pub(crate) fn update(l: &mut Learner<'_>, c: &PpoConfig) -> Result<(f64, u64)> {
             order.swap(i, j);
         }
         for chunk in order.chunks(c.batch_size) {
-            let Some(loss) = minibatch_step(l, c, chunk, clip, clip_vf)? else {
+            if !minibatch_step(l, c, chunk, (clip, clip_vf), &mut losses)? {
                 break 'epochs;
-            };
-            loss_sum += loss;
-            count += 1;
+            }
         }
     }
-    Ok((loss_sum, count))
+    Ok(losses)
 }
 
-/// One Adam step on the minibatch `rows` of the rollout; its loss, or `None` when the
-/// approximate KL stops the update (`target_kl`).
+/// One Adam step on the minibatch `rows` of the rollout, its parts added to `losses`; `false`
+/// when the approximate KL stops the update (`target_kl`) before the step.
 fn minibatch_step(
     l: &mut Learner<'_>,
     c: &PpoConfig,
     rows: &[usize],
-    clip: f64,
-    clip_vf: Option<f64>,
-) -> Result<Option<f64>> {
+    (clip, clip_vf): (f64, Option<f64>),
+    losses: &mut Losses,
+) -> Result<bool> {
     let batch = l.batch(rows, c.normalize_advantage)?;
     let (values, log_prob, entropy) = l.evaluate(&batch)?;
     let log_ratio = (&log_prob - &batch.old_log_probs)?;
-    if let Some(target) = c.target_kl {
-        // Schulman's estimator, E[(ρ − 1) − log ρ], before this minibatch's step.
-        let lr = log_ratio.detach();
-        let kl = ((lr.exp()? - 1.0)? - &lr)?.mean_all()?.to_scalar::<f32>()? as f64;
-        if kl > 1.5 * target {
-            return Ok(None);
-        }
-    }
     let adv = &batch.advantages;
     let ratio = log_ratio.exp()?;
     let surrogate = (adv * &ratio)?;
@@ -230,8 +222,24 @@ fn minibatch_step(
     };
     let value_loss = (&batch.returns - &values)?.sqr()?.mean_all()?;
     let entropy_loss = entropy.mean_all()?.neg()?;
+    losses.add(&policy_loss, &value_loss, &entropy_loss)?;
+    // Schulman's estimator of the KL, E[(ρ − 1) − log ρ], and the share of clipped ratios,
+    // before this minibatch's step.
+    let (lr, r) = (log_ratio.detach(), ratio.detach());
+    let kl = ((r.clone() - 1.0)? - &lr)?.mean_all()?.to_scalar::<f32>()? as f64;
+    let outside = (r - 1.0)?
+        .abs()?
+        .gt(clip)?
+        .to_dtype(candle_core::DType::F32)?;
+    losses.clip_fraction += outside.mean_all()?.to_scalar::<f32>()? as f64;
+    losses.approx_kl += kl;
+    if c.target_kl.is_some_and(|target| kl > 1.5 * target) {
+        return Ok(false);
+    }
     let loss = ((policy_loss + (entropy_loss * c.ent_coef)?)? + (value_loss * c.vf_coef)?)?;
-    l.descend(&loss, "PPO loss").map(Some)
+    losses.loss += l.descend(&loss, "PPO loss")?;
+    losses.steps += 1;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -59,28 +59,29 @@ impl Ledger {
 
     /// The ledger of a seed and its record files in `dir`: created, or, resumed from the
     /// checkpoint `resumed`, as the checkpoint left them (files cut back to its lengths);
-    /// `train.csv` when `train_log`. `window`: episodes in the moving window.
+    /// `train.csv` under `train_header` when there is one. `window`: episodes in the moving
+    /// window.
     pub(super) fn open(
         dir: &Path,
         window: u64,
         resumed: Option<&Checkpoint>,
-        train_log: bool,
+        train_header: Option<&str>,
     ) -> Result<(Ledger, Recorder, Option<TrainLog>)> {
         let train_path = dir.join("train.csv");
         Ok(match resumed {
             Some(c) => {
                 let rec = Recorder::reopen(dir, c.files.0, c.files.1)?;
-                let log = match train_log {
-                    true => Some(TrainLog::reopen(&train_path, c.files.2, c.step)?),
-                    false => None,
+                let log = match train_header {
+                    Some(_) => Some(TrainLog::reopen(&train_path, c.files.2, c.step)?),
+                    None => None,
                 };
                 (Ledger::resumed(c), rec, log)
             }
             None => {
                 let rec = Recorder::create(dir)?;
-                let log = match train_log {
-                    true => Some(TrainLog::create(&train_path)?),
-                    false => None,
+                let log = match train_header {
+                    Some(header) => Some(TrainLog::create(&train_path, header)?),
+                    None => None,
                 };
                 (Ledger::new(window), rec, log)
             }

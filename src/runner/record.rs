@@ -29,6 +29,7 @@ use anyhow::{Context, Result, bail};
 
 use super::checkpoint::synced_len;
 use crate::files::{write_atomic, write_file};
+use qlab_agents::actor_critic::UpdateStats;
 use qlab_agents::tabular::{Evaluation, TabularAgent};
 use qlab_agents::{Agent, TrainStats};
 use serde::{Deserialize, Serialize};
@@ -51,14 +52,21 @@ pub(super) struct TrainLog {
     start: Instant,
 }
 
+/// The header of `train.csv` of an on-policy run (PPO, A2C): one row per update, the
+/// columns Stable-Baselines3's `train/…` log keys (empty where the algorithm has none: A2C's
+/// `approx_kl` and `clip_fraction`, a categorical policy's `std`).
+pub const ON_POLICY_TRAIN_HEADER: &str = "step,loss,policy_gradient_loss,value_loss,entropy_loss,\
+     approx_kl,clip_fraction,explained_variance,learning_rate,std,gradient_steps,steps_per_second";
+
 /// The header of `train.csv`.
 pub const TRAIN_HEADER: &str = "step,loss,mean_q,epsilon,gradient_steps,steps_per_second";
 
 impl TrainLog {
-    /// A new `train.csv` at `path`, its header written, for a seed at step 0.
-    pub(super) fn create(path: &Path) -> Result<TrainLog> {
+    /// A new `train.csv` at `path` under `header` ([`TRAIN_HEADER`] or
+    /// [`ON_POLICY_TRAIN_HEADER`]), for a seed at step 0.
+    pub(super) fn create(path: &Path, header: &str) -> Result<TrainLog> {
         let mut file = File::create(path).with_context(|| format!("{}", path.display()))?;
-        writeln!(file, "{TRAIN_HEADER}").with_context(|| format!("{}", path.display()))?;
+        writeln!(file, "{header}").with_context(|| format!("{}", path.display()))?;
         Ok(TrainLog::over(file, path, 0))
     }
 
@@ -81,15 +89,44 @@ impl TrainLog {
         }
     }
 
-    /// Writes the row of a training at step `t`.
+    /// Writes the row of a training at step `t` ([`TRAIN_HEADER`]).
     pub(super) fn row(&mut self, s: &TrainStats, epsilon: f64, t: u64) -> Result<()> {
-        let rate = (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64();
+        let rate = self.rate(t);
         writeln!(
             self.file,
             "{},{},{},{},{},{:.0}",
             s.step, s.loss, s.mean_q, epsilon, s.gradient_steps, rate
         )
         .with_context(|| format!("{}", self.path.display()))
+    }
+
+    /// Writes the row of an on-policy update at step `t` ([`ON_POLICY_TRAIN_HEADER`]; what
+    /// the algorithm does not measure is left empty).
+    pub(super) fn update_row(&mut self, s: &UpdateStats, t: u64) -> Result<()> {
+        let rate = self.rate(t);
+        let some = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
+        writeln!(
+            self.file,
+            "{},{},{},{},{},{},{},{},{},{},{},{:.0}",
+            s.step,
+            s.loss,
+            s.policy_gradient_loss,
+            s.value_loss,
+            s.entropy_loss,
+            some(s.approx_kl),
+            some(s.clip_fraction),
+            s.explained_variance,
+            s.learning_rate,
+            some(s.std),
+            s.gradient_steps,
+            rate
+        )
+        .with_context(|| format!("{}", self.path.display()))
+    }
+
+    /// Steps per second of this invocation up to step `t`.
+    fn rate(&self, t: u64) -> f64 {
+        (t - self.first + 1) as f64 / self.start.elapsed().as_secs_f64()
     }
 
     /// Writes what is buffered.
@@ -274,6 +311,15 @@ impl Recorder {
     pub fn train(&mut self, s: &TrainStats, epsilon: f64) -> Result<()> {
         match self.board.as_mut() {
             Some(board) => board.train(s, epsilon),
+            None => Ok(()),
+        }
+    }
+
+    /// An on-policy update, to the TensorBoard events if there are any (`train.csv` has its
+    /// row from [`TrainLog::update_row`]).
+    pub fn update(&mut self, s: &UpdateStats) -> Result<()> {
+        match self.board.as_mut() {
+            Some(board) => board.update(s),
             None => Ok(()),
         }
     }

@@ -317,8 +317,9 @@ where
         first_reset = None;
         (steps, episodes) = (c.step, c.episodes);
     }
+    let train_header = plan.train_log.then_some(TRAIN_HEADER);
     let (mut ledger, mut rec, mut log) =
-        Ledger::open(dir, plan.window, resumed.as_ref(), plan.train_log)?;
+        Ledger::open(dir, plan.window, resumed.as_ref(), train_header)?;
     if resumed.is_some() {
         seed.slot.episode(episodes, steps, ledger.window.recent());
     }

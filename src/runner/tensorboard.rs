@@ -32,6 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use prost::Message;
+use qlab_agents::actor_critic::UpdateStats;
 use qlab_agents::{Evaluation, TrainStats};
 
 use crate::config::Config;
@@ -175,6 +176,27 @@ impl Board {
         self.scalar(s.step, "train/loss", s.loss)?;
         self.scalar(s.step, "train/mean_q", s.mean_q)?;
         self.scalar(s.step, "train/epsilon", epsilon)
+    }
+
+    /// An on-policy update's measures, under Stable-Baselines3's tags (`train/value_loss`, …).
+    pub fn update(&mut self, s: &UpdateStats) -> Result<()> {
+        let measured = [
+            ("train/loss", Some(s.loss)),
+            ("train/policy_gradient_loss", Some(s.policy_gradient_loss)),
+            ("train/value_loss", Some(s.value_loss)),
+            ("train/entropy_loss", Some(s.entropy_loss)),
+            ("train/approx_kl", s.approx_kl),
+            ("train/clip_fraction", s.clip_fraction),
+            ("train/explained_variance", Some(s.explained_variance)),
+            ("train/learning_rate", Some(s.learning_rate)),
+            ("train/std", s.std),
+        ];
+        for (tag, x) in measured {
+            if let Some(x) = x {
+                self.scalar(s.step, tag, x)?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes the events kept so far to the file.
@@ -688,18 +710,18 @@ mod tests {
         fs::remove_dir_all(&stopped).unwrap();
     }
 
-    /// A run that trains in batches sends each training's loss, mean Q and ε to the event
-    /// file, the same numbers as `train.csv` (as 32-bit floats), and ε with no episode.
-    #[test]
-    fn dqn_trainings_are_the_rows_of_train_csv() {
-        let run = train(
-            "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'dqn'\nlearning_starts = 50\n\
-             train_freq = 25\nbatch_size = 8\nbuffer_size = 200\n\
-             network = { torso = { type = 'mlp', hidden = [8] } }\n\
-             [train]\nsteps = 200\neval_every = 100\neval_episodes = 1\n\
-             [output]\ntensorboard = true\n",
-            "dqn",
-        );
+    /// Trains `toml` (one seed, `[output] tensorboard = true`) and checks that each `(tag,
+    /// column)` of `columns` is, update by update, the column of `train.csv` (as 32-bit
+    /// floats), that none of `absent` is written, and that the evaluations at `evals` and the
+    /// episodes are.
+    fn series_are_the_rows_of_train_csv(
+        toml: &str,
+        name: &str,
+        columns: &[(&str, usize)],
+        absent: &[&str],
+        evals: &[i64],
+    ) {
+        let run = train(toml, name);
         let seed_dir = run.join("seed_0");
         let events = read_events(&seed_dir.join(TB_DIR));
         let series = |tag: &str| -> Vec<(i64, f32)> {
@@ -721,8 +743,8 @@ mod tests {
             .skip(1)
             .map(|l| l.split(',').collect())
             .collect();
-        assert!(rows.len() >= 5, "{csv}");
-        for (tag, column) in [("train/loss", 1), ("train/mean_q", 2), ("train/epsilon", 3)] {
+        assert!(rows.len() >= 3, "{csv}");
+        for &(tag, column) in columns {
             let want: Vec<(i64, f32)> = rows
                 .iter()
                 .map(|r| {
@@ -734,10 +756,54 @@ mod tests {
                 .collect();
             assert_eq!(series(tag), want, "{tag}");
         }
-        let evals = series("eval/mean_return");
-        assert_eq!(evals.iter().map(|e| e.0).collect::<Vec<_>>(), [100, 200]);
+        for tag in absent {
+            assert!(series(tag).is_empty(), "{tag}");
+        }
+        let at: Vec<i64> = series("eval/mean_return").iter().map(|e| e.0).collect();
+        assert_eq!(at, evals);
         assert!(!series("episode/return").is_empty());
         fs::remove_dir_all(&run).unwrap();
+    }
+
+    /// A run that trains in batches sends each training's loss, mean Q and ε to the event
+    /// file, the same numbers as `train.csv` (as 32-bit floats), and ε with no episode.
+    #[test]
+    fn dqn_trainings_are_the_rows_of_train_csv() {
+        series_are_the_rows_of_train_csv(
+            "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'dqn'\nlearning_starts = 50\n\
+             train_freq = 25\nbatch_size = 8\nbuffer_size = 200\n\
+             network = { torso = { type = 'mlp', hidden = [8] } }\n\
+             [train]\nsteps = 200\neval_every = 100\neval_episodes = 1\n\
+             [output]\ntensorboard = true\n",
+            "dqn",
+            &[("train/loss", 1), ("train/mean_q", 2), ("train/epsilon", 3)],
+            &[],
+            &[100, 200],
+        );
+    }
+
+    /// A PPO run sends each update's measures under Stable-Baselines3's tags, the numbers of
+    /// its `train.csv` row; a categorical policy has no `train/std`, and no ε is sent.
+    #[test]
+    fn ppo_updates_are_the_rows_of_train_csv() {
+        series_are_the_rows_of_train_csv(
+            "[env]\nid = 'CartPole-v1'\n[agent]\nalgorithm = 'ppo'\nn_envs = 2\nn_steps = 16\n\
+             batch_size = 16\nn_epochs = 2\n[train]\nsteps = 100\neval_every = 64\n\
+             eval_episodes = 1\n[output]\ntensorboard = true\n",
+            "ppo",
+            &[
+                ("train/loss", 1),
+                ("train/policy_gradient_loss", 2),
+                ("train/value_loss", 3),
+                ("train/entropy_loss", 4),
+                ("train/approx_kl", 5),
+                ("train/clip_fraction", 6),
+                ("train/explained_variance", 7),
+                ("train/learning_rate", 8),
+            ],
+            &["train/std", "train/epsilon", "train/mean_q"],
+            &[64, 128],
+        );
     }
 
     /// The masked CRC of TFRecord, pinned to TensorFlow's: the record framing of an event

@@ -8,7 +8,6 @@ use candle_core::{DType, Device};
 use qlab_envs::EnvRng;
 use rand::SeedableRng;
 
-use crate::TrainStats;
 use crate::a2c::A2cConfig;
 use crate::learner::Learner;
 use crate::nn::{
@@ -92,6 +91,38 @@ pub struct Common {
     pub sde_sample_freq: i64,
 }
 
+/// What one update measured, under the names of Stable-Baselines3's `train/…` log keys:
+/// means over the minibatches it evaluated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateStats {
+    /// Env steps of every env so far.
+    pub step: u64,
+    /// The loss minimized, the mean over the gradient steps taken.
+    pub loss: f64,
+    /// The policy's part: PPO's clipped surrogate, A2C's `−A·log π`, negated (Stable-Baselines3's
+    /// A2C calls it `policy_loss`).
+    pub policy_gradient_loss: f64,
+    /// The value's mean squared error.
+    pub value_loss: f64,
+    /// Minus the policy's mean entropy.
+    pub entropy_loss: f64,
+    /// PPO: Schulman's estimate of the KL divergence of the new policy from the acting one,
+    /// `E[(ρ − 1) − log ρ]`, before each minibatch's step.
+    pub approx_kl: Option<f64>,
+    /// PPO: the share of probability ratios outside `[1 − clip_range, 1 + clip_range]`.
+    pub clip_fraction: Option<f64>,
+    /// `1 − Var(R − V) / Var(R)` over the rollout: how much of the returns the values, as
+    /// acted, explain.
+    pub explained_variance: f64,
+    /// The learning rate of the update.
+    pub learning_rate: f64,
+    /// A Gaussian policy's standard deviation after the update, `exp(log_std)` averaged (the
+    /// noise weights' with gSDE).
+    pub std: Option<f64>,
+    /// Gradient steps taken.
+    pub gradient_steps: u64,
+}
+
 /// One step of every env, as [`ActorCriticAgent::observe`] learns from it.
 #[derive(Clone, Copy, Debug)]
 pub struct VecStep<'a> {
@@ -152,7 +183,7 @@ pub struct ActorCriticAgent {
     exploration: Vec<f64>,
     steps: u64,
     updates: u64,
-    stats: Option<TrainStats>,
+    stats: Option<UpdateStats>,
     device: Device,
 }
 
@@ -267,7 +298,7 @@ impl ActorCriticAgent {
     }
 
     /// What the last [`observe`](ActorCriticAgent::observe) trained, if it ended a rollout.
-    pub fn train_stats(&self) -> Option<TrainStats> {
+    pub fn train_stats(&self) -> Option<UpdateStats> {
         self.stats
     }
 
@@ -352,7 +383,7 @@ impl ActorCriticAgent {
     /// # Errors
     /// A step that does not fit `n_envs`, training that diverged (a non-finite loss or
     /// gradient), a failing network.
-    pub fn observe(&mut self, step: &VecStep<'_>) -> Result<Option<TrainStats>> {
+    pub fn observe(&mut self, step: &VecStep<'_>) -> Result<Option<UpdateStats>> {
         let n = self.common.n_envs;
         if self.sampled.len() != n {
             return Err(Error::config("observe", "before act", "act, then observe"));
@@ -415,7 +446,8 @@ impl ActorCriticAgent {
         Ok(self.stats)
     }
 
-    fn train(&mut self) -> Result<TrainStats> {
+    fn train(&mut self) -> Result<UpdateStats> {
+        let progress_remaining = 1.0 - self.steps as f64 / self.total_steps as f64;
         let mut learner = Learner {
             net: &self.net,
             opt: &mut self.opt,
@@ -424,26 +456,59 @@ impl ActorCriticAgent {
             kind: self.kind,
             device: &self.device,
             steps: self.steps,
-            progress_remaining: 1.0 - self.steps as f64 / self.total_steps as f64,
+            progress_remaining,
             updates: &mut self.updates,
         };
-        let (loss_sum, count) = match &self.config {
-            OnPolicyConfig::Ppo(c) => crate::ppo::update(&mut learner, c)?,
-            OnPolicyConfig::A2c(c) => crate::a2c::update(&mut learner, c)?,
+        let (losses, learning_rate) = match &self.config {
+            OnPolicyConfig::Ppo(c) => (
+                crate::ppo::update(&mut learner, c)?,
+                c.learning_rate.at(progress_remaining),
+            ),
+            OnPolicyConfig::A2c(c) => (
+                crate::a2c::update(&mut learner, c)?,
+                c.learning_rate.at(progress_remaining),
+            ),
         };
-        let mean_value = self.rollout.values.iter().map(|&v| v as f64).sum::<f64>()
-            / self.rollout.values.len() as f64;
-        Ok(TrainStats {
+        let mean = |sum: f64, n: u64| if n > 0 { sum / n as f64 } else { f64::NAN };
+        let ppo = matches!(self.config, OnPolicyConfig::Ppo(_));
+        let evaluated = losses.evaluated;
+        let std = match self.net.log_std() {
+            Some(log_std) => {
+                Some(log_std.as_tensor().exp()?.mean_all()?.to_scalar::<f32>()? as f64)
+            }
+            None => None,
+        };
+        Ok(UpdateStats {
             step: self.steps,
-            loss: if count > 0 {
-                loss_sum / count as f64
-            } else {
-                f64::NAN
-            },
-            mean_q: mean_value,
-            gradient_steps: count,
+            loss: mean(losses.loss, losses.steps),
+            policy_gradient_loss: mean(losses.policy, evaluated),
+            value_loss: mean(losses.value, evaluated),
+            entropy_loss: mean(losses.entropy, evaluated),
+            approx_kl: ppo.then(|| mean(losses.approx_kl, evaluated)),
+            clip_fraction: ppo.then(|| mean(losses.clip_fraction, evaluated)),
+            explained_variance: explained_variance(&self.rollout.values, &self.rollout.returns),
+            learning_rate,
+            std,
+            gradient_steps: losses.steps,
         })
     }
+}
+
+/// `1 − Var(y − ŷ) / Var(y)` of the predictions `predicted` of `y` (NaN when `y` does not
+/// vary), as Stable-Baselines3's `explained_variance`: 1 for perfect predictions, 0 for the
+/// mean's, below 0 for worse.
+fn explained_variance(predicted: &[f32], y: &[f32]) -> f64 {
+    let var = |x: &mut dyn Iterator<Item = f64>| {
+        let v: Vec<f64> = x.collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / v.len() as f64
+    };
+    let var_y = var(&mut y.iter().map(|&a| a as f64));
+    if var_y == 0.0 {
+        return f64::NAN;
+    }
+    let residual = var(&mut y.iter().zip(predicted).map(|(&a, &p)| a as f64 - p as f64));
+    1.0 - residual / var_y
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ fn one_step_task(
     x: f32,
     steps: usize,
     reward: impl Fn(&[f32]) -> f64,
-) -> Vec<TrainStats> {
+) -> Vec<UpdateStats> {
     let n = agent.common.n_envs;
     let obs = vec![x; n];
     let (terminated, truncated) = (vec![true; n], vec![false; n]);
@@ -152,7 +152,7 @@ fn a_checkpoint_between_rollouts_continues_bit_identically() {
         resumed.load_checkpoint(&path).unwrap();
         let a = one_step_task(&mut whole, 0.5, 40, reward);
         let b = one_step_task(&mut resumed, 0.5, 40, reward);
-        let losses = |s: &[TrainStats]| s.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>();
+        let losses = |s: &[UpdateStats]| s.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>();
         assert!(!a.is_empty(), "{name}");
         assert_eq!(losses(&a), losses(&b), "{name}");
         assert_eq!(whole.steps(), resumed.steps(), "{name}");

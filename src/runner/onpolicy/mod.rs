@@ -1,7 +1,6 @@
 //! Runs of on-policy actor-critic agents (`[agent] algorithm = "ppo"` or `"a2c"`): `n_envs`
-//! copies of the
-//! env stepped together, as Stable-Baselines3's vector envs step them, the agent learning from
-//! each full rollout.
+//! copies of the env stepped together, as Stable-Baselines3's vector envs step them, the agent
+//! learning from each full rollout.
 //!
 //! Env `i` of a seed's run is first reset with `seed + i` (Stable-Baselines3's `make_vec_env`
 //! seeding); an env whose episode ends is reset at once, its final observation kept for the
@@ -14,8 +13,11 @@
 //! A seed's directory holds what a DQN run's does: `metrics.csv` (one row per episode of any
 //! of the envs, in the order they end; `step` counts the steps of all envs), `eval.csv`
 //! (greedy evaluations: the most likely action, or the Gaussian's mean, clipped),
-//! `train.csv` (one row per rollout: its mean loss over its gradient steps, the mean value
-//! estimate in `mean_q`) and the policy in `policy.safetensors` with `agent.json`.
+//! `train.csv` (one row per update, under
+//! [`ON_POLICY_TRAIN_HEADER`](super::record::ON_POLICY_TRAIN_HEADER): the losses and what
+//! Stable-Baselines3 logs of an update, with its names) and the policy in
+//! `policy.safetensors` with `agent.json`; with `[output] tensorboard = true`, the same
+//! measures as TensorBoard events under Stable-Baselines3's tags (`train/approx_kl`, …).
 //!
 //! Checkpoints are written between rollouts ([`train`]): the agent's whole state, and where
 //! each env stands as the actions since its episode began, which a resume replays. A seed
@@ -435,6 +437,11 @@ pub(super) fn run_seeds(
     resume: bool,
 ) -> Result<Summary> {
     let fingerprint = seed::Plan::fingerprint(&exp.config);
+    let hparams = exp
+        .config
+        .output
+        .tensorboard
+        .then(|| super::tensorboard::Hparams::of(&exp.config));
     let seeds = &exp.config.train.seeds;
     let algorithm = exp.config.agent.algorithm();
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
@@ -448,7 +455,7 @@ pub(super) fn run_seeds(
                 stop: run.stop,
                 pause: run.pause,
             };
-            train::train_seed(exp, &this, &fingerprint)
+            train::train_seed(exp, &this, &fingerprint, hparams.as_ref())
                 .with_context(|| format!("{}", seed_dir.display()))
         })
     })

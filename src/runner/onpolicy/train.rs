@@ -12,11 +12,12 @@ use super::{OnPolicyExperiment, evaluate, save};
 use crate::runner::checkpoint;
 use crate::runner::ledger::{Ledger, Positions, synced_lengths};
 use crate::runner::record::{
-    EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, TRAIN_HEADER, TrainLog,
+    EVAL_HEADER, EpisodeRow, METRICS_HEADER, ON_POLICY_TRAIN_HEADER, Recorder, TrainLog,
 };
 use crate::runner::seed::{self, Seed, Stream, Until, derive, pause_plan};
 use crate::runner::stop::Stopped;
 use crate::runner::summary::SeedSummary;
+use crate::runner::tensorboard::{Board, Hparams};
 
 /// Trains one seed of `exp` as [`seed::train`] trains the others, a rollout at a time: from
 /// scratch, or, when `seed.resume`, from its last checkpoint (a finished seed is kept). A
@@ -32,6 +33,7 @@ pub(super) fn train_seed(
     exp: &OnPolicyExperiment,
     seed: &Seed<'_>,
     fingerprint: &str,
+    hparams: Option<&Hparams>,
 ) -> Result<SeedSummary> {
     let (dir, train) = (seed.dir, &exp.config.train);
     if seed.resume {
@@ -58,7 +60,7 @@ pub(super) fn train_seed(
                 window: exp.config.output.window,
                 train_log: true,
                 envs: n,
-                headers: [METRICS_HEADER, EVAL_HEADER, TRAIN_HEADER],
+                headers: [METRICS_HEADER, EVAL_HEADER, ON_POLICY_TRAIN_HEADER],
             };
             checkpoint::resume_point(dir, seed.seed, &expected, train.checkpoint_every)?
         }
@@ -81,11 +83,18 @@ pub(super) fn train_seed(
         }
         None => VecEnvs::start(|| exp.env(), n, seed.seed, exp.obs_dim)?,
     };
-    let (mut ledger, mut rec, log) =
-        Ledger::open(dir, exp.config.output.window, resumed.as_ref(), true)?;
+    let (mut ledger, mut rec, log) = Ledger::open(
+        dir,
+        exp.config.output.window,
+        resumed.as_ref(),
+        Some(ON_POLICY_TRAIN_HEADER),
+    )?;
     let mut log = log.context("train.csv")?;
     if resumed.is_some() {
         seed.slot.episode(episodes, steps, ledger.window.recent());
+    }
+    if let Some(hparams) = hparams {
+        rec.attach(Board::create(dir, seed.seed, hparams, resumed_at, false)?);
     }
 
     let mut max_steps = exp.total_steps;
@@ -157,8 +166,8 @@ pub(super) fn train_seed(
             })?;
             envs.advance();
             if let Some(stats) = trained {
-                log.row(&stats, 0.0, steps)?;
-                rec.train(&stats, 0.0)?;
+                log.update_row(&stats, steps)?;
+                rec.update(&stats)?;
             }
             seed.slot.episode(episodes, steps, ledger.window.recent());
             if steps >= next_eval {
