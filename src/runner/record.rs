@@ -316,7 +316,7 @@ impl Recorder {
     }
 
     /// An on-policy update, to the TensorBoard events if there are any (`train.csv` has its
-    /// row from [`TrainLog::update_row`]).
+    /// row from the train log).
     pub fn update(&mut self, s: &UpdateStats) -> Result<()> {
         match self.board.as_mut() {
             Some(board) => board.update(s),

@@ -19,7 +19,7 @@
 //! `policy.safetensors` with `agent.json`; with `[output] tensorboard = true`, the same
 //! measures as TensorBoard events under Stable-Baselines3's tags (`train/approx_kl`, …).
 //!
-//! Checkpoints are written between rollouts ([`train`]): the agent's whole state, and where
+//! Checkpoints are written between rollouts: the agent's whole state, and where
 //! each env stands as the actions since its episode began, which a resume replays. A seed
 //! stopped or killed continues on `--resume` to the same records as one never stopped.
 
