@@ -190,11 +190,7 @@ pub(super) fn run_seeds(
     resume: bool,
 ) -> Result<Summary> {
     let fingerprint = seed::Plan::fingerprint(&exp.config);
-    let hparams = exp
-        .config
-        .output
-        .tensorboard
-        .then(|| Hparams::of(&exp.config));
+    let hparams = Hparams::wanted(&exp.config);
     let plan = seed::Plan {
         train: &exp.config.train,
         window: exp.config.output.window,

@@ -322,7 +322,7 @@ pub(super) fn run_seeds(
         |progress| {
             exp.spec.visit(TrainSeeds {
                 exp,
-                hparams: config.output.tensorboard.then(|| Hparams::of(config)),
+                hparams: Hparams::wanted(config),
                 dir,
                 run,
                 progress,

@@ -58,6 +58,12 @@ pub enum Hparam {
 pub struct Hparams(pub BTreeMap<String, Hparam>);
 
 impl Hparams {
+    /// The hyperparameters of `config` when its run writes TensorBoard events (`[output]
+    /// tensorboard = true`).
+    pub fn wanted(config: &Config) -> Option<Hparams> {
+        config.output.tensorboard.then(|| Hparams::of(config))
+    }
+
     /// The hyperparameters of `config`.
     pub fn of(config: &Config) -> Hparams {
         let table: toml::Table = toml::from_str(&config.to_toml()).unwrap_or_default();

@@ -437,11 +437,7 @@ pub(super) fn run_seeds(
     resume: bool,
 ) -> Result<Summary> {
     let fingerprint = seed::Plan::fingerprint(&exp.config);
-    let hparams = exp
-        .config
-        .output
-        .tensorboard
-        .then(|| super::tensorboard::Hparams::of(&exp.config));
+    let hparams = super::tensorboard::Hparams::wanted(&exp.config);
     let seeds = &exp.config.train.seeds;
     let algorithm = exp.config.agent.algorithm();
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
