@@ -678,26 +678,35 @@ mod tests {
         assert!((h[2] - (one(0.2) + one(-0.3))).abs() < 1e-12);
     }
 
+    /// Autodiff against finite differences for `loss` over `vars`: within 10⁻⁶, and every
+    /// variable reached (`what` names the case in a failure).
+    fn check_gradients<F>(loss: F, vars: &[(String, Var)], what: &str)
+    where
+        F: Fn() -> candle_core::Result<Tensor>,
+    {
+        let report = grad_check(loss, vars, &GradCheckConfig::default()).unwrap();
+        assert!(report.passed(1e-6), "{what}: {report}");
+        assert!(report.missing.is_empty(), "{what}: {report}");
+    }
+
     #[test]
     fn the_distributions_pass_the_gradient_check() {
         let logits = f64_var(vec![0.3, -1.2, 0.8, 0.1, 0.4, -0.5], &[2, 3]);
         let actions = Tensor::new(&[2u32, 0], &Device::Cpu).unwrap();
-        let report = grad_check(
+        check_gradients(
             || {
                 let lp = categorical_log_prob(logits.as_tensor(), &actions)?;
                 let h = categorical_entropy(logits.as_tensor())?;
                 probe_loss(&lp, 1)? + probe_loss(&h, 2)?
             },
             &[("logits".into(), logits.clone())],
-            &GradCheckConfig::default(),
-        )
-        .unwrap();
-        assert!(report.passed(1e-6), "{report}");
+            "categorical",
+        );
 
         let mean = f64_var(vec![0.5, -1.0, 0.2, 0.3], &[2, 2]);
         let log_std = f64_var(vec![0.2, -0.3], &[2]);
         let a = Tensor::new(&[[1.0f64, 0.0], [-0.5, 0.7]], &Device::Cpu).unwrap();
-        let report = grad_check(
+        check_gradients(
             || {
                 let lp = gaussian_log_prob(mean.as_tensor(), log_std.as_tensor(), &a)?;
                 let h = gaussian_entropy(log_std.as_tensor(), 2)?;
@@ -707,10 +716,8 @@ mod tests {
                 ("mean".into(), mean.clone()),
                 ("log_std".into(), log_std.clone()),
             ],
-            &GradCheckConfig::default(),
-        )
-        .unwrap();
-        assert!(report.passed(1e-6), "{report}");
+            "gaussian",
+        );
     }
 
     #[test]
@@ -732,18 +739,15 @@ mod tests {
             };
             let mut vars = store.named_vars();
             vars.push(("obs".into(), obs.clone()));
-            let report = grad_check(
+            check_gradients(
                 || {
                     let (out, v) = net.forward(obs.as_tensor())?;
                     let (lp, h) = net.log_prob_entropy(&out, &actions)?;
                     probe_loss(&lp, 5)? + probe_loss(&h, 6)? + probe_loss(&v, 7)?
                 },
                 &vars,
-                &GradCheckConfig::default(),
-            )
-            .unwrap();
-            assert!(report.passed(1e-6), "{kind:?}: {report}");
-            assert!(report.missing.is_empty(), "{kind:?}: {report}");
+                &format!("{kind:?}"),
+            );
         }
     }
 
@@ -781,7 +785,7 @@ mod tests {
             assert!((lp[n] - logp).abs() < 1e-12, "{n}: {} vs {logp}", lp[n]);
             assert!((h[n] - ent).abs() < 1e-12);
         }
-        let report = grad_check(
+        check_gradients(
             || {
                 let (lp, h) = sde_log_prob_entropy(
                     mean.as_tensor(),
@@ -795,10 +799,8 @@ mod tests {
                 ("mean".into(), mean.clone()),
                 ("log_std".into(), log_std.clone()),
             ],
-            &GradCheckConfig::default(),
-        )
-        .unwrap();
-        assert!(report.passed(1e-6), "{report}");
+            "gSDE",
+        );
     }
 
     #[test]
@@ -824,17 +826,14 @@ mod tests {
             .into_iter()
             .filter(|(name, _)| !name.starts_with("pi.layers.0."))
             .collect();
-        let report = grad_check(
+        check_gradients(
             || {
                 let (v, lp, h) = net.evaluate(obs.as_tensor(), &actions)?;
                 probe_loss(&lp, 5)? + probe_loss(&h, 6)? + probe_loss(&v, 7)?
             },
             &vars,
-            &GradCheckConfig::default(),
-        )
-        .unwrap();
-        assert!(report.passed(1e-6), "{report}");
-        assert!(report.missing.is_empty(), "{report}");
+            "gSDE actor-critic",
+        );
         // The host's action and log-probability are what the tensors give for that action.
         let mut rng = EnvRng::seed_from_u64(5);
         let w = net.sample_exploration(2, &mut rng).unwrap();
