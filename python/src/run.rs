@@ -238,12 +238,7 @@ impl CoreRun {
                         .map(|a| Loaded::Deep(Box::new(a))),
                     Experiment::OnPolicy(e) => onpolicy::load_agent(e, &seed_dir)
                         .map_err(|e| run_error(&e))?
-                        .map(|a| {
-                            let exp = onpolicy::OnPolicyExperiment::new(e.config.clone());
-                            exp.map(|x| Loaded::Policy(Box::new(a), Box::new(x)))
-                        })
-                        .transpose()
-                        .map_err(|e| run_error(&e))?,
+                        .map(|a| Loaded::Policy(Box::new(a), e.clone())),
                 };
                 if let Some(agent) = loaded {
                     let n_obs = match &exp {

@@ -139,6 +139,7 @@ fn make(config: &Config) -> Result<Kind> {
 
 /// An on-policy config, checked: the env observes a vector, the budget is in steps, the
 /// agent builds.
+#[derive(Clone)]
 pub struct OnPolicyExperiment {
     /// The config.
     pub config: Config,
