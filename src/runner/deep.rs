@@ -29,7 +29,7 @@ use qlab_agents::dqn::{Dqn, DqnConfig, ReplayBuffer};
 use qlab_envs::{AnyEnv, Env};
 use serde::{Deserialize, Serialize};
 
-use super::record::AgentChoice;
+use super::record::{AgentChoice, read_agent_json, write_agent_json};
 use super::seed::{self, Stream, derive};
 use super::summary::Summary;
 use super::tensorboard::Hparams;
@@ -254,20 +254,15 @@ fn save(dir: &Path, exp: &DeepExperiment, agent: &Dqn) -> Result<()> {
         parameters: "q.safetensors".into(),
         format: "safetensors: the online Q-network's parameters, f32".into(),
     };
-    let text = serde_json::to_string_pretty(&saved)? + "\n";
-    crate::files::write_file(&dir.join("agent.json"), text.as_bytes())
+    write_agent_json(dir, &saved)
 }
 
 /// Reads a seed's `agent.json` in `seed_dir` and checks it against the config; returns the
 /// path of the saved weights, or `None` when the seed saved no agent.
 fn saved_weights(exp: &DeepExperiment, seed_dir: &Path) -> Result<Option<PathBuf>> {
-    let json = seed_dir.join("agent.json");
-    if !json.is_file() {
+    let Some((json, saved)) = read_agent_json::<SavedNetwork>(seed_dir)? else {
         return Ok(None);
-    }
-    let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
-    let saved: SavedNetwork =
-        serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    };
     // Files written before `obs_shape` was recorded leave it empty: only the length is known.
     let shape_differs = !saved.obs_shape.is_empty() && saved.obs_shape != exp.obs_shape;
     if saved.obs_dim != exp.obs_dim || shape_differs || saved.n_actions != exp.n_actions {

@@ -611,6 +611,29 @@ pub struct SavedAgent {
     pub format: String,
 }
 
+/// The name of the file that describes a saved agent, beside its parameters.
+pub const AGENT_JSON: &str = "agent.json";
+
+/// Writes `meta` as `dir/agent.json` (pretty JSON, a final newline).
+pub(super) fn write_agent_json<T: Serialize>(dir: &Path, meta: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(meta)? + "\n";
+    write_file(&dir.join(AGENT_JSON), text.as_bytes())
+}
+
+/// Reads `dir/agent.json` as `T`, with its path (for messages); `None` when there is none
+/// (the seed saved no agent).
+pub(super) fn read_agent_json<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> Result<Option<(PathBuf, T)>> {
+    let json = dir.join(AGENT_JSON);
+    if !json.is_file() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
+    let meta = serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    Ok(Some((json, meta)))
+}
+
 /// Saves `agent` as `dir/agent.json` and `dir/agent.bin`.
 pub fn save_agent<G: TabularAgent + ?Sized>(
     dir: &Path,
@@ -628,8 +651,7 @@ pub fn save_agent<G: TabularAgent + ?Sized>(
         parameters: "agent.bin".into(),
         format: "f64-le".into(),
     };
-    let text = serde_json::to_string_pretty(&meta).expect("plain data serializes") + "\n";
-    write_file(&dir.join("agent.json"), text.as_bytes())
+    write_agent_json(dir, &meta)
 }
 
 /// Reads `dir/agent.json` and the parameters it names.

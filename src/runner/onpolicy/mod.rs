@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 mod envs;
 mod train;
 
-use super::record::AgentChoice;
+use super::record::{AgentChoice, read_agent_json, write_agent_json};
 use super::seed::{self, Stream, derive};
 use super::summary::Summary;
 use super::{Failure, RunOptions, SeedEvaluation, for_each_seed};
@@ -356,8 +356,7 @@ fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &ActorCriticAgent) -> Resul
             .any()
             .then(|| agent.normalizer().clone()),
     };
-    let text = serde_json::to_string_pretty(&saved)? + "\n";
-    crate::files::write_file(&dir.join("agent.json"), text.as_bytes())
+    write_agent_json(dir, &saved)
 }
 
 /// Reloads the policy a seed saved in `seed_dir`; `None` when the seed saved none.
@@ -365,13 +364,9 @@ fn save(dir: &Path, exp: &OnPolicyExperiment, agent: &ActorCriticAgent) -> Resul
 /// # Errors
 /// An `agent.json` that does not match the config, weights that do not load.
 pub fn load_agent(exp: &OnPolicyExperiment, seed_dir: &Path) -> Result<Option<ActorCriticAgent>> {
-    let json = seed_dir.join("agent.json");
-    if !json.is_file() {
+    let Some((json, saved)) = read_agent_json::<SavedPolicy>(seed_dir)? else {
         return Ok(None);
-    }
-    let text = std::fs::read_to_string(&json).with_context(|| format!("{}", json.display()))?;
-    let saved: SavedPolicy =
-        serde_json::from_str(&text).with_context(|| format!("{}", json.display()))?;
+    };
     let mut agent = ActorCriticAgent::new(exp.obs_dim, exp.kind, &exp.agent, exp.total_steps, 0)?;
     if saved.obs_dim != exp.obs_dim || saved.algorithm != exp.config.agent.algorithm() {
         bail!(
