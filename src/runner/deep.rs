@@ -215,14 +215,7 @@ pub(super) fn run_seeds(
             if let Some(space) = make_env()?.observation_space().as_box() {
                 agent.set_observation_space(space)?;
             }
-            let this = seed::Seed {
-                seed,
-                dir: &seed_dir,
-                slot: &progress.slots[i],
-                resume,
-                stop: run.stop,
-                pause: run.pause,
-            };
+            let this = seed::Seed::new(seed, &seed_dir, &progress.slots[i], run, resume);
             seed::train(
                 &plan,
                 &make_env,

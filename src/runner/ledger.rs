@@ -12,6 +12,7 @@ use qlab_agents::Evaluation;
 
 use super::checkpoint::{self, Checkpoint, EnvPosition};
 use super::record::{Recorder, TrainLog};
+use super::stop::Stopped;
 use super::summary::SeedSummary;
 use super::track::Window;
 
@@ -211,4 +212,29 @@ pub(super) fn synced_lengths(
         None => 0,
     };
     Ok((metrics, eval, train))
+}
+
+/// What a seed returns where a checkpoint is due but its env (named `env`) cannot save its
+/// random stream: asked to stop (`stopping`), it stops without one
+/// ([`Stopped::WithoutCheckpoint`], its records flushed first: `--resume` starts it again); a
+/// checkpoint due by `checkpoint_every` is an error naming the key.
+pub(super) fn without_checkpoint(
+    stopping: bool,
+    dir: &Path,
+    env: &str,
+    rec: &mut Recorder,
+    log: Option<&mut TrainLog>,
+) -> anyhow::Error {
+    if !stopping {
+        return anyhow::anyhow!(
+            "{}: cannot checkpoint: {env} does not save its random stream; set [train] \
+             checkpoint_every = 0",
+            dir.display()
+        );
+    }
+    let flushed = rec.flush().and_then(|()| log.map_or(Ok(()), |l| l.flush()));
+    match flushed {
+        Ok(()) => Stopped::WithoutCheckpoint.into(),
+        Err(e) => e,
+    }
 }

@@ -14,7 +14,7 @@ use qlab_envs::{Env, EnvRng};
 
 use super::checkpoint;
 use super::envs::AgentEnv;
-use super::ledger::{Ledger, Positions, synced_lengths};
+use super::ledger::{Ledger, Positions, synced_lengths, without_checkpoint};
 use super::progress::Slot;
 use super::record::{
     BEST, EVAL_HEADER, EpisodeRow, METRICS_HEADER, Recorder, TRAIN_HEADER, TrainLog,
@@ -221,6 +221,27 @@ pub struct Seed<'a> {
     pub stop: &'a Stop,
     /// Where the seed ends short of its budget, for a sweep's scheduler ([`Pause`]).
     pub pause: Option<Pause>,
+}
+
+impl<'a> Seed<'a> {
+    /// Seed `seed` of a run as `run` says, in `dir`, shown on `slot`; continued from its
+    /// checkpoint when `resume`.
+    pub fn new(
+        seed: u64,
+        dir: &'a Path,
+        slot: &'a Slot,
+        run: &super::RunOptions<'a>,
+        resume: bool,
+    ) -> Seed<'a> {
+        Seed {
+            seed,
+            dir,
+            slot,
+            resume,
+            stop: run.stop,
+            pause: run.pause,
+        }
+    }
 }
 
 /// Where a seed's run pauses or ends short of its budget, as a sweep's early-stopping
@@ -458,16 +479,14 @@ where
             seed.stop.requested() || pause_after.is_some_and(|x| progress(steps, episodes) >= x);
         if (steps >= checkpoint_at || stopping) && episodes < max_episodes {
             let Some(env_rng) = env.rng_state() else {
-                if stopping {
-                    rec.flush()?;
-                    return Err(Stopped::WithoutCheckpoint.into());
-                }
-                bail!(
-                    "{}: cannot checkpoint: {} does not save its random stream; set \
-                     [train] checkpoint_every = 0",
-                    dir.display(),
-                    env.name()
-                );
+                let name = env.name();
+                return Err(without_checkpoint(
+                    stopping,
+                    dir,
+                    &name,
+                    &mut rec,
+                    log.as_mut(),
+                ));
             };
             // What the checkpoint counts on is on disk before it is declared.
             let files = synced_lengths(&mut rec, log.as_mut())?;

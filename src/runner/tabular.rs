@@ -418,14 +418,8 @@ impl EnvVisitor for TrainSeeds<'_> {
             self.progress,
             |i, seed| {
                 let dir = self.dir.join(format!("seed_{seed}"));
-                let run = seed::Seed {
-                    seed,
-                    dir: &dir,
-                    slot: &self.progress.slots[i],
-                    resume: self.resume,
-                    stop: self.run.stop,
-                    pause: self.run.pause,
-                };
+                let run =
+                    seed::Seed::new(seed, &dir, &self.progress.slots[i], self.run, self.resume);
                 let one = TrainOne {
                     exp,
                     plan: &plan,

@@ -439,14 +439,7 @@ pub(super) fn run_seeds(
     super::timed(dir, &exp.config, algorithm, run, resume, |progress| {
         for_each_seed(seeds, run, progress, |i, seed| {
             let seed_dir = dir.join(format!("seed_{seed}"));
-            let this = seed::Seed {
-                seed,
-                dir: &seed_dir,
-                slot: &progress.slots[i],
-                resume,
-                stop: run.stop,
-                pause: run.pause,
-            };
+            let this = seed::Seed::new(seed, &seed_dir, &progress.slots[i], run, resume);
             train::train_seed(exp, &this, &fingerprint, hparams.as_ref())
                 .with_context(|| format!("{}", seed_dir.display()))
         })

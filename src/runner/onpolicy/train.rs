@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use qlab_agents::actor_critic::{ActorCriticAgent, VecStep};
 use qlab_agents::nn::Sampled;
 
 use super::envs::VecEnvs;
 use super::{OnPolicyExperiment, evaluate, save};
 use crate::runner::checkpoint;
-use crate::runner::ledger::{Ledger, Positions, synced_lengths};
+use crate::runner::ledger::{Ledger, Positions, synced_lengths, without_checkpoint};
 use crate::runner::record::{
     EVAL_HEADER, EpisodeRow, METRICS_HEADER, ON_POLICY_TRAIN_HEADER, Recorder, TrainLog,
 };
@@ -188,17 +188,9 @@ pub(super) fn train_seed(
             let stopping = seed.stop.requested() || pause_after.is_some_and(|x| steps >= x);
             if steps >= checkpoint_at || stopping {
                 let Some(positions) = envs.positions() else {
-                    if stopping {
-                        rec.flush()?;
-                        log.flush()?;
-                        return Err(Stopped::WithoutCheckpoint.into());
-                    }
-                    bail!(
-                        "{}: cannot checkpoint: {} does not save its random stream; set [train] \
-                         checkpoint_every = 0",
-                        dir.display(),
-                        envs.name()
-                    );
+                    let name = envs.name();
+                    let log = Some(&mut log);
+                    return Err(without_checkpoint(stopping, dir, &name, &mut rec, log));
                 };
                 // What the checkpoint counts on is on disk before it is declared.
                 let files = synced_lengths(&mut rec, Some(&mut log))?;
